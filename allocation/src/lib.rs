@@ -1,0 +1,38 @@
+//! `cosx-allocation`: workload balance under 10 U.S.C. § 2466 ("50/50") and
+//! allocation of open repair orders to capacity offers.
+//!
+//! - [`balance`] counts depot-level work per Military Department and fiscal
+//!   year, organic versus contract, and reports utilization and shares.
+//! - [`allocate()`] proposes which offer takes which open order, with an
+//!   explanation for every assignment and a true reason for every order left
+//!   unplaced. A proposal is only a proposal: providers accept or decline
+//!   through the order lifecycle elsewhere.
+//! - [`check`] verifies any plan against the hard constraints, independently
+//!   of the solver's code paths.
+//!
+//! Pure domain code: no I/O, no async, no clock (the planning date is input).
+
+pub mod allocate;
+pub mod balance;
+pub mod check;
+pub mod domain;
+pub mod error;
+pub mod model;
+
+pub use allocate::allocate;
+pub use balance::{
+    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, ProviderUtilization, ShareRow,
+    Split, WorkRecord, WorkSource, department_balances, provider_utilization, shares_by_nation,
+    shares_by_region,
+};
+pub use check::{Violation, check_plan};
+pub use domain::{
+    Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, Region,
+    RepairType,
+};
+pub use error::InputError;
+pub use model::{
+    AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer,
+    CapacityPeriod, CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder,
+    PeriodUse, Unplaced, UnplacedReason,
+};

@@ -1,0 +1,350 @@
+//! Inputs and outputs of allocation: open repair orders, capacity offers,
+//! the 50/50 standing per department and FY, and the proposed plan with an
+//! explanation for every assignment and every order left unplaced.
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, RepairType,
+};
+
+/// An open repair order waiting for a provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenOrder {
+    /// Order id, unique.
+    pub id: String,
+    /// TMS (`F-35A`) or component family the capability must match.
+    pub tms: String,
+    /// Maintenance level asked for.
+    pub level: MaintenanceLevel,
+    /// Repair type asked for.
+    pub repair_type: RepairType,
+    /// Number of items; the order is placed whole with one offer.
+    pub quantity: u32,
+    /// Estimated labor hours for the whole order.
+    pub estimated_hours: f64,
+    /// Priority 1 (highest) to 15.
+    pub priority: Priority,
+    /// Date by which work must have started (see [`CapacityOffer`] for periods).
+    pub required_by: NaiveDate,
+    /// Where the unserviceable item is now.
+    pub location: GeoPoint,
+    /// Nation that owns the item.
+    pub owner_nation: Nation,
+    /// Paying Military Department for US-owned work (drives 50/50).
+    pub department: Option<Department>,
+    /// Estimated cost of the work in cents; this is what counts toward 50/50.
+    pub estimated_cost_cents: i64,
+    /// May only go to US government (organic) depots.
+    pub organic_only: bool,
+    /// Export classification (USML category or ECCN), if controlled.
+    pub export_classification: Option<String>,
+}
+
+impl OpenOrder {
+    /// Whether this order counts toward the 50/50 rule: US-department work at depot level.
+    pub fn counts_toward_5050(&self) -> Option<(Department, FiscalYear)> {
+        match (self.department, self.level) {
+            (Some(d), MaintenanceLevel::Depot) => {
+                Some((d, FiscalYear::containing(self.required_by)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Capacity this order consumes on an offer measured in `unit`.
+    pub fn units_in(&self, unit: CapacityUnit) -> f64 {
+        match unit {
+            CapacityUnit::LaborHours => self.estimated_hours,
+            CapacityUnit::InductionSlots => f64::from(self.quantity),
+        }
+    }
+
+    /// Served priority weight if placed: `(16 - priority) * quantity`.
+    pub fn priority_weight(&self) -> u64 {
+        self.priority.weight() * u64::from(self.quantity)
+    }
+}
+
+/// One capability of an offer: a TMS or family at a level, for some repair types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capability {
+    /// TMS or component family.
+    pub tms: String,
+    /// Maintenance level.
+    pub level: MaintenanceLevel,
+    /// Repair types offered.
+    pub repair_types: Vec<RepairType>,
+}
+
+/// Unit in which an offer's capacity is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityUnit {
+    /// Labor hours; an order consumes its estimated hours.
+    LaborHours,
+    /// Induction slots; an order consumes its quantity.
+    InductionSlots,
+}
+
+/// Capacity offered in one period (dates inclusive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPeriod {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day.
+    pub end: NaiveDate,
+    /// Capacity in the offer's unit.
+    pub capacity: f64,
+}
+
+/// Authorizations a provider holds, checked against each order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Authorizations {
+    /// Export classifications (USML category or ECCN) the provider is licensed for; exact match.
+    pub export_licences: Vec<String>,
+    /// Owner nations whose items the provider may repair as a third country.
+    pub transfer_approvals: Vec<Nation>,
+    /// TMS / families for which the prime contractor approved this facility.
+    pub prime_facility_approvals: Vec<String>,
+}
+
+/// A provider's offer of repair capacity.
+///
+/// Time rule: the provider can induct from `as_of + lead_time_days` (the
+/// earliest start). A period is usable for an order when it has not ended by
+/// the earliest start and work in it can begin on or before the order's
+/// `required_by`: `period.end >= earliest_start` and
+/// `max(period.start, earliest_start) <= required_by`. A whole period's
+/// capacity counts as available (no pro-rating of partly elapsed periods).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOffer {
+    /// Offer id, unique.
+    pub id: String,
+    /// Provider party id.
+    pub provider_id: String,
+    /// Provider kind (organic, partner government, contractor).
+    pub provider_kind: ProviderKind,
+    /// Provider nation; `ORGANIC` providers must be `USA`.
+    pub provider_nation: Nation,
+    /// Site coordinates.
+    pub site: GeoPoint,
+    /// What the site can repair.
+    pub capabilities: Vec<Capability>,
+    /// Unit of the capacity.
+    pub unit: CapacityUnit,
+    /// Capacity per period.
+    pub periods: Vec<CapacityPeriod>,
+    /// Days from today before the provider can induct.
+    pub lead_time_days: u32,
+    /// Rate in cents per unit (hour or slot).
+    pub rate_cents_per_unit: i64,
+    /// Export, third-country and prime-facility authorizations.
+    pub authorizations: Authorizations,
+}
+
+impl CapacityOffer {
+    /// First day the provider can induct when planning on `as_of`.
+    pub fn earliest_start(&self, as_of: NaiveDate) -> NaiveDate {
+        as_of + Duration::days(i64::from(self.lead_time_days))
+    }
+}
+
+/// Standing of one department and FY against 50/50 before this plan:
+/// projected organic and contract dollars (e.g. from
+/// [`crate::balance::DepartmentBalance::projected`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundsBalance {
+    /// Department.
+    pub department: Department,
+    /// Fiscal year.
+    pub fiscal_year: FiscalYear,
+    /// Organic cents already counted.
+    pub organic_cents: i64,
+    /// Contract cents already counted.
+    pub contract_cents: i64,
+}
+
+impl From<&crate::balance::DepartmentBalance> for FundsBalance {
+    fn from(b: &crate::balance::DepartmentBalance) -> Self {
+        FundsBalance {
+            department: b.department,
+            fiscal_year: b.fiscal_year,
+            organic_cents: b.projected.organic_cents,
+            contract_cents: b.projected.contract_cents,
+        }
+    }
+}
+
+/// Settings of an allocation run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AllocationConfig {
+    /// Planning date ("today").
+    pub as_of: NaiveDate,
+    /// Retrograde cost in cents per km per item moved.
+    pub retrograde_cents_per_km_per_item: i64,
+    /// Transit speed used to estimate transit days in explanations.
+    pub transit_km_per_day: f64,
+    /// Count partner-government depots as organic for 50/50.
+    pub partner_government_is_organic: bool,
+}
+
+impl AllocationConfig {
+    /// Defaults for planning on `as_of`: 100 cents/km/item, 800 km/day.
+    pub fn new(as_of: NaiveDate) -> Self {
+        AllocationConfig {
+            as_of,
+            retrograde_cents_per_km_per_item: 100,
+            transit_km_per_day: 800.0,
+            partner_government_is_organic: false,
+        }
+    }
+}
+
+/// Capacity taken from one period of an offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodUse {
+    /// Index into the offer's `periods`.
+    pub period_index: usize,
+    /// Period start.
+    pub start: NaiveDate,
+    /// Period end.
+    pub end: NaiveDate,
+    /// Units taken.
+    pub units: f64,
+}
+
+/// Why an order went where it went: the cost terms of the choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Great-circle distance item → site, km.
+    pub distance_km: f64,
+    /// Estimated transit days at the configured speed.
+    pub transit_days: u32,
+    /// Retrograde cost, cents.
+    pub retrograde_cost_cents: i64,
+    /// Repair cost at the offer's rate, cents.
+    pub repair_cost_cents: i64,
+    /// Retrograde plus repair, cents.
+    pub total_cost_cents: i64,
+    /// How many offers were capable, eligible and in time for this order.
+    pub eligible_offers: u32,
+    /// Whether a cheaper eligible offer was passed over because it was full
+    /// (or blocked by 50/50) when this order's turn came.
+    pub cheaper_offer_was_full: bool,
+    /// Department and FY whose contract share this assignment adds to.
+    pub contract_work_for: Option<(Department, FiscalYear)>,
+}
+
+/// A proposed assignment of one order to one offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Order id.
+    pub order_id: String,
+    /// Offer id.
+    pub offer_id: String,
+    /// Provider id of the offer.
+    pub provider_id: String,
+    /// Units consumed (offer's unit).
+    pub units: f64,
+    /// Where in the offer's periods the units are taken.
+    pub periods: Vec<PeriodUse>,
+    /// Why this offer.
+    pub explanation: Explanation,
+}
+
+/// An eligibility rule that excluded a capable provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Ineligibility {
+    /// The order is `organic_only` and the provider is not organic.
+    OrganicOnly,
+    /// The order is export-controlled and the provider holds no matching licence.
+    ExportControl,
+    /// Third-country repair without transfer approval for the owner nation.
+    ThirdCountryTransfer,
+    /// Third-country repair at a facility the prime contractor has not approved for the TMS.
+    PrimeFacilityApproval,
+}
+
+/// The true reason an order could not be placed, checked in this order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", tag = "reason")]
+pub enum UnplacedReason {
+    /// No offer has the TMS × level × repair type.
+    NoCapableProvider,
+    /// Capable offers exist, every one excluded by at least one of these rules.
+    NoEligibleProvider {
+        /// Rules that excluded at least one capable offer.
+        blocked_by: Vec<Ineligibility>,
+    },
+    /// Eligible offers exist but none has a period usable by `required_by`.
+    PastRequiredBy {
+        /// The order's required-by date.
+        required_by: NaiveDate,
+        /// Earliest date any eligible offer could start, if any.
+        earliest_start: Option<NaiveDate>,
+    },
+    /// Eligible, in-time offers exist but even empty none could hold the whole order.
+    LargerThanAnyOffer {
+        /// Units the order needs on the best-suited offer (hours or slots).
+        units_needed: f64,
+        /// Largest usable capacity of any eligible offer, in that offer's unit.
+        largest_window: f64,
+    },
+    /// An offer with room exists, but it is contract work and would push the
+    /// department's contract share above 50 % for the FY.
+    BlockedBy5050 {
+        /// Department.
+        department: Department,
+        /// Fiscal year.
+        fiscal_year: FiscalYear,
+    },
+    /// Eligible, in-time offers that could hold it are full in the usable periods.
+    CapacityExhausted {
+        /// Number of such offers.
+        eligible_offers: u32,
+    },
+}
+
+/// An order the plan could not place, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unplaced {
+    /// Order id.
+    pub order_id: String,
+    /// Why.
+    pub reason: UnplacedReason,
+}
+
+/// Contract and organic dollars added by the plan per department and FY.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundsUse {
+    /// Department.
+    pub department: Department,
+    /// Fiscal year.
+    pub fiscal_year: FiscalYear,
+    /// Organic cents before the plan.
+    pub organic_before_cents: i64,
+    /// Contract cents before the plan.
+    pub contract_before_cents: i64,
+    /// Organic cents added.
+    pub organic_added_cents: i64,
+    /// Contract cents added.
+    pub contract_added_cents: i64,
+}
+
+/// A proposal: providers still accept or decline through the lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationPlan {
+    /// Assignments, in the order orders were considered (priority, then required-by).
+    pub assignments: Vec<Assignment>,
+    /// Orders not placed, with reasons.
+    pub unplaced: Vec<Unplaced>,
+    /// 50/50 dollars per department and FY touched by the plan.
+    pub funds: Vec<FundsUse>,
+    /// Sum of `(16 - priority) * quantity` over placed orders.
+    pub served_priority_weight: u64,
+    /// Sum of total cost over assignments, cents.
+    pub total_cost_cents: i64,
+}

@@ -1,0 +1,107 @@
+//! The "latest 6 month rolling average A_M or A_O" of the high
+//! non-availability flag (DoDI 3110.05 para 2.2.d.(1)(b)).
+//!
+//! The instruction does not define the average. We take it time-weighted:
+//! sum of available time / sum of possible time over the six calendar months
+//! ending with the latest month — the formula of Figures 1 and 2 applied to a
+//! six-month T_F. A mean of six monthly ratios would instead weigh a 28-day
+//! February like a 31-day month and a month with half the fleet like a full
+//! one, and is undefined when a month has no possible time.
+//!
+//! Pure arithmetic; never reads the clock (the caller names the month).
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::assessment::{ReportAssessment, TimeAccount};
+use crate::error::AvailabilityError;
+use crate::time::{Timeframe, out_of_range};
+
+/// Months in the rolling window.
+pub const ROLLING_MONTHS: u32 = 6;
+
+/// Six-month time-weighted availability of a group of assessments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RollingAvailability {
+    /// The six calendar months, first day of the first to last day of the last.
+    pub window: Timeframe,
+    /// The window's last calendar month.
+    pub latest_month: Timeframe,
+    /// Assessments whose timeframe lies inside the window.
+    pub reports: usize,
+    /// Distinct calendar months (of the timeframes' last days) with data;
+    /// fewer than 6 means the average rests on part of the window.
+    pub months_with_data: u32,
+    /// Sum of TAI of the reports ending in the latest month: the inventory the
+    /// flag thresholds are applied to.
+    pub latest_tai: u64,
+    /// Sum of PMAI of the reports ending in the latest month.
+    pub latest_pmai: u64,
+    /// Summed TAI account over the window.
+    pub tai_time: TimeAccount,
+    /// Summed PMAI account over the window.
+    pub pmai_time: TimeAccount,
+    /// Σ TAI available / Σ TAI possible; `None` with no possible time.
+    pub a_m: Option<f64>,
+    /// Σ PMAI available / Σ PMAI possible; `None` with no possible time.
+    pub a_o: Option<f64>,
+}
+
+/// Six-month rolling availability for the window ending with the calendar
+/// month containing `through`. Pass one weapon system's effective
+/// assessments; those whose timeframe is not wholly inside the window are left out.
+pub fn six_month_rolling(
+    assessments: &[ReportAssessment],
+    through: NaiveDate,
+) -> Result<RollingAvailability, AvailabilityError> {
+    let latest_month = Timeframe::month_of(through)?;
+    let first = latest_month
+        .first
+        .checked_sub_months(Months::new(ROLLING_MONTHS - 1))
+        .ok_or_else(|| out_of_range(through))?;
+    let window = Timeframe {
+        first,
+        last: latest_month.last,
+    };
+    let mut out = RollingAvailability {
+        window,
+        latest_month,
+        reports: 0,
+        months_with_data: 0,
+        latest_tai: 0,
+        latest_pmai: 0,
+        tai_time: TimeAccount::default(),
+        pmai_time: TimeAccount::default(),
+        a_m: None,
+        a_o: None,
+    };
+    let mut months = std::collections::BTreeSet::new();
+    for a in assessments.iter().filter(|a| window.contains(&a.timeframe)) {
+        out.reports += 1;
+        months.insert((a.timeframe.last.year(), a.timeframe.last.month()));
+        out.tai_time.absorb(&a.tai_time);
+        out.pmai_time.absorb(&a.pmai_time);
+        if latest_month.contains(&Timeframe {
+            first: a.timeframe.last,
+            last: a.timeframe.last,
+        }) {
+            out.latest_tai += u64::from(a.tai);
+            out.latest_pmai += u64::from(a.pmai);
+        }
+    }
+    out.months_with_data = u32::try_from(months.len()).unwrap_or(u32::MAX);
+    out.a_m = out.tai_time.availability();
+    out.a_o = out.pmai_time.availability();
+    Ok(out)
+}
+
+/// [`six_month_rolling`] ending with the month of the latest timeframe end
+/// among the assessments; `None` when there are none.
+pub fn latest_six_month_rolling(
+    assessments: &[ReportAssessment],
+) -> Result<Option<RollingAvailability>, AvailabilityError> {
+    match assessments.iter().map(|a| a.timeframe.last).max() {
+        Some(latest) => six_month_rolling(assessments, latest).map(Some),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,475 @@
+//! The three records parties exchange, in domain form: repair orders,
+//! capacity offers and availability reports. Only valid values reach here;
+//! the API layer parses protobuf into these types and back.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::RepairOrderState;
+use crate::vocab::*;
+
+/// What is broken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// National Stock Number, if known.
+    pub nsn: Option<Nsn>,
+    /// Manufacturer's part number, if known.
+    pub part_number: Option<String>,
+    /// CAGE code of the manufacturer (required with a part number).
+    pub cage_code: Option<CageCode>,
+    /// Serial number of a serialized item.
+    pub serial_number: Option<String>,
+    /// Short description.
+    pub nomenclature: String,
+}
+
+/// A three-step scale for handling complexity and criticality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Level {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+/// What moving the unserviceable item costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retrograde {
+    /// Distance, km.
+    pub distance_km: f64,
+    /// Transit time, days.
+    pub transit_days: f64,
+    /// Packed volume, m³.
+    pub volume_m3: f64,
+    /// Packed weight, kg.
+    pub weight_kg: f64,
+    /// Handling complexity.
+    pub handling_complexity: Option<Level>,
+    /// Criticality.
+    pub criticality: Option<Level>,
+    /// Estimated transport cost.
+    pub transport_cost: Option<Money>,
+}
+
+/// Export control and release restrictions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Controls {
+    /// ITAR USML category, if controlled under ITAR.
+    pub usml_category: Option<String>,
+    /// EAR ECCN, if controlled under the EAR.
+    pub eccn: Option<String>,
+    /// May only go to US organic depots.
+    pub organic_only: bool,
+    /// Who else may see the order.
+    pub releasability: Releasability,
+}
+
+impl Controls {
+    /// Whether the item is export-controlled at all.
+    pub fn export_controlled(&self) -> bool {
+        self.usml_category.is_some() || self.eccn.is_some()
+    }
+}
+
+/// How an ACSA order is reimbursed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Reimbursement {
+    /// Cash.
+    Cash,
+    /// Replacement in kind.
+    ReplacementInKind,
+    /// Equal-value exchange.
+    EqualValueExchange,
+}
+
+/// Where the money comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FundingSource {
+    /// US appropriated funds.
+    UsAppropriation {
+        /// Department whose funds pay.
+        department: MilitaryDepartment,
+        /// Appropriation title.
+        appropriation: String,
+        /// Fiscal year of the funds.
+        fiscal_year: i32,
+    },
+    /// Foreign Military Sales case.
+    FmsCase {
+        /// LOA id.
+        loa_id: String,
+    },
+    /// ACSA order.
+    AcsaOrder {
+        /// Order id.
+        order_id: String,
+        /// How it is reimbursed.
+        reimbursement: Reimbursement,
+    },
+    /// Direct commercial sale.
+    DirectCommercialSale {
+        /// Contract number.
+        contract_number: String,
+    },
+}
+
+/// How the work is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Funding {
+    /// Source of funds, if stated.
+    pub source: Option<FundingSource>,
+    /// Estimated cost.
+    pub estimated_cost: Option<Money>,
+    /// Actual cost, once known.
+    pub actual_cost: Option<Money>,
+}
+
+/// Dates and actuals a provider records as work progresses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkProgress {
+    /// When the item was inducted.
+    pub induction_date: Option<NaiveDate>,
+    /// Expected completion.
+    pub estimated_completion_date: Option<NaiveDate>,
+    /// Actual completion.
+    pub actual_completion_date: Option<NaiveDate>,
+    /// When the serviceable item shipped.
+    pub ship_date: Option<NaiveDate>,
+    /// Actual labor hours.
+    pub actual_labor_hours: Option<f64>,
+    /// Actual cost.
+    pub actual_cost: Option<Money>,
+}
+
+impl WorkProgress {
+    /// Overlays the values given in `step` on these.
+    pub fn merge(&mut self, step: &WorkProgress) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if step.$f.is_some() { self.$f = step.$f.clone(); } )* };
+        }
+        take!(induction_date, estimated_completion_date, actual_completion_date, ship_date, actual_labor_hours, actual_cost);
+    }
+}
+
+/// What an originator submits: everything about the order that it decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairOrderDraft {
+    /// Owner of the item; the caller.
+    pub originator: PartyId,
+    /// Type-model-series.
+    pub tms: Tms,
+    /// System category.
+    pub system_category: SystemCategory,
+    /// Component family, if the order is for a component.
+    pub component_family: Option<String>,
+    /// The item.
+    pub item: Item,
+    /// Number of items.
+    pub quantity: u32,
+    /// Maintenance level.
+    pub maintenance_level: MaintenanceLevel,
+    /// Repair type.
+    pub repair_type: RepairType,
+    /// UMMIPS priority 1 (highest) .. 15.
+    pub priority: u8,
+    /// Required-by date.
+    pub required_by: NaiveDate,
+    /// Where the item is.
+    pub location: Site,
+    /// Retrograde data.
+    pub retrograde: Option<Retrograde>,
+    /// Controls.
+    pub controls: Controls,
+    /// Funding.
+    pub funding: Funding,
+    /// Department owning US work.
+    pub department: Option<MilitaryDepartment>,
+    /// Estimated labor hours for all items.
+    pub estimated_labor_hours: f64,
+}
+
+/// A repair order as the coordinator holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepairOrder {
+    /// Server-assigned id.
+    pub id: String,
+    /// What the originator submitted.
+    pub draft: RepairOrderDraft,
+    /// Lifecycle state.
+    pub state: RepairOrderState,
+    /// Provider proposed or assigned.
+    pub provider: Option<PartyId>,
+    /// Version, +1 on every change.
+    pub version: i64,
+    /// The order this was split from.
+    pub parent: Option<String>,
+    /// Created.
+    pub create_time: DateTime<Utc>,
+    /// Last changed.
+    pub update_time: DateTime<Utc>,
+    /// What the provider recorded.
+    pub progress: WorkProgress,
+}
+
+/// One step of an order's lifecycle, as history records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Order version after the step.
+    pub version: i64,
+    /// State before.
+    pub from: Option<RepairOrderState>,
+    /// State after.
+    pub to: RepairOrderState,
+    /// Who made the step.
+    pub actor: PartyId,
+    /// When.
+    pub time: DateTime<Utc>,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// Provider named by a proposal.
+    pub provider: Option<PartyId>,
+    /// Dates and actuals given with the step.
+    pub progress: WorkProgress,
+}
+
+/// A capability a provider offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capability {
+    /// TMS covered, or none when a component family is given.
+    pub tms: Option<Tms>,
+    /// Component family covered.
+    pub component_family: Option<String>,
+    /// Level.
+    pub maintenance_level: MaintenanceLevel,
+    /// Repair types.
+    pub repair_types: Vec<RepairType>,
+}
+
+/// Capacity in one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPeriod {
+    /// First day.
+    pub start: NaiveDate,
+    /// Last day, inclusive.
+    pub end: NaiveDate,
+    /// Capacity in the offer's unit.
+    pub capacity: f64,
+    /// Extra capacity in a crisis.
+    pub surge_capacity: f64,
+}
+
+/// Kind of provider authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthorizationKind {
+    /// OEM approval.
+    OemApproval,
+    /// Export licence.
+    ExportLicense,
+    /// Third-country transfer approval.
+    ThirdCountryTransfer,
+    /// Prime contractor's facility approval.
+    PrimeFacilityApproval,
+}
+
+/// An approval a provider holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorization {
+    /// Kind.
+    pub kind: AuthorizationKind,
+    /// TMS covered, none for all.
+    pub tms: Option<Tms>,
+    /// Document reference.
+    pub reference: String,
+    /// Export classification covered, none for all.
+    pub export_classification: Option<String>,
+    /// Owner nations covered.
+    pub nations: Vec<Nation>,
+    /// Last valid day.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// What a provider offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOfferDraft {
+    /// Provider; the caller.
+    pub provider: PartyId,
+    /// Where the work is done.
+    pub site: Site,
+    /// What can be repaired.
+    pub capabilities: Vec<Capability>,
+    /// Unit of capacity.
+    pub unit: CapacityUnit,
+    /// Capacity by period.
+    pub periods: Vec<CapacityPeriod>,
+    /// First valid day.
+    pub valid_from: NaiveDate,
+    /// Last valid day.
+    pub valid_until: NaiveDate,
+    /// Days from acceptance to induction.
+    pub lead_time_days: u32,
+    /// Price per unit.
+    pub rate: Option<Money>,
+    /// Certifications held.
+    pub certifications: Vec<String>,
+    /// Approvals held.
+    pub authorizations: Vec<Authorization>,
+    /// Who else may see the offer.
+    pub releasability: Releasability,
+}
+
+/// State of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OfferState {
+    /// Open.
+    Active,
+    /// Withdrawn by the provider.
+    Withdrawn,
+    /// Past its validity.
+    Expired,
+}
+
+/// A capacity offer as the coordinator holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOffer {
+    /// Server-assigned id.
+    pub id: String,
+    /// The offer.
+    pub draft: CapacityOfferDraft,
+    /// State.
+    pub state: OfferState,
+    /// Version, +1 on every change.
+    pub version: i64,
+    /// Created.
+    pub create_time: DateTime<Utc>,
+    /// Last changed.
+    pub update_time: DateTime<Utc>,
+}
+
+/// Inventory counts by DoDI 3110.05 category.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Total overall aircraft (or equivalent) inventory.
+    pub toai: Option<u32>,
+    /// Total active inventory.
+    pub tai: u32,
+    /// Primary aircraft inventory.
+    pub pai: Option<u32>,
+    /// Backup aircraft inventory.
+    pub bai: Option<u32>,
+    /// Prepositioned war reserve.
+    pub pwr: Option<u32>,
+    /// Attrition reserve.
+    pub ar: Option<u32>,
+    /// Total inactive inventory.
+    pub tii: Option<u32>,
+    /// Excess to primary, support, and logistics inventory.
+    pub epsli: Option<u32>,
+    /// Primary mission aircraft inventory.
+    pub pmai: u32,
+}
+
+/// Time in each availability category, in the report's unit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimeByCategory {
+    /// Available.
+    pub available: f64,
+    /// Field maintenance.
+    pub nmcm: f64,
+    /// Waiting for parts.
+    pub nmcs: f64,
+    /// At a depot.
+    pub depot: f64,
+    /// Unit possessed not reported.
+    pub upnr: f64,
+}
+
+impl TimeByCategory {
+    /// Sum of every category.
+    pub fn total(&self) -> f64 {
+        self.available + self.nmcm + self.nmcs + self.depot + self.upnr
+    }
+}
+
+/// One asset's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetAvailability {
+    /// Serial, tail or hull number.
+    pub serial: String,
+    /// Counts towards PMAI.
+    pub pmai: bool,
+    /// Possible time.
+    pub possible: f64,
+    /// Time by category.
+    pub time: TimeByCategory,
+}
+
+/// An availability report as submitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityReportDraft {
+    /// Fleet owner; the caller.
+    pub reporter: PartyId,
+    /// TMS or ship class.
+    pub tms: Tms,
+    /// System category.
+    pub system_category: SystemCategory,
+    /// Department, for US fleets.
+    pub department: Option<MilitaryDepartment>,
+    /// Region.
+    pub region: Region,
+    /// First day of the timeframe.
+    pub timeframe_start: NaiveDate,
+    /// Last day of the timeframe, inclusive.
+    pub timeframe_end: NaiveDate,
+    /// Unit of all times.
+    pub time_unit: TimeUnit,
+    /// Inventory counts.
+    pub inventory: Inventory,
+    /// Fleet totals over TAI.
+    pub tai_time: Option<TimeByCategory>,
+    /// Fleet totals over PMAI.
+    pub pmai_time: Option<TimeByCategory>,
+    /// Per-asset detail.
+    pub assets: Vec<AssetAvailability>,
+    /// PMAI maintenance cost by cost element.
+    pub costs: Vec<(String, Money)>,
+    /// Who else may see it.
+    pub releasability: Releasability,
+}
+
+impl AvailabilityReportDraft {
+    /// Days in the timeframe (inclusive of both ends).
+    pub fn timeframe_days(&self) -> i64 {
+        (self.timeframe_end - self.timeframe_start).num_days() + 1
+    }
+
+    /// Length of the timeframe in the report's unit.
+    pub fn timeframe_length(&self) -> f64 {
+        let days = self.timeframe_days() as f64;
+        match self.time_unit {
+            TimeUnit::Days => days,
+            TimeUnit::Hours => days * 24.0,
+        }
+    }
+}
+
+/// An availability report as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityReport {
+    /// Server-assigned id.
+    pub id: String,
+    /// The report.
+    pub draft: AvailabilityReportDraft,
+    /// 1 for the first report of reporter/TMS/timeframe, +1 per correction.
+    pub version: i64,
+    /// The report this corrects.
+    pub supersedes: Option<String>,
+    /// Received.
+    pub create_time: DateTime<Utc>,
+}
