@@ -1,1 +1,18 @@
-//! placeholder
+//! The cosx coordinator: the authority that orders and stores what parties
+//! submit, over mutually authenticated gRPC.
+//!
+//! Layers, outside in: [`tls`] accepts connections and proves identities;
+//! [`api`] turns protobuf into domain types and back and maps errors to
+//! gRPC statuses (the only module that knows about protobuf);
+//! [`coordinator`] authorizes, applies the domain rules and builds commits;
+//! [`store`] makes them durable. [`config`] and [`telemetry`] set it up.
+
+pub mod store;
+pub mod config;
+pub mod coordinator;
+pub mod telemetry;
+pub mod tls;
+pub mod api;
+pub mod server;
+pub mod audit;
+pub mod demo;

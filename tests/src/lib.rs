@@ -1,1 +1,281 @@
-//! placeholder
+//! Test support: start a real coordinator on `127.0.0.1:0` with a fresh
+//! exchange CA, a real SQLite file in a temporary folder and real mutual TLS,
+//! and connect to it as any party — or as an impostor.
+//!
+//! Kept in its own crate, as linkerd2-proxy does, because it is costly to
+//! compile and every test file shares it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cosx_certs::{ExchangeCa, Issued, LeafSpec};
+use cosx_proto::v1 as pb;
+use cosx_server::config::{CoordinatorConfig, LogFormat, PartyConfig, TlsConfig};
+use cosx_server::server::{self, Running};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+/// Trust domain of test exchanges.
+pub const TRUST_DOMAIN: &str = "rsf.example";
+
+/// The parties every test exchange registers.
+pub const PARTIES: &[(&str, &str, &str, Option<&str>)] = &[
+    ("US-INDOPACOM-J4", "COORDINATOR", "USA", None),
+    ("US-USAF-OOALC", "ORGANIC", "USA", Some("AIR_FORCE")),
+    ("JPN-MHI-KOMAKI", "CONTRACTOR", "JPN", None),
+    ("KOR-KAI-SACHEON", "CONTRACTOR", "KOR", None),
+    ("AUS-RAAF-AMBERLEY", "PARTNER_GOVERNMENT", "AUS", None),
+];
+
+/// Short names for the parties above.
+pub mod party {
+    /// The coordinating office.
+    pub const COORDINATOR: &str = "US-INDOPACOM-J4";
+    /// A US Air Force organic depot, owner of orders in most tests.
+    pub const USAF: &str = "US-USAF-OOALC";
+    /// A Japanese contractor.
+    pub const MHI: &str = "JPN-MHI-KOMAKI";
+    /// A Korean contractor.
+    pub const KAI: &str = "KOR-KAI-SACHEON";
+    /// An Australian government depot.
+    pub const RAAF: &str = "AUS-RAAF-AMBERLEY";
+}
+
+/// A running test exchange.
+pub struct TestExchange {
+    /// Temporary folder holding the database and PKI; removed on drop.
+    pub dir: tempfile::TempDir,
+    /// The exchange CA.
+    pub ca: ExchangeCa,
+    /// The coordinator's configuration.
+    pub config: CoordinatorConfig,
+    /// The running coordinator.
+    pub running: Option<Running>,
+}
+
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl TestExchange {
+    /// Starts a coordinator with the standard parties.
+    pub async fn start() -> anyhow::Result<Self> {
+        install_crypto();
+        let dir = tempfile::tempdir()?;
+        let ca = ExchangeCa::create(TRUST_DOMAIN)?;
+        let pki = dir.path().join("pki");
+        std::fs::create_dir_all(&pki)?;
+        std::fs::write(pki.join("ca.pem"), ca.cert_pem())?;
+        let server = ca.issue_server(&["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        std::fs::write(pki.join("server.pem"), &server.cert_pem)?;
+        std::fs::write(pki.join("server.key"), &server.key_pem)?;
+        let config = CoordinatorConfig {
+            listen: "127.0.0.1:0".parse()?,
+            database: format!("sqlite://{}", dir.path().join("coordinator.db").display()),
+            trust_domain: TRUST_DOMAIN.into(),
+            log_format: LogFormat::Text,
+            tls: TlsConfig { cert: pki.join("server.pem"), key: pki.join("server.key"), client_ca: pki.join("ca.pem") },
+            parties: PARTIES
+                .iter()
+                .map(|(id, kind, nation, dept)| PartyConfig {
+                    id: (*id).into(),
+                    kind: (*kind).into(),
+                    nation: (*nation).into(),
+                    department: dept.map(Into::into),
+                    display_name: None,
+                })
+                .collect(),
+        };
+        let running = server::start(&config).await?;
+        Ok(TestExchange { dir, ca, config, running: Some(running) })
+    }
+
+    /// The coordinator's address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().map(|r| r.addr).unwrap_or_else(|| self.config.listen)
+    }
+
+    /// Path of the SQLite database.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("coordinator.db")
+    }
+
+    /// Stops the coordinator and starts a new one on the same database and port.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let addr = self.addr();
+        if let Some(r) = self.running.take() {
+            r.stop().await?;
+        }
+        self.config.listen = addr;
+        let mut last = None;
+        for _ in 0..50 {
+            match server::start(&self.config).await {
+                Ok(r) => {
+                    self.running = Some(r);
+                    return Ok(());
+                }
+                Err(e) => {
+                    last = Some(e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("restart failed")))
+    }
+
+    /// Stops the coordinator.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(r) = self.running.take() {
+            r.stop().await?;
+        }
+        Ok(())
+    }
+
+    /// A channel presenting `party`'s certificate.
+    pub async fn channel(&self, party: &str) -> anyhow::Result<Channel> {
+        let issued = self.ca.issue_party(party)?;
+        self.channel_with(Some(&issued), self.ca.cert_pem()).await
+    }
+
+    /// A channel presenting `identity` (or none), trusting `ca_pem` for the server.
+    pub async fn channel_with(&self, identity: Option<&Issued>, ca_pem: &str) -> anyhow::Result<Channel> {
+        install_crypto();
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+        if let Some(id) = identity {
+            tls = tls.identity(Identity::from_pem(&id.cert_pem, &id.key_pem));
+        }
+        let channel = Channel::from_shared(format!("https://127.0.0.1:{}", self.addr().port()))?
+            .tls_config(tls)?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect_lazy();
+        Ok(channel)
+    }
+
+    /// Issues a leaf certificate as the spec says (for refusals).
+    pub fn issue(&self, spec: &LeafSpec) -> anyhow::Result<Issued> {
+        Ok(self.ca.issue(spec)?)
+    }
+
+    /// An Exchange client as `party`.
+    pub async fn exchange(&self, party: &str) -> anyhow::Result<pb::exchange_client::ExchangeClient<Channel>> {
+        Ok(pb::exchange_client::ExchangeClient::new(self.channel(party).await?))
+    }
+
+    /// A Registry client as `party`.
+    pub async fn registry(&self, party: &str) -> anyhow::Result<pb::registry_client::RegistryClient<Channel>> {
+        Ok(pb::registry_client::RegistryClient::new(self.channel(party).await?))
+    }
+
+    /// A Feed client as `party`.
+    pub async fn feed(&self, party: &str) -> anyhow::Result<pb::feed_client::FeedClient<Channel>> {
+        Ok(pb::feed_client::FeedClient::new(self.channel(party).await?))
+    }
+}
+
+/// A valid repair order from `originator`.
+pub fn repair_order(originator: &str) -> pb::RepairOrder {
+    pb::RepairOrder {
+        originator: originator.into(),
+        tms: "F-35A".into(),
+        system_category: pb::SystemCategory::Aircraft as i32,
+        item: Some(pb::Item {
+            nsn: "2840-01-602-2317".into(),
+            nomenclature: "MODULE, FAN, F135".into(),
+            serial_number: "F135-00412".into(),
+            ..Default::default()
+        }),
+        quantity: 4,
+        maintenance_level: pb::MaintenanceLevel::Depot as i32,
+        repair_type: pb::RepairType::RepairAndReturn as i32,
+        priority: 3,
+        required_by: "2027-03-31".into(),
+        location: Some(pb::Site {
+            name: "Kadena AB".into(),
+            nation: "JPN".into(),
+            region: pb::Region::Indopacom as i32,
+            latitude: 26.3516,
+            longitude: 127.7692,
+        }),
+        retrograde: Some(pb::Retrograde { distance_km: 1450.0, transit_days: 3.0, weight_kg: 410.0, ..Default::default() }),
+        controls: Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() }),
+        funding: Some(pb::Funding {
+            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                appropriation: "3400 O&M, Air Force".into(),
+                fiscal_year: 2027,
+            })),
+            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_000_000 }),
+            actual_cost: None,
+        }),
+        department: pb::MilitaryDepartment::AirForce as i32,
+        estimated_labor_hours: 480.0,
+        ..Default::default()
+    }
+}
+
+/// A valid capacity offer from `provider`.
+pub fn capacity_offer(provider: &str) -> pb::CapacityOffer {
+    pb::CapacityOffer {
+        provider: provider.into(),
+        site: Some(pb::Site {
+            name: "Komaki South".into(),
+            nation: "JPN".into(),
+            region: pb::Region::Indopacom as i32,
+            latitude: 35.2553,
+            longitude: 136.9244,
+        }),
+        capabilities: vec![pb::Capability {
+            tms: "F-35A".into(),
+            maintenance_level: pb::MaintenanceLevel::Depot as i32,
+            repair_types: vec![pb::RepairType::RepairAndReturn as i32],
+            ..Default::default()
+        }],
+        unit: pb::CapacityUnit::LaborHours as i32,
+        periods: vec![pb::CapacityPeriod {
+            start_date: "2027-01-01".into(),
+            end_date: "2027-03-31".into(),
+            capacity: 4000.0,
+            surge_capacity: 1000.0,
+        }],
+        valid_from: "2026-12-01".into(),
+        valid_until: "2027-12-31".into(),
+        lead_time_days: 14,
+        rate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 }),
+        authorizations: vec![pb::ProviderAuthorization {
+            kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
+            tms: "F-35A".into(),
+            reference: "DSP-5 050-123456".into(),
+            nations: vec!["USA".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A valid fleet-level availability report from `reporter`.
+pub fn availability_report(reporter: &str) -> pb::AvailabilityReport {
+    pb::AvailabilityReport {
+        reporter: reporter.into(),
+        tms: "F-35A".into(),
+        system_category: pb::SystemCategory::Aircraft as i32,
+        department: pb::MilitaryDepartment::AirForce as i32,
+        region: pb::Region::Indopacom as i32,
+        timeframe_start: "2026-10-01".into(),
+        timeframe_end: "2026-10-31".into(),
+        time_unit: pb::TimeUnit::Days as i32,
+        inventory: Some(pb::Inventory { tai: 24, pai: Some(20), bai: Some(2), pwr: Some(0), ar: Some(2), pmai: 20, ..Default::default() }),
+        tai_time: Some(pb::TimeByCategory { available: 520.0, nmcm: 90.0, nmcs: 60.0, depot: 62.0, upnr: 12.0 }),
+        pmai_time: Some(pb::TimeByCategory { available: 470.0, nmcm: 70.0, nmcs: 50.0, depot: 20.0, upnr: 10.0 }),
+        costs: vec![pb::CostElementAmount {
+            element: "3.2".into(),
+            amount: Some(pb::Money { currency_code: "USD".into(), amount_minor: 250_000_00 }),
+        }],
+        ..Default::default()
+    }
+}
+
+/// The field paths of a status's `BadRequest` details.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status.get_details_bad_request().map(|b| b.field_violations.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+}

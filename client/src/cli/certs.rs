@@ -1,0 +1,263 @@
+//! `cosx certs`: create the exchange CA and issue party and server
+//! certificates into files, with no server involved.
+//!
+//! Private keys are written with mode 0600 through a temporary file and a
+//! rename, so a key is never readable by others even for a moment, and the
+//! CA key is never overwritten without `--force`. Key material is never
+//! printed: output names the files written.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cosx_certs::{ExchangeCa, Issued};
+
+use super::CertsCommand;
+use super::output::Printer;
+use crate::error::ClientError;
+
+pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientError> {
+    match cmd {
+        CertsCommand::Init {
+            trust_domain,
+            out,
+            force,
+        } => {
+            let key_path = out.join("ca.key");
+            if key_path.exists() && !force {
+                return Err(ClientError::Usage(format!(
+                    "{} exists; refusing to overwrite the exchange CA key (use --force to replace it)",
+                    key_path.display()
+                )));
+            }
+            let ca = ExchangeCa::create(&trust_domain)?;
+            create_dir(&out)?;
+            let cert_path = out.join("ca.pem");
+            write_public(&cert_path, ca.cert_pem())?;
+            write_private(&key_path, &ca.key_pem())?;
+            report(
+                printer,
+                &cert_path,
+                &key_path,
+                &format!("exchange CA for trust domain {trust_domain}"),
+            )
+        }
+        CertsCommand::Issue { ca, party, out } => {
+            let ca = load_ca(&ca)?;
+            let issued = ca.issue_party(&party)?;
+            let (cert, key) = write_issued(&out, &party, &issued)?;
+            report(
+                printer,
+                &cert,
+                &key,
+                &format!("party {party} in trust domain {}", ca.trust_domain()),
+            )
+        }
+        CertsCommand::Server { ca, names, out } => {
+            let ca = load_ca(&ca)?;
+            let issued = ca.issue_server(&names)?;
+            let (cert, key) = write_issued(&out, "server", &issued)?;
+            report(
+                printer,
+                &cert,
+                &key,
+                &format!("server {}", names.join(", ")),
+            )
+        }
+    }
+}
+
+fn report(printer: &Printer, cert: &Path, key: &Path, what: &str) -> Result<(), ClientError> {
+    if printer.is_json() {
+        printer.json_line(&serde_json::json!({
+            "certificate": cert.display().to_string(),
+            "key": key.display().to_string(),
+        }))
+    } else {
+        printer.line(&format!(
+            "{what}:\n  certificate {}\n  key         {} (mode 0600)",
+            cert.display(),
+            key.display()
+        ))
+    }
+}
+
+fn load_ca(dir: &Path) -> Result<ExchangeCa, ClientError> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map_err(|source| ClientError::ReadFile {
+            what: "--ca".into(),
+            path,
+            source,
+        })
+    };
+    Ok(ExchangeCa::load(&read("ca.pem")?, &read("ca.key")?)?)
+}
+
+fn write_issued(
+    out: &Path,
+    stem: &str,
+    issued: &Issued,
+) -> Result<(PathBuf, PathBuf), ClientError> {
+    create_dir(out)?;
+    let cert = out.join(format!("{stem}.pem"));
+    let key = out.join(format!("{stem}.key"));
+    write_public(&cert, &issued.cert_pem)?;
+    write_private(&key, &issued.key_pem)?;
+    Ok((cert, key))
+}
+
+fn create_dir(dir: &Path) -> Result<(), ClientError> {
+    std::fs::create_dir_all(dir).map_err(|source| ClientError::WriteFile {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+fn write_public(path: &Path, contents: &str) -> Result<(), ClientError> {
+    std::fs::write(path, contents).map_err(|source| ClientError::WriteFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes a private key readable by the owner only: to a fresh temporary
+/// file created 0600, then renamed over `path`.
+fn write_private(path: &Path, contents: &str) -> Result<(), ClientError> {
+    let err = |source| ClientError::WriteFile {
+        path: path.to_owned(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(contents.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init(out: &Path, force: bool) -> Result<(), ClientError> {
+        run(
+            CertsCommand::Init {
+                trust_domain: "cosx.test".into(),
+                out: out.to_owned(),
+                force,
+            },
+            &Printer::new(true),
+        )
+    }
+
+    #[test]
+    fn init_writes_the_ca_with_a_private_key_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        init(dir.path(), false).expect("init");
+        let pem = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("ca.key"))
+                .expect("ca.key")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn init_refuses_to_overwrite_the_ca_key_without_force() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        init(dir.path(), false).expect("first init");
+        let before = std::fs::read_to_string(dir.path().join("ca.key")).expect("key");
+        let err = init(dir.path(), false).expect_err("second init");
+        assert!(err.to_string().contains("refusing to overwrite"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("ca.key")).expect("key"),
+            before
+        );
+        init(dir.path(), true).expect("forced init");
+        assert_ne!(
+            std::fs::read_to_string(dir.path().join("ca.key")).expect("key"),
+            before
+        );
+    }
+
+    #[test]
+    fn issued_certificates_come_from_the_ca_in_the_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca_dir = dir.path().join("ca");
+        let out = dir.path().join("issued");
+        init(&ca_dir, false).expect("init");
+        let printer = Printer::new(true);
+        run(
+            CertsCommand::Issue {
+                ca: ca_dir.clone(),
+                party: "JPN-MHI-KOMAKI".into(),
+                out: out.clone(),
+            },
+            &printer,
+        )
+        .expect("issue");
+        run(
+            CertsCommand::Server {
+                ca: ca_dir,
+                names: vec!["localhost".into(), "127.0.0.1".into()],
+                out: out.clone(),
+            },
+            &printer,
+        )
+        .expect("server");
+        for file in [
+            "JPN-MHI-KOMAKI.pem",
+            "JPN-MHI-KOMAKI.key",
+            "server.pem",
+            "server.key",
+        ] {
+            assert!(out.join(file).is_file(), "{file} missing");
+        }
+        let der = cosx_certs::pem_to_der(
+            &std::fs::read_to_string(out.join("JPN-MHI-KOMAKI.pem")).expect("pem"),
+        )
+        .expect("der");
+        assert_eq!(
+            cosx_certs::party_id_from_cert(&der, "cosx.test"),
+            Ok("JPN-MHI-KOMAKI".to_owned())
+        );
+    }
+
+    #[test]
+    fn issuing_without_a_ca_names_the_missing_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = run(
+            CertsCommand::Issue {
+                ca: dir.path().join("nope"),
+                party: "X-Y".into(),
+                out: dir.path().to_owned(),
+            },
+            &Printer::new(true),
+        )
+        .expect_err("no ca");
+        assert!(
+            err.to_string().starts_with("cannot read --ca file "),
+            "{err}"
+        );
+    }
+}

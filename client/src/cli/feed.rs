@@ -1,0 +1,126 @@
+//! `cosx feed`: follow the event feed, one line per event as it arrives,
+//! until the server ends the stream or the user presses Ctrl-C (exit 0).
+//!
+//! Lines are written and flushed one at a time so the output can be piped
+//! into another program while the feed is live; table columns therefore have
+//! fixed widths instead of being fitted to the data.
+
+use cosx_proto::v1::event::Subject;
+use cosx_proto::v1::{CapacityOfferState, Event, EventKind, RepairOrderState, SubscribeRequest};
+
+use super::FeedArgs;
+use super::output::{Printer, time};
+use crate::Client;
+use crate::enums::display;
+use crate::error::ClientError;
+
+pub(crate) async fn run(
+    client: &Client,
+    args: FeedArgs,
+    printer: &Printer,
+) -> Result<(), ClientError> {
+    let req = SubscribeRequest {
+        after_sequence: args.after,
+        kinds: args.kind.into_iter().map(Into::into).collect(),
+    };
+    let mut stream = client.feed().subscribe(req).await?.into_inner();
+    if !printer.is_json() {
+        printer.line(&event_line(&[
+            "SEQUENCE", "TIME", "KIND", "ACTOR", "SUBJECT", "STATE",
+        ]))?;
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            message = stream.message() => match message? {
+                None => return Ok(()),
+                Some(event) if printer.is_json() => printer.json_line(&event)?,
+                Some(event) => printer.line(&event_line(&event_cells(&event).each_ref().map(String::as_str)))?,
+            },
+        }
+    }
+}
+
+/// The six cells of an event's line: sequence, time, kind, actor, subject
+/// name and the subject's state after the change.
+pub(crate) fn event_cells(event: &Event) -> [String; 6] {
+    let (subject, state) = match &event.subject {
+        Some(Subject::RepairOrder(o)) => (o.name.clone(), display::<RepairOrderState>(o.state)),
+        Some(Subject::CapacityOffer(o)) => (o.name.clone(), display::<CapacityOfferState>(o.state)),
+        Some(Subject::AvailabilityReport(r)) => (r.name.clone(), format!("v{}", r.version)),
+        Some(Subject::Party(p)) => (
+            p.name.clone(),
+            if p.suspended {
+                "SUSPENDED".to_owned()
+            } else {
+                "ACTIVE".to_owned()
+            },
+        ),
+        None => (String::new(), String::new()),
+    };
+    [
+        event.sequence.to_string(),
+        time(event.time.as_ref()),
+        display::<EventKind>(event.kind),
+        event.actor.clone(),
+        subject,
+        state,
+    ]
+}
+
+fn event_line(cells: &[&str; 6]) -> String {
+    let [seq, time, kind, actor, subject, state] =
+        cells.map(|c| if c.is_empty() { "-" } else { c });
+    format!("{seq:>8}  {time:<20}  {kind:<28}  {actor:<20}  {subject:<32}  {state}")
+        .trim_end()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cosx_proto::pbjson_types::Timestamp;
+    use cosx_proto::v1::RepairOrder;
+
+    #[test]
+    fn an_event_line_shows_sequence_kind_actor_subject_and_state() {
+        let event = Event {
+            sequence: 42,
+            time: Some(Timestamp {
+                seconds: 1_798_761_600,
+                nanos: 0,
+            }),
+            kind: EventKind::RepairOrderTransitioned as i32,
+            actor: "JPN-MHI-KOMAKI".into(),
+            subject: Some(Subject::RepairOrder(RepairOrder {
+                name: "repairOrders/9".into(),
+                state: RepairOrderState::Accepted as i32,
+                ..RepairOrder::default()
+            })),
+            ..Event::default()
+        };
+        let cells = event_cells(&event);
+        assert_eq!(
+            cells,
+            [
+                "42",
+                "2027-01-01T00:00:00Z",
+                "REPAIR_ORDER_TRANSITIONED",
+                "JPN-MHI-KOMAKI",
+                "repairOrders/9",
+                "ACCEPTED"
+            ]
+        );
+        let line = event_line(&cells.each_ref().map(String::as_str));
+        assert!(
+            line.starts_with("      42  2027-01-01T00:00:00Z  REPAIR_ORDER_TRANSITIONED"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("repairOrders/9                    ACCEPTED"),
+            "{line}"
+        );
+    }
+}

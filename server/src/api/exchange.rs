@@ -1,0 +1,295 @@
+//! `cosx.v1.Exchange`: repair orders, capacity offers, availability reports,
+//! and the `Ingest` bulk stream.
+
+use std::sync::Arc;
+
+use cosx_domain::{Caller, Violations};
+use cosx_proto::v1 as pb;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tonic_types::StatusExt;
+
+use super::convert::{self, *};
+use super::{authenticate, request_key, valid};
+use crate::coordinator::Coordinator;
+use crate::store::RecordFilter;
+
+/// The Exchange service.
+pub struct ExchangeService(pub Arc<Coordinator>);
+
+async fn create_order(core: &Coordinator, caller: &Caller, order: &Option<pb::RepairOrder>, request_id: &str) -> Result<pb::RepairOrder, Status> {
+    let mut v = Violations::new();
+    let draft = repair_order_in(&mut v, "repair_order", order);
+    let draft = valid(v, draft)?;
+    let key = request_key(request_id, &order.clone().unwrap_or_default())?;
+    Ok(repair_order_out(&core.create_order(caller, draft, &key).await?))
+}
+
+async fn create_offer(core: &Coordinator, caller: &Caller, offer: &Option<pb::CapacityOffer>, request_id: &str) -> Result<pb::CapacityOffer, Status> {
+    let mut v = Violations::new();
+    let draft = capacity_offer_in(&mut v, "capacity_offer", offer);
+    let draft = valid(v, draft)?;
+    let key = request_key(request_id, &offer.clone().unwrap_or_default())?;
+    Ok(capacity_offer_out(&core.create_offer(caller, draft, &key).await?))
+}
+
+async fn submit_report(
+    core: &Coordinator,
+    caller: &Caller,
+    report: &Option<pb::AvailabilityReport>,
+    request_id: &str,
+) -> Result<pb::AvailabilityReport, Status> {
+    let mut v = Violations::new();
+    let draft = availability_report_in(&mut v, "availability_report", report);
+    let draft = valid(v, draft)?;
+    let key = request_key(request_id, &report.clone().unwrap_or_default())?;
+    Ok(availability_report_out(&core.submit_report(caller, draft, &key).await?))
+}
+
+fn id_of(name: &str, collection: &str) -> Result<String, Status> {
+    let mut v = Violations::new();
+    let id = resource_id(&mut v, "name", name, collection);
+    valid(v, id)
+}
+
+fn optional_string(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// One ingest record's outcome.
+fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::IngestResult {
+    match outcome {
+        Ok(name) => pb::IngestResult { index, name, code: 0, message: String::new(), field_violations: vec![] },
+        Err(status) => pb::IngestResult {
+            index,
+            name: String::new(),
+            code: status.code() as i32,
+            message: status.message().to_owned(),
+            field_violations: status
+                .get_details_bad_request()
+                .map(|b| b.field_violations.into_iter().map(|f| format!("{}: {}", f.field, f.description)).collect())
+                .unwrap_or_default(),
+        },
+    }
+}
+
+#[tonic::async_trait]
+impl pb::exchange_server::Exchange for ExchangeService {
+    async fn create_repair_order(&self, request: Request<pb::CreateRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        create_order(&self.0, &caller, &r.repair_order, &r.request_id).await.map(Response::new)
+    }
+
+    async fn get_repair_order(&self, request: Request<pb::GetRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let id = id_of(&request.get_ref().name, "repairOrders")?;
+        Ok(Response::new(repair_order_out(&self.0.get_order(&caller, &id).await?)))
+    }
+
+    async fn list_repair_orders(&self, request: Request<pb::ListRepairOrdersRequest>) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let state = convert::optional_enum(&mut v, "state", r.state, state_in);
+        let region = convert::optional_enum(&mut v, "region", r.region, region_in);
+        valid(v, Some(()))?;
+        let filter = RecordFilter {
+            state: state.map(|s| s.as_str().to_owned()),
+            tms: optional_string(&r.tms),
+            owner: optional_string(&r.originator),
+            provider: optional_string(&r.provider),
+            region: region.map(|r| r.as_str().to_owned()),
+            include_superseded: false,
+        };
+        let page = self.0.list_orders(&caller, &filter, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListRepairOrdersResponse {
+            repair_orders: page.items.iter().map(repair_order_out).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn transition_repair_order(&self, request: Request<pb::TransitionRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let id = resource_id(&mut v, "name", &r.name, "repairOrders");
+        let action = action_in(&mut v, r.action, &r.provider);
+        let progress = progress_in(&mut v, &r.progress);
+        let reason = v.check("reason", cosx_domain::vocab::parse_text(&r.reason)).filter(|s| !s.is_empty());
+        if r.version <= 0 {
+            v.add("version", "is required: the version of the order you last read");
+        }
+        let (id, action) = valid(v, id.zip(action))?;
+        let key = request_key(&r.request_id, r)?;
+        let order = self.0.transition_order(&caller, &id, r.version, action, reason, progress, &key).await?;
+        Ok(Response::new(repair_order_out(&order)))
+    }
+
+    async fn split_repair_order(&self, request: Request<pb::SplitRepairOrderRequest>) -> Result<Response<pb::SplitRepairOrderResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let id = id_of(&r.name, "repairOrders")?;
+        let key = request_key(&r.request_id, r)?;
+        let (parent, parts) = self.0.split_order(&caller, &id, r.version, &r.quantities, &key).await?;
+        Ok(Response::new(pb::SplitRepairOrderResponse {
+            parent: Some(repair_order_out(&parent)),
+            parts: parts.iter().map(repair_order_out).collect(),
+        }))
+    }
+
+    async fn get_repair_order_history(
+        &self,
+        request: Request<pb::GetRepairOrderHistoryRequest>,
+    ) -> Result<Response<pb::GetRepairOrderHistoryResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let id = id_of(&request.get_ref().name, "repairOrders")?;
+        let history = self.0.order_history(&caller, &id).await?;
+        Ok(Response::new(pb::GetRepairOrderHistoryResponse {
+            transitions: history.iter().map(|(t, seq)| transition_out(t, *seq)).collect(),
+        }))
+    }
+
+    async fn create_capacity_offer(&self, request: Request<pb::CreateCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id).await.map(Response::new)
+    }
+
+    async fn get_capacity_offer(&self, request: Request<pb::GetCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let id = id_of(&request.get_ref().name, "capacityOffers")?;
+        Ok(Response::new(capacity_offer_out(&self.0.get_offer(&caller, &id).await?)))
+    }
+
+    async fn list_capacity_offers(&self, request: Request<pb::ListCapacityOffersRequest>) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let region = convert::optional_enum(&mut v, "region", r.region, region_in);
+        let state = match pb::CapacityOfferState::try_from(r.state) {
+            Ok(pb::CapacityOfferState::Unspecified) => None,
+            Ok(s) => Some(s.as_str_name().trim_start_matches("CAPACITY_OFFER_STATE_").to_owned()),
+            Err(_) => {
+                v.add("state", format!("{} is not a known CapacityOfferState value", r.state));
+                None
+            }
+        };
+        valid(v, Some(()))?;
+        let filter = RecordFilter {
+            state,
+            tms: optional_string(&r.tms),
+            owner: optional_string(&r.provider),
+            provider: None,
+            region: region.map(|r| r.as_str().to_owned()),
+            include_superseded: false,
+        };
+        let page = self.0.list_offers(&caller, &filter, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListCapacityOffersResponse {
+            capacity_offers: page.items.iter().map(capacity_offer_out).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_capacity_offer(&self, request: Request<pb::UpdateCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let name = r.capacity_offer.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        let id = resource_id(&mut v, "capacity_offer.name", &name, "capacityOffers");
+        let version = r.capacity_offer.as_ref().map_or(0, |o| o.version);
+        if version <= 0 {
+            v.add("capacity_offer.version", "is required: the version of the offer you last read");
+        }
+        let draft = capacity_offer_in(&mut v, "capacity_offer", &r.capacity_offer);
+        let (id, draft) = valid(v, id.zip(draft))?;
+        let key = request_key(&r.request_id, r)?;
+        Ok(Response::new(capacity_offer_out(&self.0.update_offer(&caller, &id, version, draft, &key).await?)))
+    }
+
+    async fn withdraw_capacity_offer(&self, request: Request<pb::WithdrawCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let id = id_of(&r.name, "capacityOffers")?;
+        Ok(Response::new(capacity_offer_out(&self.0.withdraw_offer(&caller, &id, r.version).await?)))
+    }
+
+    async fn submit_availability_report(
+        &self,
+        request: Request<pb::SubmitAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        submit_report(&self.0, &caller, &r.availability_report, &r.request_id).await.map(Response::new)
+    }
+
+    async fn get_availability_report(&self, request: Request<pb::GetAvailabilityReportRequest>) -> Result<Response<pb::AvailabilityReport>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let id = id_of(&request.get_ref().name, "availabilityReports")?;
+        Ok(Response::new(availability_report_out(&self.0.get_report(&caller, &id).await?)))
+    }
+
+    async fn list_availability_reports(
+        &self,
+        request: Request<pb::ListAvailabilityReportsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityReportsResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let filter = RecordFilter {
+            tms: optional_string(&r.tms),
+            owner: optional_string(&r.reporter),
+            include_superseded: r.include_superseded,
+            ..RecordFilter::default()
+        };
+        let page = self.0.list_reports(&caller, &filter, r.page_size, &r.page_token).await?;
+        Ok(Response::new(pb::ListAvailabilityReportsResponse {
+            availability_reports: page.items.iter().map(availability_report_out).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    type IngestStream = ReceiverStream<Result<pb::IngestResult, Status>>;
+
+    async fn ingest(&self, request: Request<Streaming<pb::IngestRequest>>) -> Result<Response<Self::IngestStream>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let mut records = request.into_inner();
+        let core = self.0.clone();
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut index = 0u64;
+            while let Some(next) = records.next().await {
+                let record = match next {
+                    Ok(r) => r,
+                    Err(status) => {
+                        tracing::info!(%status, "ingest stream ended by the client");
+                        break;
+                    }
+                };
+                use pb::ingest_request::Record;
+                let outcome = match &record.record {
+                    Some(Record::RepairOrder(o)) => {
+                        create_order(&core, &caller, &Some(o.clone()), &record.request_id).await.map(|o| o.name)
+                    }
+                    Some(Record::CapacityOffer(o)) => {
+                        create_offer(&core, &caller, &Some(o.clone()), &record.request_id).await.map(|o| o.name)
+                    }
+                    Some(Record::AvailabilityReport(r)) => {
+                        submit_report(&core, &caller, &Some(r.clone()), &record.request_id).await.map(|r| r.name)
+                    }
+                    None => {
+                        let mut v = Violations::new();
+                        v.add("record", "is required: a repair_order, capacity_offer or availability_report");
+                        Err(crate::coordinator::CoreError::Invalid(v).into())
+                    }
+                };
+                if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
+                    break;
+                }
+                index += 1;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

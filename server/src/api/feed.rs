@@ -1,0 +1,113 @@
+//! `cosx.v1.Feed`: replay from a sequence, then follow live events.
+//!
+//! Each subscriber pulls from the log in pages from its own cursor, so a slow
+//! subscriber costs one bounded channel and a cursor, never a growing queue:
+//! when it stops reading, its task waits. New commits only wake it. A party
+//! suspended while subscribed is cut off.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cosx_proto::v1 as pb;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::authenticate;
+use super::convert::*;
+use crate::coordinator::{Coordinator, Event, EventContent};
+
+/// The Feed service.
+pub struct FeedService(pub Arc<Coordinator>);
+
+/// Events fetched from the log per page.
+const PAGE: u32 = 256;
+/// Events buffered per subscriber.
+const BUFFER: usize = 64;
+
+fn kind_of(kind: &str) -> pb::EventKind {
+    pb::EventKind::from_str_name(&format!("EVENT_KIND_{kind}")).unwrap_or(pb::EventKind::Unspecified)
+}
+
+/// An event for a subscriber.
+pub(crate) fn event_out(e: &Event) -> pb::Event {
+    use pb::event::Subject;
+    let mut out = pb::Event {
+        sequence: e.sequence,
+        time: timestamp(e.time),
+        kind: kind_of(&e.kind) as i32,
+        actor: e.actor.clone(),
+        subject: None,
+        transition: None,
+        split_parts: vec![],
+    };
+    match &e.content {
+        EventContent::RepairOrder { order, transition } => {
+            out.subject = Some(Subject::RepairOrder(repair_order_out(order)));
+            out.transition = transition.as_ref().map(|t| transition_out(t, e.sequence));
+        }
+        EventContent::Split { parent, parts } => {
+            out.subject = Some(Subject::RepairOrder(repair_order_out(parent)));
+            out.split_parts = parts.iter().map(repair_order_out).collect();
+        }
+        EventContent::CapacityOffer { offer } => out.subject = Some(Subject::CapacityOffer(capacity_offer_out(offer))),
+        EventContent::AvailabilityReport { report } => {
+            out.subject = Some(Subject::AvailabilityReport(availability_report_out(report)))
+        }
+        EventContent::Party { party } => out.subject = Some(Subject::Party(party_out(party, 0))),
+    }
+    out
+}
+
+#[tonic::async_trait]
+impl pb::feed_server::Feed for FeedService {
+    type SubscribeStream = ReceiverStream<Result<pb::Event, Status>>;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            let mut v = cosx_domain::Violations::new();
+            v.add("after_sequence", "must be >= 0");
+            return Err(crate::coordinator::CoreError::Invalid(v).into());
+        }
+        let kinds: Vec<i32> = r.kinds;
+        let core = self.0.clone();
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let mut head = core.watch_head();
+        tokio::spawn(async move {
+            let mut cursor = r.after_sequence;
+            loop {
+                if !core.still_admitted(&caller) {
+                    let _ = tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
+                    return;
+                }
+                let events = match core.events(&caller, cursor, PAGE).await {
+                    Ok(events) => events,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let full_page = events.len() == PAGE as usize;
+                for e in &events {
+                    cursor = e.sequence;
+                    let event = event_out(e);
+                    if (kinds.is_empty() || kinds.contains(&event.kind)) && tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+                if full_page {
+                    continue;
+                }
+                // Caught up: wait for a commit, re-checking admission now and then.
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

@@ -1,0 +1,65 @@
+//! The gRPC surface: thin adapters from `cosx.v1` services to the
+//! coordinator core. Each handler authenticates the caller from its client
+//! certificate, parses the request into domain types, calls the core, and
+//! maps the answer back. This is the only module that knows protobuf.
+
+pub mod convert;
+mod exchange;
+mod feed;
+mod registry;
+pub mod status;
+
+use std::sync::Arc;
+
+use cosx_domain::{Caller, Violations};
+use sha2::{Digest, Sha256};
+use tonic::{Request, Status};
+
+use crate::coordinator::{Coordinator, RequestKey};
+
+pub use exchange::ExchangeService;
+pub use feed::FeedService;
+pub use registry::RegistryService;
+
+/// Identifies the caller from the verified client certificate of the
+/// connection, and records it on the request's span.
+pub(crate) fn authenticate<T>(core: &Coordinator, request: &Request<T>) -> Result<Caller, Status> {
+    let certs = request.peer_certs();
+    let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+    let caller = core.authenticate(leaf)?;
+    tracing::Span::current().record("party", caller.id().as_str());
+    Ok(caller)
+}
+
+/// The idempotency key of a request: its id and a hash of its payload.
+pub(crate) fn request_key<M: prost::Message>(request_id: &str, payload: &M) -> Result<RequestKey, Status> {
+    let mut v = Violations::new();
+    if request_id.len() > 128 || request_id.chars().any(char::is_control) {
+        v.add("request_id", "at most 128 printable characters");
+    }
+    if !v.is_empty() {
+        return Err(crate::coordinator::CoreError::Invalid(v).into());
+    }
+    Ok(RequestKey { request_id: request_id.to_owned(), payload_hash: hex::encode(Sha256::digest(payload.encode_to_vec())) })
+}
+
+/// Fails with every violation when there are any.
+pub(crate) fn valid<T>(v: Violations, value: Option<T>) -> Result<T, Status> {
+    match value {
+        Some(x) if v.is_empty() => Ok(x),
+        _ => {
+            let mut v = v;
+            if v.is_empty() {
+                v.add("request", "is incomplete");
+            }
+            Err(crate::coordinator::CoreError::Invalid(v).into())
+        }
+    }
+}
+
+/// The coordinator's services, sharing one core.
+#[derive(Clone)]
+pub struct Services {
+    /// The shared core.
+    pub core: Arc<Coordinator>,
+}

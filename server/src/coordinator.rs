@@ -1,0 +1,958 @@
+//! The coordinator's core: authorizes each request against the registry and
+//! the domain rules, then turns it into one [`Commit`]. It knows domain
+//! types and the [`Store`] trait; it knows nothing of protobuf or gRPC.
+//!
+//! Order of work in every write: authenticate → replay a repeated request id
+//! → authorize → apply the pure rule → commit (record, history, event and
+//! idempotency key in one transaction) → tell feed subscribers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cosx_domain::lifecycle::{self, OrderView};
+use cosx_domain::records::*;
+use cosx_domain::visibility::may_see;
+use cosx_domain::{Action, Caller, LifecycleError, Party, PartyId, RepairOrderState, Violations};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use tokio::sync::watch;
+
+use crate::store::*;
+
+/// Why a request was refused. The API layer maps each to one gRPC code.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// No usable identity.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Known caller, not allowed.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Bad input, field by field.
+    #[error("{0}")]
+    Invalid(Violations),
+    /// Not there, or not visible to the caller (the two are not told apart).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller's version is stale, or a concurrent change won.
+    #[error("{0}")]
+    Aborted(String),
+    /// The record's state does not allow the step.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A request id reused for a different request.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => {
+                CoreError::Aborted(format!("{what} was changed concurrently; read it again and retry with its new version"))
+            }
+            StoreError::IdempotencyMismatch(id) => {
+                CoreError::AlreadyExists(format!("request_id {id:?} was already used for a different request"))
+            }
+            other => CoreError::Store(other),
+        }
+    }
+}
+
+impl From<Violations> for CoreError {
+    fn from(v: Violations) -> Self {
+        CoreError::Invalid(v)
+    }
+}
+
+type Result<T> = std::result::Result<T, CoreError>;
+
+/// What a client asked to be idempotent: its request id and a hash of the payload.
+#[derive(Debug, Clone, Default)]
+pub struct RequestKey {
+    /// The caller's request id; empty for none.
+    pub request_id: String,
+    /// Hash of the request payload.
+    pub payload_hash: String,
+}
+
+/// The content of an event, as stored (canonical JSON) and streamed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventContent {
+    /// An order created or moved.
+    RepairOrder {
+        /// The order after the change.
+        order: RepairOrder,
+        /// The lifecycle step, for transitions.
+        transition: Option<Transition>,
+    },
+    /// An order split into parts.
+    Split {
+        /// The parent after the split.
+        parent: RepairOrder,
+        /// The new orders.
+        parts: Vec<RepairOrder>,
+    },
+    /// An offer created, updated or withdrawn.
+    CapacityOffer {
+        /// The offer after the change.
+        offer: CapacityOffer,
+    },
+    /// A report submitted.
+    AvailabilityReport {
+        /// The report.
+        report: AvailabilityReport,
+    },
+    /// A party registered or suspended.
+    Party {
+        /// The party after the change.
+        party: Party,
+    },
+}
+
+/// An event as a subscriber receives it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Sequence in the log.
+    pub sequence: i64,
+    /// When it was accepted.
+    pub time: DateTime<Utc>,
+    /// Kind, e.g. `REPAIR_ORDER_CREATED`.
+    pub kind: String,
+    /// Who caused it.
+    pub actor: String,
+    /// What changed.
+    pub content: EventContent,
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Token for the next page; empty at the end.
+    pub next_page_token: String,
+}
+
+/// Filters for listing repair orders.
+pub type OrderFilter = RecordFilter;
+
+/// The coordinator.
+pub struct Coordinator {
+    store: Arc<dyn Store>,
+    trust_domain: String,
+    parties: RwLock<HashMap<PartyId, (Party, i64)>>,
+    head: watch::Sender<i64>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| CoreError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+fn ids(list: &[PartyId]) -> Vec<String> {
+    list.iter().map(ToString::to_string).collect()
+}
+
+fn audience(owner: &PartyId, provider: Option<&PartyId>, releasability: &cosx_domain::Releasability) -> Audience {
+    Audience {
+        owner: owner.to_string(),
+        provider: provider.map(ToString::to_string),
+        parties: ids(&releasability.parties),
+        nations: releasability.nations.iter().map(ToString::to_string).collect(),
+        everyone: false,
+    }
+}
+
+fn viewer(caller: &Caller) -> Viewer {
+    Viewer { party: caller.id().to_string(), nation: caller.party.nation.to_string(), coordinator: caller.is_coordinator() }
+}
+
+const MAX_PAGE: u32 = 1000;
+const DEFAULT_PAGE: u32 = 100;
+
+fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, u32)> {
+    let mut v = Violations::new();
+    let size = match page_size {
+        0 => DEFAULT_PAGE,
+        n if n < 0 => {
+            v.add("page_size", "must be >= 0");
+            DEFAULT_PAGE
+        }
+        n => (n as u32).min(MAX_PAGE),
+    };
+    let after = if page_token.is_empty() {
+        0
+    } else {
+        v.check("page_token", page_token.parse::<i64>().map_err(|_| "not a page token returned by this server"))
+            .unwrap_or(0)
+    };
+    v.into_result(|| (after, size)).map_err(CoreError::from)
+}
+
+fn order_write(order: &RepairOrder, expected_version: Option<i64>) -> Result<RecordWrite> {
+    Ok(RecordWrite {
+        kind: RecordKind::RepairOrder,
+        id: order.id.clone(),
+        expected_version,
+        version: order.version,
+        audience: audience(&order.draft.originator, order.provider.as_ref(), &order.draft.controls.releasability),
+        state: Some(order.state.as_str().to_owned()),
+        tms: Some(order.draft.tms.to_string()),
+        region: Some(order.draft.location.region.as_str().to_owned()),
+        natural_key: None,
+        supersedes: None,
+        body: to_json(order)?,
+    })
+}
+
+fn offer_write(offer: &CapacityOffer, expected_version: Option<i64>) -> Result<RecordWrite> {
+    let tms = offer.draft.capabilities.iter().find_map(|c| c.tms.as_ref()).map(ToString::to_string);
+    Ok(RecordWrite {
+        kind: RecordKind::CapacityOffer,
+        id: offer.id.clone(),
+        expected_version,
+        version: offer.version,
+        audience: audience(&offer.draft.provider, None, &offer.draft.releasability),
+        state: Some(offer_state_name(offer.state).to_owned()),
+        tms,
+        region: Some(offer.draft.site.region.as_str().to_owned()),
+        natural_key: None,
+        supersedes: None,
+        body: to_json(offer)?,
+    })
+}
+
+/// Stored name of an offer state.
+pub fn offer_state_name(state: OfferState) -> &'static str {
+    match state {
+        OfferState::Active => "ACTIVE",
+        OfferState::Withdrawn => "WITHDRAWN",
+        OfferState::Expired => "EXPIRED",
+    }
+}
+
+fn report_key(d: &AvailabilityReportDraft) -> String {
+    format!("{}|{}|{}|{}", d.reporter, d.tms, d.timeframe_start, d.timeframe_end)
+}
+
+impl Coordinator {
+    /// A coordinator over `store`, trusting identities in `trust_domain`.
+    pub async fn new(store: Arc<dyn Store>, trust_domain: &str) -> Result<Self> {
+        let parties = store.parties().await?.into_iter().map(|(p, etag)| (p.id.clone(), (p, etag))).collect();
+        let head = store.head().await?;
+        Ok(Coordinator {
+            store,
+            trust_domain: trust_domain.to_owned(),
+            parties: RwLock::new(parties),
+            head: watch::Sender::new(head),
+        })
+    }
+
+    /// The store (for audit tools).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Registers the parties of the configuration that are not yet registered.
+    pub async fn bootstrap_parties(&self, parties: Vec<Party>) -> Result<()> {
+        for party in parties {
+            if self.party(&party.id).is_some() {
+                continue;
+            }
+            let actor = PartyId::parse("COSX-CONFIG").map_err(|e| CoreError::PermissionDenied(e.to_string()))?;
+            self.commit_party(&actor, "config", party, None, None).await?;
+        }
+        Ok(())
+    }
+
+    fn party(&self, id: &PartyId) -> Option<(Party, i64)> {
+        self.parties.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// Identifies the caller from its verified leaf certificate (DER).
+    pub fn authenticate(&self, leaf: Option<&[u8]>) -> Result<Caller> {
+        let der = leaf.ok_or_else(|| CoreError::Unauthenticated("no client certificate presented".into()))?;
+        let id = cosx_certs::party_id_from_cert(der, &self.trust_domain)
+            .map_err(|e| CoreError::Unauthenticated(e.to_string()))?;
+        let id = PartyId::parse(&id).map_err(CoreError::Unauthenticated)?;
+        let (party, _) = self
+            .party(&id)
+            .ok_or_else(|| CoreError::PermissionDenied(format!("party {id} is not registered with this exchange")))?;
+        if party.suspended {
+            return Err(CoreError::PermissionDenied(format!("party {id} is suspended")));
+        }
+        Ok(Caller { party, cert_fingerprint: cosx_certs::fingerprint(der) })
+    }
+
+    /// Receives the log head after every commit.
+    pub fn watch_head(&self) -> watch::Receiver<i64> {
+        self.head.subscribe()
+    }
+
+    /// Replays the first answer to a repeated request id, if there is one.
+    async fn replay<T: DeserializeOwned>(&self, caller: &Caller, key: &RequestKey) -> Result<Option<T>> {
+        if key.request_id.is_empty() {
+            return Ok(None);
+        }
+        match self.store.idempotent_response(caller.id().as_str(), &key.request_id).await? {
+            Some((hash, response)) if hash == key.payload_hash => Ok(Some(from_json(&response)?)),
+            Some(_) => Err(StoreError::IdempotencyMismatch(key.request_id.clone()).into()),
+            None => Ok(None),
+        }
+    }
+
+    async fn commit<T: Serialize + DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        records: Vec<RecordWrite>,
+        transitions: Vec<TransitionWrite>,
+        kind: &str,
+        subject: String,
+        event_audience: Audience,
+        content: EventContent,
+        time: DateTime<Utc>,
+        response: &T,
+    ) -> Result<Option<T>> {
+        let commit = Commit {
+            idempotency: (!key.request_id.is_empty()).then(|| IdempotencyKey {
+                caller: caller.id().to_string(),
+                request_id: key.request_id.clone(),
+                request_hash: key.payload_hash.clone(),
+            }),
+            party: None,
+            records,
+            transitions,
+            event: NewEvent {
+                time: rfc3339(time),
+                kind: kind.to_owned(),
+                actor: caller.id().to_string(),
+                actor_cert: caller.cert_fingerprint.clone(),
+                subject,
+                audience: event_audience,
+                content: to_json(&content)?,
+            },
+            response: to_json(response)?,
+        };
+        match self.store.commit(commit).await? {
+            Committed::New { sequence } => {
+                self.head.send_if_modified(|h| {
+                    let newer = sequence > *h;
+                    if newer {
+                        *h = sequence;
+                    }
+                    newer
+                });
+                Ok(None)
+            }
+            Committed::Replayed { response } => Ok(Some(from_json(&response)?)),
+        }
+    }
+
+    // ----- registry -------------------------------------------------------
+
+    async fn commit_party(
+        &self,
+        actor: &PartyId,
+        actor_cert: &str,
+        party: Party,
+        expected: Option<i64>,
+        key: Option<IdempotencyKey>,
+    ) -> Result<(Party, i64)> {
+        let time = now();
+        let kind = if expected.is_none() { "PARTY_REGISTERED" } else { "PARTY_SUSPENDED" };
+        let commit = Commit {
+            idempotency: key,
+            party: Some((party.clone(), expected)),
+            records: vec![],
+            transitions: vec![],
+            event: NewEvent {
+                time: rfc3339(time),
+                kind: kind.into(),
+                actor: actor.to_string(),
+                actor_cert: actor_cert.to_owned(),
+                subject: format!("parties/{}", party.id),
+                audience: Audience { owner: party.id.to_string(), everyone: true, ..Audience::default() },
+                content: to_json(&EventContent::Party { party: party.clone() })?,
+            },
+            response: to_json(&party)?,
+        };
+        let etag = expected.map_or(1, |e| e + 1);
+        match self.store.commit(commit).await? {
+            Committed::New { sequence } => {
+                self.head.send_if_modified(|h| {
+                    let newer = sequence > *h;
+                    *h = (*h).max(sequence);
+                    newer
+                });
+            }
+            Committed::Replayed { response } => {
+                let party: Party = from_json(&response)?;
+                return Ok(self.party(&party.id).unwrap_or((party, etag)));
+            }
+        }
+        self.parties.write().unwrap_or_else(|e| e.into_inner()).insert(party.id.clone(), (party.clone(), etag));
+        Ok((party, etag))
+    }
+
+    /// Registers a party (coordinators only).
+    pub async fn register_party(&self, caller: &Caller, party: Party, key: &RequestKey) -> Result<(Party, i64)> {
+        if !caller.is_coordinator() {
+            return Err(CoreError::PermissionDenied("only a COORDINATOR party may register parties".into()));
+        }
+        if let Some(p) = self.replay::<Party>(caller, key).await? {
+            return Ok(self.party(&p.id).unwrap_or((p, 1)));
+        }
+        if self.party(&party.id).is_some() {
+            return Err(CoreError::AlreadyExists(format!("party {} is already registered", party.id)));
+        }
+        let idem = (!key.request_id.is_empty()).then(|| IdempotencyKey {
+            caller: caller.id().to_string(),
+            request_id: key.request_id.clone(),
+            request_hash: key.payload_hash.clone(),
+        });
+        self.commit_party(caller.id(), &caller.cert_fingerprint, party, None, idem).await
+    }
+
+    /// Suspends a party (coordinators only): its calls are refused from now on.
+    pub async fn suspend_party(&self, caller: &Caller, id: &PartyId, etag: Option<i64>) -> Result<(Party, i64)> {
+        if !caller.is_coordinator() {
+            return Err(CoreError::PermissionDenied("only a COORDINATOR party may suspend parties".into()));
+        }
+        let (mut party, current) = self.party(id).ok_or_else(|| CoreError::NotFound(format!("parties/{id}")))?;
+        if etag.is_some_and(|e| e != current) {
+            return Err(CoreError::Aborted(format!("parties/{id} has etag {current}, not the one given")));
+        }
+        party.suspended = true;
+        self.commit_party(caller.id(), &caller.cert_fingerprint, party, Some(current), None).await
+    }
+
+    /// One party.
+    pub fn get_party(&self, _caller: &Caller, id: &PartyId) -> Result<(Party, i64)> {
+        self.party(id).ok_or_else(|| CoreError::NotFound(format!("parties/{id}")))
+    }
+
+    /// Every registered party, by id.
+    pub fn list_parties(&self, _caller: &Caller) -> Vec<(Party, i64)> {
+        let mut all: Vec<_> = self.parties.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        all.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        all
+    }
+
+    // ----- repair orders -------------------------------------------------
+
+    /// Creates a repair order as the caller.
+    pub async fn create_order(&self, caller: &Caller, draft: RepairOrderDraft, key: &RequestKey) -> Result<RepairOrder> {
+        if &draft.originator != caller.id() {
+            return Err(CoreError::PermissionDenied(format!(
+                "repair_order.originator: {} may only submit orders as itself, not as {}",
+                caller.id(),
+                draft.originator
+            )));
+        }
+        if let Some(order) = self.replay(caller, key).await? {
+            return Ok(order);
+        }
+        let time = now();
+        let order = RepairOrder {
+            id: new_id(),
+            draft,
+            state: RepairOrderState::Submitted,
+            provider: None,
+            version: 1,
+            parent: None,
+            create_time: time,
+            update_time: time,
+            progress: WorkProgress::default(),
+        };
+        let transition = Transition {
+            version: 1,
+            from: None,
+            to: RepairOrderState::Submitted,
+            actor: caller.id().clone(),
+            time,
+            reason: None,
+            provider: None,
+            progress: WorkProgress::default(),
+        };
+        let write = order_write(&order, None)?;
+        let aud = write.audience.clone();
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                vec![write],
+                vec![TransitionWrite { order_id: order.id.clone(), version: 1, body: to_json(&transition)? }],
+                "REPAIR_ORDER_CREATED",
+                format!("repairOrders/{}", order.id),
+                aud,
+                EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                time,
+                &order,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(order))
+    }
+
+    async fn load_order(&self, id: &str) -> Result<Option<RepairOrder>> {
+        match self.store.record(RecordKind::RepairOrder, id).await? {
+            Some(body) => Ok(Some(from_json(&body)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn may_see_order(caller: &Caller, order: &RepairOrder) -> bool {
+        may_see(&caller.party, &order.draft.originator, order.provider.as_ref(), &order.draft.controls.releasability)
+    }
+
+    /// One order, if the caller may see it.
+    pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<RepairOrder> {
+        self.load_order(id)
+            .await?
+            .filter(|o| Self::may_see_order(caller, o))
+            .ok_or_else(|| CoreError::NotFound(format!("repairOrders/{id}")))
+    }
+
+    /// A page of the orders the caller may see.
+    pub async fn list_orders(&self, caller: &Caller, filter: &OrderFilter, page_size: i32, page_token: &str) -> Result<Page<RepairOrder>> {
+        self.list(RecordKind::RepairOrder, caller, filter, page_size, page_token).await
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        caller: &Caller,
+        filter: &RecordFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<T>> {
+        let (after, size) = page_bounds(page_size, page_token)?;
+        let mut rows = self.store.list_records(kind, &viewer(caller), filter, after, size + 1).await?;
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        let next_page_token = if more { rows.last().map(|r| r.position.to_string()).unwrap_or_default() } else { String::new() };
+        let items = rows.iter().map(|r| from_json(&r.body)).collect::<Result<Vec<T>>>()?;
+        Ok(Page { items, next_page_token })
+    }
+
+    /// Moves an order one lifecycle step.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        action: Action,
+        reason: Option<String>,
+        progress: WorkProgress,
+        key: &RequestKey,
+    ) -> Result<RepairOrder> {
+        if let Some(order) = self.replay(caller, key).await? {
+            return Ok(order);
+        }
+        let mut order = self.get_order(caller, id).await?;
+        if let Action::Propose(provider) = &action {
+            let (party, _) = self.party(provider).ok_or_else(|| {
+                let mut v = Violations::new();
+                v.add("provider", format!("{provider} is not a registered party"));
+                CoreError::Invalid(v)
+            })?;
+            if party.suspended {
+                return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
+            }
+        }
+        let step = lifecycle::apply(
+            OrderView { state: order.state, originator: &order.draft.originator, provider: order.provider.as_ref() },
+            caller.id(),
+            caller.is_coordinator(),
+            &action,
+        )
+        .map_err(|e| match e {
+            LifecycleError::WrongActor { .. } => CoreError::PermissionDenied(e.to_string()),
+            _ => CoreError::FailedPrecondition(e.to_string()),
+        })?;
+        if order.version != version {
+            return Err(CoreError::Aborted(format!(
+                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
+                order.version
+            )));
+        }
+        let time = now();
+        let transition = Transition {
+            version: order.version + 1,
+            from: Some(order.state),
+            to: step.to,
+            actor: caller.id().clone(),
+            time,
+            reason,
+            provider: match &action {
+                Action::Propose(p) => Some(p.clone()),
+                _ => None,
+            },
+            progress: progress.clone(),
+        };
+        order.state = step.to;
+        order.provider = step.provider;
+        order.version += 1;
+        order.update_time = time;
+        order.progress.merge(&progress);
+        let write = order_write(&order, Some(version))?;
+        // The feed shows a step to everyone who could see the order before or after it:
+        // a provider that declines still learns its own decline went through.
+        let mut aud = write.audience.clone();
+        if aud.provider.is_none() && action == Action::Decline {
+            aud.provider = Some(caller.id().to_string());
+        }
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                vec![write],
+                vec![TransitionWrite { order_id: order.id.clone(), version: order.version, body: to_json(&transition)? }],
+                "REPAIR_ORDER_TRANSITIONED",
+                format!("repairOrders/{}", order.id),
+                aud,
+                EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                time,
+                &order,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(order))
+    }
+
+    /// Splits an open order into parts (originator or coordinator).
+    pub async fn split_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        quantities: &[u32],
+        key: &RequestKey,
+    ) -> Result<(RepairOrder, Vec<RepairOrder>)> {
+        if let Some(done) = self.replay(caller, key).await? {
+            return Ok(done);
+        }
+        let mut parent = self.get_order(caller, id).await?;
+        if !(caller.is_coordinator() || caller.id() == &parent.draft.originator) {
+            return Err(CoreError::PermissionDenied("only the originator or a coordinator may split an order".into()));
+        }
+        let mut v = Violations::new();
+        if quantities.len() < 2 {
+            v.add("quantities", "give at least two parts");
+        }
+        if quantities.contains(&0) {
+            v.add("quantities", "every part needs at least 1 item");
+        }
+        let total: u64 = quantities.iter().map(|&q| u64::from(q)).sum();
+        if total != u64::from(parent.draft.quantity) {
+            v.add("quantities", format!("parts sum to {total}, but the order is for {}", parent.draft.quantity));
+        }
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        if !parent.state.is_open() {
+            return Err(CoreError::FailedPrecondition(format!(
+                "only a SUBMITTED or DECLINED order can be split; this one is {}",
+                parent.state
+            )));
+        }
+        if parent.version != version {
+            return Err(CoreError::Aborted(format!("repairOrders/{id} is at version {}, not {version}", parent.version)));
+        }
+        let time = now();
+        let hours_per_item = parent.draft.estimated_labor_hours / f64::from(parent.draft.quantity);
+        let parts: Vec<RepairOrder> = quantities
+            .iter()
+            .map(|&q| {
+                let mut draft = parent.draft.clone();
+                draft.quantity = q;
+                draft.estimated_labor_hours = hours_per_item * f64::from(q);
+                RepairOrder {
+                    id: new_id(),
+                    draft,
+                    state: RepairOrderState::Submitted,
+                    provider: None,
+                    version: 1,
+                    parent: Some(parent.id.clone()),
+                    create_time: time,
+                    update_time: time,
+                    progress: WorkProgress::default(),
+                }
+            })
+            .collect();
+        let from = parent.state;
+        parent.state = RepairOrderState::Cancelled;
+        parent.version += 1;
+        parent.update_time = time;
+        let reason = format!("split into {}", parts.iter().map(|p| format!("repairOrders/{}", p.id)).collect::<Vec<_>>().join(", "));
+        let step = Transition {
+            version: parent.version,
+            from: Some(from),
+            to: RepairOrderState::Cancelled,
+            actor: caller.id().clone(),
+            time,
+            reason: Some(reason),
+            provider: None,
+            progress: WorkProgress::default(),
+        };
+        let mut writes = vec![order_write(&parent, Some(version))?];
+        let mut transitions = vec![TransitionWrite { order_id: parent.id.clone(), version: parent.version, body: to_json(&step)? }];
+        for part in &parts {
+            writes.push(order_write(part, None)?);
+            let created = Transition {
+                version: 1,
+                from: None,
+                to: RepairOrderState::Submitted,
+                actor: caller.id().clone(),
+                time,
+                reason: Some(format!("split from repairOrders/{}", parent.id)),
+                provider: None,
+                progress: WorkProgress::default(),
+            };
+            transitions.push(TransitionWrite { order_id: part.id.clone(), version: 1, body: to_json(&created)? });
+        }
+        let aud = writes[0].audience.clone();
+        let response = (parent.clone(), parts.clone());
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                writes,
+                transitions,
+                "REPAIR_ORDER_SPLIT",
+                format!("repairOrders/{}", parent.id),
+                aud,
+                EventContent::Split { parent, parts },
+                time,
+                &response,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(response))
+    }
+
+    /// An order's lifecycle steps, oldest first, with the sequence of each.
+    pub async fn order_history(&self, caller: &Caller, id: &str) -> Result<Vec<(Transition, i64)>> {
+        self.get_order(caller, id).await?;
+        self.store
+            .transitions(id)
+            .await?
+            .into_iter()
+            .map(|(body, seq)| from_json(&body).map(|t| (t, seq)))
+            .collect()
+    }
+
+    // ----- capacity offers ------------------------------------------------
+
+    /// Creates a capacity offer as the caller.
+    pub async fn create_offer(&self, caller: &Caller, draft: CapacityOfferDraft, key: &RequestKey) -> Result<CapacityOffer> {
+        if &draft.provider != caller.id() {
+            return Err(CoreError::PermissionDenied(format!(
+                "capacity_offer.provider: {} may only offer capacity as itself, not as {}",
+                caller.id(),
+                draft.provider
+            )));
+        }
+        if let Some(offer) = self.replay(caller, key).await? {
+            return Ok(offer);
+        }
+        let time = now();
+        let offer = CapacityOffer { id: new_id(), draft, state: OfferState::Active, version: 1, create_time: time, update_time: time };
+        self.commit_offer(caller, key, offer, None, "CAPACITY_OFFER_CREATED", time).await
+    }
+
+    async fn commit_offer(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        offer: CapacityOffer,
+        expected: Option<i64>,
+        kind: &str,
+        time: DateTime<Utc>,
+    ) -> Result<CapacityOffer> {
+        let write = offer_write(&offer, expected)?;
+        let aud = write.audience.clone();
+        let subject = format!("capacityOffers/{}", offer.id);
+        let replayed = self
+            .commit(caller, key, vec![write], vec![], kind, subject, aud, EventContent::CapacityOffer { offer: offer.clone() }, time, &offer)
+            .await?;
+        Ok(replayed.unwrap_or(offer))
+    }
+
+    /// One offer, if the caller may see it.
+    pub async fn get_offer(&self, caller: &Caller, id: &str) -> Result<CapacityOffer> {
+        let offer: Option<CapacityOffer> = match self.store.record(RecordKind::CapacityOffer, id).await? {
+            Some(body) => Some(from_json(&body)?),
+            None => None,
+        };
+        offer
+            .filter(|o| may_see(&caller.party, &o.draft.provider, None, &o.draft.releasability))
+            .ok_or_else(|| CoreError::NotFound(format!("capacityOffers/{id}")))
+    }
+
+    /// A page of the offers the caller may see.
+    pub async fn list_offers(&self, caller: &Caller, filter: &RecordFilter, page_size: i32, page_token: &str) -> Result<Page<CapacityOffer>> {
+        self.list(RecordKind::CapacityOffer, caller, filter, page_size, page_token).await
+    }
+
+    async fn own_offer(&self, caller: &Caller, id: &str, version: i64) -> Result<CapacityOffer> {
+        let offer = self.get_offer(caller, id).await?;
+        if &offer.draft.provider != caller.id() {
+            return Err(CoreError::PermissionDenied(format!("only {} may change capacityOffers/{id}", offer.draft.provider)));
+        }
+        if offer.state != OfferState::Active {
+            return Err(CoreError::FailedPrecondition(format!(
+                "capacityOffers/{id} is {}; only an ACTIVE offer can change",
+                offer_state_name(offer.state)
+            )));
+        }
+        if offer.version != version {
+            return Err(CoreError::Aborted(format!("capacityOffers/{id} is at version {}, not {version}", offer.version)));
+        }
+        Ok(offer)
+    }
+
+    /// Replaces an offer's terms with a new version (history is kept in the log).
+    pub async fn update_offer(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        draft: CapacityOfferDraft,
+        key: &RequestKey,
+    ) -> Result<CapacityOffer> {
+        if let Some(offer) = self.replay(caller, key).await? {
+            return Ok(offer);
+        }
+        let mut offer = self.own_offer(caller, id, version).await?;
+        if draft.provider != offer.draft.provider {
+            let mut v = Violations::new();
+            v.add("capacity_offer.provider", "the provider of an offer cannot change");
+            return Err(v.into());
+        }
+        let time = now();
+        offer.draft = draft;
+        offer.version += 1;
+        offer.update_time = time;
+        self.commit_offer(caller, key, offer, Some(version), "CAPACITY_OFFER_UPDATED", time).await
+    }
+
+    /// Withdraws an offer; it stays readable with its history.
+    pub async fn withdraw_offer(&self, caller: &Caller, id: &str, version: i64) -> Result<CapacityOffer> {
+        let mut offer = self.own_offer(caller, id, version).await?;
+        let time = now();
+        offer.state = OfferState::Withdrawn;
+        offer.version += 1;
+        offer.update_time = time;
+        self.commit_offer(caller, &RequestKey::default(), offer, Some(version), "CAPACITY_OFFER_WITHDRAWN", time).await
+    }
+
+    // ----- availability reports ------------------------------------------
+
+    /// Stores a report; a report for the same reporter, TMS and timeframe supersedes the current one.
+    pub async fn submit_report(&self, caller: &Caller, draft: AvailabilityReportDraft, key: &RequestKey) -> Result<AvailabilityReport> {
+        if &draft.reporter != caller.id() {
+            return Err(CoreError::PermissionDenied(format!(
+                "availability_report.reporter: {} may only report as itself, not as {}",
+                caller.id(),
+                draft.reporter
+            )));
+        }
+        if let Some(report) = self.replay(caller, key).await? {
+            return Ok(report);
+        }
+        let natural_key = report_key(&draft);
+        let current: Option<AvailabilityReport> = match self.store.current_report(&natural_key).await? {
+            Some(body) => Some(from_json(&body)?),
+            None => None,
+        };
+        let time = now();
+        let report = AvailabilityReport {
+            id: new_id(),
+            version: current.as_ref().map_or(1, |c| c.version + 1),
+            supersedes: current.map(|c| c.id),
+            draft,
+            create_time: time,
+        };
+        let write = RecordWrite {
+            kind: RecordKind::AvailabilityReport,
+            id: report.id.clone(),
+            expected_version: None,
+            version: report.version,
+            audience: audience(&report.draft.reporter, None, &report.draft.releasability),
+            state: None,
+            tms: Some(report.draft.tms.to_string()),
+            region: Some(report.draft.region.as_str().to_owned()),
+            natural_key: Some(natural_key),
+            supersedes: report.supersedes.clone(),
+            body: to_json(&report)?,
+        };
+        let aud = write.audience.clone();
+        let subject = format!("availabilityReports/{}", report.id);
+        let content = EventContent::AvailabilityReport { report: report.clone() };
+        let replayed =
+            self.commit(caller, key, vec![write], vec![], "AVAILABILITY_REPORT_SUBMITTED", subject, aud, content, time, &report).await?;
+        Ok(replayed.unwrap_or(report))
+    }
+
+    /// One report, if the caller may see it.
+    pub async fn get_report(&self, caller: &Caller, id: &str) -> Result<AvailabilityReport> {
+        let report: Option<AvailabilityReport> = match self.store.record(RecordKind::AvailabilityReport, id).await? {
+            Some(body) => Some(from_json(&body)?),
+            None => None,
+        };
+        report
+            .filter(|r| may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability))
+            .ok_or_else(|| CoreError::NotFound(format!("availabilityReports/{id}")))
+    }
+
+    /// A page of the reports the caller may see.
+    pub async fn list_reports(&self, caller: &Caller, filter: &RecordFilter, page_size: i32, page_token: &str) -> Result<Page<AvailabilityReport>> {
+        self.list(RecordKind::AvailabilityReport, caller, filter, page_size, page_token).await
+    }
+
+    // ----- feed -----------------------------------------------------------
+
+    /// Events after `after` the caller may see, at most `limit`.
+    pub async fn events(&self, caller: &Caller, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let rows = self.store.events(&viewer(caller), after, limit).await?;
+        rows.into_iter()
+            .map(|r| {
+                let time = DateTime::parse_from_rfc3339(&r.entry.time)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
+                Ok(Event {
+                    sequence: r.entry.sequence,
+                    time,
+                    kind: r.entry.kind,
+                    actor: r.entry.actor,
+                    content: from_json(&r.entry.content)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the caller is still allowed service (suspension ends open streams).
+    pub fn still_admitted(&self, caller: &Caller) -> bool {
+        self.party(caller.id()).is_some_and(|(p, _)| !p.suspended)
+    }
+}

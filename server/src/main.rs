@@ -1,0 +1,154 @@
+//! `cosx-server`: runs the coordinator, and the audit tools over its log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cosx_server::config::{CoordinatorConfig, LogFormat};
+use cosx_server::{audit, demo, server, store, telemetry};
+
+#[derive(Parser)]
+#[command(name = "cosx-server", version, about = "The cosx co-sustainment exchange: coordinator and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a coordinator until Ctrl-C or SIGTERM.
+    Coordinator {
+        /// TOML configuration file (keys also settable as COSX_* variables).
+        #[arg(long, env = "COSX_CONFIG")]
+        config: PathBuf,
+    },
+    /// Starts a development exchange on SQLite with a fresh PKI and demo parties.
+    Demo(demo::DemoArgs),
+    /// Verifies or exports the hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walks the chain and reports the first broken link.
+    Verify {
+        /// Coordinator configuration (its database is verified).
+        #[arg(long, conflicts_with_all = ["db", "file"])]
+        config: Option<PathBuf>,
+        /// Database URL, e.g. sqlite://coordinator.db.
+        #[arg(long, conflicts_with = "file")]
+        db: Option<String>,
+        /// An exported log file (JSON lines), verified offline.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Writes the whole log as JSON lines.
+    Export {
+        /// Coordinator configuration.
+        #[arg(long, conflicts_with = "db")]
+        config: Option<PathBuf>,
+        /// Database URL.
+        #[arg(long)]
+        db: Option<String>,
+        /// Output file; standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn database(config: Option<PathBuf>, db: Option<String>) -> anyhow::Result<String> {
+    match (config, db) {
+        (Some(path), _) => Ok(CoordinatorConfig::load(&path)?.database),
+        (None, Some(db)) => Ok(db),
+        (None, None) => anyhow::bail!("give --config FILE or --db URL"),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Coordinator { config } => {
+            let config = CoordinatorConfig::load(&config)?;
+            telemetry::init(config.log_format);
+            let mut running = server::start(&config).await?;
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing calls in flight");
+            running.trigger_stop();
+            running.wait().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            telemetry::init(LogFormat::Text);
+            demo::run(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify { config, db, file } } => {
+            let verdict = match file {
+                Some(path) => {
+                    let f = std::fs::File::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    audit::verify_export(std::io::BufReader::new(f))?
+                }
+                None => {
+                    let url = database(config, db)?;
+                    let store = store::connect(&url).await?;
+                    audit::verify_store(store.as_ref()).await?
+                }
+            };
+            match verdict {
+                Ok(n) => {
+                    println!("audit log verified: {n} entries, chain intact");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(broken) => {
+                    println!("AUDIT LOG BROKEN at sequence {}: {}", broken.sequence, broken.reason);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Audit { command: AuditCommand::Export { config, db, out } } => {
+            let store = store::connect(&database(config, db)?).await?;
+            let n = match out {
+                Some(path) => {
+                    let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    audit::export(store.as_ref(), &mut f).await?
+                }
+                None => audit::export(store.as_ref(), &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("exported {n} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cosx-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

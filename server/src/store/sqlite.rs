@@ -1,0 +1,362 @@
+//! The embedded SQLite store: WAL mode, `synchronous=FULL`, foreign keys on.
+//!
+//! SQLite has one writer at a time; commits are serialized here by a mutex
+//! so that reading the log head and appending the next entry cannot
+//! interleave, and each commit is one `BEGIN IMMEDIATE` transaction.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cosx_domain::Party;
+use cosx_domain::audit::{AuditEntry, GENESIS, entry_hash};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Mutex;
+
+use super::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// A coordinator store in one SQLite file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Mutex<()>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database and runs migrations. Refuses
+    /// a database that is not in WAL mode with `synchronous=FULL` afterwards.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let store = SqliteStore { pool, writer: Mutex::new(()) };
+        store.check_durability().await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn check_durability(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await?;
+        if !mode.eq_ignore_ascii_case("wal") || sync != 2 || fk != 1 {
+            return Err(StoreError::Config(format!(
+                "SQLite must run with journal_mode=WAL, synchronous=FULL, foreign_keys=ON; found {mode}, {sync}, {fk}"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let _guard = self.writer.lock().await;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)").execute(&mut *conn).await?;
+        let current: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *conn).await?;
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            let applied = async {
+                sqlx::raw_sql(sql).execute(&mut *conn).await?;
+                sqlx::query("INSERT INTO schema_version (version) VALUES (?)").bind(version).execute(&mut *conn).await?;
+                Ok::<_, sqlx::Error>(())
+            }
+            .await;
+            match applied {
+                Ok(()) => sqlx::raw_sql("COMMIT").execute(&mut *conn).await?,
+                Err(e) => {
+                    sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await?;
+                    return Err(e.into());
+                }
+            };
+        }
+        Ok(())
+    }
+
+    fn apply<'a>(
+        conn: &'a mut sqlx::SqliteConnection,
+        commit: &'a Commit,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Committed, StoreError>> + Send + 'a>> {
+        Box::pin(async move {
+        if let Some(key) = &commit.idempotency {
+            let seen: Option<(String, String)> =
+                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
+                    .bind(&key.caller)
+                    .bind(&key.request_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some((hash, response)) = seen {
+                return if hash == key.request_hash {
+                    Ok(Committed::Replayed { response })
+                } else {
+                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+                };
+            }
+        }
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1").fetch_optional(&mut *conn).await?;
+        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+        let sequence = prev_seq + 1;
+
+        if let Some((party, expected)) = &commit.party {
+            let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let changed = match expected {
+                None => {
+                    sqlx::query("INSERT INTO parties (id, body, etag) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING")
+                        .bind(party.id.as_str())
+                        .bind(&body)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                Some(etag) => {
+                    sqlx::query("UPDATE parties SET body = ?, etag = etag + 1 WHERE id = ? AND etag = ?")
+                        .bind(&body)
+                        .bind(party.id.as_str())
+                        .bind(etag)
+                        .execute(&mut *conn)
+                        .await?
+                }
+            };
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("parties/{}", party.id)));
+            }
+        }
+
+        for r in &commit.records {
+            if let Some(old) = &r.supersedes {
+                let done = sqlx::query("UPDATE records SET superseded = 1 WHERE id = ? AND superseded = 0")
+                    .bind(old)
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(old.clone()));
+                }
+            }
+            let done = match r.expected_version {
+                None => sqlx::query(
+                    "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key, version, position, body)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(r.kind.as_str())
+                .bind(&r.id)
+                .bind(&r.audience.owner)
+                .bind(&r.audience.provider)
+                .bind(r.audience.release_column())
+                .bind(&r.state)
+                .bind(&r.tms)
+                .bind(&r.region)
+                .bind(&r.natural_key)
+                .bind(r.version)
+                .bind(sequence)
+                .bind(&r.body)
+                .execute(&mut *conn)
+                .await?,
+                Some(expected) => sqlx::query(
+                    "UPDATE records SET provider = ?, release_to = ?, state = ?, tms = ?, region = ?, version = ?, body = ?
+                     WHERE id = ? AND kind = ? AND version = ?",
+                )
+                .bind(&r.audience.provider)
+                .bind(r.audience.release_column())
+                .bind(&r.state)
+                .bind(&r.tms)
+                .bind(&r.region)
+                .bind(r.version)
+                .bind(&r.body)
+                .bind(&r.id)
+                .bind(r.kind.as_str())
+                .bind(expected)
+                .execute(&mut *conn)
+                .await?,
+            };
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(r.id.clone()));
+            }
+        }
+
+        for t in &commit.transitions {
+            sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES (?, ?, ?, ?)")
+                .bind(&t.order_id)
+                .bind(t.version)
+                .bind(sequence)
+                .bind(&t.body)
+                .execute(&mut *conn)
+                .await?;
+        }
+
+        let e = &commit.event;
+        let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+        sqlx::query(
+            "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to, content, prev_hash, hash)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(sequence)
+        .bind(&e.time)
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(&e.actor_cert)
+        .bind(&e.subject)
+        .bind(&e.audience.owner)
+        .bind(&e.audience.provider)
+        .bind(e.audience.release_column())
+        .bind(&e.content)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+
+        if let Some(key) = &commit.idempotency {
+            sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES (?, ?, ?, ?)")
+                .bind(&key.caller)
+                .bind(&key.request_id)
+                .bind(&key.request_hash)
+                .bind(&commit.response)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(Committed::New { sequence })
+        })
+    }
+}
+
+/// `(? OR owner = ? OR provider = ? OR release_to LIKE ? OR ...)` for a viewer.
+const VISIBLE: &str = "(?1 OR owner = ?2 OR provider = ?2 OR release_to LIKE ?3 OR release_to LIKE ?4 OR release_to LIKE '%,*,%')";
+
+fn bind_viewer<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    viewer: &'q Viewer,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(viewer.coordinator)
+        .bind(&viewer.party)
+        .bind(format!("%,p:{},%", viewer.party))
+        .bind(format!("%,n:{},%", viewer.nation))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let _guard = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let done = Self::apply(&mut tx, &commit).await?;
+        // A replayed request wrote nothing: dropping the transaction rolls back.
+        if matches!(done, Committed::New { .. }) {
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
+    async fn idempotent_response(&self, caller: &str, request_id: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
+            .bind(caller)
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(body, etag)| {
+                serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
+            })
+            .collect()
+    }
+
+    async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT body FROM records WHERE kind = ? AND id = ?")
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn list_records(
+        &self,
+        kind: RecordKind,
+        viewer: &Viewer,
+        filter: &RecordFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let sql = format!(
+            "SELECT body, position FROM records WHERE {VISIBLE} AND kind = ?5 AND position > ?6
+               AND (?7 IS NULL OR state = ?7) AND (?8 IS NULL OR tms = ?8) AND (?9 IS NULL OR owner = ?9)
+               AND (?10 IS NULL OR provider = ?10) AND (?11 IS NULL OR region = ?11) AND (?12 OR superseded = 0)
+             ORDER BY position LIMIT ?13"
+        );
+        let rows = bind_viewer(sqlx::query(&sql), viewer)
+            .bind(kind.as_str())
+            .bind(after)
+            .bind(&filter.state)
+            .bind(&filter.tms)
+            .bind(&filter.owner)
+            .bind(&filter.provider)
+            .bind(&filter.region)
+            .bind(filter.include_superseded)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())
+    }
+
+    async fn current_report(&self, natural_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT body FROM records WHERE natural_key = ? AND superseded = 0")
+            .bind(natural_key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn transitions(&self, order_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT body, sequence FROM transitions WHERE order_id = ? ORDER BY version")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn events(&self, viewer: &Viewer, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash, subject FROM events
+             WHERE {VISIBLE} AND sequence > ?5 ORDER BY sequence LIMIT ?6"
+        );
+        let rows = bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) })
+            .collect())
+    }
+
+    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash FROM events
+             WHERE sequence > ? ORDER BY sequence LIMIT ?",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(entry_from_row).collect())
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM events").fetch_one(&self.pool).await?)
+    }
+}
+
+fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+    AuditEntry {
+        sequence: r.get(0),
+        time: r.get(1),
+        kind: r.get(2),
+        actor: r.get(3),
+        actor_cert: r.get(4),
+        content: r.get(5),
+        prev_hash: r.get(6),
+        hash: r.get(7),
+    }
+}
