@@ -94,7 +94,12 @@ pub fn incoming(
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
-            let (tcp, peer) = match listener.accept().await {
+            // Stop listening as soon as the server stops taking connections.
+            let accepted = tokio::select! {
+                _ = tx.closed() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let (tcp, peer) = match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -114,9 +119,6 @@ pub fn incoming(
                     Err(_) => tracing::info!(%peer, "TLS handshake timed out"),
                 }
             });
-            if tx.is_closed() {
-                break;
-            }
         }
     });
     ReceiverStream::new(rx)
