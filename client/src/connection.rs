@@ -51,6 +51,28 @@ impl Client {
         let ca = read_pem("--ca", &settings.ca_pem_path)?;
         let cert = read_pem("--cert", &settings.cert_path)?;
         let key = read_pem("--key", &settings.key_path)?;
+        // rustls's own messages do not say which file was wrong.
+        expect_pem(
+            "--ca",
+            &settings.ca_pem_path,
+            &ca,
+            "CERTIFICATE",
+            "certificate",
+        )?;
+        expect_pem(
+            "--cert",
+            &settings.cert_path,
+            &cert,
+            "CERTIFICATE",
+            "certificate",
+        )?;
+        expect_pem(
+            "--key",
+            &settings.key_path,
+            &key,
+            "PRIVATE KEY",
+            "private key",
+        )?;
         Self::connect_with(
             &settings.endpoint,
             &ca,
@@ -99,7 +121,10 @@ impl Client {
             .connect()
             .await
             .map_err(connect_err)?;
-        Ok(Client { channel, endpoint: shown })
+        Ok(Client {
+            channel,
+            endpoint: shown,
+        })
     }
 
     /// The endpoint this client is connected to, as given.
@@ -135,6 +160,26 @@ fn read_pem(what: &str, path: &Path) -> Result<String, ClientError> {
         path: path.to_owned(),
         source,
     })
+}
+
+fn expect_pem(
+    what: &str,
+    path: &Path,
+    pem: &str,
+    label: &str,
+    noun: &str,
+) -> Result<(), ClientError> {
+    let found = pem
+        .lines()
+        .any(|l| l.starts_with("-----BEGIN ") && l.trim_end().ends_with(&format!("{label}-----")));
+    if found {
+        Ok(())
+    } else {
+        Err(ClientError::Usage(format!(
+            "{what} file {} holds no PEM {noun}",
+            path.display()
+        )))
+    }
 }
 
 /// Parses an endpoint into a URI and the host name to verify, defaulting the
@@ -203,6 +248,34 @@ mod tests {
     fn plaintext_endpoints_are_refused() {
         let err = parse_endpoint("http://localhost:7443").expect_err("plaintext");
         assert!(err.to_string().contains("https://"), "{err}");
+    }
+
+    #[test]
+    fn a_key_file_that_holds_a_certificate_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = dir.path().join("p.pem");
+        std::fs::write(
+            &cert,
+            "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        let settings = ConnectionSettings {
+            endpoint: "https://localhost:1".into(),
+            ca_pem_path: cert.clone(),
+            cert_path: cert.clone(),
+            key_path: cert.clone(),
+            domain_override: None,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let err = rt
+            .block_on(Client::connect(&settings))
+            .expect_err("not a key");
+        assert_eq!(
+            err.to_string(),
+            format!("--key file {} holds no PEM private key", cert.display())
+        );
     }
 
     #[test]

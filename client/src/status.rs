@@ -54,7 +54,16 @@ pub fn render_status(status: &tonic::Status) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    render(code_name(status.code()), status.message(), &violations)
+    let mut out = render(code_name(status.code()), status.message(), &violations);
+    // A status made by the client's own transport (refused handshake, reset
+    // connection) says little by itself; its cause says what happened.
+    if let Some(source) = std::error::Error::source(status) {
+        let cause = crate::error::error_chain(source);
+        if !out.contains(&cause) {
+            out.push_str(&format!(" (cause: {cause})"));
+        }
+    }
+    out
 }
 
 /// Renders one refused record of an `Ingest` stream the same way as

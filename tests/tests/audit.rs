@@ -1,0 +1,79 @@
+//! The audit log: an untouched log verifies; changing any byte of any stored
+//! entry makes verification fail and name the entry; an export verifies offline.
+
+use cosx_proto::v1 as pb;
+use cosx_server::audit;
+use cosx_server::store;
+use cosx_tests::{TestExchange, availability_report, party, repair_order};
+use sqlx::Connection;
+
+#[tokio::test]
+async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<()> {
+    let mut ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let o = usaf
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+        .await?
+        .into_inner();
+    ex.exchange(party::COORDINATOR)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: o.name,
+            version: 1,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: party::MHI.into(),
+            ..Default::default()
+        })
+        .await?;
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(availability_report(party::USAF)), request_id: String::new() })
+        .await?;
+    ex.stop().await?;
+
+    let url = format!("sqlite://{}", ex.db_path().display());
+    let verified = audit::verify_store(store::connect(&url).await?.as_ref()).await?;
+    let entries = verified.map_err(|b| anyhow::anyhow!("untouched log broken: {b}"))?;
+    assert_eq!(entries, cosx_tests::PARTIES.len() as u64 + 3);
+
+    // An export verifies offline, and a tampered export does not.
+    let mut exported = Vec::new();
+    audit::export(store::connect(&url).await?.as_ref(), &mut exported).await?;
+    assert_eq!(audit::verify_export(exported.as_slice())?.ok(), Some(entries));
+    let tampered = String::from_utf8(exported)?.replacen("US-USAF-OOALC", "US-USAF-OOALD", 1);
+    assert!(audit::verify_export(tampered.as_bytes())?.is_err());
+
+    // Whoever gets at the database file can drop the append-only triggers, but not hide the change.
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    sqlx::query("DROP TRIGGER events_append_only_update").execute(&mut conn).await?;
+    for sequence in 1..=entries as i64 {
+        for column in ["time", "kind", "actor", "actor_cert", "content", "prev_hash", "hash"] {
+            let original: String = sqlx::query_scalar(&format!("SELECT {column} FROM events WHERE sequence = ?"))
+                .bind(sequence)
+                .fetch_one(&mut conn)
+                .await?;
+            // Flip one byte in the middle.
+            let mut bytes = original.clone().into_bytes();
+            let mid = bytes.len() / 2;
+            bytes[mid] = if bytes[mid] == b'0' { b'1' } else { b'0' };
+            let changed = String::from_utf8(bytes)?;
+            let update = format!("UPDATE events SET {column} = ? WHERE sequence = ?");
+            sqlx::query(&update).bind(&changed).bind(sequence).execute(&mut conn).await?;
+            let verdict = audit::verify_store(store::connect(&url).await?.as_ref()).await?;
+            let broken = verdict.err().ok_or_else(|| anyhow::anyhow!("change to {column} of entry {sequence} went unnoticed"))?;
+            assert_eq!(broken.sequence, sequence, "{column}");
+            sqlx::query(&update).bind(&original).bind(sequence).execute(&mut conn).await?;
+        }
+    }
+    assert!(audit::verify_store(store::connect(&url).await?.as_ref()).await?.is_ok());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_log_cannot_be_edited_through_sql_while_its_triggers_stand() -> anyhow::Result<()> {
+    let mut ex = TestExchange::start().await?;
+    ex.stop().await?;
+    let url = format!("sqlite://{}", ex.db_path().display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    assert!(sqlx::query("UPDATE events SET actor = 'X' WHERE sequence = 1").execute(&mut conn).await.is_err());
+    assert!(sqlx::query("DELETE FROM events").execute(&mut conn).await.is_err());
+    Ok(())
+}
