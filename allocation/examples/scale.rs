@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use chrono::{Duration, NaiveDate};
 use cosx_allocation::{
-    AllocationConfig, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, MaintenanceLevel, Nation, OpenOrder, Priority,
-    ProviderKind, RepairType, UnplacedReason, allocate, check_plan,
+    AllocationConfig, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit, Department, FiscalYear,
+    FundsBalance, GeoPoint, MaintenanceLevel, Nation, OpenOrder, Priority, ProviderKind, RepairType, UnplacedReason,
+    allocate, check_plan,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -41,30 +41,18 @@ fn nation(code: &str) -> Nation {
 
 fn point(rng: &mut StdRng, n: usize) -> GeoPoint {
     let (_, lat, lon) = NATIONS[n];
-    GeoPoint {
-        lat: (lat + rng.random_range(-4.0..4.0)).clamp(-89.0, 89.0),
-        lon: lon + rng.random_range(-6.0..6.0),
-    }
+    GeoPoint { lat: (lat + rng.random_range(-4.0..4.0)).clamp(-89.0, 89.0), lon: lon + rng.random_range(-6.0..6.0) }
 }
 
 fn generate(
     orders: usize,
     offers: usize,
     seed: u64,
-) -> (
-    Vec<OpenOrder>,
-    Vec<CapacityOffer>,
-    Vec<FundsBalance>,
-    AllocationConfig,
-) {
+) -> (Vec<OpenOrder>, Vec<CapacityOffer>, Vec<FundsBalance>, AllocationConfig) {
     let mut rng = StdRng::seed_from_u64(seed);
     let as_of = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default();
     let level = |rng: &mut StdRng| {
-        if rng.random_bool(0.6) {
-            MaintenanceLevel::Depot
-        } else {
-            MaintenanceLevel::Intermediate
-        }
+        if rng.random_bool(0.6) { MaintenanceLevel::Depot } else { MaintenanceLevel::Intermediate }
     };
     // Capacity per offer-month scaled so that demand roughly matches supply.
     let hours_per_month = 100.0 * orders as f64 / (offers as f64 * 12.0) * 1.1;
@@ -82,38 +70,22 @@ fn generate(
             } else {
                 rng.random_range(0..NATIONS.len())
             };
-            let unit = if rng.random_bool(0.7) {
-                CapacityUnit::LaborHours
-            } else {
-                CapacityUnit::InductionSlots
-            };
+            let unit = if rng.random_bool(0.7) { CapacityUnit::LaborHours } else { CapacityUnit::InductionSlots };
             let capabilities = (0..rng.random_range(2..5))
                 .map(|_| Capability {
                     tms: format!("TMS-{:02}", rng.random_range(0..TMS)),
                     level: level(&mut rng),
-                    repair_types: REPAIR_TYPES
-                        .iter()
-                        .copied()
-                        .filter(|_| rng.random_bool(0.5))
-                        .collect(),
+                    repair_types: REPAIR_TYPES.iter().copied().filter(|_| rng.random_bool(0.5)).collect(),
                 })
                 .collect();
             let periods = (0..12)
                 .map(|m| {
                     let start = as_of + Duration::days(30 * m);
                     let capacity = match unit {
-                        CapacityUnit::LaborHours => {
-                            (hours_per_month * rng.random_range(0.3..1.7)).round()
-                        }
-                        CapacityUnit::InductionSlots => {
-                            (hours_per_month / 40.0 * rng.random_range(0.3..1.7)).round()
-                        }
+                        CapacityUnit::LaborHours => (hours_per_month * rng.random_range(0.3..1.7)).round(),
+                        CapacityUnit::InductionSlots => (hours_per_month / 40.0 * rng.random_range(0.3..1.7)).round(),
                     };
-                    CapacityPeriod {
-                        start,
-                        end: start + Duration::days(29),
-                        capacity,
-                    }
+                    CapacityPeriod { start, end: start + Duration::days(29), capacity }
                 })
                 .collect();
             CapacityOffer {
@@ -131,16 +103,8 @@ fn generate(
                     CapacityUnit::InductionSlots => rng.random_range(500_000..2_000_000),
                 },
                 authorizations: Authorizations {
-                    export_licences: EXPORT
-                        .iter()
-                        .filter(|_| rng.random_bool(0.4))
-                        .map(|s| (*s).to_owned())
-                        .collect(),
-                    transfer_approvals: NATIONS
-                        .iter()
-                        .filter(|_| rng.random_bool(0.5))
-                        .map(|n| nation(n.0))
-                        .collect(),
+                    export_licences: EXPORT.iter().filter(|_| rng.random_bool(0.4)).map(|s| (*s).to_owned()).collect(),
+                    transfer_approvals: NATIONS.iter().filter(|_| rng.random_bool(0.5)).map(|n| nation(n.0)).collect(),
                     prime_facility_approvals: (0..TMS)
                         .filter(|_| rng.random_bool(0.3))
                         .map(|t| format!("TMS-{t:02}"))
@@ -152,11 +116,7 @@ fn generate(
     let depts = [Department::Army, Department::Navy, Department::AirForce];
     let orders: Vec<OpenOrder> = (0..orders)
         .map(|i| {
-            let owner = if rng.random_bool(0.7) {
-                0
-            } else {
-                rng.random_range(1..NATIONS.len())
-            };
+            let owner = if rng.random_bool(0.7) { 0 } else { rng.random_range(1..NATIONS.len()) };
             let hours: f64 = rng.random_range(10.0..190.0_f64).round();
             let at = rng.random_range(0..NATIONS.len());
             OpenOrder {
@@ -235,10 +195,7 @@ fn run(n_orders: usize, n_offers: usize, seed: u64) {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     match args.as_slice() {
         [o, f] => run(*o, *f, 7),
         [o, f, s] => run(*o, *f, *s as u64),

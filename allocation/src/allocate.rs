@@ -36,8 +36,8 @@ use chrono::NaiveDate;
 use crate::domain::{Department, FiscalYear, MaintenanceLevel, Nation, ProviderKind, RepairType};
 use crate::error::{InputError, invalid};
 use crate::model::{
-    AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance,
-    FundsUse, Ineligibility, OpenOrder, PeriodUse, Unplaced, UnplacedReason,
+    AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance, FundsUse, Ineligibility,
+    OpenOrder, PeriodUse, Unplaced, UnplacedReason,
 };
 
 const EPS: f64 = 1e-9;
@@ -71,15 +71,10 @@ pub fn allocate(
         // than the one before it (the served priority is unimodal in practice).
         let mut previous = best_score;
         for price in PRICE_GRID {
-            let lambda: Vec<f64> = base
-                .binding
-                .iter()
-                .map(|b| if *b { price } else { 0.0 })
-                .collect();
+            let lambda: Vec<f64> = base.binding.iter().map(|b| if *b { price } else { 0.0 }).collect();
             let run = prep.run(&lambda);
             let s = prep.score(&run.state);
-            let better =
-                |a: &([u64; 15], f64), b: &([u64; 15], f64)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+            let better = |a: &([u64; 15], f64), b: &([u64; 15], f64)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
             if better(&s, &best_score) {
                 best = run.state;
                 best_score = s;
@@ -100,30 +95,18 @@ fn validate(
     config: &AllocationConfig,
 ) -> Result<(), InputError> {
     if config.retrograde_cents_per_km_per_item < 0 {
-        return Err(invalid(
-            "config.retrograde_cents_per_km_per_item",
-            "must not be negative",
-        ));
+        return Err(invalid("config.retrograde_cents_per_km_per_item", "must not be negative"));
     }
     if !(config.transit_km_per_day.is_finite() && config.transit_km_per_day > 0.0) {
-        return Err(invalid(
-            "config.transit_km_per_day",
-            "must be finite and > 0",
-        ));
+        return Err(invalid("config.transit_km_per_day", "must be finite and > 0"));
     }
     let mut seen = std::collections::HashSet::new();
     for (i, o) in orders.iter().enumerate() {
         if !seen.insert(o.id.as_str()) {
-            return Err(InputError::DuplicateId {
-                field: format!("orders[{i}].id"),
-                id: o.id.clone(),
-            });
+            return Err(InputError::DuplicateId { field: format!("orders[{i}].id"), id: o.id.clone() });
         }
         if o.quantity == 0 {
-            return Err(invalid(
-                format!("orders[{i}].quantity"),
-                "must be at least 1",
-            ));
+            return Err(invalid(format!("orders[{i}].quantity"), "must be at least 1"));
         }
         if !(o.estimated_hours.is_finite() && o.estimated_hours >= 0.0) {
             return Err(invalid(
@@ -132,35 +115,23 @@ fn validate(
             ));
         }
         if o.estimated_cost_cents < 0 {
-            return Err(invalid(
-                format!("orders[{i}].estimated_cost_cents"),
-                "must not be negative",
-            ));
+            return Err(invalid(format!("orders[{i}].estimated_cost_cents"), "must not be negative"));
         }
         o.location.check(&format!("orders[{i}].location"))?;
     }
     seen.clear();
     for (i, f) in offers.iter().enumerate() {
         if !seen.insert(f.id.as_str()) {
-            return Err(InputError::DuplicateId {
-                field: format!("offers[{i}].id"),
-                id: f.id.clone(),
-            });
+            return Err(InputError::DuplicateId { field: format!("offers[{i}].id"), id: f.id.clone() });
         }
         if f.provider_kind == ProviderKind::Organic && f.provider_nation != Nation::usa() {
             return Err(invalid(
                 format!("offers[{i}].provider_nation"),
-                format!(
-                    "an ORGANIC provider is a US government depot, got nation {}",
-                    f.provider_nation
-                ),
+                format!("an ORGANIC provider is a US government depot, got nation {}", f.provider_nation),
             ));
         }
         if f.rate_cents_per_unit < 0 {
-            return Err(invalid(
-                format!("offers[{i}].rate_cents_per_unit"),
-                "must not be negative",
-            ));
+            return Err(invalid(format!("offers[{i}].rate_cents_per_unit"), "must not be negative"));
         }
         f.site.check(&format!("offers[{i}].site"))?;
         for (j, p) in f.periods.iter().enumerate() {
@@ -180,10 +151,7 @@ fn validate(
     }
     for (i, b) in balances.iter().enumerate() {
         if b.organic_cents < 0 || b.contract_cents < 0 {
-            return Err(invalid(
-                format!("balances[{i}]"),
-                "cents must not be negative",
-            ));
+            return Err(invalid(format!("balances[{i}]"), "cents must not be negative"));
         }
     }
     Ok(())
@@ -193,34 +161,21 @@ fn validate(
 /// grouping and its reason reporting (the independent checker has its own).
 fn ineligibilities(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> {
     let mut out = Vec::new();
-    let us_organic =
-        offer.provider_kind == ProviderKind::Organic && offer.provider_nation == Nation::usa();
+    let us_organic = offer.provider_kind == ProviderKind::Organic && offer.provider_nation == Nation::usa();
     if order.organic_only && offer.provider_kind != ProviderKind::Organic {
         out.push(Ineligibility::OrganicOnly);
     }
     if let Some(class) = &order.export_classification
         && !us_organic
-        && !offer
-            .authorizations
-            .export_licences
-            .iter()
-            .any(|l| l == class)
+        && !offer.authorizations.export_licences.iter().any(|l| l == class)
     {
         out.push(Ineligibility::ExportControl);
     }
     if offer.provider_nation != order.owner_nation {
-        if !offer
-            .authorizations
-            .transfer_approvals
-            .contains(&order.owner_nation)
-        {
+        if !offer.authorizations.transfer_approvals.contains(&order.owner_nation) {
             out.push(Ineligibility::ThirdCountryTransfer);
         }
-        if !offer
-            .authorizations
-            .prime_facility_approvals
-            .contains(&order.tms)
-        {
+        if !offer.authorizations.prime_facility_approvals.contains(&order.tms) {
             out.push(Ineligibility::PrimeFacilityApproval);
         }
     }
@@ -291,21 +246,16 @@ impl<'a> Prepared<'a> {
                 OfferRt {
                     sorted,
                     earliest: f.earliest_start(config.as_of),
-                    contract: f
-                        .provider_kind
-                        .counts_as_contract(config.partner_government_is_organic),
+                    contract: f.provider_kind.counts_as_contract(config.partner_government_is_organic),
                 }
             })
             .collect();
 
-        let mut capable_index: HashMap<(&str, MaintenanceLevel, RepairType), Vec<u32>> =
-            HashMap::new();
+        let mut capable_index: HashMap<(&str, MaintenanceLevel, RepairType), Vec<u32>> = HashMap::new();
         for (fi, f) in offers.iter().enumerate() {
             for c in &f.capabilities {
                 for rtp in &c.repair_types {
-                    let list = capable_index
-                        .entry((c.tms.as_str(), c.level, *rtp))
-                        .or_default();
+                    let list = capable_index.entry((c.tms.as_str(), c.level, *rtp)).or_default();
                     if list.last() != Some(&(fi as u32)) {
                         list.push(fi as u32);
                     }
@@ -313,14 +263,7 @@ impl<'a> Prepared<'a> {
             }
         }
 
-        type GroupKey<'k> = (
-            &'k str,
-            MaintenanceLevel,
-            RepairType,
-            bool,
-            Option<&'k str>,
-            &'k str,
-        );
+        type GroupKey<'k> = (&'k str, MaintenanceLevel, RepairType, bool, Option<&'k str>, &'k str);
         let mut group_ids: HashMap<GroupKey<'a>, u32> = HashMap::new();
         let mut groups = Vec::new();
         let mut order_group = Vec::with_capacity(orders.len());
@@ -350,11 +293,7 @@ impl<'a> Prepared<'a> {
                 }
                 blocked.sort();
                 blocked.dedup();
-                groups.push(Group {
-                    capable: capable.map_or(0, Vec::len),
-                    eligible,
-                    blocked,
-                });
+                groups.push(Group { capable: capable.map_or(0, Vec::len), eligible, blocked });
                 (groups.len() - 1) as u32
             });
             order_group.push(g);
@@ -379,38 +318,19 @@ impl<'a> Prepared<'a> {
         for band in &mut bands {
             band.sort_by_key(|&i| (orders[i as usize].required_by, i));
         }
-        Prepared {
-            orders,
-            offers,
-            config,
-            rt,
-            groups,
-            order_group,
-            fund_keys,
-            fund_base,
-            order_fund,
-            bands,
-        }
+        Prepared { orders, offers, config, rt, groups, order_group, fund_keys, fund_base, order_fund, bands }
     }
 
     /// Usable period indices of offer `f` for an order due `required_by`, by start date.
-    fn window(
-        &self,
-        f: usize,
-        required_by: NaiveDate,
-    ) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    fn window(&self, f: usize, required_by: NaiveDate) -> impl DoubleEndedIterator<Item = usize> + '_ {
         let rt = &self.rt[f];
         let periods = &self.offers[f].periods;
         let hi = if rt.earliest <= required_by {
-            rt.sorted
-                .partition_point(|&j| periods[j].start <= required_by)
+            rt.sorted.partition_point(|&j| periods[j].start <= required_by)
         } else {
             0
         };
-        rt.sorted[..hi]
-            .iter()
-            .copied()
-            .filter(move |&j| periods[j].end >= rt.earliest)
+        rt.sorted[..hi].iter().copied().filter(move |&j| periods[j].end >= rt.earliest)
     }
 
     fn units(&self, o: usize, f: usize) -> f64 {
@@ -418,9 +338,7 @@ impl<'a> Prepared<'a> {
     }
 
     fn room(&self, st: &State, o: usize, f: usize) -> f64 {
-        self.window(f, self.orders[o].required_by)
-            .map(|j| st.remaining[f][j])
-            .sum()
+        self.window(f, self.orders[o].required_by).map(|j| st.remaining[f][j]).sum()
     }
 
     fn fits(&self, st: &State, o: usize, f: usize) -> bool {
@@ -444,11 +362,7 @@ impl<'a> Prepared<'a> {
     fn fund_delta(&self, o: usize, f: usize) -> Option<(usize, i64, i64)> {
         self.order_fund[o].map(|k| {
             let cents = self.orders[o].estimated_cost_cents;
-            if self.rt[f].contract {
-                (k as usize, 0, cents)
-            } else {
-                (k as usize, cents, 0)
-            }
+            if self.rt[f].contract { (k as usize, 0, cents) } else { (k as usize, cents, 0) }
         })
     }
 
@@ -463,8 +377,7 @@ impl<'a> Prepared<'a> {
         let order = &self.orders[o];
         let offer = &self.offers[f];
         let dist = order.location.distance_km(&offer.site);
-        let retro =
-            dist * self.config.retrograde_cents_per_km_per_item as f64 * f64::from(order.quantity);
+        let retro = dist * self.config.retrograde_cents_per_km_per_item as f64 * f64::from(order.quantity);
         let repair = offer.rate_cents_per_unit as f64 * self.units(o, f);
         (dist, retro, repair)
     }
@@ -507,10 +420,7 @@ impl<'a> Prepared<'a> {
             st.added[k].1 += d_c;
         }
         st.on_offer[f].push(o as u32);
-        st.placed[o] = Some(Placement {
-            offer: f as u32,
-            uses,
-        });
+        st.placed[o] = Some(Placement { offer: f as u32, uses });
     }
 
     fn remove(&self, st: &mut State, o: usize) -> Option<Placement> {
@@ -540,13 +450,7 @@ impl<'a> Prepared<'a> {
 
     /// Cheapest offer with room and 50/50 headroom. The flag says whether an
     /// offer with room was refused only because of the 50/50 limit.
-    fn best_offer(
-        &self,
-        st: &State,
-        o: usize,
-        lambda: &[f64],
-        skip: Option<usize>,
-    ) -> (Option<usize>, bool) {
+    fn best_offer(&self, st: &State, o: usize, lambda: &[f64], skip: Option<usize>) -> (Option<usize>, bool) {
         let mut best: Option<(f64, usize)> = None;
         let mut refused = false;
         for &f in &self.groups[self.order_group[o] as usize].eligible {
@@ -614,16 +518,8 @@ impl<'a> Prepared<'a> {
 
     fn run(&self, lambda: &[f64]) -> RunResult {
         let mut st = State {
-            remaining: self
-                .offers
-                .iter()
-                .map(|f| f.periods.iter().map(|p| p.capacity).collect())
-                .collect(),
-            total_remaining: self
-                .offers
-                .iter()
-                .map(|f| f.periods.iter().map(|p| p.capacity).sum())
-                .collect(),
+            remaining: self.offers.iter().map(|f| f.periods.iter().map(|p| p.capacity).collect()).collect(),
+            total_remaining: self.offers.iter().map(|f| f.periods.iter().map(|p| p.capacity).sum()).collect(),
             placed: vec![None; self.orders.len()],
             on_offer: vec![Vec::new(); self.offers.len()],
             added: vec![(0, 0); self.fund_keys.len()],
@@ -679,29 +575,20 @@ impl<'a> Prepared<'a> {
             .iter()
             .map(|&f| f as usize)
             .filter(|&f| {
-                let cap: f64 = self
-                    .window(f, order.required_by)
-                    .map(|j| self.offers[f].periods[j].capacity)
-                    .sum();
+                let cap: f64 = self.window(f, order.required_by).map(|j| self.offers[f].periods[j].capacity).sum();
                 cap + EPS >= self.units(o, f)
             })
             .map(|f| (self.priced_cost(o, f, lambda), f))
             .collect();
         targets.sort_by(|a, b| a.0.total_cmp(&b.0));
         for &(_, f) in targets.iter().take(REPAIR_OFFERS) {
-            let victims: Vec<u32> = st.on_offer[f]
-                .iter()
-                .copied()
-                .take(REPAIR_VICTIMS)
-                .collect();
+            let victims: Vec<u32> = st.on_offer[f].iter().copied().take(REPAIR_VICTIMS).collect();
             for q in victims {
                 let q = q as usize;
                 if *budget == 0 {
                     return false;
                 }
-                *budget = budget.saturating_sub(
-                    1 + self.groups[self.order_group[q] as usize].eligible.len() as u64,
-                );
+                *budget = budget.saturating_sub(1 + self.groups[self.order_group[q] as usize].eligible.len() as u64);
                 let Some(old) = self.remove(st, q) else {
                     continue;
                 };
@@ -733,8 +620,7 @@ impl<'a> Prepared<'a> {
         let mut cost = 0.0;
         for (o, p) in st.placed.iter().enumerate() {
             if let Some(p) = p {
-                served[usize::from(self.orders[o].priority.value()) - 1] +=
-                    u64::from(self.orders[o].quantity);
+                served[usize::from(self.orders[o].priority.value()) - 1] += u64::from(self.orders[o].quantity);
                 let (_, r, c) = self.true_cost(o, p.offer as usize);
                 cost += r + c;
             }
@@ -757,10 +643,7 @@ impl<'a> Prepared<'a> {
                         total_cost_cents += a.explanation.total_cost_cents;
                         assignments.push(a);
                     }
-                    None => unplaced.push(Unplaced {
-                        order_id: self.orders[o].id.clone(),
-                        reason: self.reason(st, o),
-                    }),
+                    None => unplaced.push(Unplaced { order_id: self.orders[o].id.clone(), reason: self.reason(st, o) }),
                 }
             }
         }
@@ -769,30 +652,20 @@ impl<'a> Prepared<'a> {
             .iter()
             .zip(&self.fund_base)
             .zip(&st.added)
-            .map(
-                |((&(department, fiscal_year), &(bo, bc)), &(ao, ac))| FundsUse {
-                    department,
-                    fiscal_year,
-                    organic_before_cents: bo,
-                    contract_before_cents: bc,
-                    organic_added_cents: ao,
-                    contract_added_cents: ac,
-                },
-            )
+            .map(|((&(department, fiscal_year), &(bo, bc)), &(ao, ac))| FundsUse {
+                department,
+                fiscal_year,
+                organic_before_cents: bo,
+                contract_before_cents: bc,
+                organic_added_cents: ao,
+                contract_added_cents: ac,
+            })
             .collect();
-        AllocationPlan {
-            assignments,
-            unplaced,
-            funds,
-            served_priority_weight,
-            total_cost_cents,
-        }
+        AllocationPlan { assignments, unplaced, funds, served_priority_weight, total_cost_cents }
     }
 
     fn full_window(&self, o: usize, f: usize) -> f64 {
-        self.window(f, self.orders[o].required_by)
-            .map(|j| self.offers[f].periods[j].capacity)
-            .sum()
+        self.window(f, self.orders[o].required_by).map(|j| self.offers[f].periods[j].capacity).sum()
     }
 
     fn assignment(&self, o: usize, p: &Placement) -> Assignment {
@@ -835,11 +708,7 @@ impl<'a> Prepared<'a> {
                 total_cost_cents: retro.round() as i64 + repair.round() as i64,
                 eligible_offers,
                 cheaper_offer_was_full,
-                contract_work_for: if self.rt[f].contract {
-                    self.orders[o].counts_toward_5050()
-                } else {
-                    None
-                },
+                contract_work_for: if self.rt[f].contract { self.orders[o].counts_toward_5050() } else { None },
             },
         }
     }
@@ -851,9 +720,7 @@ impl<'a> Prepared<'a> {
             return UnplacedReason::NoCapableProvider;
         }
         if group.eligible.is_empty() {
-            return UnplacedReason::NoEligibleProvider {
-                blocked_by: group.blocked.clone(),
-            };
+            return UnplacedReason::NoEligibleProvider { blocked_by: group.blocked.clone() };
         }
         let in_time: Vec<usize> = group
             .eligible
@@ -868,24 +735,13 @@ impl<'a> Prepared<'a> {
                 .filter_map(|&f| {
                     let f = f as usize;
                     let e = self.rt[f].earliest;
-                    self.offers[f]
-                        .periods
-                        .iter()
-                        .filter(|p| p.end >= e)
-                        .map(|p| p.start.max(e))
-                        .min()
+                    self.offers[f].periods.iter().filter(|p| p.end >= e).map(|p| p.start.max(e)).min()
                 })
                 .min();
-            return UnplacedReason::PastRequiredBy {
-                required_by: order.required_by,
-                earliest_start,
-            };
+            return UnplacedReason::PastRequiredBy { required_by: order.required_by, earliest_start };
         }
-        let holdable: Vec<usize> = in_time
-            .iter()
-            .copied()
-            .filter(|&f| self.full_window(o, f) + EPS >= self.units(o, f))
-            .collect();
+        let holdable: Vec<usize> =
+            in_time.iter().copied().filter(|&f| self.full_window(o, f) + EPS >= self.units(o, f)).collect();
         if holdable.is_empty() {
             let (mut units_needed, mut largest_window, mut best_ratio) = (0.0, 0.0, -1.0);
             for &f in &in_time {
@@ -895,21 +751,13 @@ impl<'a> Prepared<'a> {
                     (units_needed, largest_window, best_ratio) = (need, w, ratio);
                 }
             }
-            return UnplacedReason::LargerThanAnyOffer {
-                units_needed,
-                largest_window,
-            };
+            return UnplacedReason::LargerThanAnyOffer { units_needed, largest_window };
         }
         if holdable.iter().any(|&f| self.fits(st, o, f))
             && let Some((department, fiscal_year)) = order.counts_toward_5050()
         {
-            return UnplacedReason::BlockedBy5050 {
-                department,
-                fiscal_year,
-            };
+            return UnplacedReason::BlockedBy5050 { department, fiscal_year };
         }
-        UnplacedReason::CapacityExhausted {
-            eligible_offers: holdable.len() as u32,
-        }
+        UnplacedReason::CapacityExhausted { eligible_offers: holdable.len() as u32 }
     }
 }

@@ -94,11 +94,7 @@ pub struct BalanceConfig {
 
 impl Default for BalanceConfig {
     fn default() -> Self {
-        BalanceConfig {
-            warning_threshold_bp: 4_500,
-            partner_government_is_organic: false,
-            include_proposed: false,
-        }
+        BalanceConfig { warning_threshold_bp: 4_500, partner_government_is_organic: false, include_proposed: false }
     }
 }
 
@@ -219,10 +215,7 @@ fn check_config(config: &BalanceConfig) -> Result<(), InputError> {
     if config.warning_threshold_bp > 10_000 {
         return Err(invalid(
             "config.warning_threshold_bp",
-            format!(
-                "expected 0..=10000 basis points, got {}",
-                config.warning_threshold_bp
-            ),
+            format!("expected 0..=10000 basis points, got {}", config.warning_threshold_bp),
         ));
     }
     Ok(())
@@ -230,10 +223,7 @@ fn check_config(config: &BalanceConfig) -> Result<(), InputError> {
 
 fn check_record(i: usize, r: &WorkRecord) -> Result<(), InputError> {
     if r.cost_cents < 0 {
-        return Err(invalid(
-            format!("work[{i}].cost_cents"),
-            format!("must not be negative, got {}", r.cost_cents),
-        ));
+        return Err(invalid(format!("work[{i}].cost_cents"), format!("must not be negative, got {}", r.cost_cents)));
     }
     if !(r.labor_hours.is_finite() && r.labor_hours >= 0.0) {
         return Err(invalid(
@@ -267,34 +257,22 @@ pub fn department_balances(
             WorkSource::Accepted | WorkSource::InProgress => 1,
             WorkSource::Proposed => 2,
         };
-        let contract = r
-            .provider_kind
-            .counts_as_contract(config.partner_government_is_organic);
-        acc.entry((dept, FiscalYear::containing(r.performed_on)))
-            .or_default()[slot]
-            .add_work(contract, r.cost_cents, r.labor_hours);
+        let contract = r.provider_kind.counts_as_contract(config.partner_government_is_organic);
+        acc.entry((dept, FiscalYear::containing(r.performed_on))).or_default()[slot].add_work(
+            contract,
+            r.cost_cents,
+            r.labor_hours,
+        );
     }
     for (i, b) in baseline.iter().enumerate() {
-        for (name, v) in [
-            ("organic_cents", b.organic_cents),
-            ("contract_cents", b.contract_cents),
-        ] {
+        for (name, v) in [("organic_cents", b.organic_cents), ("contract_cents", b.contract_cents)] {
             if v < 0 {
-                return Err(invalid(
-                    format!("baseline[{i}].{name}"),
-                    format!("must not be negative, got {v}"),
-                ));
+                return Err(invalid(format!("baseline[{i}].{name}"), format!("must not be negative, got {v}")));
             }
         }
-        for (name, v) in [
-            ("organic_hours", b.organic_hours),
-            ("contract_hours", b.contract_hours),
-        ] {
+        for (name, v) in [("organic_hours", b.organic_hours), ("contract_hours", b.contract_hours)] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(invalid(
-                    format!("baseline[{i}].{name}"),
-                    format!("must be finite and >= 0, got {v}"),
-                ));
+                return Err(invalid(format!("baseline[{i}].{name}"), format!("must be finite and >= 0, got {v}")));
             }
         }
         acc.entry((b.department, b.fiscal_year)).or_default()[3].add(&Split {
@@ -306,30 +284,28 @@ pub fn department_balances(
     }
     Ok(acc
         .into_iter()
-        .map(
-            |((department, fiscal_year), [actual, estimated, proposed, base])| {
-                let mut projected = Split::default();
-                projected.add(&actual);
-                projected.add(&estimated);
-                projected.add(&base);
-                if config.include_proposed {
-                    projected.add(&proposed);
-                }
-                DepartmentBalance {
-                    department,
-                    fiscal_year,
-                    actual,
-                    estimated,
-                    proposed,
-                    baseline: base,
-                    projected,
-                    contract_share: projected.contract_share_dollars(),
-                    contract_share_hours: projected.contract_share_hours(),
-                    status: dollar_status(&projected, config.warning_threshold_bp),
-                    hours_status: hours_status(&projected, config.warning_threshold_bp),
-                }
-            },
-        )
+        .map(|((department, fiscal_year), [actual, estimated, proposed, base])| {
+            let mut projected = Split::default();
+            projected.add(&actual);
+            projected.add(&estimated);
+            projected.add(&base);
+            if config.include_proposed {
+                projected.add(&proposed);
+            }
+            DepartmentBalance {
+                department,
+                fiscal_year,
+                actual,
+                estimated,
+                proposed,
+                baseline: base,
+                projected,
+                contract_share: projected.contract_share_dollars(),
+                contract_share_hours: projected.contract_share_hours(),
+                status: dollar_status(&projected, config.warning_threshold_bp),
+                hours_status: hours_status(&projected, config.warning_threshold_bp),
+            }
+        })
         .collect())
 }
 
@@ -365,9 +341,7 @@ pub fn provider_utilization(
     let mut rows: BTreeMap<(String, NaiveDate, NaiveDate, CapacityUnit), f64> = BTreeMap::new();
     for o in offers {
         for p in &o.periods {
-            *rows
-                .entry((o.provider_id.clone(), p.start, p.end, o.unit))
-                .or_default() += p.capacity;
+            *rows.entry((o.provider_id.clone(), p.start, p.end, o.unit)).or_default() += p.capacity;
         }
     }
     let mut used: BTreeMap<(String, NaiveDate, NaiveDate, CapacityUnit), f64> = BTreeMap::new();
@@ -376,14 +350,9 @@ pub fn provider_utilization(
         if r.source == WorkSource::Proposed && !config.include_proposed {
             continue;
         }
-        for ((pid, start, end, unit), _) in rows.range(
-            (
-                r.provider_id.clone(),
-                NaiveDate::MIN,
-                NaiveDate::MIN,
-                CapacityUnit::LaborHours,
-            )..,
-        ) {
+        for ((pid, start, end, unit), _) in
+            rows.range((r.provider_id.clone(), NaiveDate::MIN, NaiveDate::MIN, CapacityUnit::LaborHours)..)
+        {
             if *pid != r.provider_id {
                 break;
             }
@@ -461,18 +430,12 @@ fn shares<K: Ord + Clone>(
 
 /// Share of all work (every level and owner, proposed only when configured)
 /// by performing provider's nation.
-pub fn shares_by_nation(
-    work: &[WorkRecord],
-    config: &BalanceConfig,
-) -> Result<Vec<ShareRow<Nation>>, InputError> {
+pub fn shares_by_nation(work: &[WorkRecord], config: &BalanceConfig) -> Result<Vec<ShareRow<Nation>>, InputError> {
     shares(work, config, |r| r.provider_nation.clone())
 }
 
 /// Share of all work (every level and owner, proposed only when configured)
 /// by region of the performing site.
-pub fn shares_by_region(
-    work: &[WorkRecord],
-    config: &BalanceConfig,
-) -> Result<Vec<ShareRow<Region>>, InputError> {
+pub fn shares_by_region(work: &[WorkRecord], config: &BalanceConfig) -> Result<Vec<ShareRow<Region>>, InputError> {
     shares(work, config, |r| r.region)
 }

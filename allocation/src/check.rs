@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Department, FiscalYear, MaintenanceLevel, ProviderKind};
 use crate::model::{
-    AllocationConfig, AllocationPlan, CapacityOffer, CapacityUnit, FundsBalance, Ineligibility,
-    OpenOrder,
+    AllocationConfig, AllocationPlan, CapacityOffer, CapacityUnit, FundsBalance, Ineligibility, OpenOrder,
 };
 
 /// Tolerance on capacity sums (hours are fractional).
@@ -117,30 +116,17 @@ fn rules_broken(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> 
     let export_ok = match order.export_classification.as_deref() {
         None => true,
         Some(_) if is_organic && is_us => true,
-        Some(class) => offer
-            .authorizations
-            .export_licences
-            .iter()
-            .any(|l| l.as_str() == class),
+        Some(class) => offer.authorizations.export_licences.iter().any(|l| l.as_str() == class),
     };
     if !export_ok {
         broken.push(Ineligibility::ExportControl);
     }
     let third_country = offer.provider_nation.as_str() != order.owner_nation.as_str();
     if third_country {
-        if !offer
-            .authorizations
-            .transfer_approvals
-            .iter()
-            .any(|n| n.as_str() == order.owner_nation.as_str())
-        {
+        if !offer.authorizations.transfer_approvals.iter().any(|n| n.as_str() == order.owner_nation.as_str()) {
             broken.push(Ineligibility::ThirdCountryTransfer);
         }
-        if !offer
-            .authorizations
-            .prime_facility_approvals
-            .contains(&order.tms)
-        {
+        if !offer.authorizations.prime_facility_approvals.contains(&order.tms) {
             broken.push(Ineligibility::PrimeFacilityApproval);
         }
     }
@@ -156,10 +142,8 @@ pub fn check_plan(
     plan: &AllocationPlan,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
-    let order_by_id: HashMap<&str, &OpenOrder> =
-        orders.iter().map(|o| (o.id.as_str(), o)).collect();
-    let offer_by_id: HashMap<&str, &CapacityOffer> =
-        offers.iter().map(|f| (f.id.as_str(), f)).collect();
+    let order_by_id: HashMap<&str, &OpenOrder> = orders.iter().map(|o| (o.id.as_str(), o)).collect();
+    let offer_by_id: HashMap<&str, &CapacityOffer> = offers.iter().map(|f| (f.id.as_str(), f)).collect();
     let mut listed: HashSet<&str> = HashSet::new();
     let mut used: HashMap<(&str, usize), f64> = HashMap::new();
     // (department, FY) -> (organic added, contract added)
@@ -167,60 +151,36 @@ pub fn check_plan(
 
     for a in &plan.assignments {
         if !listed.insert(a.order_id.as_str()) {
-            out.push(Violation::OrderListedTwice {
-                order_id: a.order_id.clone(),
-            });
+            out.push(Violation::OrderListedTwice { order_id: a.order_id.clone() });
         }
         let Some(order) = order_by_id.get(a.order_id.as_str()) else {
-            out.push(Violation::UnknownOrder {
-                order_id: a.order_id.clone(),
-            });
+            out.push(Violation::UnknownOrder { order_id: a.order_id.clone() });
             continue;
         };
         let Some(offer) = offer_by_id.get(a.offer_id.as_str()) else {
-            out.push(Violation::UnknownOffer {
-                order_id: a.order_id.clone(),
-                offer_id: a.offer_id.clone(),
-            });
+            out.push(Violation::UnknownOffer { order_id: a.order_id.clone(), offer_id: a.offer_id.clone() });
             continue;
         };
         if a.provider_id != offer.provider_id {
-            out.push(Violation::WrongProvider {
-                order_id: a.order_id.clone(),
-            });
+            out.push(Violation::WrongProvider { order_id: a.order_id.clone() });
         }
-        let capable = offer.capabilities.iter().any(|c| {
-            c.tms == order.tms
-                && c.level == order.level
-                && c.repair_types.contains(&order.repair_type)
-        });
+        let capable = offer
+            .capabilities
+            .iter()
+            .any(|c| c.tms == order.tms && c.level == order.level && c.repair_types.contains(&order.repair_type));
         if !capable {
-            out.push(Violation::NotCapable {
-                order_id: a.order_id.clone(),
-                offer_id: a.offer_id.clone(),
-            });
+            out.push(Violation::NotCapable { order_id: a.order_id.clone(), offer_id: a.offer_id.clone() });
         }
         for rule in rules_broken(order, offer) {
-            out.push(Violation::Ineligible {
-                order_id: a.order_id.clone(),
-                offer_id: a.offer_id.clone(),
-                rule,
-            });
+            out.push(Violation::Ineligible { order_id: a.order_id.clone(), offer_id: a.offer_id.clone(), rule });
         }
-        let needed = if offer.unit == CapacityUnit::InductionSlots {
-            f64::from(order.quantity)
-        } else {
-            order.estimated_hours
-        };
+        let needed =
+            if offer.unit == CapacityUnit::InductionSlots { f64::from(order.quantity) } else { order.estimated_hours };
         let start_ok = config.as_of + Duration::days(i64::from(offer.lead_time_days));
         let mut taken = 0.0;
         for u in &a.periods {
             let usable = offer.periods.get(u.period_index).is_some_and(|p| {
-                let begin = if p.start > start_ok {
-                    p.start
-                } else {
-                    start_ok
-                };
+                let begin = if p.start > start_ok { p.start } else { start_ok };
                 p.end >= start_ok && begin <= order.required_by && u.units >= 0.0
             });
             if !usable {
@@ -232,16 +192,10 @@ pub fn check_plan(
                 continue;
             }
             taken += u.units;
-            *used
-                .entry((offer.id.as_str(), u.period_index))
-                .or_insert(0.0) += u.units;
+            *used.entry((offer.id.as_str(), u.period_index)).or_insert(0.0) += u.units;
         }
         if (taken - needed).abs() > TOLERANCE * needed.max(1.0) {
-            out.push(Violation::WrongUnits {
-                order_id: a.order_id.clone(),
-                needed,
-                taken,
-            });
+            out.push(Violation::WrongUnits { order_id: a.order_id.clone(), needed, taken });
         }
         if let (Some(dept), MaintenanceLevel::Depot) = (order.department, order.level) {
             let contract = match offer.provider_kind {
@@ -249,9 +203,7 @@ pub fn check_plan(
                 ProviderKind::Contractor => true,
                 ProviderKind::PartnerGovernment => !config.partner_government_is_organic,
             };
-            let e = added
-                .entry((dept, FiscalYear::containing(order.required_by)))
-                .or_insert((0, 0));
+            let e = added.entry((dept, FiscalYear::containing(order.required_by))).or_insert((0, 0));
             if contract {
                 e.1 += order.estimated_cost_cents;
             } else {
@@ -261,25 +213,18 @@ pub fn check_plan(
     }
     for u in &plan.unplaced {
         if !listed.insert(u.order_id.as_str()) {
-            out.push(Violation::OrderListedTwice {
-                order_id: u.order_id.clone(),
-            });
+            out.push(Violation::OrderListedTwice { order_id: u.order_id.clone() });
         }
     }
     for o in orders {
         if !listed.contains(o.id.as_str()) {
-            out.push(Violation::OrderMissing {
-                order_id: o.id.clone(),
-            });
+            out.push(Violation::OrderMissing { order_id: o.id.clone() });
         }
     }
     let mut capacity_rows: Vec<_> = used.into_iter().collect();
     capacity_rows.sort_by(|a, b| a.0.cmp(&b.0));
     for ((offer_id, j), units) in capacity_rows {
-        let capacity = offer_by_id
-            .get(offer_id)
-            .and_then(|f| f.periods.get(j))
-            .map_or(0.0, |p| p.capacity);
+        let capacity = offer_by_id.get(offer_id).and_then(|f| f.periods.get(j)).map_or(0.0, |p| p.capacity);
         if units > capacity + TOLERANCE * capacity.max(1.0) {
             out.push(Violation::CapacityExceeded {
                 offer_id: offer_id.to_owned(),
@@ -294,10 +239,7 @@ pub fn check_plan(
             continue;
         }
         let (mut organic, mut contract) = (organic_added, contract_added);
-        for b in balances
-            .iter()
-            .filter(|b| b.department == department && b.fiscal_year == fiscal_year)
-        {
+        for b in balances.iter().filter(|b| b.department == department && b.fiscal_year == fiscal_year) {
             organic += b.organic_cents;
             contract += b.contract_cents;
         }

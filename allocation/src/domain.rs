@@ -33,11 +33,7 @@ pub struct FiscalYear(pub i32);
 impl FiscalYear {
     /// The fiscal year that contains `date`.
     pub fn containing(date: NaiveDate) -> Self {
-        if date.month() >= 10 {
-            FiscalYear(date.year() + 1)
-        } else {
-            FiscalYear(date.year())
-        }
+        if date.month() >= 10 { FiscalYear(date.year() + 1) } else { FiscalYear(date.year()) }
     }
 
     /// First day (1 October of the previous calendar year).
@@ -143,9 +139,7 @@ impl Nation {
         } else {
             Err(InputError::InvalidField {
                 field: "nation".into(),
-                problem: format!(
-                    "expected ISO 3166-1 alpha-3 (three upper-case letters), got {code:?}"
-                ),
+                problem: format!("expected ISO 3166-1 alpha-3 (three upper-case letters), got {code:?}"),
             })
         }
     }
@@ -292,21 +286,12 @@ mod tests {
         let b = GeoPoint { lat: 0.0, lon: 1.0 };
         assert!((a.distance_km(&b) - 111.195).abs() < 0.01);
         // Antipodes: half the circumference.
-        let c = GeoPoint {
-            lat: 0.0,
-            lon: 180.0,
-        };
+        let c = GeoPoint { lat: 0.0, lon: 180.0 };
         assert!((a.distance_km(&c) - std::f64::consts::PI * 6371.0088).abs() < 1e-6);
         // London Heathrow to New York JFK: 5,540 km on the sphere (5,554 km
         // on the WGS 84 ellipsoid, as airline tables quote it).
-        let lhr = GeoPoint {
-            lat: 51.4700,
-            lon: -0.4543,
-        };
-        let jfk = GeoPoint {
-            lat: 40.6413,
-            lon: -73.7781,
-        };
+        let lhr = GeoPoint { lat: 51.4700, lon: -0.4543 };
+        let jfk = GeoPoint { lat: 40.6413, lon: -73.7781 };
         let d = lhr.distance_km(&jfk);
         assert!((5535.0..5545.0).contains(&d), "{d}");
     }
@@ -315,17 +300,11 @@ mod tests {
     fn parses_reject_bad_values_naming_the_field() {
         assert!(Nation::parse("usa").is_err());
         assert!(Nation::parse("US").is_err());
-        assert_eq!(
-            Nation::parse("JPN").map(|n| n.to_string()).ok(),
-            Some("JPN".into())
-        );
+        assert_eq!(Nation::parse("JPN").map(|n| n.to_string()).ok(), Some("JPN".into()));
         assert!(Priority::new(0).is_err());
         assert!(Priority::new(16).is_err());
         assert_eq!(Priority::new(1).map(Priority::weight).ok(), Some(15));
-        let e = GeoPoint::new(91.0, 0.0)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = GeoPoint::new(91.0, 0.0).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("point.lat"), "{e}");
     }
 }

@@ -26,8 +26,5 @@ pub enum InputError {
 }
 
 pub(crate) fn invalid(field: impl Into<String>, problem: impl Into<String>) -> InputError {
-    InputError::InvalidField {
-        field: field.into(),
-        problem: problem.into(),
-    }
+    InputError::InvalidField { field: field.into(), problem: problem.into() }
 }

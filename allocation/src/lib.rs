@@ -21,18 +21,15 @@ pub mod model;
 
 pub use allocate::allocate;
 pub use balance::{
-    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, ProviderUtilization, ShareRow,
-    Split, WorkRecord, WorkSource, department_balances, provider_utilization, shares_by_nation,
-    shares_by_region,
+    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, ProviderUtilization, ShareRow, Split, WorkRecord,
+    WorkSource, department_balances, provider_utilization, shares_by_nation, shares_by_region,
 };
 pub use check::{Violation, check_plan};
 pub use domain::{
-    Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, Region,
-    RepairType,
+    Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, Region, RepairType,
 };
 pub use error::InputError;
 pub use model::{
-    AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer,
-    CapacityPeriod, CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder,
-    PeriodUse, Unplaced, UnplacedReason,
+    AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer, CapacityPeriod,
+    CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder, PeriodUse, Unplaced, UnplacedReason,
 };

@@ -5,9 +5,7 @@
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{
-    Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, RepairType,
-};
+use crate::domain::{Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, RepairType};
 
 /// An open repair order waiting for a provider.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,9 +44,7 @@ impl OpenOrder {
     /// Whether this order counts toward the 50/50 rule: US-department work at depot level.
     pub fn counts_toward_5050(&self) -> Option<(Department, FiscalYear)> {
         match (self.department, self.level) {
-            (Some(d), MaintenanceLevel::Depot) => {
-                Some((d, FiscalYear::containing(self.required_by)))
-            }
+            (Some(d), MaintenanceLevel::Depot) => Some((d, FiscalYear::containing(self.required_by))),
             _ => None,
         }
     }

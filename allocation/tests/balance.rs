@@ -5,19 +5,12 @@ mod common;
 
 use common::{date, nation};
 use cosx_allocation::{
-    BalanceConfig, BalanceStatus, BaselineWork, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, MaintenanceLevel, ProviderKind, Region, Split,
-    WorkRecord, WorkSource, balance::dollar_status, department_balances, provider_utilization,
-    shares_by_nation, shares_by_region,
+    BalanceConfig, BalanceStatus, BaselineWork, CapacityOffer, CapacityPeriod, CapacityUnit, Department, FiscalYear,
+    FundsBalance, GeoPoint, MaintenanceLevel, ProviderKind, Region, Split, WorkRecord, WorkSource,
+    balance::dollar_status, department_balances, provider_utilization, shares_by_nation, shares_by_region,
 };
 
-fn work(
-    kind: ProviderKind,
-    source: WorkSource,
-    on: chrono::NaiveDate,
-    cents: i64,
-    hours: f64,
-) -> WorkRecord {
+fn work(kind: ProviderKind, source: WorkSource, on: chrono::NaiveDate, cents: i64, hours: f64) -> WorkRecord {
     let (provider_id, nat, region) = match kind {
         ProviderKind::Organic => ("US-USAF-OOALC", "USA", Region::Northcom),
         ProviderKind::Contractor => ("JPN-MHI-KOMAKI", "JPN", Region::Indopacom),
@@ -40,11 +33,7 @@ fn work(
 }
 
 fn split(organic_cents: i64, contract_cents: i64) -> Split {
-    Split {
-        organic_cents,
-        contract_cents,
-        ..Split::default()
-    }
+    Split { organic_cents, contract_cents, ..Split::default() }
 }
 
 #[test]
@@ -57,76 +46,25 @@ fn status_warns_at_exactly_the_threshold_and_violates_only_above_fifty_percent()
     assert_eq!(s(0, 0), BalanceStatus::Ok);
     assert_eq!(s(0, 1), BalanceStatus::Violation);
     // A configurable threshold.
-    assert_eq!(
-        dollar_status(&split(6_000, 4_000), 4_000),
-        BalanceStatus::Warning
-    );
-    assert_eq!(
-        dollar_status(&split(6_001, 3_999), 4_000),
-        BalanceStatus::Ok
-    );
+    assert_eq!(dollar_status(&split(6_000, 4_000), 4_000), BalanceStatus::Warning);
+    assert_eq!(dollar_status(&split(6_001, 3_999), 4_000), BalanceStatus::Ok);
 }
 
 #[test]
 fn sources_are_kept_apart_and_proposed_work_stays_out_of_the_projection_unless_asked() {
     let fy27 = date(2026, 10, 15);
     let records = vec![
-        work(
-            ProviderKind::Organic,
-            WorkSource::Completed,
-            fy27,
-            300_000,
-            30.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Completed,
-            fy27,
-            100_000,
-            10.0,
-        ),
-        work(
-            ProviderKind::Organic,
-            WorkSource::Accepted,
-            fy27,
-            50_000,
-            5.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::InProgress,
-            fy27,
-            150_000,
-            20.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Proposed,
-            fy27,
-            400_000,
-            40.0,
-        ),
+        work(ProviderKind::Organic, WorkSource::Completed, fy27, 300_000, 30.0),
+        work(ProviderKind::Contractor, WorkSource::Completed, fy27, 100_000, 10.0),
+        work(ProviderKind::Organic, WorkSource::Accepted, fy27, 50_000, 5.0),
+        work(ProviderKind::Contractor, WorkSource::InProgress, fy27, 150_000, 20.0),
+        work(ProviderKind::Contractor, WorkSource::Proposed, fy27, 400_000, 40.0),
         // Not counted: field level, and partner-owned (no department).
         WorkRecord {
             maintenance_level: MaintenanceLevel::Intermediate,
-            ..work(
-                ProviderKind::Contractor,
-                WorkSource::Completed,
-                fy27,
-                9_999,
-                1.0,
-            )
+            ..work(ProviderKind::Contractor, WorkSource::Completed, fy27, 9_999, 1.0)
         },
-        WorkRecord {
-            department: None,
-            ..work(
-                ProviderKind::Contractor,
-                WorkSource::Completed,
-                fy27,
-                8_888,
-                1.0,
-            )
-        },
+        WorkRecord { department: None, ..work(ProviderKind::Contractor, WorkSource::Completed, fy27, 8_888, 1.0) },
     ];
     let baseline = vec![BaselineWork {
         department: Department::AirForce,
@@ -139,45 +77,21 @@ fn sources_are_kept_apart_and_proposed_work_stays_out_of_the_projection_unless_a
     let b = department_balances(&records, &baseline, &BalanceConfig::default()).unwrap();
     assert_eq!(b.len(), 1);
     let b = &b[0];
-    assert_eq!(
-        (b.department, b.fiscal_year),
-        (Department::AirForce, FiscalYear(2027))
-    );
-    assert_eq!(
-        (b.actual.organic_cents, b.actual.contract_cents),
-        (300_000, 100_000)
-    );
-    assert_eq!(
-        (b.estimated.organic_cents, b.estimated.contract_cents),
-        (50_000, 150_000)
-    );
-    assert_eq!(
-        (b.proposed.organic_cents, b.proposed.contract_cents),
-        (0, 400_000)
-    );
-    assert_eq!(
-        (b.baseline.organic_cents, b.baseline.contract_cents),
-        (200_000, 100_000)
-    );
+    assert_eq!((b.department, b.fiscal_year), (Department::AirForce, FiscalYear(2027)));
+    assert_eq!((b.actual.organic_cents, b.actual.contract_cents), (300_000, 100_000));
+    assert_eq!((b.estimated.organic_cents, b.estimated.contract_cents), (50_000, 150_000));
+    assert_eq!((b.proposed.organic_cents, b.proposed.contract_cents), (0, 400_000));
+    assert_eq!((b.baseline.organic_cents, b.baseline.contract_cents), (200_000, 100_000));
     // Projected: organic 550,000, contract 350,000 -> 350/900 = 38.9 %.
-    assert_eq!(
-        (b.projected.organic_cents, b.projected.contract_cents),
-        (550_000, 350_000)
-    );
+    assert_eq!((b.projected.organic_cents, b.projected.contract_cents), (550_000, 350_000));
     assert!((b.contract_share.unwrap() - 350.0 / 900.0).abs() < 1e-12);
     assert_eq!(b.status, BalanceStatus::Ok);
     // Hours: organic 30+5+20 = 55, contract 10+20+5 = 35.
-    assert_eq!(
-        (b.projected.organic_hours, b.projected.contract_hours),
-        (55.0, 35.0)
-    );
+    assert_eq!((b.projected.organic_hours, b.projected.contract_hours), (55.0, 35.0));
     assert!((b.contract_share_hours.unwrap() - 35.0 / 90.0).abs() < 1e-12);
 
     // With the proposal: contract 750,000 of 1,300,000 = 57.7 % -> violation.
-    let with = BalanceConfig {
-        include_proposed: true,
-        ..BalanceConfig::default()
-    };
+    let with = BalanceConfig { include_proposed: true, ..BalanceConfig::default() };
     let b = &department_balances(&records, &baseline, &with).unwrap()[0];
     assert_eq!(b.projected.contract_cents, 750_000);
     assert_eq!(b.status, BalanceStatus::Violation);
@@ -187,46 +101,21 @@ fn sources_are_kept_apart_and_proposed_work_stays_out_of_the_projection_unless_a
 #[test]
 fn work_is_counted_in_the_fiscal_year_of_its_date_per_department() {
     let records = vec![
-        work(
-            ProviderKind::Organic,
-            WorkSource::Completed,
-            date(2026, 9, 30),
-            100,
-            1.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Completed,
-            date(2026, 10, 1),
-            100,
-            1.0,
-        ),
+        work(ProviderKind::Organic, WorkSource::Completed, date(2026, 9, 30), 100, 1.0),
+        work(ProviderKind::Contractor, WorkSource::Completed, date(2026, 10, 1), 100, 1.0),
         WorkRecord {
             department: Some(Department::Navy),
-            ..work(
-                ProviderKind::Contractor,
-                WorkSource::Completed,
-                date(2026, 10, 1),
-                100,
-                1.0,
-            )
+            ..work(ProviderKind::Contractor, WorkSource::Completed, date(2026, 10, 1), 100, 1.0)
         },
     ];
     let b = department_balances(&records, &[], &BalanceConfig::default()).unwrap();
-    let keys: Vec<_> = b
-        .iter()
-        .map(|b| (b.department, b.fiscal_year, b.status))
-        .collect();
+    let keys: Vec<_> = b.iter().map(|b| (b.department, b.fiscal_year, b.status)).collect();
     assert_eq!(
         keys,
         vec![
             (Department::Navy, FiscalYear(2027), BalanceStatus::Violation),
             (Department::AirForce, FiscalYear(2026), BalanceStatus::Ok),
-            (
-                Department::AirForce,
-                FiscalYear(2027),
-                BalanceStatus::Violation
-            ),
+            (Department::AirForce, FiscalYear(2027), BalanceStatus::Violation),
         ]
     );
     // The balance feeds allocation's 50/50 limit directly.
@@ -239,29 +128,13 @@ fn partner_government_work_is_contract_unless_configured_organic() {
     let on = date(2027, 1, 10);
     let records = vec![
         work(ProviderKind::Organic, WorkSource::Completed, on, 5_500, 1.0),
-        work(
-            ProviderKind::PartnerGovernment,
-            WorkSource::Completed,
-            on,
-            4_500,
-            1.0,
-        ),
+        work(ProviderKind::PartnerGovernment, WorkSource::Completed, on, 4_500, 1.0),
     ];
     let b = &department_balances(&records, &[], &BalanceConfig::default()).unwrap()[0];
     assert_eq!(b.status, BalanceStatus::Warning);
-    let cfg = BalanceConfig {
-        partner_government_is_organic: true,
-        ..BalanceConfig::default()
-    };
+    let cfg = BalanceConfig { partner_government_is_organic: true, ..BalanceConfig::default() };
     let b = &department_balances(&records, &[], &cfg).unwrap()[0];
-    assert_eq!(
-        (
-            b.projected.organic_cents,
-            b.projected.contract_cents,
-            b.status
-        ),
-        (10_000, 0, BalanceStatus::Ok)
-    );
+    assert_eq!((b.projected.organic_cents, b.projected.contract_cents, b.status), (10_000, 0, BalanceStatus::Ok));
 }
 
 #[test]
@@ -271,68 +144,27 @@ fn utilization_is_work_over_offered_capacity_per_provider_and_period() {
         provider_id: "JPN-MHI-KOMAKI".into(),
         provider_kind: ProviderKind::Contractor,
         provider_nation: nation("JPN"),
-        site: GeoPoint {
-            lat: 35.25,
-            lon: 136.92,
-        },
+        site: GeoPoint { lat: 35.25, lon: 136.92 },
         capabilities: vec![],
         unit: CapacityUnit::LaborHours,
         periods: vec![
-            CapacityPeriod {
-                start: date(2026, 10, 1),
-                end: date(2026, 10, 31),
-                capacity: 200.0,
-            },
-            CapacityPeriod {
-                start: date(2026, 11, 1),
-                end: date(2026, 11, 30),
-                capacity: 0.0,
-            },
+            CapacityPeriod { start: date(2026, 10, 1), end: date(2026, 10, 31), capacity: 200.0 },
+            CapacityPeriod { start: date(2026, 11, 1), end: date(2026, 11, 30), capacity: 0.0 },
         ],
         lead_time_days: 0,
         rate_cents_per_unit: 0,
         authorizations: Default::default(),
     };
     let records = vec![
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Completed,
-            date(2026, 10, 3),
-            1,
-            50.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::InProgress,
-            date(2026, 10, 31),
-            1,
-            100.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Proposed,
-            date(2026, 10, 20),
-            1,
-            40.0,
-        ),
-        work(
-            ProviderKind::Organic,
-            WorkSource::Completed,
-            date(2026, 10, 20),
-            1,
-            999.0,
-        ),
+        work(ProviderKind::Contractor, WorkSource::Completed, date(2026, 10, 3), 1, 50.0),
+        work(ProviderKind::Contractor, WorkSource::InProgress, date(2026, 10, 31), 1, 100.0),
+        work(ProviderKind::Contractor, WorkSource::Proposed, date(2026, 10, 20), 1, 40.0),
+        work(ProviderKind::Organic, WorkSource::Completed, date(2026, 10, 20), 1, 999.0),
     ];
     let u = provider_utilization(&[offer], &records, &BalanceConfig::default()).unwrap();
     assert_eq!(u.len(), 2);
-    assert_eq!(
-        (u[0].offered, u[0].used, u[0].utilization),
-        (200.0, 150.0, Some(0.75))
-    );
-    assert_eq!(
-        (u[1].offered, u[1].used, u[1].utilization),
-        (0.0, 0.0, None)
-    );
+    assert_eq!((u[0].offered, u[0].used, u[0].utilization), (200.0, 150.0, Some(0.75)));
+    assert_eq!((u[1].offered, u[1].used, u[1].utilization), (0.0, 0.0, None));
 }
 
 #[test]
@@ -341,33 +173,15 @@ fn shares_by_nation_and_region_add_up_to_one() {
     let records = vec![
         work(ProviderKind::Organic, WorkSource::Completed, on, 600, 6.0),
         work(ProviderKind::Contractor, WorkSource::Accepted, on, 300, 3.0),
-        work(
-            ProviderKind::PartnerGovernment,
-            WorkSource::InProgress,
-            on,
-            100,
-            1.0,
-        ),
-        work(
-            ProviderKind::Contractor,
-            WorkSource::Proposed,
-            on,
-            5_000,
-            50.0,
-        ),
+        work(ProviderKind::PartnerGovernment, WorkSource::InProgress, on, 100, 1.0),
+        work(ProviderKind::Contractor, WorkSource::Proposed, on, 5_000, 50.0),
     ];
     let n = shares_by_nation(&records, &BalanceConfig::default()).unwrap();
-    let got: Vec<(String, i64, Option<f64>)> = n
-        .iter()
-        .map(|r| (r.key.to_string(), r.cents, r.share_of_cents))
-        .collect();
+    let got: Vec<(String, i64, Option<f64>)> =
+        n.iter().map(|r| (r.key.to_string(), r.cents, r.share_of_cents)).collect();
     assert_eq!(
         got,
-        vec![
-            ("AUS".into(), 100, Some(0.1)),
-            ("JPN".into(), 300, Some(0.3)),
-            ("USA".into(), 600, Some(0.6))
-        ]
+        vec![("AUS".into(), 100, Some(0.1)), ("JPN".into(), 300, Some(0.3)), ("USA".into(), 600, Some(0.6))]
     );
     let r = shares_by_region(&records, &BalanceConfig::default()).unwrap();
     assert_eq!(
@@ -379,25 +193,11 @@ fn shares_by_nation_and_region_add_up_to_one() {
 
 #[test]
 fn bad_balance_input_names_the_field() {
-    let cfg = BalanceConfig {
-        warning_threshold_bp: 10_001,
-        ..BalanceConfig::default()
-    };
-    let e = department_balances(&[], &[], &cfg)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let cfg = BalanceConfig { warning_threshold_bp: 10_001, ..BalanceConfig::default() };
+    let e = department_balances(&[], &[], &cfg).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.starts_with("config.warning_threshold_bp:"), "{e}");
-    let bad = work(
-        ProviderKind::Organic,
-        WorkSource::Completed,
-        date(2027, 1, 1),
-        -1,
-        1.0,
-    );
-    let e = department_balances(&[bad], &[], &BalanceConfig::default())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let bad = work(ProviderKind::Organic, WorkSource::Completed, date(2027, 1, 1), -1, 1.0);
+    let e =
+        department_balances(&[bad], &[], &BalanceConfig::default()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.starts_with("work[0].cost_cents:"), "{e}");
 }

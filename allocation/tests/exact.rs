@@ -12,12 +12,10 @@ type PairVars = (Variable, Vec<(usize, Variable)>);
 use chrono::Duration;
 use common::{PRIORITIES, small_instance};
 use cosx_allocation::{
-    AllocationPlan, Assignment, CapacityUnit, Explanation, MaintenanceLevel, OpenOrder, PeriodUse,
-    ProviderKind, Unplaced, UnplacedReason, allocate, check_plan,
+    AllocationPlan, Assignment, CapacityUnit, Explanation, MaintenanceLevel, OpenOrder, PeriodUse, ProviderKind,
+    Unplaced, UnplacedReason, allocate, check_plan,
 };
-use good_lp::{
-    Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable,
-};
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, constraint, microlp, variable};
 
 /// Served quantity per priority in PRIORITIES order (highest first).
 fn served_vector(orders: &[OpenOrder], placed: impl Fn(usize) -> bool) -> Vec<u64> {
@@ -40,59 +38,39 @@ fn served_vector(orders: &[OpenOrder], placed: impl Fn(usize) -> bool) -> Vec<u6
 fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
     let c = &inst.config;
     let mut vars = ProblemVariables::new();
-    let base = inst
-        .orders
-        .iter()
-        .map(|o| f64::from(o.quantity))
-        .sum::<f64>()
-        + 1.0;
+    let base = inst.orders.iter().map(|o| f64::from(o.quantity)).sum::<f64>() + 1.0;
     let weight = |o: &OpenOrder| {
-        let rank = PRIORITIES
-            .iter()
-            .position(|&p| p == o.priority.value())
-            .unwrap() as i32;
+        let rank = PRIORITIES.iter().position(|&p| p == o.priority.value()).unwrap() as i32;
         base.powi(PRIORITIES.len() as i32 - 1 - rank) * f64::from(o.quantity)
     };
     // (order, offer) -> (x, [(period, y)])
     let mut pairs: BTreeMap<(usize, usize), PairVars> = BTreeMap::new();
     for (i, o) in inst.orders.iter().enumerate() {
         for (j, f) in inst.offers.iter().enumerate() {
-            let capable = f.capabilities.iter().any(|cap| {
-                cap.tms == o.tms
-                    && cap.level == o.level
-                    && cap.repair_types.contains(&o.repair_type)
-            });
+            let capable = f
+                .capabilities
+                .iter()
+                .any(|cap| cap.tms == o.tms && cap.level == o.level && cap.repair_types.contains(&o.repair_type));
             let organic = f.provider_kind == ProviderKind::Organic;
             let eligible = (!o.organic_only || organic)
                 && (o.export_classification.is_none()
                     || organic
-                    || f.authorizations
-                        .export_licences
-                        .iter()
-                        .any(|l| Some(l) == o.export_classification.as_ref()))
+                    || f.authorizations.export_licences.iter().any(|l| Some(l) == o.export_classification.as_ref()))
                 && (f.provider_nation == o.owner_nation
-                    || (f
-                        .authorizations
-                        .transfer_approvals
-                        .contains(&o.owner_nation)
+                    || (f.authorizations.transfer_approvals.contains(&o.owner_nation)
                         && f.authorizations.prime_facility_approvals.contains(&o.tms)));
             if !(capable && eligible) {
                 continue;
             }
             let start = c.as_of + Duration::days(i64::from(f.lead_time_days));
             let usable: Vec<usize> = (0..f.periods.len())
-                .filter(|&p| {
-                    f.periods[p].end >= start && f.periods[p].start.max(start) <= o.required_by
-                })
+                .filter(|&p| f.periods[p].end >= start && f.periods[p].start.max(start) <= o.required_by)
                 .collect();
             if usable.is_empty() {
                 continue;
             }
             let x = vars.add(variable().binary());
-            let ys = usable
-                .into_iter()
-                .map(|p| (p, vars.add(variable().min(0.0))))
-                .collect();
+            let ys = usable.into_iter().map(|p| (p, vars.add(variable().min(0.0)))).collect();
             pairs.insert((i, j), (x, ys));
         }
     }
@@ -107,11 +85,7 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
         model = model.with(constraint!(sum == units(*i, *j) * *x));
     }
     for i in 0..inst.orders.len() {
-        let sum: Expression = pairs
-            .iter()
-            .filter(|((a, _), _)| *a == i)
-            .map(|(_, (x, _))| *x)
-            .sum();
+        let sum: Expression = pairs.iter().filter(|((a, _), _)| *a == i).map(|(_, (x, _))| *x).sum();
         model = model.with(constraint!(sum <= 1));
     }
     for (j, f) in inst.offers.iter().enumerate() {
@@ -133,17 +107,11 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
                 && o.level == MaintenanceLevel::Depot
                 && cosx_allocation::FiscalYear::containing(o.required_by) == b.fiscal_year
             {
-                let sign = if inst.offers[*j].provider_kind == ProviderKind::Organic {
-                    -1.0
-                } else {
-                    1.0
-                };
+                let sign = if inst.offers[*j].provider_kind == ProviderKind::Organic { -1.0 } else { 1.0 };
                 lhs.add_mul(sign * o.estimated_cost_cents as f64, *x);
             }
         }
-        model = model.with(constraint!(
-            lhs <= (b.organic_cents - b.contract_cents) as f64
-        ));
+        model = model.with(constraint!(lhs <= (b.organic_cents - b.contract_cents) as f64));
     }
     let solution = model.solve().unwrap();
     let mut placed = vec![false; inst.orders.len()];
@@ -187,13 +155,7 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
             reason: UnplacedReason::CapacityExhausted { eligible_offers: 0 },
         })
         .collect();
-    let plan = AllocationPlan {
-        assignments,
-        unplaced,
-        funds: vec![],
-        served_priority_weight: 0,
-        total_cost_cents: 0,
-    };
+    let plan = AllocationPlan { assignments, unplaced, funds: vec![], served_priority_weight: 0, total_cost_cents: 0 };
     (placed, plan)
 }
 
@@ -204,48 +166,20 @@ fn heuristic_serves_within_one_percent_of_the_exact_optimum_and_never_breaks_a_h
     for seed in 0..200 {
         let inst = small_instance(seed, 10, 4);
         let plan = allocate(&inst.orders, &inst.offers, &inst.balances, &inst.config).unwrap();
-        let violations = check_plan(
-            &inst.orders,
-            &inst.offers,
-            &inst.balances,
-            &inst.config,
-            &plan,
-        );
-        assert!(
-            violations.is_empty(),
-            "seed {seed}: heuristic plan breaks {violations:?}"
-        );
+        let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &plan);
+        assert!(violations.is_empty(), "seed {seed}: heuristic plan breaks {violations:?}");
 
         let (exact_placed, exact) = exact_plan(&inst);
-        let violations = check_plan(
-            &inst.orders,
-            &inst.offers,
-            &inst.balances,
-            &inst.config,
-            &exact,
-        );
-        assert!(
-            violations.is_empty(),
-            "seed {seed}: exact plan breaks {violations:?}"
-        );
+        let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &exact);
+        assert!(violations.is_empty(), "seed {seed}: exact plan breaks {violations:?}");
 
-        let placed_ids: std::collections::HashSet<&str> = plan
-            .assignments
-            .iter()
-            .map(|a| a.order_id.as_str())
-            .collect();
-        let h = served_vector(&inst.orders, |i| {
-            placed_ids.contains(inst.orders[i].id.as_str())
-        });
+        let placed_ids: std::collections::HashSet<&str> =
+            plan.assignments.iter().map(|a| a.order_id.as_str()).collect();
+        let h = served_vector(&inst.orders, |i| placed_ids.contains(inst.orders[i].id.as_str()));
         let e = served_vector(&inst.orders, |i| exact_placed[i]);
         // The exact optimum is lexicographically best: the heuristic can never beat it.
         assert!(h <= e, "seed {seed}: heuristic {h:?} beats 'exact' {e:?}");
-        let weight = |v: &[u64]| {
-            v.iter()
-                .zip(PRIORITIES)
-                .map(|(q, p)| q * (16 - u64::from(p)))
-                .sum::<u64>()
-        };
+        let weight = |v: &[u64]| v.iter().zip(PRIORITIES).map(|(q, p)| q * (16 - u64::from(p))).sum::<u64>();
         assert_eq!(weight(&h), plan.served_priority_weight, "seed {seed}");
         heuristic_weight += weight(&h);
         exact_weight += weight(&e);
@@ -276,10 +210,7 @@ fn heuristic_serves_within_one_percent_of_the_exact_optimum_and_never_breaks_a_h
                     "  H {} -> {} {:?}",
                     a.order_id,
                     a.offer_id,
-                    a.periods
-                        .iter()
-                        .map(|p| (p.period_index, p.units))
-                        .collect::<Vec<_>>()
+                    a.periods.iter().map(|p| (p.period_index, p.units)).collect::<Vec<_>>()
                 );
             }
             for a in &exact.assignments {
@@ -287,10 +218,7 @@ fn heuristic_serves_within_one_percent_of_the_exact_optimum_and_never_breaks_a_h
                     "  E {} -> {} {:?}",
                     a.order_id,
                     a.offer_id,
-                    a.periods
-                        .iter()
-                        .map(|p| (p.period_index, p.units))
-                        .collect::<Vec<_>>()
+                    a.periods.iter().map(|p| (p.period_index, p.units)).collect::<Vec<_>>()
                 );
             }
             for f in &inst.offers {

@@ -8,10 +8,9 @@ mod common;
 use chrono::Duration;
 use common::{date, nation};
 use cosx_allocation::{
-    AllocationConfig, AllocationPlan, Authorizations, Capability, CapacityOffer, CapacityPeriod,
-    CapacityUnit, Department, FiscalYear, FundsBalance, GeoPoint, Ineligibility, InputError,
-    MaintenanceLevel, OpenOrder, Priority, ProviderKind, RepairType, UnplacedReason, allocate,
-    check_plan,
+    AllocationConfig, AllocationPlan, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
+    Department, FiscalYear, FundsBalance, GeoPoint, Ineligibility, InputError, MaintenanceLevel, OpenOrder, Priority,
+    ProviderKind, RepairType, UnplacedReason, allocate, check_plan,
 };
 
 fn config() -> AllocationConfig {
@@ -29,10 +28,7 @@ fn order(id: &str) -> OpenOrder {
         estimated_hours: 40.0,
         priority: Priority::new(5).unwrap(),
         required_by: date(2026, 11, 15),
-        location: GeoPoint {
-            lat: 26.35,
-            lon: 127.77,
-        },
+        location: GeoPoint { lat: 26.35, lon: 127.77 },
         owner_nation: nation("USA"),
         department: Some(Department::AirForce),
         estimated_cost_cents: 1_000_000,
@@ -43,20 +39,14 @@ fn order(id: &str) -> OpenOrder {
 
 /// An offer of F-16C depot repair, 100 hours in each of October, November, December 2026.
 fn offer(id: &str, kind: ProviderKind, nat: &str) -> CapacityOffer {
-    let month = |m: u32, last: u32| CapacityPeriod {
-        start: date(2026, m, 1),
-        end: date(2026, m, last),
-        capacity: 100.0,
-    };
+    let month =
+        |m: u32, last: u32| CapacityPeriod { start: date(2026, m, 1), end: date(2026, m, last), capacity: 100.0 };
     CapacityOffer {
         id: id.into(),
         provider_id: format!("P-{id}"),
         provider_kind: kind,
         provider_nation: nation(nat),
-        site: GeoPoint {
-            lat: 35.25,
-            lon: 136.92,
-        },
+        site: GeoPoint { lat: 35.25, lon: 136.92 },
         capabilities: vec![Capability {
             tms: "F-16C".into(),
             level: MaintenanceLevel::Depot,
@@ -84,11 +74,7 @@ fn roomy() -> Vec<FundsBalance> {
     }]
 }
 
-fn run(
-    orders: &[OpenOrder],
-    offers: &[CapacityOffer],
-    balances: &[FundsBalance],
-) -> AllocationPlan {
+fn run(orders: &[OpenOrder], offers: &[CapacityOffer], balances: &[FundsBalance]) -> AllocationPlan {
     run_with(orders, offers, balances, &config())
 }
 
@@ -105,17 +91,11 @@ fn run_with(
 }
 
 fn reason_of(plan: &AllocationPlan, id: &str) -> Option<UnplacedReason> {
-    plan.unplaced
-        .iter()
-        .find(|u| u.order_id == id)
-        .map(|u| u.reason.clone())
+    plan.unplaced.iter().find(|u| u.order_id == id).map(|u| u.reason.clone())
 }
 
 fn offer_of(plan: &AllocationPlan, id: &str) -> Option<String> {
-    plan.assignments
-        .iter()
-        .find(|a| a.order_id == id)
-        .map(|a| a.offer_id.clone())
+    plan.assignments.iter().find(|a| a.order_id == id).map(|a| a.offer_id.clone())
 }
 
 #[test]
@@ -124,32 +104,18 @@ fn order_without_a_capable_provider_is_placed_once_the_capability_is_offered() {
     o.tms = "F-35A".into();
     let mut f = organic("DEPOT");
     let plan = run(&[o.clone()], &[f.clone()], &roomy());
-    assert_eq!(
-        reason_of(&plan, "RO-1"),
-        Some(UnplacedReason::NoCapableProvider)
-    );
+    assert_eq!(reason_of(&plan, "RO-1"), Some(UnplacedReason::NoCapableProvider));
 
     // Right TMS, wrong level or wrong repair type is still not capable.
     f.capabilities[0].tms = "F-35A".into();
     f.capabilities[0].level = MaintenanceLevel::Intermediate;
-    assert_eq!(
-        reason_of(&run(&[o.clone()], &[f.clone()], &roomy()), "RO-1"),
-        Some(UnplacedReason::NoCapableProvider)
-    );
+    assert_eq!(reason_of(&run(&[o.clone()], &[f.clone()], &roomy()), "RO-1"), Some(UnplacedReason::NoCapableProvider));
     f.capabilities[0].level = MaintenanceLevel::Depot;
     f.capabilities[0].repair_types = vec![RepairType::Inspection];
-    assert_eq!(
-        reason_of(&run(&[o.clone()], &[f.clone()], &roomy()), "RO-1"),
-        Some(UnplacedReason::NoCapableProvider)
-    );
+    assert_eq!(reason_of(&run(&[o.clone()], &[f.clone()], &roomy()), "RO-1"), Some(UnplacedReason::NoCapableProvider));
 
-    f.capabilities[0]
-        .repair_types
-        .push(RepairType::RepairAndReturn);
-    assert_eq!(
-        offer_of(&run(&[o], &[f], &roomy()), "RO-1").as_deref(),
-        Some("DEPOT")
-    );
+    f.capabilities[0].repair_types.push(RepairType::RepairAndReturn);
+    assert_eq!(offer_of(&run(&[o], &[f], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
 }
 
 #[test]
@@ -160,24 +126,16 @@ fn organic_only_order_goes_only_to_an_organic_depot() {
     let plan = run(&[o.clone()], &[contractor.clone()], &roomy());
     assert_eq!(
         reason_of(&plan, "RO-1"),
-        Some(UnplacedReason::NoEligibleProvider {
-            blocked_by: vec![Ineligibility::OrganicOnly]
-        })
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::OrganicOnly] })
     );
     // Lift the restriction: the contractor takes it.
     o.organic_only = false;
-    assert_eq!(
-        offer_of(&run(&[o.clone()], &[contractor.clone()], &roomy()), "RO-1").as_deref(),
-        Some("CONTRACTOR")
-    );
+    assert_eq!(offer_of(&run(&[o.clone()], &[contractor.clone()], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
     // Or keep it and add an organic depot, even a dearer one.
     o.organic_only = true;
     let mut depot = organic("DEPOT");
     depot.rate_cents_per_unit = 50_000;
-    assert_eq!(
-        offer_of(&run(&[o], &[contractor, depot], &roomy()), "RO-1").as_deref(),
-        Some("DEPOT")
-    );
+    assert_eq!(offer_of(&run(&[o], &[contractor, depot], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
 }
 
 #[test]
@@ -189,23 +147,12 @@ fn export_controlled_order_needs_a_matching_licence_except_at_us_organic_depots(
     let plan = run(&[o.clone()], &[contractor.clone()], &roomy());
     assert_eq!(
         reason_of(&plan, "RO-1"),
-        Some(UnplacedReason::NoEligibleProvider {
-            blocked_by: vec![Ineligibility::ExportControl]
-        })
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::ExportControl] })
     );
-    contractor
-        .authorizations
-        .export_licences
-        .push("USML VIII".into());
-    assert_eq!(
-        offer_of(&run(&[o.clone()], &[contractor], &roomy()), "RO-1").as_deref(),
-        Some("CONTRACTOR")
-    );
+    contractor.authorizations.export_licences.push("USML VIII".into());
+    assert_eq!(offer_of(&run(&[o.clone()], &[contractor], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
     // A US organic depot needs no licence.
-    assert_eq!(
-        offer_of(&run(&[o], &[organic("DEPOT")], &roomy()), "RO-1").as_deref(),
-        Some("DEPOT")
-    );
+    assert_eq!(offer_of(&run(&[o], &[organic("DEPOT")], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
 }
 
 #[test]
@@ -218,31 +165,19 @@ fn third_country_repair_needs_transfer_approval_and_prime_facility_approval() {
     assert_eq!(
         blocked(&run(&[o.clone()], &[kor.clone()], &[])),
         Some(UnplacedReason::NoEligibleProvider {
-            blocked_by: vec![
-                Ineligibility::ThirdCountryTransfer,
-                Ineligibility::PrimeFacilityApproval
-            ]
+            blocked_by: vec![Ineligibility::ThirdCountryTransfer, Ineligibility::PrimeFacilityApproval]
         })
     );
     kor.authorizations.transfer_approvals = vec![nation("JPN")];
     assert_eq!(
         blocked(&run(&[o.clone()], &[kor.clone()], &[])),
-        Some(UnplacedReason::NoEligibleProvider {
-            blocked_by: vec![Ineligibility::PrimeFacilityApproval]
-        })
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::PrimeFacilityApproval] })
     );
     kor.authorizations.prime_facility_approvals = vec!["F-16C".into()];
-    assert_eq!(
-        offer_of(&run(&[o.clone()], &[kor], &[]), "RO-1").as_deref(),
-        Some("KAI")
-    );
+    assert_eq!(offer_of(&run(&[o.clone()], &[kor], &[]), "RO-1").as_deref(), Some("KAI"));
     // Same-nation repair needs neither approval.
     assert_eq!(
-        offer_of(
-            &run(&[o], &[offer("MHI", ProviderKind::Contractor, "JPN")], &[]),
-            "RO-1"
-        )
-        .as_deref(),
+        offer_of(&run(&[o], &[offer("MHI", ProviderKind::Contractor, "JPN")], &[]), "RO-1").as_deref(),
         Some("MHI")
     );
 }
@@ -261,10 +196,7 @@ fn order_due_before_the_provider_can_start_is_past_required_by_until_the_lead_ti
         })
     );
     f.lead_time_days = 9; // earliest start 2026-10-10 = required_by: usable
-    assert_eq!(
-        offer_of(&run(&[o.clone()], &[f], &roomy()), "RO-1").as_deref(),
-        Some("DEPOT")
-    );
+    assert_eq!(offer_of(&run(&[o.clone()], &[f], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
     // An order already overdue on the planning date cannot be placed at all.
     o.required_by = date(2026, 9, 30);
     assert!(matches!(
@@ -280,20 +212,13 @@ fn periods_starting_after_required_by_are_not_used_and_late_periods_fill_first()
     o.estimated_hours = 150.0;
     let plan = run(&[o.clone()], &[organic("DEPOT")], &roomy());
     let a = &plan.assignments[0];
-    let uses: Vec<(usize, f64)> = a
-        .periods
-        .iter()
-        .map(|p| (p.period_index, p.units))
-        .collect();
+    let uses: Vec<(usize, f64)> = a.periods.iter().map(|p| (p.period_index, p.units)).collect();
     assert_eq!(uses, vec![(1, 100.0), (0, 50.0)]);
 
     o.estimated_hours = 201.0;
     assert_eq!(
         reason_of(&run(&[o.clone()], &[organic("DEPOT")], &roomy()), "RO-1"),
-        Some(UnplacedReason::LargerThanAnyOffer {
-            units_needed: 201.0,
-            largest_window: 200.0
-        })
+        Some(UnplacedReason::LargerThanAnyOffer { units_needed: 201.0, largest_window: 200.0 })
     );
     // Exactly the whole window fits.
     o.estimated_hours = 200.0;
@@ -319,10 +244,7 @@ fn higher_priority_takes_scarce_capacity_and_the_other_is_capacity_exhausted() {
     f.periods[1].capacity = 0.0;
     let plan = run(&[low.clone(), high.clone()], &[f.clone()], &roomy());
     assert_eq!(offer_of(&plan, "RO-HIGH").as_deref(), Some("DEPOT"));
-    assert_eq!(
-        reason_of(&plan, "RO-LOW"),
-        Some(UnplacedReason::CapacityExhausted { eligible_offers: 1 })
-    );
+    assert_eq!(reason_of(&plan, "RO-LOW"), Some(UnplacedReason::CapacityExhausted { eligible_offers: 1 }));
     assert_eq!(plan.served_priority_weight, 14);
 
     // More capacity: both placed.
@@ -336,10 +258,7 @@ fn higher_priority_takes_scarce_capacity_and_the_other_is_capacity_exhausted() {
     low.priority = high.priority;
     let plan = run(&[high, low], &[f], &roomy());
     assert_eq!(offer_of(&plan, "RO-LOW").as_deref(), Some("DEPOT"));
-    assert!(matches!(
-        reason_of(&plan, "RO-HIGH"),
-        Some(UnplacedReason::CapacityExhausted { .. })
-    ));
+    assert!(matches!(reason_of(&plan, "RO-HIGH"), Some(UnplacedReason::CapacityExhausted { .. })));
 }
 
 #[test]
@@ -349,11 +268,7 @@ fn a_placed_order_moves_to_free_room_for_one_that_fits_nowhere_else() {
     let mut b = order("B");
     b.repair_type = RepairType::Overhaul;
     let mut x = organic("X");
-    x.periods = vec![CapacityPeriod {
-        start: date(2026, 10, 1),
-        end: date(2026, 10, 31),
-        capacity: 40.0,
-    }];
+    x.periods = vec![CapacityPeriod { start: date(2026, 10, 1), end: date(2026, 10, 31), capacity: 40.0 }];
     let mut y = organic("Y");
     y.capabilities[0].repair_types = vec![RepairType::RepairAndReturn];
     y.rate_cents_per_unit = 20_000;
@@ -375,29 +290,15 @@ fn contract_work_beyond_fifty_percent_is_blocked_and_exactly_fifty_is_allowed() 
         }]
     };
     // 9,000,000 + 1,000,000 contract > 9,999,999 organic: above 50 %.
-    let plan = run(
-        &[o.clone()],
-        &[contractor.clone()],
-        &balance(9_999_999, 9_000_000),
-    );
+    let plan = run(&[o.clone()], &[contractor.clone()], &balance(9_999_999, 9_000_000));
     assert_eq!(
         reason_of(&plan, "RO-1"),
-        Some(UnplacedReason::BlockedBy5050 {
-            department: Department::AirForce,
-            fiscal_year: FiscalYear(2027)
-        })
+        Some(UnplacedReason::BlockedBy5050 { department: Department::AirForce, fiscal_year: FiscalYear(2027) })
     );
     // Exactly 50 %: allowed.
-    let plan = run(
-        &[o.clone()],
-        &[contractor.clone()],
-        &balance(10_000_000, 9_000_000),
-    );
+    let plan = run(&[o.clone()], &[contractor.clone()], &balance(10_000_000, 9_000_000));
     assert_eq!(offer_of(&plan, "RO-1").as_deref(), Some("CONTRACTOR"));
-    assert_eq!(
-        plan.assignments[0].explanation.contract_work_for,
-        Some((Department::AirForce, FiscalYear(2027)))
-    );
+    assert_eq!(plan.assignments[0].explanation.contract_work_for, Some((Department::AirForce, FiscalYear(2027))));
     // Another department's headroom does not help.
     let mut navy = balance(10_000_000, 9_000_000);
     navy[0].department = Department::Navy;
@@ -457,23 +358,13 @@ fn organic_work_placed_later_opens_fifty_fifty_room_for_higher_priority_contract
         organic_cents: 0,
         contract_cents: 0,
     }];
-    let plan = run(
-        &[high, low_organic, low_contract],
-        &[contractor, depot],
-        &balance,
-    );
+    let plan = run(&[high, low_organic, low_contract], &[contractor, depot], &balance);
     assert_eq!(offer_of(&plan, "HIGH").as_deref(), Some("CONTRACTOR"));
     assert_eq!(offer_of(&plan, "LOW-ORGANIC").as_deref(), Some("DEPOT"));
     // 2,000,000 organic covers both 1,000,000 contract orders exactly.
-    assert_eq!(
-        offer_of(&plan, "LOW-CONTRACT").as_deref(),
-        Some("CONTRACTOR")
-    );
+    assert_eq!(offer_of(&plan, "LOW-CONTRACT").as_deref(), Some("CONTRACTOR"));
     let f = &plan.funds[0];
-    assert_eq!(
-        (f.organic_added_cents, f.contract_added_cents),
-        (2_000_000, 2_000_000)
-    );
+    assert_eq!((f.organic_added_cents, f.contract_added_cents), (2_000_000, 2_000_000));
 }
 
 #[test]
@@ -484,39 +375,23 @@ fn the_cheapest_offer_wins_and_the_explanation_gives_the_cost_terms() {
     let mut near = organic("NEAR");
     near.site = GeoPoint { lat: 0.0, lon: 1.0 }; // 111.195 km
     let mut far = organic("FAR");
-    far.site = GeoPoint {
-        lat: 0.0,
-        lon: 10.0,
-    };
+    far.site = GeoPoint { lat: 0.0, lon: 10.0 };
     let plan = run(&[o.clone()], &[far.clone(), near.clone()], &roomy());
     let a = &plan.assignments[0];
     assert_eq!(a.offer_id, "NEAR");
     let e = &a.explanation;
     assert!((e.distance_km - 111.195).abs() < 0.01);
     assert_eq!(e.transit_days, 1);
-    assert_eq!(
-        e.retrograde_cost_cents,
-        (e.distance_km * 100.0 * 2.0).round() as i64
-    );
+    assert_eq!(e.retrograde_cost_cents, (e.distance_km * 100.0 * 2.0).round() as i64);
     assert_eq!(e.repair_cost_cents, 40 * 10_000);
-    assert_eq!(
-        e.total_cost_cents,
-        e.retrograde_cost_cents + e.repair_cost_cents
-    );
+    assert_eq!(e.total_cost_cents, e.retrograde_cost_cents + e.repair_cost_cents);
     assert_eq!(e.eligible_offers, 2);
     assert!(!e.cheaper_offer_was_full);
     assert_eq!(plan.total_cost_cents, e.total_cost_cents);
 
     // A dear rate outweighs distance.
     near.rate_cents_per_unit = 100_000;
-    assert_eq!(
-        offer_of(
-            &run(&[o.clone()], &[far.clone(), near.clone()], &roomy()),
-            "RO-1"
-        )
-        .as_deref(),
-        Some("FAR")
-    );
+    assert_eq!(offer_of(&run(&[o.clone()], &[far.clone(), near.clone()], &roomy()), "RO-1").as_deref(), Some("FAR"));
 
     // When the cheap one is full (taken by a higher priority) the explanation says so.
     near.rate_cents_per_unit = 10_000;
@@ -526,11 +401,7 @@ fn the_cheapest_offer_wins_and_the_explanation_gives_the_cost_terms() {
     first.estimated_hours = 200.0;
     let plan = run(&[o, first], &[far, near], &roomy());
     assert_eq!(offer_of(&plan, "FIRST").as_deref(), Some("NEAR"));
-    let a = plan
-        .assignments
-        .iter()
-        .find(|a| a.order_id == "RO-1")
-        .unwrap();
+    let a = plan.assignments.iter().find(|a| a.order_id == "RO-1").unwrap();
     assert_eq!(a.offer_id, "FAR");
     assert!(a.explanation.cheaper_offer_was_full);
 }
@@ -557,35 +428,20 @@ fn slot_offers_count_quantity() {
 fn bad_input_is_rejected_naming_the_field() {
     let o = order("RO-1");
     let err = allocate(&[o.clone(), o.clone()], &[], &[], &config()).err();
-    assert_eq!(
-        err,
-        Some(InputError::DuplicateId {
-            field: "orders[1].id".into(),
-            id: "RO-1".into()
-        })
-    );
+    assert_eq!(err, Some(InputError::DuplicateId { field: "orders[1].id".into(), id: "RO-1".into() }));
 
     let bad_organic = offer("X", ProviderKind::Organic, "JPN");
-    let err = allocate(&[o.clone()], &[bad_organic], &[], &config())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = allocate(&[o.clone()], &[bad_organic], &[], &config()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with("offers[0].provider_nation:"), "{err}");
 
     let mut f = organic("DEPOT");
     f.periods[2].end = f.periods[2].start - Duration::days(1);
-    let err = allocate(&[o.clone()], &[f], &[], &config())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = allocate(&[o.clone()], &[f], &[], &config()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with("offers[0].periods[2].end:"), "{err}");
 
     let mut q = o;
     q.quantity = 0;
-    let err = allocate(&[q], &[], &[], &config())
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = allocate(&[q], &[], &[], &config()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.starts_with("orders[0].quantity:"), "{err}");
 }
 

@@ -89,8 +89,7 @@ impl TimeAccount {
             upnr_reported: unit.to_days(times.upnr),
             ..TimeAccount::default()
         };
-        let accounted =
-            account.available + account.nmcm + account.nmcs + account.depot + account.upnr_reported;
+        let accounted = account.available + account.nmcm + account.nmcs + account.depot + account.upnr_reported;
         account.upnr_unaccounted = possible_days.saturating_sub(accounted);
         account
     }
@@ -162,9 +161,10 @@ pub fn assess(report: &AvailabilityReport) -> Result<ReportAssessment, Availabil
     report.validate()?;
     // validate() refuses reports without a TAI or PMAI; this keeps that promise local.
     let (Some(tai), Some(pmai)) = (report.inventory.resolved_tai(), report.inventory.pmai) else {
-        return Err(AvailabilityError::Invalid(vec![
-            crate::error::FieldViolation::new("inventory", "TAI and PMAI are required"),
-        ]));
+        return Err(AvailabilityError::Invalid(vec![crate::error::FieldViolation::new(
+            "inventory",
+            "TAI and PMAI are required",
+        )]));
     };
     let unit = report.unit;
     let length = report.timeframe.length();
@@ -192,10 +192,7 @@ pub fn assess(report: &AvailabilityReport) -> Result<ReportAssessment, Availabil
         timeframe_days: report.timeframe.day_count(),
         a_m: tai_time.availability(),
         a_o: pmai_time.availability(),
-        cost_per_day_of_availability: cost_per_day_of_availability(
-            costs.cda_cents,
-            pmai_time.available,
-        ),
+        cost_per_day_of_availability: cost_per_day_of_availability(costs.cda_cents, pmai_time.available),
         tai_time,
         pmai_time,
         assets,
@@ -237,17 +234,10 @@ fn assess_assets(
 /// does not mention (exception reporting, para 6.1). Their possible time is
 /// already counted as UPNR by [`assess`] through the inventory counts; this
 /// names them. A fleet-level report names no asset, so all are returned.
-pub fn missing_serials<'a>(
-    report: &AvailabilityReport,
-    authoritative: &'a [String],
-) -> Vec<&'a str> {
+pub fn missing_serials<'a>(report: &AvailabilityReport, authoritative: &'a [String]) -> Vec<&'a str> {
     let reported: std::collections::HashSet<&str> = match &report.detail {
         ReportDetail::Assets(lines) => lines.iter().map(|l| l.serial.trim()).collect(),
         ReportDetail::Fleet(_) => Default::default(),
     };
-    authoritative
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !reported.contains(s))
-        .collect()
+    authoritative.iter().map(|s| s.trim()).filter(|s| !reported.contains(s)).collect()
 }

@@ -15,11 +15,8 @@ use crate::time::Timeframe;
 ///
 /// Two reports with the same key and the same version are ambiguous and
 /// refused, naming both positions (`reports[4].version`).
-pub fn effective_reports(
-    reports: &[AvailabilityReport],
-) -> Result<Vec<&AvailabilityReport>, AvailabilityError> {
-    let mut newest: BTreeMap<(&str, &str, Timeframe), (usize, &AvailabilityReport)> =
-        BTreeMap::new();
+pub fn effective_reports(reports: &[AvailabilityReport]) -> Result<Vec<&AvailabilityReport>, AvailabilityError> {
+    let mut newest: BTreeMap<(&str, &str, Timeframe), (usize, &AvailabilityReport)> = BTreeMap::new();
     let mut v = Violations::default();
     for (i, report) in reports.iter().enumerate() {
         let key = (report.owner.as_str(), report.tms.as_str(), report.timeframe);

@@ -34,9 +34,7 @@ pub struct CostBreakdown {
 }
 
 fn add(total: &mut i64, cents: i64) -> Result<(), AvailabilityError> {
-    *total = total
-        .checked_add(cents)
-        .ok_or(AvailabilityError::CostOverflow)?;
+    *total = total.checked_add(cents).ok_or(AvailabilityError::CostOverflow)?;
     Ok(())
 }
 
@@ -51,15 +49,8 @@ impl CostBreakdown {
     }
 
     fn add_element(&mut self, element: &str, cents: i64) -> Result<(), AvailabilityError> {
-        add(
-            self.by_element.entry(element.to_string()).or_insert(0),
-            cents,
-        )?;
-        if counts_toward_cda(element) {
-            add(&mut self.cda_cents, cents)
-        } else {
-            add(&mut self.excluded_cents, cents)
-        }
+        add(self.by_element.entry(element.to_string()).or_insert(0), cents)?;
+        if counts_toward_cda(element) { add(&mut self.cda_cents, cents) } else { add(&mut self.excluded_cents, cents) }
     }
 
     /// Adds another breakdown into this one (for roll-ups).
@@ -72,9 +63,7 @@ impl CostBreakdown {
 
     /// Sum of every element.
     pub fn total_cents(&self) -> Result<i64, AvailabilityError> {
-        self.cda_cents
-            .checked_add(self.excluded_cents)
-            .ok_or(AvailabilityError::CostOverflow)
+        self.cda_cents.checked_add(self.excluded_cents).ok_or(AvailabilityError::CostOverflow)
     }
 }
 
@@ -84,10 +73,7 @@ mod tests {
     use super::*;
 
     fn line(element: &str, cents: i64) -> CostLine {
-        CostLine {
-            element: element.to_string(),
-            cents,
-        }
+        CostLine { element: element.to_string(), cents }
     }
 
     #[test]
@@ -111,9 +97,6 @@ mod tests {
     #[test]
     fn overflow_is_an_error_not_a_wrap() {
         let lines = [line("1.2", i64::MAX), line("3.1", 1)];
-        assert_eq!(
-            CostBreakdown::from_lines(&lines),
-            Err(AvailabilityError::CostOverflow)
-        );
+        assert_eq!(CostBreakdown::from_lines(&lines), Err(AvailabilityError::CostOverflow));
     }
 }

@@ -19,10 +19,7 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// A violation of `field`.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
+        Self { field: field.into(), description: description.into() }
     }
 }
 
@@ -47,11 +44,7 @@ pub enum AvailabilityError {
 }
 
 fn join(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 /// Collects violations so an input is checked whole.
@@ -64,10 +57,6 @@ impl Violations {
     }
 
     pub(crate) fn into_result(self) -> Result<(), AvailabilityError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AvailabilityError::Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(AvailabilityError::Invalid(self.0)) }
     }
 }

@@ -19,11 +19,7 @@ pub struct FiscalYear(pub i32);
 impl FiscalYear {
     /// The fiscal year `date` falls in.
     pub fn of(date: NaiveDate) -> FiscalYear {
-        if date.month() >= 10 {
-            FiscalYear(date.year() + 1)
-        } else {
-            FiscalYear(date.year())
-        }
+        if date.month() >= 10 { FiscalYear(date.year() + 1) } else { FiscalYear(date.year()) }
     }
 
     /// The fiscal year a whole timeframe falls in; `None` if it straddles 1 October.
@@ -49,9 +45,7 @@ impl FiscalYear {
         let last = NaiveDate::from_ymd_opt(self.0, 9, 30);
         match (first, last) {
             (Some(first), Some(last)) => Ok(Timeframe { first, last }),
-            _ => Err(AvailabilityError::DateOutOfRange(format!(
-                "{self} is outside chrono's range"
-            ))),
+            _ => Err(AvailabilityError::DateOutOfRange(format!("{self} is outside chrono's range"))),
         }
     }
 }

@@ -57,12 +57,7 @@ pub struct NonAvailabilityCheck {
 }
 
 impl NonAvailabilityCheck {
-    fn judge(
-        inventory: u64,
-        threshold: u32,
-        rolling_average: Option<f64>,
-        target: Option<f64>,
-    ) -> Self {
+    fn judge(inventory: u64, threshold: u32, rolling_average: Option<f64>, target: Option<f64>) -> Self {
         let trigger = target.map(|t| t * HIGH_NON_AVAILABILITY_FRACTION_OF_TARGET);
         let below = match (rolling_average, trigger) {
             (Some(avg), Some(trigger)) => avg <= trigger + SLACK * trigger.abs().max(1.0),
@@ -149,10 +144,7 @@ pub fn excessive_cda(
     assessed: FiscalYear,
 ) -> ExcessiveCda {
     let cda_of = |fy: FiscalYear| {
-        by_fiscal_year
-            .iter()
-            .find(|c| c.fiscal_year == fy)
-            .and_then(|c| c.cost_per_day_of_availability)
+        by_fiscal_year.iter().find(|c| c.fiscal_year == fy).and_then(|c| c.cost_per_day_of_availability)
     };
     let years: Vec<CdaGrowth> = (1..=EXCESSIVE_CDA_YEARS)
         .rev()
@@ -168,24 +160,12 @@ pub fn excessive_cda(
                 }
                 _ => (None, false),
             };
-            CdaGrowth {
-                fiscal_year,
-                previous,
-                current,
-                growth,
-                more_than_ten_percent: more,
-            }
+            CdaGrowth { fiscal_year, previous, current, growth, more_than_ten_percent: more }
         })
         .collect();
     let threshold = category.flag_inventory_threshold();
     let fires = pmai >= u64::from(threshold) && years.iter().all(|y| y.more_than_ten_percent);
-    ExcessiveCda {
-        assessed,
-        pmai,
-        threshold,
-        years,
-        fires,
-    }
+    ExcessiveCda { assessed, pmai, threshold, years, fires }
 }
 
 #[cfg(test)]

@@ -64,25 +64,16 @@ impl Inventory {
         // otherwise. TAI counts as known when derivable from its own parts.
         let tai_from_parts = self.tai.or_else(|| {
             let (parts, complete) = sum(&[self.pai, self.bai, self.pwr, self.ar]);
-            if complete {
-                u32::try_from(parts).ok()
-            } else {
-                None
-            }
+            if complete { u32::try_from(parts).ok() } else { None }
         });
         if let Some(toai) = self.toai {
             let (parts, complete) = sum(&[tai_from_parts, self.tii, self.epsli]);
             if complete && parts != u64::from(toai) {
-                v.add(
-                    format!("{prefix}.toai"),
-                    format!("TOAI {toai} must equal TAI + TII + EPSLI = {parts}"),
-                );
+                v.add(format!("{prefix}.toai"), format!("TOAI {toai} must equal TAI + TII + EPSLI = {parts}"));
             } else if !complete && parts > u64::from(toai) {
                 v.add(
                     format!("{prefix}.toai"),
-                    format!(
-                        "TOAI {toai} is less than the given parts of TAI + TII + EPSLI = {parts}"
-                    ),
+                    format!("TOAI {toai} is less than the given parts of TAI + TII + EPSLI = {parts}"),
                 );
             }
         }
@@ -91,10 +82,7 @@ impl Inventory {
         if let Some(tai_given) = self.tai {
             let (parts, complete) = sum(&[self.pai, self.bai, self.pwr, self.ar]);
             if complete && parts != u64::from(tai_given) {
-                v.add(
-                    format!("{prefix}.tai"),
-                    format!("TAI {tai_given} must equal PAI + BAI + PWR + AR = {parts}"),
-                );
+                v.add(format!("{prefix}.tai"), format!("TAI {tai_given} must equal PAI + BAI + PWR + AR = {parts}"));
             } else if !complete && parts > u64::from(tai_given) {
                 v.add(
                     format!("{prefix}.tai"),
@@ -105,14 +93,12 @@ impl Inventory {
         // PMAI is part of PAI (and so of TAI).
         if let Some(pmai) = self.pmai {
             match (self.pai, tai) {
-                (Some(pai), _) if pmai > pai => v.add(
-                    format!("{prefix}.pmai"),
-                    format!("PMAI {pmai} is part of PAI and cannot exceed PAI {pai}"),
-                ),
-                (None, Some(tai)) if pmai > tai => v.add(
-                    format!("{prefix}.pmai"),
-                    format!("PMAI {pmai} is part of TAI and cannot exceed TAI {tai}"),
-                ),
+                (Some(pai), _) if pmai > pai => {
+                    v.add(format!("{prefix}.pmai"), format!("PMAI {pmai} is part of PAI and cannot exceed PAI {pai}"))
+                }
+                (None, Some(tai)) if pmai > tai => {
+                    v.add(format!("{prefix}.pmai"), format!("PMAI {pmai} is part of TAI and cannot exceed TAI {tai}"))
+                }
                 _ => {}
             }
         }
@@ -158,64 +144,29 @@ mod tests {
             ar: Some(1),
             pmai: Some(19),
         };
-        assert_eq!(
-            check(inv),
-            ["inventory.toai", "inventory.tai", "inventory.pmai"]
-        );
+        assert_eq!(check(inv), ["inventory.toai", "inventory.tai", "inventory.pmai"]);
     }
 
     #[test]
     fn partial_parts_may_not_exceed_the_total() {
-        let inv = Inventory {
-            tai: Some(10),
-            pai: Some(8),
-            bai: Some(3),
-            ..Inventory::default()
-        };
+        let inv = Inventory { tai: Some(10), pai: Some(8), bai: Some(3), ..Inventory::default() };
         assert_eq!(check(inv), ["inventory.tai"]);
-        let ok = Inventory {
-            tai: Some(10),
-            pai: Some(8),
-            bai: Some(2),
-            ..Inventory::default()
-        };
+        let ok = Inventory { tai: Some(10), pai: Some(8), bai: Some(2), ..Inventory::default() };
         assert!(check(ok).is_empty());
     }
 
     #[test]
     fn pmai_is_bounded_by_tai_when_pai_is_absent() {
-        let inv = Inventory {
-            tai: Some(10),
-            pmai: Some(11),
-            ..Inventory::default()
-        };
+        let inv = Inventory { tai: Some(10), pmai: Some(11), ..Inventory::default() };
         assert_eq!(check(inv), ["inventory.pmai"]);
     }
 
     #[test]
     fn tai_is_derived_from_parts_or_from_toai() {
-        let parts = Inventory {
-            pai: Some(5),
-            bai: Some(1),
-            pwr: Some(0),
-            ar: Some(2),
-            ..Inventory::default()
-        };
+        let parts = Inventory { pai: Some(5), bai: Some(1), pwr: Some(0), ar: Some(2), ..Inventory::default() };
         assert_eq!(parts.resolved_tai(), Some(8));
-        let from_toai = Inventory {
-            toai: Some(12),
-            tii: Some(3),
-            epsli: Some(1),
-            ..Inventory::default()
-        };
+        let from_toai = Inventory { toai: Some(12), tii: Some(3), epsli: Some(1), ..Inventory::default() };
         assert_eq!(from_toai.resolved_tai(), Some(8));
-        assert_eq!(
-            Inventory {
-                pai: Some(5),
-                ..Inventory::default()
-            }
-            .resolved_tai(),
-            None
-        );
+        assert_eq!(Inventory { pai: Some(5), ..Inventory::default() }.resolved_tai(), None);
     }
 }

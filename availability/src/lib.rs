@@ -33,25 +33,18 @@ pub mod target;
 pub mod time;
 
 pub use assessment::{
-    AssetAccount, ReportAssessment, TimeAccount, assess, cost_per_day_of_availability,
-    missing_serials,
+    AssetAccount, ReportAssessment, TimeAccount, assess, cost_per_day_of_availability, missing_serials,
 };
 pub use corrections::effective_reports;
 pub use cost::{CDA_COST_ELEMENTS, CostBreakdown, counts_toward_cda};
 pub use error::{AvailabilityError, FieldViolation};
 pub use fiscal::FiscalYear;
 pub use flags::{
-    CdaGrowth, ExcessiveCda, HighNonAvailability, NonAvailabilityCheck, excessive_cda,
-    high_non_availability,
+    CdaGrowth, ExcessiveCda, HighNonAvailability, NonAvailabilityCheck, excessive_cda, high_non_availability,
 };
 pub use inventory::Inventory;
-pub use report::{
-    AssetReport, AvailabilityReport, CategoryTimes, CostLine, FleetTimes, ReportDetail,
-    SystemCategory,
-};
+pub use report::{AssetReport, AvailabilityReport, CategoryTimes, CostLine, FleetTimes, ReportDetail, SystemCategory};
 pub use rolling::{RollingAvailability, latest_six_month_rolling, six_month_rolling};
-pub use rollup::{
-    FiscalYearCda, Rollup, TmsTimeframe, by_tms_and_timeframe, cda_by_fiscal_year, roll_up,
-};
+pub use rollup::{FiscalYearCda, Rollup, TmsTimeframe, by_tms_and_timeframe, cda_by_fiscal_year, roll_up};
 pub use target::{Target, find_target};
 pub use time::{Days, TimeUnit, Timeframe};

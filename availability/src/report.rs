@@ -148,24 +148,12 @@ pub(crate) fn tolerance(possible: f64) -> f64 {
     1e-9 * possible.abs().max(1.0)
 }
 
-fn check_times(
-    prefix: &str,
-    times: &CategoryTimes,
-    possible: f64,
-    possible_name: &str,
-    v: &mut Violations,
-) {
+fn check_times(prefix: &str, times: &CategoryTimes, possible: f64, possible_name: &str, v: &mut Violations) {
     for (name, value) in times.named() {
         if !value.is_finite() || value < 0.0 {
-            v.add(
-                format!("{prefix}.{name}"),
-                format!("must be a finite, non-negative time, got {value}"),
-            );
+            v.add(format!("{prefix}.{name}"), format!("must be a finite, non-negative time, got {value}"));
         } else if value > possible + tolerance(possible) {
-            v.add(
-                format!("{prefix}.{name}"),
-                format!("{value} exceeds {possible_name} {possible}"),
-            );
+            v.add(format!("{prefix}.{name}"), format!("{value} exceeds {possible_name} {possible}"));
         }
     }
     let total = times.accounted();
@@ -197,19 +185,13 @@ impl AvailabilityReport {
         if self.timeframe.last < self.timeframe.first {
             v.add(
                 "timeframe",
-                format!(
-                    "last day {} is before first day {}",
-                    self.timeframe.last, self.timeframe.first
-                ),
+                format!("last day {} is before first day {}", self.timeframe.last, self.timeframe.first),
             );
         }
         self.inventory.check("inventory", &mut v);
         let tai = self.inventory.resolved_tai();
         if tai.is_none() {
-            v.add(
-                "inventory.tai",
-                "required: give TAI, or all of PAI, BAI, PWR and AR, or TOAI, TII and EPSLI",
-            );
+            v.add("inventory.tai", "required: give TAI, or all of PAI, BAI, PWR and AR, or TOAI, TII and EPSLI");
         }
         if self.inventory.pmai.is_none() {
             v.add("inventory.pmai", "required for A_O and C/DA");
@@ -220,30 +202,13 @@ impl AvailabilityReport {
         match &self.detail {
             ReportDetail::Fleet(fleet) => {
                 if let Some(possible) = tai_possible {
-                    check_times(
-                        "tai_time",
-                        &fleet.tai_time,
-                        possible,
-                        "TAI possible time",
-                        &mut v,
-                    );
+                    check_times("tai_time", &fleet.tai_time, possible, "TAI possible time", &mut v);
                 }
                 if let Some(possible) = pmai_possible {
-                    check_times(
-                        "pmai_time",
-                        &fleet.pmai_time,
-                        possible,
-                        "PMAI possible time",
-                        &mut v,
-                    );
+                    check_times("pmai_time", &fleet.pmai_time, possible, "PMAI possible time", &mut v);
                 }
                 // PMAI is part of the TAI, so none of its times can exceed the TAI's.
-                for ((name, pmai), (_, tai)) in fleet
-                    .pmai_time
-                    .named()
-                    .into_iter()
-                    .zip(fleet.tai_time.named())
-                {
+                for ((name, pmai), (_, tai)) in fleet.pmai_time.named().into_iter().zip(fleet.tai_time.named()) {
                     if pmai.is_finite() && tai.is_finite() && pmai > tai + tolerance(tai) {
                         v.add(
                             format!("pmai_time.{name}"),
@@ -252,30 +217,17 @@ impl AvailabilityReport {
                     }
                 }
             }
-            ReportDetail::Assets(assets) => {
-                self.check_assets(assets, length, tai_possible, pmai_possible, &mut v)
-            }
+            ReportDetail::Assets(assets) => self.check_assets(assets, length, tai_possible, pmai_possible, &mut v),
         }
         for (i, line) in self.costs.iter().enumerate() {
             if line.element.trim().is_empty() {
-                v.add(
-                    format!("costs[{i}].element"),
-                    "must name a CAPE O&S cost element, e.g. 3.1",
-                );
+                v.add(format!("costs[{i}].element"), "must name a CAPE O&S cost element, e.g. 3.1");
             }
             if line.cents < 0 {
-                v.add(
-                    format!("costs[{i}].cents"),
-                    format!("expended cost cannot be negative, got {}", line.cents),
-                );
+                v.add(format!("costs[{i}].cents"), format!("expended cost cannot be negative, got {}", line.cents));
             }
         }
-        if self
-            .costs
-            .iter()
-            .try_fold(0i64, |acc, line| acc.checked_add(line.cents))
-            .is_none()
-        {
+        if self.costs.iter().try_fold(0i64, |acc, line| acc.checked_add(line.cents)).is_none() {
             v.add("costs", "total overflows 64-bit cents");
         }
         v.into_result()
@@ -296,32 +248,17 @@ impl AvailabilityReport {
             if serial.is_empty() {
                 v.add(format!("assets[{i}].serial"), "must not be empty");
             } else if let Some(first) = seen.insert(serial, i) {
-                v.add(
-                    format!("assets[{i}].serial"),
-                    format!("duplicate of assets[{first}].serial {serial:?}"),
-                );
+                v.add(format!("assets[{i}].serial"), format!("duplicate of assets[{first}].serial {serial:?}"));
             }
             let possible = asset.possible;
             if !possible.is_finite() || possible < 0.0 {
-                v.add(
-                    format!("assets[{i}].possible"),
-                    format!("must be a finite, non-negative time, got {possible}"),
-                );
+                v.add(format!("assets[{i}].possible"), format!("must be a finite, non-negative time, got {possible}"));
                 continue;
             }
             if possible > length + tolerance(length) {
-                v.add(
-                    format!("assets[{i}].possible"),
-                    format!("{possible} exceeds the timeframe's length {length}"),
-                );
+                v.add(format!("assets[{i}].possible"), format!("{possible} exceeds the timeframe's length {length}"));
             }
-            check_times(
-                &format!("assets[{i}].time"),
-                &asset.time,
-                possible,
-                "the asset's possible time",
-                v,
-            );
+            check_times(&format!("assets[{i}].time"), &asset.time, possible, "the asset's possible time", v);
             all += possible;
             if asset.pmai {
                 pmai += possible;
@@ -332,7 +269,12 @@ impl AvailabilityReport {
         if let Some(tai_possible) = tai_possible
             && all > tai_possible + tolerance(tai_possible)
         {
-            v.add("assets", format!("assets' possible time {all} exceeds TAI possible time {tai_possible} (inventory.tai × timeframe)"));
+            v.add(
+                "assets",
+                format!(
+                    "assets' possible time {all} exceeds TAI possible time {tai_possible} (inventory.tai × timeframe)"
+                ),
+            );
         }
         if let Some(pmai_possible) = pmai_possible
             && pmai > pmai_possible + tolerance(pmai_possible)

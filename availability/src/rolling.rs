@@ -55,14 +55,9 @@ pub fn six_month_rolling(
     through: NaiveDate,
 ) -> Result<RollingAvailability, AvailabilityError> {
     let latest_month = Timeframe::month_of(through)?;
-    let first = latest_month
-        .first
-        .checked_sub_months(Months::new(ROLLING_MONTHS - 1))
-        .ok_or_else(|| out_of_range(through))?;
-    let window = Timeframe {
-        first,
-        last: latest_month.last,
-    };
+    let first =
+        latest_month.first.checked_sub_months(Months::new(ROLLING_MONTHS - 1)).ok_or_else(|| out_of_range(through))?;
+    let window = Timeframe { first, last: latest_month.last };
     let mut out = RollingAvailability {
         window,
         latest_month,
@@ -81,10 +76,7 @@ pub fn six_month_rolling(
         months.insert((a.timeframe.last.year(), a.timeframe.last.month()));
         out.tai_time.absorb(&a.tai_time);
         out.pmai_time.absorb(&a.pmai_time);
-        if latest_month.contains(&Timeframe {
-            first: a.timeframe.last,
-            last: a.timeframe.last,
-        }) {
+        if latest_month.contains(&Timeframe { first: a.timeframe.last, last: a.timeframe.last }) {
             out.latest_tai += u64::from(a.tai);
             out.latest_pmai += u64::from(a.pmai);
         }

@@ -81,10 +81,7 @@ impl<K> Rollup<K> {
 /// `|a| (a.tms.clone(), a.timeframe)` or `|a| region_of(&a.owner)`.
 /// Pass the assessments of [`effective_reports`](crate::effective_reports)
 /// only, or corrections will be counted twice.
-pub fn roll_up<K, F>(
-    assessments: &[ReportAssessment],
-    key: F,
-) -> Result<Vec<Rollup<K>>, AvailabilityError>
+pub fn roll_up<K, F>(assessments: &[ReportAssessment], key: F) -> Result<Vec<Rollup<K>>, AvailabilityError>
 where
     K: Ord + Clone,
     F: Fn(&ReportAssessment) -> K,
@@ -92,10 +89,7 @@ where
     let mut groups: BTreeMap<K, Rollup<K>> = BTreeMap::new();
     for a in assessments {
         let k = key(a);
-        groups
-            .entry(k.clone())
-            .or_insert_with(|| Rollup::empty(k))
-            .absorb(a)?;
+        groups.entry(k.clone()).or_insert_with(|| Rollup::empty(k)).absorb(a)?;
     }
     Ok(groups.into_values().map(Rollup::finish).collect())
 }
@@ -110,13 +104,8 @@ pub struct TmsTimeframe {
 }
 
 /// Metrics per TMS and timeframe, all owners summed.
-pub fn by_tms_and_timeframe(
-    assessments: &[ReportAssessment],
-) -> Result<Vec<Rollup<TmsTimeframe>>, AvailabilityError> {
-    roll_up(assessments, |a| TmsTimeframe {
-        tms: a.tms.clone(),
-        timeframe: a.timeframe,
-    })
+pub fn by_tms_and_timeframe(assessments: &[ReportAssessment]) -> Result<Vec<Rollup<TmsTimeframe>>, AvailabilityError> {
+    roll_up(assessments, |a| TmsTimeframe { tms: a.tms.clone(), timeframe: a.timeframe })
 }
 
 /// C/DA of one fiscal year: C/DA cost of the year over PMAI available days of the year.
@@ -139,16 +128,11 @@ pub struct FiscalYearCda {
 /// C/DA per fiscal year of the given assessments (normally one owner's one
 /// TMS; filter first). Every timeframe must lie inside one fiscal year;
 /// one straddling 1 October is refused (`assessments[2].timeframe`).
-pub fn cda_by_fiscal_year(
-    assessments: &[ReportAssessment],
-) -> Result<Vec<FiscalYearCda>, AvailabilityError> {
+pub fn cda_by_fiscal_year(assessments: &[ReportAssessment]) -> Result<Vec<FiscalYearCda>, AvailabilityError> {
     let mut v = Violations::default();
     for (i, a) in assessments.iter().enumerate() {
         if FiscalYear::of_timeframe(&a.timeframe).is_none() {
-            v.add(
-                format!("assessments[{i}].timeframe"),
-                format!("{} straddles 1 October", a.timeframe),
-            );
+            v.add(format!("assessments[{i}].timeframe"), format!("{} straddles 1 October", a.timeframe));
         }
     }
     v.into_result()?;

@@ -34,10 +34,7 @@ impl Target {
             if let Some(value) = value
                 && !(value.is_finite() && value > 0.0 && value <= 1.0)
             {
-                v.add(
-                    name,
-                    format!("a target is a fraction in (0, 1], got {value}"),
-                );
+                v.add(name, format!("a target is a fraction in (0, 1], got {value}"));
             }
         }
         v.into_result()

@@ -16,11 +16,7 @@ fn close(a: f64, b: f64) -> bool {
 fn split(possible: f64, fill: f64, weights: [f64; 5]) -> CategoryTimes {
     let total: f64 = weights.iter().sum();
     let part = |w: f64| {
-        if total > 0.0 {
-            possible * fill * w / total
-        } else {
-            0.0
-        }
+        if total > 0.0 { possible * fill * w / total } else { 0.0 }
     };
     CategoryTimes {
         available: part(weights[0]),
@@ -40,18 +36,8 @@ struct AssetSpec {
 }
 
 fn asset_spec() -> impl Strategy<Value = AssetSpec> {
-    (
-        any::<bool>(),
-        0.0..=1.0f64,
-        0.0..=1.0f64,
-        proptest::array::uniform5(0.0..=1.0f64),
-    )
-        .prop_map(|(pmai, share_of_month, fill, weights)| AssetSpec {
-            pmai,
-            share_of_month,
-            fill,
-            weights,
-        })
+    (any::<bool>(), 0.0..=1.0f64, 0.0..=1.0f64, proptest::array::uniform5(0.0..=1.0f64))
+        .prop_map(|(pmai, share_of_month, fill, weights)| AssetSpec { pmai, share_of_month, fill, weights })
 }
 
 /// An asset-level report in `unit`: the generated assets, plus `extra_tai`
@@ -71,12 +57,7 @@ fn asset_report(
         .enumerate()
         .map(|(i, s)| {
             let possible = length * s.share_of_month;
-            AssetReport {
-                serial: format!("SN{i}"),
-                pmai: s.pmai,
-                possible,
-                time: split(possible, s.fill, s.weights),
-            }
+            AssetReport { serial: format!("SN{i}"), pmai: s.pmai, possible, time: split(possible, s.fill, s.weights) }
         })
         .collect();
     let reported = u32::try_from(specs.len()).unwrap();
@@ -93,16 +74,7 @@ fn asset_report(
             ..Inventory::default()
         },
         detail: ReportDetail::Assets(assets),
-        costs: vec![
-            CostLine {
-                element: "1.2".into(),
-                cents,
-            },
-            CostLine {
-                element: "3.3".into(),
-                cents,
-            },
-        ],
+        costs: vec![CostLine { element: "1.2".into(), cents }, CostLine { element: "3.3".into(), cents }],
         version: 1,
     }
 }
@@ -119,11 +91,7 @@ fn fleet_report(
     let length = f64::from(timeframe.day_count()) * unit.per_day();
     let tai_time = split(f64::from(tai) * length, tai_fill, tai_w);
     // The PMAI's times are a share of the TAI's, scaled so they fit PMAI possible time.
-    let scale = if tai > 0 {
-        pmai_share * f64::from(pmai) / f64::from(tai)
-    } else {
-        0.0
-    };
+    let scale = if tai > 0 { pmai_share * f64::from(pmai) / f64::from(tai) } else { 0.0 };
     let pmai_time = CategoryTimes {
         available: tai_time.available * scale,
         nmcm: tai_time.nmcm * scale,
@@ -137,19 +105,9 @@ fn fleet_report(
         category: SystemCategory::Ship,
         timeframe,
         unit,
-        inventory: Inventory {
-            tai: Some(tai),
-            pmai: Some(pmai),
-            ..Inventory::default()
-        },
-        detail: ReportDetail::Fleet(FleetTimes {
-            tai_time,
-            pmai_time,
-        }),
-        costs: vec![CostLine {
-            element: "3.2".into(),
-            cents: 12_345,
-        }],
+        inventory: Inventory { tai: Some(tai), pmai: Some(pmai), ..Inventory::default() },
+        detail: ReportDetail::Fleet(FleetTimes { tai_time, pmai_time }),
+        costs: vec![CostLine { element: "3.2".into(), cents: 12_345 }],
         version: 1,
     }
 }
@@ -165,29 +123,18 @@ fn in_hours(report: &AvailabilityReport) -> AvailabilityReport {
     let mut out = report.clone();
     out.unit = TimeUnit::Hours;
     out.detail = match &report.detail {
-        ReportDetail::Fleet(f) => ReportDetail::Fleet(FleetTimes {
-            tai_time: h(f.tai_time),
-            pmai_time: h(f.pmai_time),
-        }),
+        ReportDetail::Fleet(f) => {
+            ReportDetail::Fleet(FleetTimes { tai_time: h(f.tai_time), pmai_time: h(f.pmai_time) })
+        }
         ReportDetail::Assets(assets) => ReportDetail::Assets(
-            assets
-                .iter()
-                .map(|a| AssetReport {
-                    possible: a.possible * 24.0,
-                    time: h(a.time),
-                    ..a.clone()
-                })
-                .collect(),
+            assets.iter().map(|a| AssetReport { possible: a.possible * 24.0, time: h(a.time), ..a.clone() }).collect(),
         ),
     };
     out
 }
 
 fn balances(t: &TimeAccount) -> bool {
-    close(
-        t.available.get() + t.not_available().get(),
-        t.possible.get(),
-    )
+    close(t.available.get() + t.not_available().get(), t.possible.get())
 }
 
 fn in_unit_interval(x: Option<f64>) -> bool {

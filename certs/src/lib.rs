@@ -13,8 +13,8 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -121,9 +121,7 @@ pub fn party_uri(trust_domain: &str, party_id: &str) -> String {
 pub fn check_trust_domain(trust_domain: &str) -> Result<(), CertError> {
     let ok = !trust_domain.is_empty()
         && trust_domain.len() <= 255
-        && trust_domain
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+        && trust_domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -137,16 +135,11 @@ pub fn check_trust_domain(trust_domain: &str) -> Result<(), CertError> {
 /// Checks that `party_id` may appear in a SPIFFE path segment.
 pub fn check_party_id(party_id: &str) -> Result<(), CertError> {
     let ok = (2..=64).contains(&party_id.len())
-        && party_id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && party_id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(CertError::InvalidName {
-            field: "party_id",
-            reason: format!("{party_id:?} must be 2-64 of A-Z 0-9 - _"),
-        })
+        Err(CertError::InvalidName { field: "party_id", reason: format!("{party_id:?} must be 2-64 of A-Z 0-9 - _") })
     }
 }
 
@@ -175,7 +168,8 @@ impl ExchangeCa {
         dn.push(DnType::OrganizationName, "cosx");
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.subject_alt_names = vec![SanType::URI(format!("spiffe://{trust_domain}").try_into()?)];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::minutes(5);
@@ -188,10 +182,8 @@ impl ExchangeCa {
     /// Loads a CA written earlier by [`ExchangeCa::create`].
     pub fn load(cert_pem: &str, key_pem: &str) -> Result<Self, CertError> {
         let key = KeyPair::from_pem(key_pem)?;
-        let der = pem_to_der(cert_pem).ok_or_else(|| CertError::InvalidName {
-            field: "ca.pem",
-            reason: "not a PEM certificate".into(),
-        })?;
+        let der = pem_to_der(cert_pem)
+            .ok_or_else(|| CertError::InvalidName { field: "ca.pem", reason: "not a PEM certificate".into() })?;
         let trust_domain = uri_sans(&der)
             .map_err(|_| CertError::InvalidName { field: "ca.pem", reason: "not an X.509 certificate".into() })?
             .into_iter()

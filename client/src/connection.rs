@@ -52,35 +52,10 @@ impl Client {
         let cert = read_pem("--cert", &settings.cert_path)?;
         let key = read_pem("--key", &settings.key_path)?;
         // rustls's own messages do not say which file was wrong.
-        expect_pem(
-            "--ca",
-            &settings.ca_pem_path,
-            &ca,
-            "CERTIFICATE",
-            "certificate",
-        )?;
-        expect_pem(
-            "--cert",
-            &settings.cert_path,
-            &cert,
-            "CERTIFICATE",
-            "certificate",
-        )?;
-        expect_pem(
-            "--key",
-            &settings.key_path,
-            &key,
-            "PRIVATE KEY",
-            "private key",
-        )?;
-        Self::connect_with(
-            &settings.endpoint,
-            &ca,
-            &cert,
-            &key,
-            settings.domain_override.as_deref(),
-        )
-        .await
+        expect_pem("--ca", &settings.ca_pem_path, &ca, "CERTIFICATE", "certificate")?;
+        expect_pem("--cert", &settings.cert_path, &cert, "CERTIFICATE", "certificate")?;
+        expect_pem("--key", &settings.key_path, &key, "PRIVATE KEY", "private key")?;
+        Self::connect_with(&settings.endpoint, &ca, &cert, &key, settings.domain_override.as_deref()).await
     }
 
     /// Connects with PEM held in memory (tests generate certificates on the
@@ -110,10 +85,8 @@ impl Client {
             .ca_certificate(Certificate::from_pem(ca_pem))
             .identity(Identity::from_pem(cert_pem, key_pem))
             .domain_name(server_name);
-        let connect_err = |e: tonic::transport::Error| ClientError::Connect {
-            endpoint: shown.clone(),
-            reason: error_chain(&e),
-        };
+        let connect_err =
+            |e: tonic::transport::Error| ClientError::Connect { endpoint: shown.clone(), reason: error_chain(&e) };
         let channel = Endpoint::from(uri)
             .connect_timeout(CONNECT_TIMEOUT)
             .tls_config(tls)
@@ -121,10 +94,7 @@ impl Client {
             .connect()
             .await
             .map_err(connect_err)?;
-        Ok(Client {
-            channel,
-            endpoint: shown,
-        })
+        Ok(Client { channel, endpoint: shown })
     }
 
     /// The endpoint this client is connected to, as given.
@@ -162,61 +132,31 @@ fn read_pem(what: &str, path: &Path) -> Result<String, ClientError> {
     })
 }
 
-fn expect_pem(
-    what: &str,
-    path: &Path,
-    pem: &str,
-    label: &str,
-    noun: &str,
-) -> Result<(), ClientError> {
-    let found = pem
-        .lines()
-        .any(|l| l.starts_with("-----BEGIN ") && l.trim_end().ends_with(&format!("{label}-----")));
-    if found {
-        Ok(())
-    } else {
-        Err(ClientError::Usage(format!(
-            "{what} file {} holds no PEM {noun}",
-            path.display()
-        )))
-    }
+fn expect_pem(what: &str, path: &Path, pem: &str, label: &str, noun: &str) -> Result<(), ClientError> {
+    let found = pem.lines().any(|l| l.starts_with("-----BEGIN ") && l.trim_end().ends_with(&format!("{label}-----")));
+    if found { Ok(()) } else { Err(ClientError::Usage(format!("{what} file {} holds no PEM {noun}", path.display()))) }
 }
 
 /// Parses an endpoint into a URI and the host name to verify, defaulting the
 /// scheme to `https` and refusing anything that would not be TLS.
 pub(crate) fn parse_endpoint(endpoint: &str) -> Result<(Uri, String), ClientError> {
-    let invalid = |reason: &str| ClientError::InvalidEndpoint {
-        endpoint: endpoint.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let invalid =
+        |reason: &str| ClientError::InvalidEndpoint { endpoint: endpoint.to_owned(), reason: reason.to_owned() };
     let trimmed = endpoint.trim();
     if trimmed.is_empty() {
         return Err(invalid("empty; expected https://host:port"));
     }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_owned()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let uri: Uri = with_scheme
-        .parse()
-        .map_err(|_| invalid("not a URL; expected https://host:port"))?;
+    let with_scheme = if trimmed.contains("://") { trimmed.to_owned() } else { format!("https://{trimmed}") };
+    let uri: Uri = with_scheme.parse().map_err(|_| invalid("not a URL; expected https://host:port"))?;
     match uri.scheme_str() {
         Some("https") => {}
         _ => {
-            return Err(invalid(
-                "cosx speaks mutual TLS only; use an https:// endpoint",
-            ));
+            return Err(invalid("cosx speaks mutual TLS only; use an https:// endpoint"));
         }
     }
-    let host = uri
-        .host()
-        .ok_or_else(|| invalid("no host; expected https://host:port"))?;
+    let host = uri.host().ok_or_else(|| invalid("no host; expected https://host:port"))?;
     // IPv6 literals come back bracketed; the certificate names the bare address.
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
     Ok((uri, host))
 }
 
@@ -254,11 +194,7 @@ mod tests {
     fn a_key_file_that_holds_a_certificate_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = dir.path().join("p.pem");
-        std::fs::write(
-            &cert,
-            "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n",
-        )
-        .expect("write");
+        std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n").expect("write");
         let settings = ConnectionSettings {
             endpoint: "https://localhost:1".into(),
             ca_pem_path: cert.clone(),
@@ -266,16 +202,9 @@ mod tests {
             key_path: cert.clone(),
             domain_override: None,
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let err = rt
-            .block_on(Client::connect(&settings))
-            .expect_err("not a key");
-        assert_eq!(
-            err.to_string(),
-            format!("--key file {} holds no PEM private key", cert.display())
-        );
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let err = rt.block_on(Client::connect(&settings)).expect_err("not a key");
+        assert_eq!(err.to_string(), format!("--key file {} holds no PEM private key", cert.display()));
     }
 
     #[test]
@@ -287,16 +216,9 @@ mod tests {
             key_path: "/nonexistent/p.key".into(),
             domain_override: None,
         };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let err = rt
-            .block_on(Client::connect(&settings))
-            .expect_err("no files");
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let err = rt.block_on(Client::connect(&settings)).expect_err("no files");
         let text = err.to_string();
-        assert!(
-            text.starts_with("cannot read --ca file /nonexistent/ca.pem: "),
-            "{text}"
-        );
+        assert!(text.starts_with("cannot read --ca file /nonexistent/ca.pem: "), "{text}");
     }
 }

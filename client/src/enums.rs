@@ -7,8 +7,8 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    CapacityOfferState, CapacityUnit, EventKind, MaintenanceLevel, MilitaryDepartment, PartyKind,
-    Region, RepairOrderState, RepairType, SystemCategory, TimeUnit,
+    CapacityOfferState, CapacityUnit, EventKind, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
+    RepairOrderState, RepairType, SystemCategory, TimeUnit,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -73,32 +73,14 @@ pub fn display<E: ProtoEnum>(raw: i32) -> String {
 /// Parses a short or full, case-insensitive spelling; `-`, `_` and spaces
 /// are interchangeable (`air-force`, `AIR_FORCE`, `MILITARY_DEPARTMENT_AIR_FORCE`).
 pub fn parse<E: ProtoEnum>(input: &str) -> Result<E, String> {
-    let normalized: String = input
-        .trim()
-        .chars()
-        .map(|c| {
-            if c == '-' || c == ' ' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect();
+    let normalized: String =
+        input.trim().chars().map(|c| if c == '-' || c == ' ' { '_' } else { c.to_ascii_uppercase() }).collect();
     let short = normalized.strip_prefix(E::PREFIX).unwrap_or(&normalized);
-    values::<E>()
-        .into_iter()
-        .find(|v| short_name(*v) == short)
-        .ok_or_else(|| {
-            let choices: Vec<String> = values::<E>()
-                .into_iter()
-                .map(|v| short_name(v).to_ascii_lowercase().replace('_', "-"))
-                .collect();
-            format!(
-                "unknown {} {input:?}; expected one of: {}",
-                E::NOUN,
-                choices.join(", ")
-            )
-        })
+    values::<E>().into_iter().find(|v| short_name(*v) == short).ok_or_else(|| {
+        let choices: Vec<String> =
+            values::<E>().into_iter().map(|v| short_name(v).to_ascii_lowercase().replace('_', "-")).collect();
+        format!("unknown {} {input:?}; expected one of: {}", E::NOUN, choices.join(", "))
+    })
 }
 
 #[cfg(test)]
@@ -107,43 +89,22 @@ mod tests {
 
     #[test]
     fn short_forms_are_case_insensitive() {
-        assert_eq!(
-            parse::<RepairOrderState>("proposed"),
-            Ok(RepairOrderState::Proposed)
-        );
-        assert_eq!(
-            parse::<RepairOrderState>("Proposed"),
-            Ok(RepairOrderState::Proposed)
-        );
+        assert_eq!(parse::<RepairOrderState>("proposed"), Ok(RepairOrderState::Proposed));
+        assert_eq!(parse::<RepairOrderState>("Proposed"), Ok(RepairOrderState::Proposed));
         assert_eq!(parse::<Region>("indopacom"), Ok(Region::Indopacom));
     }
 
     #[test]
     fn dashes_stand_for_underscores() {
-        assert_eq!(
-            parse::<RepairOrderState>("awaiting-parts"),
-            Ok(RepairOrderState::AwaitingParts)
-        );
-        assert_eq!(
-            parse::<PartyKind>("partner-government"),
-            Ok(PartyKind::PartnerGovernment)
-        );
-        assert_eq!(
-            parse::<MilitaryDepartment>("air-force"),
-            Ok(MilitaryDepartment::AirForce)
-        );
-        assert_eq!(
-            parse::<EventKind>("repair-order-created"),
-            Ok(EventKind::RepairOrderCreated)
-        );
+        assert_eq!(parse::<RepairOrderState>("awaiting-parts"), Ok(RepairOrderState::AwaitingParts));
+        assert_eq!(parse::<PartyKind>("partner-government"), Ok(PartyKind::PartnerGovernment));
+        assert_eq!(parse::<MilitaryDepartment>("air-force"), Ok(MilitaryDepartment::AirForce));
+        assert_eq!(parse::<EventKind>("repair-order-created"), Ok(EventKind::RepairOrderCreated));
     }
 
     #[test]
     fn full_proto_names_are_accepted() {
-        assert_eq!(
-            parse::<MaintenanceLevel>("MAINTENANCE_LEVEL_DEPOT"),
-            Ok(MaintenanceLevel::Depot)
-        );
+        assert_eq!(parse::<MaintenanceLevel>("MAINTENANCE_LEVEL_DEPOT"), Ok(MaintenanceLevel::Depot));
         assert_eq!(parse::<Region>("region_eucom"), Ok(Region::Eucom));
     }
 

@@ -19,8 +19,7 @@ pub fn parse_records<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, String> 
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         // Parse the array element by element so an error can name the record.
-        let items: Vec<serde_json::Value> =
-            serde_json::from_str(text).map_err(|e| format!("not a JSON array: {e}"))?;
+        let items: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| format!("not a JSON array: {e}"))?;
         return items
             .into_iter()
             .enumerate()
@@ -35,8 +34,8 @@ pub fn parse_records<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, String> 
             None => break,
             Some(Err(e)) => return Err(format!("record {}: {e}", out.len())),
             Some(Ok(value)) => {
-                let record = serde_json::from_value(value)
-                    .map_err(|e| format!("record {} (line {line}): {e}", out.len()))?;
+                let record =
+                    serde_json::from_value(value).map_err(|e| format!("record {} (line {line}): {e}", out.len()))?;
                 out.push(record);
             }
         }
@@ -49,9 +48,7 @@ pub fn parse_records<T: DeserializeOwned>(text: &str) -> Result<Vec<T>, String> 
 
 /// Line number (from 1) of the first non-blank character at or after `offset`.
 fn line_of(text: &str, offset: usize) -> usize {
-    let start = text[offset..]
-        .find(|c: char| !c.is_whitespace())
-        .map_or(offset, |n| offset + n);
+    let start = text[offset..].find(|c: char| !c.is_whitespace()).map_or(offset, |n| offset + n);
     text[..start].matches('\n').count() + 1
 }
 
@@ -62,10 +59,7 @@ pub fn read_records<T: DeserializeOwned>(path: &Path) -> Result<Vec<T>, ClientEr
         path: path.to_owned(),
         source,
     })?;
-    parse_records(&text).map_err(|reason| ClientError::RecordFile {
-        path: path.to_owned(),
-        reason,
-    })
+    parse_records(&text).map_err(|reason| ClientError::RecordFile { path: path.to_owned(), reason })
 }
 
 /// The idempotency key of record `index` of a batch: `<prefix>-<index>`.
@@ -80,9 +74,7 @@ pub fn request_id(prefix: &str, index: usize) -> String {
 
 /// The default request-id prefix for a file: its name without extension.
 pub fn default_prefix(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "records".into())
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "records".into())
 }
 
 #[cfg(test)]
@@ -101,10 +93,7 @@ mod tests {
         assert_eq!(order.tms, "F-35A");
         assert_eq!(order.quantity, 2);
         assert_eq!(order.maintenance_level, MaintenanceLevel::Depot as i32);
-        assert_eq!(
-            order.item.as_ref().map(|i| i.nsn.as_str()),
-            Some("2840-01-234-5678")
-        );
+        assert_eq!(order.item.as_ref().map(|i| i.nsn.as_str()), Some("2840-01-234-5678"));
         assert_eq!(order.version, 3);
     }
 
@@ -112,10 +101,7 @@ mod tests {
     fn an_array_is_many_records() {
         let text = format!("[{ORDER}, {{\"tms\":\"F-16C\"}}]");
         let records: Vec<RepairOrder> = parse_records(&text).expect("parses");
-        assert_eq!(
-            records.iter().map(|r| r.tms.as_str()).collect::<Vec<_>>(),
-            ["F-35A", "F-16C"]
-        );
+        assert_eq!(records.iter().map(|r| r.tms.as_str()).collect::<Vec<_>>(), ["F-35A", "F-16C"]);
     }
 
     #[test]

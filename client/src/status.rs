@@ -44,13 +44,7 @@ pub fn render_status(status: &tonic::Status) -> String {
         .map(|br| {
             br.field_violations
                 .into_iter()
-                .map(|v| {
-                    if v.field.is_empty() {
-                        v.description
-                    } else {
-                        format!("{}: {}", v.field, v.description)
-                    }
-                })
+                .map(|v| if v.field.is_empty() { v.description } else { format!("{}: {}", v.field, v.description) })
                 .collect()
         })
         .unwrap_or_default();
@@ -72,11 +66,7 @@ pub fn render_ingest_result(result: &IngestResult) -> String {
     if result.code == 0 {
         return result.name.clone();
     }
-    render(
-        code_name(Code::from(result.code)),
-        &result.message,
-        &result.field_violations,
-    )
+    render(code_name(Code::from(result.code)), &result.message, &result.field_violations)
 }
 
 fn render(code: &str, message: &str, violations: &[String]) -> String {
@@ -106,10 +96,7 @@ mod tests {
 
     fn bad_request(message: &str, violations: &[(&str, &str)]) -> tonic::Status {
         let details = ErrorDetails::with_bad_request(
-            violations
-                .iter()
-                .map(|(f, d)| FieldViolation::new(*f, *d))
-                .collect::<Vec<_>>(),
+            violations.iter().map(|(f, d)| FieldViolation::new(*f, *d)).collect::<Vec<_>>(),
         );
         tonic::Status::with_error_details(Code::InvalidArgument, message, details)
     }
@@ -117,10 +104,7 @@ mod tests {
     #[test]
     fn a_plain_status_is_its_code_and_message() {
         let status = tonic::Status::not_found("repairOrders/42 not found");
-        assert_eq!(
-            render_status(&status),
-            "NOT_FOUND: repairOrders/42 not found"
-        );
+        assert_eq!(render_status(&status), "NOT_FOUND: repairOrders/42 not found");
     }
 
     #[test]
@@ -128,10 +112,7 @@ mod tests {
         let status = bad_request(
             "repair order is invalid",
             &[
-                (
-                    "repair_order.item.nsn",
-                    "expected 13 digits as NNNN-NN-NNN-NNNN",
-                ),
+                ("repair_order.item.nsn", "expected 13 digits as NNNN-NN-NNN-NNNN"),
                 ("repair_order.quantity", "must be at least 1"),
             ],
         );
@@ -149,19 +130,13 @@ mod tests {
             "repair_order.item.nsn: expected 13 digits",
             &[("repair_order.item.nsn", "expected 13 digits")],
         );
-        assert_eq!(
-            render_status(&status),
-            "INVALID_ARGUMENT: repair_order.item.nsn: expected 13 digits"
-        );
+        assert_eq!(render_status(&status), "INVALID_ARGUMENT: repair_order.item.nsn: expected 13 digits");
     }
 
     #[test]
     fn an_empty_message_takes_the_first_violation() {
         let status = bad_request("", &[("party.nation", "expected ISO 3166-1 alpha-3")]);
-        assert_eq!(
-            render_status(&status),
-            "INVALID_ARGUMENT: party.nation: expected ISO 3166-1 alpha-3"
-        );
+        assert_eq!(render_status(&status), "INVALID_ARGUMENT: party.nation: expected ISO 3166-1 alpha-3");
     }
 
     #[test]
@@ -173,18 +148,12 @@ mod tests {
             message: "invalid".into(),
             field_violations: vec!["repair_order.tms: must not be empty".into()],
         };
-        assert_eq!(
-            render_ingest_result(&result),
-            "INVALID_ARGUMENT: invalid\n  repair_order.tms: must not be empty"
-        );
+        assert_eq!(render_ingest_result(&result), "INVALID_ARGUMENT: invalid\n  repair_order.tms: must not be empty");
     }
 
     #[test]
     fn an_accepted_ingest_record_renders_as_its_name() {
-        let result = IngestResult {
-            name: "repairOrders/7".into(),
-            ..IngestResult::default()
-        };
+        let result = IngestResult { name: "repairOrders/7".into(), ..IngestResult::default() };
         assert_eq!(render_ingest_result(&result), "repairOrders/7");
     }
 }

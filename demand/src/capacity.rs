@@ -113,9 +113,7 @@ impl BottleneckThresholds {
 
     /// True when `shortfall` against `capacity` is a bottleneck.
     pub fn fires(&self, shortfall: f64, capacity: f64) -> bool {
-        shortfall > 0.0
-            && shortfall >= self.absolute
-            && (capacity <= 0.0 || shortfall / capacity >= self.relative)
+        shortfall > 0.0 && shortfall >= self.absolute && (capacity <= 0.0 || shortfall / capacity >= self.relative)
     }
 }
 
@@ -179,17 +177,11 @@ pub fn actual_demand(
 
 /// Forecast demand from a cell forecast, in `unit` (which must match the
 /// forecast's measure).
-pub fn forecast_demand(
-    forecast: &CellForecast,
-    unit: CapacityUnit,
-) -> Result<Vec<DemandPoint>, DemandError> {
+pub fn forecast_demand(forecast: &CellForecast, unit: CapacityUnit) -> Result<Vec<DemandPoint>, DemandError> {
     if forecast.measure != unit.measure() {
         return Err(invalid(
             "cell_forecast.measure",
-            format!(
-                "{:?} cannot be compared with capacity in {:?}",
-                forecast.measure, unit
-            ),
+            format!("{:?} cannot be compared with capacity in {:?}", forecast.measure, unit),
         ));
     }
     Ok(forecast
@@ -215,14 +207,7 @@ struct Joined {
 }
 
 fn non_negative(field: &'static str, x: f64) -> Result<f64, DemandError> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(invalid(
-            field,
-            format!("{x}: expected a finite number >= 0"),
-        ))
-    }
+    if x.is_finite() && x >= 0.0 { Ok(x) } else { Err(invalid(field, format!("{x}: expected a finite number >= 0"))) }
 }
 
 /// Joins demand and capacity on (cell, period) — a cell missing on one side
@@ -235,17 +220,12 @@ pub fn compare(
     thresholds: BottleneckThresholds,
 ) -> Result<Vec<BalanceRow>, DemandError> {
     thresholds.check()?;
-    let granularity = demand
-        .first()
-        .map(|d| d.period.granularity())
-        .or_else(|| capacity.first().map(|c| c.period.granularity()));
+    let granularity =
+        demand.first().map(|d| d.period.granularity()).or_else(|| capacity.first().map(|c| c.period.granularity()));
     let mut cells: BTreeMap<(CellKey, Period), Joined> = BTreeMap::new();
     for d in demand {
         if d.unit != unit {
-            return Err(invalid(
-                "demand_point.unit",
-                format!("{:?}: expected {unit:?}", d.unit),
-            ));
+            return Err(invalid("demand_point.unit", format!("{:?}: expected {unit:?}", d.unit)));
         }
         if Some(d.period.granularity()) != granularity {
             return Err(DemandError::GranularityMismatch {
@@ -269,20 +249,14 @@ pub fn compare(
             Some(_) => {
                 return Err(invalid(
                     "demand_point.kind",
-                    format!(
-                        "both actual and forecast demand for {:?} in {}",
-                        d.key, d.period
-                    ),
+                    format!("both actual and forecast demand for {:?} in {}", d.key, d.period),
                 ));
             }
         });
     }
     for c in capacity {
         if c.unit != unit {
-            return Err(invalid(
-                "capacity_entry.unit",
-                format!("{:?}: expected {unit:?}", c.unit),
-            ));
+            return Err(invalid("capacity_entry.unit", format!("{:?}: expected {unit:?}", c.unit)));
         }
         if Some(c.period.granularity()) != granularity {
             return Err(DemandError::GranularityMismatch {
@@ -298,16 +272,13 @@ pub fn compare(
     Ok(cells
         .into_iter()
         .map(|((key, period), j)| {
-            let (demand_kind, demand, demand_upper) =
-                j.demand.unwrap_or((DemandKind::Actual, 0.0, None));
+            let (demand_kind, demand, demand_upper) = j.demand.unwrap_or((DemandKind::Actual, 0.0, None));
             let shortfall = demand - j.capacity;
-            let alert = thresholds
-                .fires(shortfall, j.capacity)
-                .then(|| BottleneckAlert {
-                    shortfall,
-                    relative: (j.capacity > 0.0).then(|| shortfall / j.capacity),
-                    covered_by_surge: shortfall <= j.surge,
-                });
+            let alert = thresholds.fires(shortfall, j.capacity).then(|| BottleneckAlert {
+                shortfall,
+                relative: (j.capacity > 0.0).then(|| shortfall / j.capacity),
+                covered_by_surge: shortfall <= j.surge,
+            });
             BalanceRow {
                 key,
                 period,
@@ -348,22 +319,13 @@ mod tests {
             value: demand,
             upper: None,
         };
-        let c = CapacityEntry {
-            key: key(),
-            period: month(),
-            unit: CapacityUnit::LaborHours,
-            offered: capacity,
-            surge,
-        };
+        let c = CapacityEntry { key: key(), period: month(), unit: CapacityUnit::LaborHours, offered: capacity, surge };
         let rows = compare(&[d], &[c], CapacityUnit::LaborHours, t).unwrap();
         assert_eq!(rows.len(), 1);
         rows.into_iter().next().unwrap()
     }
 
-    const T: BottleneckThresholds = BottleneckThresholds {
-        absolute: 20.0,
-        relative: 0.2,
-    };
+    const T: BottleneckThresholds = BottleneckThresholds { absolute: 20.0, relative: 0.2 };
 
     #[test]
     fn alert_fires_exactly_at_both_thresholds() {
@@ -400,13 +362,8 @@ mod tests {
 
     #[test]
     fn capacity_without_demand_is_surplus_and_offers_add_up() {
-        let c = CapacityEntry {
-            key: key(),
-            period: month(),
-            unit: CapacityUnit::InductionSlots,
-            offered: 3.0,
-            surge: 1.0,
-        };
+        let c =
+            CapacityEntry { key: key(), period: month(), unit: CapacityUnit::InductionSlots, offered: 3.0, surge: 1.0 };
         let rows = compare(&[], &[c.clone(), c], CapacityUnit::InductionSlots, T).unwrap();
         assert_eq!(rows[0].capacity, 6.0);
         assert_eq!(rows[0].surge, 2.0);
@@ -416,19 +373,11 @@ mod tests {
 
     #[test]
     fn mixed_units_and_granularities_are_refused_by_field() {
-        let c = CapacityEntry {
-            key: key(),
-            period: month(),
-            unit: CapacityUnit::InductionSlots,
-            offered: 3.0,
-            surge: 0.0,
-        };
+        let c =
+            CapacityEntry { key: key(), period: month(), unit: CapacityUnit::InductionSlots, offered: 3.0, surge: 0.0 };
         assert!(matches!(
             compare(&[], std::slice::from_ref(&c), CapacityUnit::LaborHours, T),
-            Err(DemandError::InvalidField {
-                field: "capacity_entry.unit",
-                ..
-            })
+            Err(DemandError::InvalidField { field: "capacity_entry.unit", .. })
         ));
         let mut other = c.clone();
         other.period = Period::fiscal_year(2027);
@@ -467,12 +416,9 @@ mod tests {
             .collect();
         let cube = DemandCube::from_orders(&orders).unwrap();
         let unit = CapacityUnit::InductionSlots;
-        let actual = actual_demand(
-            &cube,
-            &CellQuery::all(DateBasis::RequiredBy, Granularity::Month, Breakdown::NONE),
-            unit,
-        )
-        .unwrap();
+        let actual =
+            actual_demand(&cube, &CellQuery::all(DateBasis::RequiredBy, Granularity::Month, Breakdown::NONE), unit)
+                .unwrap();
         assert_eq!(actual.len(), 6);
         assert!(actual.iter().all(|d| d.value == 4.0));
         let f = forecast_cell(
@@ -482,10 +428,7 @@ mod tests {
             Measure::Quantity,
             Period::month(2026, 1).unwrap(),
             Period::month(2026, 6).unwrap(),
-            &ForecastConfig {
-                horizon: 2,
-                ..ForecastConfig::default()
-            },
+            &ForecastConfig { horizon: 2, ..ForecastConfig::default() },
         )
         .unwrap();
         let forecast = forecast_demand(&f, unit).unwrap();
@@ -502,20 +445,11 @@ mod tests {
             })
             .collect();
         let demand: Vec<DemandPoint> = actual.into_iter().chain(forecast).collect();
-        let t = BottleneckThresholds {
-            absolute: 2.0,
-            relative: 1.0,
-        };
+        let t = BottleneckThresholds { absolute: 2.0, relative: 1.0 };
         let rows = compare(&demand, &capacity, unit, t).unwrap();
         assert_eq!(rows.len(), 8);
-        assert!(
-            rows.iter()
-                .all(|r| r.balance == -2.0 && r.balance_with_surge == 0.0)
-        );
-        assert!(
-            rows.iter()
-                .all(|r| r.alert.as_ref().is_some_and(|a| a.covered_by_surge))
-        );
+        assert!(rows.iter().all(|r| r.balance == -2.0 && r.balance_with_surge == 0.0));
+        assert!(rows.iter().all(|r| r.alert.as_ref().is_some_and(|a| a.covered_by_surge)));
         assert_eq!(rows[7].demand_kind, DemandKind::Forecast);
     }
 }

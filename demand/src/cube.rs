@@ -50,26 +50,14 @@ pub struct Breakdown {
 
 impl Breakdown {
     /// Region × TMS × level only.
-    pub const NONE: Breakdown = Breakdown {
-        by_owner_nation: false,
-        by_repair_type: false,
-    };
+    pub const NONE: Breakdown = Breakdown { by_owner_nation: false, by_repair_type: false };
 
     /// All four breakdowns.
     pub const ALL: [Breakdown; 4] = [
         Breakdown::NONE,
-        Breakdown {
-            by_owner_nation: true,
-            by_repair_type: false,
-        },
-        Breakdown {
-            by_owner_nation: false,
-            by_repair_type: true,
-        },
-        Breakdown {
-            by_owner_nation: true,
-            by_repair_type: true,
-        },
+        Breakdown { by_owner_nation: true, by_repair_type: false },
+        Breakdown { by_owner_nation: false, by_repair_type: true },
+        Breakdown { by_owner_nation: true, by_repair_type: true },
     ];
 
     fn index(self) -> usize {
@@ -94,11 +82,7 @@ pub struct CellKey {
 
 impl CellKey {
     /// A key without the optional dimensions.
-    pub fn new(
-        region: Region,
-        tms_or_family: impl Into<String>,
-        maintenance_level: MaintenanceLevel,
-    ) -> CellKey {
+    pub fn new(region: Region, tms_or_family: impl Into<String>, maintenance_level: MaintenanceLevel) -> CellKey {
         CellKey {
             region,
             tms_or_family: tms_or_family.into(),
@@ -114,19 +98,14 @@ impl CellKey {
             region: order.region,
             tms_or_family: order.tms_or_family.clone(),
             maintenance_level: order.maintenance_level,
-            owner_nation: breakdown
-                .by_owner_nation
-                .then(|| order.owner_nation.clone()),
+            owner_nation: breakdown.by_owner_nation.then(|| order.owner_nation.clone()),
             repair_type: breakdown.by_repair_type.then_some(order.repair_type),
         }
     }
 
     /// The breakdown this key belongs to.
     pub fn breakdown(&self) -> Breakdown {
-        Breakdown {
-            by_owner_nation: self.owner_nation.is_some(),
-            by_repair_type: self.repair_type.is_some(),
-        }
+        Breakdown { by_owner_nation: self.owner_nation.is_some(), by_repair_type: self.repair_type.is_some() }
     }
 }
 
@@ -181,11 +160,7 @@ impl Measures {
         Measures {
             orders: self.orders.saturating_add(other.orders),
             quantity: self.quantity.saturating_add(other.quantity),
-            labor: LaborHours::from_centihours(
-                self.labor
-                    .centihours()
-                    .saturating_add(other.labor.centihours()),
-            ),
+            labor: LaborHours::from_centihours(self.labor.centihours().saturating_add(other.labor.centihours())),
         }
     }
 }
@@ -264,10 +239,7 @@ impl CellQuery {
             ));
         }
         if !self.repair_types.is_empty() && !self.breakdown.by_repair_type {
-            return Err(invalid(
-                "cell_query.repair_types",
-                "filtering by repair type needs breakdown.by_repair_type",
-            ));
+            return Err(invalid("cell_query.repair_types", "filtering by repair type needs breakdown.by_repair_type"));
         }
         Ok(())
     }
@@ -280,22 +252,13 @@ impl CellQuery {
             && any_or(&self.tms_or_families, &key.tms_or_family)
             && any_or(&self.maintenance_levels, &key.maintenance_level)
             && (self.owner_nations.is_empty()
-                || key
-                    .owner_nation
-                    .as_ref()
-                    .is_some_and(|n| self.owner_nations.contains(n)))
-            && (self.repair_types.is_empty()
-                || key
-                    .repair_type
-                    .is_some_and(|r| self.repair_types.contains(&r)))
+                || key.owner_nation.as_ref().is_some_and(|n| self.owner_nations.contains(n)))
+            && (self.repair_types.is_empty() || key.repair_type.is_some_and(|r| self.repair_types.contains(&r)))
     }
 
     /// Inclusive month-ordinal bounds of the selected periods.
     pub(crate) fn month_bounds(&self) -> (i64, i64) {
-        (
-            self.from.map_or(i64::MIN, Period::first_month_ordinal),
-            self.to.map_or(i64::MAX, Period::last_month_ordinal),
-        )
+        (self.from.map_or(i64::MIN, Period::first_month_ordinal), self.to.map_or(i64::MAX, Period::last_month_ordinal))
     }
 }
 
@@ -325,16 +288,11 @@ fn view_index(basis: DateBasis, breakdown: Breakdown) -> usize {
 impl DemandCube {
     /// An empty cube.
     pub fn new() -> DemandCube {
-        DemandCube {
-            views: vec![HashMap::new(); VIEWS],
-            counted_orders: 0,
-        }
+        DemandCube { views: vec![HashMap::new(); VIEWS], counted_orders: 0 }
     }
 
     /// A cube holding `orders` (cancelled ones are skipped).
-    pub fn from_orders<'a>(
-        orders: impl IntoIterator<Item = &'a DemandOrder>,
-    ) -> Result<DemandCube, DemandError> {
+    pub fn from_orders<'a>(orders: impl IntoIterator<Item = &'a DemandOrder>) -> Result<DemandCube, DemandError> {
         let mut cube = DemandCube::new();
         for order in orders {
             cube.add(order)?;
@@ -355,11 +313,7 @@ impl DemandCube {
         if order.cancelled {
             return Ok(false);
         }
-        let delta = Measures {
-            orders: 1,
-            quantity: checked.quantity,
-            labor: checked.labor,
-        };
+        let delta = Measures { orders: 1, quantity: checked.quantity, labor: checked.labor };
         // Sums cannot overflow in practice: one order carries at most
         // u32::MAX items and 10⁸ centihours, so a u64 cell holds billions of
         // orders; saturating keeps it well-defined beyond that.
@@ -393,22 +347,12 @@ impl DemandCube {
         if order.cancelled {
             return Ok(false);
         }
-        let delta = Measures {
-            orders: 1,
-            quantity: checked.quantity,
-            labor: checked.labor,
-        };
+        let delta = Measures { orders: 1, quantity: checked.quantity, labor: checked.labor };
         let cells = self.cells_of(order);
         for (view, key, month) in &cells {
-            let current = self.views[*view]
-                .get(key)
-                .and_then(|s| s.get(month))
-                .copied()
-                .unwrap_or_default();
+            let current = self.views[*view].get(key).and_then(|s| s.get(month)).copied().unwrap_or_default();
             if current.minus(delta).is_none() {
-                return Err(DemandError::NotInCube {
-                    order_id: order.order_id.clone(),
-                });
+                return Err(DemandError::NotInCube { order_id: order.order_id.clone() });
             }
         }
         for (view, key, month) in cells {
@@ -436,11 +380,7 @@ impl DemandCube {
 
     /// Applies a state change (including cancellation): `before` out,
     /// `after` in. Atomic: on error the cube is unchanged.
-    pub fn replace(
-        &mut self,
-        before: &DemandOrder,
-        after: &DemandOrder,
-    ) -> Result<(), DemandError> {
+    pub fn replace(&mut self, before: &DemandOrder, after: &DemandOrder) -> Result<(), DemandError> {
         after.check()?;
         self.remove(before)?;
         if let Err(e) = self.add(after) {
@@ -460,11 +400,7 @@ impl DemandCube {
             };
             let month = Period::containing(date, Granularity::Month).ordinal();
             for breakdown in Breakdown::ALL {
-                cells.push((
-                    view_index(basis, breakdown),
-                    CellKey::of(order, breakdown),
-                    month,
-                ));
+                cells.push((view_index(basis, breakdown), CellKey::of(order, breakdown), month));
             }
         }
         cells
@@ -480,11 +416,7 @@ impl DemandCube {
         for key in keys {
             if let Some(series) = view.get(key) {
                 for (period, measures) in roll_up(series, query.granularity, query.month_bounds()) {
-                    out.push(DemandCell {
-                        key: key.clone(),
-                        period,
-                        measures,
-                    });
+                    out.push(DemandCell { key: key.clone(), period, measures });
                 }
             }
         }
@@ -493,10 +425,7 @@ impl DemandCube {
 
     /// Keys with at least one counted order under `breakdown`, sorted.
     pub fn keys(&self, breakdown: Breakdown) -> Vec<CellKey> {
-        let mut keys: Vec<CellKey> = self.views[view_index(DateBasis::Submitted, breakdown)]
-            .keys()
-            .cloned()
-            .collect();
+        let mut keys: Vec<CellKey> = self.views[view_index(DateBasis::Submitted, breakdown)].keys().cloned().collect();
         keys.sort();
         keys
     }
@@ -547,25 +476,16 @@ impl DemandCube {
                 hi = Some(hi.map_or(b, |h| h.max(b)));
             }
         }
-        Some((
-            Period::from_ordinal(Granularity::Month, lo?),
-            Period::from_ordinal(Granularity::Month, hi?),
-        ))
+        Some((Period::from_ordinal(Granularity::Month, lo?), Period::from_ordinal(Granularity::Month, hi?)))
     }
 
     pub(crate) fn month_series(&self, key: &CellKey, basis: DateBasis) -> Option<&MonthSeries> {
-        self.views
-            .get(view_index(basis, key.breakdown()))
-            .and_then(|v| v.get(key))
+        self.views.get(view_index(basis, key.breakdown())).and_then(|v| v.get(key))
     }
 }
 
 /// Sums month cells within `bounds` into periods of `granularity`.
-pub(crate) fn roll_up(
-    series: &MonthSeries,
-    granularity: Granularity,
-    (lo, hi): (i64, i64),
-) -> Vec<(Period, Measures)> {
+pub(crate) fn roll_up(series: &MonthSeries, granularity: Granularity, (lo, hi): (i64, i64)) -> Vec<(Period, Measures)> {
     let mut out: Vec<(Period, Measures)> = Vec::new();
     for (&month, &m) in series.range(lo..=hi) {
         let p = Period::from_month_ordinal(month, granularity);
@@ -603,31 +523,16 @@ mod tests {
 
     #[test]
     fn orders_roll_up_into_fiscal_quarters_and_years() {
-        let orders = [
-            order("a", (2026, 10, 1), 1, 10.0),
-            order("b", (2026, 12, 31), 2, 5.5),
-            order("c", (2027, 1, 1), 3, 1.0),
-        ];
+        let orders =
+            [order("a", (2026, 10, 1), 1, 10.0), order("b", (2026, 12, 31), 2, 5.5), order("c", (2027, 1, 1), 3, 1.0)];
         let cube = DemandCube::from_orders(&orders).unwrap();
-        let q = cube
-            .query(&CellQuery::all(
-                DateBasis::Submitted,
-                Granularity::FiscalQuarter,
-                Breakdown::NONE,
-            ))
-            .unwrap();
+        let q = cube.query(&CellQuery::all(DateBasis::Submitted, Granularity::FiscalQuarter, Breakdown::NONE)).unwrap();
         assert_eq!(q.len(), 2);
         assert_eq!(q[0].period, Period::fiscal_quarter(2027, 1).unwrap());
         assert_eq!(q[0].measures.orders, 2);
         assert_eq!(q[0].measures.quantity, 3);
         assert_eq!(q[0].measures.labor.hours(), 15.5);
-        let fy = cube
-            .query(&CellQuery::all(
-                DateBasis::Submitted,
-                Granularity::FiscalYear,
-                Breakdown::NONE,
-            ))
-            .unwrap();
+        let fy = cube.query(&CellQuery::all(DateBasis::Submitted, Granularity::FiscalYear, Breakdown::NONE)).unwrap();
         assert_eq!(fy.len(), 1);
         assert_eq!(fy[0].measures.orders, 3);
     }
@@ -637,10 +542,7 @@ mod tests {
         let live = order("a", (2026, 11, 2), 1, 3.0);
         let mut cube = DemandCube::new();
         assert!(cube.add(&live).unwrap());
-        let cancelled = DemandOrder {
-            cancelled: true,
-            ..live.clone()
-        };
+        let cancelled = DemandOrder { cancelled: true, ..live.clone() };
         cube.replace(&live, &cancelled).unwrap();
         assert_eq!(cube.counted_orders(), 0);
         assert_eq!(cube, DemandCube::new());
@@ -658,11 +560,8 @@ mod tests {
 
     #[test]
     fn filters_select_cells_and_period_range_is_inclusive() {
-        let orders = [
-            order("a", (2026, 10, 1), 1, 1.0),
-            order("b", (2026, 11, 1), 1, 1.0),
-            order("c", (2026, 12, 1), 1, 1.0),
-        ];
+        let orders =
+            [order("a", (2026, 10, 1), 1, 1.0), order("b", (2026, 11, 1), 1, 1.0), order("c", (2026, 12, 1), 1, 1.0)];
         let cube = DemandCube::from_orders(&orders).unwrap();
         let mut q = CellQuery::all(DateBasis::Submitted, Granularity::Month, Breakdown::NONE);
         q.from = Some(Period::month(2026, 11).unwrap());
@@ -676,10 +575,7 @@ mod tests {
         q.breakdown.by_owner_nation = true;
         assert_eq!(cube.query(&q).unwrap().len(), 2);
         q.from = Some(Period::fiscal_year(2027));
-        assert!(matches!(
-            cube.query(&q),
-            Err(DemandError::GranularityMismatch { .. })
-        ));
+        assert!(matches!(cube.query(&q), Err(DemandError::GranularityMismatch { .. })));
     }
 
     #[test]
@@ -687,12 +583,7 @@ mod tests {
         let cube = DemandCube::from_orders(&[order("a", (2026, 12, 1), 2, 1.0)]).unwrap();
         let key = CellKey::new(Region::Indopacom, "F-16C", MaintenanceLevel::Depot);
         let s = cube
-            .series(
-                &key,
-                DateBasis::Submitted,
-                Period::month(2026, 10).unwrap(),
-                Period::month(2027, 1).unwrap(),
-            )
+            .series(&key, DateBasis::Submitted, Period::month(2026, 10).unwrap(), Period::month(2027, 1).unwrap())
             .unwrap();
         let qty: Vec<u64> = s.iter().map(|(_, m)| m.quantity).collect();
         assert_eq!(qty, vec![0, 0, 2, 0]);

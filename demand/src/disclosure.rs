@@ -69,10 +69,7 @@ pub struct DisclosureControl {
 
 impl Default for DisclosureControl {
     fn default() -> DisclosureControl {
-        DisclosureControl {
-            k: 3,
-            party_basis: DateBasis::RequiredBy,
-        }
+        DisclosureControl { k: 3, party_basis: DateBasis::RequiredBy }
     }
 }
 
@@ -144,10 +141,7 @@ impl SeriesRelease {
             return true;
         }
         !self.whole_series_suppressed
-            && !self
-                .suppressed
-                .iter()
-                .any(|p| p.granularity() == from.granularity() && *p >= from && *p <= to)
+            && !self.suppressed.iter().any(|p| p.granularity() == from.granularity() && *p >= from && *p <= to)
     }
 }
 
@@ -173,17 +167,8 @@ impl Tree {
 
     fn children(&self, node: Node) -> Vec<Period> {
         match node {
-            None => self
-                .counts
-                .keys()
-                .copied()
-                .filter(|p| p.granularity() == Granularity::FiscalYear)
-                .collect(),
-            Some(p) => p
-                .children()
-                .into_iter()
-                .filter(|c| self.count(*c) > 0)
-                .collect(),
+            None => self.counts.keys().copied().filter(|p| p.granularity() == Granularity::FiscalYear).collect(),
+            Some(p) => p.children().into_iter().filter(|c| self.count(*c) > 0).collect(),
         }
     }
 
@@ -193,10 +178,7 @@ impl Tree {
 
     /// Smallest served, non-empty period among `candidates` (ties: earliest).
     fn smallest_served(&self, candidates: impl IntoIterator<Item = Period>) -> Option<Period> {
-        candidates
-            .into_iter()
-            .filter(|p| !self.is_suppressed(*p))
-            .min_by_key(|p| (self.count(*p), *p))
+        candidates.into_iter().filter(|p| !self.is_suppressed(*p)).min_by_key(|p| (self.count(*p), *p))
     }
 
     /// Suppressed months reachable from `node` through suppressed nodes
@@ -297,9 +279,7 @@ pub fn series_release(
         });
     }
     let empty = BTreeMap::new();
-    let months = cube
-        .month_series(key, control.party_basis)
-        .unwrap_or(&empty);
+    let months = cube.month_series(key, control.party_basis).unwrap_or(&empty);
     let mut counts = BTreeMap::new();
     for g in Granularity::ALL {
         for (p, m) in roll_up(months, g, (i64::MIN, i64::MAX)) {
@@ -307,24 +287,12 @@ pub fn series_release(
         }
     }
     let total_orders: u64 = months.values().map(|m| m.orders).sum();
-    let whole = |suppressed| SeriesRelease {
-        total_orders,
-        whole_series_suppressed: true,
-        suppressed,
-    };
+    let whole = |suppressed| SeriesRelease { total_orders, whole_series_suppressed: true, suppressed };
     if total_orders > 0 && total_orders < control.k {
         return Ok(whole(BTreeSet::new()));
     }
-    let suppressed = counts
-        .iter()
-        .filter(|(_, c)| **c > 0 && **c < control.k)
-        .map(|(p, _)| *p)
-        .collect();
-    let mut tree = Tree {
-        counts,
-        suppressed,
-        k: control.k,
-    };
+    let suppressed = counts.iter().filter(|(_, c)| **c > 0 && **c < control.k).map(|(p, _)| *p).collect();
+    let mut tree = Tree { counts, suppressed, k: control.k };
     loop {
         match tree.step() {
             Step::Changed => {}
@@ -332,11 +300,7 @@ pub fn series_release(
             Step::SuppressWhole => return Ok(whole(BTreeSet::new())),
         }
     }
-    Ok(SeriesRelease {
-        total_orders,
-        whole_series_suppressed: false,
-        suppressed: tree.suppressed,
-    })
+    Ok(SeriesRelease { total_orders, whole_series_suppressed: false, suppressed: tree.suppressed })
 }
 
 /// The cells `query` selects, as `viewer` may see them: the coordinator
@@ -353,11 +317,7 @@ pub fn released_cells(
     if viewer == Viewer::Coordinator {
         return Ok(cells
             .into_iter()
-            .map(|c| ReleasedCell {
-                key: c.key,
-                period: c.period,
-                value: Released::Value(c.measures),
-            })
+            .map(|c| ReleasedCell { key: c.key, period: c.period, value: Released::Value(c.measures) })
             .collect());
     }
     if query.breakdown != Breakdown::NONE {
@@ -382,16 +342,8 @@ pub fn released_cells(
                 &current.insert((c.key.clone(), r)).1
             }
         };
-        let value = if release.is_suppressed(c.period) {
-            Released::Suppressed
-        } else {
-            Released::Value(c.measures)
-        };
-        out.push(ReleasedCell {
-            key: c.key,
-            period: c.period,
-            value,
-        });
+        let value = if release.is_suppressed(c.period) { Released::Suppressed } else { Released::Value(c.measures) };
+        out.push(ReleasedCell { key: c.key, period: c.period, value });
     }
     Ok(out)
 }
@@ -435,13 +387,8 @@ mod tests {
     fn a_served_quarter_cannot_reveal_its_one_small_month() {
         // Q1 FY2027: Oct 2, Nov 3, Dec 4 → quarter 9 served, Oct suppressed;
         // Nov (the smallest served month) is suppressed with it.
-        let cube = DemandCube::from_orders(&orders_in(&[
-            (2026, 10, 2),
-            (2026, 11, 3),
-            (2026, 12, 4),
-            (2027, 1, 5),
-        ]))
-        .unwrap();
+        let cube =
+            DemandCube::from_orders(&orders_in(&[(2026, 10, 2), (2026, 11, 3), (2026, 12, 4), (2027, 1, 5)])).unwrap();
         let r = series_release(&cube, &key(), &DisclosureControl::default()).unwrap();
         let m = |y, mo| Period::month(y, mo).unwrap();
         assert!(r.is_suppressed(m(2026, 10)));
@@ -460,11 +407,7 @@ mod tests {
         let cells = released_cells(
             &cube,
             Viewer::Party,
-            &CellQuery::all(
-                DateBasis::RequiredBy,
-                Granularity::FiscalYear,
-                Breakdown::NONE,
-            ),
+            &CellQuery::all(DateBasis::RequiredBy, Granularity::FiscalYear, Breakdown::NONE),
             &DisclosureControl::default(),
         )
         .unwrap();
@@ -478,26 +421,15 @@ mod tests {
         let mut q = CellQuery::all(DateBasis::Submitted, Granularity::Month, Breakdown::NONE);
         assert!(matches!(
             released_cells(&cube, Viewer::Party, &q, &control),
-            Err(DemandError::NotPermitted {
-                field: "cell_query.basis",
-                ..
-            })
+            Err(DemandError::NotPermitted { field: "cell_query.basis", .. })
         ));
         q.basis = DateBasis::RequiredBy;
         q.breakdown.by_owner_nation = true;
         assert!(matches!(
             released_cells(&cube, Viewer::Party, &q, &control),
-            Err(DemandError::NotPermitted {
-                field: "cell_query.breakdown",
-                ..
-            })
+            Err(DemandError::NotPermitted { field: "cell_query.breakdown", .. })
         ));
-        assert_eq!(
-            released_cells(&cube, Viewer::Coordinator, &q, &control)
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(released_cells(&cube, Viewer::Coordinator, &q, &control).unwrap().len(), 1);
     }
 
     #[test]
@@ -505,13 +437,8 @@ mod tests {
         // Three months of one order each: quarter 3 served would tell the
         // party each month is exactly 1, so the quarter goes too; the FY
         // (with a big served quarter) must then protect the group.
-        let cube = DemandCube::from_orders(&orders_in(&[
-            (2026, 10, 1),
-            (2026, 11, 1),
-            (2026, 12, 1),
-            (2027, 1, 9),
-        ]))
-        .unwrap();
+        let cube =
+            DemandCube::from_orders(&orders_in(&[(2026, 10, 1), (2026, 11, 1), (2026, 12, 1), (2027, 1, 9)])).unwrap();
         let r = series_release(&cube, &key(), &DisclosureControl::default()).unwrap();
         assert!(r.is_suppressed(Period::fiscal_quarter(2027, 1).unwrap()));
         assert!(r.is_suppressed(Period::fiscal_quarter(2027, 2).unwrap()));

@@ -17,9 +17,7 @@ pub enum DemandError {
     },
     /// `DemandCube::remove` was asked to take out an order the cube does not
     /// hold (a cell would go below zero). The cube is left unchanged.
-    #[error(
-        "demand_order.order_id: {order_id:?} is not counted in the cube (cell would go negative)"
-    )]
+    #[error("demand_order.order_id: {order_id:?} is not counted in the cube (cell would go negative)")]
     NotInCube {
         /// Identifier of the order that was being removed.
         order_id: String,
@@ -46,8 +44,5 @@ pub enum DemandError {
 }
 
 pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> DemandError {
-    DemandError::InvalidField {
-        field,
-        reason: reason.into(),
-    }
+    DemandError::InvalidField { field, reason: reason.into() }
 }

@@ -93,13 +93,7 @@ pub fn classify(history: &[f64]) -> Classification {
             (true, true) => DemandPattern::Lumpy,
         },
     };
-    Classification {
-        pattern,
-        adi,
-        cv2,
-        periods: history.len(),
-        demand_periods: n,
-    }
+    Classification { pattern, adi, cv2, periods: history.len(), demand_periods: n }
 }
 
 /// A forecasting method with the parameters it ran with.
@@ -148,15 +142,11 @@ impl ForecastMethod {
             | ForecastMethod::Tsb { alpha, .. }
                 if !in_unit(alpha) =>
             {
-                Err(invalid(
-                    "forecast_config.alpha",
-                    format!("{alpha}: expected 0 < alpha <= 1"),
-                ))
+                Err(invalid("forecast_config.alpha", format!("{alpha}: expected 0 < alpha <= 1")))
             }
-            ForecastMethod::Tsb { beta, .. } if !in_unit(beta) => Err(invalid(
-                "forecast_config.beta",
-                format!("{beta}: expected 0 < beta <= 1"),
-            )),
+            ForecastMethod::Tsb { beta, .. } if !in_unit(beta) => {
+                Err(invalid("forecast_config.beta", format!("{beta}: expected 0 < beta <= 1")))
+            }
             _ => Ok(()),
         }
     }
@@ -212,25 +202,17 @@ impl ForecastConfig {
         }
         match pattern {
             DemandPattern::NoDemand => ForecastMethod::Zero,
-            DemandPattern::Smooth | DemandPattern::Erratic => ForecastMethod::Ses {
-                alpha: self.ses_alpha,
-            },
-            DemandPattern::Intermittent => ForecastMethod::CrostonSba {
-                alpha: self.sba_alpha,
-            },
-            DemandPattern::Lumpy | DemandPattern::SingleDemand => ForecastMethod::Tsb {
-                alpha: self.tsb_alpha,
-                beta: self.tsb_beta,
-            },
+            DemandPattern::Smooth | DemandPattern::Erratic => ForecastMethod::Ses { alpha: self.ses_alpha },
+            DemandPattern::Intermittent => ForecastMethod::CrostonSba { alpha: self.sba_alpha },
+            DemandPattern::Lumpy | DemandPattern::SingleDemand => {
+                ForecastMethod::Tsb { alpha: self.tsb_alpha, beta: self.tsb_beta }
+            }
         }
     }
 
     fn check(&self) -> Result<(), DemandError> {
         if !(1..=600).contains(&self.horizon) {
-            return Err(invalid(
-                "forecast_config.horizon",
-                format!("{}: expected 1..=600", self.horizon),
-            ));
+            return Err(invalid("forecast_config.horizon", format!("{}: expected 1..=600", self.horizon)));
         }
         let (lo, hi) = (self.lower_quantile, self.upper_quantile);
         if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo > hi {
@@ -240,16 +222,9 @@ impl ForecastConfig {
             ));
         }
         for m in [
-            ForecastMethod::Ses {
-                alpha: self.ses_alpha,
-            },
-            ForecastMethod::CrostonSba {
-                alpha: self.sba_alpha,
-            },
-            ForecastMethod::Tsb {
-                alpha: self.tsb_alpha,
-                beta: self.tsb_beta,
-            },
+            ForecastMethod::Ses { alpha: self.ses_alpha },
+            ForecastMethod::CrostonSba { alpha: self.sba_alpha },
+            ForecastMethod::Tsb { alpha: self.tsb_alpha, beta: self.tsb_beta },
         ] {
             m.check()?;
         }
@@ -331,10 +306,7 @@ pub struct Fit {
 /// Runs `method` over `history`.
 pub fn fit(method: ForecastMethod, history: &[f64]) -> Fit {
     match method {
-        ForecastMethod::Zero => Fit {
-            next: 0.0,
-            one_step: vec![Some(0.0); history.len()],
-        },
+        ForecastMethod::Zero => Fit { next: 0.0, one_step: vec![Some(0.0); history.len()] },
         ForecastMethod::Ses { alpha } => fit_ses(alpha, history),
         ForecastMethod::CrostonSba { alpha } => fit_sba(alpha, history),
         ForecastMethod::Tsb { alpha, beta } => fit_tsb(alpha, beta, history),
@@ -344,20 +316,14 @@ pub fn fit(method: ForecastMethod, history: &[f64]) -> Fit {
 fn fit_ses(alpha: f64, y: &[f64]) -> Fit {
     let mut one_step = vec![None; y.len()];
     let Some(&first) = y.first() else {
-        return Fit {
-            next: 0.0,
-            one_step,
-        };
+        return Fit { next: 0.0, one_step };
     };
     let mut level = first;
     for (t, &v) in y.iter().enumerate().skip(1) {
         one_step[t] = Some(level);
         level += alpha * (v - level);
     }
-    Fit {
-        next: level,
-        one_step,
-    }
+    Fit { next: level, one_step }
 }
 
 fn fit_sba(alpha: f64, y: &[f64]) -> Fit {
@@ -379,10 +345,7 @@ fn fit_sba(alpha: f64, y: &[f64]) -> Fit {
             q = 0.0;
         }
     }
-    Fit {
-        next: state.map_or(0.0, |(z, p)| correction * z / p),
-        one_step,
-    }
+    Fit { next: state.map_or(0.0, |(z, p)| correction * z / p), one_step }
 }
 
 fn fit_tsb(alpha: f64, beta: f64, y: &[f64]) -> Fit {
@@ -399,18 +362,11 @@ fn fit_tsb(alpha: f64, beta: f64, y: &[f64]) -> Fit {
             None => None,
             Some((z, p)) => {
                 one_step[t] = Some(p * z);
-                if v > 0.0 {
-                    Some((z + alpha * (v - z), p + beta * (1.0 - p)))
-                } else {
-                    Some((z, p - beta * p))
-                }
+                if v > 0.0 { Some((z + alpha * (v - z), p + beta * (1.0 - p))) } else { Some((z, p - beta * p)) }
             }
         };
     }
-    Fit {
-        next: state.map_or(0.0, |(z, p)| p * z),
-        one_step,
-    }
+    Fit { next: state.map_or(0.0, |(z, p)| p * z), one_step }
 }
 
 /// Quantile with linear interpolation between order statistics (Hyndman &
@@ -431,10 +387,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn check_history(history: &[f64]) -> Result<(), DemandError> {
     if let Some(bad) = history.iter().find(|y| !y.is_finite() || **y < 0.0) {
-        return Err(invalid(
-            "history",
-            format!("{bad}: demand must be finite and >= 0"),
-        ));
+        return Err(invalid("history", format!("{bad}: demand must be finite and >= 0")));
     }
     Ok(())
 }
@@ -448,17 +401,10 @@ pub fn forecast(history: &[f64], config: &ForecastConfig) -> Result<Forecast, De
     let method = config.method_for(classification.pattern);
     let fitted = fit(method, history);
 
-    let mut errors: Vec<f64> = history
-        .iter()
-        .zip(&fitted.one_step)
-        .filter_map(|(y, f)| f.map(|f| y - f))
-        .collect();
+    let mut errors: Vec<f64> = history.iter().zip(&fitted.one_step).filter_map(|(y, f)| f.map(|f| y - f)).collect();
     errors.sort_by(f64::total_cmp);
     let (lower_error, upper_error) = if errors.len() >= 2 {
-        (
-            quantile(&errors, config.lower_quantile),
-            quantile(&errors, config.upper_quantile),
-        )
+        (quantile(&errors, config.lower_quantile), quantile(&errors, config.upper_quantile))
     } else {
         (0.0, 0.0)
     };
@@ -497,36 +443,19 @@ pub fn forecast(history: &[f64], config: &ForecastConfig) -> Result<Forecast, De
 /// `config.min_training_periods` before them, fit on what came before and
 /// forecast it one step ahead. MASE divides the MAE by the in-sample MAE of
 /// the naive forecast over the whole history.
-pub fn backtest(
-    method: ForecastMethod,
-    history: &[f64],
-    config: &ForecastConfig,
-) -> Option<Accuracy> {
-    let first = config
-        .min_training_periods
-        .max(1)
-        .max(history.len().saturating_sub(config.backtest_origins));
+pub fn backtest(method: ForecastMethod, history: &[f64], config: &ForecastConfig) -> Option<Accuracy> {
+    let first = config.min_training_periods.max(1).max(history.len().saturating_sub(config.backtest_origins));
     if first >= history.len() {
         return None;
     }
-    let errors: Vec<f64> = (first..history.len())
-        .map(|o| (history[o] - fit(method, &history[..o]).next).abs())
-        .collect();
+    let errors: Vec<f64> =
+        (first..history.len()).map(|o| (history[o] - fit(method, &history[..o]).next).abs()).collect();
     #[allow(clippy::cast_precision_loss)]
     let mae = errors.iter().sum::<f64>() / errors.len() as f64;
     let diffs: Vec<f64> = history.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
     #[allow(clippy::cast_precision_loss)]
-    let naive_scale = if diffs.is_empty() {
-        0.0
-    } else {
-        diffs.iter().sum::<f64>() / diffs.len() as f64
-    };
-    Some(Accuracy {
-        origins: errors.len(),
-        mae,
-        naive_scale,
-        mase: (naive_scale > 0.0).then(|| mae / naive_scale),
-    })
+    let naive_scale = if diffs.is_empty() { 0.0 } else { diffs.iter().sum::<f64>() / diffs.len() as f64 };
+    Some(Accuracy { origins: errors.len(), mae, naive_scale, mase: (naive_scale > 0.0).then(|| mae / naive_scale) })
 }
 
 /// A forecast tied to a cube cell.
@@ -564,11 +493,7 @@ pub fn forecast_cell(
     to: Period,
     config: &ForecastConfig,
 ) -> Result<CellForecast, DemandError> {
-    let history: Vec<f64> = cube
-        .series(key, basis, from, to)?
-        .iter()
-        .map(|(_, m)| m.get(measure))
-        .collect();
+    let history: Vec<f64> = cube.series(key, basis, from, to)?.iter().map(|(_, m)| m.get(measure)).collect();
     Ok(CellForecast {
         key: key.clone(),
         basis,
@@ -621,43 +546,19 @@ mod tests {
         // 3.01 and 16.99: variance 48.8601, CV² < 0.49.
         assert_eq!(classify(&[3.01, 16.99]).pattern, DemandPattern::Smooth);
         // Same sizes spread out: ADI 2.
-        assert_eq!(
-            classify(&[3.0, 0.0, 17.0, 0.0]).pattern,
-            DemandPattern::Lumpy
-        );
-        assert_eq!(
-            classify(&[3.01, 0.0, 16.99, 0.0]).pattern,
-            DemandPattern::Intermittent
-        );
+        assert_eq!(classify(&[3.0, 0.0, 17.0, 0.0]).pattern, DemandPattern::Lumpy);
+        assert_eq!(classify(&[3.01, 0.0, 16.99, 0.0]).pattern, DemandPattern::Intermittent);
     }
 
     #[test]
     fn every_pattern_maps_to_its_method() {
         let cfg = ForecastConfig::default();
-        assert_eq!(
-            cfg.method_for(DemandPattern::NoDemand),
-            ForecastMethod::Zero
-        );
-        assert!(matches!(
-            cfg.method_for(DemandPattern::Smooth),
-            ForecastMethod::Ses { .. }
-        ));
-        assert!(matches!(
-            cfg.method_for(DemandPattern::Erratic),
-            ForecastMethod::Ses { .. }
-        ));
-        assert!(matches!(
-            cfg.method_for(DemandPattern::Intermittent),
-            ForecastMethod::CrostonSba { .. }
-        ));
-        assert!(matches!(
-            cfg.method_for(DemandPattern::Lumpy),
-            ForecastMethod::Tsb { .. }
-        ));
-        assert!(matches!(
-            cfg.method_for(DemandPattern::SingleDemand),
-            ForecastMethod::Tsb { .. }
-        ));
+        assert_eq!(cfg.method_for(DemandPattern::NoDemand), ForecastMethod::Zero);
+        assert!(matches!(cfg.method_for(DemandPattern::Smooth), ForecastMethod::Ses { .. }));
+        assert!(matches!(cfg.method_for(DemandPattern::Erratic), ForecastMethod::Ses { .. }));
+        assert!(matches!(cfg.method_for(DemandPattern::Intermittent), ForecastMethod::CrostonSba { .. }));
+        assert!(matches!(cfg.method_for(DemandPattern::Lumpy), ForecastMethod::Tsb { .. }));
+        assert!(matches!(cfg.method_for(DemandPattern::SingleDemand), ForecastMethod::Tsb { .. }));
     }
 
     #[test]
@@ -689,13 +590,7 @@ mod tests {
         // t=4 (5): p = 0.32 + 0.2·0.68 = 0.456, z = 4. t=5: p = 0.3648.
         // Forecast p·z = 1.4592.
         let y = [0.0, 3.0, 0.0, 0.0, 5.0, 0.0];
-        let f = fit(
-            ForecastMethod::Tsb {
-                alpha: 0.5,
-                beta: 0.2,
-            },
-            &y,
-        );
+        let f = fit(ForecastMethod::Tsb { alpha: 0.5, beta: 0.2 }, &y);
         assert!(close(f.next, 1.4592));
         assert!(close(f.one_step[2].unwrap(), 1.5));
         assert!(close(f.one_step[4].unwrap(), 0.96));
@@ -728,11 +623,7 @@ mod tests {
 
     #[test]
     fn band_is_ordered_clamped_at_zero_and_widens_with_horizon() {
-        let y = spaced(
-            36,
-            3,
-            &[2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 2.0, 3.0, 1.0, 2.0, 2.0],
-        );
+        let y = spaced(36, 3, &[2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 2.0, 3.0, 1.0, 2.0, 2.0]);
         let f = forecast(&y, &ForecastConfig::default()).unwrap();
         assert_eq!(f.classification.pattern, DemandPattern::Intermittent);
         assert!(matches!(f.method, ForecastMethod::CrostonSba { alpha } if alpha == 0.1));
@@ -749,11 +640,7 @@ mod tests {
     fn mase_is_mae_over_naive_in_sample_mae() {
         // Constant 2 then 4: naive diffs are 0 except one jump of 2.
         let y = [2.0, 2.0, 2.0, 2.0, 4.0];
-        let cfg = ForecastConfig {
-            backtest_origins: 2,
-            min_training_periods: 1,
-            ..ForecastConfig::default()
-        };
+        let cfg = ForecastConfig { backtest_origins: 2, min_training_periods: 1, ..ForecastConfig::default() };
         let acc = backtest(ForecastMethod::Ses { alpha: 0.5 }, &y, &cfg).unwrap();
         // Origins 3 and 4: forecasts 2 and 2; errors 0 and 2; MAE 1.
         assert_eq!(acc.origins, 2);
@@ -761,31 +648,19 @@ mod tests {
         assert_eq!(acc.naive_scale, 0.5);
         assert_eq!(acc.mase, Some(2.0));
         // Too short to backtest.
-        assert_eq!(
-            backtest(ForecastMethod::Zero, &[1.0], &ForecastConfig::default()),
-            None
-        );
+        assert_eq!(backtest(ForecastMethod::Zero, &[1.0], &ForecastConfig::default()), None);
     }
 
     #[test]
     fn bad_parameters_name_their_field() {
-        let cfg = ForecastConfig {
-            sba_alpha: 0.0,
-            ..ForecastConfig::default()
-        };
+        let cfg = ForecastConfig { sba_alpha: 0.0, ..ForecastConfig::default() };
         assert!(matches!(
             forecast(&[1.0], &cfg),
-            Err(DemandError::InvalidField {
-                field: "forecast_config.alpha",
-                ..
-            })
+            Err(DemandError::InvalidField { field: "forecast_config.alpha", .. })
         ));
         assert!(matches!(
             forecast(&[-1.0], &ForecastConfig::default()),
-            Err(DemandError::InvalidField {
-                field: "history",
-                ..
-            })
+            Err(DemandError::InvalidField { field: "history", .. })
         ));
     }
 }

@@ -21,20 +21,17 @@ pub mod order;
 pub mod period;
 
 pub use capacity::{
-    BalanceRow, BottleneckAlert, BottleneckThresholds, CapacityEntry, CapacityUnit, DemandKind,
-    DemandPoint, actual_demand, compare, forecast_demand,
+    BalanceRow, BottleneckAlert, BottleneckThresholds, CapacityEntry, CapacityUnit, DemandKind, DemandPoint,
+    actual_demand, compare, forecast_demand,
 };
-pub use cube::{
-    Breakdown, CellKey, CellQuery, DateBasis, DemandCell, DemandCube, Measure, Measures,
-};
+pub use cube::{Breakdown, CellKey, CellQuery, DateBasis, DemandCell, DemandCube, Measure, Measures};
 pub use disclosure::{
-    DisclosureControl, Released, ReleasedCell, SeriesRelease, Viewer, released_cells,
-    series_release,
+    DisclosureControl, Released, ReleasedCell, SeriesRelease, Viewer, released_cells, series_release,
 };
 pub use error::DemandError;
 pub use forecast::{
-    Accuracy, BandInfo, CellForecast, Classification, DemandPattern, Fit, Forecast, ForecastConfig,
-    ForecastMethod, ForecastPoint, backtest, classify, fit, forecast, forecast_cell,
+    Accuracy, BandInfo, CellForecast, Classification, DemandPattern, Fit, Forecast, ForecastConfig, ForecastMethod,
+    ForecastPoint, backtest, classify, fit, forecast, forecast_cell,
 };
 pub use order::{DemandOrder, LaborHours, MaintenanceLevel, Region, RepairType};
 pub use period::{Granularity, Period};

@@ -121,9 +121,7 @@ pub struct DemandOrder {
 
 /// Labor hours held as integer hundredths of an hour, so that adding and
 /// removing orders is exact and the incremental cube never drifts.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LaborHours {
     centihours: u64,
 }
@@ -167,9 +165,7 @@ impl LaborHours {
     }
 
     pub(crate) fn checked_sub(self, other: LaborHours) -> Option<LaborHours> {
-        self.centihours
-            .checked_sub(other.centihours)
-            .map(LaborHours::from_centihours)
+        self.centihours.checked_sub(other.centihours).map(LaborHours::from_centihours)
     }
 }
 
@@ -191,15 +187,10 @@ impl DemandOrder {
         if self.tms_or_family.trim().is_empty() {
             return Err(invalid("demand_order.tms_or_family", "must not be empty"));
         }
-        if self.owner_nation.len() != 3
-            || !self.owner_nation.bytes().all(|b| b.is_ascii_uppercase())
-        {
+        if self.owner_nation.len() != 3 || !self.owner_nation.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(invalid(
                 "demand_order.owner_nation",
-                format!(
-                    "{:?}: expected ISO 3166-1 alpha-3, e.g. USA",
-                    self.owner_nation
-                ),
+                format!("{:?}: expected ISO 3166-1 alpha-3, e.g. USA", self.owner_nation),
             ));
         }
         if self.quantity == 0 {
@@ -208,17 +199,11 @@ impl DemandOrder {
         if self.required_by < self.submitted {
             return Err(invalid(
                 "demand_order.required_by",
-                format!(
-                    "{} is before the submitted date {}",
-                    self.required_by, self.submitted
-                ),
+                format!("{} is before the submitted date {}", self.required_by, self.submitted),
             ));
         }
         let labor = LaborHours::from_hours(self.estimated_labor_hours)?;
-        Ok(CheckedOrder {
-            quantity: u64::from(self.quantity),
-            labor,
-        })
+        Ok(CheckedOrder { quantity: u64::from(self.quantity), labor })
     }
 }
 
@@ -257,48 +242,15 @@ mod tests {
             Err(DemandError::InvalidField { field, .. }) => field,
             other => panic!("expected InvalidField, got {other:?}"),
         };
+        assert_eq!(field(DemandOrder { quantity: 0, ..order() }), "demand_order.quantity");
         assert_eq!(
-            field(DemandOrder {
-                quantity: 0,
-                ..order()
-            }),
-            "demand_order.quantity"
-        );
-        assert_eq!(
-            field(DemandOrder {
-                estimated_labor_hours: f64::NAN,
-                ..order()
-            }),
+            field(DemandOrder { estimated_labor_hours: f64::NAN, ..order() }),
             "demand_order.estimated_labor_hours"
         );
-        assert_eq!(
-            field(DemandOrder {
-                estimated_labor_hours: -1.0,
-                ..order()
-            }),
-            "demand_order.estimated_labor_hours"
-        );
-        assert_eq!(
-            field(DemandOrder {
-                owner_nation: "jp".into(),
-                ..order()
-            }),
-            "demand_order.owner_nation"
-        );
-        assert_eq!(
-            field(DemandOrder {
-                tms_or_family: " ".into(),
-                ..order()
-            }),
-            "demand_order.tms_or_family"
-        );
+        assert_eq!(field(DemandOrder { estimated_labor_hours: -1.0, ..order() }), "demand_order.estimated_labor_hours");
+        assert_eq!(field(DemandOrder { owner_nation: "jp".into(), ..order() }), "demand_order.owner_nation");
+        assert_eq!(field(DemandOrder { tms_or_family: " ".into(), ..order() }), "demand_order.tms_or_family");
         let early = order().submitted.pred_opt().unwrap();
-        assert_eq!(
-            field(DemandOrder {
-                required_by: early,
-                ..order()
-            }),
-            "demand_order.required_by"
-        );
+        assert_eq!(field(DemandOrder { required_by: early, ..order() }), "demand_order.required_by");
     }
 }

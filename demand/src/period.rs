@@ -25,11 +25,7 @@ pub enum Granularity {
 
 impl Granularity {
     /// All granularities, finest first.
-    pub const ALL: [Granularity; 3] = [
-        Granularity::Month,
-        Granularity::FiscalQuarter,
-        Granularity::FiscalYear,
-    ];
+    pub const ALL: [Granularity; 3] = [Granularity::Month, Granularity::FiscalQuarter, Granularity::FiscalYear];
 
     /// Number of months in one period of this granularity.
     pub fn months(self) -> i64 {
@@ -69,19 +65,13 @@ impl Period {
         if !(1..=12).contains(&month) {
             return Err(invalid("period.month", format!("{month}: expected 1-12")));
         }
-        Ok(Period {
-            granularity: Granularity::Month,
-            ordinal: i64::from(year) * 12 + i64::from(month) - 1,
-        })
+        Ok(Period { granularity: Granularity::Month, ordinal: i64::from(year) * 12 + i64::from(month) - 1 })
     }
 
     /// Fiscal quarter `quarter` (1–4) of fiscal year `fiscal_year`.
     pub fn fiscal_quarter(fiscal_year: i32, quarter: u32) -> Result<Period, DemandError> {
         if !(1..=4).contains(&quarter) {
-            return Err(invalid(
-                "period.fiscal_quarter",
-                format!("{quarter}: expected 1-4"),
-            ));
+            return Err(invalid("period.fiscal_quarter", format!("{quarter}: expected 1-4")));
         }
         Ok(Period {
             granularity: Granularity::FiscalQuarter,
@@ -91,10 +81,7 @@ impl Period {
 
     /// Fiscal year `fiscal_year` (FY2027 = 2026-10-01 .. 2027-09-30).
     pub fn fiscal_year(fiscal_year: i32) -> Period {
-        Period {
-            granularity: Granularity::FiscalYear,
-            ordinal: i64::from(fiscal_year),
-        }
+        Period { granularity: Granularity::FiscalYear, ordinal: i64::from(fiscal_year) }
     }
 
     /// The period of granularity `granularity` that contains `date`.
@@ -114,10 +101,7 @@ impl Period {
             Granularity::FiscalQuarter => fiscal_month.div_euclid(3),
             Granularity::FiscalYear => fiscal_month.div_euclid(12),
         };
-        Period {
-            granularity,
-            ordinal,
-        }
+        Period { granularity, ordinal }
     }
 
     /// Ordinal of the first month of this period.
@@ -141,10 +125,7 @@ impl Period {
 
     /// The period at `ordinal` on `granularity`'s axis.
     pub fn from_ordinal(granularity: Granularity, ordinal: i64) -> Period {
-        Period {
-            granularity,
-            ordinal,
-        }
+        Period { granularity, ordinal }
     }
 
     /// This period's granularity.
@@ -154,10 +135,7 @@ impl Period {
 
     /// The period `n` steps later (earlier for negative `n`).
     pub fn offset(self, n: i64) -> Period {
-        Period {
-            granularity: self.granularity,
-            ordinal: self.ordinal + n,
-        }
+        Period { granularity: self.granularity, ordinal: self.ordinal + n }
     }
 
     /// The coarser (or equal) period that contains this one, or an error if
@@ -170,10 +148,7 @@ impl Period {
                 found: granularity.to_string(),
             });
         }
-        Ok(Period::from_month_ordinal(
-            self.first_month_ordinal(),
-            granularity,
-        ))
+        Ok(Period::from_month_ordinal(self.first_month_ordinal(), granularity))
     }
 
     /// The periods of the next finer granularity that make up this one
@@ -210,18 +185,12 @@ fn month_start(month_ordinal: i64) -> NaiveDate {
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.granularity {
-            Granularity::Month => write!(
-                f,
-                "{:04}-{:02}",
-                self.ordinal.div_euclid(12),
-                self.ordinal.rem_euclid(12) + 1
-            ),
-            Granularity::FiscalQuarter => write!(
-                f,
-                "FY{}Q{}",
-                self.ordinal.div_euclid(4),
-                self.ordinal.rem_euclid(4) + 1
-            ),
+            Granularity::Month => {
+                write!(f, "{:04}-{:02}", self.ordinal.div_euclid(12), self.ordinal.rem_euclid(12) + 1)
+            }
+            Granularity::FiscalQuarter => {
+                write!(f, "FY{}Q{}", self.ordinal.div_euclid(4), self.ordinal.rem_euclid(4) + 1)
+            }
             Granularity::FiscalYear => write!(f, "FY{}", self.ordinal),
         }
     }
@@ -242,10 +211,7 @@ mod tests {
         assert_eq!(fy, Period::fiscal_year(2027));
         assert_eq!(fy.start(), d(2026, 10, 1));
         assert_eq!(fy.end(), d(2027, 9, 30));
-        assert_eq!(
-            Period::containing(d(2026, 9, 30), Granularity::FiscalYear),
-            Period::fiscal_year(2026)
-        );
+        assert_eq!(Period::containing(d(2026, 9, 30), Granularity::FiscalYear), Period::fiscal_year(2026));
     }
 
     #[test]

@@ -7,24 +7,13 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
 use cosx_demand::{
-    Breakdown, CellKey, CellQuery, DateBasis, DemandCube, DemandOrder, Granularity, LaborHours,
-    MaintenanceLevel, Measures, Period, Region, RepairType,
+    Breakdown, CellKey, CellQuery, DateBasis, DemandCube, DemandOrder, Granularity, LaborHours, MaintenanceLevel,
+    Measures, Period, Region, RepairType,
 };
 use proptest::prelude::*;
 
 fn order_strategy() -> impl Strategy<Value = DemandOrder> {
-    (
-        0usize..2,
-        0usize..2,
-        0usize..2,
-        0usize..2,
-        0usize..2,
-        0u64..1200,
-        0u64..200,
-        1u32..5,
-        0u32..10_000,
-        any::<u32>(),
-    )
+    (0usize..2, 0usize..2, 0usize..2, 0usize..2, 0usize..2, 0u64..1200, 0u64..200, 1u32..5, 0u32..10_000, any::<u32>())
         .prop_map(|(r, t, l, rt, n, day, lead, quantity, centi, id)| {
             let submitted = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + Days::new(day);
             DemandOrder {
@@ -57,19 +46,11 @@ fn brute_force(
             DateBasis::Submitted => o.submitted,
             DateBasis::RequiredBy => o.required_by,
         };
-        let cell = cells
-            .entry((
-                CellKey::of(o, breakdown),
-                Period::containing(date, granularity),
-            ))
-            .or_default();
+        let cell = cells.entry((CellKey::of(o, breakdown), Period::containing(date, granularity))).or_default();
         cell.orders += 1;
         cell.quantity += u64::from(o.quantity);
         cell.labor = LaborHours::from_centihours(
-            cell.labor.centihours()
-                + LaborHours::from_hours(o.estimated_labor_hours)
-                    .unwrap()
-                    .centihours(),
+            cell.labor.centihours() + LaborHours::from_hours(o.estimated_labor_hours).unwrap().centihours(),
         );
     }
     cells

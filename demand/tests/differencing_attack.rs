@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, NaiveDate};
 use cosx_demand::{
-    Breakdown, CellKey, CellQuery, DateBasis, DemandCube, DemandOrder, DisclosureControl,
-    Granularity, MaintenanceLevel, Period, Region, Released, RepairType, Viewer, released_cells,
+    Breakdown, CellKey, CellQuery, DateBasis, DemandCube, DemandOrder, DisclosureControl, Granularity,
+    MaintenanceLevel, Period, Region, Released, RepairType, Viewer, released_cells,
 };
 use proptest::prelude::*;
 
@@ -23,9 +23,7 @@ const LEVEL: MaintenanceLevel = MaintenanceLevel::Depot;
 fn order(series: usize, required_month: u32, id: usize) -> DemandOrder {
     // Months counted from October 2025 (FY2026).
     let base = NaiveDate::from_ymd_opt(2025, 10, 1).unwrap();
-    let required_by = base
-        .checked_add_months(chrono::Months::new(required_month))
-        .unwrap()
+    let required_by = base.checked_add_months(chrono::Months::new(required_month)).unwrap()
         + Days::new(u64::from(required_month % 27));
     DemandOrder {
         order_id: format!("RO-{id}"),
@@ -51,11 +49,7 @@ fn all_queries(basis: DateBasis, periods: &BTreeSet<Period>) -> Vec<CellQuery> {
     let levels = vec![vec![], vec![LEVEL], vec![MaintenanceLevel::Organizational]];
     let mut queries = Vec::new();
     for granularity in Granularity::ALL {
-        let of_g: Vec<Period> = periods
-            .iter()
-            .filter(|p| p.granularity() == granularity)
-            .copied()
-            .collect();
+        let of_g: Vec<Period> = periods.iter().filter(|p| p.granularity() == granularity).copied().collect();
         let mut ranges = vec![(None, None)];
         for (i, p) in of_g.iter().enumerate() {
             ranges.push((Some(*p), Some(*p)));
@@ -98,12 +92,7 @@ struct Knowledge {
 /// suppressed cell, the (min, max) it can take, and each served node's
 /// derivable sum of suppressed months.
 fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
-    let unknown: Vec<Period> = k
-        .suppressed
-        .iter()
-        .filter(|p| p.granularity() == Granularity::Month)
-        .copied()
-        .collect();
+    let unknown: Vec<Period> = k.suppressed.iter().filter(|p| p.granularity() == Granularity::Month).copied().collect();
     let served_months = |under: Option<Period>| -> u64 {
         k.served
             .iter()
@@ -140,9 +129,7 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
         let inner: Vec<&(Vec<usize>, u64)> = equations
             .iter()
             .enumerate()
-            .filter(|(j, (v, _))| {
-                *j != i && v.len() < vars.len() && v.iter().all(|x| vars.contains(x))
-            })
+            .filter(|(j, (v, _))| *j != i && v.len() < vars.len() && v.iter().all(|x| vars.contains(x)))
             .map(|(_, e)| (&e.0, e))
             .collect::<BTreeMap<&Vec<usize>, &(Vec<usize>, u64)>>()
             .into_values()
@@ -150,11 +137,7 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
         // Keep only maximal inner equations (laminar family).
         let maximal: Vec<&&(Vec<usize>, u64)> = inner
             .iter()
-            .filter(|(v, _)| {
-                !inner
-                    .iter()
-                    .any(|(w, _)| w.len() > v.len() && v.iter().all(|x| w.contains(x)))
-            })
+            .filter(|(v, _)| !inner.iter().any(|(w, _)| w.len() > v.len() && v.iter().all(|x| w.contains(x))))
             .collect();
         groups.push(rhs - maximal.iter().map(|(_, r)| *r).sum::<u64>());
     }
@@ -172,10 +155,7 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
         solutions: &mut u64,
     ) {
         if i == unknown.len() {
-            if equations
-                .iter()
-                .any(|(vars, rhs)| vars.iter().map(|v| x[*v]).sum::<u64>() != *rhs)
-            {
+            if equations.iter().any(|(vars, rhs)| vars.iter().map(|v| x[*v]).sum::<u64>() != *rhs) {
                 return;
             }
             *solutions += 1;
@@ -201,12 +181,9 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
         for v in 1..=k.total {
             x[i] = v;
             // Prune: no equation may be exceeded counting 1 for each unset var.
-            let ok = equations.iter().all(|(vars, rhs)| {
-                vars.iter()
-                    .map(|j| if *j <= i { x[*j] } else { 1 })
-                    .sum::<u64>()
-                    <= *rhs
-            });
+            let ok = equations
+                .iter()
+                .all(|(vars, rhs)| vars.iter().map(|j| if *j <= i { x[*j] } else { 1 }).sum::<u64>() <= *rhs);
             if !ok {
                 break;
             }
@@ -214,15 +191,7 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
         }
         x[i] = 0;
     }
-    dfs(
-        0,
-        &mut x,
-        k,
-        &unknown,
-        &equations,
-        &mut ranges,
-        &mut solutions,
-    );
+    dfs(0, &mut x, k, &unknown, &equations, &mut ranges, &mut solutions);
     assert!(solutions >= 1, "the true data must be a solution");
     (ranges, groups)
 }
@@ -232,10 +201,7 @@ fn play(orders: &[DemandOrder], control: DisclosureControl) {
     let basis = control.party_basis;
     let truth: BTreeMap<(CellKey, Period), u64> = Granularity::ALL
         .iter()
-        .flat_map(|g| {
-            cube.query(&CellQuery::all(basis, *g, Breakdown::NONE))
-                .unwrap()
-        })
+        .flat_map(|g| cube.query(&CellQuery::all(basis, *g, Breakdown::NONE)).unwrap())
         .map(|c| ((c.key, c.period), c.measures.orders))
         .collect();
     let periods: BTreeSet<Period> = truth.keys().map(|(_, p)| *p).collect();
@@ -245,34 +211,21 @@ fn play(orders: &[DemandOrder], control: DisclosureControl) {
     for q in all_queries(basis, &periods) {
         for c in released_cells(&cube, Viewer::Party, &q, &control).unwrap() {
             let previous = seen.insert((c.key.clone(), c.period), c.value);
-            assert!(
-                previous.is_none_or(|p| p == c.value),
-                "{:?} {} differs between queries",
-                c.key,
-                c.period
-            );
+            assert!(previous.is_none_or(|p| p == c.value), "{:?} {} differs between queries", c.key, c.period);
         }
     }
     assert_eq!(seen.len(), truth.len(), "every non-empty cell is listed");
 
     let keys: BTreeSet<CellKey> = seen.keys().map(|(k, _)| k.clone()).collect();
     for key in keys {
-        let mut knowledge = Knowledge {
-            served: BTreeMap::new(),
-            suppressed: BTreeSet::new(),
-            total: 0,
-        };
+        let mut knowledge = Knowledge { served: BTreeMap::new(), suppressed: BTreeSet::new(), total: 0 };
         for ((k, p), v) in &seen {
             if *k != key {
                 continue;
             }
             match v {
                 Released::Value(m) => {
-                    assert!(
-                        m.orders >= control.k,
-                        "served cell {p} of {key:?} has {} < k orders",
-                        m.orders
-                    );
+                    assert!(m.orders >= control.k, "served cell {p} of {key:?} has {} < k orders", m.orders);
                     knowledge.served.insert(*p, m.orders);
                 }
                 Released::Suppressed => {
@@ -289,17 +242,10 @@ fn play(orders: &[DemandOrder], control: DisclosureControl) {
         let (ranges, groups) = attack(&knowledge);
         for cell in &knowledge.suppressed {
             let (lo, hi) = ranges[cell];
-            assert!(
-                lo < hi,
-                "{key:?} {cell}: suppressed count pinned to {lo} (k = {})",
-                control.k
-            );
+            assert!(lo < hi, "{key:?} {cell}: suppressed count pinned to {lo} (k = {})", control.k);
         }
         for g in groups {
-            assert!(
-                g == 0 || g >= control.k,
-                "{key:?}: a derivable total of suppressed cells is {g} < k"
-            );
+            assert!(g == 0 || g >= control.k, "{key:?}: a derivable total of suppressed cells is {g} < k");
         }
     }
 }
@@ -346,10 +292,7 @@ fn a_quarter_and_two_of_its_months_do_not_reveal_the_third() {
         &control,
     )
     .unwrap();
-    let suppressed = months
-        .iter()
-        .filter(|c| c.value == Released::Suppressed)
-        .count();
+    let suppressed = months.iter().filter(|c| c.value == Released::Suppressed).count();
     assert_eq!(suppressed, 2, "October and its complement");
 }
 
@@ -363,13 +306,7 @@ fn a_derivable_pair_of_small_months_is_not_left_below_k() {
             orders.push(order(3, month, orders.len()));
         }
     }
-    play(
-        &orders,
-        DisclosureControl {
-            k: 5,
-            party_basis: DateBasis::RequiredBy,
-        },
-    );
+    play(&orders, DisclosureControl { k: 5, party_basis: DateBasis::RequiredBy });
 }
 
 #[test]
@@ -383,12 +320,6 @@ fn clustered_single_orders_are_protected() {
         orders.push(order(1, 14, orders.len()));
     }
     for k in 2..=5 {
-        play(
-            &orders,
-            DisclosureControl {
-                k,
-                party_basis: DateBasis::RequiredBy,
-            },
-        );
+        play(&orders, DisclosureControl { k, party_basis: DateBasis::RequiredBy });
     }
 }

@@ -32,7 +32,15 @@ pub struct AuditEntry {
 }
 
 /// Computes the hash of an entry from its fields and the previous hash.
-pub fn entry_hash(sequence: i64, time: &str, kind: &str, actor: &str, actor_cert: &str, content: &str, prev_hash: &str) -> String {
+pub fn entry_hash(
+    sequence: i64,
+    time: &str,
+    kind: &str,
+    actor: &str,
+    actor_cert: &str,
+    content: &str,
+    prev_hash: &str,
+) -> String {
     let mut h = Sha256::new();
     // Length-prefix every field so that no two different entries hash alike
     // by moving bytes across field boundaries.
@@ -57,9 +65,8 @@ pub struct BrokenLink {
 /// number of entries verified.
 pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u64, BrokenLink> {
     let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
     let mut count = 0;
-    for e in entries {
+    for (expected_seq, e) in (1..).zip(entries) {
         let broken = |reason: String| BrokenLink { sequence: e.sequence, reason };
         if e.sequence != expected_seq {
             return Err(broken(format!("expected sequence {expected_seq}")));
@@ -72,7 +79,6 @@ pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u
             return Err(broken("content does not match its hash".into()));
         }
         prev = e.hash.clone();
-        expected_seq += 1;
         count += 1;
     }
     Ok(count)

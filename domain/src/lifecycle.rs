@@ -212,7 +212,12 @@ pub struct Step {
 
 /// Decides whether `actor` (a coordinator or not) may apply `action` to the
 /// order, and if so what the order becomes. Pure: changes nothing.
-pub fn apply(order: OrderView<'_>, actor: &PartyId, actor_is_coordinator: bool, action: &Action) -> Result<Step, LifecycleError> {
+pub fn apply(
+    order: OrderView<'_>,
+    actor: &PartyId,
+    actor_is_coordinator: bool,
+    action: &Action,
+) -> Result<Step, LifecycleError> {
     use RepairOrderState as S;
     let role_ok = match action.role() {
         Role::Coordinator => actor_is_coordinator,
@@ -238,7 +243,9 @@ pub fn apply(order: OrderView<'_>, actor: &PartyId, actor_is_coordinator: bool, 
         (S::Completed, Action::Ship) => S::Shipped,
         (S::Shipped, Action::Close) => S::Closed,
         (s, Action::Cancel) if s.before_induction() => S::Cancelled,
-        (state, action) => return Err(LifecycleError::NotAllowedFrom { action: action.name(), state }),
+        (state, action) => {
+            return Err(LifecycleError::NotAllowedFrom { action: action.name(), state });
+        }
     };
     let provider = match action {
         Action::Propose(p) => {
@@ -271,7 +278,12 @@ mod tests {
     }
 
     fn world() -> World {
-        World { owner: id("US-USAF-OOALC"), provider: id("JPN-MHI-KOMAKI"), other: id("KOR-KAI-SACHEON"), coord: id("US-INDOPACOM-J4") }
+        World {
+            owner: id("US-USAF-OOALC"),
+            provider: id("JPN-MHI-KOMAKI"),
+            other: id("KOR-KAI-SACHEON"),
+            coord: id("US-INDOPACOM-J4"),
+        }
     }
 
     /// (state, provider) after applying `action` as `actor`.

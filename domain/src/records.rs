@@ -152,7 +152,14 @@ impl WorkProgress {
         macro_rules! take {
             ($($f:ident),*) => { $( if step.$f.is_some() { self.$f = step.$f.clone(); } )* };
         }
-        take!(induction_date, estimated_completion_date, actual_completion_date, ship_date, actual_labor_hours, actual_cost);
+        take!(
+            induction_date,
+            estimated_completion_date,
+            actual_completion_date,
+            ship_date,
+            actual_labor_hours,
+            actual_cost
+        );
     }
 }
 

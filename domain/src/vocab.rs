@@ -66,7 +66,11 @@ impl PartyId {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = (2..=64).contains(&s.len())
             && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if ok { Ok(PartyId(s.to_owned())) } else { Err(format!("{s:?} is not a party id: expected 2-64 of A-Z 0-9 - _")) }
+        if ok {
+            Ok(PartyId(s.to_owned()))
+        } else {
+            Err(format!("{s:?} is not a party id: expected 2-64 of A-Z 0-9 - _"))
+        }
     }
 }
 
@@ -130,7 +134,11 @@ impl Tms {
         let ok = (1..=32).contains(&s.len())
             && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-/ ".contains(&b))
             && s.bytes().any(|b| b.is_ascii_alphanumeric());
-        if ok { Ok(Tms(s.to_owned())) } else { Err(format!("{s:?}: expected a TMS such as F-35A: 1-32 of A-Z 0-9 - / space")) }
+        if ok {
+            Ok(Tms(s.to_owned()))
+        } else {
+            Err(format!("{s:?}: expected a TMS such as F-35A: 1-32 of A-Z 0-9 - / space"))
+        }
     }
 }
 
@@ -352,7 +360,11 @@ pub fn parse_latitude(x: f64) -> Result<f64, String> {
 
 /// Checks a longitude in degrees.
 pub fn parse_longitude(x: f64) -> Result<f64, String> {
-    if x.is_finite() && (-180.0..=180.0).contains(&x) { Ok(x) } else { Err(format!("{x}: expected degrees in -180..180")) }
+    if x.is_finite() && (-180.0..=180.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{x}: expected degrees in -180..180"))
+    }
 }
 
 /// Who besides originator, provider and coordinators may see a record.

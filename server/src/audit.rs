@@ -35,11 +35,21 @@ pub async fn verify_store(store: &dyn Store) -> anyhow::Result<Result<u64, Broke
 /// Verifies a run of entries that may start anywhere in the log: the first
 /// entry is checked against its own stored hash and the rest are chained to it.
 fn verify_from(entries: &[&AuditEntry]) -> Result<(), BrokenLink> {
-    let Some(first) = entries.first() else { return Ok(()) };
+    let Some(first) = entries.first() else {
+        return Ok(());
+    };
     if first.sequence == 1 {
         return audit::verify(entries.iter().copied()).map(|_| ());
     }
-    let own = audit::entry_hash(first.sequence, &first.time, &first.kind, &first.actor, &first.actor_cert, &first.content, &first.prev_hash);
+    let own = audit::entry_hash(
+        first.sequence,
+        &first.time,
+        &first.kind,
+        &first.actor,
+        &first.actor_cert,
+        &first.content,
+        &first.prev_hash,
+    );
     if own != first.hash {
         return Err(BrokenLink { sequence: first.sequence, reason: "content does not match its hash".into() });
     }
@@ -49,7 +59,10 @@ fn verify_from(entries: &[&AuditEntry]) -> Result<(), BrokenLink> {
             return Err(BrokenLink { sequence: b.sequence, reason: format!("expected sequence {}", a.sequence + 1) });
         }
         if b.prev_hash != a.hash {
-            return Err(BrokenLink { sequence: b.sequence, reason: "previous-hash does not match the entry before it".into() });
+            return Err(BrokenLink {
+                sequence: b.sequence,
+                reason: "previous-hash does not match the entry before it".into(),
+            });
         }
         let h = audit::entry_hash(b.sequence, &b.time, &b.kind, &b.actor, &b.actor_cert, &b.content, &b.prev_hash);
         if h != b.hash {

@@ -161,7 +161,9 @@ impl CoordinatorConfig {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(ConfigError::Invalid(format!("COSX_LOG_FORMAT {v:?}: expected text or json"))),
+                _ => {
+                    return Err(ConfigError::Invalid(format!("COSX_LOG_FORMAT {v:?}: expected text or json")));
+                }
             };
         }
         Ok(())
@@ -192,7 +194,11 @@ impl CoordinatorConfig {
 
     /// The parties the file registers.
     pub fn parties(&self) -> Result<Vec<Party>, ConfigError> {
-        self.parties.iter().enumerate().map(|(i, p)| p.to_party(i).map_err(|v| ConfigError::Invalid(v.to_string()))).collect()
+        self.parties
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.to_party(i).map_err(|v| ConfigError::Invalid(v.to_string())))
+            .collect()
     }
 }
 

@@ -51,9 +51,9 @@ pub enum CoreError {
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => {
-                CoreError::Aborted(format!("{what} was changed concurrently; read it again and retry with its new version"))
-            }
+            StoreError::Conflict(what) => CoreError::Aborted(format!(
+                "{what} was changed concurrently; read it again and retry with its new version"
+            )),
             StoreError::IdempotencyMismatch(id) => {
                 CoreError::AlreadyExists(format!("request_id {id:?} was already used for a different request"))
             }
@@ -184,7 +184,11 @@ fn audience(owner: &PartyId, provider: Option<&PartyId>, releasability: &cosx_do
 }
 
 fn viewer(caller: &Caller) -> Viewer {
-    Viewer { party: caller.id().to_string(), nation: caller.party.nation.to_string(), coordinator: caller.is_coordinator() }
+    Viewer {
+        party: caller.id().to_string(),
+        nation: caller.party.nation.to_string(),
+        coordinator: caller.is_coordinator(),
+    }
 }
 
 const MAX_PAGE: u32 = 1000;
@@ -249,6 +253,17 @@ pub fn offer_state_name(state: OfferState) -> &'static str {
         OfferState::Withdrawn => "WITHDRAWN",
         OfferState::Expired => "EXPIRED",
     }
+}
+
+/// One change to commit: what it writes and the event that records it.
+struct Change {
+    records: Vec<RecordWrite>,
+    transitions: Vec<TransitionWrite>,
+    kind: &'static str,
+    subject: String,
+    audience: Audience,
+    content: EventContent,
+    time: DateTime<Utc>,
 }
 
 fn report_key(d: &AvailabilityReportDraft) -> String {
@@ -325,15 +340,10 @@ impl Coordinator {
         &self,
         caller: &Caller,
         key: &RequestKey,
-        records: Vec<RecordWrite>,
-        transitions: Vec<TransitionWrite>,
-        kind: &str,
-        subject: String,
-        event_audience: Audience,
-        content: EventContent,
-        time: DateTime<Utc>,
+        change: Change,
         response: &T,
     ) -> Result<Option<T>> {
+        let Change { records, transitions, kind, subject, audience: event_audience, content, time } = change;
         let commit = Commit {
             idempotency: (!key.request_id.is_empty()).then(|| IdempotencyKey {
                 caller: caller.id().to_string(),
@@ -462,7 +472,12 @@ impl Coordinator {
     // ----- repair orders -------------------------------------------------
 
     /// Creates a repair order as the caller.
-    pub async fn create_order(&self, caller: &Caller, draft: RepairOrderDraft, key: &RequestKey) -> Result<RepairOrder> {
+    pub async fn create_order(
+        &self,
+        caller: &Caller,
+        draft: RepairOrderDraft,
+        key: &RequestKey,
+    ) -> Result<RepairOrder> {
         if &draft.originator != caller.id() {
             return Err(CoreError::PermissionDenied(format!(
                 "repair_order.originator: {} may only submit orders as itself, not as {}",
@@ -501,13 +516,19 @@ impl Coordinator {
             .commit(
                 caller,
                 key,
-                vec![write],
-                vec![TransitionWrite { order_id: order.id.clone(), version: 1, body: to_json(&transition)? }],
-                "REPAIR_ORDER_CREATED",
-                format!("repairOrders/{}", order.id),
-                aud,
-                EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
-                time,
+                Change {
+                    records: vec![write],
+                    transitions: vec![TransitionWrite {
+                        order_id: order.id.clone(),
+                        version: 1,
+                        body: to_json(&transition)?,
+                    }],
+                    kind: "REPAIR_ORDER_CREATED",
+                    subject: format!("repairOrders/{}", order.id),
+                    audience: aud,
+                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    time,
+                },
                 &order,
             )
             .await?;
@@ -534,7 +555,13 @@ impl Coordinator {
     }
 
     /// A page of the orders the caller may see.
-    pub async fn list_orders(&self, caller: &Caller, filter: &OrderFilter, page_size: i32, page_token: &str) -> Result<Page<RepairOrder>> {
+    pub async fn list_orders(
+        &self,
+        caller: &Caller,
+        filter: &OrderFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<RepairOrder>> {
         self.list(RecordKind::RepairOrder, caller, filter, page_size, page_token).await
     }
 
@@ -550,7 +577,8 @@ impl Coordinator {
         let mut rows = self.store.list_records(kind, &viewer(caller), filter, after, size + 1).await?;
         let more = rows.len() > size as usize;
         rows.truncate(size as usize);
-        let next_page_token = if more { rows.last().map(|r| r.position.to_string()).unwrap_or_default() } else { String::new() };
+        let next_page_token =
+            if more { rows.last().map(|r| r.position.to_string()).unwrap_or_default() } else { String::new() };
         let items = rows.iter().map(|r| from_json(&r.body)).collect::<Result<Vec<T>>>()?;
         Ok(Page { items, next_page_token })
     }
@@ -571,6 +599,13 @@ impl Coordinator {
             return Ok(order);
         }
         let mut order = self.get_order(caller, id).await?;
+        // A stale view is refused first: the caller must re-read before anything else is judged.
+        if order.version != version {
+            return Err(CoreError::Aborted(format!(
+                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
+                order.version
+            )));
+        }
         if let Action::Propose(provider) = &action {
             let (party, _) = self.party(provider).ok_or_else(|| {
                 let mut v = Violations::new();
@@ -591,12 +626,6 @@ impl Coordinator {
             LifecycleError::WrongActor { .. } => CoreError::PermissionDenied(e.to_string()),
             _ => CoreError::FailedPrecondition(e.to_string()),
         })?;
-        if order.version != version {
-            return Err(CoreError::Aborted(format!(
-                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
-                order.version
-            )));
-        }
         let time = now();
         let transition = Transition {
             version: order.version + 1,
@@ -627,13 +656,19 @@ impl Coordinator {
             .commit(
                 caller,
                 key,
-                vec![write],
-                vec![TransitionWrite { order_id: order.id.clone(), version: order.version, body: to_json(&transition)? }],
-                "REPAIR_ORDER_TRANSITIONED",
-                format!("repairOrders/{}", order.id),
-                aud,
-                EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
-                time,
+                Change {
+                    records: vec![write],
+                    transitions: vec![TransitionWrite {
+                        order_id: order.id.clone(),
+                        version: order.version,
+                        body: to_json(&transition)?,
+                    }],
+                    kind: "REPAIR_ORDER_TRANSITIONED",
+                    subject: format!("repairOrders/{}", order.id),
+                    audience: aud,
+                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    time,
+                },
                 &order,
             )
             .await?;
@@ -677,7 +712,10 @@ impl Coordinator {
             )));
         }
         if parent.version != version {
-            return Err(CoreError::Aborted(format!("repairOrders/{id} is at version {}, not {version}", parent.version)));
+            return Err(CoreError::Aborted(format!(
+                "repairOrders/{id} is at version {}, not {version}",
+                parent.version
+            )));
         }
         let time = now();
         let hours_per_item = parent.draft.estimated_labor_hours / f64::from(parent.draft.quantity);
@@ -704,7 +742,10 @@ impl Coordinator {
         parent.state = RepairOrderState::Cancelled;
         parent.version += 1;
         parent.update_time = time;
-        let reason = format!("split into {}", parts.iter().map(|p| format!("repairOrders/{}", p.id)).collect::<Vec<_>>().join(", "));
+        let reason = format!(
+            "split into {}",
+            parts.iter().map(|p| format!("repairOrders/{}", p.id)).collect::<Vec<_>>().join(", ")
+        );
         let step = Transition {
             version: parent.version,
             from: Some(from),
@@ -716,7 +757,8 @@ impl Coordinator {
             progress: WorkProgress::default(),
         };
         let mut writes = vec![order_write(&parent, Some(version))?];
-        let mut transitions = vec![TransitionWrite { order_id: parent.id.clone(), version: parent.version, body: to_json(&step)? }];
+        let mut transitions =
+            vec![TransitionWrite { order_id: parent.id.clone(), version: parent.version, body: to_json(&step)? }];
         for part in &parts {
             writes.push(order_write(part, None)?);
             let created = Transition {
@@ -737,13 +779,15 @@ impl Coordinator {
             .commit(
                 caller,
                 key,
-                writes,
-                transitions,
-                "REPAIR_ORDER_SPLIT",
-                format!("repairOrders/{}", parent.id),
-                aud,
-                EventContent::Split { parent, parts },
-                time,
+                Change {
+                    records: writes,
+                    transitions,
+                    kind: "REPAIR_ORDER_SPLIT",
+                    subject: format!("repairOrders/{}", parent.id),
+                    audience: aud,
+                    content: EventContent::Split { parent, parts },
+                    time,
+                },
                 &response,
             )
             .await?;
@@ -753,18 +797,18 @@ impl Coordinator {
     /// An order's lifecycle steps, oldest first, with the sequence of each.
     pub async fn order_history(&self, caller: &Caller, id: &str) -> Result<Vec<(Transition, i64)>> {
         self.get_order(caller, id).await?;
-        self.store
-            .transitions(id)
-            .await?
-            .into_iter()
-            .map(|(body, seq)| from_json(&body).map(|t| (t, seq)))
-            .collect()
+        self.store.transitions(id).await?.into_iter().map(|(body, seq)| from_json(&body).map(|t| (t, seq))).collect()
     }
 
     // ----- capacity offers ------------------------------------------------
 
     /// Creates a capacity offer as the caller.
-    pub async fn create_offer(&self, caller: &Caller, draft: CapacityOfferDraft, key: &RequestKey) -> Result<CapacityOffer> {
+    pub async fn create_offer(
+        &self,
+        caller: &Caller,
+        draft: CapacityOfferDraft,
+        key: &RequestKey,
+    ) -> Result<CapacityOffer> {
         if &draft.provider != caller.id() {
             return Err(CoreError::PermissionDenied(format!(
                 "capacity_offer.provider: {} may only offer capacity as itself, not as {}",
@@ -776,7 +820,14 @@ impl Coordinator {
             return Ok(offer);
         }
         let time = now();
-        let offer = CapacityOffer { id: new_id(), draft, state: OfferState::Active, version: 1, create_time: time, update_time: time };
+        let offer = CapacityOffer {
+            id: new_id(),
+            draft,
+            state: OfferState::Active,
+            version: 1,
+            create_time: time,
+            update_time: time,
+        };
         self.commit_offer(caller, key, offer, None, "CAPACITY_OFFER_CREATED", time).await
     }
 
@@ -786,14 +837,27 @@ impl Coordinator {
         key: &RequestKey,
         offer: CapacityOffer,
         expected: Option<i64>,
-        kind: &str,
+        kind: &'static str,
         time: DateTime<Utc>,
     ) -> Result<CapacityOffer> {
         let write = offer_write(&offer, expected)?;
         let aud = write.audience.clone();
         let subject = format!("capacityOffers/{}", offer.id);
         let replayed = self
-            .commit(caller, key, vec![write], vec![], kind, subject, aud, EventContent::CapacityOffer { offer: offer.clone() }, time, &offer)
+            .commit(
+                caller,
+                key,
+                Change {
+                    records: vec![write],
+                    transitions: vec![],
+                    kind,
+                    subject,
+                    audience: aud,
+                    content: EventContent::CapacityOffer { offer: offer.clone() },
+                    time,
+                },
+                &offer,
+            )
             .await?;
         Ok(replayed.unwrap_or(offer))
     }
@@ -810,14 +874,23 @@ impl Coordinator {
     }
 
     /// A page of the offers the caller may see.
-    pub async fn list_offers(&self, caller: &Caller, filter: &RecordFilter, page_size: i32, page_token: &str) -> Result<Page<CapacityOffer>> {
+    pub async fn list_offers(
+        &self,
+        caller: &Caller,
+        filter: &RecordFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<CapacityOffer>> {
         self.list(RecordKind::CapacityOffer, caller, filter, page_size, page_token).await
     }
 
     async fn own_offer(&self, caller: &Caller, id: &str, version: i64) -> Result<CapacityOffer> {
         let offer = self.get_offer(caller, id).await?;
         if &offer.draft.provider != caller.id() {
-            return Err(CoreError::PermissionDenied(format!("only {} may change capacityOffers/{id}", offer.draft.provider)));
+            return Err(CoreError::PermissionDenied(format!(
+                "only {} may change capacityOffers/{id}",
+                offer.draft.provider
+            )));
         }
         if offer.state != OfferState::Active {
             return Err(CoreError::FailedPrecondition(format!(
@@ -826,7 +899,10 @@ impl Coordinator {
             )));
         }
         if offer.version != version {
-            return Err(CoreError::Aborted(format!("capacityOffers/{id} is at version {}, not {version}", offer.version)));
+            return Err(CoreError::Aborted(format!(
+                "capacityOffers/{id} is at version {}, not {version}",
+                offer.version
+            )));
         }
         Ok(offer)
     }
@@ -869,7 +945,12 @@ impl Coordinator {
     // ----- availability reports ------------------------------------------
 
     /// Stores a report; a report for the same reporter, TMS and timeframe supersedes the current one.
-    pub async fn submit_report(&self, caller: &Caller, draft: AvailabilityReportDraft, key: &RequestKey) -> Result<AvailabilityReport> {
+    pub async fn submit_report(
+        &self,
+        caller: &Caller,
+        draft: AvailabilityReportDraft,
+        key: &RequestKey,
+    ) -> Result<AvailabilityReport> {
         if &draft.reporter != caller.id() {
             return Err(CoreError::PermissionDenied(format!(
                 "availability_report.reporter: {} may only report as itself, not as {}",
@@ -909,8 +990,22 @@ impl Coordinator {
         let aud = write.audience.clone();
         let subject = format!("availabilityReports/{}", report.id);
         let content = EventContent::AvailabilityReport { report: report.clone() };
-        let replayed =
-            self.commit(caller, key, vec![write], vec![], "AVAILABILITY_REPORT_SUBMITTED", subject, aud, content, time, &report).await?;
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                Change {
+                    records: vec![write],
+                    transitions: vec![],
+                    kind: "AVAILABILITY_REPORT_SUBMITTED",
+                    subject,
+                    audience: aud,
+                    content,
+                    time,
+                },
+                &report,
+            )
+            .await?;
         Ok(replayed.unwrap_or(report))
     }
 
@@ -926,7 +1021,13 @@ impl Coordinator {
     }
 
     /// A page of the reports the caller may see.
-    pub async fn list_reports(&self, caller: &Caller, filter: &RecordFilter, page_size: i32, page_token: &str) -> Result<Page<AvailabilityReport>> {
+    pub async fn list_reports(
+        &self,
+        caller: &Caller,
+        filter: &RecordFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<AvailabilityReport>> {
         self.list(RecordKind::AvailabilityReport, caller, filter, page_size, page_token).await
     }
 

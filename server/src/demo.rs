@@ -107,11 +107,23 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
 async fn connect_as(dir: &Path, endpoint: &str, party: &str) -> anyhow::Result<Client> {
     let pki = dir.join("pki");
     let read = |name: String| std::fs::read_to_string(pki.join(&name)).with_context(|| format!("reading {name}"));
-    Ok(Client::connect_pem(endpoint, &read("ca.pem".into())?, &read(format!("{party}.pem"))?, &read(format!("{party}.key"))?).await?)
+    Ok(Client::connect_pem(
+        endpoint,
+        &read("ca.pem".into())?,
+        &read(format!("{party}.pem"))?,
+        &read(format!("{party}.key"))?,
+    )
+    .await?)
 }
 
 fn site(name: &str, nation: &str, lat: f64, lon: f64) -> Option<pb::Site> {
-    Some(pb::Site { name: name.into(), nation: nation.into(), region: pb::Region::Indopacom as i32, latitude: lat, longitude: lon })
+    Some(pb::Site {
+        name: name.into(),
+        nation: nation.into(),
+        region: pb::Region::Indopacom as i32,
+        latitude: lat,
+        longitude: lon,
+    })
 }
 
 /// A demo repair order from the USAF depot.
@@ -135,7 +147,10 @@ pub fn sample_order(tms: &str, nsn: &str, nomenclature: &str, priority: u32, qua
                 appropriation: "3400 O&M, Air Force".into(),
                 fiscal_year: 2027,
             })),
-            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 4_500_000 * i64::from(quantity) }),
+            estimated_cost: Some(pb::Money {
+                currency_code: "USD".into(),
+                amount_minor: 4_500_000 * i64::from(quantity),
+            }),
             actual_cost: None,
         }),
         ..Default::default()
@@ -245,8 +260,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 timeframe_end: "2026-10-31".into(),
                 time_unit: pb::TimeUnit::Days as i32,
                 inventory: Some(pb::Inventory { tai: 24, pmai: 20, ..Default::default() }),
-                tai_time: Some(pb::TimeByCategory { available: 520.0, nmcm: 90.0, nmcs: 60.0, depot: 62.0, upnr: 12.0 }),
-                pmai_time: Some(pb::TimeByCategory { available: 470.0, nmcm: 70.0, nmcs: 50.0, depot: 20.0, upnr: 10.0 }),
+                tai_time: Some(pb::TimeByCategory {
+                    available: 520.0,
+                    nmcm: 90.0,
+                    nmcs: 60.0,
+                    depot: 62.0,
+                    upnr: 12.0,
+                }),
+                pmai_time: Some(pb::TimeByCategory {
+                    available: 470.0,
+                    nmcm: 70.0,
+                    nmcs: 50.0,
+                    depot: 20.0,
+                    upnr: 10.0,
+                }),
                 ..Default::default()
             }),
         })

@@ -7,12 +7,12 @@
 //! [`coordinator`] authorizes, applies the domain rules and builds commits;
 //! [`store`] makes them durable. [`config`] and [`telemetry`] set it up.
 
-pub mod store;
+pub mod api;
+pub mod audit;
 pub mod config;
 pub mod coordinator;
+pub mod demo;
+pub mod server;
+pub mod store;
 pub mod telemetry;
 pub mod tls;
-pub mod api;
-pub mod server;
-pub mod audit;
-pub mod demo;

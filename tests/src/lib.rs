@@ -196,7 +196,12 @@ pub fn repair_order(originator: &str) -> pb::RepairOrder {
             latitude: 26.3516,
             longitude: 127.7692,
         }),
-        retrograde: Some(pb::Retrograde { distance_km: 1450.0, transit_days: 3.0, weight_kg: 410.0, ..Default::default() }),
+        retrograde: Some(pb::Retrograde {
+            distance_km: 1450.0,
+            transit_days: 3.0,
+            weight_kg: 410.0,
+            ..Default::default()
+        }),
         controls: Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() }),
         funding: Some(pb::Funding {
             source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
@@ -263,12 +268,20 @@ pub fn availability_report(reporter: &str) -> pb::AvailabilityReport {
         timeframe_start: "2026-10-01".into(),
         timeframe_end: "2026-10-31".into(),
         time_unit: pb::TimeUnit::Days as i32,
-        inventory: Some(pb::Inventory { tai: 24, pai: Some(20), bai: Some(2), pwr: Some(0), ar: Some(2), pmai: 20, ..Default::default() }),
+        inventory: Some(pb::Inventory {
+            tai: 24,
+            pai: Some(20),
+            bai: Some(2),
+            pwr: Some(0),
+            ar: Some(2),
+            pmai: 20,
+            ..Default::default()
+        }),
         tai_time: Some(pb::TimeByCategory { available: 520.0, nmcm: 90.0, nmcs: 60.0, depot: 62.0, upnr: 12.0 }),
         pmai_time: Some(pb::TimeByCategory { available: 470.0, nmcm: 70.0, nmcs: 50.0, depot: 20.0, upnr: 10.0 }),
         costs: vec![pb::CostElementAmount {
             element: "3.2".into(),
-            amount: Some(pb::Money { currency_code: "USD".into(), amount_minor: 250_000_00 }),
+            amount: Some(pb::Money { currency_code: "USD".into(), amount_minor: 25_000_000 }),
         }],
         ..Default::default()
     }
@@ -277,5 +290,8 @@ pub fn availability_report(reporter: &str) -> pb::AvailabilityReport {
 /// The field paths of a status's `BadRequest` details.
 pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     use tonic_types::StatusExt;
-    status.get_details_bad_request().map(|b| b.field_violations.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|f| f.field).collect())
+        .unwrap_or_default()
 }

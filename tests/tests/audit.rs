@@ -12,7 +12,10 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
     let mut ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     let o = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: String::new(),
+        })
         .await?
         .into_inner();
     ex.exchange(party::COORDINATOR)
@@ -25,8 +28,11 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
             ..Default::default()
         })
         .await?;
-    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(availability_report(party::USAF)), request_id: String::new() })
-        .await?;
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(availability_report(party::USAF)),
+        request_id: String::new(),
+    })
+    .await?;
     ex.stop().await?;
 
     let url = format!("sqlite://{}", ex.db_path().display());
@@ -58,7 +64,9 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
             let update = format!("UPDATE events SET {column} = ? WHERE sequence = ?");
             sqlx::query(&update).bind(&changed).bind(sequence).execute(&mut conn).await?;
             let verdict = audit::verify_store(store::connect(&url).await?.as_ref()).await?;
-            let broken = verdict.err().ok_or_else(|| anyhow::anyhow!("change to {column} of entry {sequence} went unnoticed"))?;
+            let broken = verdict
+                .err()
+                .ok_or_else(|| anyhow::anyhow!("change to {column} of entry {sequence} went unnoticed"))?;
             assert_eq!(broken.sequence, sequence, "{column}");
             sqlx::query(&update).bind(&original).bind(sequence).execute(&mut conn).await?;
         }

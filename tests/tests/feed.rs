@@ -11,7 +11,10 @@ async fn create(ex: &TestExchange, n: usize, tag: &str) -> anyhow::Result<Vec<St
     let mut names = Vec::new();
     for i in 0..n {
         let o = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: format!("{tag}-{i}") })
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(repair_order(party::USAF)),
+                request_id: format!("{tag}-{i}"),
+            })
             .await?
             .into_inner();
         names.push(o.name);
@@ -38,7 +41,12 @@ async fn a_subscriber_killed_mid_stream_resumes_from_its_last_sequence_exactly_o
     // More writes happen while it is away.
     let during = create(&ex, 4, "b").await?;
     let last = seen.last().map_or(0, |(s, _)| *s);
-    let mut stream = ex.feed(party::USAF).await?.subscribe(pb::SubscribeRequest { after_sequence: last, kinds: vec![] }).await?.into_inner();
+    let mut stream = ex
+        .feed(party::USAF)
+        .await?
+        .subscribe(pb::SubscribeRequest { after_sequence: last, kinds: vec![] })
+        .await?
+        .into_inner();
     // And more while it follows live.
     let live = tokio::spawn({
         let ex_channel = ex.exchange(party::USAF).await?;
@@ -48,7 +56,10 @@ async fn a_subscriber_killed_mid_stream_resumes_from_its_last_sequence_exactly_o
             for i in 0..3 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 let o = c
-                    .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: format!("c-{i}") })
+                    .create_repair_order(pb::CreateRepairOrderRequest {
+                        repair_order: Some(repair_order(party::USAF)),
+                        request_id: format!("c-{i}"),
+                    })
                     .await?
                     .into_inner();
                 names.push(o.name);
@@ -58,7 +69,9 @@ async fn a_subscriber_killed_mid_stream_resumes_from_its_last_sequence_exactly_o
     });
     let expected_total = before.len() + during.len() + 3;
     while seen.len() < expected_total {
-        let e = tokio::time::timeout(Duration::from_secs(10), stream.message()).await??.ok_or_else(|| anyhow::anyhow!("ended"))?;
+        let e = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("ended"))?;
         if let Some(pb::event::Subject::RepairOrder(o)) = e.subject {
             seen.push((e.sequence, o.name));
         }

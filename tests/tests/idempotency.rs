@@ -22,13 +22,17 @@ async fn the_same_request_id_sent_concurrently_stores_one_record() -> anyhow::Re
     let calls = (0..16).map(|_| {
         let mut c = client.clone();
         async move {
-            c.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "same".into() })
-                .await
-                .map(|r| r.into_inner())
+            c.create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(repair_order(party::USAF)),
+                request_id: "same".into(),
+            })
+            .await
+            .map(|r| r.into_inner())
         }
     });
     let results = futures::future::join_all(calls).await;
-    let names: std::collections::BTreeSet<String> = results.into_iter().map(|r| r.map(|o| o.name)).collect::<Result<_, _>>()?;
+    let names: std::collections::BTreeSet<String> =
+        results.into_iter().map(|r| r.map(|o| o.name)).collect::<Result<_, _>>()?;
     assert_eq!(names.len(), 1, "{names:?}");
     assert_eq!(count_orders(&ex).await?, 1);
     Ok(())
@@ -37,7 +41,8 @@ async fn the_same_request_id_sent_concurrently_stores_one_record() -> anyhow::Re
 #[tokio::test]
 async fn a_repeat_after_restart_returns_the_first_result_and_stores_nothing() -> anyhow::Result<()> {
     let mut ex = TestExchange::start().await?;
-    let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "erp-0001".into() };
+    let request =
+        pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "erp-0001".into() };
     let first = ex.exchange(party::USAF).await?.create_repair_order(request.clone()).await?.into_inner();
     ex.restart().await?;
     let again = ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner();
@@ -51,7 +56,10 @@ async fn the_same_request_id_with_another_payload_is_refused_not_overwritten() -
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     let first = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "k".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: "k".into(),
+        })
         .await?
         .into_inner();
     let mut other = repair_order(party::USAF);
@@ -72,8 +80,16 @@ async fn request_ids_are_per_party() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     let mut mhi = ex.exchange(party::MHI).await?;
-    usaf.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "1".into() }).await?;
-    mhi.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::MHI)), request_id: "1".into() }).await?;
+    usaf.create_repair_order(pb::CreateRepairOrderRequest {
+        repair_order: Some(repair_order(party::USAF)),
+        request_id: "1".into(),
+    })
+    .await?;
+    mhi.create_repair_order(pb::CreateRepairOrderRequest {
+        repair_order: Some(repair_order(party::MHI)),
+        request_id: "1".into(),
+    })
+    .await?;
     assert_eq!(count_orders(&ex).await?, 2);
     Ok(())
 }

@@ -5,9 +5,15 @@ use cosx_proto::v1 as pb;
 use cosx_tests::{TRUST_DOMAIN, TestExchange, capacity_offer, party, repair_order};
 use tonic::Code;
 
-async fn list_as(ex: &TestExchange, channel: tonic::transport::Channel) -> Result<pb::ListRepairOrdersResponse, tonic::Status> {
+async fn list_as(
+    ex: &TestExchange,
+    channel: tonic::transport::Channel,
+) -> Result<pb::ListRepairOrdersResponse, tonic::Status> {
     let _ = ex;
-    pb::exchange_client::ExchangeClient::new(channel).list_repair_orders(pb::ListRepairOrdersRequest::default()).await.map(|r| r.into_inner())
+    pb::exchange_client::ExchangeClient::new(channel)
+        .list_repair_orders(pb::ListRepairOrdersRequest::default())
+        .await
+        .map(|r| r.into_inner())
 }
 
 /// A refusal either ends the handshake (no status at all) or answers with `code`.
@@ -101,12 +107,18 @@ async fn a_registered_party_cannot_write_as_another_party() -> anyhow::Result<()
     let ex = TestExchange::start().await?;
     let mut kai = ex.exchange(party::KAI).await?;
     let status = kai
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "x".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: "x".into(),
+        })
         .await
         .expect_err("wrote as another party");
     assert_eq!(status.code(), Code::PermissionDenied);
     let status = kai
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(party::MHI)), request_id: "y".into() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(capacity_offer(party::MHI)),
+            request_id: "y".into(),
+        })
         .await
         .expect_err("offered as another party");
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -139,13 +151,23 @@ async fn only_a_coordinator_registers_and_suspends_parties_and_suspension_takes_
     assert_eq!(status.code(), Code::PermissionDenied);
 
     let mut registry = ex.registry(party::COORDINATOR).await?;
-    let registered = registry.register_party(pb::RegisterPartyRequest { party: Some(newcomer), request_id: "r".into() }).await?.into_inner();
+    let registered = registry
+        .register_party(pb::RegisterPartyRequest { party: Some(newcomer), request_id: "r".into() })
+        .await?
+        .into_inner();
     assert_eq!(registered.name, "parties/SGP-STE-PAYALEBAR");
     let mut ste = ex.exchange("SGP-STE-PAYALEBAR").await?;
     ste.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?;
 
-    registry.suspend_party(pb::SuspendPartyRequest { name: registered.name, reason: "key compromise".into(), etag: String::new() }).await?;
-    let status = ste.list_repair_orders(pb::ListRepairOrdersRequest::default()).await.expect_err("a suspended party was served");
+    registry
+        .suspend_party(pb::SuspendPartyRequest {
+            name: registered.name,
+            reason: "key compromise".into(),
+            etag: String::new(),
+        })
+        .await?;
+    let status =
+        ste.list_repair_orders(pb::ListRepairOrdersRequest::default()).await.expect_err("a suspended party was served");
     assert_eq!(status.code(), Code::PermissionDenied);
     Ok(())
 }

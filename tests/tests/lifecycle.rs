@@ -9,7 +9,12 @@ use tonic::Code;
 
 type Client = pb::exchange_client::ExchangeClient<tonic::transport::Channel>;
 
-async fn step(c: &mut Client, order: &pb::RepairOrder, action: A, provider: &str) -> Result<pb::RepairOrder, tonic::Status> {
+async fn step(
+    c: &mut Client,
+    order: &pb::RepairOrder,
+    action: A,
+    provider: &str,
+) -> Result<pb::RepairOrder, tonic::Status> {
     c.transition_repair_order(pb::TransitionRepairOrderRequest {
         name: order.name.clone(),
         version: order.version,
@@ -25,7 +30,10 @@ async fn submitted(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
     Ok(ex
         .exchange(party::USAF)
         .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: String::new(),
+        })
         .await?
         .into_inner())
 }
@@ -33,7 +41,8 @@ async fn submitted(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
 #[tokio::test]
 async fn an_order_goes_from_submission_to_close_and_history_records_every_step() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let (mut usaf, mut mhi, mut j4) = (ex.exchange(party::USAF).await?, ex.exchange(party::MHI).await?, ex.exchange(party::COORDINATOR).await?);
+    let (mut usaf, mut mhi, mut j4) =
+        (ex.exchange(party::USAF).await?, ex.exchange(party::MHI).await?, ex.exchange(party::COORDINATOR).await?);
     let o = submitted(&ex).await?;
     let o = step(&mut j4, &o, A::Propose, party::MHI).await?;
     assert_eq!((o.state, o.provider.as_str()), (S::Proposed as i32, party::MHI));
@@ -76,9 +85,24 @@ async fn an_order_goes_from_submission_to_close_and_history_records_every_step()
     let progress = o.progress.clone().unwrap_or_default();
     assert_eq!((progress.induction_date.as_str(), progress.actual_labor_hours), ("2027-01-10", 455.5));
 
-    let history = usaf.get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() }).await?.into_inner().transitions;
+    let history = usaf
+        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() })
+        .await?
+        .into_inner()
+        .transitions;
     let states: Vec<i32> = history.iter().map(|t| t.to_state).collect();
-    let expected = [S::Submitted, S::Proposed, S::Accepted, S::Inducted, S::InWork, S::AwaitingParts, S::InWork, S::Completed, S::Shipped, S::Closed];
+    let expected = [
+        S::Submitted,
+        S::Proposed,
+        S::Accepted,
+        S::Inducted,
+        S::InWork,
+        S::AwaitingParts,
+        S::InWork,
+        S::Completed,
+        S::Shipped,
+        S::Closed,
+    ];
     assert_eq!(states, expected.map(|s| s as i32));
     let actors: Vec<&str> = history.iter().map(|t| t.actor.as_str()).collect();
     assert_eq!(actors[..3], [party::USAF, party::COORDINATOR, party::MHI]);
@@ -91,8 +115,12 @@ async fn an_order_goes_from_submission_to_close_and_history_records_every_step()
 #[tokio::test]
 async fn every_role_is_held_to_its_own_steps() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let (mut usaf, mut mhi, mut kai, mut j4) =
-        (ex.exchange(party::USAF).await?, ex.exchange(party::MHI).await?, ex.exchange(party::KAI).await?, ex.exchange(party::COORDINATOR).await?);
+    let (mut usaf, mut mhi, mut kai, mut j4) = (
+        ex.exchange(party::USAF).await?,
+        ex.exchange(party::MHI).await?,
+        ex.exchange(party::KAI).await?,
+        ex.exchange(party::COORDINATOR).await?,
+    );
     let o = submitted(&ex).await?;
     // Nobody but a coordinator proposes; a contractor cannot even see an order not proposed to it.
     assert_eq!(step(&mut usaf, &o, A::Propose, party::MHI).await.expect_err("proposed").code(), Code::PermissionDenied);
@@ -111,16 +139,25 @@ async fn every_role_is_held_to_its_own_steps() -> anyhow::Result<()> {
     // Decline returns it to the pool; the provider loses sight of it; it can be proposed again.
     let o = step(&mut mhi, &o, A::Decline, "").await?;
     assert_eq!((o.state, o.provider.as_str()), (S::Declined as i32, ""));
-    assert_eq!(mhi.get_repair_order(pb::GetRepairOrderRequest { name: o.name.clone() }).await.expect_err("seen").code(), Code::NotFound);
+    assert_eq!(
+        mhi.get_repair_order(pb::GetRepairOrderRequest { name: o.name.clone() }).await.expect_err("seen").code(),
+        Code::NotFound
+    );
     let o = step(&mut j4, &o, A::Propose, party::KAI).await?;
     let o = step(&mut kai, &o, A::Accept, "").await?;
     // Only the originator cancels, and only before induction.
     assert_eq!(step(&mut kai, &o, A::Cancel, "").await.expect_err("cancelled").code(), Code::PermissionDenied);
     let inducted = step(&mut kai, &o, A::Induct, "").await?;
-    assert_eq!(step(&mut usaf, &inducted, A::Cancel, "").await.expect_err("cancelled").code(), Code::FailedPrecondition);
+    assert_eq!(
+        step(&mut usaf, &inducted, A::Cancel, "").await.expect_err("cancelled").code(),
+        Code::FailedPrecondition
+    );
     // A proposal must name a registered provider.
     let other = submitted(&ex).await?;
-    assert_eq!(step(&mut j4, &other, A::Propose, "NOBODY-HERE").await.expect_err("proposed").code(), Code::InvalidArgument);
+    assert_eq!(
+        step(&mut j4, &other, A::Propose, "NOBODY-HERE").await.expect_err("proposed").code(),
+        Code::InvalidArgument
+    );
     let cancelled = step(&mut usaf, &other, A::Cancel, "").await?;
     assert_eq!(cancelled.state, S::Cancelled as i32);
     Ok(())
@@ -155,7 +192,8 @@ async fn of_two_racing_steps_exactly_one_wins() -> anyhow::Result<()> {
         assert_eq!(wins, 1, "round {round}: {a:?} / {b:?}");
         let loser = a.err().or(b.err()).ok_or_else(|| anyhow::anyhow!("no loser"))?;
         assert_eq!(loser.code(), Code::Aborted, "{loser:?}");
-        let history = j4.get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() }).await?.into_inner();
+        let history =
+            j4.get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() }).await?.into_inner();
         assert_eq!(history.transitions.len(), 3);
     }
     Ok(())
@@ -186,12 +224,22 @@ async fn an_order_splits_into_parts_that_keep_the_total() -> anyhow::Result<()> 
     let mut usaf = ex.exchange(party::USAF).await?;
     let o = submitted(&ex).await?;
     let bad = usaf
-        .split_repair_order(pb::SplitRepairOrderRequest { name: o.name.clone(), version: o.version, quantities: vec![1, 2], request_id: String::new() })
+        .split_repair_order(pb::SplitRepairOrderRequest {
+            name: o.name.clone(),
+            version: o.version,
+            quantities: vec![1, 2],
+            request_id: String::new(),
+        })
         .await
         .expect_err("split to a wrong total");
     assert_eq!(bad.code(), Code::InvalidArgument);
     let split = usaf
-        .split_repair_order(pb::SplitRepairOrderRequest { name: o.name.clone(), version: o.version, quantities: vec![1, 3], request_id: String::new() })
+        .split_repair_order(pb::SplitRepairOrderRequest {
+            name: o.name.clone(),
+            version: o.version,
+            quantities: vec![1, 3],
+            request_id: String::new(),
+        })
         .await?
         .into_inner();
     let parent = split.parent.unwrap_or_default();

@@ -11,7 +11,10 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
     let mut mhi = ex.exchange(party::MHI).await?;
 
     let order = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "ro-1".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: "ro-1".into(),
+        })
         .await?
         .into_inner();
     assert!(order.name.starts_with("repairOrders/"));
@@ -24,11 +27,17 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
     assert_eq!(listed.repair_orders, vec![order.clone()]);
 
     let offer = mhi
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(party::MHI)), request_id: "co-1".into() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(capacity_offer(party::MHI)),
+            request_id: "co-1".into(),
+        })
         .await?
         .into_inner();
     assert_eq!(offer.state, pb::CapacityOfferState::Active as i32);
-    assert_eq!(mhi.get_capacity_offer(pb::GetCapacityOfferRequest { name: offer.name.clone() }).await?.into_inner(), offer);
+    assert_eq!(
+        mhi.get_capacity_offer(pb::GetCapacityOfferRequest { name: offer.name.clone() }).await?.into_inner(),
+        offer
+    );
     let offers = mhi.list_capacity_offers(pb::ListCapacityOffersRequest::default()).await?.into_inner();
     assert_eq!(offers.capacity_offers, vec![offer]);
 
@@ -40,7 +49,12 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
         .await?
         .into_inner();
     assert_eq!(report.version, 1);
-    assert_eq!(usaf.get_availability_report(pb::GetAvailabilityReportRequest { name: report.name.clone() }).await?.into_inner(), report);
+    assert_eq!(
+        usaf.get_availability_report(pb::GetAvailabilityReportRequest { name: report.name.clone() })
+            .await?
+            .into_inner(),
+        report
+    );
     let reports = usaf.list_availability_reports(pb::ListAvailabilityReportsRequest::default()).await?.into_inner();
     assert_eq!(reports.availability_reports, vec![report]);
     Ok(())
@@ -51,8 +65,11 @@ async fn lists_page_through_every_record_once() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     for i in 0..7 {
-        usaf.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: format!("p-{i}") })
-            .await?;
+        usaf.create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: format!("p-{i}"),
+        })
+        .await?;
     }
     let mut names = Vec::new();
     let mut token = String::new();
@@ -78,7 +95,10 @@ async fn a_corrected_report_supersedes_the_first_and_both_are_kept() -> anyhow::
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     let first = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(availability_report(party::USAF)), request_id: "a".into() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(availability_report(party::USAF)),
+            request_id: "a".into(),
+        })
         .await?
         .into_inner();
     let mut corrected = availability_report(party::USAF);
@@ -87,14 +107,20 @@ async fn a_corrected_report_supersedes_the_first_and_both_are_kept() -> anyhow::
         t.upnr = 32.0;
     }
     let second = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(corrected), request_id: "b".into() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(corrected),
+            request_id: "b".into(),
+        })
         .await?
         .into_inner();
     assert_eq!((second.version, second.supersedes.as_str()), (2, first.name.as_str()));
     let current = usaf.list_availability_reports(pb::ListAvailabilityReportsRequest::default()).await?.into_inner();
     assert_eq!(current.availability_reports, vec![second.clone()]);
     let all = usaf
-        .list_availability_reports(pb::ListAvailabilityReportsRequest { include_superseded: true, ..Default::default() })
+        .list_availability_reports(pb::ListAvailabilityReportsRequest {
+            include_superseded: true,
+            ..Default::default()
+        })
         .await?
         .into_inner();
     assert_eq!(all.availability_reports.len(), 2);
@@ -113,11 +139,14 @@ async fn health_answers_serving_and_reflection_lists_the_services() -> anyhow::R
     }
 
     use tonic_reflection::pb::v1::{
-        ServerReflectionRequest, server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
-        server_reflection_response::MessageResponse,
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
     let mut reflection = ServerReflectionClient::new(channel.clone());
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
     let mut stream = reflection.server_reflection_info(tokio_stream::iter(vec![request])).await?.into_inner();
     let response = stream.next().await.ok_or_else(|| anyhow::anyhow!("no reflection answer"))??;
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
@@ -133,10 +162,15 @@ async fn health_answers_serving_and_reflection_lists_the_services() -> anyhow::R
     let mut old = alpha::server_reflection_client::ServerReflectionClient::new(channel);
     let request = alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(alpha::server_reflection_request::MessageRequest::FileContainingSymbol("cosx.v1.Exchange".into())),
+        message_request: Some(alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "cosx.v1.Exchange".into(),
+        )),
     };
     let mut stream = old.server_reflection_info(tokio_stream::iter(vec![request])).await?.into_inner();
     let response = stream.next().await.ok_or_else(|| anyhow::anyhow!("no v1alpha answer"))??;
-    assert!(matches!(response.message_response, Some(alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))));
+    assert!(matches!(
+        response.message_response,
+        Some(alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+    ));
     Ok(())
 }

@@ -7,8 +7,16 @@ use tonic::Code;
 async fn coordinator_sees_nothing(ex: &TestExchange) -> anyhow::Result<()> {
     let mut c = ex.exchange(party::COORDINATOR).await?;
     assert!(c.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner().repair_orders.is_empty());
-    assert!(c.list_capacity_offers(pb::ListCapacityOffersRequest::default()).await?.into_inner().capacity_offers.is_empty());
-    assert!(c.list_availability_reports(pb::ListAvailabilityReportsRequest::default()).await?.into_inner().availability_reports.is_empty());
+    assert!(
+        c.list_capacity_offers(pb::ListCapacityOffersRequest::default()).await?.into_inner().capacity_offers.is_empty()
+    );
+    assert!(
+        c.list_availability_reports(pb::ListAvailabilityReportsRequest::default())
+            .await?
+            .into_inner()
+            .availability_reports
+            .is_empty()
+    );
     let mut feed = ex.feed(party::COORDINATOR).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
     // Only the parties registered from the configuration are in the log.
     for _ in 0..cosx_tests::PARTIES.len() {
@@ -35,7 +43,9 @@ async fn each_bad_repair_order_field_is_named_and_nothing_is_stored() -> anyhow:
         ("repair_order.maintenance_level", |o| o.maintenance_level = 42),
         ("repair_order.repair_type", |o| o.repair_type = 0),
         ("repair_order.priority", |o| o.priority = 16),
-        ("repair_order.item.nomenclature", |o| o.item.as_mut().into_iter().for_each(|i| i.nomenclature = "X".repeat(300))),
+        ("repair_order.item.nomenclature", |o| {
+            o.item.as_mut().into_iter().for_each(|i| i.nomenclature = "X".repeat(300))
+        }),
         ("repair_order.location.latitude", |o| o.location.as_mut().into_iter().for_each(|s| s.latitude = 91.0)),
         ("repair_order.controls.releasability.nations[0]", |o| {
             o.controls = Some(pb::Controls {
@@ -44,7 +54,10 @@ async fn each_bad_repair_order_field_is_named_and_nothing_is_stored() -> anyhow:
             })
         }),
         ("repair_order.funding.estimated_cost", |o| {
-            o.funding.as_mut().into_iter().for_each(|f| f.estimated_cost = Some(pb::Money { currency_code: "usd".into(), amount_minor: 1 }))
+            o.funding
+                .as_mut()
+                .into_iter()
+                .for_each(|f| f.estimated_cost = Some(pb::Money { currency_code: "usd".into(), amount_minor: 1 }))
         }),
         ("repair_order.tms", |o| o.tms = String::new()),
     ];
@@ -52,7 +65,10 @@ async fn each_bad_repair_order_field_is_named_and_nothing_is_stored() -> anyhow:
         let mut order = repair_order(party::USAF);
         mutate(&mut order);
         let status = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(order), request_id: format!("bad-{field}") })
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(order),
+                request_id: format!("bad-{field}"),
+            })
             .await
             .expect_err(field);
         assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
@@ -97,7 +113,11 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         .await
         .expect_err("accepted");
     let fields = violated_fields(&status);
-    for f in ["capacity_offer.periods[0].end_date", "capacity_offer.periods[0].capacity", "capacity_offer.capabilities[0].repair_types[0]"] {
+    for f in [
+        "capacity_offer.periods[0].end_date",
+        "capacity_offer.periods[0].capacity",
+        "capacity_offer.capabilities[0].repair_types[0]",
+    ] {
         assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
     }
 
@@ -108,7 +128,10 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         t.available = 800.0;
     }
     let status = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(report), request_id: "r1".into() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(report),
+            request_id: "r1".into(),
+        })
         .await
         .expect_err("accepted");
     assert!(violated_fields(&status).iter().any(|f| f == "availability_report.tai_time.available"), "{status:?}");
@@ -119,7 +142,10 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         i.bai = Some(5);
     }
     let status = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(report), request_id: "r2".into() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(report),
+            request_id: "r2".into(),
+        })
         .await
         .expect_err("accepted");
     assert!(violated_fields(&status).iter().any(|f| f == "availability_report.inventory.tai"), "{status:?}");
@@ -130,7 +156,10 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
     report.tai_time = Some(pb::TimeByCategory { available: 17_000.0, nmcm: 900.0, ..Default::default() });
     report.pmai_time = None;
     let status = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(report), request_id: "r3".into() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(report),
+            request_id: "r3".into(),
+        })
         .await
         .expect_err("accepted");
     assert!(violated_fields(&status).iter().any(|f| f == "availability_report.tai_time"), "{status:?}");

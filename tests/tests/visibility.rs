@@ -25,7 +25,10 @@ async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Resul
     let order = ex
         .exchange(party::USAF)
         .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: String::new(),
+        })
         .await?
         .into_inner();
     ex.exchange(party::COORDINATOR)
@@ -40,12 +43,19 @@ async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Resul
         .await?;
 
     let mut kai = ex.exchange(party::KAI).await?;
-    let get = kai.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await.expect_err("seen by get");
+    let get =
+        kai.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await.expect_err("seen by get");
     assert_eq!(get.code(), Code::NotFound);
-    let history = kai.get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: order.name.clone() }).await.expect_err("seen");
+    let history = kai
+        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: order.name.clone() })
+        .await
+        .expect_err("seen");
     assert_eq!(history.code(), Code::NotFound);
     // Not found, exactly as for an order that does not exist.
-    let missing = kai.get_repair_order(pb::GetRepairOrderRequest { name: "repairOrders/0000000000000000".into() }).await.expect_err("?");
+    let missing = kai
+        .get_repair_order(pb::GetRepairOrderRequest { name: "repairOrders/0000000000000000".into() })
+        .await
+        .expect_err("?");
     assert_eq!(missing.code(), get.code());
     let listed = kai.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
     assert!(listed.repair_orders.is_empty());
@@ -61,7 +71,8 @@ async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Resul
     assert_eq!(mhi_sees, vec![order.name.clone()]);
     assert_eq!(feed_subjects(&ex, party::USAF).await?.len(), 2);
     assert_eq!(feed_subjects(&ex, party::COORDINATOR).await?.len(), 2);
-    let mhi_list = ex.exchange(party::MHI).await?.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
+    let mhi_list =
+        ex.exchange(party::MHI).await?.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
     assert_eq!(mhi_list.repair_orders.len(), 1);
     Ok(())
 }
@@ -81,7 +92,8 @@ async fn releasability_grants_sight_to_named_nations_and_parties_only() -> anyho
         .await?
         .into_inner();
     for (who, sees) in [(party::RAAF, true), (party::KAI, true), (party::MHI, false)] {
-        let got = ex.exchange(who).await?.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await;
+        let got =
+            ex.exchange(who).await?.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await;
         assert_eq!(got.is_ok(), sees, "{who}");
         assert_eq!(feed_subjects(&ex, who).await?.len(), usize::from(sees), "{who}");
     }

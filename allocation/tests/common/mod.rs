@@ -3,9 +3,8 @@
 
 use chrono::{Duration, NaiveDate};
 use cosx_allocation::{
-    AllocationConfig, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, MaintenanceLevel, Nation, OpenOrder, Priority,
-    ProviderKind, RepairType,
+    AllocationConfig, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit, Department, FiscalYear,
+    FundsBalance, GeoPoint, MaintenanceLevel, Nation, OpenOrder, Priority, ProviderKind, RepairType,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -35,46 +34,25 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
     let mut rng = StdRng::seed_from_u64(seed);
     let as_of = date(2026, 9, 1);
     let level = |rng: &mut StdRng| {
-        if rng.random_bool(0.8) {
-            MaintenanceLevel::Depot
-        } else {
-            MaintenanceLevel::Intermediate
-        }
+        if rng.random_bool(0.8) { MaintenanceLevel::Depot } else { MaintenanceLevel::Intermediate }
     };
     let offers = (0..n_offers)
         .map(|i| {
             let (kind, nat) = match rng.random_range(0..4) {
                 0 => (ProviderKind::Organic, "USA"),
-                1 => (
-                    ProviderKind::PartnerGovernment,
-                    if rng.random_bool(0.5) { "JPN" } else { "KOR" },
-                ),
-                _ => (
-                    ProviderKind::Contractor,
-                    if rng.random_bool(0.5) { "USA" } else { "JPN" },
-                ),
+                1 => (ProviderKind::PartnerGovernment, if rng.random_bool(0.5) { "JPN" } else { "KOR" }),
+                _ => (ProviderKind::Contractor, if rng.random_bool(0.5) { "USA" } else { "JPN" }),
             };
-            let unit = if rng.random_bool(0.7) {
-                CapacityUnit::LaborHours
-            } else {
-                CapacityUnit::InductionSlots
-            };
+            let unit = if rng.random_bool(0.7) { CapacityUnit::LaborHours } else { CapacityUnit::InductionSlots };
             let mut capabilities = Vec::new();
             for tms in TMS {
                 if rng.random_bool(0.75) {
-                    let mut repair_types: Vec<RepairType> = TYPES
-                        .iter()
-                        .copied()
-                        .filter(|_| rng.random_bool(0.7))
-                        .collect();
+                    let mut repair_types: Vec<RepairType> =
+                        TYPES.iter().copied().filter(|_| rng.random_bool(0.7)).collect();
                     if repair_types.is_empty() {
                         repair_types.push(TYPES[0]);
                     }
-                    capabilities.push(Capability {
-                        tms: tms.into(),
-                        level: level(&mut rng),
-                        repair_types,
-                    });
+                    capabilities.push(Capability { tms: tms.into(), level: level(&mut rng), repair_types });
                 }
             }
             let periods = (0..3)
@@ -84,11 +62,7 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                         CapacityUnit::LaborHours => f64::from(rng.random_range(0..8u32) * 10),
                         CapacityUnit::InductionSlots => f64::from(rng.random_range(0..4u32)),
                     };
-                    CapacityPeriod {
-                        start,
-                        end: start + Duration::days(29),
-                        capacity,
-                    }
+                    CapacityPeriod { start, end: start + Duration::days(29), capacity }
                 })
                 .collect();
             CapacityOffer {
@@ -96,10 +70,7 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                 provider_id: format!("P-{nat}-{i}"),
                 provider_kind: kind,
                 provider_nation: nation(nat),
-                site: GeoPoint {
-                    lat: rng.random_range(-10.0..50.0),
-                    lon: rng.random_range(100.0..160.0),
-                },
+                site: GeoPoint { lat: rng.random_range(-10.0..50.0), lon: rng.random_range(100.0..160.0) },
                 capabilities,
                 unit,
                 periods,
@@ -109,11 +80,7 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                     CapacityUnit::InductionSlots => rng.random_range(100_000..400_000),
                 },
                 authorizations: Authorizations {
-                    export_licences: if rng.random_bool(0.5) {
-                        vec!["USML VIII".into()]
-                    } else {
-                        vec![]
-                    },
+                    export_licences: if rng.random_bool(0.5) { vec!["USML VIII".into()] } else { vec![] },
                     transfer_approvals: ["USA", "JPN", "KOR"]
                         .iter()
                         .filter(|_| rng.random_bool(0.6))
@@ -141,18 +108,9 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                 estimated_hours: hours,
                 priority: Priority::new(PRIORITIES[rng.random_range(0..PRIORITIES.len())]).unwrap(),
                 required_by: as_of + Duration::days(rng.random_range(-5..100)),
-                location: GeoPoint {
-                    lat: rng.random_range(-10.0..50.0),
-                    lon: rng.random_range(100.0..160.0),
-                },
+                location: GeoPoint { lat: rng.random_range(-10.0..50.0), lon: rng.random_range(100.0..160.0) },
                 owner_nation: nation(if us { "USA" } else { "JPN" }),
-                department: us.then(|| {
-                    if rng.random_bool(0.5) {
-                        Department::AirForce
-                    } else {
-                        Department::Navy
-                    }
-                }),
+                department: us.then(|| if rng.random_bool(0.5) { Department::AirForce } else { Department::Navy }),
                 estimated_cost_cents: (hours * 10_000.0) as i64,
                 organic_only: us && rng.random_bool(0.15),
                 export_classification: rng.random_bool(0.25).then(|| "USML VIII".to_owned()),
@@ -172,10 +130,5 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
             });
         }
     }
-    Instance {
-        orders,
-        offers,
-        balances,
-        config: AllocationConfig::new(as_of),
-    }
+    Instance { orders, offers, balances, config: AllocationConfig::new(as_of) }
 }

@@ -18,11 +18,7 @@ use crate::error::ClientError;
 
 pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientError> {
     match cmd {
-        CertsCommand::Init {
-            trust_domain,
-            out,
-            force,
-        } => {
+        CertsCommand::Init { trust_domain, out, force } => {
             let key_path = out.join("ca.key");
             if key_path.exists() && !force {
                 return Err(ClientError::Usage(format!(
@@ -35,34 +31,19 @@ pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientErro
             let cert_path = out.join("ca.pem");
             write_public(&cert_path, ca.cert_pem())?;
             write_private(&key_path, &ca.key_pem())?;
-            report(
-                printer,
-                &cert_path,
-                &key_path,
-                &format!("exchange CA for trust domain {trust_domain}"),
-            )
+            report(printer, &cert_path, &key_path, &format!("exchange CA for trust domain {trust_domain}"))
         }
         CertsCommand::Issue { ca, party, out } => {
             let ca = load_ca(&ca)?;
             let issued = ca.issue_party(&party)?;
             let (cert, key) = write_issued(&out, &party, &issued)?;
-            report(
-                printer,
-                &cert,
-                &key,
-                &format!("party {party} in trust domain {}", ca.trust_domain()),
-            )
+            report(printer, &cert, &key, &format!("party {party} in trust domain {}", ca.trust_domain()))
         }
         CertsCommand::Server { ca, names, out } => {
             let ca = load_ca(&ca)?;
             let issued = ca.issue_server(&names)?;
             let (cert, key) = write_issued(&out, "server", &issued)?;
-            report(
-                printer,
-                &cert,
-                &key,
-                &format!("server {}", names.join(", ")),
-            )
+            report(printer, &cert, &key, &format!("server {}", names.join(", ")))
         }
     }
 }
@@ -74,31 +55,19 @@ fn report(printer: &Printer, cert: &Path, key: &Path, what: &str) -> Result<(), 
             "key": key.display().to_string(),
         }))
     } else {
-        printer.line(&format!(
-            "{what}:\n  certificate {}\n  key         {} (mode 0600)",
-            cert.display(),
-            key.display()
-        ))
+        printer.line(&format!("{what}:\n  certificate {}\n  key         {} (mode 0600)", cert.display(), key.display()))
     }
 }
 
 fn load_ca(dir: &Path) -> Result<ExchangeCa, ClientError> {
     let read = |name: &str| {
         let path = dir.join(name);
-        std::fs::read_to_string(&path).map_err(|source| ClientError::ReadFile {
-            what: "--ca".into(),
-            path,
-            source,
-        })
+        std::fs::read_to_string(&path).map_err(|source| ClientError::ReadFile { what: "--ca".into(), path, source })
     };
     Ok(ExchangeCa::load(&read("ca.pem")?, &read("ca.key")?)?)
 }
 
-fn write_issued(
-    out: &Path,
-    stem: &str,
-    issued: &Issued,
-) -> Result<(PathBuf, PathBuf), ClientError> {
+fn write_issued(out: &Path, stem: &str, issued: &Issued) -> Result<(PathBuf, PathBuf), ClientError> {
     create_dir(out)?;
     let cert = out.join(format!("{stem}.pem"));
     let key = out.join(format!("{stem}.key"));
@@ -108,30 +77,18 @@ fn write_issued(
 }
 
 fn create_dir(dir: &Path) -> Result<(), ClientError> {
-    std::fs::create_dir_all(dir).map_err(|source| ClientError::WriteFile {
-        path: dir.to_owned(),
-        source,
-    })
+    std::fs::create_dir_all(dir).map_err(|source| ClientError::WriteFile { path: dir.to_owned(), source })
 }
 
 fn write_public(path: &Path, contents: &str) -> Result<(), ClientError> {
-    std::fs::write(path, contents).map_err(|source| ClientError::WriteFile {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::write(path, contents).map_err(|source| ClientError::WriteFile { path: path.to_owned(), source })
 }
 
 /// Writes a private key readable by the owner only: to a fresh temporary
 /// file created 0600, then renamed over `path`.
 fn write_private(path: &Path, contents: &str) -> Result<(), ClientError> {
-    let err = |source| ClientError::WriteFile {
-        path: path.to_owned(),
-        source,
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let err = |source| ClientError::WriteFile { path: path.to_owned(), source };
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -155,14 +112,7 @@ mod tests {
     use super::*;
 
     fn init(out: &Path, force: bool) -> Result<(), ClientError> {
-        run(
-            CertsCommand::Init {
-                trust_domain: "cosx.test".into(),
-                out: out.to_owned(),
-                force,
-            },
-            &Printer::new(true),
-        )
+        run(CertsCommand::Init { trust_domain: "cosx.test".into(), out: out.to_owned(), force }, &Printer::new(true))
     }
 
     #[test]
@@ -174,10 +124,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("ca.key"))
-                .expect("ca.key")
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(dir.path().join("ca.key")).expect("ca.key").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -189,15 +136,9 @@ mod tests {
         let before = std::fs::read_to_string(dir.path().join("ca.key")).expect("key");
         let err = init(dir.path(), false).expect_err("second init");
         assert!(err.to_string().contains("refusing to overwrite"), "{err}");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("ca.key")).expect("key"),
-            before
-        );
+        assert_eq!(std::fs::read_to_string(dir.path().join("ca.key")).expect("key"), before);
         init(dir.path(), true).expect("forced init");
-        assert_ne!(
-            std::fs::read_to_string(dir.path().join("ca.key")).expect("key"),
-            before
-        );
+        assert_ne!(std::fs::read_to_string(dir.path().join("ca.key")).expect("key"), before);
     }
 
     #[test]
@@ -207,57 +148,29 @@ mod tests {
         let out = dir.path().join("issued");
         init(&ca_dir, false).expect("init");
         let printer = Printer::new(true);
+        run(CertsCommand::Issue { ca: ca_dir.clone(), party: "JPN-MHI-KOMAKI".into(), out: out.clone() }, &printer)
+            .expect("issue");
         run(
-            CertsCommand::Issue {
-                ca: ca_dir.clone(),
-                party: "JPN-MHI-KOMAKI".into(),
-                out: out.clone(),
-            },
-            &printer,
-        )
-        .expect("issue");
-        run(
-            CertsCommand::Server {
-                ca: ca_dir,
-                names: vec!["localhost".into(), "127.0.0.1".into()],
-                out: out.clone(),
-            },
+            CertsCommand::Server { ca: ca_dir, names: vec!["localhost".into(), "127.0.0.1".into()], out: out.clone() },
             &printer,
         )
         .expect("server");
-        for file in [
-            "JPN-MHI-KOMAKI.pem",
-            "JPN-MHI-KOMAKI.key",
-            "server.pem",
-            "server.key",
-        ] {
+        for file in ["JPN-MHI-KOMAKI.pem", "JPN-MHI-KOMAKI.key", "server.pem", "server.key"] {
             assert!(out.join(file).is_file(), "{file} missing");
         }
-        let der = cosx_certs::pem_to_der(
-            &std::fs::read_to_string(out.join("JPN-MHI-KOMAKI.pem")).expect("pem"),
-        )
-        .expect("der");
-        assert_eq!(
-            cosx_certs::party_id_from_cert(&der, "cosx.test"),
-            Ok("JPN-MHI-KOMAKI".to_owned())
-        );
+        let der = cosx_certs::pem_to_der(&std::fs::read_to_string(out.join("JPN-MHI-KOMAKI.pem")).expect("pem"))
+            .expect("der");
+        assert_eq!(cosx_certs::party_id_from_cert(&der, "cosx.test"), Ok("JPN-MHI-KOMAKI".to_owned()));
     }
 
     #[test]
     fn issuing_without_a_ca_names_the_missing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = run(
-            CertsCommand::Issue {
-                ca: dir.path().join("nope"),
-                party: "X-Y".into(),
-                out: dir.path().to_owned(),
-            },
+            CertsCommand::Issue { ca: dir.path().join("nope"), party: "X-Y".into(), out: dir.path().to_owned() },
             &Printer::new(true),
         )
         .expect_err("no ca");
-        assert!(
-            err.to_string().starts_with("cannot read --ca file "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("cannot read --ca file "), "{err}");
     }
 }

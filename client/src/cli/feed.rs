@@ -14,20 +14,11 @@ use crate::Client;
 use crate::enums::display;
 use crate::error::ClientError;
 
-pub(crate) async fn run(
-    client: &Client,
-    args: FeedArgs,
-    printer: &Printer,
-) -> Result<(), ClientError> {
-    let req = SubscribeRequest {
-        after_sequence: args.after,
-        kinds: args.kind.into_iter().map(Into::into).collect(),
-    };
+pub(crate) async fn run(client: &Client, args: FeedArgs, printer: &Printer) -> Result<(), ClientError> {
+    let req = SubscribeRequest { after_sequence: args.after, kinds: args.kind.into_iter().map(Into::into).collect() };
     let mut stream = client.feed().subscribe(req).await?.into_inner();
     if !printer.is_json() {
-        printer.line(&event_line(&[
-            "SEQUENCE", "TIME", "KIND", "ACTOR", "SUBJECT", "STATE",
-        ]))?;
+        printer.line(&event_line(&["SEQUENCE", "TIME", "KIND", "ACTOR", "SUBJECT", "STATE"]))?;
     }
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -50,14 +41,9 @@ pub(crate) fn event_cells(event: &Event) -> [String; 6] {
         Some(Subject::RepairOrder(o)) => (o.name.clone(), display::<RepairOrderState>(o.state)),
         Some(Subject::CapacityOffer(o)) => (o.name.clone(), display::<CapacityOfferState>(o.state)),
         Some(Subject::AvailabilityReport(r)) => (r.name.clone(), format!("v{}", r.version)),
-        Some(Subject::Party(p)) => (
-            p.name.clone(),
-            if p.suspended {
-                "SUSPENDED".to_owned()
-            } else {
-                "ACTIVE".to_owned()
-            },
-        ),
+        Some(Subject::Party(p)) => {
+            (p.name.clone(), if p.suspended { "SUSPENDED".to_owned() } else { "ACTIVE".to_owned() })
+        }
         None => (String::new(), String::new()),
     };
     [
@@ -71,11 +57,8 @@ pub(crate) fn event_cells(event: &Event) -> [String; 6] {
 }
 
 fn event_line(cells: &[&str; 6]) -> String {
-    let [seq, time, kind, actor, subject, state] =
-        cells.map(|c| if c.is_empty() { "-" } else { c });
-    format!("{seq:>8}  {time:<20}  {kind:<28}  {actor:<20}  {subject:<32}  {state}")
-        .trim_end()
-        .to_owned()
+    let [seq, time, kind, actor, subject, state] = cells.map(|c| if c.is_empty() { "-" } else { c });
+    format!("{seq:>8}  {time:<20}  {kind:<28}  {actor:<20}  {subject:<32}  {state}").trim_end().to_owned()
 }
 
 #[cfg(test)]
@@ -88,10 +71,7 @@ mod tests {
     fn an_event_line_shows_sequence_kind_actor_subject_and_state() {
         let event = Event {
             sequence: 42,
-            time: Some(Timestamp {
-                seconds: 1_798_761_600,
-                nanos: 0,
-            }),
+            time: Some(Timestamp { seconds: 1_798_761_600, nanos: 0 }),
             kind: EventKind::RepairOrderTransitioned as i32,
             actor: "JPN-MHI-KOMAKI".into(),
             subject: Some(Subject::RepairOrder(RepairOrder {
@@ -104,23 +84,10 @@ mod tests {
         let cells = event_cells(&event);
         assert_eq!(
             cells,
-            [
-                "42",
-                "2027-01-01T00:00:00Z",
-                "REPAIR_ORDER_TRANSITIONED",
-                "JPN-MHI-KOMAKI",
-                "repairOrders/9",
-                "ACCEPTED"
-            ]
+            ["42", "2027-01-01T00:00:00Z", "REPAIR_ORDER_TRANSITIONED", "JPN-MHI-KOMAKI", "repairOrders/9", "ACCEPTED"]
         );
         let line = event_line(&cells.each_ref().map(String::as_str));
-        assert!(
-            line.starts_with("      42  2027-01-01T00:00:00Z  REPAIR_ORDER_TRANSITIONED"),
-            "{line}"
-        );
-        assert!(
-            line.ends_with("repairOrders/9                    ACCEPTED"),
-            "{line}"
-        );
+        assert!(line.starts_with("      42  2027-01-01T00:00:00Z  REPAIR_ORDER_TRANSITIONED"), "{line}");
+        assert!(line.ends_with("repairOrders/9                    ACCEPTED"), "{line}");
     }
 }

@@ -19,9 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cosx_proto::v1::{
-    CapacityOfferState, EventKind, MilitaryDepartment, PartyKind, Region, RepairOrderState,
-};
+use cosx_proto::v1::{CapacityOfferState, EventKind, MilitaryDepartment, PartyKind, Region, RepairOrderState};
 
 use crate::enums;
 use crate::error::ClientError;
@@ -159,11 +157,9 @@ pub enum RecordKind {
 
 /// `cosx submit order|offer|report --file F`
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Each record's request id is <prefix>-<index> (prefix defaults to the file \
+#[command(after_help = "Each record's request id is <prefix>-<index> (prefix defaults to the file \
 name without extension), so re-running the same file stores nothing twice. More than 50 records \
-go through the Ingest stream."
-)]
+go through the Ingest stream.")]
 pub struct SubmitArgs {
     /// What the file holds.
     #[arg(value_enum)]
@@ -397,11 +393,7 @@ pub enum PartyCommand {
 /// into an exit code. The whole of `main` for the `cosx` binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cosx: cannot start the async runtime: {e}");
@@ -417,9 +409,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::SomeRefused) => ExitCode::from(1),
-        Err(ClientError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
-        }
+        Err(ClientError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cosx: {err}");
             match err {
@@ -456,21 +446,11 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
     match command {
         Command::Certs(_) => Ok(Outcome::Success),
         Command::Submit(args) => submit::run(&client, args, &printer).await,
-        Command::Get { name } => read::get(&client, &name, &printer)
-            .await
-            .map(|()| Outcome::Success),
-        Command::List(cmd) => read::list(&client, cmd, &printer)
-            .await
-            .map(|()| Outcome::Success),
-        Command::Order(cmd) => order::run(&client, cmd, &printer)
-            .await
-            .map(|()| Outcome::Success),
-        Command::Feed(args) => feed::run(&client, args, &printer)
-            .await
-            .map(|()| Outcome::Success),
-        Command::Party(cmd) => party::run(&client, cmd, &printer)
-            .await
-            .map(|()| Outcome::Success),
+        Command::Get { name } => read::get(&client, &name, &printer).await.map(|()| Outcome::Success),
+        Command::List(cmd) => read::list(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
+        Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
     }
 }
 
@@ -479,10 +459,8 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
 pub(crate) fn fresh_request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("cosx-cli-{nanos:x}-{:x}-{n}", std::process::id())
 }
@@ -518,22 +496,8 @@ mod tests {
 
     #[test]
     fn list_filters_take_short_enum_forms() {
-        let cli = parse(&[
-            "list",
-            "orders",
-            "--state",
-            "proposed",
-            "--region",
-            "INDOPACOM",
-            "--all",
-        ]);
-        let Command::List(ListCommand::Orders {
-            state,
-            region,
-            page,
-            ..
-        }) = cli.command
-        else {
+        let cli = parse(&["list", "orders", "--state", "proposed", "--region", "INDOPACOM", "--all"]);
+        let Command::List(ListCommand::Orders { state, region, page, .. }) = cli.command else {
             panic!("expected list orders");
         };
         assert_eq!(state, Some(RepairOrderState::Proposed));
@@ -543,27 +507,14 @@ mod tests {
 
     #[test]
     fn a_bad_enum_filter_is_a_usage_error_listing_choices() {
-        let err =
-            Cli::try_parse_from(["cosx", "list", "parties", "--kind", "vendor"]).expect_err("bad");
+        let err = Cli::try_parse_from(["cosx", "list", "parties", "--kind", "vendor"]).expect_err("bad");
         let text = err.to_string();
-        assert!(
-            text.contains("expected one of: organic, partner-government"),
-            "{text}"
-        );
+        assert!(text.contains("expected one of: organic, partner-government"), "{text}");
     }
 
     #[test]
     fn certs_issue_takes_a_ca_directory() {
-        let cli = parse(&[
-            "certs",
-            "issue",
-            "--ca",
-            "ca-dir",
-            "--party",
-            "JPN-MHI-KOMAKI",
-            "--out",
-            "o",
-        ]);
+        let cli = parse(&["certs", "issue", "--ca", "ca-dir", "--party", "JPN-MHI-KOMAKI", "--out", "o"]);
         let Command::Certs(CertsCommand::Issue { ca, party, out }) = cli.command else {
             panic!("expected certs issue");
         };
@@ -574,18 +525,7 @@ mod tests {
 
     #[test]
     fn certs_server_takes_several_names() {
-        let cli = parse(&[
-            "certs",
-            "server",
-            "--ca",
-            "d",
-            "--name",
-            "localhost",
-            "--name",
-            "127.0.0.1",
-            "--out",
-            "o",
-        ]);
+        let cli = parse(&["certs", "server", "--ca", "d", "--name", "localhost", "--name", "127.0.0.1", "--out", "o"]);
         let Command::Certs(CertsCommand::Server { names, .. }) = cli.command else {
             panic!("expected certs server");
         };
@@ -594,17 +534,8 @@ mod tests {
 
     #[test]
     fn submit_takes_the_kind_and_file() {
-        let cli = parse(&[
-            "submit",
-            "offer",
-            "--file",
-            "offers.json",
-            "--request-id-prefix",
-            "batch7",
-        ]);
-        let Command::Submit(args) = cli.command else {
-            panic!("expected submit")
-        };
+        let cli = parse(&["submit", "offer", "--file", "offers.json", "--request-id-prefix", "batch7"]);
+        let Command::Submit(args) = cli.command else { panic!("expected submit") };
         assert_eq!(args.kind, RecordKind::Offer);
         assert_eq!(args.file, PathBuf::from("offers.json"));
         assert_eq!(args.request_id_prefix.as_deref(), Some("batch7"));
@@ -623,9 +554,7 @@ mod tests {
             "--estimated-completion",
             "2027-02-01",
         ]);
-        let Command::Order(OrderCommand::Induct(t)) = cli.command else {
-            panic!("expected induct")
-        };
+        let Command::Order(OrderCommand::Induct(t)) = cli.command else { panic!("expected induct") };
         assert_eq!(t.name, "repairOrders/9");
         assert_eq!(t.version, 4);
         assert_eq!(t.induction_date.as_deref(), Some("2027-01-05"));
@@ -635,23 +564,12 @@ mod tests {
     #[test]
     fn await_parts_is_spelled_with_a_dash() {
         let cli = parse(&["order", "await-parts", "repairOrders/9", "--version", "5"]);
-        assert!(matches!(
-            cli.command,
-            Command::Order(OrderCommand::AwaitParts(_))
-        ));
+        assert!(matches!(cli.command, Command::Order(OrderCommand::AwaitParts(_))));
     }
 
     #[test]
     fn split_quantities_are_comma_separated() {
-        let cli = parse(&[
-            "order",
-            "split",
-            "repairOrders/9",
-            "--version",
-            "2",
-            "--quantities",
-            "2,3",
-        ]);
+        let cli = parse(&["order", "split", "repairOrders/9", "--version", "2", "--quantities", "2,3"]);
         let Command::Order(OrderCommand::Split { quantities, .. }) = cli.command else {
             panic!("expected split");
         };
@@ -669,17 +587,11 @@ mod tests {
             "--kind",
             "capacity_offer_withdrawn",
         ]);
-        let Command::Feed(args) = cli.command else {
-            panic!("expected feed")
-        };
+        let Command::Feed(args) = cli.command else { panic!("expected feed") };
         assert_eq!(args.after, 17);
         assert_eq!(
             args.kind,
-            [
-                EventKind::RepairOrderCreated,
-                EventKind::PartyRegistered,
-                EventKind::CapacityOfferWithdrawn
-            ]
+            [EventKind::RepairOrderCreated, EventKind::PartyRegistered, EventKind::CapacityOfferWithdrawn]
         );
     }
 
@@ -697,10 +609,7 @@ mod tests {
             "--department",
             "air-force",
         ]);
-        let Command::Party(PartyCommand::Register {
-            kind, department, ..
-        }) = cli.command
-        else {
+        let Command::Party(PartyCommand::Register { kind, department, .. }) = cli.command else {
             panic!("expected register");
         };
         assert_eq!(kind, PartyKind::Organic);

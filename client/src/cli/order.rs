@@ -5,8 +5,8 @@
 //! step carries an idempotency key so a retried command does not step twice.
 
 use cosx_proto::v1::{
-    GetRepairOrderHistoryRequest, Money, RepairOrderAction, SplitRepairOrderRequest,
-    TransitionRepairOrderRequest, WorkProgress,
+    GetRepairOrderHistoryRequest, Money, RepairOrderAction, SplitRepairOrderRequest, TransitionRepairOrderRequest,
+    WorkProgress,
 };
 
 use super::output::Printer;
@@ -14,39 +14,23 @@ use super::{OrderCommand, TransitionArgs, fresh_request_id};
 use crate::Client;
 use crate::error::ClientError;
 
-pub(crate) async fn run(
-    client: &Client,
-    cmd: OrderCommand,
-    printer: &Printer,
-) -> Result<(), ClientError> {
+pub(crate) async fn run(client: &Client, cmd: OrderCommand, printer: &Printer) -> Result<(), ClientError> {
     let (action, args) = match cmd {
-        OrderCommand::Split {
-            name,
-            version,
-            quantities,
-            request_id,
-        } => {
+        OrderCommand::Split { name, version, quantities, request_id } => {
             let req = SplitRepairOrderRequest {
                 name,
                 version,
                 quantities,
                 request_id: request_id.unwrap_or_else(fresh_request_id),
             };
-            let resp = client
-                .exchange()
-                .split_repair_order(req)
-                .await?
-                .into_inner();
+            let resp = client.exchange().split_repair_order(req).await?.into_inner();
             let mut orders: Vec<_> = resp.parent.into_iter().collect();
             orders.extend(resp.parts);
             return printer.records(&orders);
         }
         OrderCommand::History { name } => {
-            let resp = client
-                .exchange()
-                .get_repair_order_history(GetRepairOrderHistoryRequest { name })
-                .await?
-                .into_inner();
+            let resp =
+                client.exchange().get_repair_order_history(GetRepairOrderHistoryRequest { name }).await?.into_inner();
             return printer.records(&resp.transitions);
         }
         OrderCommand::Propose(a) => (RepairOrderAction::Propose, a),
@@ -61,11 +45,7 @@ pub(crate) async fn run(
         OrderCommand::Cancel(a) => (RepairOrderAction::Cancel, a),
     };
     let req = transition_request(action, args)?;
-    let order = client
-        .exchange()
-        .transition_repair_order(req)
-        .await?
-        .into_inner();
+    let order = client.exchange().transition_repair_order(req).await?.into_inner();
     printer.record(&order)
 }
 
@@ -76,9 +56,7 @@ pub(crate) fn transition_request(
     args: TransitionArgs,
 ) -> Result<TransitionRepairOrderRequest, ClientError> {
     if action == RepairOrderAction::Propose && args.provider.is_none() {
-        return Err(ClientError::Usage(
-            "order propose needs --provider PARTY_ID".into(),
-        ));
+        return Err(ClientError::Usage("order propose needs --provider PARTY_ID".into()));
     }
     let any_progress = args.induction_date.is_some()
         || args.estimated_completion.is_some()
@@ -92,10 +70,7 @@ pub(crate) fn transition_request(
         actual_completion_date: args.actual_completion.unwrap_or_default(),
         ship_date: args.ship_date.unwrap_or_default(),
         actual_labor_hours: args.labor_hours.unwrap_or_default(),
-        actual_cost: args.cost_cents.map(|amount_minor| Money {
-            currency_code: args.currency.clone(),
-            amount_minor,
-        }),
+        actual_cost: args.cost_cents.map(|amount_minor| Money { currency_code: args.currency.clone(), amount_minor }),
     });
     Ok(TransitionRepairOrderRequest {
         name: args.name,
@@ -140,43 +115,26 @@ mod tests {
     fn completion_carries_actuals_in_cents() {
         let req = transition_request(
             RepairOrderAction::Complete,
-            args(&[
-                "--actual-completion",
-                "2027-03-01",
-                "--labor-hours",
-                "41.5",
-                "--cost-cents",
-                "1250000",
-            ]),
+            args(&["--actual-completion", "2027-03-01", "--labor-hours", "41.5", "--cost-cents", "1250000"]),
         )
         .expect("request");
         let progress = req.progress.expect("progress");
         assert_eq!(progress.actual_completion_date, "2027-03-01");
         assert_eq!(progress.actual_labor_hours, 41.5);
-        assert_eq!(
-            progress.actual_cost,
-            Some(Money {
-                currency_code: "USD".into(),
-                amount_minor: 1_250_000
-            })
-        );
+        assert_eq!(progress.actual_cost, Some(Money { currency_code: "USD".into(), amount_minor: 1_250_000 }));
     }
 
     #[test]
     fn proposing_needs_a_provider() {
         assert!(transition_request(RepairOrderAction::Propose, args(&[])).is_err());
-        let req = transition_request(
-            RepairOrderAction::Propose,
-            args(&["--provider", "JPN-MHI-KOMAKI"]),
-        )
-        .expect("request");
+        let req =
+            transition_request(RepairOrderAction::Propose, args(&["--provider", "JPN-MHI-KOMAKI"])).expect("request");
         assert_eq!(req.provider, "JPN-MHI-KOMAKI");
     }
 
     #[test]
     fn an_explicit_request_id_is_kept_for_retries() {
-        let req = transition_request(RepairOrderAction::Ship, args(&["--request-id", "ship-5"]))
-            .expect("request");
+        let req = transition_request(RepairOrderAction::Ship, args(&["--request-id", "ship-5"])).expect("request");
         assert_eq!(req.request_id, "ship-5");
     }
 }

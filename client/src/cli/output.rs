@@ -8,8 +8,8 @@ use std::io::Write;
 
 use cosx_proto::pbjson_types::Timestamp;
 use cosx_proto::v1::{
-    AvailabilityReport, CapacityOffer, CapacityOfferState, CapacityUnit, MilitaryDepartment, Money,
-    Party, PartyKind, Region, RepairOrder, RepairOrderState, RepairOrderTransition,
+    AvailabilityReport, CapacityOffer, CapacityOfferState, CapacityUnit, MilitaryDepartment, Money, Party, PartyKind,
+    Region, RepairOrder, RepairOrderState, RepairOrderTransition,
 };
 use serde::Serialize;
 
@@ -35,15 +35,12 @@ impl Printer {
     /// Writes text followed by a newline.
     pub(crate) fn line(&self, text: &str) -> Result<(), ClientError> {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")
-            .and_then(|()| out.flush())
-            .map_err(ClientError::Output)
+        writeln!(out, "{text}").and_then(|()| out.flush()).map_err(ClientError::Output)
     }
 
     /// Writes one value as a single line of JSON.
     pub(crate) fn json_line<T: Serialize>(&self, value: &T) -> Result<(), ClientError> {
-        let text = serde_json::to_string(value)
-            .map_err(|e| ClientError::Output(std::io::Error::other(e)))?;
+        let text = serde_json::to_string(value).map_err(|e| ClientError::Output(std::io::Error::other(e)))?;
         self.line(&text)
     }
 
@@ -53,18 +50,10 @@ impl Printer {
             return self.json_line(record);
         }
         let fields = record.columns();
-        let width = fields
-            .iter()
-            .map(|(h, _)| h.chars().count())
-            .max()
-            .unwrap_or(0);
+        let width = fields.iter().map(|(h, _)| h.chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         for (header, value) in fields {
-            out.push_str(&format!(
-                "{:<width$}  {}\n",
-                header.to_ascii_lowercase(),
-                or_dash(&value)
-            ));
+            out.push_str(&format!("{:<width$}  {}\n", header.to_ascii_lowercase(), or_dash(&value)));
         }
         self.line(out.trim_end())
     }
@@ -78,10 +67,8 @@ impl Printer {
             return Ok(());
         };
         let headers: Vec<&str> = first.columns().into_iter().map(|(h, _)| h).collect();
-        let rows: Vec<Vec<String>> = records
-            .iter()
-            .map(|r| r.columns().into_iter().map(|(_, v)| v).collect())
-            .collect();
+        let rows: Vec<Vec<String>> =
+            records.iter().map(|r| r.columns().into_iter().map(|(_, v)| v).collect()).collect();
         self.line(&render_table(&headers, &rows))
     }
 }
@@ -89,15 +76,9 @@ impl Printer {
 /// Lays out rows under headers, columns separated by two spaces, empty cells
 /// shown as `-`, no trailing spaces.
 pub(crate) fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let cells = |row: &[String]| {
-        row.iter()
-            .map(|c| or_dash(c).to_owned())
-            .collect::<Vec<_>>()
-    };
+    let cells = |row: &[String]| row.iter().map(|c| or_dash(c).to_owned()).collect::<Vec<_>>();
     let header_row: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
-    let all: Vec<Vec<String>> = std::iter::once(header_row)
-        .chain(rows.iter().map(|r| cells(r)))
-        .collect();
+    let all: Vec<Vec<String>> = std::iter::once(header_row).chain(rows.iter().map(|r| cells(r))).collect();
     let mut widths = vec![0; headers.len()];
     for row in &all {
         for (i, cell) in row.iter().enumerate().take(widths.len()) {
@@ -111,11 +92,7 @@ pub(crate) fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
             if i > 0 {
                 line.push_str("  ");
             }
-            let pad = widths
-                .get(i)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(cell.chars().count());
+            let pad = widths.get(i).copied().unwrap_or(0).saturating_sub(cell.chars().count());
             line.push_str(cell);
             line.push_str(&" ".repeat(pad));
         }
@@ -161,9 +138,7 @@ impl Columns for RepairOrder {
     fn columns(&self) -> Vec<(&'static str, String)> {
         let item = self.item.as_ref().map(|i| {
             if i.nsn.is_empty() {
-                format!("{} {}", i.part_number, i.cage_code)
-                    .trim()
-                    .to_owned()
+                format!("{} {}", i.part_number, i.cage_code).trim().to_owned()
             } else {
                 i.nsn.clone()
             }
@@ -175,23 +150,10 @@ impl Columns for RepairOrder {
             ("TMS", self.tms.clone()),
             ("ITEM", item.unwrap_or_default()),
             ("QTY", self.quantity.to_string()),
-            (
-                "PRI",
-                if self.priority == 0 {
-                    String::new()
-                } else {
-                    self.priority.to_string()
-                },
-            ),
+            ("PRI", if self.priority == 0 { String::new() } else { self.priority.to_string() }),
             ("ORIGINATOR", self.originator.clone()),
             ("PROVIDER", self.provider.clone()),
-            (
-                "REGION",
-                self.location
-                    .as_ref()
-                    .map(|l| display::<Region>(l.region))
-                    .unwrap_or_default(),
-            ),
+            ("REGION", self.location.as_ref().map(|l| display::<Region>(l.region)).unwrap_or_default()),
             ("REQUIRED BY", self.required_by.clone()),
             ("UPDATED", time(self.update_time.as_ref())),
         ]
@@ -204,13 +166,7 @@ impl Columns for CapacityOffer {
         let tms: Vec<&str> = self
             .capabilities
             .iter()
-            .map(|c| {
-                if c.tms.is_empty() {
-                    c.component_family.as_str()
-                } else {
-                    c.tms.as_str()
-                }
-            })
+            .map(|c| if c.tms.is_empty() { c.component_family.as_str() } else { c.tms.as_str() })
             .collect();
         vec![
             ("NAME", self.name.clone()),
@@ -219,11 +175,7 @@ impl Columns for CapacityOffer {
             ("PROVIDER", self.provider.clone()),
             ("SITE", site.map(|s| s.name.clone()).unwrap_or_default()),
             ("NATION", site.map(|s| s.nation.clone()).unwrap_or_default()),
-            (
-                "REGION",
-                site.map(|s| display::<Region>(s.region))
-                    .unwrap_or_default(),
-            ),
+            ("REGION", site.map(|s| display::<Region>(s.region)).unwrap_or_default()),
             ("CAPABILITIES", tms.join(",")),
             ("UNIT", display::<CapacityUnit>(self.unit)),
             ("VALID FROM", self.valid_from.clone()),
@@ -244,22 +196,9 @@ impl Columns for AvailabilityReport {
             ("REGION", display::<Region>(self.region)),
             ("FROM", self.timeframe_start.clone()),
             ("TO", self.timeframe_end.clone()),
-            (
-                "TAI",
-                inventory.map(|i| i.tai.to_string()).unwrap_or_default(),
-            ),
-            (
-                "PMAI",
-                inventory.map(|i| i.pmai.to_string()).unwrap_or_default(),
-            ),
-            (
-                "ASSETS",
-                if self.assets.is_empty() {
-                    String::new()
-                } else {
-                    self.assets.len().to_string()
-                },
-            ),
+            ("TAI", inventory.map(|i| i.tai.to_string()).unwrap_or_default()),
+            ("PMAI", inventory.map(|i| i.pmai.to_string()).unwrap_or_default()),
+            ("ASSETS", if self.assets.is_empty() { String::new() } else { self.assets.len().to_string() }),
             ("SUPERSEDES", self.supersedes.clone()),
             ("CREATED", time(self.create_time.as_ref())),
         ]
@@ -274,14 +213,7 @@ impl Columns for Party {
             ("NATION", self.nation.clone()),
             ("DEPARTMENT", display::<MilitaryDepartment>(self.department)),
             ("DISPLAY NAME", self.display_name.clone()),
-            (
-                "STATUS",
-                if self.suspended {
-                    "SUSPENDED".into()
-                } else {
-                    "ACTIVE".into()
-                },
-            ),
+            ("STATUS", if self.suspended { "SUSPENDED".into() } else { "ACTIVE".into() }),
             ("ETAG", self.etag.clone()),
         ]
     }
@@ -309,16 +241,8 @@ mod tests {
     #[test]
     fn tables_align_columns_and_dash_empty_cells() {
         let rows = vec![
-            vec![
-                "repairOrders/1".to_owned(),
-                "PROPOSED".to_owned(),
-                String::new(),
-            ],
-            vec![
-                "repairOrders/10".to_owned(),
-                "IN_WORK".to_owned(),
-                "JPN-MHI-KOMAKI".to_owned(),
-            ],
+            vec!["repairOrders/1".to_owned(), "PROPOSED".to_owned(), String::new()],
+            vec!["repairOrders/10".to_owned(), "IN_WORK".to_owned(), "JPN-MHI-KOMAKI".to_owned()],
         ];
         assert_eq!(
             render_table(&["NAME", "STATE", "PROVIDER"], &rows),
@@ -330,25 +254,16 @@ mod tests {
 
     #[test]
     fn money_is_shown_in_major_units() {
-        let m = Money {
-            currency_code: "USD".into(),
-            amount_minor: 123_456,
-        };
+        let m = Money { currency_code: "USD".into(), amount_minor: 123_456 };
         assert_eq!(money(Some(&m)), "1234.56 USD");
-        let m = Money {
-            currency_code: "JPY".into(),
-            amount_minor: -5,
-        };
+        let m = Money { currency_code: "JPY".into(), amount_minor: -5 };
         assert_eq!(money(Some(&m)), "-0.05 JPY");
         assert_eq!(money(None), "");
     }
 
     #[test]
     fn timestamps_are_shown_to_the_second_in_utc() {
-        let ts = Timestamp {
-            seconds: 1_798_761_600,
-            nanos: 5,
-        };
+        let ts = Timestamp { seconds: 1_798_761_600, nanos: 5 };
         assert_eq!(time(Some(&ts)), "2027-01-01T00:00:00Z");
         assert_eq!(time(None), "");
     }

@@ -10,20 +10,9 @@ use super::{PartyCommand, fresh_request_id};
 use crate::Client;
 use crate::error::ClientError;
 
-pub(crate) async fn run(
-    client: &Client,
-    cmd: PartyCommand,
-    printer: &Printer,
-) -> Result<(), ClientError> {
+pub(crate) async fn run(client: &Client, cmd: PartyCommand, printer: &Printer) -> Result<(), ClientError> {
     let party = match cmd {
-        PartyCommand::Register {
-            id,
-            kind,
-            nation,
-            department,
-            display_name,
-            request_id,
-        } => {
+        PartyCommand::Register { id, kind, nation, department, display_name, request_id } => {
             let req = RegisterPartyRequest {
                 party: Some(Party {
                     party_id: id,
@@ -38,11 +27,7 @@ pub(crate) async fn run(
             client.registry().register_party(req).await?.into_inner()
         }
         PartyCommand::Suspend { id, reason, etag } => {
-            let req = SuspendPartyRequest {
-                name: party_name(&id),
-                reason,
-                etag: etag.unwrap_or_default(),
-            };
+            let req = SuspendPartyRequest { name: party_name(&id), reason, etag: etag.unwrap_or_default() };
             client.registry().suspend_party(req).await?.into_inner()
         }
     };
@@ -51,11 +36,7 @@ pub(crate) async fn run(
 
 /// `parties/ID` for a bare id; a full name is kept as given.
 pub(crate) fn party_name(id: &str) -> String {
-    if id.starts_with("parties/") {
-        id.to_owned()
-    } else {
-        format!("parties/{id}")
-    }
+    if id.starts_with("parties/") { id.to_owned() } else { format!("parties/{id}") }
 }
 
 #[cfg(test)]
@@ -65,9 +46,6 @@ mod tests {
     #[test]
     fn bare_party_ids_become_resource_names() {
         assert_eq!(party_name("KOR-KAI-SACHEON"), "parties/KOR-KAI-SACHEON");
-        assert_eq!(
-            party_name("parties/KOR-KAI-SACHEON"),
-            "parties/KOR-KAI-SACHEON"
-        );
+        assert_eq!(party_name("parties/KOR-KAI-SACHEON"), "parties/KOR-KAI-SACHEON");
     }
 }

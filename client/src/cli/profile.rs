@@ -60,25 +60,18 @@ pub(crate) fn load_profile(path: &Path, name: &str) -> Result<Profile, ClientErr
         path: path.to_owned(),
         source,
     })?;
-    let file: ProfileFile = toml::from_str(&text)
-        .map_err(|e| ClientError::Profile(format!("{}: {}", path.display(), e.message())))?;
+    let file: ProfileFile =
+        toml::from_str(&text).map_err(|e| ClientError::Profile(format!("{}: {}", path.display(), e.message())))?;
     let mut profile = file.profile.get(name).cloned().ok_or_else(|| {
         let known: Vec<&str> = file.profile.keys().map(String::as_str).collect();
         ClientError::Profile(format!(
             "no [profile.{name}] in {}; profiles there: {}",
             path.display(),
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
         ))
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
-    for p in [&mut profile.ca, &mut profile.cert, &mut profile.key]
-        .into_iter()
-        .flatten()
-    {
+    for p in [&mut profile.ca, &mut profile.cert, &mut profile.key].into_iter().flatten() {
         if p.is_relative() {
             *p = base.join(&*p);
         }
@@ -96,34 +89,21 @@ pub(crate) fn resolve(
     let profile = match flags.profile.clone().or_else(|| env("COSX_PROFILE")) {
         None => Profile::default(),
         Some(name) => {
-            let path = profile_path(env).ok_or_else(|| {
-                ClientError::Profile("cannot find the profile file: set COSX_CONFIG or HOME".into())
-            })?;
+            let path = profile_path(env)
+                .ok_or_else(|| ClientError::Profile("cannot find the profile file: set COSX_CONFIG or HOME".into()))?;
             load_profile(&path, &name)?
         }
     };
-    let endpoint = flags
-        .endpoint
-        .clone()
-        .or_else(|| env("COSX_ENDPOINT"))
-        .or(profile.endpoint);
+    let endpoint = flags.endpoint.clone().or_else(|| env("COSX_ENDPOINT")).or(profile.endpoint);
     let path = |flag: &Option<PathBuf>, var: &str, from_profile: Option<PathBuf>| {
-        flag.clone()
-            .or_else(|| env(var).map(PathBuf::from))
-            .or(from_profile)
+        flag.clone().or_else(|| env(var).map(PathBuf::from)).or(from_profile)
     };
     let ca = path(&flags.ca, "COSX_CA", profile.ca);
     let cert = path(&flags.cert, "COSX_CERT", profile.cert);
     let key = path(&flags.key, "COSX_KEY", profile.key);
-    let domain = flags
-        .domain
-        .clone()
-        .or_else(|| env("COSX_DOMAIN"))
-        .or(profile.domain);
+    let domain = flags.domain.clone().or_else(|| env("COSX_DOMAIN")).or(profile.domain);
     let missing = |flag: &str, var: &str| {
-        ClientError::Usage(format!(
-            "no {flag} given: pass {flag}, set {var} or use --profile NAME"
-        ))
+        ClientError::Usage(format!("no {flag} given: pass {flag}, set {var} or use --profile NAME"))
     };
     Ok(ConnectionSettings {
         endpoint: endpoint.ok_or_else(|| missing("--endpoint", "COSX_ENDPOINT"))?,
@@ -161,17 +141,10 @@ endpoint = "https://gifu:7443"
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("profiles.toml");
         std::fs::write(&config, PROFILES).expect("write profiles");
-        let mut vars: HashMap<String, String> = extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let mut vars: HashMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         vars.insert("COSX_CONFIG".into(), config.display().to_string());
         let config_dir = dir.path().to_owned();
-        Fixture {
-            _dir: dir,
-            vars,
-            config_dir,
-        }
+        Fixture { _dir: dir, vars, config_dir }
     }
 
     impl Fixture {
@@ -181,10 +154,7 @@ endpoint = "https://gifu:7443"
     }
 
     fn profile_flag(name: &str) -> GlobalArgs {
-        GlobalArgs {
-            profile: Some(name.into()),
-            ..GlobalArgs::default()
-        }
+        GlobalArgs { profile: Some(name.into()), ..GlobalArgs::default() }
     }
 
     #[test]
@@ -209,10 +179,7 @@ endpoint = "https://gifu:7443"
 
     #[test]
     fn flags_override_environment_and_profile() {
-        let f = fixture(&[
-            ("COSX_ENDPOINT", "https://env:1"),
-            ("COSX_CA", "env-ca.pem"),
-        ]);
+        let f = fixture(&[("COSX_ENDPOINT", "https://env:1"), ("COSX_CA", "env-ca.pem")]);
         let flags = GlobalArgs {
             endpoint: Some("https://flag:2".into()),
             ca: Some("flag-ca.pem".into()),
@@ -248,10 +215,7 @@ endpoint = "https://gifu:7443"
     fn a_missing_setting_says_how_to_give_it() {
         let f = fixture(&[]);
         let err = f.resolve(&profile_flag("gifu")).expect_err("no ca");
-        assert_eq!(
-            err.to_string(),
-            "no --ca given: pass --ca, set COSX_CA or use --profile NAME"
-        );
+        assert_eq!(err.to_string(), "no --ca given: pass --ca, set COSX_CA or use --profile NAME");
     }
 
     #[test]
@@ -259,20 +223,14 @@ endpoint = "https://gifu:7443"
         let f = fixture(&[]);
         let err = f.resolve(&profile_flag("ohio")).expect_err("unknown");
         assert!(err.to_string().contains("no [profile.ohio]"), "{err}");
-        assert!(
-            err.to_string().ends_with("profiles there: gifu, komaki"),
-            "{err}"
-        );
+        assert!(err.to_string().ends_with("profiles there: gifu, komaki"), "{err}");
     }
 
     #[test]
     fn the_default_profile_file_is_under_home() {
         let vars: HashMap<&str, &str> = HashMap::from([("HOME", "/home/op")]);
         let path = profile_path(&|n| vars.get(n).map(|v| (*v).to_owned()));
-        assert_eq!(
-            path,
-            Some(PathBuf::from("/home/op/.config/cosx/profiles.toml"))
-        );
+        assert_eq!(path, Some(PathBuf::from("/home/op/.config/cosx/profiles.toml")));
     }
 
     #[test]

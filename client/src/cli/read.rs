@@ -6,8 +6,7 @@
 
 use cosx_proto::v1::{
     GetAvailabilityReportRequest, GetCapacityOfferRequest, GetPartyRequest, GetRepairOrderRequest,
-    ListAvailabilityReportsRequest, ListCapacityOffersRequest, ListPartiesRequest,
-    ListRepairOrdersRequest,
+    ListAvailabilityReportsRequest, ListCapacityOffersRequest, ListPartiesRequest, ListRepairOrdersRequest,
 };
 use serde::Serialize;
 
@@ -41,9 +40,7 @@ pub(crate) fn resource_of(name: &str) -> Result<Resource, ClientError> {
         }
     };
     if id.is_empty() {
-        return Err(ClientError::Usage(format!(
-            "{name:?} has no id after the '/'"
-        )));
+        return Err(ClientError::Usage(format!("{name:?} has no id after the '/'")));
     }
     Ok(resource)
 }
@@ -52,31 +49,19 @@ pub(crate) async fn get(client: &Client, name: &str, printer: &Printer) -> Resul
     let name = name.to_owned();
     match resource_of(&name)? {
         Resource::RepairOrder => {
-            let r = client
-                .exchange()
-                .get_repair_order(GetRepairOrderRequest { name })
-                .await?;
+            let r = client.exchange().get_repair_order(GetRepairOrderRequest { name }).await?;
             printer.record(r.get_ref())
         }
         Resource::CapacityOffer => {
-            let r = client
-                .exchange()
-                .get_capacity_offer(GetCapacityOfferRequest { name })
-                .await?;
+            let r = client.exchange().get_capacity_offer(GetCapacityOfferRequest { name }).await?;
             printer.record(r.get_ref())
         }
         Resource::AvailabilityReport => {
-            let r = client
-                .exchange()
-                .get_availability_report(GetAvailabilityReportRequest { name })
-                .await?;
+            let r = client.exchange().get_availability_report(GetAvailabilityReportRequest { name }).await?;
             printer.record(r.get_ref())
         }
         Resource::Party => {
-            let r = client
-                .registry()
-                .get_party(GetPartyRequest { name })
-                .await?;
+            let r = client.registry().get_party(GetPartyRequest { name }).await?;
             printer.record(r.get_ref())
         }
     }
@@ -92,11 +77,7 @@ struct Pager<'a, T> {
 
 impl<'a, T: Serialize + Columns> Pager<'a, T> {
     fn new(printer: &'a Printer, page: PageArgs) -> Self {
-        Pager {
-            printer,
-            page,
-            rows: Vec::new(),
-        }
+        Pager { printer, page, rows: Vec::new() }
     }
 
     fn page_size(&self) -> i32 {
@@ -132,20 +113,9 @@ impl<'a, T: Serialize + Columns> Pager<'a, T> {
     }
 }
 
-pub(crate) async fn list(
-    client: &Client,
-    cmd: ListCommand,
-    printer: &Printer,
-) -> Result<(), ClientError> {
+pub(crate) async fn list(client: &Client, cmd: ListCommand, printer: &Printer) -> Result<(), ClientError> {
     match cmd {
-        ListCommand::Orders {
-            state,
-            tms,
-            originator,
-            provider,
-            region,
-            page,
-        } => {
+        ListCommand::Orders { state, tms, originator, provider, region, page } => {
             let mut token = page.page_token.clone().unwrap_or_default();
             let mut pager = Pager::new(printer, page);
             loop {
@@ -158,11 +128,7 @@ pub(crate) async fn list(
                     provider: provider.clone().unwrap_or_default(),
                     region: region.map_or(0, Into::into),
                 };
-                let resp = client
-                    .exchange()
-                    .list_repair_orders(req)
-                    .await?
-                    .into_inner();
+                let resp = client.exchange().list_repair_orders(req).await?.into_inner();
                 match pager.take(resp.repair_orders, resp.next_page_token)? {
                     Some(next) => token = next,
                     None => break,
@@ -170,13 +136,7 @@ pub(crate) async fn list(
             }
             pager.finish()
         }
-        ListCommand::Offers {
-            state,
-            tms,
-            provider,
-            region,
-            page,
-        } => {
+        ListCommand::Offers { state, tms, provider, region, page } => {
             let mut token = page.page_token.clone().unwrap_or_default();
             let mut pager = Pager::new(printer, page);
             loop {
@@ -188,11 +148,7 @@ pub(crate) async fn list(
                     tms: tms.clone().unwrap_or_default(),
                     region: region.map_or(0, Into::into),
                 };
-                let resp = client
-                    .exchange()
-                    .list_capacity_offers(req)
-                    .await?
-                    .into_inner();
+                let resp = client.exchange().list_capacity_offers(req).await?.into_inner();
                 match pager.take(resp.capacity_offers, resp.next_page_token)? {
                     Some(next) => token = next,
                     None => break,
@@ -200,12 +156,7 @@ pub(crate) async fn list(
             }
             pager.finish()
         }
-        ListCommand::Reports {
-            reporter,
-            tms,
-            include_superseded,
-            page,
-        } => {
+        ListCommand::Reports { reporter, tms, include_superseded, page } => {
             let mut token = page.page_token.clone().unwrap_or_default();
             let mut pager = Pager::new(printer, page);
             loop {
@@ -216,11 +167,7 @@ pub(crate) async fn list(
                     tms: tms.clone().unwrap_or_default(),
                     include_superseded,
                 };
-                let resp = client
-                    .exchange()
-                    .list_availability_reports(req)
-                    .await?
-                    .into_inner();
+                let resp = client.exchange().list_availability_reports(req).await?.into_inner();
                 match pager.take(resp.availability_reports, resp.next_page_token)? {
                     Some(next) => token = next,
                     None => break,
@@ -255,31 +202,16 @@ mod tests {
 
     #[test]
     fn names_dispatch_by_collection() {
-        assert_eq!(
-            resource_of("repairOrders/42").ok(),
-            Some(Resource::RepairOrder)
-        );
-        assert_eq!(
-            resource_of("capacityOffers/a1").ok(),
-            Some(Resource::CapacityOffer)
-        );
-        assert_eq!(
-            resource_of("availabilityReports/7").ok(),
-            Some(Resource::AvailabilityReport)
-        );
-        assert_eq!(
-            resource_of("parties/JPN-MHI-KOMAKI").ok(),
-            Some(Resource::Party)
-        );
+        assert_eq!(resource_of("repairOrders/42").ok(), Some(Resource::RepairOrder));
+        assert_eq!(resource_of("capacityOffers/a1").ok(), Some(Resource::CapacityOffer));
+        assert_eq!(resource_of("availabilityReports/7").ok(), Some(Resource::AvailabilityReport));
+        assert_eq!(resource_of("parties/JPN-MHI-KOMAKI").ok(), Some(Resource::Party));
     }
 
     #[test]
     fn an_unknown_collection_lists_the_known_ones() {
         let err = resource_of("orders/42").expect_err("unknown");
-        assert!(
-            err.to_string().contains("expected repairOrders/ID"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expected repairOrders/ID"), "{err}");
         assert!(resource_of("42").is_err());
         assert!(resource_of("repairOrders/").is_err());
     }

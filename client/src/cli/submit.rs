@@ -9,8 +9,7 @@
 
 use cosx_proto::v1::ingest_request::Record;
 use cosx_proto::v1::{
-    CreateCapacityOfferRequest, CreateRepairOrderRequest, IngestRequest, IngestResult,
-    SubmitAvailabilityReportRequest,
+    CreateCapacityOfferRequest, CreateRepairOrderRequest, IngestRequest, IngestResult, SubmitAvailabilityReportRequest,
 };
 use tonic_types::StatusExt;
 
@@ -24,35 +23,17 @@ use crate::status::{code_name, render_ingest_result};
 /// Above this many records, use the `Ingest` stream instead of unary calls.
 pub(crate) const INGEST_THRESHOLD: usize = 50;
 
-pub(crate) async fn run(
-    client: &Client,
-    args: SubmitArgs,
-    printer: &Printer,
-) -> Result<Outcome, ClientError> {
+pub(crate) async fn run(client: &Client, args: SubmitArgs, printer: &Printer) -> Result<Outcome, ClientError> {
     let records: Vec<Record> = match args.kind {
-        RecordKind::Order => read_records(&args.file)?
-            .into_iter()
-            .map(Record::RepairOrder)
-            .collect(),
-        RecordKind::Offer => read_records(&args.file)?
-            .into_iter()
-            .map(Record::CapacityOffer)
-            .collect(),
-        RecordKind::Report => read_records(&args.file)?
-            .into_iter()
-            .map(Record::AvailabilityReport)
-            .collect(),
+        RecordKind::Order => read_records(&args.file)?.into_iter().map(Record::RepairOrder).collect(),
+        RecordKind::Offer => read_records(&args.file)?.into_iter().map(Record::CapacityOffer).collect(),
+        RecordKind::Report => read_records(&args.file)?.into_iter().map(Record::AvailabilityReport).collect(),
     };
-    let prefix = args
-        .request_id_prefix
-        .unwrap_or_else(|| default_prefix(&args.file));
+    let prefix = args.request_id_prefix.unwrap_or_else(|| default_prefix(&args.file));
     let requests: Vec<IngestRequest> = records
         .into_iter()
         .enumerate()
-        .map(|(i, record)| IngestRequest {
-            request_id: request_id(&prefix, i),
-            record: Some(record),
-        })
+        .map(|(i, record)| IngestRequest { request_id: request_id(&prefix, i), record: Some(record) })
         .collect();
     let results = if requests.len() > INGEST_THRESHOLD {
         ingest(client, &requests).await?
@@ -61,16 +42,8 @@ pub(crate) async fn run(
     };
     print_results(printer, &requests, &results)?;
     let refused = results.iter().filter(|r| r.code != 0).count();
-    eprintln!(
-        "{} record(s): {} stored, {refused} refused",
-        results.len(),
-        results.len() - refused
-    );
-    Ok(if refused == 0 {
-        Outcome::Success
-    } else {
-        Outcome::SomeRefused
-    })
+    eprintln!("{} record(s): {} stored, {refused} refused", results.len(), results.len() - refused);
+    Ok(if refused == 0 { Outcome::Success } else { Outcome::SomeRefused })
 }
 
 async fn unary(client: &Client, requests: &[IngestRequest]) -> Vec<IngestResult> {
@@ -80,17 +53,11 @@ async fn unary(client: &Client, requests: &[IngestRequest]) -> Vec<IngestResult>
         let request_id = req.request_id.clone();
         let outcome = match req.record.clone() {
             Some(Record::RepairOrder(r)) => exchange
-                .create_repair_order(CreateRepairOrderRequest {
-                    repair_order: Some(r),
-                    request_id,
-                })
+                .create_repair_order(CreateRepairOrderRequest { repair_order: Some(r), request_id })
                 .await
                 .map(|resp| resp.into_inner().name),
             Some(Record::CapacityOffer(r)) => exchange
-                .create_capacity_offer(CreateCapacityOfferRequest {
-                    capacity_offer: Some(r),
-                    request_id,
-                })
+                .create_capacity_offer(CreateCapacityOfferRequest { capacity_offer: Some(r), request_id })
                 .await
                 .map(|resp| resp.into_inner().name),
             Some(Record::AvailabilityReport(r)) => exchange
@@ -103,11 +70,7 @@ async fn unary(client: &Client, requests: &[IngestRequest]) -> Vec<IngestResult>
             None => Err(tonic::Status::invalid_argument("empty record")),
         };
         results.push(match outcome {
-            Ok(name) => IngestResult {
-                index: index as u64,
-                name,
-                ..IngestResult::default()
-            },
+            Ok(name) => IngestResult { index: index as u64, name, ..IngestResult::default() },
             Err(status) => status_result(index as u64, &status),
         });
     }
@@ -118,12 +81,7 @@ async fn unary(client: &Client, requests: &[IngestRequest]) -> Vec<IngestResult>
 pub(crate) fn status_result(index: u64, status: &tonic::Status) -> IngestResult {
     let field_violations = status
         .get_details_bad_request()
-        .map(|br| {
-            br.field_violations
-                .into_iter()
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .collect()
-        })
+        .map(|br| br.field_violations.into_iter().map(|v| format!("{}: {}", v.field, v.description)).collect())
         .unwrap_or_default();
     IngestResult {
         index,
@@ -134,15 +92,9 @@ pub(crate) fn status_result(index: u64, status: &tonic::Status) -> IngestResult 
     }
 }
 
-async fn ingest(
-    client: &Client,
-    requests: &[IngestRequest],
-) -> Result<Vec<IngestResult>, ClientError> {
+async fn ingest(client: &Client, requests: &[IngestRequest]) -> Result<Vec<IngestResult>, ClientError> {
     let mut exchange = client.exchange();
-    let mut stream = exchange
-        .ingest(tokio_stream::iter(requests.to_vec()))
-        .await?
-        .into_inner();
+    let mut stream = exchange.ingest(tokio_stream::iter(requests.to_vec())).await?.into_inner();
     let mut results: Vec<Option<IngestResult>> = vec![None; requests.len()];
     // A failure of the stream itself is reported against every record that
     // got no result, rather than hiding the results that did arrive.
@@ -150,10 +102,7 @@ async fn ingest(
     loop {
         match stream.message().await {
             Ok(Some(result)) => {
-                if let Some(slot) = usize::try_from(result.index)
-                    .ok()
-                    .and_then(|i| results.get_mut(i))
-                {
+                if let Some(slot) = usize::try_from(result.index).ok().and_then(|i| results.get_mut(i)) {
                     *slot = Some(result);
                 }
             }
@@ -164,35 +113,20 @@ async fn ingest(
             }
         }
     }
-    let missing =
-        broken.unwrap_or_else(|| tonic::Status::unknown("no result received for this record"));
-    Ok(results
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| r.unwrap_or_else(|| status_result(i as u64, &missing)))
-        .collect())
+    let missing = broken.unwrap_or_else(|| tonic::Status::unknown("no result received for this record"));
+    Ok(results.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| status_result(i as u64, &missing))).collect())
 }
 
-fn print_results(
-    printer: &Printer,
-    requests: &[IngestRequest],
-    results: &[IngestResult],
-) -> Result<(), ClientError> {
+fn print_results(printer: &Printer, requests: &[IngestRequest], results: &[IngestResult]) -> Result<(), ClientError> {
     if printer.is_json() {
         return results.iter().try_for_each(|r| printer.json_line(r));
     }
-    printer.line(&render_table(
-        &["INDEX", "REQUEST ID", "RESULT"],
-        &result_rows(requests, results),
-    ))
+    printer.line(&render_table(&["INDEX", "REQUEST ID", "RESULT"], &result_rows(requests, results)))
 }
 
 /// One row per stored record; a refused record takes a row for the status
 /// and one more per field violation, so long explanations stay aligned.
-pub(crate) fn result_rows(
-    requests: &[IngestRequest],
-    results: &[IngestResult],
-) -> Vec<Vec<String>> {
+pub(crate) fn result_rows(requests: &[IngestRequest], results: &[IngestResult]) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for result in results {
         let request_id = usize::try_from(result.index)
@@ -200,16 +134,9 @@ pub(crate) fn result_rows(
             .and_then(|i| requests.get(i))
             .map(|r| r.request_id.clone())
             .unwrap_or_default();
-        let rendered = if result.code == 0 {
-            result.name.clone()
-        } else {
-            render_ingest_result(result)
-        };
+        let rendered = if result.code == 0 { result.name.clone() } else { render_ingest_result(result) };
         let mut lines = rendered.lines();
-        let first = lines
-            .next()
-            .unwrap_or(code_name(tonic::Code::from(result.code)))
-            .to_owned();
+        let first = lines.next().unwrap_or(code_name(tonic::Code::from(result.code))).to_owned();
         rows.push(vec![result.index.to_string(), request_id, first]);
         for more in lines {
             rows.push(vec![" ".into(), " ".into(), more.trim_start().to_owned()]);
@@ -228,34 +155,20 @@ mod tests {
         let status = tonic::Status::with_error_details(
             tonic::Code::InvalidArgument,
             "invalid repair order",
-            ErrorDetails::with_bad_request(vec![FieldViolation::new(
-                "repair_order.item.nsn",
-                "expected 13 digits",
-            )]),
+            ErrorDetails::with_bad_request(vec![FieldViolation::new("repair_order.item.nsn", "expected 13 digits")]),
         );
         let result = status_result(4, &status);
         assert_eq!(result.index, 4);
         assert_eq!(result.code, 3);
-        assert_eq!(
-            result.field_violations,
-            ["repair_order.item.nsn: expected 13 digits"]
-        );
+        assert_eq!(result.field_violations, ["repair_order.item.nsn: expected 13 digits"]);
     }
 
     #[test]
     fn result_rows_put_each_violation_on_its_own_row() {
-        let requests: Vec<IngestRequest> = (0..2)
-            .map(|i| IngestRequest {
-                request_id: request_id("batch", i),
-                record: None,
-            })
-            .collect();
+        let requests: Vec<IngestRequest> =
+            (0..2).map(|i| IngestRequest { request_id: request_id("batch", i), record: None }).collect();
         let results = vec![
-            IngestResult {
-                index: 0,
-                name: "repairOrders/1".into(),
-                ..IngestResult::default()
-            },
+            IngestResult { index: 0, name: "repairOrders/1".into(), ..IngestResult::default() },
             IngestResult {
                 index: 1,
                 code: 3,
@@ -264,10 +177,7 @@ mod tests {
                 ..IngestResult::default()
             },
         ];
-        let table = render_table(
-            &["INDEX", "REQUEST ID", "RESULT"],
-            &result_rows(&requests, &results),
-        );
+        let table = render_table(&["INDEX", "REQUEST ID", "RESULT"], &result_rows(&requests, &results));
         assert_eq!(
             table,
             "INDEX  REQUEST ID  RESULT\n\

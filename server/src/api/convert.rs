@@ -140,7 +140,12 @@ enum_map!(auth_kind_in, auth_kind_out, pb::provider_authorization::Kind, Authori
 });
 
 /// An optional enum filter: UNSPECIFIED means "any".
-pub fn optional_enum<T>(v: &mut Violations, field: &str, raw: i32, parse: fn(&mut Violations, String, i32) -> Option<T>) -> Option<T> {
+pub fn optional_enum<T>(
+    v: &mut Violations,
+    field: &str,
+    raw: i32,
+    parse: fn(&mut Violations, String, i32) -> Option<T>,
+) -> Option<T> {
     if raw == 0 { None } else { parse(v, field.to_owned(), raw) }
 }
 
@@ -200,13 +205,25 @@ fn site_out(s: &Site) -> Option<pb::Site> {
 const MAX_LIST: usize = 64;
 
 fn releasability(v: &mut Violations, prefix: &str, r: &Option<pb::Releasability>) -> Releasability {
-    let Some(r) = r else { return Releasability::default() };
+    let Some(r) = r else {
+        return Releasability::default();
+    };
     if r.nations.len() > MAX_LIST || r.party_ids.len() > MAX_LIST {
         v.add(prefix, format!("at most {MAX_LIST} nations and {MAX_LIST} parties"));
     }
     Releasability {
-        nations: r.nations.iter().enumerate().filter_map(|(i, n)| nation(v, format!("{prefix}.nations[{i}]"), n)).collect(),
-        parties: r.party_ids.iter().enumerate().filter_map(|(i, p)| party_id(v, format!("{prefix}.party_ids[{i}]"), p)).collect(),
+        nations: r
+            .nations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| nation(v, format!("{prefix}.nations[{i}]"), n))
+            .collect(),
+        parties: r
+            .party_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| party_id(v, format!("{prefix}.party_ids[{i}]"), p))
+            .collect(),
     }
 }
 
@@ -349,7 +366,11 @@ fn item_in(v: &mut Violations, prefix: &str, i: &Option<pb::Item>) -> Option<Ite
     };
     let nsn = if i.nsn.is_empty() { None } else { v.check(&format!("{prefix}.nsn"), Nsn::parse(&i.nsn)) };
     let part_number = optional_text(v, format!("{prefix}.part_number"), &i.part_number);
-    let cage_code = if i.cage_code.is_empty() { None } else { v.check(&format!("{prefix}.cage_code"), CageCode::parse(&i.cage_code)) };
+    let cage_code = if i.cage_code.is_empty() {
+        None
+    } else {
+        v.check(&format!("{prefix}.cage_code"), CageCode::parse(&i.cage_code))
+    };
     if i.nsn.is_empty() && i.part_number.is_empty() {
         v.add(format!("{prefix}.nsn"), "give an NSN, or a part number with its CAGE code");
     }
@@ -376,7 +397,9 @@ fn item_out(i: &Item) -> pb::Item {
 }
 
 fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Funding {
-    let Some(f) = f else { return Funding { source: None, estimated_cost: None, actual_cost: None } };
+    let Some(f) = f else {
+        return Funding { source: None, estimated_cost: None, actual_cost: None };
+    };
     use pb::funding::Source as S;
     let source = match &f.source {
         None => None,
@@ -384,7 +407,10 @@ fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Fund
             let department = department_in(v, format!("{prefix}.us_appropriation.department"), a.department);
             let appropriation = optional_text(v, format!("{prefix}.us_appropriation.appropriation"), &a.appropriation);
             if !(2000..=2100).contains(&a.fiscal_year) {
-                v.add(format!("{prefix}.us_appropriation.fiscal_year"), format!("{}: expected a fiscal year such as 2027", a.fiscal_year));
+                v.add(
+                    format!("{prefix}.us_appropriation.fiscal_year"),
+                    format!("{}: expected a fiscal year such as 2027", a.fiscal_year),
+                );
             }
             department.map(|department| FundingSource::UsAppropriation {
                 department,
@@ -392,16 +418,19 @@ fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Fund
                 fiscal_year: a.fiscal_year,
             })
         }
-        Some(S::FmsCase(c)) => {
-            required_text(v, format!("{prefix}.fms_case.loa_id"), &c.loa_id).map(|loa_id| FundingSource::FmsCase { loa_id })
-        }
+        Some(S::FmsCase(c)) => required_text(v, format!("{prefix}.fms_case.loa_id"), &c.loa_id)
+            .map(|loa_id| FundingSource::FmsCase { loa_id }),
         Some(S::AcsaOrder(a)) => {
             let order_id = required_text(v, format!("{prefix}.acsa_order.order_id"), &a.order_id);
             let reimbursement = reimbursement_in(v, format!("{prefix}.acsa_order.reimbursement"), a.reimbursement);
-            order_id.zip(reimbursement).map(|(order_id, reimbursement)| FundingSource::AcsaOrder { order_id, reimbursement })
+            order_id
+                .zip(reimbursement)
+                .map(|(order_id, reimbursement)| FundingSource::AcsaOrder { order_id, reimbursement })
         }
-        Some(S::DirectCommercialSale(d)) => required_text(v, format!("{prefix}.direct_commercial_sale.contract_number"), &d.contract_number)
-            .map(|contract_number| FundingSource::DirectCommercialSale { contract_number }),
+        Some(S::DirectCommercialSale(d)) => {
+            required_text(v, format!("{prefix}.direct_commercial_sale.contract_number"), &d.contract_number)
+                .map(|contract_number| FundingSource::DirectCommercialSale { contract_number })
+        }
     };
     Funding {
         source,
@@ -413,11 +442,13 @@ fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Fund
 fn funding_out(f: &Funding) -> pb::Funding {
     use pb::funding as pf;
     let source = f.source.as_ref().map(|s| match s {
-        FundingSource::UsAppropriation { department, appropriation, fiscal_year } => pf::Source::UsAppropriation(pf::UsAppropriation {
-            department: department_out(*department),
-            appropriation: appropriation.clone(),
-            fiscal_year: *fiscal_year,
-        }),
+        FundingSource::UsAppropriation { department, appropriation, fiscal_year } => {
+            pf::Source::UsAppropriation(pf::UsAppropriation {
+                department: department_out(*department),
+                appropriation: appropriation.clone(),
+                fiscal_year: *fiscal_year,
+            })
+        }
         FundingSource::FmsCase { loa_id } => pf::Source::FmsCase(pf::FmsCase { loa_id: loa_id.clone() }),
         FundingSource::AcsaOrder { order_id, reimbursement } => pf::Source::AcsaOrder(pf::AcsaOrder {
             order_id: order_id.clone(),
@@ -432,10 +463,16 @@ fn funding_out(f: &Funding) -> pb::Funding {
 
 /// Parses the dates and actuals given with a provider step.
 pub fn progress_in(v: &mut Violations, p: &Option<pb::WorkProgress>) -> WorkProgress {
-    let Some(p) = p else { return WorkProgress::default() };
+    let Some(p) = p else {
+        return WorkProgress::default();
+    };
     WorkProgress {
         induction_date: optional_date(v, "progress.induction_date".into(), &p.induction_date),
-        estimated_completion_date: optional_date(v, "progress.estimated_completion_date".into(), &p.estimated_completion_date),
+        estimated_completion_date: optional_date(
+            v,
+            "progress.estimated_completion_date".into(),
+            &p.estimated_completion_date,
+        ),
         actual_completion_date: optional_date(v, "progress.actual_completion_date".into(), &p.actual_completion_date),
         ship_date: optional_date(v, "progress.ship_date".into(), &p.ship_date),
         actual_labor_hours: (p.actual_labor_hours != 0.0)
@@ -548,7 +585,11 @@ pub fn transition_out(t: &Transition, sequence: i64) -> pb::RepairOrderTransitio
 const MAX_PERIODS: usize = 120;
 
 /// Parses a capacity offer.
-pub fn capacity_offer_in(v: &mut Violations, prefix: &str, o: &Option<pb::CapacityOffer>) -> Option<CapacityOfferDraft> {
+pub fn capacity_offer_in(
+    v: &mut Violations,
+    prefix: &str,
+    o: &Option<pb::CapacityOffer>,
+) -> Option<CapacityOfferDraft> {
     let Some(o) = o else {
         v.add(prefix, "is required");
         return None;
@@ -640,7 +681,12 @@ pub fn capacity_offer_in(v: &mut Violations, prefix: &str, o: &Option<pb::Capaci
                 tms: if a.tms.is_empty() { None } else { v.check(&g("tms"), Tms::parse(&a.tms)) },
                 reference: optional_text(v, g("reference"), &a.reference).unwrap_or_default(),
                 export_classification: optional_text(v, g("export_classification"), &a.export_classification),
-                nations: a.nations.iter().enumerate().filter_map(|(j, n)| nation(v, format!("{prefix}.authorizations[{i}].nations[{j}]"), n)).collect(),
+                nations: a
+                    .nations
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, n)| nation(v, format!("{prefix}.authorizations[{i}].nations[{j}]"), n))
+                    .collect(),
                 valid_until: optional_date(v, g("valid_until"), &a.valid_until),
             })
         })
@@ -741,7 +787,9 @@ fn times_out(t: &TimeByCategory) -> pb::TimeByCategory {
 
 fn check_within(v: &mut Violations, prefix: &str, t: &TimeByCategory, possible: f64) {
     let limit = possible * (1.0 + SLACK) + SLACK;
-    for (name, x) in [("available", t.available), ("nmcm", t.nmcm), ("nmcs", t.nmcs), ("depot", t.depot), ("upnr", t.upnr)] {
+    for (name, x) in
+        [("available", t.available), ("nmcm", t.nmcm), ("nmcs", t.nmcs), ("depot", t.depot), ("upnr", t.upnr)]
+    {
         if x > limit {
             v.add(format!("{prefix}.{name}"), format!("{x} exceeds the possible time {possible}"));
         }
@@ -753,7 +801,11 @@ fn check_within(v: &mut Violations, prefix: &str, t: &TimeByCategory, possible: 
 
 /// Parses an availability report: unit, inventory identities, and no time
 /// beyond what is possible.
-pub fn availability_report_in(v: &mut Violations, prefix: &str, r: &Option<pb::AvailabilityReport>) -> Option<AvailabilityReportDraft> {
+pub fn availability_report_in(
+    v: &mut Violations,
+    prefix: &str,
+    r: &Option<pb::AvailabilityReport>,
+) -> Option<AvailabilityReportDraft> {
     let Some(r) = r else {
         v.add(prefix, "is required");
         return None;
@@ -855,12 +907,18 @@ pub fn availability_report_in(v: &mut Violations, prefix: &str, r: &Option<pb::A
     }
     for (i, a) in draft.assets.iter().enumerate() {
         if a.possible > length * (1.0 + SLACK) {
-            v.add(format!("{prefix}.assets[{i}].possible"), format!("{} exceeds the length of the timeframe {length}", a.possible));
+            v.add(
+                format!("{prefix}.assets[{i}].possible"),
+                format!("{} exceeds the length of the timeframe {length}", a.possible),
+            );
         }
         check_within(v, &format!("{prefix}.assets[{i}].time"), &a.time, a.possible);
     }
     if draft.assets.len() > draft.inventory.tai as usize {
-        v.add(f("assets"), format!("{} assets reported but inventory.tai is {}", draft.assets.len(), draft.inventory.tai));
+        v.add(
+            f("assets"),
+            format!("{} assets reported but inventory.tai is {}", draft.assets.len(), draft.inventory.tai),
+        );
     }
     Some(draft)
 }
@@ -933,7 +991,12 @@ pub fn availability_report_out(r: &AvailabilityReport) -> pb::AvailabilityReport
         assets: d
             .assets
             .iter()
-            .map(|a| pb::AssetAvailability { serial: a.serial.clone(), pmai: a.pmai, possible: a.possible, time: Some(times_out(&a.time)) })
+            .map(|a| pb::AssetAvailability {
+                serial: a.serial.clone(),
+                pmai: a.pmai,
+                possible: a.possible,
+                time: Some(times_out(&a.time)),
+            })
             .collect(),
         costs: d
             .costs

@@ -19,7 +19,12 @@ use crate::store::RecordFilter;
 /// The Exchange service.
 pub struct ExchangeService(pub Arc<Coordinator>);
 
-async fn create_order(core: &Coordinator, caller: &Caller, order: &Option<pb::RepairOrder>, request_id: &str) -> Result<pb::RepairOrder, Status> {
+async fn create_order(
+    core: &Coordinator,
+    caller: &Caller,
+    order: &Option<pb::RepairOrder>,
+    request_id: &str,
+) -> Result<pb::RepairOrder, Status> {
     let mut v = Violations::new();
     let draft = repair_order_in(&mut v, "repair_order", order);
     let draft = valid(v, draft)?;
@@ -27,7 +32,12 @@ async fn create_order(core: &Coordinator, caller: &Caller, order: &Option<pb::Re
     Ok(repair_order_out(&core.create_order(caller, draft, &key).await?))
 }
 
-async fn create_offer(core: &Coordinator, caller: &Caller, offer: &Option<pb::CapacityOffer>, request_id: &str) -> Result<pb::CapacityOffer, Status> {
+async fn create_offer(
+    core: &Coordinator,
+    caller: &Caller,
+    offer: &Option<pb::CapacityOffer>,
+    request_id: &str,
+) -> Result<pb::CapacityOffer, Status> {
     let mut v = Violations::new();
     let draft = capacity_offer_in(&mut v, "capacity_offer", offer);
     let draft = valid(v, draft)?;
@@ -77,19 +87,28 @@ fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::IngestResul
 
 #[tonic::async_trait]
 impl pb::exchange_server::Exchange for ExchangeService {
-    async fn create_repair_order(&self, request: Request<pb::CreateRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+    async fn create_repair_order(
+        &self,
+        request: Request<pb::CreateRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         create_order(&self.0, &caller, &r.repair_order, &r.request_id).await.map(Response::new)
     }
 
-    async fn get_repair_order(&self, request: Request<pb::GetRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+    async fn get_repair_order(
+        &self,
+        request: Request<pb::GetRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let id = id_of(&request.get_ref().name, "repairOrders")?;
         Ok(Response::new(repair_order_out(&self.0.get_order(&caller, &id).await?)))
     }
 
-    async fn list_repair_orders(&self, request: Request<pb::ListRepairOrdersRequest>) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
+    async fn list_repair_orders(
+        &self,
+        request: Request<pb::ListRepairOrdersRequest>,
+    ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -111,7 +130,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
         }))
     }
 
-    async fn transition_repair_order(&self, request: Request<pb::TransitionRepairOrderRequest>) -> Result<Response<pb::RepairOrder>, Status> {
+    async fn transition_repair_order(
+        &self,
+        request: Request<pb::TransitionRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -128,7 +150,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
         Ok(Response::new(repair_order_out(&order)))
     }
 
-    async fn split_repair_order(&self, request: Request<pb::SplitRepairOrderRequest>) -> Result<Response<pb::SplitRepairOrderResponse>, Status> {
+    async fn split_repair_order(
+        &self,
+        request: Request<pb::SplitRepairOrderRequest>,
+    ) -> Result<Response<pb::SplitRepairOrderResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let id = id_of(&r.name, "repairOrders")?;
@@ -152,19 +177,28 @@ impl pb::exchange_server::Exchange for ExchangeService {
         }))
     }
 
-    async fn create_capacity_offer(&self, request: Request<pb::CreateCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+    async fn create_capacity_offer(
+        &self,
+        request: Request<pb::CreateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id).await.map(Response::new)
     }
 
-    async fn get_capacity_offer(&self, request: Request<pb::GetCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+    async fn get_capacity_offer(
+        &self,
+        request: Request<pb::GetCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let id = id_of(&request.get_ref().name, "capacityOffers")?;
         Ok(Response::new(capacity_offer_out(&self.0.get_offer(&caller, &id).await?)))
     }
 
-    async fn list_capacity_offers(&self, request: Request<pb::ListCapacityOffersRequest>) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
+    async fn list_capacity_offers(
+        &self,
+        request: Request<pb::ListCapacityOffersRequest>,
+    ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -193,7 +227,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
         }))
     }
 
-    async fn update_capacity_offer(&self, request: Request<pb::UpdateCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+    async fn update_capacity_offer(
+        &self,
+        request: Request<pb::UpdateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -209,7 +246,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
         Ok(Response::new(capacity_offer_out(&self.0.update_offer(&caller, &id, version, draft, &key).await?)))
     }
 
-    async fn withdraw_capacity_offer(&self, request: Request<pb::WithdrawCapacityOfferRequest>) -> Result<Response<pb::CapacityOffer>, Status> {
+    async fn withdraw_capacity_offer(
+        &self,
+        request: Request<pb::WithdrawCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let id = id_of(&r.name, "capacityOffers")?;
@@ -225,7 +265,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
         submit_report(&self.0, &caller, &r.availability_report, &r.request_id).await.map(Response::new)
     }
 
-    async fn get_availability_report(&self, request: Request<pb::GetAvailabilityReportRequest>) -> Result<Response<pb::AvailabilityReport>, Status> {
+    async fn get_availability_report(
+        &self,
+        request: Request<pb::GetAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let id = id_of(&request.get_ref().name, "availabilityReports")?;
         Ok(Response::new(availability_report_out(&self.0.get_report(&caller, &id).await?)))
@@ -252,7 +295,10 @@ impl pb::exchange_server::Exchange for ExchangeService {
 
     type IngestStream = ReceiverStream<Result<pb::IngestResult, Status>>;
 
-    async fn ingest(&self, request: Request<Streaming<pb::IngestRequest>>) -> Result<Response<Self::IngestStream>, Status> {
+    async fn ingest(
+        &self,
+        request: Request<Streaming<pb::IngestRequest>>,
+    ) -> Result<Response<Self::IngestStream>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let mut records = request.into_inner();
         let core = self.0.clone();

@@ -63,7 +63,10 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
 impl pb::feed_server::Feed for FeedService {
     type SubscribeStream = ReceiverStream<Result<pb::Event, Status>>;
 
-    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.into_inner();
         if r.after_sequence < 0 {
@@ -79,7 +82,8 @@ impl pb::feed_server::Feed for FeedService {
             let mut cursor = r.after_sequence;
             loop {
                 if !core.still_admitted(&caller) {
-                    let _ = tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
+                    let _ =
+                        tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
                     return;
                 }
                 let events = match core.events(&caller, cursor, PAGE).await {

@@ -40,7 +40,10 @@ pub(crate) fn request_key<M: prost::Message>(request_id: &str, payload: &M) -> R
     if !v.is_empty() {
         return Err(crate::coordinator::CoreError::Invalid(v).into());
     }
-    Ok(RequestKey { request_id: request_id.to_owned(), payload_hash: hex::encode(Sha256::digest(payload.encode_to_vec())) })
+    Ok(RequestKey {
+        request_id: request_id.to_owned(),
+        payload_hash: hex::encode(Sha256::digest(payload.encode_to_vec())),
+    })
 }
 
 /// Fails with every violation when there are any.

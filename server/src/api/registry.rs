@@ -29,7 +29,10 @@ impl pb::registry_server::Registry for RegistryService {
         Ok(Response::new(party_out(&party, etag)))
     }
 
-    async fn list_parties(&self, request: Request<pb::ListPartiesRequest>) -> Result<Response<pb::ListPartiesResponse>, Status> {
+    async fn list_parties(
+        &self,
+        request: Request<pb::ListPartiesRequest>,
+    ) -> Result<Response<pb::ListPartiesResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
@@ -61,7 +64,11 @@ impl pb::registry_server::Registry for RegistryService {
         let r = request.get_ref();
         let mut v = Violations::new();
         let id = party_name(&mut v, &r.name);
-        let etag = if r.etag.is_empty() { None } else { v.check("etag", r.etag.parse::<i64>().map_err(|_| "not an etag of this server")) };
+        let etag = if r.etag.is_empty() {
+            None
+        } else {
+            v.check("etag", r.etag.parse::<i64>().map_err(|_| "not an etag of this server"))
+        };
         let id = valid(v, id)?;
         let (party, etag) = self.0.suspend_party(&caller, &id, etag).await?;
         Ok(Response::new(party_out(&party, etag)))

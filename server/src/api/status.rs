@@ -15,7 +15,8 @@ impl From<CoreError> for Status {
             CoreError::PermissionDenied(m) => Status::permission_denied(m),
             CoreError::Invalid(v) => {
                 let message = format!("invalid request: {v}");
-                let violations = v.0.into_iter().map(|f| FieldViolation::new(f.field, f.description)).collect::<Vec<_>>();
+                let violations =
+                    v.0.into_iter().map(|f| FieldViolation::new(f.field, f.description)).collect::<Vec<_>>();
                 Status::with_error_details(Code::InvalidArgument, message, ErrorDetails::with_bad_request(violations))
             }
             CoreError::NotFound(what) => Status::not_found(format!("{what} not found")),

@@ -11,8 +11,8 @@
 pub mod sqlite;
 
 use async_trait::async_trait;
-use cosx_domain::audit::AuditEntry;
 use cosx_domain::Party;
+use cosx_domain::audit::AuditEntry;
 
 /// The kinds of record the exchange stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +245,8 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError>;
 
     /// The response stored for a request id, if any (and the payload hash it came with).
-    async fn idempotent_response(&self, caller: &str, request_id: &str) -> Result<Option<(String, String)>, StoreError>;
+    async fn idempotent_response(&self, caller: &str, request_id: &str)
+    -> Result<Option<(String, String)>, StoreError>;
 
     /// Every registered party.
     async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError>;

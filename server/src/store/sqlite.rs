@@ -58,14 +58,19 @@ impl SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         let _guard = self.writer.lock().await;
         let mut conn = self.pool.acquire().await?;
-        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)").execute(&mut *conn).await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)")
+            .execute(&mut *conn)
+            .await?;
         let current: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *conn).await?;
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
             sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
             let applied = async {
                 sqlx::raw_sql(sql).execute(&mut *conn).await?;
-                sqlx::query("INSERT INTO schema_version (version) VALUES (?)").bind(version).execute(&mut *conn).await?;
+                sqlx::query("INSERT INTO schema_version (version) VALUES (?)")
+                    .bind(version)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok::<_, sqlx::Error>(())
             }
             .await;
@@ -85,61 +90,64 @@ impl SqliteStore {
         commit: &'a Commit,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Committed, StoreError>> + Send + 'a>> {
         Box::pin(async move {
-        if let Some(key) = &commit.idempotency {
-            let seen: Option<(String, String)> =
-                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
-                    .bind(&key.caller)
-                    .bind(&key.request_id)
+            if let Some(key) = &commit.idempotency {
+                let seen: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?",
+                )
+                .bind(&key.caller)
+                .bind(&key.request_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some((hash, response)) = seen {
+                    return if hash == key.request_hash {
+                        Ok(Committed::Replayed { response })
+                    } else {
+                        Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+                    };
+                }
+            }
+            let head: Option<(i64, String)> =
+                sqlx::query_as("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1")
                     .fetch_optional(&mut *conn)
                     .await?;
-            if let Some((hash, response)) = seen {
-                return if hash == key.request_hash {
-                    Ok(Committed::Replayed { response })
-                } else {
-                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+            let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_owned()));
+            let sequence = prev_seq + 1;
+
+            if let Some((party, expected)) = &commit.party {
+                let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let changed = match expected {
+                    None => {
+                        sqlx::query("INSERT INTO parties (id, body, etag) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING")
+                            .bind(party.id.as_str())
+                            .bind(&body)
+                            .execute(&mut *conn)
+                            .await?
+                    }
+                    Some(etag) => {
+                        sqlx::query("UPDATE parties SET body = ?, etag = etag + 1 WHERE id = ? AND etag = ?")
+                            .bind(&body)
+                            .bind(party.id.as_str())
+                            .bind(etag)
+                            .execute(&mut *conn)
+                            .await?
+                    }
                 };
+                if changed.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!("parties/{}", party.id)));
+                }
             }
-        }
-        let head: Option<(i64, String)> =
-            sqlx::query_as("SELECT sequence, hash FROM events ORDER BY sequence DESC LIMIT 1").fetch_optional(&mut *conn).await?;
-        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS.to_owned()));
-        let sequence = prev_seq + 1;
 
-        if let Some((party, expected)) = &commit.party {
-            let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let changed = match expected {
-                None => {
-                    sqlx::query("INSERT INTO parties (id, body, etag) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING")
-                        .bind(party.id.as_str())
-                        .bind(&body)
+            for r in &commit.records {
+                if let Some(old) = &r.supersedes {
+                    let done = sqlx::query("UPDATE records SET superseded = 1 WHERE id = ? AND superseded = 0")
+                        .bind(old)
                         .execute(&mut *conn)
-                        .await?
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(old.clone()));
+                    }
                 }
-                Some(etag) => {
-                    sqlx::query("UPDATE parties SET body = ?, etag = etag + 1 WHERE id = ? AND etag = ?")
-                        .bind(&body)
-                        .bind(party.id.as_str())
-                        .bind(etag)
-                        .execute(&mut *conn)
-                        .await?
-                }
-            };
-            if changed.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!("parties/{}", party.id)));
-            }
-        }
-
-        for r in &commit.records {
-            if let Some(old) = &r.supersedes {
-                let done = sqlx::query("UPDATE records SET superseded = 1 WHERE id = ? AND superseded = 0")
-                    .bind(old)
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(old.clone()));
-                }
-            }
-            let done = match r.expected_version {
+                let done = match r.expected_version {
                 None => sqlx::query(
                     "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key, version, position, body)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -175,24 +183,24 @@ impl SqliteStore {
                 .execute(&mut *conn)
                 .await?,
             };
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(r.id.clone()));
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(r.id.clone()));
+                }
             }
-        }
 
-        for t in &commit.transitions {
-            sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES (?, ?, ?, ?)")
-                .bind(&t.order_id)
-                .bind(t.version)
-                .bind(sequence)
-                .bind(&t.body)
-                .execute(&mut *conn)
-                .await?;
-        }
+            for t in &commit.transitions {
+                sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES (?, ?, ?, ?)")
+                    .bind(&t.order_id)
+                    .bind(t.version)
+                    .bind(sequence)
+                    .bind(&t.body)
+                    .execute(&mut *conn)
+                    .await?;
+            }
 
-        let e = &commit.event;
-        let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-        sqlx::query(
+            let e = &commit.event;
+            let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
             "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to, content, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
@@ -211,22 +219,23 @@ impl SqliteStore {
         .execute(&mut *conn)
         .await?;
 
-        if let Some(key) = &commit.idempotency {
-            sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES (?, ?, ?, ?)")
-                .bind(&key.caller)
-                .bind(&key.request_id)
-                .bind(&key.request_hash)
-                .bind(&commit.response)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(Committed::New { sequence })
+            if let Some(key) = &commit.idempotency {
+                sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES (?, ?, ?, ?)")
+                    .bind(&key.caller)
+                    .bind(&key.request_id)
+                    .bind(&key.request_hash)
+                    .bind(&commit.response)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(Committed::New { sequence })
         })
     }
 }
 
 /// `(? OR owner = ? OR provider = ? OR release_to LIKE ? OR ...)` for a viewer.
-const VISIBLE: &str = "(?1 OR owner = ?2 OR provider = ?2 OR release_to LIKE ?3 OR release_to LIKE ?4 OR release_to LIKE '%,*,%')";
+const VISIBLE: &str =
+    "(?1 OR owner = ?2 OR provider = ?2 OR release_to LIKE ?3 OR release_to LIKE ?4 OR release_to LIKE '%,*,%')";
 
 fn bind_viewer<'q>(
     q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
@@ -251,7 +260,11 @@ impl Store for SqliteStore {
         Ok(done)
     }
 
-    async fn idempotent_response(&self, caller: &str, request_id: &str) -> Result<Option<(String, String)>, StoreError> {
+    async fn idempotent_response(
+        &self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
         Ok(sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
             .bind(caller)
             .bind(request_id)
@@ -260,7 +273,8 @@ impl Store for SqliteStore {
     }
 
     async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
         rows.into_iter()
             .map(|(body, etag)| {
                 serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
@@ -324,11 +338,9 @@ impl Store for SqliteStore {
             "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash, subject FROM events
              WHERE {VISIBLE} AND sequence > ?5 ORDER BY sequence LIMIT ?6"
         );
-        let rows = bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) })
-            .collect())
+        let rows =
+            bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) }).collect())
     }
 
     async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
