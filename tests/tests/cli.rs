@@ -1,0 +1,125 @@
+//! The `cosx` command line against a real coordinator: certificates made by
+//! the CLI, a bulk submission through `Ingest` that is idempotent on re-run,
+//! and lifecycle steps.
+
+use std::path::Path;
+
+use clap::Parser;
+use cosx_client::cli::{Cli, run};
+use cosx_proto::v1 as pb;
+use cosx_tests::{TestExchange, party, repair_order};
+
+async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> bool {
+    let endpoint = format!("https://localhost:{}", ex.addr().port());
+    let ca = pki.join("ca.pem");
+    let cert = pki.join(format!("{as_party}.pem"));
+    let key = pki.join(format!("{as_party}.key"));
+    let mut argv: Vec<String> = ["cosx", "--endpoint", &endpoint].iter().map(ToString::to_string).collect();
+    for (flag, path) in [("--ca", &ca), ("--cert", &cert), ("--key", &key)] {
+        argv.push(flag.into());
+        argv.push(path.display().to_string());
+    }
+    argv.extend(args.iter().map(ToString::to_string));
+    let code = run(Cli::parse_from(argv)).await;
+    format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
+}
+
+fn write_pki(ex: &TestExchange, dir: &Path) -> anyhow::Result<()> {
+    std::fs::write(dir.join("ca.pem"), ex.ca.cert_pem())?;
+    for p in [party::USAF, party::COORDINATOR, party::MHI] {
+        let issued = ex.ca.issue_party(p)?;
+        std::fs::write(dir.join(format!("{p}.pem")), issued.cert_pem)?;
+        std::fs::write(dir.join(format!("{p}.key")), issued.key_pem)?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    // 60 records: more than the CLI sends one by one, so they stream through Ingest.
+    let orders: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            let mut o = repair_order(party::USAF);
+            o.quantity = 1 + i % 5;
+            serde_json::to_value(&o)
+        })
+        .collect::<Result<_, _>>()?;
+    let file = dir.path().join("orders.json");
+    std::fs::write(&file, serde_json::to_string(&orders)?)?;
+    let file_arg = file.display().to_string();
+    assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
+    assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
+    let stored = ex
+        .exchange(party::COORDINATOR)
+        .await?
+        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
+        .await?
+        .into_inner()
+        .repair_orders;
+    assert_eq!(stored.len(), 60);
+
+    // A file with a bad record stores the good ones and fails the command.
+    let mut bad = repair_order(party::USAF);
+    bad.quantity = 0;
+    let mixed = vec![serde_json::to_value(repair_order(party::USAF))?, serde_json::to_value(&bad)?];
+    let mixed_file = dir.path().join("mixed.json");
+    std::fs::write(&mixed_file, serde_json::to_string(&mixed)?)?;
+    assert!(!cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &mixed_file.display().to_string()]).await);
+    Ok(())
+}
+
+#[tokio::test]
+async fn orders_move_through_the_cli() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let order = ex
+        .exchange(party::USAF)
+        .await?
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "x".into() })
+        .await?
+        .into_inner();
+    let propose = ["order", "propose", &order.name, "--version", "1", "--provider", party::MHI];
+    assert!(cosx(&ex, party::COORDINATOR, dir.path(), &propose).await);
+    // A stale version fails.
+    assert!(!cosx(&ex, party::MHI, dir.path(), &["order", "accept", &order.name, "--version", "1"]).await);
+    assert!(cosx(&ex, party::MHI, dir.path(), &["order", "accept", &order.name, "--version", "2"]).await);
+    assert!(cosx(&ex, party::USAF, dir.path(), &["order", "history", &order.name]).await);
+    assert!(cosx(&ex, party::USAF, dir.path(), &["list", "orders", "--state", "accepted", "--json"]).await);
+    let now = ex.exchange(party::USAF).await?.get_repair_order(pb::GetRepairOrderRequest { name: order.name }).await?;
+    assert_eq!(now.into_inner().state, pb::RepairOrderState::Accepted as i32);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_cli_makes_a_pki_the_coordinator_accepts() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path().display().to_string();
+    let offline = |args: &[&str]| {
+        let argv: Vec<String> = std::iter::once("cosx").chain(args.iter().copied()).map(ToString::to_string).collect();
+        run(Cli::parse_from(argv))
+    };
+    let ok = format!("{:?}", std::process::ExitCode::SUCCESS);
+    assert_eq!(format!("{:?}", offline(&["certs", "init", "--trust-domain", "rsf.example", "--out", &d]).await), ok);
+    assert_eq!(format!("{:?}", offline(&["certs", "issue", "--ca", &d, "--party", party::USAF, "--out", &d]).await), ok);
+    // Refuses to overwrite the CA key.
+    assert_ne!(format!("{:?}", offline(&["certs", "init", "--trust-domain", "rsf.example", "--out", &d]).await), ok);
+    let ca = cosx_certs::ExchangeCa::load(
+        &std::fs::read_to_string(dir.path().join("ca.pem"))?,
+        &std::fs::read_to_string(dir.path().join("ca.key"))?,
+    )?;
+    assert_eq!(ca.trust_domain(), "rsf.example");
+    let cert = std::fs::read_to_string(dir.path().join(format!("{}.pem", party::USAF)))?;
+    let der = cosx_certs::pem_to_der(&cert).ok_or_else(|| anyhow::anyhow!("no PEM"))?;
+    assert_eq!(cosx_certs::party_id_from_cert(&der, "rsf.example")?, party::USAF);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("ca.key"))?.permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the CA key must not be readable by others");
+    }
+    Ok(())
+}
