@@ -12,7 +12,14 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    for expected in ["offered 4,000 F-35A", "submitted F-35A", "proposed", "accepted it", "reported F-35A availability", "can see 0"] {
+    for expected in [
+        "offered 4,000 F-35A",
+        "submitted F-35A",
+        "proposed",
+        "accepted it",
+        "reported F-35A availability",
+        "can see 0",
+    ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
     for file in ["pki/ca.pem", "pki/server.pem", "pki/US-USAF-OOALC.key", "coordinator.toml", "coordinator.db"] {

@@ -67,7 +67,9 @@ async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Res
     let mixed = vec![serde_json::to_value(repair_order(party::USAF))?, serde_json::to_value(&bad)?];
     let mixed_file = dir.path().join("mixed.json");
     std::fs::write(&mixed_file, serde_json::to_string(&mixed)?)?;
-    assert!(!cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &mixed_file.display().to_string()]).await);
+    assert!(
+        !cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &mixed_file.display().to_string()]).await
+    );
     Ok(())
 }
 
@@ -79,7 +81,10 @@ async fn orders_move_through_the_cli() -> anyhow::Result<()> {
     let order = ex
         .exchange(party::USAF)
         .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "x".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: "x".into(),
+        })
         .await?
         .into_inner();
     let propose = ["order", "propose", &order.name, "--version", "1", "--provider", party::MHI];
@@ -104,7 +109,10 @@ async fn the_cli_makes_a_pki_the_coordinator_accepts() -> anyhow::Result<()> {
     };
     let ok = format!("{:?}", std::process::ExitCode::SUCCESS);
     assert_eq!(format!("{:?}", offline(&["certs", "init", "--trust-domain", "rsf.example", "--out", &d]).await), ok);
-    assert_eq!(format!("{:?}", offline(&["certs", "issue", "--ca", &d, "--party", party::USAF, "--out", &d]).await), ok);
+    assert_eq!(
+        format!("{:?}", offline(&["certs", "issue", "--ca", &d, "--party", party::USAF, "--out", &d]).await),
+        ok
+    );
     // Refuses to overwrite the CA key.
     assert_ne!(format!("{:?}", offline(&["certs", "init", "--trust-domain", "rsf.example", "--out", &d]).await), ok);
     let ca = cosx_certs::ExchangeCa::load(
