@@ -13,8 +13,9 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams,
+    SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -233,6 +234,71 @@ impl ExchangeCa {
         self.issue(&spec)
     }
 
+    /// Signs a certificate revocation list naming `revoked`, numbered
+    /// `number` (CRL numbers must only grow), valid from now for `validity`.
+    /// Returns it as PEM (`-----BEGIN X509 CRL-----`), the form servers load.
+    pub fn revocation_list(
+        &self,
+        revoked: &[Revoked],
+        number: u64,
+        validity: std::time::Duration,
+    ) -> Result<String, CertError> {
+        let validity = Duration::try_from(validity).map_err(|_| CertError::InvalidName {
+            field: "validity",
+            reason: "too long for a CRL".into(),
+        })?;
+        let now = OffsetDateTime::now_utc();
+        let params = CertificateRevocationListParams {
+            this_update: now - Duration::minutes(5),
+            next_update: now + validity,
+            crl_number: SerialNumber::from(number),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|r| RevokedCertParams {
+                    serial_number: SerialNumber::from_slice(&r.serial),
+                    revocation_time: r.revoked_at,
+                    reason_code: Some(RevocationReason::Unspecified),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        let issuer = Issuer::from_ca_cert_pem(&self.cert_pem, &self.key)?;
+        Ok(params.signed_by(&issuer)?.pem()?)
+    }
+
+    /// Reads a CRL this CA signed earlier (PEM): its number and entries.
+    /// Refuses a CRL issued by another CA, so that re-signing never mixes
+    /// another authority's list into ours.
+    pub fn read_revocation_list(&self, crl_pem: &str) -> Result<RevocationList, CertError> {
+        let bad = |reason: String| CertError::InvalidName { field: "crl", reason };
+        let (_, pem) =
+            x509_parser::pem::parse_x509_pem(crl_pem.as_bytes()).map_err(|_| bad("not a PEM document".into()))?;
+        if pem.label != "X509 CRL" {
+            return Err(bad(format!("PEM block is {:?}, expected \"X509 CRL\"", pem.label)));
+        }
+        let (_, crl) = x509_parser::parse_x509_crl(&pem.contents).map_err(|e| bad(format!("not an X.509 CRL: {e}")))?;
+        let ca_der = pem_to_der(&self.cert_pem).ok_or_else(|| bad("CA certificate is not PEM".into()))?;
+        let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).map_err(|_| bad("CA certificate unparsable".into()))?;
+        if crl.issuer().as_raw() != ca.subject().as_raw() || crl.verify_signature(ca.public_key()).is_err() {
+            return Err(bad(format!("not signed by this exchange CA ({})", ca.subject())));
+        }
+        let number = crl
+            .crl_number()
+            .map(|n| n.to_bytes_be().iter().fold(0u64, |acc, b| acc.wrapping_shl(8) | u64::from(*b)))
+            .unwrap_or(0);
+        let revoked = crl
+            .iter_revoked_certificates()
+            .map(|r| Revoked {
+                serial: r.raw_serial().to_vec(),
+                revoked_at: OffsetDateTime::from_unix_timestamp(r.revocation_date.timestamp())
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            })
+            .collect();
+        Ok(RevocationList { number, revoked })
+    }
+
     /// Issues a leaf certificate exactly as `spec` says. Tests use it to make
     /// the certificates that must be refused (expired, two URIs, ...).
     pub fn issue(&self, spec: &LeafSpec) -> Result<Issued, CertError> {
@@ -268,6 +334,43 @@ impl ExchangeCa {
         let cert = params.signed_by(&key, &issuer)?;
         Ok(Issued { cert_pem: cert.pem(), key_pem: key.serialize_pem() })
     }
+}
+
+/// A certificate listed in a revocation list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revoked {
+    /// The certificate's serial number, big-endian bytes as in the certificate.
+    pub serial: Vec<u8>,
+    /// When the CA revoked it.
+    pub revoked_at: OffsetDateTime,
+}
+
+/// What a revocation list says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationList {
+    /// The CRL number (0 when absent).
+    pub number: u64,
+    /// The revoked certificates.
+    pub revoked: Vec<Revoked>,
+}
+
+impl RevocationList {
+    /// Adds `serial` revoked now, unless it is already listed; whether it was added.
+    pub fn revoke(&mut self, serial: &[u8]) -> bool {
+        if self.revoked.iter().any(|r| r.serial == serial) {
+            return false;
+        }
+        self.revoked.push(Revoked { serial: serial.to_vec(), revoked_at: OffsetDateTime::now_utc() });
+        true
+    }
+}
+
+/// The serial number of the first certificate in a PEM string.
+pub fn serial_of(cert_pem: &str) -> Result<Vec<u8>, CertError> {
+    let bad = |reason: &str| CertError::InvalidName { field: "certificate", reason: reason.to_owned() };
+    let der = pem_to_der(cert_pem).ok_or_else(|| bad("not a PEM certificate"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).map_err(|_| bad("not an X.509 certificate"))?;
+    Ok(cert.raw_serial().to_vec())
 }
 
 fn random_serial() -> Result<SerialNumber, CertError> {
@@ -369,6 +472,25 @@ mod tests {
         })?;
         assert_eq!(party_id_from_cert(&der(&two.cert_pem), "rsf.example"), Err(IdentityError::SeveralUris(2)));
         assert_eq!(party_id_from_cert(&der(ca.cert_pem()), "rsf.example"), Err(IdentityError::CaCertificate));
+        Ok(())
+    }
+
+    #[test]
+    fn a_revocation_list_round_trips_and_lists_each_serial_once() -> Result<(), CertError> {
+        let ca = ExchangeCa::create("rsf.example")?;
+        let issued = ca.issue_party("JPN-MHI-KOMAKI")?;
+        let mut list = RevocationList::default();
+        assert!(list.revoke(&serial_of(&issued.cert_pem)?));
+        assert!(!list.revoke(&serial_of(&issued.cert_pem)?));
+        let pem = ca.revocation_list(&list.revoked, 7, std::time::Duration::from_secs(30 * 86_400))?;
+        assert!(pem.starts_with("-----BEGIN X509 CRL-----"), "{pem}");
+        let read = ca.read_revocation_list(&pem)?;
+        assert_eq!(read.number, 7);
+        assert_eq!(read.revoked.len(), 1);
+        assert_eq!(read.revoked[0].serial, serial_of(&issued.cert_pem)?);
+        // Another CA's list is not ours to extend.
+        let other = ExchangeCa::create("rsf.example")?;
+        assert!(other.read_revocation_list(&pem).is_err());
         Ok(())
     }
 

@@ -118,6 +118,11 @@ impl Client {
         ExchangeClient::new(self.channel.clone())
     }
 
+    /// Client for the `Signals` service (metrics and aggregates).
+    pub fn signals(&self) -> cosx_proto::v1::signals_client::SignalsClient<Channel> {
+        cosx_proto::v1::signals_client::SignalsClient::new(self.channel.clone())
+    }
+
     /// Client for the `Feed` service (events).
     pub fn feed(&self) -> FeedClient<Channel> {
         FeedClient::new(self.channel.clone())

@@ -7,7 +7,7 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    CapacityOfferState, CapacityUnit, EventKind, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
+    AvailabilityGrouping, CapacityOfferState, CapacityUnit, EventKind, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
     RepairOrderState, RepairType, SystemCategory, TimeUnit,
 };
 
@@ -45,6 +45,7 @@ proto_enum! {
     SystemCategory => "SYSTEM_CATEGORY_", "system category";
     CapacityUnit => "CAPACITY_UNIT_", "capacity unit";
     TimeUnit => "TIME_UNIT_", "time unit";
+    AvailabilityGrouping => "AVAILABILITY_GROUPING_", "availability grouping";
 }
 
 /// Every specified value of `E`, in number order.

@@ -273,7 +273,7 @@ pub(crate) type MonthSeries = BTreeMap<i64, Measures>;
 ///
 /// Deliberately not `Serialize`: it is an in-memory index, rebuilt from the
 /// stored orders at start-up; what is served are `DemandCell`s.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DemandCube {
     views: Vec<HashMap<CellKey, MonthSeries>>,
     counted_orders: u64,
@@ -283,6 +283,12 @@ const VIEWS: usize = 8;
 
 fn view_index(basis: DateBasis, breakdown: Breakdown) -> usize {
     basis.index() * 4 + breakdown.index()
+}
+
+impl Default for DemandCube {
+    fn default() -> DemandCube {
+        DemandCube::new()
+    }
 }
 
 impl DemandCube {
@@ -501,6 +507,11 @@ pub(crate) fn roll_up(series: &MonthSeries, granularity: Granularity, (lo, hi): 
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_default_cube_takes_orders_like_a_new_one() {
+        assert_eq!(DemandCube::default(), DemandCube::new());
+    }
     use chrono::NaiveDate;
 
     fn order(id: &str, submitted: (i32, u32, u32), qty: u32, hours: f64) -> DemandOrder {

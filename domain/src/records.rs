@@ -480,3 +480,29 @@ pub struct AvailabilityReport {
     /// Received.
     pub create_time: DateTime<Utc>,
 }
+
+/// A_M and A_O targets a fleet owner sets for one TMS (per class for ships).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityTargetDraft {
+    /// The fleet owner; the caller.
+    pub owner: PartyId,
+    /// TMS or ship class.
+    pub tms: Tms,
+    /// A_M target, a fraction in (0, 1].
+    pub a_m: Option<f64>,
+    /// A_O target, a fraction in (0, 1].
+    pub a_o: Option<f64>,
+}
+
+/// A target as stored: the newest version for owner and TMS counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvailabilityTarget {
+    /// Server-assigned id.
+    pub id: String,
+    /// The target.
+    pub draft: AvailabilityTargetDraft,
+    /// 1 for the first target of owner/TMS, +1 per change.
+    pub version: i64,
+    /// When it was set.
+    pub create_time: DateTime<Utc>,
+}

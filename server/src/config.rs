@@ -1,9 +1,14 @@
 //! Coordinator configuration: a TOML file, then `COSX_*` environment
 //! variables over it (`COSX_LISTEN`, `COSX_DATABASE`, `COSX_TRUST_DOMAIN`,
-//! `COSX_TLS_CERT`, `COSX_TLS_KEY`, `COSX_TLS_CLIENT_CA`, `COSX_LOG_FORMAT`).
+//! `COSX_TLS_CERT`, `COSX_TLS_KEY`, `COSX_TLS_CLIENT_CA`, `COSX_LOG_FORMAT`,
+//! `COSX_TLS_CRLS` (comma-separated), `COSX_SHUTDOWN_GRACE`).
+//!
+//! Durations are strings with a unit: `"500ms"`, `"10s"`, `"2m"`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cosx_domain::{MilitaryDepartment, Nation, Party, PartyId, PartyKind, Violations};
 use serde::Deserialize;
@@ -53,6 +58,98 @@ pub struct TlsConfig {
     pub key: PathBuf,
     /// Exchange CA bundle that client certificates must chain to, PEM.
     pub client_ca: PathBuf,
+    /// Certificate revocation lists (PEM, from `cosx certs crl|revoke`).
+    /// When any are given, a client certificate whose issuer no list
+    /// covers is refused: revocation status must be known.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+    /// How often the certificate, key, CA bundle and CRL files are checked
+    /// for changes (SIGHUP reloads at once); `"0s"` turns polling off.
+    #[serde(default = "default_reload_interval", with = "duration")]
+    pub reload_interval: Duration,
+}
+
+impl TlsConfig {
+    /// TLS files with no CRLs and the default reload interval.
+    pub fn new(cert: PathBuf, key: PathBuf, client_ca: PathBuf) -> Self {
+        TlsConfig { cert, key, client_ca, crls: Vec::new(), reload_interval: default_reload_interval() }
+    }
+}
+
+fn default_reload_interval() -> Duration {
+    Duration::from_secs(2)
+}
+
+/// How long calls in flight may run after SIGTERM, unless configured.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn default_shutdown_grace() -> Duration {
+    DEFAULT_SHUTDOWN_GRACE
+}
+
+/// Limits that keep one client, or many, from exhausting the coordinator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Calls handled at once across the process; a call beyond it is
+    /// refused at once with `RESOURCE_EXHAUSTED` (no queue).
+    pub max_concurrent_calls: usize,
+    /// Sustained calls per second each party may make.
+    pub calls_per_second_per_party: f64,
+    /// Calls a party may make in a burst above the sustained rate.
+    pub burst_per_party: u32,
+    /// Largest request message, in bytes, for methods not listed below.
+    pub max_message_bytes: usize,
+    /// Per-method overrides, keyed by gRPC path (`/cosx.v1.Exchange/Ingest`)
+    /// or by service (`/cosx.v1.Registry/`).
+    pub max_message_bytes_per_method: BTreeMap<String, usize>,
+    /// Time a client has to complete the TLS handshake.
+    #[serde(with = "duration")]
+    pub handshake_timeout: Duration,
+    /// TLS handshakes in progress at once; connections beyond are closed.
+    pub max_pending_handshakes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_concurrent_calls: 512,
+            calls_per_second_per_party: 200.0,
+            burst_per_party: 400,
+            max_message_bytes: 1024 * 1024,
+            max_message_bytes_per_method: BTreeMap::new(),
+            handshake_timeout: Duration::from_secs(10),
+            max_pending_handshakes: 1024,
+        }
+    }
+}
+
+/// Serde for durations written with a unit: `"250ms"`, `"10s"`, `"5m"`, `"1h"`.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    /// Parses `"<number><unit>"`, unit one of ms, s, m, h.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected a whole number and a unit, e.g. 10s"))?;
+        match unit {
+            "ms" => Ok(Duration::from_millis(n)),
+            "s" => Ok(Duration::from_secs(n)),
+            "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+            "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+            _ => Err(format!("{text:?}: unit must be ms, s, m or h")),
+        }
+    }
+
+    /// Deserializes a duration string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A party registered from the configuration at start.
@@ -121,6 +218,13 @@ pub struct CoordinatorConfig {
     /// Parties registered at start (kept if already registered).
     #[serde(default)]
     pub parties: Vec<PartyConfig>,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// On SIGTERM, how long calls in flight may take to finish before the
+    /// process exits anyway.
+    #[serde(default = "default_shutdown_grace", with = "duration")]
+    pub shutdown_grace: Duration,
 }
 
 impl CoordinatorConfig {
@@ -157,6 +261,12 @@ impl CoordinatorConfig {
         if let Some(v) = var("COSX_TLS_CLIENT_CA") {
             self.tls.client_ca = v.into();
         }
+        if let Some(v) = var("COSX_TLS_CRLS") {
+            self.tls.crls = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+        }
+        if let Some(v) = var("COSX_SHUTDOWN_GRACE") {
+            self.shutdown_grace = duration::parse(&v).map_err(|e| ConfigError::Invalid(format!("COSX_SHUTDOWN_GRACE {e}")))?;
+        }
         if let Some(v) = var("COSX_LOG_FORMAT") {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
@@ -170,7 +280,8 @@ impl CoordinatorConfig {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        for p in [&mut self.tls.cert, &mut self.tls.key, &mut self.tls.client_ca] {
+        let tls = &mut self.tls;
+        for p in [&mut tls.cert, &mut tls.key, &mut tls.client_ca].into_iter().chain(tls.crls.iter_mut()) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -188,6 +299,25 @@ impl CoordinatorConfig {
         cosx_certs::check_trust_domain(&self.trust_domain).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for (i, p) in self.parties.iter().enumerate() {
             p.to_party(i).map_err(|v| ConfigError::Invalid(v.to_string()))?;
+        }
+        let l = &self.limits;
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if l.max_concurrent_calls == 0 || l.max_pending_handshakes == 0 {
+            return invalid("limits.max_concurrent_calls and limits.max_pending_handshakes must be at least 1");
+        }
+        if !(l.calls_per_second_per_party.is_finite() && l.calls_per_second_per_party > 0.0) || l.burst_per_party == 0 {
+            return invalid("limits.calls_per_second_per_party must be > 0 and limits.burst_per_party at least 1");
+        }
+        if l.max_message_bytes == 0 || l.max_message_bytes_per_method.values().any(|&b| b == 0) {
+            return invalid("limits.max_message_bytes (and each per-method value) must be at least 1");
+        }
+        if let Some(bad) = l.max_message_bytes_per_method.keys().find(|k| !k.starts_with('/')) {
+            return Err(ConfigError::Invalid(format!(
+                "limits.max_message_bytes_per_method key {bad:?}: expected a gRPC path like /cosx.v1.Exchange/Ingest"
+            )));
+        }
+        if l.handshake_timeout.is_zero() {
+            return invalid("limits.handshake_timeout must be more than 0s");
         }
         Ok(())
     }
@@ -238,6 +368,31 @@ nation = "JPN"
         let c: CoordinatorConfig = toml::from_str(&bad).unwrap();
         let err = c.check().unwrap_err().to_string();
         assert!(err.contains("parties[0].nation"), "{err}");
+    }
+
+    #[test]
+    fn limits_crls_and_durations_parse_with_their_units() {
+        let text = FILE.replace(
+            "client_ca = \"pki/ca.pem\"",
+            "client_ca = \"pki/ca.pem\"\ncrls = [\"pki/crl.pem\"]\nreload_interval = \"500ms\"",
+        );
+        let text = format!(
+            "shutdown_grace = \"3s\"\n{text}\n[limits]\nmax_concurrent_calls = 8\nhandshake_timeout = \"2s\"\n\
+             [limits.max_message_bytes_per_method]\n\"/cosx.v1.Exchange/Ingest\" = 65536\n"
+        );
+        let mut c: CoordinatorConfig = toml::from_str(&text).unwrap();
+        c.resolve_paths(Path::new("/etc/cosx"));
+        c.check().unwrap();
+        assert_eq!(c.tls.crls, vec![PathBuf::from("/etc/cosx/pki/crl.pem")]);
+        assert_eq!(c.tls.reload_interval, Duration::from_millis(500));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(3));
+        assert_eq!(c.limits.max_concurrent_calls, 8);
+        assert_eq!(c.limits.handshake_timeout, Duration::from_secs(2));
+        assert_eq!(c.limits.max_message_bytes_per_method["/cosx.v1.Exchange/Ingest"], 65536);
+        assert!(duration::parse("10 parsecs").is_err());
+        let defaults: CoordinatorConfig = toml::from_str(FILE).unwrap();
+        assert_eq!(defaults.shutdown_grace, Duration::from_secs(10));
+        assert!(defaults.tls.crls.is_empty());
     }
 
     #[test]

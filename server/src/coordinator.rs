@@ -107,6 +107,11 @@ pub enum EventContent {
         /// The report.
         report: AvailabilityReport,
     },
+    /// A fleet owner's availability target set.
+    AvailabilityTarget {
+        /// The target.
+        target: AvailabilityTarget,
+    },
     /// A party registered or suspended.
     Party {
         /// The party after the change.
@@ -295,7 +300,72 @@ impl Coordinator {
                 continue;
             }
             let actor = PartyId::parse("COSX-CONFIG").map_err(|e| CoreError::PermissionDenied(e.to_string()))?;
-            self.commit_party(&actor, "config", party, None, None).await?;
+            match self.commit_party(&actor, "config", party, None, None).await {
+                // Another replica starting at the same time registered it first.
+                Err(CoreError::Aborted(_)) => self.refresh_parties().await?,
+                other => {
+                    other?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows commits made through other replicas on a shared database (a
+    /// no-op on SQLite, where this process is the only writer): wakes this
+    /// replica's feed subscribers and re-reads the party registry when a
+    /// `PARTY_*` event arrives, so a suspension made through any replica
+    /// takes effect on all of them within a notification's delay. Every
+    /// few seconds it re-reads both anyway, in case a notification was lost.
+    /// The task ends soon after the coordinator is dropped.
+    pub async fn follow_store(self: &Arc<Self>) -> Result<()> {
+        use futures::StreamExt;
+        const RESYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+        let Some(mut notices) = self.store.follow().await? else {
+            return Ok(());
+        };
+        let core = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut resync = tokio::time::interval(RESYNC_EVERY);
+            loop {
+                let notice = tokio::select! {
+                    notice = notices.next() => match notice { Some(n) => n, None => return },
+                    _ = resync.tick() => LogNotice::Resync,
+                };
+                let Some(core) = core.upgrade() else { return };
+                let followed = async {
+                    let (sequence, reload) = match notice {
+                        LogNotice::Appended { sequence, party_changed } => (sequence, party_changed),
+                        LogNotice::Resync => (core.store.head().await?, true),
+                    };
+                    // Registry first: a subscriber woken below re-checks its admission.
+                    if reload {
+                        core.refresh_parties().await?;
+                    }
+                    core.head.send_if_modified(|h| {
+                        let newer = sequence > *h;
+                        *h = (*h).max(sequence);
+                        newer
+                    });
+                    Ok::<_, CoreError>(())
+                };
+                if let Err(e) = followed.await {
+                    tracing::warn!(error = %e, "following the shared log failed; retrying");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Re-reads the registry, keeping per party the newer of the cached and
+    /// stored versions (etags only grow; parties are never deleted).
+    async fn refresh_parties(&self) -> Result<()> {
+        let stored = self.store.parties().await?;
+        let mut cache = self.parties.write().unwrap_or_else(|e| e.into_inner());
+        for (party, etag) in stored {
+            if cache.get(&party.id).is_none_or(|(_, cached)| *cached < etag) {
+                cache.insert(party.id.clone(), (party, etag));
+            }
         }
         Ok(())
     }
@@ -1031,6 +1101,106 @@ impl Coordinator {
         self.list(RecordKind::AvailabilityReport, caller, filter, page_size, page_token).await
     }
 
+    // ----- availability targets and metrics -----------------------------
+
+    /// Sets the caller's A_M / A_O target for one TMS; the previous one is superseded.
+    pub async fn set_target(
+        &self,
+        caller: &Caller,
+        draft: AvailabilityTargetDraft,
+        key: &RequestKey,
+    ) -> Result<AvailabilityTarget> {
+        if &draft.owner != caller.id() {
+            return Err(CoreError::PermissionDenied(format!(
+                "target.owner: {} may only set targets for its own fleets, not for {}",
+                caller.id(),
+                draft.owner
+            )));
+        }
+        if let Some(target) = self.replay(caller, key).await? {
+            return Ok(target);
+        }
+        let natural_key = format!("target|{}|{}", draft.owner, draft.tms);
+        let current: Option<AvailabilityTarget> = match self.store.current_report(&natural_key).await? {
+            Some(body) => Some(from_json(&body)?),
+            None => None,
+        };
+        let time = now();
+        let target = AvailabilityTarget {
+            id: new_id(),
+            version: current.as_ref().map_or(1, |c| c.version + 1),
+            draft,
+            create_time: time,
+        };
+        let write = RecordWrite {
+            kind: RecordKind::AvailabilityTarget,
+            id: target.id.clone(),
+            expected_version: None,
+            version: target.version,
+            audience: audience(&target.draft.owner, None, &cosx_domain::Releasability::default()),
+            state: None,
+            tms: Some(target.draft.tms.to_string()),
+            region: None,
+            natural_key: Some(natural_key),
+            supersedes: current.map(|c| c.id),
+            body: to_json(&target)?,
+        };
+        let change = Change {
+            audience: write.audience.clone(),
+            records: vec![write],
+            transitions: vec![],
+            kind: "AVAILABILITY_TARGET_SET",
+            subject: format!("availabilityTargets/{}", target.id),
+            content: EventContent::AvailabilityTarget { target: target.clone() },
+            time,
+        };
+        Ok(self.commit(caller, key, change, &target).await?.unwrap_or(target))
+    }
+
+    /// Every current record of a kind the caller may see.
+    async fn all_visible<T: DeserializeOwned>(&self, kind: RecordKind, caller: &Caller, filter: &RecordFilter) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let rows = self.store.list_records(kind, &viewer(caller), filter, after, MAX_PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.position;
+            let full = rows.len() == MAX_PAGE as usize;
+            for r in &rows {
+                out.push(from_json(&r.body)?);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current targets the caller may see.
+    pub async fn list_targets(&self, caller: &Caller, owner: Option<String>, tms: Option<String>) -> Result<Vec<AvailabilityTarget>> {
+        let filter = RecordFilter { owner, tms, ..RecordFilter::default() };
+        self.all_visible(RecordKind::AvailabilityTarget, caller, &filter).await
+    }
+
+    /// The current version of every report the caller may see, with the
+    /// reporter's nation, and the targets it may see.
+    pub async fn availability_inputs(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Vec<(AvailabilityReport, cosx_domain::Nation)>, Vec<AvailabilityTarget>)> {
+        let reports: Vec<AvailabilityReport> =
+            self.all_visible(RecordKind::AvailabilityReport, caller, &RecordFilter::default()).await?;
+        let with_nation = reports
+            .into_iter()
+            .map(|r| {
+                let nation = self.party(&r.draft.reporter).map_or_else(cosx_domain::Nation::usa, |(p, _)| p.nation);
+                (r, nation)
+            })
+            .collect();
+        let targets = self.list_targets(caller, None, None).await?;
+        Ok((with_nation, targets))
+    }
+
     // ----- feed -----------------------------------------------------------
 
     /// Events after `after` the caller may see, at most `limit`.
@@ -1050,6 +1220,32 @@ impl Coordinator {
                 })
             })
             .collect()
+    }
+
+    /// Every event after `after`, as a coordinator sees them: for the
+    /// aggregates that are kept up to date from the log.
+    pub async fn all_events(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
+        let everyone = Viewer { party: String::new(), nation: String::new(), coordinator: true };
+        let rows = self.store.events(&everyone, after, limit).await?;
+        rows.into_iter()
+            .map(|r| {
+                let time = DateTime::parse_from_rfc3339(&r.entry.time)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
+                Ok(Event { sequence: r.entry.sequence, time, kind: r.entry.kind, actor: r.entry.actor, content: from_json(&r.entry.content)? })
+            })
+            .collect()
+    }
+
+    /// The nation of a registered party.
+    pub fn party_nation(&self, id: &PartyId) -> Option<cosx_domain::Nation> {
+        self.party(id).map(|(p, _)| p.nation)
+    }
+
+    /// Every current capacity offer the caller may see.
+    pub async fn visible_offers(&self, caller: &Caller) -> Result<Vec<CapacityOffer>> {
+        let filter = RecordFilter { state: Some("ACTIVE".into()), ..RecordFilter::default() };
+        self.all_visible(RecordKind::CapacityOffer, caller, &filter).await
     }
 
     /// Whether the caller is still allowed service (suspension ends open streams).

@@ -99,8 +99,10 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
         database: format!("sqlite://{}", db.display()),
         trust_domain: TRUST_DOMAIN.into(),
         log_format: LogFormat::Text,
-        tls: TlsConfig { cert: pki.join("server.pem"), key: pki.join("server.key"), client_ca: pki.join("ca.pem") },
+        tls: TlsConfig::new(pki.join("server.pem"), pki.join("server.key"), pki.join("ca.pem")),
         parties,
+        limits: Default::default(),
+        shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
     })
 }
 

@@ -16,7 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a coordinator until Ctrl-C or SIGTERM.
+    /// Runs a coordinator until Ctrl-C or SIGTERM; SIGHUP reloads its TLS
+    /// certificate, key, CA bundle and CRLs.
     Coordinator {
         /// TOML configuration file (keys also settable as COSX_* variables).
         #[arg(long, env = "COSX_CONFIG")]
@@ -73,10 +74,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = CoordinatorConfig::load(&config)?;
             telemetry::init(config.log_format);
             let mut running = server::start(&config).await?;
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing calls in flight");
+            shutdown_signal(&running).await;
+            tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing calls in flight");
             running.trigger_stop();
             running.wait().await?;
+            tracing::info!("coordinator stopped");
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -122,23 +124,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn shutdown_signal() {
+/// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile.
+async fn shutdown_signal(running: &server::Running) {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = term.recv() => return,
+                _ = hup.recv() => match running.reload_tls() {
+                    Ok(()) => tracing::info!("SIGHUP: TLS files reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: TLS files do not load; keeping the previous config"),
+                },
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    {
+        let _ = running;
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[tokio::main]

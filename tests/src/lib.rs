@@ -1,9 +1,13 @@
 //! Test support: start a real coordinator on `127.0.0.1:0` with a fresh
 //! exchange CA, a real SQLite file in a temporary folder and real mutual TLS,
-//! and connect to it as any party — or as an impostor.
+//! and connect to it as any party — or as an impostor. When
+//! `COSX_TEST_DATABASE_URL` is set, every exchange runs on a fresh PostgreSQL
+//! database instead ([`database`]), so the whole suite runs on both backends.
 //!
 //! Kept in its own crate, as linkerd2-proxy does, because it is costly to
 //! compile and every test file shares it.
+
+pub mod database;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,6 +54,8 @@ pub struct TestExchange {
     pub config: CoordinatorConfig,
     /// The running coordinator.
     pub running: Option<Running>,
+    /// Its database (dropped from the PostgreSQL server when this is dropped).
+    pub database: database::TestDatabase,
 }
 
 fn install_crypto() {
@@ -59,6 +65,15 @@ fn install_crypto() {
 impl TestExchange {
     /// Starts a coordinator with the standard parties.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_, _, _| Ok(())).await
+    }
+
+    /// Starts a coordinator with the standard parties after `tweak` has
+    /// adjusted its configuration (limits, CRLs, ...); it gets the CA and
+    /// the folder holding `ca.pem`, `server.pem` and `server.key`.
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut CoordinatorConfig, &ExchangeCa, &std::path::Path) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
         install_crypto();
         let dir = tempfile::tempdir()?;
         let ca = ExchangeCa::create(TRUST_DOMAIN)?;
@@ -68,12 +83,13 @@ impl TestExchange {
         let server = ca.issue_server(&["localhost".to_owned(), "127.0.0.1".to_owned()])?;
         std::fs::write(pki.join("server.pem"), &server.cert_pem)?;
         std::fs::write(pki.join("server.key"), &server.key_pem)?;
-        let config = CoordinatorConfig {
+        let database = database::TestDatabase::from_env(dir.path()).await?;
+        let mut config = CoordinatorConfig {
             listen: "127.0.0.1:0".parse()?,
-            database: format!("sqlite://{}", dir.path().join("coordinator.db").display()),
+            database: database.url.clone(),
             trust_domain: TRUST_DOMAIN.into(),
             log_format: LogFormat::Text,
-            tls: TlsConfig { cert: pki.join("server.pem"), key: pki.join("server.key"), client_ca: pki.join("ca.pem") },
+            tls: TlsConfig::new(pki.join("server.pem"), pki.join("server.key"), pki.join("ca.pem")),
             parties: PARTIES
                 .iter()
                 .map(|(id, kind, nation, dept)| PartyConfig {
@@ -84,9 +100,25 @@ impl TestExchange {
                     display_name: None,
                 })
                 .collect(),
+            limits: Default::default(),
+            shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
         };
+        tweak(&mut config, &ca, &pki)?;
         let running = server::start(&config).await?;
-        Ok(TestExchange { dir, ca, config, running: Some(running) })
+        Ok(TestExchange { dir, ca, config, running: Some(running), database })
+    }
+
+    /// The database backend this exchange runs on.
+    pub fn backend(&self) -> database::Backend {
+        self.database.backend
+    }
+
+    /// Starts another coordinator replica on the same database (PostgreSQL),
+    /// listening on a port of its own; reach it with [`TestExchange::channel_at`].
+    pub async fn start_replica(&self) -> anyhow::Result<Running> {
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse()?;
+        server::start(&config).await
     }
 
     /// The coordinator's address.
@@ -94,7 +126,7 @@ impl TestExchange {
         self.running.as_ref().map(|r| r.addr).unwrap_or_else(|| self.config.listen)
     }
 
-    /// Path of the SQLite database.
+    /// Path of the SQLite database (on SQLite only; see [`TestExchange::backend`]).
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("coordinator.db")
     }
@@ -138,12 +170,28 @@ impl TestExchange {
 
     /// A channel presenting `identity` (or none), trusting `ca_pem` for the server.
     pub async fn channel_with(&self, identity: Option<&Issued>, ca_pem: &str) -> anyhow::Result<Channel> {
+        self.channel_to(self.addr(), identity, ca_pem).await
+    }
+
+    /// A channel to the coordinator (or replica) at `addr`, presenting `party`'s certificate.
+    pub async fn channel_at(&self, addr: std::net::SocketAddr, party: &str) -> anyhow::Result<Channel> {
+        let issued = self.ca.issue_party(party)?;
+        self.channel_to(addr, Some(&issued), self.ca.cert_pem()).await
+    }
+
+    /// A channel to `addr` presenting `identity` (or none), trusting `ca_pem` for the server.
+    pub async fn channel_to(
+        &self,
+        addr: std::net::SocketAddr,
+        identity: Option<&Issued>,
+        ca_pem: &str,
+    ) -> anyhow::Result<Channel> {
         install_crypto();
         let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
         if let Some(id) = identity {
             tls = tls.identity(Identity::from_pem(&id.cert_pem, &id.key_pem));
         }
-        let channel = Channel::from_shared(format!("https://127.0.0.1:{}", self.addr().port()))?
+        let channel = Channel::from_shared(format!("https://127.0.0.1:{}", addr.port()))?
             .tls_config(tls)?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))

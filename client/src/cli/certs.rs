@@ -1,5 +1,6 @@
-//! `cosx certs`: create the exchange CA and issue party and server
-//! certificates into files, with no server involved.
+//! `cosx certs`: create the exchange CA, issue party and server
+//! certificates, and revoke them through a certificate revocation list
+//! (CRL), into files, with no server involved.
 //!
 //! Private keys are written with mode 0600 through a temporary file and a
 //! rename, so a key is never readable by others even for a moment, and the
@@ -10,7 +11,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use cosx_certs::{ExchangeCa, Issued};
+use cosx_certs::{ExchangeCa, Issued, RevocationList};
 
 use super::CertsCommand;
 use super::output::Printer;
@@ -45,7 +46,75 @@ pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientErro
             let (cert, key) = write_issued(&out, "server", &issued)?;
             report(printer, &cert, &key, &format!("server {}", names.join(", ")))
         }
+        CertsCommand::Revoke { ca: ca_dir, cert, crl } => {
+            let ca = load_ca(&ca_dir)?;
+            let crl = crl.unwrap_or_else(|| ca_dir.join("crl.pem"));
+            let pem = std::fs::read_to_string(&cert)
+                .map_err(|source| ClientError::ReadFile { what: "--cert".into(), path: cert.clone(), source })?;
+            let serial = cosx_certs::serial_of(&pem)?;
+            let mut list = read_crl(&ca, &crl)?;
+            let added = list.revoke(&serial);
+            let number = write_crl(&ca, &crl, &list)?;
+            let serial: String = serial.iter().map(|b| format!("{b:02x}")).collect();
+            if printer.is_json() {
+                printer.json_line(&serde_json::json!({
+                    "crl": crl.display().to_string(), "serial": serial, "crlNumber": number,
+                    "revoked": list.revoked.len(), "added": added,
+                }))
+            } else {
+                let already = if added { "" } else { " (already listed)" };
+                printer.line(&format!(
+                    "revoked serial {serial}{already}: {} lists {} certificate(s), CRL number {number}",
+                    crl.display(),
+                    list.revoked.len()
+                ))
+            }
+        }
+        CertsCommand::Crl { ca, out } => {
+            let ca = load_ca(&ca)?;
+            let list = read_crl(&ca, &out)?;
+            let number = write_crl(&ca, &out, &list)?;
+            if printer.is_json() {
+                printer.json_line(&serde_json::json!({
+                    "crl": out.display().to_string(), "crlNumber": number, "revoked": list.revoked.len(),
+                }))
+            } else {
+                printer.line(&format!(
+                    "revocation list {}: {} certificate(s), CRL number {number}, valid {CRL_VALID_DAYS} days",
+                    out.display(),
+                    list.revoked.len()
+                ))
+            }
+        }
     }
+}
+
+/// How long a signed CRL is valid; `cosx certs crl` refreshes it.
+const CRL_VALID_DAYS: u64 = 30;
+
+/// The revocation list at `path`, empty if the file does not exist yet.
+fn read_crl(ca: &ExchangeCa, path: &Path) -> Result<RevocationList, ClientError> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => Ok(ca.read_revocation_list(&pem)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(RevocationList::default()),
+        Err(source) => Err(ClientError::ReadFile { what: "CRL".into(), path: path.to_owned(), source }),
+    }
+}
+
+/// Re-signs `list` with the next CRL number and replaces `path` atomically
+/// (a server polling the file never reads half of it); the number written.
+fn write_crl(ca: &ExchangeCa, path: &Path, list: &RevocationList) -> Result<u64, ClientError> {
+    let number = list.number + 1;
+    let pem = ca.revocation_list(&list.revoked, number, std::time::Duration::from_secs(CRL_VALID_DAYS * 86_400))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_dir(dir)?;
+    }
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, pem)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|source| ClientError::WriteFile { path: path.to_owned(), source })?;
+    Ok(number)
 }
 
 fn report(printer: &Printer, cert: &Path, key: &Path, what: &str) -> Result<(), ClientError> {
@@ -161,6 +230,29 @@ mod tests {
         let der = cosx_certs::pem_to_der(&std::fs::read_to_string(out.join("JPN-MHI-KOMAKI.pem")).expect("pem"))
             .expect("der");
         assert_eq!(cosx_certs::party_id_from_cert(&der, "cosx.test"), Ok("JPN-MHI-KOMAKI".to_owned()));
+    }
+
+    #[test]
+    fn revoking_adds_the_serial_once_and_numbers_each_list() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca_dir = dir.path().join("ca");
+        init(&ca_dir, false).expect("init");
+        let printer = Printer::new(true);
+        let crl = dir.path().join("crl.pem");
+        run(CertsCommand::Crl { ca: ca_dir.clone(), out: crl.clone() }, &printer).expect("empty crl");
+        run(CertsCommand::Issue { ca: ca_dir.clone(), party: "JPN-MHI-KOMAKI".into(), out: ca_dir.clone() }, &printer)
+            .expect("issue");
+        let cert = ca_dir.join("JPN-MHI-KOMAKI.pem");
+        for _ in 0..2 {
+            run(CertsCommand::Revoke { ca: ca_dir.clone(), cert: cert.clone(), crl: Some(crl.clone()) }, &printer)
+                .expect("revoke");
+        }
+        let ca = load_ca(&ca_dir).expect("ca");
+        let list = ca.read_revocation_list(&std::fs::read_to_string(&crl).expect("crl")).expect("parse");
+        assert_eq!(list.number, 3);
+        assert_eq!(list.revoked.len(), 1);
+        let serial = cosx_certs::serial_of(&std::fs::read_to_string(&cert).expect("cert")).expect("serial");
+        assert_eq!(list.revoked[0].serial, serial);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::error::ClientError;
 
 mod certs;
 mod feed;
+pub mod metrics;
 mod order;
 mod output;
 mod party;
@@ -101,6 +102,12 @@ pub enum Command {
     /// Register or suspend parties (coordinators only).
     #[command(subcommand)]
     Party(PartyCommand),
+    /// Metrics computed by the coordinator (DoDI 3110.05 availability).
+    #[command(subcommand)]
+    Metrics(metrics::MetricsCommand),
+    /// A_M / A_O targets per TMS.
+    #[command(subcommand)]
+    Target(metrics::TargetCommand),
 }
 
 /// `cosx certs ...`
@@ -140,6 +147,30 @@ pub enum CertsCommand {
         names: Vec<String>,
         /// Directory to write into (created if missing).
         #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Revoke a certificate: add its serial to the CA's revocation list and
+    /// re-sign it (CRL number + 1, valid 30 days). Servers pick it up
+    /// without a restart.
+    Revoke {
+        /// Directory holding ca.pem and ca.key.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// The certificate to revoke, PEM.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// The revocation list to update (created if missing) [default: CA_DIR/crl.pem]
+        #[arg(long, value_name = "FILE")]
+        crl: Option<PathBuf>,
+    },
+    /// Write the CA's revocation list, re-signed and valid 30 days from now:
+    /// creates an empty one, or refreshes OUT keeping its entries.
+    Crl {
+        /// Directory holding ca.pem and ca.key.
+        #[arg(long, value_name = "DIR")]
+        ca: PathBuf,
+        /// The revocation list file to write (its entries are kept).
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
 }
@@ -451,6 +482,8 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Target(cmd) => metrics::target(&client, cmd, &printer).await.map(|()| Outcome::Success),
     }
 }
 

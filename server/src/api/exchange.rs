@@ -53,6 +53,19 @@ async fn submit_report(
 ) -> Result<pb::AvailabilityReport, Status> {
     let mut v = Violations::new();
     let draft = availability_report_in(&mut v, "availability_report", report);
+    if let Some(d) = &draft
+        && v.is_empty()
+    {
+        // DoDI 3110.05's own checks (inventory identities, times within possible time, ...).
+        let probe = cosx_domain::AvailabilityReport {
+            id: String::new(),
+            draft: d.clone(),
+            version: 0,
+            supersedes: None,
+            create_time: chrono::Utc::now(),
+        };
+        crate::signals::availability::validate(&probe, "availability_report", &mut v);
+    }
     let draft = valid(v, draft)?;
     let key = request_key(request_id, &report.clone().unwrap_or_default())?;
     Ok(availability_report_out(&core.submit_report(caller, draft, &key).await?))
@@ -290,6 +303,31 @@ impl pb::exchange_server::Exchange for ExchangeService {
         Ok(Response::new(pb::ListAvailabilityReportsResponse {
             availability_reports: page.items.iter().map(availability_report_out).collect(),
             next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn set_availability_target(
+        &self,
+        request: Request<pb::SetAvailabilityTargetRequest>,
+    ) -> Result<Response<pb::AvailabilityTarget>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let draft = availability_target_in(&mut v, &r.target);
+        let draft = valid(v, draft)?;
+        let key = request_key(&r.request_id, &r.target.clone().unwrap_or_default())?;
+        Ok(Response::new(availability_target_out(&self.0.set_target(&caller, draft, &key).await?)))
+    }
+
+    async fn list_availability_targets(
+        &self,
+        request: Request<pb::ListAvailabilityTargetsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityTargetsResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let r = request.get_ref();
+        let targets = self.0.list_targets(&caller, optional_string(&r.owner), optional_string(&r.tms)).await?;
+        Ok(Response::new(pb::ListAvailabilityTargetsResponse {
+            targets: targets.iter().map(availability_target_out).collect(),
         }))
     }
 

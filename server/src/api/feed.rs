@@ -3,13 +3,14 @@
 //! Each subscriber pulls from the log in pages from its own cursor, so a slow
 //! subscriber costs one bounded channel and a cursor, never a growing queue:
 //! when it stops reading, its task waits. New commits only wake it. A party
-//! suspended while subscribed is cut off.
+//! suspended while subscribed is cut off. When the server shuts down, each
+//! stream ends with `UNAVAILABLE` naming the sequence to resume after.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use cosx_proto::v1 as pb;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -17,8 +18,14 @@ use super::authenticate;
 use super::convert::*;
 use crate::coordinator::{Coordinator, Event, EventContent};
 
-/// The Feed service.
-pub struct FeedService(pub Arc<Coordinator>);
+/// The Feed service: the core, and a flag that turns true when the server
+/// begins shutting down.
+pub struct FeedService(pub Arc<Coordinator>, pub watch::Receiver<bool>);
+
+/// The status a stream ends with at shutdown: resumable from `cursor`.
+fn shutting_down(cursor: i64) -> Status {
+    Status::unavailable(format!("server shutting down; resume from sequence {cursor}"))
+}
 
 /// Events fetched from the log per page.
 const PAGE: u32 = 256;
@@ -55,6 +62,9 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
             out.subject = Some(Subject::AvailabilityReport(availability_report_out(report)))
         }
         EventContent::Party { party } => out.subject = Some(Subject::Party(party_out(party, 0))),
+        EventContent::AvailabilityTarget { target } => {
+            out.subject = Some(Subject::AvailabilityTarget(availability_target_out(target)))
+        }
     }
     out
 }
@@ -78,9 +88,15 @@ impl pb::feed_server::Feed for FeedService {
         let core = self.0.clone();
         let (tx, rx) = mpsc::channel(BUFFER);
         let mut head = core.watch_head();
+        let mut closing = self.1.clone();
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
             loop {
+                // The flag turned, or the server that owned it is gone.
+                if *closing.borrow() || closing.has_changed().is_err() {
+                    let _ = tx.send(Err(shutting_down(cursor))).await;
+                    return;
+                }
                 if !core.still_admitted(&caller) {
                     let _ =
                         tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
@@ -95,11 +111,18 @@ impl pb::feed_server::Feed for FeedService {
                 };
                 let full_page = events.len() == PAGE as usize;
                 for e in &events {
-                    cursor = e.sequence;
                     let event = event_out(e);
-                    if (kinds.is_empty() || kinds.contains(&event.kind)) && tx.send(Ok(event)).await.is_err() {
-                        return;
+                    if kinds.is_empty() || kinds.contains(&event.kind) {
+                        // A subscriber that stops reading must not hold up shutdown.
+                        tokio::select! {
+                            sent = tx.send(Ok(event)) => if sent.is_err() { return },
+                            _ = closing.wait_for(|c| *c) => {
+                                let _ = tx.try_send(Err(shutting_down(cursor)));
+                                return;
+                            }
+                        }
                     }
+                    cursor = e.sequence;
                 }
                 if full_page {
                     continue;
@@ -109,6 +132,7 @@ impl pb::feed_server::Feed for FeedService {
                     changed = head.changed() => if changed.is_err() { return },
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     _ = tx.closed() => return,
+                    _ = closing.wait_for(|c| *c) => {}
                 }
             }
         });

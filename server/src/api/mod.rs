@@ -7,6 +7,7 @@ pub mod convert;
 mod exchange;
 mod feed;
 mod registry;
+mod signals;
 pub mod status;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::coordinator::{Coordinator, RequestKey};
 pub use exchange::ExchangeService;
 pub use feed::FeedService;
 pub use registry::RegistryService;
+pub use signals::SignalsService;
 
 /// Identifies the caller from the verified client certificate of the
 /// connection, and records it on the request's span.

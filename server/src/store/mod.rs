@@ -8,11 +8,13 @@
 //! never apart. Records are stored as JSON of their domain type next to the
 //! few columns that queries and visibility need.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use cosx_domain::Party;
 use cosx_domain::audit::AuditEntry;
+use futures::stream::BoxStream;
 
 /// The kinds of record the exchange stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,8 @@ pub enum RecordKind {
     CapacityOffer,
     /// An availability report.
     AvailabilityReport,
+    /// A fleet owner's A_M / A_O target for one TMS.
+    AvailabilityTarget,
 }
 
 impl RecordKind {
@@ -32,6 +36,7 @@ impl RecordKind {
             RecordKind::RepairOrder => "repair_order",
             RecordKind::CapacityOffer => "capacity_offer",
             RecordKind::AvailabilityReport => "availability_report",
+            RecordKind::AvailabilityTarget => "availability_target",
         }
     }
 }
@@ -238,6 +243,22 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What a store tells a follower about the log, including commits made by
+/// other processes on the same database (other coordinator replicas).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogNotice {
+    /// Event `sequence` was committed.
+    Appended {
+        /// Its sequence.
+        sequence: i64,
+        /// Whether it changed the party registry (`PARTY_*` events).
+        party_changed: bool,
+    },
+    /// Notices may have been missed (first notice, or the listener
+    /// reconnected): re-read the head and the registry.
+    Resync,
+}
+
 /// What the coordinator needs from a database.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -278,13 +299,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// The highest sequence in the log.
     async fn head(&self) -> Result<i64, StoreError>;
+
+    /// Commits as they happen, from every process writing this database, or
+    /// `None` when this process is the only writer (SQLite): its own commits
+    /// already tell it everything. Notices only wake; the log is read back
+    /// from the store.
+    async fn follow(&self) -> Result<Option<BoxStream<'static, LogNotice>>, StoreError> {
+        Ok(None)
+    }
 }
 
-/// Connects to the store a database URL names (`sqlite://...`).
+/// Connects to the store a database URL names: `sqlite://PATH` (embedded,
+/// one coordinator) or `postgres://...` / `postgresql://...` (shared by
+/// several coordinator replicas).
 pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(postgres::PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::Config(format!("database {url:?}: unsupported URL scheme; expected sqlite://PATH")))
+        let scheme = url.split_once(':').map_or("none", |(s, _)| s);
+        Err(StoreError::Config(format!(
+            "database URL scheme {scheme:?} is not supported; expected sqlite://PATH or postgres://USER@HOST/DB"
+        )))
     }
 }

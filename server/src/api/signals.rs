@@ -1,0 +1,475 @@
+//! `cosx.v1.Signals`: availability metrics (DoDI 3110.05) over the reports
+//! the caller may see.
+
+use std::sync::Arc;
+
+use cosx_availability as core;
+use cosx_demand as dm;
+use cosx_domain::Violations;
+use cosx_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, *};
+use super::{authenticate, valid};
+use crate::coordinator::{Coordinator, CoreError};
+use crate::signals::availability::{self as metrics, Grouping, MetricsQuery};
+use crate::signals::demand::{DemandView, capacity_entries, invalid};
+
+/// The Signals service.
+pub struct SignalsService {
+    core: Arc<Coordinator>,
+    demand: Arc<tokio::sync::Mutex<DemandView>>,
+}
+
+impl SignalsService {
+    /// A Signals service over `core`; its demand cube fills from the log on first use.
+    pub fn new(core: Arc<Coordinator>) -> Self {
+        SignalsService { core, demand: Arc::new(tokio::sync::Mutex::new(DemandView::default())) }
+    }
+}
+
+fn time_account(t: &core::TimeAccount) -> pb::TimeAccount {
+    pb::TimeAccount {
+        possible: t.possible.get(),
+        available: t.available.get(),
+        nmcm: t.nmcm.get(),
+        nmcs: t.nmcs.get(),
+        depot: t.depot.get(),
+        upnr_reported: t.upnr_reported.get(),
+        upnr_unaccounted: t.upnr_unaccounted.get(),
+        upnr_missing_assets: t.upnr_missing_assets.get(),
+    }
+}
+
+fn check(c: &core::NonAvailabilityCheck) -> pb::NonAvailabilityCheck {
+    pb::NonAvailabilityCheck {
+        inventory: c.inventory,
+        threshold: c.threshold,
+        rolling_average: c.rolling_average,
+        target: c.target,
+        trigger_at_or_below: c.trigger_at_or_below,
+        fires: c.fires,
+    }
+}
+
+fn query(v: &mut Violations, r: &pb::GetAvailabilityMetricsRequest) -> MetricsQuery {
+    let date = |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
+    let group_by = match pb::AvailabilityGrouping::try_from(r.group_by) {
+        Ok(pb::AvailabilityGrouping::Unspecified | pb::AvailabilityGrouping::TmsTimeframe) => Grouping::TmsTimeframe,
+        Ok(pb::AvailabilityGrouping::Owner) => Grouping::Owner,
+        Ok(pb::AvailabilityGrouping::Department) => Grouping::Department,
+        Ok(pb::AvailabilityGrouping::Nation) => Grouping::Nation,
+        Ok(pb::AvailabilityGrouping::Region) => Grouping::Region,
+        Err(_) => {
+            v.add("group_by", format!("{} is not a known AvailabilityGrouping value", r.group_by));
+            Grouping::TmsTimeframe
+        }
+    };
+    let text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    MetricsQuery {
+        tms: text(&r.tms),
+        owner: text(&r.owner),
+        department: convert::optional_enum(v, "department", r.department, department_in),
+        nation: text(&r.nation),
+        region: convert::optional_enum(v, "region", r.region, region_in),
+        from: date(v, "from_date", &r.from_date),
+        to: date(v, "to_date", &r.to_date),
+        group_by,
+        include_assets: r.include_assets,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::signals_server::Signals for SignalsService {
+    async fn get_availability_metrics(
+        &self,
+        request: Request<pb::GetAvailabilityMetricsRequest>,
+    ) -> Result<Response<pb::GetAvailabilityMetricsResponse>, Status> {
+        let caller = authenticate(&self.core, &request)?;
+        let mut v = Violations::new();
+        let q = query(&mut v, request.get_ref());
+        valid(v, Some(()))?;
+        let (reports, targets) = self.core.availability_inputs(&caller).await?;
+        let m = metrics::metrics(&reports, &targets, &q).map_err(|e| {
+            let mut v = Violations::new();
+            v.add("request", e.to_string());
+            Status::from(CoreError::Invalid(v))
+        })?;
+        let out = pb::GetAvailabilityMetricsResponse {
+            metrics: m
+                .metrics
+                .iter()
+                .map(|(key, r)| pb::AvailabilityMetric {
+                    tms: key.tms.clone().unwrap_or_default(),
+                    timeframe_start: key.timeframe.map(|t| t.0.to_string()).unwrap_or_default(),
+                    timeframe_end: key.timeframe.map(|t| t.1.to_string()).unwrap_or_default(),
+                    owner: key.owner.clone().unwrap_or_default(),
+                    department: key.department.map_or(0, department_out),
+                    nation: key.nation.clone().unwrap_or_default(),
+                    region: key.region.map_or(0, region_out),
+                    reports: r.reports as u32,
+                    tai_inventory: r.tai_inventory,
+                    pmai_inventory: r.pmai_inventory,
+                    tai_time: Some(time_account(&r.tai_time)),
+                    pmai_time: Some(time_account(&r.pmai_time)),
+                    costs: Some(pb::CostBreakdown {
+                        by_element: r.costs.by_element.clone().into_iter().collect(),
+                        cda_cents: r.costs.cda_cents,
+                        excluded_cents: r.costs.excluded_cents,
+                    }),
+                    a_m: r.a_m,
+                    a_o: r.a_o,
+                    cost_per_day_of_availability: r.cost_per_day_of_availability,
+                })
+                .collect(),
+            health: m
+                .health
+                .iter()
+                .map(|h| pb::TmsHealth {
+                    owner: h.owner.clone(),
+                    tms: h.tms.clone(),
+                    system_category: category_out(h.category),
+                    window_start: h.rolling.window.first.to_string(),
+                    window_end: h.rolling.window.last.to_string(),
+                    months_with_data: h.rolling.months_with_data,
+                    rolling_a_m: h.rolling.a_m,
+                    rolling_a_o: h.rolling.a_o,
+                    target_a_m: h.target.as_ref().and_then(|t| t.a_m),
+                    target_a_o: h.target.as_ref().and_then(|t| t.a_o),
+                    high_non_availability_a_m: Some(check(&h.high_non_availability.a_m)),
+                    high_non_availability_a_o: Some(check(&h.high_non_availability.a_o)),
+                    cda_by_fiscal_year: h
+                        .cda_by_fiscal_year
+                        .iter()
+                        .map(|f| pb::FiscalYearCda {
+                            fiscal_year: f.fiscal_year.year(),
+                            reports: f.reports as u32,
+                            cda_cents: f.cda_cents,
+                            pmai_available_days: f.pmai_available.get(),
+                            cost_per_day_of_availability: f.cost_per_day_of_availability,
+                        })
+                        .collect(),
+                    excessive_cda_fiscal_year: h.excessive_cda.assessed.year(),
+                    cda_growth: h
+                        .excessive_cda
+                        .years
+                        .iter()
+                        .map(|g| pb::CdaGrowth {
+                            fiscal_year: g.fiscal_year.year(),
+                            previous: g.previous,
+                            current: g.current,
+                            growth: g.growth,
+                            more_than_ten_percent: g.more_than_ten_percent,
+                        })
+                        .collect(),
+                    excessive_cda: h.excessive_cda.fires,
+                })
+                .collect(),
+            assets: m
+                .assets
+                .iter()
+                .flat_map(|a| {
+                    a.assets.iter().map(move |asset| pb::AssetMetric {
+                        owner: a.owner.clone(),
+                        tms: a.tms.clone(),
+                        timeframe_start: a.timeframe.first.to_string(),
+                        timeframe_end: a.timeframe.last.to_string(),
+                        serial: asset.serial.clone(),
+                        pmai: asset.pmai,
+                        time: Some(time_account(&asset.time)),
+                        availability: asset.time.availability(),
+                    })
+                })
+                .collect(),
+            reports_considered: m.reports_considered as u32,
+        };
+        Ok(Response::new(out))
+    }
+
+    async fn get_demand_signal(
+        &self,
+        request: Request<pb::GetDemandSignalRequest>,
+    ) -> Result<Response<pb::GetDemandSignalResponse>, Status> {
+        let caller = authenticate(&self.core, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let basis = match pb::DateBasis::try_from(r.basis) {
+            Ok(pb::DateBasis::Submitted) => dm::DateBasis::Submitted,
+            Ok(_) => dm::DateBasis::RequiredBy,
+            Err(_) => {
+                v.add("basis", format!("{} is not a known DateBasis value", r.basis));
+                dm::DateBasis::RequiredBy
+            }
+        };
+        let granularity = granularity_in(&mut v, r.granularity);
+        let mut query = filter_in(&mut v, &r.filter, granularity);
+        query.basis = basis;
+        query.breakdown = dm::Breakdown { by_owner_nation: r.by_owner_nation, by_repair_type: r.by_repair_type };
+        let measure = match pb::DemandMeasure::try_from(r.forecast_measure) {
+            Ok(pb::DemandMeasure::Quantity) => dm::Measure::Quantity,
+            Ok(pb::DemandMeasure::LaborHours) => dm::Measure::LaborHours,
+            Ok(_) => dm::Measure::Orders,
+            Err(_) => {
+                v.add("forecast_measure", format!("{} is not a known DemandMeasure value", r.forecast_measure));
+                dm::Measure::Orders
+            }
+        };
+        if r.forecast_periods > 120 {
+            v.add("forecast_periods", "at most 120");
+        }
+        valid(v, Some(()))?;
+        let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
+        let control = dm::DisclosureControl::default();
+
+        let mut view = self.demand.lock().await;
+        view.catch_up(&self.core).await?;
+        let cells = dm::released_cells(&view.cube, viewer, &query, &control).map_err(not_permitted)?;
+        let mut forecasts = Vec::new();
+        if r.forecast_periods > 0 {
+            let config = dm::ForecastConfig { horizon: r.forecast_periods as usize, ..dm::ForecastConfig::default() };
+            let mut keys: Vec<&dm::CellKey> = cells.iter().map(|c| &c.key).collect();
+            keys.dedup();
+            for key in keys.into_iter().take(MAX_FORECASTS) {
+                let Some((first, last)) = view.cube.extent(key) else { continue };
+                let (first, last) =
+                    (first.coarsen(granularity).map_err(invalid)?, last.coarsen(granularity).map_err(invalid)?);
+                let from = query.from.unwrap_or(first);
+                let to = query.to.unwrap_or(last);
+                if to < from {
+                    continue;
+                }
+                // A party gets a forecast only of a window it is shown in full:
+                // a forecast is a new combination of cell values and could reveal a withheld one.
+                if viewer == dm::Viewer::Party {
+                    let release = dm::series_release(&view.cube, key, &control).map_err(invalid)?;
+                    if !release.window_fully_served(from, to) {
+                        continue;
+                    }
+                }
+                let f = dm::forecast_cell(&view.cube, key, basis, measure, from, to, &config).map_err(invalid)?;
+                forecasts.push(forecast_out(&f, measure, to));
+            }
+        }
+        let out = pb::GetDemandSignalResponse {
+            cells: cells.iter().map(cell_out).collect(),
+            forecasts,
+            k: if viewer == dm::Viewer::Party { control.k } else { 1 },
+            orders_counted: view.cube.counted_orders(),
+        };
+        Ok(Response::new(out))
+    }
+
+    async fn get_capacity_comparison(
+        &self,
+        request: Request<pb::GetCapacityComparisonRequest>,
+    ) -> Result<Response<pb::GetCapacityComparisonResponse>, Status> {
+        let caller = authenticate(&self.core, &request)?;
+        let r = request.get_ref();
+        let mut v = Violations::new();
+        let granularity = granularity_in(&mut v, r.granularity);
+        let query = filter_in(&mut v, &r.filter, granularity);
+        let unit = match r.unit {
+            0 => cosx_domain::CapacityUnit::LaborHours,
+            raw => unit_in(&mut v, "unit".into(), raw).unwrap_or(cosx_domain::CapacityUnit::LaborHours),
+        };
+        let thresholds = dm::BottleneckThresholds { absolute: r.alert_absolute, relative: r.alert_relative };
+        if r.forecast_periods > 120 {
+            v.add("forecast_periods", "at most 120");
+        }
+        valid(v, Some(()))?;
+        let core_unit = match unit {
+            cosx_domain::CapacityUnit::LaborHours => dm::CapacityUnit::LaborHours,
+            cosx_domain::CapacityUnit::InductionSlots => dm::CapacityUnit::InductionSlots,
+        };
+        let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
+        let control = dm::DisclosureControl::default();
+        // A party sees capacity of the offers it may see (its own, and those released to it).
+        let offers = self.core.visible_offers(&caller).await?;
+        let capacity: Vec<dm::CapacityEntry> = capacity_entries(&offers, unit, granularity)
+            .into_iter()
+            .filter(|c| selected(&query, &c.key, c.period))
+            .collect();
+
+        let mut view = self.demand.lock().await;
+        view.catch_up(&self.core).await?;
+        let mut demand = dm::actual_demand(&view.cube, &query, core_unit).map_err(invalid)?;
+        if r.forecast_periods > 0 {
+            let config = dm::ForecastConfig { horizon: r.forecast_periods as usize, ..dm::ForecastConfig::default() };
+            let mut keys: Vec<dm::CellKey> = demand.iter().map(|d| d.key.clone()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys.iter().take(MAX_FORECASTS) {
+                let Some((first, last)) = view.cube.extent(key) else { continue };
+                let (from, to) =
+                    (first.coarsen(granularity).map_err(invalid)?, last.coarsen(granularity).map_err(invalid)?);
+                let f = dm::forecast_cell(&view.cube, key, query.basis, core_unit.measure(), from, to, &config)
+                    .map_err(invalid)?;
+                demand.extend(dm::forecast_demand(&f, core_unit).map_err(invalid)?);
+            }
+        }
+        let suppressed: std::collections::HashSet<(dm::CellKey, dm::Period)> = if viewer == dm::Viewer::Party {
+            dm::released_cells(&view.cube, viewer, &query, &control)
+                .map_err(not_permitted)?
+                .into_iter()
+                .filter(|c| matches!(c.value, dm::Released::Suppressed))
+                .map(|c| (c.key, c.period))
+                .collect()
+        } else {
+            Default::default()
+        };
+        drop(view);
+        let rows = dm::compare(&demand, &capacity, core_unit, thresholds).map_err(invalid)?;
+        let rows: Vec<pb::CapacityComparisonRow> = rows
+            .iter()
+            .map(|row| {
+                let hidden = suppressed.contains(&(row.key.clone(), row.period))
+                    || (viewer == dm::Viewer::Party && row.demand_kind == dm::DemandKind::Forecast);
+                let alert = row.alert.as_ref();
+                pb::CapacityComparisonRow {
+                    key: Some(key_out(&row.key)),
+                    period: Some(period_out(row.period)),
+                    demand_kind: format!("{:?}", row.demand_kind).to_uppercase(),
+                    demand: if hidden { 0.0 } else { row.demand },
+                    demand_upper: if hidden { None } else { row.demand_upper },
+                    capacity: row.capacity,
+                    surge: row.surge,
+                    balance: if hidden { 0.0 } else { row.balance },
+                    balance_with_surge: if hidden { 0.0 } else { row.balance_with_surge },
+                    bottleneck: !hidden && alert.is_some(),
+                    shortfall_relative: if hidden { None } else { alert.and_then(|a| a.relative) },
+                    covered_by_surge: !hidden && alert.is_some_and(|a| a.covered_by_surge),
+                    suppressed: hidden,
+                }
+            })
+            .collect();
+        let bottlenecks = rows.iter().filter(|r| r.bottleneck).count() as u32;
+        Ok(Response::new(pb::GetCapacityComparisonResponse { rows, bottlenecks }))
+    }
+}
+
+/// Series forecast per request, at most.
+const MAX_FORECASTS: usize = 500;
+
+fn not_permitted(e: dm::DemandError) -> Status {
+    match e {
+        dm::DemandError::NotPermitted { .. } => Status::permission_denied(e.to_string()),
+        other => Status::from(invalid(other)),
+    }
+}
+
+fn granularity_in(v: &mut Violations, raw: i32) -> dm::Granularity {
+    match pb::Granularity::try_from(raw) {
+        Ok(pb::Granularity::FiscalQuarter) => dm::Granularity::FiscalQuarter,
+        Ok(pb::Granularity::FiscalYear) => dm::Granularity::FiscalYear,
+        Ok(_) => dm::Granularity::Month,
+        Err(_) => {
+            v.add("granularity", format!("{raw} is not a known Granularity value"));
+            dm::Granularity::Month
+        }
+    }
+}
+
+fn filter_in(v: &mut Violations, f: &Option<pb::DemandFilter>, granularity: dm::Granularity) -> dm::CellQuery {
+    let mut q = dm::CellQuery::all(dm::DateBasis::RequiredBy, granularity, dm::Breakdown::NONE);
+    let Some(f) = f else { return q };
+    for (i, r) in f.regions.iter().enumerate() {
+        if let Some(r) = region_in(v, format!("filter.regions[{i}]"), *r) {
+            q.regions.push(crate::signals::demand::region(r));
+        }
+    }
+    q.tms_or_families = f.tms.clone();
+    for (i, l) in f.levels.iter().enumerate() {
+        if let Some(l) = level_in(v, format!("filter.levels[{i}]"), *l) {
+            q.maintenance_levels.push(match l {
+                cosx_domain::MaintenanceLevel::Organizational => dm::MaintenanceLevel::Organizational,
+                cosx_domain::MaintenanceLevel::Intermediate => dm::MaintenanceLevel::Intermediate,
+                cosx_domain::MaintenanceLevel::Depot => dm::MaintenanceLevel::Depot,
+            });
+        }
+    }
+    let date = |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
+    q.from = crate::signals::demand::period_of(date(v, "filter.from_date", &f.from_date), granularity);
+    q.to = crate::signals::demand::period_of(date(v, "filter.to_date", &f.to_date), granularity);
+    q
+}
+
+fn selected(q: &dm::CellQuery, key: &dm::CellKey, period: dm::Period) -> bool {
+    (q.regions.is_empty() || q.regions.contains(&key.region))
+        && (q.tms_or_families.is_empty() || q.tms_or_families.contains(&key.tms_or_family))
+        && (q.maintenance_levels.is_empty() || q.maintenance_levels.contains(&key.maintenance_level))
+        && q.from.is_none_or(|f| period >= f)
+        && q.to.is_none_or(|t| period <= t)
+}
+
+fn key_out(k: &dm::CellKey) -> pb::DemandCellKey {
+    let region = pb::Region::from_str_name(&format!("REGION_{}", k.region.as_str())).unwrap_or(pb::Region::Unspecified);
+    let level = pb::MaintenanceLevel::from_str_name(&format!("MAINTENANCE_LEVEL_{}", k.maintenance_level.as_str()))
+        .unwrap_or(pb::MaintenanceLevel::Unspecified);
+    pb::DemandCellKey {
+        region: region as i32,
+        tms: k.tms_or_family.clone(),
+        level: level as i32,
+        owner_nation: k.owner_nation.clone().unwrap_or_default(),
+        repair_type: k
+            .repair_type
+            .and_then(|t| pb::RepairType::from_str_name(&format!("REPAIR_TYPE_{}", t.as_str())))
+            .map_or(0, |t| t as i32),
+    }
+}
+
+fn period_out(p: dm::Period) -> pb::DemandPeriod {
+    pb::DemandPeriod { label: p.to_string(), start_date: p.start().to_string(), end_date: p.end().to_string() }
+}
+
+fn cell_out(c: &dm::ReleasedCell) -> pb::DemandCell {
+    let (suppressed, m) = match &c.value {
+        dm::Released::Value(m) => (false, Some(m)),
+        dm::Released::Suppressed => (true, None),
+    };
+    pb::DemandCell {
+        key: Some(key_out(&c.key)),
+        period: Some(period_out(c.period)),
+        suppressed,
+        orders: m.map_or(0, |m| m.orders),
+        quantity: m.map_or(0, |m| m.quantity),
+        labor_hours: m.map_or(0.0, |m| m.labor.hours()),
+    }
+}
+
+fn forecast_out(f: &dm::CellForecast, measure: dm::Measure, last: dm::Period) -> pb::CellForecast {
+    let fc = &f.forecast;
+    let method = match fc.method {
+        dm::ForecastMethod::Zero => "ZERO".to_owned(),
+        dm::ForecastMethod::Ses { alpha } => format!("SES alpha={alpha}"),
+        dm::ForecastMethod::CrostonSba { alpha } => format!("CROSTON_SBA alpha={alpha}"),
+        dm::ForecastMethod::Tsb { alpha, beta } => format!("TSB alpha={alpha} beta={beta}"),
+    };
+    pb::CellForecast {
+        key: Some(key_out(&f.key)),
+        measure: match measure {
+            dm::Measure::Orders => pb::DemandMeasure::Orders,
+            dm::Measure::Quantity => pb::DemandMeasure::Quantity,
+            dm::Measure::LaborHours => pb::DemandMeasure::LaborHours,
+        } as i32,
+        pattern: format!("{:?}", fc.classification.pattern).to_uppercase(),
+        adi: fc.classification.adi.unwrap_or(0.0),
+        cv2: fc.classification.cv2.unwrap_or(0.0),
+        method,
+        band: format!(
+            "empirical one-step error quantiles {}..{} over {} residuals",
+            fc.band.lower_quantile, fc.band.upper_quantile, fc.band.residuals
+        ),
+        points: fc
+            .points
+            .iter()
+            .map(|p| pb::ForecastPoint {
+                period: Some(period_out(last.offset(p.step as i64))),
+                point: p.point,
+                lower: p.lower,
+                upper: p.upper,
+            })
+            .collect(),
+        mase: fc.accuracy.as_ref().and_then(|a| a.mase),
+        backtest_origins: fc.accuracy.as_ref().map_or(0, |a| a.origins as u32),
+    }
+}

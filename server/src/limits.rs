@@ -1,0 +1,331 @@
+//! Admission control for every call, as one tower layer in front of all
+//! services: a per-party token bucket (`RESOURCE_EXHAUSTED` with a
+//! `google.rpc.RetryInfo` hint), a process-wide cap on calls in flight that
+//! sheds at once (`RESOURCE_EXHAUSTED`, never a queue), a maximum request
+//! message size per method (`OUT_OF_RANGE`), and the caller's deadline
+//! (`grpc-timeout`, answered with `DEADLINE_EXCEEDED` and the handler
+//! dropped).
+//!
+//! It decides from the request line, the verified peer certificate and the
+//! gRPC frame headers only: it never decodes a message, touches the store,
+//! or knows what a method does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tonic::body::Body;
+use tonic::codegen::{Bytes, Service, http};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::config::Limits;
+
+/// What every call is admitted against; shared by all connections.
+#[derive(Debug)]
+struct Shared {
+    calls: Arc<tokio::sync::Semaphore>,
+    max_calls: usize,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    rate: f64,
+    burst: f64,
+    max_message_bytes: usize,
+    per_method: BTreeMap<String, usize>,
+    trust_domain: String,
+}
+
+/// A token bucket: `burst` calls at once, refilled at `rate` per second.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    /// Takes one token, or says how long until one is available.
+    fn take(&mut self, now: Instant, rate: f64, burst: f64) -> Result<(), Duration> {
+        self.tokens = (self.tokens + now.saturating_duration_since(self.last).as_secs_f64() * rate).min(burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
+        }
+    }
+}
+
+/// Buckets kept before idle, full ones are forgotten.
+const MAX_BUCKETS: usize = 4096;
+
+impl Shared {
+    fn take_token(&self, key: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate < burst);
+        }
+        buckets.entry(key.to_owned()).or_insert(Bucket { tokens: self.burst, last: now }).take(now, self.rate, self.burst)
+    }
+
+    /// The largest request message `path` accepts: its own entry, else its
+    /// service's (`/pkg.Service/`), else the default.
+    fn max_message_bytes(&self, path: &str) -> usize {
+        if let Some(&n) = self.per_method.get(path) {
+            return n;
+        }
+        let service = path.rfind('/').map_or(path, |i| &path[..=i]);
+        self.per_method.get(service).copied().unwrap_or(self.max_message_bytes)
+    }
+}
+
+/// The layer to put in front of the coordinator's services.
+#[derive(Debug, Clone)]
+pub struct AdmissionLayer(Arc<Shared>);
+
+impl AdmissionLayer {
+    /// Admission under `limits`, identifying parties in `trust_domain`.
+    pub fn new(limits: &Limits, trust_domain: &str) -> Self {
+        AdmissionLayer(Arc::new(Shared {
+            calls: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_calls)),
+            max_calls: limits.max_concurrent_calls,
+            buckets: Mutex::new(HashMap::new()),
+            rate: limits.calls_per_second_per_party,
+            burst: f64::from(limits.burst_per_party),
+            max_message_bytes: limits.max_message_bytes,
+            per_method: limits.max_message_bytes_per_method.clone(),
+            trust_domain: trust_domain.to_owned(),
+        }))
+    }
+
+    /// The largest message limit configured anywhere, which the services'
+    /// own decoders must allow so that this layer's limit is the one felt.
+    pub fn largest_message_limit(&self) -> usize {
+        self.0.per_method.values().copied().chain([self.0.max_message_bytes]).max().unwrap_or(0)
+    }
+}
+
+impl<S> tower::Layer<S> for AdmissionLayer {
+    type Service = Admission<S>;
+
+    fn layer(&self, inner: S) -> Admission<S> {
+        Admission { inner, shared: self.0.clone() }
+    }
+}
+
+/// The service [`AdmissionLayer`] wraps around the routes.
+#[derive(Debug, Clone)]
+pub struct Admission<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+/// Who is calling, for the rate limit: the party its certificate names, or
+/// the certificate's fingerprint when it names none (such calls are refused
+/// later anyway, but still pay for their attempts).
+fn rate_key(request: &http::Request<Body>, trust_domain: &str) -> Option<String> {
+    let certs = request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>()?.peer_certs()?;
+    let leaf = certs.first()?;
+    Some(match cosx_certs::party_id_from_cert(leaf.as_ref(), trust_domain) {
+        Ok(party) => party,
+        Err(_) => format!("cert:{}", cosx_certs::fingerprint(leaf.as_ref())),
+    })
+}
+
+/// The caller's deadline from `grpc-timeout` (`<digits><H|M|S|m|u|n>`).
+fn grpc_timeout(request: &http::Request<Body>) -> Option<Duration> {
+    let value = request.headers().get("grpc-timeout")?.to_str().ok()?;
+    if value.len() < 2 || value.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = value.split_at(value.len() - 1);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+fn refuse(status: Status) -> http::Response<Body> {
+    status.into_http()
+}
+
+impl<S> Service<http::Request<Body>> for Admission<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let shared = &self.shared;
+        if let Some(key) = rate_key(&request, &shared.trust_domain)
+            && let Err(wait) = shared.take_token(&key)
+        {
+            tracing::info!(caller = %key, path = %request.uri().path(), "call refused: party rate limit");
+            let wait_ms = wait.as_millis().max(1);
+            let status = Status::with_error_details(
+                Code::ResourceExhausted,
+                format!("rate limit for {key} exceeded; retry after {wait_ms} ms"),
+                ErrorDetails::with_retry_info(Some(wait.max(Duration::from_millis(1)))),
+            );
+            return Box::pin(std::future::ready(Ok(refuse(status))));
+        }
+        let Ok(permit) = shared.calls.clone().try_acquire_owned() else {
+            tracing::warn!(max = shared.max_calls, path = %request.uri().path(), "call shed: server at its concurrency limit");
+            let status = Status::resource_exhausted(format!(
+                "server is handling its limit of {} calls; retry with backoff",
+                shared.max_calls
+            ));
+            return Box::pin(std::future::ready(Ok(refuse(status))));
+        };
+        let limit = shared.max_message_bytes(request.uri().path());
+        let deadline = grpc_timeout(&request);
+        let request = request.map(|body| Body::new(MessageLimit::new(body, limit)));
+        // Take the service that was polled ready; leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let call = inner.call(request);
+        Box::pin(async move {
+            let _permit = permit;
+            match deadline {
+                // Answer a millisecond before tonic's own timer would, so the
+                // caller hears DEADLINE_EXCEEDED rather than CANCELLED.
+                Some(d) => match tokio::time::timeout(d.saturating_sub(Duration::from_millis(1)), call).await {
+                    Ok(answer) => answer,
+                    Err(_) => Ok(refuse(Status::deadline_exceeded("deadline exceeded before the call completed"))),
+                },
+                None => call.await,
+            }
+        })
+    }
+}
+
+/// A request body that fails with `OUT_OF_RANGE` as soon as a gRPC frame
+/// header announces a message longer than the limit, before the message is
+/// buffered. Frames are `[compressed flag][u32 length][message]`.
+struct MessageLimit {
+    inner: Body,
+    limit: usize,
+    header: [u8; 5],
+    header_len: usize,
+    body_left: usize,
+}
+
+impl MessageLimit {
+    fn new(inner: Body, limit: usize) -> Self {
+        MessageLimit { inner, limit, header: [0; 5], header_len: 0, body_left: 0 }
+    }
+
+    /// Walks `data` through the frame headers it contains.
+    fn check(&mut self, mut data: &[u8]) -> Result<(), Status> {
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len());
+                self.body_left -= n;
+                data = &data[n..];
+                continue;
+            }
+            let n = (5 - self.header_len).min(data.len());
+            self.header[self.header_len..self.header_len + n].copy_from_slice(&data[..n]);
+            self.header_len += n;
+            data = &data[n..];
+            if self.header_len == 5 {
+                self.header_len = 0;
+                let len = u32::from_be_bytes([self.header[1], self.header[2], self.header[3], self.header[4]]) as usize;
+                if len > self.limit {
+                    return Err(Status::out_of_range(format!(
+                        "request message is {len} bytes; this method accepts at most {} bytes",
+                        self.limit
+                    )));
+                }
+                self.body_left = len;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl http_body::Body for MessageLimit {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            other => return other,
+        };
+        if let Some(data) = frame.data_ref()
+            && let Err(status) = self.check(data)
+        {
+            return Poll::Ready(Some(Err(status)));
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_headers_split_across_chunks_are_still_measured() {
+        let mut limit = MessageLimit::new(Body::empty(), 10);
+        // A 4-byte message in one chunk, then a header split 2 + 3 announcing 11 bytes.
+        assert!(limit.check(&[0, 0, 0, 0, 4, 1, 2, 3, 4]).is_ok());
+        assert!(limit.check(&[0, 0]).is_ok());
+        let err = limit.check(&[0, 0, 11]).err().map(|s| s.code());
+        assert_eq!(err, Some(Code::OutOfRange));
+    }
+
+    #[test]
+    fn a_bucket_allows_its_burst_then_names_the_wait() {
+        let start = Instant::now();
+        let mut b = Bucket { tokens: 2.0, last: start };
+        assert!(b.take(start, 10.0, 2.0).is_ok());
+        assert!(b.take(start, 10.0, 2.0).is_ok());
+        let wait = b.take(start, 10.0, 2.0).err().unwrap_or_default();
+        assert!(wait > Duration::from_millis(90) && wait <= Duration::from_millis(100), "{wait:?}");
+        assert!(b.take(start + Duration::from_millis(100), 10.0, 2.0).is_ok());
+    }
+
+    #[test]
+    fn per_method_limits_fall_back_to_the_service_then_the_default() {
+        let mut limits = Limits::default();
+        limits.max_message_bytes = 100;
+        limits.max_message_bytes_per_method.insert("/cosx.v1.Registry/".into(), 10);
+        limits.max_message_bytes_per_method.insert("/cosx.v1.Exchange/Ingest".into(), 1000);
+        let layer = AdmissionLayer::new(&limits, "rsf.example");
+        assert_eq!(layer.0.max_message_bytes("/cosx.v1.Exchange/Ingest"), 1000);
+        assert_eq!(layer.0.max_message_bytes("/cosx.v1.Registry/GetParty"), 10);
+        assert_eq!(layer.0.max_message_bytes("/cosx.v1.Feed/Subscribe"), 100);
+        assert_eq!(layer.largest_message_limit(), 1000);
+    }
+}

@@ -1,0 +1,262 @@
+//! DoD Instruction 3110.05 metrics over stored availability reports: adapts
+//! domain reports to `cosx-availability`, groups them as asked, and judges
+//! each owner's TMS against its targets. Pure; rounding never happens here.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use cosx_availability as core;
+use cosx_domain::records::{AvailabilityReport, AvailabilityTarget, TimeByCategory};
+use cosx_domain::{MilitaryDepartment, Nation, Region, SystemCategory, TimeUnit, Violations};
+
+/// Converts a stored report into the core's form.
+pub fn to_core(r: &AvailabilityReport) -> core::AvailabilityReport {
+    let d = &r.draft;
+    let times = |t: &TimeByCategory| core::CategoryTimes {
+        available: t.available,
+        nmcm: t.nmcm,
+        nmcs: t.nmcs,
+        depot: t.depot,
+        upnr: t.upnr,
+    };
+    let detail = if d.assets.is_empty() {
+        core::ReportDetail::Fleet(core::FleetTimes {
+            tai_time: d.tai_time.as_ref().map(times).unwrap_or_default(),
+            pmai_time: d.pmai_time.as_ref().map(times).unwrap_or_default(),
+        })
+    } else {
+        core::ReportDetail::Assets(
+            d.assets
+                .iter()
+                .map(|a| core::AssetReport { serial: a.serial.clone(), pmai: a.pmai, possible: a.possible, time: times(&a.time) })
+                .collect(),
+        )
+    };
+    let i = &d.inventory;
+    core::AvailabilityReport {
+        owner: d.reporter.to_string(),
+        tms: d.tms.to_string(),
+        category: category(d.system_category),
+        timeframe: core::Timeframe { first: d.timeframe_start, last: d.timeframe_end },
+        unit: match d.time_unit {
+            TimeUnit::Days => core::TimeUnit::Days,
+            TimeUnit::Hours => core::TimeUnit::Hours,
+        },
+        inventory: core::Inventory {
+            toai: i.toai,
+            tai: Some(i.tai),
+            tii: i.tii,
+            epsli: i.epsli,
+            pai: i.pai,
+            bai: i.bai,
+            pwr: i.pwr,
+            ar: i.ar,
+            pmai: Some(i.pmai),
+        },
+        detail,
+        costs: d.costs.iter().map(|(element, m)| core::CostLine { element: element.clone(), cents: m.amount_minor }).collect(),
+        version: r.version,
+    }
+}
+
+fn category(c: SystemCategory) -> core::SystemCategory {
+    match c {
+        SystemCategory::Aircraft => core::SystemCategory::Aircraft,
+        SystemCategory::Ship => core::SystemCategory::Ship,
+        SystemCategory::Submarine => core::SystemCategory::Submarine,
+        SystemCategory::GroundVehicle => core::SystemCategory::GroundVehicle,
+    }
+}
+
+/// Runs the instruction's own checks on a report, naming fields under `prefix`.
+pub fn validate(r: &AvailabilityReport, prefix: &str, v: &mut Violations) {
+    if let Err(core::AvailabilityError::Invalid(found)) = to_core(r).validate() {
+        for f in found {
+            // The core names fleet times `detail...`/`tai_time...`; keep its path under the request's prefix.
+            v.add(format!("{prefix}.{}", f.field), f.description);
+        }
+    }
+}
+
+/// How to group metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// Per TMS and timeframe.
+    #[default]
+    TmsTimeframe,
+    /// Per fleet owner.
+    Owner,
+    /// Per Military Department.
+    Department,
+    /// Per nation of the owner.
+    Nation,
+    /// Per region.
+    Region,
+}
+
+/// Which reports to count.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsQuery {
+    /// Only this TMS.
+    pub tms: Option<String>,
+    /// Only this owner.
+    pub owner: Option<String>,
+    /// Only this department.
+    pub department: Option<MilitaryDepartment>,
+    /// Only owners of this nation.
+    pub nation: Option<String>,
+    /// Only this region.
+    pub region: Option<Region>,
+    /// Only timeframes starting on or after.
+    pub from: Option<NaiveDate>,
+    /// Only timeframes ending on or before.
+    pub to: Option<NaiveDate>,
+    /// Grouping of the metrics.
+    pub group_by: Grouping,
+    /// Return per-asset rows too.
+    pub include_assets: bool,
+}
+
+/// The group a metric belongs to; fields the grouping does not use are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupKey {
+    /// TMS.
+    pub tms: Option<String>,
+    /// Timeframe.
+    pub timeframe: Option<(NaiveDate, NaiveDate)>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Department.
+    pub department: Option<MilitaryDepartment>,
+    /// Nation.
+    pub nation: Option<String>,
+    /// Region.
+    pub region: Option<Region>,
+}
+
+/// Health of one owner's TMS.
+#[derive(Debug, Clone)]
+pub struct TmsHealth {
+    /// Owner.
+    pub owner: String,
+    /// TMS.
+    pub tms: String,
+    /// Category.
+    pub category: SystemCategory,
+    /// Six-month rolling averages.
+    pub rolling: core::RollingAvailability,
+    /// Target, if set.
+    pub target: Option<core::Target>,
+    /// High non-availability judgement.
+    pub high_non_availability: core::HighNonAvailability,
+    /// C/DA per fiscal year.
+    pub cda_by_fiscal_year: Vec<core::FiscalYearCda>,
+    /// Excessive C/DA judgement.
+    pub excessive_cda: core::ExcessiveCda,
+}
+
+/// Everything `GetAvailabilityMetrics` answers.
+#[derive(Debug, Clone, Default)]
+pub struct AvailabilityMetrics {
+    /// Metrics per group.
+    pub metrics: Vec<(GroupKey, core::Rollup<()>)>,
+    /// Health per owner and TMS.
+    pub health: Vec<TmsHealth>,
+    /// Per-asset rows, when asked.
+    pub assets: Vec<core::ReportAssessment>,
+    /// Reports counted.
+    pub reports_considered: usize,
+}
+
+struct Assessed {
+    assessment: core::ReportAssessment,
+    category: SystemCategory,
+    department: Option<MilitaryDepartment>,
+    nation: Nation,
+    region: Region,
+}
+
+/// Computes the metrics over `reports` (current versions, each with its
+/// owner's nation) and `targets`.
+pub fn metrics(
+    reports: &[(AvailabilityReport, Nation)],
+    targets: &[AvailabilityTarget],
+    q: &MetricsQuery,
+) -> Result<AvailabilityMetrics, core::AvailabilityError> {
+    let mut assessed = Vec::new();
+    for (r, nation) in reports {
+        let d = &r.draft;
+        let keep = q.tms.as_ref().is_none_or(|t| d.tms.as_str() == t)
+            && q.owner.as_ref().is_none_or(|o| d.reporter.as_str() == o)
+            && q.department.is_none_or(|dep| d.department == Some(dep))
+            && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
+            && q.region.is_none_or(|reg| d.region == reg)
+            && q.from.is_none_or(|f| d.timeframe_start >= f)
+            && q.to.is_none_or(|t| d.timeframe_end <= t);
+        if !keep {
+            continue;
+        }
+        match core::assess(&to_core(r)) {
+            Ok(assessment) => assessed.push(Assessed {
+                assessment,
+                category: d.system_category,
+                department: d.department,
+                nation: nation.clone(),
+                region: d.region,
+            }),
+            // Reports are validated on submission; one that no longer passes is left out loudly.
+            Err(e) => tracing::warn!(report = %r.id, error = %e, "availability report left out of metrics"),
+        }
+    }
+
+    let mut groups: BTreeMap<GroupKey, Vec<core::ReportAssessment>> = BTreeMap::new();
+    for a in &assessed {
+        let s = &a.assessment;
+        let key = match q.group_by {
+            Grouping::TmsTimeframe => GroupKey {
+                tms: Some(s.tms.clone()),
+                timeframe: Some((s.timeframe.first, s.timeframe.last)),
+                ..GroupKey::default()
+            },
+            Grouping::Owner => GroupKey { owner: Some(s.owner.clone()), ..GroupKey::default() },
+            Grouping::Department => GroupKey { department: a.department, ..GroupKey::default() },
+            Grouping::Nation => GroupKey { nation: Some(a.nation.to_string()), ..GroupKey::default() },
+            Grouping::Region => GroupKey { region: Some(a.region), ..GroupKey::default() },
+        };
+        groups.entry(key).or_default().push(s.clone());
+    }
+    let mut metrics = Vec::new();
+    for (key, members) in groups {
+        if let Some(rollup) = core::roll_up(&members, |_| ())?.into_iter().next() {
+            metrics.push((key, rollup));
+        }
+    }
+
+    let mut fleets: BTreeMap<(String, String), (SystemCategory, Vec<core::ReportAssessment>)> = BTreeMap::new();
+    for a in &assessed {
+        let s = &a.assessment;
+        fleets.entry((s.owner.clone(), s.tms.clone())).or_insert_with(|| (a.category, Vec::new())).1.push(s.clone());
+    }
+    let core_targets: Vec<core::Target> = targets
+        .iter()
+        .map(|t| core::Target { owner: t.draft.owner.to_string(), tms: t.draft.tms.to_string(), a_m: t.draft.a_m, a_o: t.draft.a_o })
+        .collect();
+    let mut health = Vec::new();
+    for ((owner, tms), (category, members)) in fleets {
+        let Some(rolling) = core::latest_six_month_rolling(&members)? else { continue };
+        let target = core::find_target(&core_targets, &owner, &tms).cloned();
+        let judged_against = target.clone().unwrap_or(core::Target { owner: owner.clone(), tms: tms.clone(), a_m: None, a_o: None });
+        let high_non_availability = core::high_non_availability(self::category(category), &rolling, &judged_against);
+        // C/DA is totalled by fiscal year; a report straddling 1 October cannot be placed in one.
+        let within_fy: Vec<core::ReportAssessment> =
+            members.iter().filter(|a| core::FiscalYear::of_timeframe(&a.timeframe).is_some()).cloned().collect();
+        let cda_by_fiscal_year = core::cda_by_fiscal_year(&within_fy)?;
+        let assessed_fy = core::FiscalYear::of(rolling.latest_month.last);
+        let excessive_cda = core::excessive_cda(self::category(category), rolling.latest_pmai, &cda_by_fiscal_year, assessed_fy);
+        health.push(TmsHealth { owner, tms, category, rolling, target, high_non_availability, cda_by_fiscal_year, excessive_cda });
+    }
+
+    let reports_considered = assessed.len();
+    let assets = if q.include_assets { assessed.into_iter().map(|a| a.assessment).collect() } else { Vec::new() };
+    Ok(AvailabilityMetrics { metrics, health, assets, reports_considered })
+}

@@ -1,0 +1,192 @@
+//! Demand signals: a `cosx-demand` cube of every repair order, kept up to
+//! date from the event log (so it never rescans history on a query, and
+//! stays right when several coordinators write to one database), capacity
+//! from current offers, and the adapters between domain records and the
+//! demand core. The cube holds aggregates only, never individual orders.
+
+use chrono::NaiveDate;
+use cosx_demand as core;
+use cosx_domain::records::{CapacityOffer, RepairOrder};
+use cosx_domain::{CapacityUnit, MaintenanceLevel, Nation, RepairOrderState, RepairType};
+
+use crate::coordinator::{Coordinator, CoreError, Event, EventContent};
+
+/// Events applied per catch-up page.
+const PAGE: u32 = 5_000;
+
+/// The demand cube and how far into the log it has read.
+#[derive(Debug, Default)]
+pub struct DemandView {
+    /// Aggregates of every order not cancelled.
+    pub cube: core::DemandCube,
+    /// Last event applied.
+    pub cursor: i64,
+}
+
+fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
+    match l {
+        MaintenanceLevel::Organizational => core::MaintenanceLevel::Organizational,
+        MaintenanceLevel::Intermediate => core::MaintenanceLevel::Intermediate,
+        MaintenanceLevel::Depot => core::MaintenanceLevel::Depot,
+    }
+}
+
+/// The demand core's region for a domain region.
+pub fn region(r: cosx_domain::Region) -> core::Region {
+    use cosx_domain::Region as R;
+    match r {
+        R::Indopacom => core::Region::Indopacom,
+        R::Eucom => core::Region::Eucom,
+        R::Centcom => core::Region::Centcom,
+        R::Southcom => core::Region::Southcom,
+        R::Northcom => core::Region::Northcom,
+        R::Africom => core::Region::Africom,
+    }
+}
+
+fn repair_type(t: RepairType) -> core::RepairType {
+    match t {
+        RepairType::RepairAndReturn => core::RepairType::RepairAndReturn,
+        RepairType::DirectExchange => core::RepairType::DirectExchange,
+        RepairType::Overhaul => core::RepairType::Overhaul,
+        RepairType::Modification => core::RepairType::Modification,
+        RepairType::Inspection => core::RepairType::Inspection,
+        RepairType::BattleDamageRepair => core::RepairType::BattleDamageRepair,
+    }
+}
+
+/// The label an order's demand is counted under: its component family, or its TMS.
+pub fn demand_label(order: &RepairOrder) -> String {
+    order.draft.component_family.clone().unwrap_or_else(|| order.draft.tms.to_string())
+}
+
+/// An order as the demand core counts it.
+pub fn demand_order(order: &RepairOrder, owner_nation: &Nation, cancelled: bool) -> core::DemandOrder {
+    let d = &order.draft;
+    core::DemandOrder {
+        order_id: order.id.clone(),
+        region: region(d.location.region),
+        tms_or_family: demand_label(order),
+        maintenance_level: level(d.maintenance_level),
+        repair_type: repair_type(d.repair_type),
+        owner_nation: owner_nation.to_string(),
+        originator: d.originator.to_string(),
+        submitted: order.create_time.date_naive(),
+        required_by: d.required_by,
+        quantity: d.quantity,
+        estimated_labor_hours: d.estimated_labor_hours,
+        cancelled,
+    }
+}
+
+fn demand_error(e: core::DemandError) -> CoreError {
+    let mut v = cosx_domain::Violations::new();
+    v.add("request", e.to_string());
+    CoreError::Invalid(v)
+}
+
+impl DemandView {
+    /// Applies one event of the log.
+    fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
+        let nation = |o: &RepairOrder| core_.party_nation(&o.draft.originator).unwrap_or_else(Nation::usa);
+        match &event.content {
+            EventContent::RepairOrder { order, transition } => match transition.as_ref().and_then(|t| t.from) {
+                // Created.
+                None => {
+                    self.cube.add(&demand_order(order, &nation(order), false))?;
+                }
+                // Cancelled: the order stops counting as demand.
+                Some(from) if order.state == RepairOrderState::Cancelled && from != RepairOrderState::Cancelled => {
+                    let live = demand_order(order, &nation(order), false);
+                    let gone = demand_order(order, &nation(order), true);
+                    self.cube.replace(&live, &gone)?;
+                }
+                Some(_) => {}
+            },
+            EventContent::Split { parent, parts } => {
+                let n = nation(parent);
+                self.cube.replace(&demand_order(parent, &n, false), &demand_order(parent, &n, true))?;
+                for part in parts {
+                    self.cube.add(&demand_order(part, &n, false))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Reads the log from the cursor to its end.
+    pub async fn catch_up(&mut self, core_: &Coordinator) -> Result<(), CoreError> {
+        loop {
+            let events = core_.all_events(self.cursor, PAGE).await?;
+            for e in &events {
+                if let Err(err) = self.apply(core_, e) {
+                    // An event the cube cannot take is a bug, not a reason to stop serving.
+                    tracing::error!(sequence = e.sequence, error = %err, "demand cube skipped an event");
+                }
+                self.cursor = e.sequence;
+            }
+            if events.len() < PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
+    match u {
+        CapacityUnit::InductionSlots => core::CapacityUnit::InductionSlots,
+        CapacityUnit::LaborHours => core::CapacityUnit::LaborHours,
+    }
+}
+
+/// Capacity of offers in `unit`, per cell and period of `granularity`.
+/// An offer period that spans several periods is spread over them by days;
+/// an offer with several capabilities is shared evenly among them, so that
+/// no capacity is counted twice.
+pub fn capacity_entries(offers: &[CapacityOffer], unit: CapacityUnit, granularity: core::Granularity) -> Vec<core::CapacityEntry> {
+    let mut out = Vec::new();
+    for offer in offers.iter().filter(|o| o.draft.unit == unit) {
+        let d = &offer.draft;
+        if d.capabilities.is_empty() {
+            continue;
+        }
+        let share = 1.0 / d.capabilities.len() as f64;
+        for cap in &d.capabilities {
+            let label = cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
+            let key = core::CellKey::new(region(d.site.region), label, level(cap.maintenance_level));
+            for p in &d.periods {
+                let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;
+                let mut day = p.start;
+                while day <= p.end {
+                    let period = core::Period::containing(day, granularity);
+                    let last = period.end().min(p.end);
+                    let days = ((last - day).num_days() + 1) as f64;
+                    let fraction = share * days / days_total;
+                    out.push(core::CapacityEntry {
+                        key: key.clone(),
+                        period,
+                        unit: capacity_unit(unit),
+                        offered: p.capacity * fraction,
+                        surge: p.surge_capacity * fraction,
+                    });
+                    match last.succ_opt() {
+                        Some(next) => day = next,
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The period containing an optional date.
+pub fn period_of(date: Option<NaiveDate>, granularity: core::Granularity) -> Option<core::Period> {
+    date.map(|d| core::Period::containing(d, granularity))
+}
+
+/// Maps a demand-core error to the API's bad-request error.
+pub fn invalid(e: core::DemandError) -> CoreError {
+    demand_error(e)
+}

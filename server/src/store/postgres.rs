@@ -1,0 +1,472 @@
+//! The PostgreSQL store: the scale-out backend, shared by several coordinator
+//! replicas.
+//!
+//! Every commit is one transaction that first locks the one row of
+//! `log_head` (`SELECT ... FOR UPDATE`), so appends from all replicas are
+//! serialized: the transaction that appends sequence n+1 cannot read the
+//! head until the one that appended n has committed. Sequences are
+//! therefore gap-free *as readers see them* — no reader can see n+1 before
+//! n, so a feed that pulls "after my cursor" never skips an entry committed
+//! late by another replica. The same lock makes idempotency keys and
+//! `version` checks behave exactly as on SQLite: each commit reads them
+//! after the previous commit is visible. A row lock (not an advisory lock)
+//! also works on PostgreSQL-compatible distributed SQL engines.
+//!
+//! After appending, a commit sends `NOTIFY cosx_events, '<sequence> <kind>'`
+//! inside the same transaction (delivered only if it commits, in commit
+//! order); [`Store::follow`] turns those into [`LogNotice`]s so that every
+//! replica wakes its feed subscribers and refreshes its party registry. The
+//! notification only wakes; the database stays the source of truth.
+//!
+//! Must never: hold the head lock across anything but this transaction's
+//! own statements, or notify for a commit that did not happen.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cosx_domain::Party;
+use cosx_domain::audit::{AuditEntry, entry_hash};
+use futures::stream::BoxStream;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{PgPool, Row};
+
+use super::*;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// The channel commits are announced on (notification channels are per database).
+pub const CHANNEL: &str = "cosx_events";
+
+/// Key of the advisory lock that lets one replica at a time run migrations.
+const MIGRATION_LOCK: i64 = 0x636f_7378_6d69_6772; // "cosxmigr"
+
+/// Connections per replica.
+const POOL_SIZE: u32 = 16;
+
+/// A coordinator store in a PostgreSQL database, shareable by several replicas.
+pub struct PostgresStore {
+    pool: PgPool,
+    url: String,
+}
+
+impl PostgresStore {
+    /// Connects and runs migrations (one replica at a time).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("database {}: {e}", redact(url))))?
+            .application_name("cosx-coordinator");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Config(format!("database {}: cannot connect: {e}", redact(url))))?;
+        let store = PostgresStore { pool, url: url.to_owned() };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        // DDL is transactional in PostgreSQL: all pending migrations apply
+        // together or not at all, and the advisory lock makes replicas that
+        // start at once wait for the first instead of racing it.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await?;
+        let current: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *tx).await?;
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn apply<'a>(
+        conn: &'a mut sqlx::PgConnection,
+        commit: &'a Commit,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Committed, StoreError>> + Send + 'a>> {
+        Box::pin(async move {
+            // First, always: the head lock. Everything below reads what the
+            // previous commit (from any replica) wrote.
+            let (prev_seq, prev_hash): (i64, String) =
+                sqlx::query_as("SELECT sequence, hash FROM log_head WHERE singleton FOR UPDATE")
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("log_head has no row".into()))?;
+
+            if let Some(key) = &commit.idempotency {
+                let seen: Option<(String, String)> = sqlx::query_as(
+                    "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2",
+                )
+                .bind(&key.caller)
+                .bind(&key.request_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if let Some((hash, response)) = seen {
+                    return if hash == key.request_hash {
+                        Ok(Committed::Replayed { response })
+                    } else {
+                        Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+                    };
+                }
+            }
+            let sequence = prev_seq + 1;
+
+            if let Some((party, expected)) = &commit.party {
+                let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let changed = match expected {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO parties (id, body, etag) VALUES ($1, $2, 1) ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(party.id.as_str())
+                        .bind(&body)
+                        .execute(&mut *conn)
+                        .await?
+                    }
+                    Some(etag) => {
+                        sqlx::query("UPDATE parties SET body = $1, etag = etag + 1 WHERE id = $2 AND etag = $3")
+                            .bind(&body)
+                            .bind(party.id.as_str())
+                            .bind(etag)
+                            .execute(&mut *conn)
+                            .await?
+                    }
+                };
+                if changed.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!("parties/{}", party.id)));
+                }
+            }
+
+            for r in &commit.records {
+                if let Some(old) = &r.supersedes {
+                    let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
+                        .bind(old)
+                        .execute(&mut *conn)
+                        .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(old.clone()));
+                    }
+                }
+                let done = match r.expected_version {
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region,
+                                                  natural_key, version, position, body)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(r.kind.as_str())
+                        .bind(&r.id)
+                        .bind(&r.audience.owner)
+                        .bind(&r.audience.provider)
+                        .bind(r.audience.release_column())
+                        .bind(&r.state)
+                        .bind(&r.tms)
+                        .bind(&r.region)
+                        .bind(&r.natural_key)
+                        .bind(r.version)
+                        .bind(sequence)
+                        .bind(&r.body)
+                        .execute(&mut *conn)
+                        .await?
+                    }
+                    Some(expected) => {
+                        sqlx::query(
+                            "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
+                                                version = $6, body = $7
+                             WHERE id = $8 AND kind = $9 AND version = $10",
+                        )
+                        .bind(&r.audience.provider)
+                        .bind(r.audience.release_column())
+                        .bind(&r.state)
+                        .bind(&r.tms)
+                        .bind(&r.region)
+                        .bind(r.version)
+                        .bind(&r.body)
+                        .bind(&r.id)
+                        .bind(r.kind.as_str())
+                        .bind(expected)
+                        .execute(&mut *conn)
+                        .await?
+                    }
+                };
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(r.id.clone()));
+                }
+            }
+
+            for t in &commit.transitions {
+                sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES ($1, $2, $3, $4)")
+                    .bind(&t.order_id)
+                    .bind(t.version)
+                    .bind(sequence)
+                    .bind(&t.body)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+
+            let e = &commit.event;
+            let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
+                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+                                     content, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(sequence)
+            .bind(&e.time)
+            .bind(&e.kind)
+            .bind(&e.actor)
+            .bind(&e.actor_cert)
+            .bind(&e.subject)
+            .bind(&e.audience.owner)
+            .bind(&e.audience.provider)
+            .bind(e.audience.release_column())
+            .bind(&e.content)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE log_head SET sequence = $1, hash = $2 WHERE singleton")
+                .bind(sequence)
+                .bind(&hash)
+                .execute(&mut *conn)
+                .await?;
+
+            if let Some(key) = &commit.idempotency {
+                sqlx::query(
+                    "INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&key.caller)
+                .bind(&key.request_id)
+                .bind(&key.request_hash)
+                .bind(&commit.response)
+                .execute(&mut *conn)
+                .await?;
+            }
+
+            // Queued now, delivered to every listener when (and only if) this commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(format!("{sequence} {}", e.kind))
+                .execute(&mut *conn)
+                .await?;
+            Ok(Committed::New { sequence })
+        })
+    }
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some((userinfo, host)) = rest[..end].rsplit_once('@')
+            && let Some((user, _password)) = userinfo.split_once(':')
+        {
+            return format!("{scheme}://{user}:***@{host}{}", &rest[end..]);
+        }
+    }
+    url.to_owned()
+}
+
+/// Reads a notification payload `"<sequence> <kind>"`.
+fn parse_notice(payload: &str) -> Option<LogNotice> {
+    let (sequence, kind) = payload.split_once(' ').unwrap_or((payload, ""));
+    Some(LogNotice::Appended { sequence: sequence.parse().ok()?, party_changed: kind.starts_with("PARTY_") })
+}
+
+/// `($1 OR owner = $2 OR provider = $2 OR release_to LIKE $3 OR ...)` for a viewer.
+const VISIBLE: &str =
+    "($1 OR owner = $2 OR provider = $2 OR release_to LIKE $3 OR release_to LIKE $4 OR release_to LIKE '%,*,%')";
+
+fn bind_viewer<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    viewer: &'q Viewer,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(viewer.coordinator)
+        .bind(&viewer.party)
+        .bind(format!("%,p:{},%", viewer.party))
+        .bind(format!("%,n:{},%", viewer.nation))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = Self::apply(&mut tx, &commit).await?;
+        // A replayed request wrote nothing: dropping the transaction rolls back.
+        if matches!(done, Committed::New { .. }) {
+            tx.commit().await?;
+        }
+        Ok(done)
+    }
+
+    async fn idempotent_response(
+        &self,
+        caller: &str,
+        request_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2")
+            .bind(caller)
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|(body, etag)| {
+                serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
+            })
+            .collect()
+    }
+
+    async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT body FROM records WHERE kind = $1 AND id = $2")
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn list_records(
+        &self,
+        kind: RecordKind,
+        viewer: &Viewer,
+        filter: &RecordFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let sql = format!(
+            "SELECT body, position FROM records WHERE {VISIBLE} AND kind = $5 AND position > $6
+               AND ($7::text IS NULL OR state = $7) AND ($8::text IS NULL OR tms = $8)
+               AND ($9::text IS NULL OR owner = $9) AND ($10::text IS NULL OR provider = $10)
+               AND ($11::text IS NULL OR region = $11) AND ($12 OR NOT superseded)
+             ORDER BY position LIMIT $13"
+        );
+        let rows = bind_viewer(sqlx::query(&sql), viewer)
+            .bind(kind.as_str())
+            .bind(after)
+            .bind(&filter.state)
+            .bind(&filter.tms)
+            .bind(&filter.owner)
+            .bind(&filter.provider)
+            .bind(&filter.region)
+            .bind(filter.include_superseded)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())
+    }
+
+    async fn current_report(&self, natural_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT body FROM records WHERE natural_key = $1 AND NOT superseded")
+            .bind(natural_key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn transitions(&self, order_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT body, sequence FROM transitions WHERE order_id = $1 ORDER BY version")
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn events(&self, viewer: &Viewer, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = format!(
+            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash, subject FROM events
+             WHERE {VISIBLE} AND sequence > $5 ORDER BY sequence LIMIT $6"
+        );
+        let rows =
+            bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) }).collect())
+    }
+
+    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash FROM events
+             WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(entry_from_row).collect())
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT sequence FROM log_head WHERE singleton").fetch_one(&self.pool).await?)
+    }
+
+    async fn follow(&self) -> Result<Option<BoxStream<'static, LogNotice>>, StoreError> {
+        // Its own connection (not one of the pool's): it stays in LISTEN for good.
+        let mut listener = PgListener::connect(&self.url).await?;
+        listener.listen(CHANNEL).await?;
+        // The first notice is a resync: commits made between the caller's
+        // initial read and this LISTEN were not announced to it.
+        let notices = futures::stream::unfold((listener, true), |(mut listener, first)| async move {
+            if first {
+                return Some((LogNotice::Resync, (listener, false)));
+            }
+            let notice = loop {
+                match listener.try_recv().await {
+                    Ok(Some(n)) => match parse_notice(n.payload()) {
+                        Some(notice) => break notice,
+                        None => tracing::warn!(payload = n.payload(), "ignoring a malformed {CHANNEL} notification"),
+                    },
+                    // The connection was lost and is re-established: what was
+                    // announced meanwhile is gone, so the follower re-reads.
+                    Ok(None) => break LogNotice::Resync,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listening for {CHANNEL} failed; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        break LogNotice::Resync;
+                    }
+                }
+            };
+            Some((notice, (listener, false)))
+        });
+        Ok(Some(Box::pin(notices)))
+    }
+}
+
+fn entry_from_row(r: &sqlx::postgres::PgRow) -> AuditEntry {
+    AuditEntry {
+        sequence: r.get(0),
+        time: r.get(1),
+        kind: r.get(2),
+        actor: r.get(3),
+        actor_cert: r.get(4),
+        content: r.get(5),
+        prev_hash: r.get(6),
+        hash: r.get(7),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_name_their_sequence_and_whether_the_registry_changed() {
+        assert_eq!(parse_notice("42 PARTY_SUSPENDED"), Some(LogNotice::Appended { sequence: 42, party_changed: true }));
+        assert_eq!(
+            parse_notice("7 REPAIR_ORDER_CREATED"),
+            Some(LogNotice::Appended { sequence: 7, party_changed: false })
+        );
+        assert_eq!(parse_notice("7"), Some(LogNotice::Appended { sequence: 7, party_changed: false }));
+        assert_eq!(parse_notice("x PARTY_REGISTERED"), None);
+    }
+
+    #[test]
+    fn passwords_stay_out_of_error_messages() {
+        assert!(!redact("postgres://cosx:s3cret@db:5432/cosx").contains("s3cret"));
+    }
+}
