@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cosx/v1/exchange.proto",
         "cosx/v1/feed.proto",
         "cosx/v1/signals.proto",
+        "cosx/v1/allocation.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -506,3 +506,25 @@ pub struct AvailabilityTarget {
     /// When it was set.
     pub create_time: DateTime<Utc>,
 }
+
+/// Depot maintenance done outside the exchange for one department and US
+/// fiscal year, entered by a coordinator: 10 U.S.C. 2466 counts all of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepotBaseline {
+    /// Server-assigned id.
+    pub id: String,
+    /// Department.
+    pub department: MilitaryDepartment,
+    /// US fiscal year (FY2027 = 2026-10-01 .. 2027-09-30).
+    pub fiscal_year: i32,
+    /// Organic dollars, in cents.
+    pub organic_cents: i64,
+    /// Contract dollars, in cents.
+    pub contract_cents: i64,
+    /// Organic labor hours.
+    pub organic_hours: f64,
+    /// Contract labor hours.
+    pub contract_hours: f64,
+    /// 1 for the first entry of department/FY, +1 per change.
+    pub version: i64,
+}

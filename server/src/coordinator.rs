@@ -107,6 +107,11 @@ pub enum EventContent {
         /// The report.
         report: AvailabilityReport,
     },
+    /// Depot work outside the exchange recorded by a coordinator.
+    DepotBaseline {
+        /// The baseline.
+        baseline: DepotBaseline,
+    },
     /// A fleet owner's availability target set.
     AvailabilityTarget {
         /// The target.
@@ -1220,6 +1225,66 @@ impl Coordinator {
                 })
             })
             .collect()
+    }
+
+    /// Records depot work done outside the exchange (coordinators only).
+    pub async fn set_baseline(&self, caller: &Caller, mut baseline: DepotBaseline, key: &RequestKey) -> Result<DepotBaseline> {
+        if !caller.is_coordinator() {
+            return Err(CoreError::PermissionDenied("only a COORDINATOR party may record depot baselines".into()));
+        }
+        if let Some(done) = self.replay(caller, key).await? {
+            return Ok(done);
+        }
+        let natural_key = format!("baseline|{}|{}", baseline.department, baseline.fiscal_year);
+        let current: Option<DepotBaseline> = match self.store.current_report(&natural_key).await? {
+            Some(body) => Some(from_json(&body)?),
+            None => None,
+        };
+        baseline.id = new_id();
+        baseline.version = current.as_ref().map_or(1, |c| c.version + 1);
+        let write = RecordWrite {
+            kind: RecordKind::DepotBaseline,
+            id: baseline.id.clone(),
+            expected_version: None,
+            version: baseline.version,
+            audience: Audience { owner: caller.id().to_string(), ..Audience::default() },
+            state: None,
+            tms: None,
+            region: None,
+            natural_key: Some(natural_key),
+            supersedes: current.map(|c| c.id),
+            body: to_json(&baseline)?,
+        };
+        let change = Change {
+            audience: write.audience.clone(),
+            records: vec![write],
+            transitions: vec![],
+            kind: "DEPOT_BASELINE_SET",
+            subject: format!("depotBaselines/{}", baseline.id),
+            content: EventContent::DepotBaseline { baseline: baseline.clone() },
+            time: now(),
+        };
+        Ok(self.commit(caller, key, change, &baseline).await?.unwrap_or(baseline))
+    }
+
+    /// Inputs of the workload balance and of allocation, as a coordinator
+    /// sees them: every order, every active offer, every baseline, and the
+    /// registry (for provider kinds and nations). Coordinators only.
+    pub async fn balance_inputs(
+        &self,
+        caller: &Caller,
+    ) -> Result<(Vec<RepairOrder>, Vec<CapacityOffer>, Vec<DepotBaseline>, HashMap<PartyId, Party>)> {
+        if !caller.is_coordinator() {
+            return Err(CoreError::PermissionDenied(
+                "workload balance and allocation are computed for coordinating offices only".into(),
+            ));
+        }
+        let orders = self.all_visible(RecordKind::RepairOrder, caller, &RecordFilter::default()).await?;
+        let offers = self.visible_offers(caller).await?;
+        let baselines = self.all_visible(RecordKind::DepotBaseline, caller, &RecordFilter::default()).await?;
+        let parties =
+            self.parties.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, (p, _))| (k.clone(), p.clone())).collect();
+        Ok((orders, offers, baselines, parties))
     }
 
     /// Every event after `after`, as a coordinator sees them: for the

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod coordinator;
 pub mod demo;
+pub mod fuzzing;
 pub mod limits;
 pub mod server;
 pub mod store;

@@ -10,7 +10,7 @@ use cosx_proto::v1 as pb;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 
-use crate::api::{ExchangeService, FeedService, RegistryService, SignalsService};
+use crate::api::{AllocationService, ExchangeService, FeedService, RegistryService, SignalsService};
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
 use crate::limits::AdmissionLayer;
@@ -102,6 +102,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     health_reporter.set_serving::<pb::registry_server::RegistryServer<RegistryService>>().await;
     health_reporter.set_serving::<pb::feed_server::FeedServer<FeedService>>().await;
     health_reporter.set_serving::<pb::signals_server::SignalsServer<SignalsService>>().await;
+    health_reporter.set_serving::<pb::allocation_server::AllocationServer<AllocationService>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(cosx_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -132,7 +133,8 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             pb::feed_server::FeedServer::new(FeedService(core.clone(), closing_rx.clone()))
                 .max_decoding_message_size(max_message),
         )
-        .add_service(pb::signals_server::SignalsServer::new(SignalsService::new(core.clone())));
+        .add_service(pb::signals_server::SignalsServer::new(SignalsService::new(core.clone())))
+        .add_service(pb::allocation_server::AllocationServer::new(AllocationService(core.clone())));
     let handshakes =
         HandshakeLimits { timeout: config.limits.handshake_timeout, max_pending: config.limits.max_pending_handshakes };
     let incoming = tls::incoming(listener, tls.clone(), handshakes);

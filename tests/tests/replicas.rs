@@ -198,10 +198,7 @@ async fn racing_transitions_on_different_replicas_let_exactly_one_win() -> anyho
             [&a, &b].iter().map(|r| format!("{:?}", r.as_ref().map_or_else(|s| s.code(), |_| Code::Ok))).collect();
         assert_eq!(codes, BTreeSet::from(["Aborted".to_owned(), "Ok".to_owned()]), "round {round}: {a:?} {b:?}");
         let history = usaf
-            .get_repair_order_history(pb::GetRepairOrderHistoryRequest {
-                name: order.name.clone(),
-                ..Default::default()
-            })
+            .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: order.name.clone() })
             .await?
             .into_inner();
         assert_eq!(history.transitions.len(), 2, "round {round}: created, then one proposal");

@@ -194,10 +194,10 @@ fn sequence(done: Committed) -> anyhow::Result<i64> {
 
 async fn ids_seen(store: &dyn Store, viewer: &Viewer) -> anyhow::Result<BTreeSet<String>> {
     let records = store.list_records(RecordKind::RepairOrder, viewer, &RecordFilter::default(), 0, 1000).await?;
-    Ok(records
+    records
         .iter()
         .map(|r| Ok(serde_json::from_str::<serde_json::Value>(&r.body)?["id"].as_str().unwrap_or("").to_owned()))
-        .collect::<anyhow::Result<_>>()?)
+        .collect::<anyhow::Result<_>>()
 }
 
 async fn subjects_seen(store: &dyn Store, viewer: &Viewer) -> anyhow::Result<BTreeSet<String>> {

@@ -347,7 +347,11 @@ impl pb::exchange_server::Exchange for ExchangeService {
                 let record = match next {
                     Ok(r) => r,
                     Err(status) => {
+                        // A message refused while decoding (e.g. OUT_OF_RANGE for
+                        // its size) ends the stream with that status; a client
+                        // that went away just doesn't hear it.
                         tracing::info!(%status, "ingest stream ended by the client");
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };

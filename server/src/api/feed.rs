@@ -62,6 +62,7 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
             out.subject = Some(Subject::AvailabilityReport(availability_report_out(report)))
         }
         EventContent::Party { party } => out.subject = Some(Subject::Party(party_out(party, 0))),
+        EventContent::DepotBaseline { .. } => {}
         EventContent::AvailabilityTarget { target } => {
             out.subject = Some(Subject::AvailabilityTarget(availability_target_out(target)))
         }

@@ -3,6 +3,7 @@
 //! certificate, parses the request into domain types, calls the core, and
 //! maps the answer back. This is the only module that knows protobuf.
 
+mod balance;
 pub mod convert;
 mod exchange;
 mod feed;
@@ -18,6 +19,7 @@ use tonic::{Request, Status};
 
 use crate::coordinator::{Coordinator, RequestKey};
 
+pub use balance::AllocationService;
 pub use exchange::ExchangeService;
 pub use feed::FeedService;
 pub use registry::RegistryService;

@@ -186,6 +186,20 @@ impl pb::signals_server::Signals for SignalsService {
         Ok(Response::new(out))
     }
 
+    async fn get_workload_balance(
+        &self,
+        request: Request<pb::GetWorkloadBalanceRequest>,
+    ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
+        super::balance::workload_balance(&self.core, request).await
+    }
+
+    async fn set_depot_baseline(
+        &self,
+        request: Request<pb::SetDepotBaselineRequest>,
+    ) -> Result<Response<pb::DepotBaseline>, Status> {
+        super::balance::set_depot_baseline(&self.core, request).await
+    }
+
     async fn get_demand_signal(
         &self,
         request: Request<pb::GetDemandSignalRequest>,

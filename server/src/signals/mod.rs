@@ -4,4 +4,5 @@
 //! the coordinator gathers the records a caller may see and hands them here.
 
 pub mod availability;
+pub mod balance;
 pub mod demand;

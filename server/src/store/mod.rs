@@ -27,6 +27,8 @@ pub enum RecordKind {
     AvailabilityReport,
     /// A fleet owner's A_M / A_O target for one TMS.
     AvailabilityTarget,
+    /// Depot work outside the exchange for one department and fiscal year.
+    DepotBaseline,
 }
 
 impl RecordKind {
@@ -37,6 +39,7 @@ impl RecordKind {
             RecordKind::CapacityOffer => "capacity_offer",
             RecordKind::AvailabilityReport => "availability_report",
             RecordKind::AvailabilityTarget => "availability_target",
+            RecordKind::DepotBaseline => "depot_baseline",
         }
     }
 }

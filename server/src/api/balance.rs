@@ -1,0 +1,281 @@
+//! `Signals.GetWorkloadBalance`, `Signals.SetDepotBaseline` and the
+//! `cosx.v1.Allocation` service: the 50/50 balance per department and
+//! fiscal year, and allocation proposals with their reasons.
+
+use std::sync::Arc;
+
+use cosx_allocation as core;
+use cosx_domain::records::{DepotBaseline, WorkProgress};
+use cosx_domain::{Action, PartyId, Violations};
+use cosx_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use super::convert::{department_in, department_out};
+use super::{authenticate, request_key, valid};
+use crate::coordinator::{Coordinator, CoreError, RequestKey};
+use crate::signals::balance::{self as adapt, department, department_back};
+
+fn split_out(s: &core::Split) -> pb::WorkSplit {
+    pb::WorkSplit {
+        organic_cents: s.organic_cents,
+        contract_cents: s.contract_cents,
+        organic_hours: s.organic_hours,
+        contract_hours: s.contract_hours,
+    }
+}
+
+fn status_out(s: core::BalanceStatus) -> i32 {
+    let status = match s {
+        core::BalanceStatus::Ok => pb::BalanceStatus::Ok,
+        core::BalanceStatus::Warning => pb::BalanceStatus::Warning,
+        core::BalanceStatus::Violation => pb::BalanceStatus::Violation,
+    };
+    status as i32
+}
+
+fn share<K>(key: String, s: &core::ShareRow<K>) -> pb::WorkShare {
+    pb::WorkShare { key, cents: s.cents, hours: s.hours, share_of_cents: s.share_of_cents, share_of_hours: s.share_of_hours }
+}
+
+fn core_error(e: core::InputError) -> Status {
+    let mut v = Violations::new();
+    v.add("request", e.to_string());
+    Status::from(CoreError::Invalid(v))
+}
+
+/// The 50/50 balance, computed over everything the coordinator holds.
+pub(crate) async fn workload_balance(
+    core_: &Coordinator,
+    request: Request<pb::GetWorkloadBalanceRequest>,
+) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
+    let caller = authenticate(core_, &request)?;
+    let r = request.get_ref();
+    let mut v = Violations::new();
+    let only_department = if r.department == 0 { None } else { department_in(&mut v, "department".into(), r.department) };
+    let warning_percent = r.warning_percent.unwrap_or(45.0);
+    if !(0.0..=100.0).contains(&warning_percent) {
+        v.add("warning_percent", format!("{warning_percent}: expected 0 to 100"));
+    }
+    valid(v, Some(()))?;
+    let (orders, _, baselines, parties) = core_.balance_inputs(&caller).await?;
+    let work = adapt::work_records(&orders, &parties);
+    let config = core::BalanceConfig {
+        warning_threshold_bp: (warning_percent * 100.0).round() as u32,
+        partner_government_is_organic: false,
+        include_proposed: r.include_proposed,
+    };
+    let balances = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+    let departments = balances
+        .iter()
+        .filter(|b| only_department.is_none_or(|d| department(d) == b.department))
+        .filter(|b| r.fiscal_year == 0 || b.fiscal_year.0 == r.fiscal_year)
+        .map(|b| pb::DepartmentBalance {
+            department: department_out(department_back(b.department)),
+            fiscal_year: b.fiscal_year.0,
+            actual: Some(split_out(&b.actual)),
+            estimated: Some(split_out(&b.estimated)),
+            proposed: Some(split_out(&b.proposed)),
+            baseline: Some(split_out(&b.baseline)),
+            projected: Some(split_out(&b.projected)),
+            contract_share: b.contract_share,
+            contract_share_hours: b.contract_share_hours,
+            status: status_out(b.status),
+            hours_status: status_out(b.hours_status),
+        })
+        .collect();
+    let by_nation = core::shares_by_nation(&work, &config)
+        .map_err(core_error)?
+        .iter()
+        .map(|s| share(s.key.as_str().to_owned(), s))
+        .collect();
+    let by_region =
+        core::shares_by_region(&work, &config).map_err(core_error)?.iter().map(|s| share(format!("{:?}", s.key).to_uppercase(), s)).collect();
+    Ok(Response::new(pb::GetWorkloadBalanceResponse { departments, by_nation, by_region, warning_percent }))
+}
+
+/// Records depot work done outside the exchange.
+pub(crate) async fn set_depot_baseline(
+    core_: &Coordinator,
+    request: Request<pb::SetDepotBaselineRequest>,
+) -> Result<Response<pb::DepotBaseline>, Status> {
+    let caller = authenticate(core_, &request)?;
+    let r = request.get_ref();
+    let mut v = Violations::new();
+    let b = r.baseline.clone().unwrap_or_default();
+    let dept = department_in(&mut v, "baseline.department".into(), b.department);
+    if !(2000..=2100).contains(&b.fiscal_year) {
+        v.add("baseline.fiscal_year", format!("{}: expected a fiscal year such as 2027", b.fiscal_year));
+    }
+    let w = b.work.clone().unwrap_or_default();
+    for (field, cents) in [("baseline.work.organic_cents", w.organic_cents), ("baseline.work.contract_cents", w.contract_cents)] {
+        if cents < 0 {
+            v.add(field, "must be >= 0");
+        }
+    }
+    for (field, hours) in [("baseline.work.organic_hours", w.organic_hours), ("baseline.work.contract_hours", w.contract_hours)] {
+        if !(hours.is_finite() && hours >= 0.0) {
+            v.add(field, "must be a finite number >= 0");
+        }
+    }
+    let dept = valid(v, dept)?;
+    let key = request_key(&r.request_id, &b)?;
+    let stored = core_
+        .set_baseline(
+            &caller,
+            DepotBaseline {
+                id: String::new(),
+                department: dept,
+                fiscal_year: b.fiscal_year,
+                organic_cents: w.organic_cents,
+                contract_cents: w.contract_cents,
+                organic_hours: w.organic_hours,
+                contract_hours: w.contract_hours,
+                version: 0,
+            },
+            &key,
+        )
+        .await?;
+    Ok(Response::new(pb::DepotBaseline {
+        name: format!("depotBaselines/{}", stored.id),
+        department: department_out(stored.department),
+        fiscal_year: stored.fiscal_year,
+        work: Some(pb::WorkSplit {
+            organic_cents: stored.organic_cents,
+            contract_cents: stored.contract_cents,
+            organic_hours: stored.organic_hours,
+            contract_hours: stored.contract_hours,
+        }),
+        version: stored.version,
+    }))
+}
+
+/// The Allocation service.
+pub struct AllocationService(pub Arc<Coordinator>);
+
+/// Plans over what the coordinator holds now. Balances count proposed work
+/// too, so that plans committed one after another cannot add up past 50 %.
+async fn plan(
+    core_: &Coordinator,
+    caller: &cosx_domain::Caller,
+    as_of: chrono::NaiveDate,
+) -> Result<(core::AllocationPlan, Vec<cosx_domain::RepairOrder>, usize, usize), Status> {
+    let (orders, offers, baselines, parties) = core_.balance_inputs(caller).await?;
+    let work = adapt::work_records(&orders, &parties);
+    let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
+    let balances = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+    let funds: Vec<core::FundsBalance> = balances.iter().map(core::FundsBalance::from).collect();
+    let open = adapt::open_orders(&orders, &parties);
+    let offers = adapt::offers(&offers, &parties, as_of);
+    let plan = core::allocate(&open, &offers, &funds, &core::AllocationConfig::new(as_of)).map_err(core_error)?;
+    Ok((plan, orders, open.len(), offers.len()))
+}
+
+#[tonic::async_trait]
+impl pb::allocation_server::Allocation for AllocationService {
+    async fn propose(&self, request: Request<pb::ProposeAllocationRequest>) -> Result<Response<pb::AllocationPlan>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        let mut v = Violations::new();
+        let as_of = v.check("as_of", cosx_domain::vocab::parse_optional_date(&request.get_ref().as_of)).flatten();
+        valid(v, Some(()))?;
+        let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+        let (plan, orders, open, offer_count) = plan(&self.0, &caller, as_of).await?;
+        let version = |id: &str| orders.iter().find(|o| o.id == id).map_or(0, |o| o.version);
+        let out = pb::AllocationPlan {
+            assignments: plan
+                .assignments
+                .iter()
+                .map(|a| {
+                    let e = &a.explanation;
+                    pb::AllocationAssignment {
+                        repair_order: format!("repairOrders/{}", a.order_id),
+                        order_version: version(&a.order_id),
+                        capacity_offer: format!("capacityOffers/{}", a.offer_id),
+                        provider: a.provider_id.clone(),
+                        units: a.units,
+                        distance_km: e.distance_km,
+                        transit_days: e.transit_days,
+                        retrograde_cost_cents: e.retrograde_cost_cents,
+                        repair_cost_cents: e.repair_cost_cents,
+                        total_cost_cents: e.total_cost_cents,
+                        eligible_offers: e.eligible_offers,
+                        cheaper_offer_was_full: e.cheaper_offer_was_full,
+                        contract_work_department: e.contract_work_for.map_or(0, |(d, _)| department_out(department_back(d))),
+                        contract_work_fiscal_year: e.contract_work_for.map_or(0, |(_, fy)| fy.0),
+                    }
+                })
+                .collect(),
+            unplaced: plan
+                .unplaced
+                .iter()
+                .map(|u| {
+                    let (reason, detail) = adapt::reason_detail(&u.reason);
+                    pb::UnplacedOrder { repair_order: format!("repairOrders/{}", u.order_id), reason, detail }
+                })
+                .collect(),
+            served_priority_weight: plan.served_priority_weight,
+            total_cost_cents: plan.total_cost_cents,
+            open_orders: open as u32,
+            offers: offer_count as u32,
+        };
+        Ok(Response::new(out))
+    }
+
+    async fn commit(&self, request: Request<pb::CommitAllocationRequest>) -> Result<Response<pb::CommitAllocationResponse>, Status> {
+        let caller = authenticate(&self.0, &request)?;
+        if !caller.is_coordinator() {
+            return Err(CoreError::PermissionDenied("only a COORDINATOR party may commit an allocation".into()).into());
+        }
+        let r = request.into_inner();
+        let mut v = Violations::new();
+        let mut steps = Vec::new();
+        for (i, a) in r.assignments.iter().enumerate() {
+            let id = super::convert::resource_id(&mut v, &format!("assignments[{i}].repair_order"), &a.repair_order, "repairOrders");
+            let provider = v.check(&format!("assignments[{i}].provider"), PartyId::parse(&a.provider));
+            if let (Some(id), Some(provider)) = (id, provider) {
+                steps.push((a.repair_order.clone(), id, a.order_version, provider, a.clone()));
+            }
+        }
+        valid(v, Some(()))?;
+        // The statute is a hard limit: refuse the whole commit if, with this
+        // contract work added to everything projected and proposed, any
+        // department and fiscal year would pass 50 %.
+        let (orders, _, baselines, parties) = self.0.balance_inputs(&caller).await?;
+        let mut work = adapt::work_records(&orders, &parties);
+        for (_, id, _, provider, _) in &steps {
+            let Some(o) = orders.iter().find(|o| &o.id == id) else { continue };
+            if !o.state.is_open() {
+                continue;
+            }
+            let mut proposed = o.clone();
+            proposed.state = cosx_domain::RepairOrderState::Proposed;
+            proposed.provider = Some(provider.clone());
+            work.extend(adapt::work_records(&[proposed], &parties));
+        }
+        let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
+        let after = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+        if let Some(b) = after.iter().find(|b| b.status == core::BalanceStatus::Violation) {
+            return Err(Status::failed_precondition(format!(
+                "committing would put {:?} FY{} at {:.1} % contract work, over the 50 % limit of 10 U.S.C. 2466",
+                b.department,
+                b.fiscal_year.0,
+                b.contract_share.unwrap_or(0.0) * 100.0
+            )));
+        }
+        let mut results = Vec::new();
+        for (name, id, version, provider, a) in steps {
+            let reason = Some(format!(
+                "allocation: {:.0} km, total cost {} cents, {} eligible offer(s)",
+                a.distance_km, a.total_cost_cents, a.eligible_offers
+            ));
+            let outcome = self
+                .0
+                .transition_order(&caller, &id, version, Action::Propose(provider), reason, WorkProgress::default(), &RequestKey::default())
+                .await;
+            results.push(match outcome {
+                Ok(_) => pb::CommitResult { repair_order: name, proposed: true, error: String::new() },
+                Err(e) => pb::CommitResult { repair_order: name, proposed: false, error: Status::from(e).message().to_owned() },
+            });
+        }
+        Ok(Response::new(pb::CommitAllocationResponse { results }))
+    }
+}

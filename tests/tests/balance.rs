@@ -1,0 +1,178 @@
+//! The 50/50 workload balance and allocation through the API: hand-computed
+//! shares with their thresholds, proposals that respect every eligibility
+//! rule and the statutory limit, and commits that turn into proposals.
+
+use cosx_proto::v1 as pb;
+use cosx_tests::{TestExchange, capacity_offer, party, repair_order};
+
+type Channel = tonic::transport::Channel;
+
+async fn baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
+        .set_depot_baseline(pb::SetDepotBaselineRequest {
+            baseline: Some(pb::DepotBaseline {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await?;
+    Ok(())
+}
+
+async fn air_force_fy2027(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::DepartmentBalance> {
+    let answer = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
+        .get_workload_balance(pb::GetWorkloadBalanceRequest {
+            department: pb::MilitaryDepartment::AirForce as i32,
+            fiscal_year: 2027,
+            include_proposed,
+            warning_percent: None,
+        })
+        .await?
+        .into_inner();
+    answer.departments.into_iter().next().ok_or_else(|| anyhow::anyhow!("no AIR_FORCE FY2027 balance"))
+}
+
+#[tokio::test]
+async fn the_warning_fires_at_45_percent_and_the_violation_only_above_50() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    // 18 / (22 + 18) = 45 %: warning, exactly at the threshold.
+    baseline(&ex, 22_000_000, 18_000_000).await?;
+    let b = air_force_fy2027(&ex, false).await?;
+    assert_eq!(b.status, pb::BalanceStatus::Warning as i32, "{b:?}");
+    assert!((b.contract_share.unwrap_or_default() - 0.45).abs() < 1e-12);
+    // Just below: OK.
+    baseline(&ex, 22_000_001, 18_000_000).await?;
+    assert_eq!(air_force_fy2027(&ex, false).await?.status, pb::BalanceStatus::Ok as i32);
+    // Exactly 50 %: still only a warning; one cent more contract work: violation.
+    baseline(&ex, 20_000_000, 20_000_000).await?;
+    assert_eq!(air_force_fy2027(&ex, false).await?.status, pb::BalanceStatus::Warning as i32);
+    baseline(&ex, 20_000_000, 20_000_001).await?;
+    assert_eq!(air_force_fy2027(&ex, false).await?.status, pb::BalanceStatus::Violation as i32);
+    Ok(())
+}
+
+fn eligible_offer() -> pb::CapacityOffer {
+    let mut offer = capacity_offer(party::MHI);
+    // A Japanese contractor repairing US F-35A items: third-country transfer
+    // approval, the prime's facility approval, and an export licence for XIX(f).
+    offer.authorizations.push(pb::ProviderAuthorization {
+        kind: pb::provider_authorization::Kind::PrimeFacilityApproval as i32,
+        tms: "F-35A".into(),
+        reference: "LM-FA-2026-014".into(),
+        ..Default::default()
+    });
+    offer.authorizations.push(pb::ProviderAuthorization {
+        kind: pb::provider_authorization::Kind::ExportLicense as i32,
+        export_classification: "XIX(f)".into(),
+        reference: "DSP-5 050-998877".into(),
+        ..Default::default()
+    });
+    offer
+}
+
+async fn propose(j4: &mut pb::allocation_client::AllocationClient<Channel>) -> anyhow::Result<pb::AllocationPlan> {
+    Ok(j4.propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await?.into_inner())
+}
+
+#[tokio::test]
+async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    ex.exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(eligible_offer()), request_id: String::new() })
+        .await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    // Two US Air Force depot orders at $180,000 each, due in FY2027.
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let o = usaf
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+            .await?
+            .into_inner();
+        names.push(o.name);
+    }
+    // A sensitive order that may only go to a US organic depot.
+    let mut sensitive = repair_order(party::USAF);
+    sensitive.controls = Some(pb::Controls { organic_only: true, ..Default::default() });
+    let sensitive = usaf
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(sensitive), request_id: String::new() })
+        .await?
+        .into_inner();
+
+    let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
+    // $300,000 of organic work: room for one $180,000 contract order, not two.
+    baseline(&ex, 30_000_000, 0).await?;
+    let plan = propose(&mut j4).await?;
+    assert_eq!(plan.assignments.len(), 1, "{plan:?}");
+    let reason_of = |plan: &pb::AllocationPlan, name: &str| plan.unplaced.iter().find(|u| u.repair_order == name).map(|u| u.reason.clone());
+    assert_eq!(reason_of(&plan, &sensitive.name).as_deref(), Some("NO_ELIGIBLE_PROVIDER"));
+    let blocked: Vec<&String> = names.iter().filter(|n| reason_of(&plan, n).as_deref() == Some("BLOCKED_BY_5050")).collect();
+    assert_eq!(blocked.len(), 1, "{plan:?}");
+    let a = &plan.assignments[0];
+    assert_eq!(a.provider, party::MHI);
+    assert!(a.distance_km > 1000.0 && a.total_cost_cents > 0, "{a:?}");
+    assert_eq!(a.contract_work_department, pb::MilitaryDepartment::AirForce as i32);
+
+    // The reason is true: more organic work lifts the block.
+    baseline(&ex, 40_000_000, 0).await?;
+    let plan = propose(&mut j4).await?;
+    assert_eq!(plan.assignments.len(), 2, "{plan:?}");
+    assert!(plan.assignments.iter().all(|a| a.repair_order != sensitive.name));
+
+    // Only a coordinator commits; the commit proposes each order to its provider.
+    let mut mhi = pb::allocation_client::AllocationClient::new(ex.channel(party::MHI).await?);
+    let refused = mhi
+        .commit(pb::CommitAllocationRequest { assignments: plan.assignments.clone() })
+        .await
+        .expect_err("a contractor committed");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let done = j4.commit(pb::CommitAllocationRequest { assignments: plan.assignments.clone() }).await?.into_inner();
+    assert!(done.results.iter().all(|r| r.proposed), "{done:?}");
+    for name in &names {
+        let o = usaf.get_repair_order(pb::GetRepairOrderRequest { name: name.clone() }).await?.into_inner();
+        assert_eq!((o.state, o.provider.as_str()), (pb::RepairOrderState::Proposed as i32, party::MHI));
+    }
+    // 36 / (40 + 36) = 47.4 %: under the limit, over the warning.
+    let b = air_force_fy2027(&ex, true).await?;
+    assert!((b.contract_share.unwrap_or_default() - 36.0 / 76.0).abs() < 1e-12, "{b:?}");
+    assert_eq!(b.status, pb::BalanceStatus::Warning as i32);
+    assert_eq!(b.proposed.as_ref().map(|p| p.contract_cents), Some(36_000_000));
+    // Committing the same plan again changes nothing: the orders are no longer open.
+    let again = j4.commit(pb::CommitAllocationRequest { assignments: plan.assignments }).await?.into_inner();
+    assert!(again.results.iter().all(|r| !r.proposed));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    ex.exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(eligible_offer()), request_id: String::new() })
+        .await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let mut assignments = Vec::new();
+    for _ in 0..2 {
+        let o = usaf
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+            .await?
+            .into_inner();
+        assignments.push(pb::AllocationAssignment {
+            repair_order: o.name,
+            order_version: o.version,
+            provider: party::MHI.into(),
+            ..Default::default()
+        });
+    }
+    baseline(&ex, 30_000_000, 0).await?;
+    let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
+    let status = j4.commit(pb::CommitAllocationRequest { assignments }).await.expect_err("went over 50 %");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(status.message().contains("50 %"), "{}", status.message());
+    let b = air_force_fy2027(&ex, true).await?;
+    assert_eq!(b.proposed.as_ref().map(|p| p.contract_cents), Some(0));
+    Ok(())
+}
