@@ -7,7 +7,7 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, CapacityOfferState, CapacityUnit, EventKind, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
     RepairOrderState, RepairType, SystemCategory, TimeUnit,
 };
 
@@ -46,6 +46,8 @@ proto_enum! {
     CapacityUnit => "CAPACITY_UNIT_", "capacity unit";
     TimeUnit => "TIME_UNIT_", "time unit";
     AvailabilityGrouping => "AVAILABILITY_GROUPING_", "availability grouping";
+    Granularity => "GRANULARITY_", "granularity";
+    BalanceStatus => "BALANCE_STATUS_", "balance status";
 }
 
 /// Every specified value of `E`, in number order.

@@ -193,6 +193,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 valid_from: "2026-12-01".into(),
                 valid_until: "2027-12-31".into(),
                 lead_time_days: 14,
+                rate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 }),
+                authorizations: vec![
+                    pb::ProviderAuthorization {
+                        kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
+                        tms: "F-35A".into(),
+                        reference: "DSP-5 050-123456".into(),
+                        nations: vec!["USA".into()],
+                        ..Default::default()
+                    },
+                    pb::ProviderAuthorization {
+                        kind: pb::provider_authorization::Kind::PrimeFacilityApproval as i32,
+                        tms: "F-35A".into(),
+                        reference: "LM-FA-2026-014".into(),
+                        ..Default::default()
+                    },
+                ],
                 ..Default::default()
             }),
         })
@@ -293,6 +309,59 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .len();
     println!("  KOR-KAI-SACHEON can see {visible_to_kai} of those orders (they were not released to it)");
 
+    // What a coordinating office sees.
+    let mut signals = j4.signals();
+    signals
+        .set_depot_baseline(pb::SetDepotBaselineRequest {
+            baseline: Some(pb::DepotBaseline {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                work: Some(pb::WorkSplit {
+                    organic_cents: 5_000_000_000,
+                    contract_cents: 3_800_000_000,
+                    organic_hours: 410_000.0,
+                    contract_hours: 290_000.0,
+                }),
+                ..Default::default()
+            }),
+            request_id: "demo-baseline-af-2027".into(),
+        })
+        .await?;
+    println!("  US-INDOPACOM-J4 recorded Air Force FY2027 depot work outside the exchange: $50.0M organic, $38.0M contract");
+    let metrics = signals.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner();
+    for m in &metrics.metrics {
+        println!(
+            "  availability {} {}..{}: A_M {:.1} %, A_O {:.1} % (DoDI 3110.05)",
+            m.tms,
+            m.timeframe_start,
+            m.timeframe_end,
+            m.a_m.unwrap_or(0.0) * 100.0,
+            m.a_o.unwrap_or(0.0) * 100.0
+        );
+    }
+    let demand = signals
+        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..Default::default() })
+        .await?
+        .into_inner();
+    println!("  regional demand: {} orders in {} cells, {} forecast series", demand.orders_counted, demand.cells.len(), demand.forecasts.len());
+    let balance = signals.get_workload_balance(pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() }).await?.into_inner();
+    for b in &balance.departments {
+        println!(
+            "  50/50 balance {} FY{}: contract share {:.1} %",
+            pb::MilitaryDepartment::try_from(b.department).map(|d| d.as_str_name()).unwrap_or("?"),
+            b.fiscal_year,
+            b.contract_share.unwrap_or(0.0) * 100.0
+        );
+    }
+    let plan = pb::allocation_client::AllocationClient::new(j4.channel())
+        .propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() })
+        .await?
+        .into_inner();
+    println!("  allocation: {} of {} open orders placed", plan.assignments.len(), plan.open_orders);
+    for u in &plan.unplaced {
+        println!("    unplaced {}: {} ({})", u.repair_order, u.reason, u.detail);
+    }
+
     let dir = args.dir.display();
     println!(
         "\nQuery it with the CLI (cargo run -p cosx-client --bin cosx -- ...), e.g. as the USAF depot:\n\
@@ -300,6 +369,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          \x20 cosx list orders\n\
          \x20 cosx order history {}\n\
          \x20 cosx feed --after 0\n\
+         \x20 cosx metrics availability; cosx demand; cosx capacity-gap; cosx balance  (all parties' data: use US-INDOPACOM-J4)\n\
          Run the same coordinator again later with: cosx-server coordinator --config {dir}/coordinator.toml",
         accepted.name
     );

@@ -316,6 +316,46 @@ mod tests {
         assert!(b.take(start + Duration::from_millis(100), 10.0, 2.0).is_ok());
     }
 
+    /// A service that never answers.
+    #[derive(Clone)]
+    struct Never;
+
+    impl Service<http::Request<Body>> for Never {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Pending<Result<http::Response<Body>, std::convert::Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            std::future::pending()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_past_its_deadline_is_answered_deadline_exceeded_and_frees_its_slot() {
+        use tower::Layer;
+        let limits = Limits { max_concurrent_calls: 1, ..Limits::default() };
+        let mut svc = AdmissionLayer::new(&limits, "rsf.example").layer(Never);
+        let request = || {
+            http::Request::builder()
+                .uri("/cosx.v1.Registry/GetParty")
+                .header("grpc-timeout", "50m")
+                .body(Body::empty())
+                .unwrap_or_default()
+        };
+        let started = Instant::now();
+        let answer = svc.call(request()).await.unwrap_or_else(|e| match e {});
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let status = Status::from_header_map(answer.headers()).map(|s| s.code());
+        assert_eq!(status, Some(Code::DeadlineExceeded));
+        // The slot it held is free again: the next call is not shed.
+        let again = svc.call(request()).await.unwrap_or_else(|e| match e {});
+        assert_eq!(Status::from_header_map(again.headers()).map(|s| s.code()), Some(Code::DeadlineExceeded));
+    }
+
     #[test]
     fn per_method_limits_fall_back_to_the_service_then_the_default() {
         let mut limits = Limits::default();

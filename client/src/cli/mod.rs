@@ -27,6 +27,7 @@ use crate::error::ClientError;
 mod certs;
 mod feed;
 pub mod metrics;
+pub mod signals;
 mod order;
 mod output;
 mod party;
@@ -108,6 +109,15 @@ pub enum Command {
     /// A_M / A_O targets per TMS.
     #[command(subcommand)]
     Target(metrics::TargetCommand),
+    /// Regional repair demand by cell and period, with forecasts.
+    Demand(signals::DemandArgs),
+    /// Demand against offered capacity, with bottlenecks.
+    CapacityGap(signals::GapArgs),
+    /// The 50/50 depot workload balance per department and fiscal year.
+    Balance(signals::BalanceArgs),
+    /// Allocation proposals of open orders to capacity (coordinators).
+    #[command(subcommand)]
+    Allocate(signals::AllocateCommand),
 }
 
 /// `cosx certs ...`
@@ -484,6 +494,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Target(cmd) => metrics::target(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Demand(args) => signals::demand(&client, args, &printer).await.map(|()| Outcome::Success),
+        Command::CapacityGap(args) => signals::gap(&client, args, &printer).await.map(|()| Outcome::Success),
+        Command::Balance(args) => signals::balance(&client, args, &printer).await.map(|()| Outcome::Success),
+        Command::Allocate(cmd) => signals::allocate(&client, cmd, &printer).await.map(|()| Outcome::Success),
     }
 }
 
