@@ -19,6 +19,10 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
         "accepted it",
         "reported F-35A availability",
         "can see 0",
+        "A_M 69.9 %",
+        "regional demand: 3 orders",
+        "contract share 43.2 %",
+        "allocation: 1 of 2",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
     }
