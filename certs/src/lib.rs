@@ -243,10 +243,8 @@ impl ExchangeCa {
         number: u64,
         validity: std::time::Duration,
     ) -> Result<String, CertError> {
-        let validity = Duration::try_from(validity).map_err(|_| CertError::InvalidName {
-            field: "validity",
-            reason: "too long for a CRL".into(),
-        })?;
+        let validity = Duration::try_from(validity)
+            .map_err(|_| CertError::InvalidName { field: "validity", reason: "too long for a CRL".into() })?;
         let now = OffsetDateTime::now_utc();
         let params = CertificateRevocationListParams {
             this_update: now - Duration::minutes(5),
@@ -280,7 +278,8 @@ impl ExchangeCa {
         }
         let (_, crl) = x509_parser::parse_x509_crl(&pem.contents).map_err(|e| bad(format!("not an X.509 CRL: {e}")))?;
         let ca_der = pem_to_der(&self.cert_pem).ok_or_else(|| bad("CA certificate is not PEM".into()))?;
-        let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).map_err(|_| bad("CA certificate unparsable".into()))?;
+        let (_, ca) =
+            x509_parser::parse_x509_certificate(&ca_der).map_err(|_| bad("CA certificate unparsable".into()))?;
         if crl.issuer().as_raw() != ca.subject().as_raw() || crl.verify_signature(ca.public_key()).is_err() {
             return Err(bad(format!("not signed by this exchange CA ({})", ca.subject())));
         }

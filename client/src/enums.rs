@@ -7,8 +7,8 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, Region,
-    RepairOrderState, RepairType, SystemCategory, TimeUnit,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
+    MilitaryDepartment, PartyKind, Region, RepairOrderState, RepairType, SystemCategory, TimeUnit,
 };
 
 /// A generated proto enum whose value names share one prefix.

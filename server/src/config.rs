@@ -265,7 +265,8 @@ impl CoordinatorConfig {
             self.tls.crls = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect();
         }
         if let Some(v) = var("COSX_SHUTDOWN_GRACE") {
-            self.shutdown_grace = duration::parse(&v).map_err(|e| ConfigError::Invalid(format!("COSX_SHUTDOWN_GRACE {e}")))?;
+            self.shutdown_grace =
+                duration::parse(&v).map_err(|e| ConfigError::Invalid(format!("COSX_SHUTDOWN_GRACE {e}")))?;
         }
         if let Some(v) = var("COSX_LOG_FORMAT") {
             self.log_format = match v.as_str() {

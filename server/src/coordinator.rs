@@ -1163,7 +1163,12 @@ impl Coordinator {
     }
 
     /// Every current record of a kind the caller may see.
-    async fn all_visible<T: DeserializeOwned>(&self, kind: RecordKind, caller: &Caller, filter: &RecordFilter) -> Result<Vec<T>> {
+    async fn all_visible<T: DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        caller: &Caller,
+        filter: &RecordFilter,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut after = 0;
         loop {
@@ -1182,7 +1187,12 @@ impl Coordinator {
     }
 
     /// The current targets the caller may see.
-    pub async fn list_targets(&self, caller: &Caller, owner: Option<String>, tms: Option<String>) -> Result<Vec<AvailabilityTarget>> {
+    pub async fn list_targets(
+        &self,
+        caller: &Caller,
+        owner: Option<String>,
+        tms: Option<String>,
+    ) -> Result<Vec<AvailabilityTarget>> {
         let filter = RecordFilter { owner, tms, ..RecordFilter::default() };
         self.all_visible(RecordKind::AvailabilityTarget, caller, &filter).await
     }
@@ -1228,7 +1238,12 @@ impl Coordinator {
     }
 
     /// Records depot work done outside the exchange (coordinators only).
-    pub async fn set_baseline(&self, caller: &Caller, mut baseline: DepotBaseline, key: &RequestKey) -> Result<DepotBaseline> {
+    pub async fn set_baseline(
+        &self,
+        caller: &Caller,
+        mut baseline: DepotBaseline,
+        key: &RequestKey,
+    ) -> Result<DepotBaseline> {
         if !caller.is_coordinator() {
             return Err(CoreError::PermissionDenied("only a COORDINATOR party may record depot baselines".into()));
         }
@@ -1282,8 +1297,13 @@ impl Coordinator {
         let orders = self.all_visible(RecordKind::RepairOrder, caller, &RecordFilter::default()).await?;
         let offers = self.visible_offers(caller).await?;
         let baselines = self.all_visible(RecordKind::DepotBaseline, caller, &RecordFilter::default()).await?;
-        let parties =
-            self.parties.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, (p, _))| (k.clone(), p.clone())).collect();
+        let parties = self
+            .parties
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, (p, _))| (k.clone(), p.clone()))
+            .collect();
         Ok((orders, offers, baselines, parties))
     }
 
@@ -1297,7 +1317,13 @@ impl Coordinator {
                 let time = DateTime::parse_from_rfc3339(&r.entry.time)
                     .map(|t| t.with_timezone(&Utc))
                     .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
-                Ok(Event { sequence: r.entry.sequence, time, kind: r.entry.kind, actor: r.entry.actor, content: from_json(&r.entry.content)? })
+                Ok(Event {
+                    sequence: r.entry.sequence,
+                    time,
+                    kind: r.entry.kind,
+                    actor: r.entry.actor,
+                    content: from_json(&r.entry.content)?,
+                })
             })
             .collect()
     }

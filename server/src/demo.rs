@@ -327,7 +327,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             request_id: "demo-baseline-af-2027".into(),
         })
         .await?;
-    println!("  US-INDOPACOM-J4 recorded Air Force FY2027 depot work outside the exchange: $50.0M organic, $38.0M contract");
+    println!(
+        "  US-INDOPACOM-J4 recorded Air Force FY2027 depot work outside the exchange: $50.0M organic, $38.0M contract"
+    );
     let metrics = signals.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner();
     for m in &metrics.metrics {
         println!(
@@ -343,8 +345,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..Default::default() })
         .await?
         .into_inner();
-    println!("  regional demand: {} orders in {} cells, {} forecast series", demand.orders_counted, demand.cells.len(), demand.forecasts.len());
-    let balance = signals.get_workload_balance(pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() }).await?.into_inner();
+    println!(
+        "  regional demand: {} orders in {} cells, {} forecast series",
+        demand.orders_counted,
+        demand.cells.len(),
+        demand.forecasts.len()
+    );
+    let balance = signals
+        .get_workload_balance(pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() })
+        .await?
+        .into_inner();
     for b in &balance.departments {
         println!(
             "  50/50 balance {} FY{}: contract share {:.1} %",

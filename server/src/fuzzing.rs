@@ -145,7 +145,9 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
             let r = decode!(pb::CreateRepairOrderRequest, bytes);
             order(&r.repair_order, &r.request_id)
         }
-        "GetRepairOrder" | "GetRepairOrderHistory" => id(&decode!(pb::GetRepairOrderRequest, bytes).name, "repairOrders"),
+        "GetRepairOrder" | "GetRepairOrderHistory" => {
+            id(&decode!(pb::GetRepairOrderRequest, bytes).name, "repairOrders")
+        }
         "ListRepairOrders" => {
             let r = decode!(pb::ListRepairOrdersRequest, bytes);
             let mut v = Violations::new();

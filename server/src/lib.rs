@@ -15,7 +15,7 @@ pub mod demo;
 pub mod fuzzing;
 pub mod limits;
 pub mod server;
+pub mod signals;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
-pub mod signals;

@@ -69,7 +69,10 @@ impl Shared {
             let (rate, burst) = (self.rate, self.burst);
             buckets.retain(|_, b| b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate < burst);
         }
-        buckets.entry(key.to_owned()).or_insert(Bucket { tokens: self.burst, last: now }).take(now, self.rate, self.burst)
+        buckets
+            .entry(key.to_owned())
+            .or_insert(Bucket { tokens: self.burst, last: now })
+            .take(now, self.rate, self.burst)
     }
 
     /// The largest request message `path` accepts: its own entry, else its

@@ -66,20 +66,31 @@ async fn reports_in_days_and_hours_produce_the_hand_computed_metrics_and_flags()
     let f35 = m.metrics.iter().find(|x| x.tms == "F-35A").ok_or_else(|| anyhow::anyhow!("no F-35A"))?;
     assert!(close(f35.a_m, 520.0 / 744.0) && close(f35.a_o, 470.0 / 620.0), "{f35:?}");
     assert!(close(f35.cost_per_day_of_availability, 25_000_000.0 / 470.0));
-    let tai = f35.tai_time.clone().unwrap_or_default();
+    let tai = f35.tai_time.unwrap_or_default();
     assert_eq!((tai.possible, tai.available, tai.upnr_reported), (744.0, 520.0, 12.0));
     assert_eq!(f35.costs.as_ref().map(|c| c.cda_cents), Some(25_000_000));
 
     let f16 = m.metrics.iter().find(|x| x.tms == "F-16C").ok_or_else(|| anyhow::anyhow!("no F-16C"))?;
     assert!(close(f16.a_m, 0.75) && close(f16.a_o, 0.75), "{f16:?}");
-    let tai = f16.tai_time.clone().unwrap_or_default();
+    let tai = f16.tai_time.unwrap_or_default();
     assert!((tai.possible - 360.0).abs() < 1e-9 && (tai.upnr_unaccounted - 60.0).abs() < 1e-9, "{tai:?}");
-    assert!((tai.available + tai.nmcm + tai.nmcs + tai.depot + tai.upnr_reported + tai.upnr_unaccounted + tai.upnr_missing_assets - tai.possible).abs() < 1e-9);
+    assert!(
+        (tai.available
+            + tai.nmcm
+            + tai.nmcs
+            + tai.depot
+            + tai.upnr_reported
+            + tai.upnr_unaccounted
+            + tai.upnr_missing_assets
+            - tai.possible)
+            .abs()
+            < 1e-9
+    );
     assert_eq!(f16.cost_per_day_of_availability, Some(0.0), "no cost reported: zero per day");
 
     let health = m.health.iter().find(|h| h.tms == "F-35A").ok_or_else(|| anyhow::anyhow!("no health"))?;
-    let am = health.high_non_availability_a_m.clone().unwrap_or_default();
-    let ao = health.high_non_availability_a_o.clone().unwrap_or_default();
+    let am = health.high_non_availability_a_m.unwrap_or_default();
+    let ao = health.high_non_availability_a_o.unwrap_or_default();
     assert!(am.fires && !ao.fires, "{health:?}");
     assert_eq!((am.inventory, am.threshold), (24, 10));
     assert!(close(am.trigger_at_or_below, 0.95 * 0.75));
@@ -101,7 +112,13 @@ async fn reports_in_days_and_hours_produce_the_hand_computed_metrics_and_flags()
     let theirs = mhi.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner();
     assert_eq!((theirs.reports_considered, theirs.metrics.len()), (0, 0));
     let mut j4 = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
-    assert_eq!(j4.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner().reports_considered, 2);
+    assert_eq!(
+        j4.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default())
+            .await?
+            .into_inner()
+            .reports_considered,
+        2
+    );
     Ok(())
 }
 
@@ -117,8 +134,11 @@ async fn a_correction_replaces_the_report_in_the_metrics() -> anyhow::Result<()>
     let mut corrected = availability_report(party::USAF);
     corrected.tai_time = Some(pb::TimeByCategory { available: 372.0, nmcm: 372.0, ..Default::default() });
     corrected.pmai_time = Some(pb::TimeByCategory { available: 300.0, nmcm: 300.0, ..Default::default() });
-    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(corrected), request_id: "v2".into() })
-        .await?;
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(corrected),
+        request_id: "v2".into(),
+    })
+    .await?;
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::USAF).await?);
     let m = signals.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner();
     assert_eq!(m.reports_considered, 1);
@@ -132,7 +152,12 @@ async fn targets_and_reports_that_break_the_instruction_are_refused_by_field() -
     let mut usaf = ex.exchange(party::USAF).await?;
     let status = usaf
         .set_availability_target(pb::SetAvailabilityTargetRequest {
-            target: Some(pb::AvailabilityTarget { owner: party::USAF.into(), tms: "F-35A".into(), a_m: Some(75.0), ..Default::default() }),
+            target: Some(pb::AvailabilityTarget {
+                owner: party::USAF.into(),
+                tms: "F-35A".into(),
+                a_m: Some(75.0),
+                ..Default::default()
+            }),
             request_id: String::new(),
         })
         .await
@@ -142,7 +167,10 @@ async fn targets_and_reports_that_break_the_instruction_are_refused_by_field() -
     let mut report = availability_report(party::USAF);
     report.pmai_time = Some(pb::TimeByCategory { available: 600.0, nmcm: 20.0, ..Default::default() });
     let status = usaf
-        .submit_availability_report(pb::SubmitAvailabilityReportRequest { availability_report: Some(report), request_id: String::new() })
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(report),
+            request_id: String::new(),
+        })
         .await
         .expect_err("accepted");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");

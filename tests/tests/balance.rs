@@ -82,14 +82,20 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
     let ex = TestExchange::start().await?;
     ex.exchange(party::MHI)
         .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(eligible_offer()), request_id: String::new() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(eligible_offer()),
+            request_id: String::new(),
+        })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // Two US Air Force depot orders at $180,000 each, due in FY2027.
     let mut names = Vec::new();
     for _ in 0..2 {
         let o = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(repair_order(party::USAF)),
+                request_id: String::new(),
+            })
             .await?
             .into_inner();
         names.push(o.name);
@@ -107,9 +113,12 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
     baseline(&ex, 30_000_000, 0).await?;
     let plan = propose(&mut j4).await?;
     assert_eq!(plan.assignments.len(), 1, "{plan:?}");
-    let reason_of = |plan: &pb::AllocationPlan, name: &str| plan.unplaced.iter().find(|u| u.repair_order == name).map(|u| u.reason.clone());
+    let reason_of = |plan: &pb::AllocationPlan, name: &str| {
+        plan.unplaced.iter().find(|u| u.repair_order == name).map(|u| u.reason.clone())
+    };
     assert_eq!(reason_of(&plan, &sensitive.name).as_deref(), Some("NO_ELIGIBLE_PROVIDER"));
-    let blocked: Vec<&String> = names.iter().filter(|n| reason_of(&plan, n).as_deref() == Some("BLOCKED_BY_5050")).collect();
+    let blocked: Vec<&String> =
+        names.iter().filter(|n| reason_of(&plan, n).as_deref() == Some("BLOCKED_BY_5050")).collect();
     assert_eq!(blocked.len(), 1, "{plan:?}");
     let a = &plan.assignments[0];
     assert_eq!(a.provider, party::MHI);
@@ -151,13 +160,19 @@ async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Resul
     let ex = TestExchange::start().await?;
     ex.exchange(party::MHI)
         .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(eligible_offer()), request_id: String::new() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(eligible_offer()),
+            request_id: String::new(),
+        })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     let mut assignments = Vec::new();
     for _ in 0..2 {
         let o = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: String::new() })
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(repair_order(party::USAF)),
+                request_id: String::new(),
+            })
             .await?
             .into_inner();
         assignments.push(pb::AllocationAssignment {

@@ -15,7 +15,9 @@ async fn order(c: &mut Exchange, tms: &str, required_by: &str, quantity: u32) ->
     o.required_by = required_by.into();
     o.quantity = quantity;
     o.estimated_labor_hours = 120.0 * f64::from(quantity);
-    Ok(c.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), request_id: String::new() }).await?.into_inner())
+    Ok(c.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), request_id: String::new() })
+        .await?
+        .into_inner())
 }
 
 fn monthly() -> pb::GetDemandSignalRequest {
@@ -52,7 +54,8 @@ async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Re
         .await?;
     }
     let splittable = made.iter().find(|o| o.quantity >= 2).ok_or_else(|| anyhow::anyhow!("none to split"))?;
-    let splittable = usaf.get_repair_order(pb::GetRepairOrderRequest { name: splittable.name.clone() }).await?.into_inner();
+    let splittable =
+        usaf.get_repair_order(pb::GetRepairOrderRequest { name: splittable.name.clone() }).await?.into_inner();
     if splittable.state == pb::RepairOrderState::Submitted as i32 {
         usaf.split_repair_order(pb::SplitRepairOrderRequest {
             name: splittable.name.clone(),
@@ -115,7 +118,10 @@ async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<
     assert!(f16.suppressed && f16.orders == 0 && f16.quantity == 0 && f16.labor_hours == 0.0, "{f16:?}");
     // Differencing through another granularity does not reveal it either.
     let quarterly = mhi
-        .get_demand_signal(pb::GetDemandSignalRequest { granularity: pb::Granularity::FiscalQuarter as i32, ..monthly() })
+        .get_demand_signal(pb::GetDemandSignalRequest {
+            granularity: pb::Granularity::FiscalQuarter as i32,
+            ..monthly()
+        })
         .await?
         .into_inner();
     for c in quarterly.cells.iter().filter(|c| c.key.as_ref().is_some_and(|k| k.tms == "F-16C")) {
@@ -141,10 +147,8 @@ async fn forecasts_say_how_they_were_made() -> anyhow::Result<()> {
         }
     }
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
-    let answer = signals
-        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..monthly() })
-        .await?
-        .into_inner();
+    let answer =
+        signals.get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..monthly() }).await?.into_inner();
     assert_eq!(answer.forecasts.len(), 1);
     let f = &answer.forecasts[0];
     assert_eq!(f.points.len(), 6);
@@ -161,7 +165,10 @@ async fn demand_beyond_capacity_is_a_bottleneck_and_within_it_is_not() -> anyhow
     // 4,000 hours over 2027-01-01..2027-03-31 (90 days): March gets 31/90 of it = 1,377.8 h.
     ex.exchange(party::MHI)
         .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(party::MHI)), request_id: String::new() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(capacity_offer(party::MHI)),
+            request_id: String::new(),
+        })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // March demand: 4 orders × 4 items × 120 h = 1,920 h: short by 542.2 h (39 %).
@@ -179,7 +186,11 @@ async fn demand_beyond_capacity_is_a_bottleneck_and_within_it_is_not() -> anyhow
     };
     let answer = signals.get_capacity_comparison(request.clone()).await?.into_inner();
     let row = |label: &str| {
-        answer.rows.iter().find(|r| r.period.as_ref().is_some_and(|p| p.label == label) && r.demand_kind == "ACTUAL").cloned()
+        answer
+            .rows
+            .iter()
+            .find(|r| r.period.as_ref().is_some_and(|p| p.label == label) && r.demand_kind == "ACTUAL")
+            .cloned()
     };
     let march = row("2027-03").ok_or_else(|| anyhow::anyhow!("no March row"))?;
     assert!((march.capacity - 4000.0 * 31.0 / 90.0).abs() < 1e-6, "{march:?}");

@@ -176,9 +176,10 @@ async fn a_client_that_never_finishes_the_handshake_is_cut_off() -> anyhow::Resu
 async fn an_expired_deadline_is_deadline_exceeded_and_the_server_stays_healthy() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let started = Instant::now();
-    let status = stalled_call(ex.channel(party::USAF).await?, "/cosx.v1.Registry/GetParty", Some(Duration::from_millis(300)))
-        .await
-        .expect_err("a call past its deadline succeeded");
+    let status =
+        stalled_call(ex.channel(party::USAF).await?, "/cosx.v1.Registry/GetParty", Some(Duration::from_millis(300)))
+            .await
+            .expect_err("a call past its deadline succeeded");
     // The server answers DEADLINE_EXCEEDED (see the `limits` unit test
     // `a_call_past_its_deadline_is_answered_deadline_exceeded`); a tonic
     // client also runs its own timer on the same header and may report its

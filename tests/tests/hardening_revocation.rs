@@ -26,10 +26,7 @@ fn write_crl(ca: &ExchangeCa, path: &Path, list: &RevocationList) -> anyhow::Res
 /// Whether a call presenting `cert` is served.
 async fn served(ex: &TestExchange, cert: &Issued) -> Result<(), tonic::Status> {
     let channel = ex.channel_with(Some(cert), ex.ca.cert_pem()).await.expect("channel");
-    pb::registry_client::RegistryClient::new(channel)
-        .list_parties(pb::ListPartiesRequest::default())
-        .await
-        .map(|_| ())
+    pb::registry_client::RegistryClient::new(channel).list_parties(pb::ListPartiesRequest::default()).await.map(|_| ())
 }
 
 fn refused_at_handshake(result: Result<(), tonic::Status>) {

@@ -49,8 +49,11 @@ pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientErro
         CertsCommand::Revoke { ca: ca_dir, cert, crl } => {
             let ca = load_ca(&ca_dir)?;
             let crl = crl.unwrap_or_else(|| ca_dir.join("crl.pem"));
-            let pem = std::fs::read_to_string(&cert)
-                .map_err(|source| ClientError::ReadFile { what: "--cert".into(), path: cert.clone(), source })?;
+            let pem = std::fs::read_to_string(&cert).map_err(|source| ClientError::ReadFile {
+                what: "--cert".into(),
+                path: cert.clone(),
+                source,
+            })?;
             let serial = cosx_certs::serial_of(&pem)?;
             let mut list = read_crl(&ca, &crl)?;
             let added = list.revoke(&serial);

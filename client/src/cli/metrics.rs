@@ -102,7 +102,12 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
         group_by: a.group_by.map_or(0, |g| g as i32),
         include_assets: a.assets,
     };
-    let m = client.signals().get_availability_metrics(request).await.map_err(|s| ClientError::Status(Box::new(s)))?.into_inner();
+    let m = client
+        .signals()
+        .get_availability_metrics(request)
+        .await
+        .map_err(|s| ClientError::Status(Box::new(s)))?
+        .into_inner();
     if printer.is_json() {
         return printer.json_line(&m);
     }
@@ -112,7 +117,11 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
         .map(|x| {
             let group = [
                 x.tms.clone(),
-                if x.timeframe_start.is_empty() { String::new() } else { format!("{}..{}", x.timeframe_start, x.timeframe_end) },
+                if x.timeframe_start.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}..{}", x.timeframe_start, x.timeframe_end)
+                },
                 x.owner.clone(),
                 if x.department == 0 { String::new() } else { display::<MilitaryDepartment>(x.department) },
                 x.nation.clone(),
@@ -122,7 +131,7 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join(" ");
-            let tai = x.tai_time.clone().unwrap_or_default();
+            let tai = x.tai_time.unwrap_or_default();
             vec![
                 group,
                 x.reports.to_string(),
@@ -146,8 +155,8 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
             .health
             .iter()
             .map(|h| {
-                let am = h.high_non_availability_a_m.clone().unwrap_or_default();
-                let ao = h.high_non_availability_a_o.clone().unwrap_or_default();
+                let am = h.high_non_availability_a_m.unwrap_or_default();
+                let ao = h.high_non_availability_a_o.unwrap_or_default();
                 vec![
                     h.owner.clone(),
                     h.tms.clone(),
@@ -172,7 +181,7 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
             .assets
             .iter()
             .map(|a| {
-                let t = a.time.clone().unwrap_or_default();
+                let t = a.time.unwrap_or_default();
                 vec![
                     a.owner.clone(),
                     a.tms.clone(),
@@ -185,7 +194,10 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
                 ]
             })
             .collect();
-        printer.line(&render_table(&["OWNER", "TMS", "SERIAL", "TIMEFRAME", "", "POSSIBLE", "AVAILABLE", "AVAIL"], &rows))?;
+        printer.line(&render_table(
+            &["OWNER", "TMS", "SERIAL", "TIMEFRAME", "", "POSSIBLE", "AVAILABLE", "AVAIL"],
+            &rows,
+        ))?;
     }
     printer.line(&format!("\n{} report(s) considered (current versions you may see)", m.reports_considered))
 }
@@ -203,14 +215,17 @@ pub(crate) async fn target(client: &Client, cmd: TargetCommand, printer: &Printe
             vec![client.exchange().set_availability_target(request).await.map_err(status)?.into_inner()]
         }
         TargetCommand::List { owner, tms } => {
-            let request = ListAvailabilityTargetsRequest { owner: owner.unwrap_or_default(), tms: tms.unwrap_or_default() };
+            let request =
+                ListAvailabilityTargetsRequest { owner: owner.unwrap_or_default(), tms: tms.unwrap_or_default() };
             client.exchange().list_availability_targets(request).await.map_err(status)?.into_inner().targets
         }
     };
     if printer.is_json() {
         return targets.iter().try_for_each(|t| printer.json_line(t));
     }
-    let rows: Vec<Vec<String>> =
-        targets.iter().map(|t| vec![t.name.clone(), t.owner.clone(), t.tms.clone(), pct(t.a_m), pct(t.a_o), t.version.to_string()]).collect();
+    let rows: Vec<Vec<String>> = targets
+        .iter()
+        .map(|t| vec![t.name.clone(), t.owner.clone(), t.tms.clone(), pct(t.a_m), pct(t.a_o), t.version.to_string()])
+        .collect();
     printer.line(&render_table(&["NAME", "OWNER", "TMS", "A_M", "A_O", "VERSION"], &rows))
 }

@@ -27,12 +27,12 @@ use crate::error::ClientError;
 mod certs;
 mod feed;
 pub mod metrics;
-pub mod signals;
 mod order;
 mod output;
 mod party;
 mod profile;
 mod read;
+pub mod signals;
 mod submit;
 
 use output::Printer;

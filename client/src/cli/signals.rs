@@ -160,7 +160,12 @@ pub(crate) async fn demand(client: &Client, a: DemandArgs, printer: &Printer) ->
             .iter()
             .map(|f| {
                 let k = f.key.clone().unwrap_or_default();
-                let next: Vec<String> = f.points.iter().take(3).map(|p| format!("{:.2} [{:.2}, {:.2}]", p.point, p.lower, p.upper)).collect();
+                let next: Vec<String> = f
+                    .points
+                    .iter()
+                    .take(3)
+                    .map(|p| format!("{:.2} [{:.2}, {:.2}]", p.point, p.lower, p.upper))
+                    .collect();
                 vec![
                     format!("{} {} {}", display::<Region>(k.region), k.tms, display::<MaintenanceLevel>(k.level)),
                     f.pattern.clone(),
@@ -172,7 +177,10 @@ pub(crate) async fn demand(client: &Client, a: DemandArgs, printer: &Printer) ->
             .collect();
         printer.line(&render_table(&["CELL", "PATTERN", "METHOD", "MASE", "NEXT PERIODS (orders, band)"], &rows))?;
     }
-    printer.line(&format!("\n{} orders counted; cells built from fewer than {} orders are shown as <k", d.orders_counted, d.k))
+    printer.line(&format!(
+        "\n{} orders counted; cells built from fewer than {} orders are shown as <k",
+        d.orders_counted, d.k
+    ))
 }
 
 /// Runs `cosx capacity-gap`.
@@ -206,11 +214,18 @@ pub(crate) async fn gap(client: &Client, a: GapArgs, printer: &Printer) -> Resul
                 format!("{:.1}", r.capacity),
                 format!("{:.1}", r.surge),
                 hidden(r.balance),
-                if r.bottleneck { if r.covered_by_surge { "BOTTLENECK (surge covers)".into() } else { "BOTTLENECK".into() } } else { String::new() },
+                if r.bottleneck {
+                    if r.covered_by_surge { "BOTTLENECK (surge covers)".into() } else { "BOTTLENECK".into() }
+                } else {
+                    String::new()
+                },
             ]
         })
         .collect();
-    printer.line(&render_table(&["REGION", "TMS", "LEVEL", "PERIOD", "DEMAND", "UNITS", "CAPACITY", "SURGE", "BALANCE", "ALERT"], &rows))?;
+    printer.line(&render_table(
+        &["REGION", "TMS", "LEVEL", "PERIOD", "DEMAND", "UNITS", "CAPACITY", "SURGE", "BALANCE", "ALERT"],
+        &rows,
+    ))?;
     printer.line(&format!("\n{} bottleneck(s)", g.bottlenecks))
 }
 
@@ -284,8 +299,11 @@ pub(crate) async fn allocate(client: &Client, cmd: AllocateCommand, printer: &Pr
         printer.line(&render_table(&["ORDER", "PROVIDER", "UNITS", "RETROGRADE", "COST", "ELIGIBLE OFFERS"], &rows))?;
         if !plan.unplaced.is_empty() {
             printer.line("")?;
-            let rows: Vec<Vec<String>> =
-                plan.unplaced.iter().map(|u| vec![u.repair_order.clone(), u.reason.clone(), u.detail.clone()]).collect();
+            let rows: Vec<Vec<String>> = plan
+                .unplaced
+                .iter()
+                .map(|u| vec![u.repair_order.clone(), u.reason.clone(), u.detail.clone()])
+                .collect();
             printer.line(&render_table(&["UNPLACED ORDER", "REASON", "DETAIL"], &rows))?;
         }
         printer.line(&format!(

@@ -34,7 +34,13 @@ fn status_out(s: core::BalanceStatus) -> i32 {
 }
 
 fn share<K>(key: String, s: &core::ShareRow<K>) -> pb::WorkShare {
-    pb::WorkShare { key, cents: s.cents, hours: s.hours, share_of_cents: s.share_of_cents, share_of_hours: s.share_of_hours }
+    pb::WorkShare {
+        key,
+        cents: s.cents,
+        hours: s.hours,
+        share_of_cents: s.share_of_cents,
+        share_of_hours: s.share_of_hours,
+    }
 }
 
 fn core_error(e: core::InputError) -> Status {
@@ -51,7 +57,8 @@ pub(crate) async fn workload_balance(
     let caller = authenticate(core_, &request)?;
     let r = request.get_ref();
     let mut v = Violations::new();
-    let only_department = if r.department == 0 { None } else { department_in(&mut v, "department".into(), r.department) };
+    let only_department =
+        if r.department == 0 { None } else { department_in(&mut v, "department".into(), r.department) };
     let warning_percent = r.warning_percent.unwrap_or(45.0);
     if !(0.0..=100.0).contains(&warning_percent) {
         v.add("warning_percent", format!("{warning_percent}: expected 0 to 100"));
@@ -88,8 +95,11 @@ pub(crate) async fn workload_balance(
         .iter()
         .map(|s| share(s.key.as_str().to_owned(), s))
         .collect();
-    let by_region =
-        core::shares_by_region(&work, &config).map_err(core_error)?.iter().map(|s| share(format!("{:?}", s.key).to_uppercase(), s)).collect();
+    let by_region = core::shares_by_region(&work, &config)
+        .map_err(core_error)?
+        .iter()
+        .map(|s| share(format!("{:?}", s.key).to_uppercase(), s))
+        .collect();
     Ok(Response::new(pb::GetWorkloadBalanceResponse { departments, by_nation, by_region, warning_percent }))
 }
 
@@ -106,13 +116,17 @@ pub(crate) async fn set_depot_baseline(
     if !(2000..=2100).contains(&b.fiscal_year) {
         v.add("baseline.fiscal_year", format!("{}: expected a fiscal year such as 2027", b.fiscal_year));
     }
-    let w = b.work.clone().unwrap_or_default();
-    for (field, cents) in [("baseline.work.organic_cents", w.organic_cents), ("baseline.work.contract_cents", w.contract_cents)] {
+    let w = b.work.unwrap_or_default();
+    for (field, cents) in
+        [("baseline.work.organic_cents", w.organic_cents), ("baseline.work.contract_cents", w.contract_cents)]
+    {
         if cents < 0 {
             v.add(field, "must be >= 0");
         }
     }
-    for (field, hours) in [("baseline.work.organic_hours", w.organic_hours), ("baseline.work.contract_hours", w.contract_hours)] {
+    for (field, hours) in
+        [("baseline.work.organic_hours", w.organic_hours), ("baseline.work.contract_hours", w.contract_hours)]
+    {
         if !(hours.is_finite() && hours >= 0.0) {
             v.add(field, "must be a finite number >= 0");
         }
@@ -172,7 +186,10 @@ async fn plan(
 
 #[tonic::async_trait]
 impl pb::allocation_server::Allocation for AllocationService {
-    async fn propose(&self, request: Request<pb::ProposeAllocationRequest>) -> Result<Response<pb::AllocationPlan>, Status> {
+    async fn propose(
+        &self,
+        request: Request<pb::ProposeAllocationRequest>,
+    ) -> Result<Response<pb::AllocationPlan>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let mut v = Violations::new();
         let as_of = v.check("as_of", cosx_domain::vocab::parse_optional_date(&request.get_ref().as_of)).flatten();
@@ -199,7 +216,9 @@ impl pb::allocation_server::Allocation for AllocationService {
                         total_cost_cents: e.total_cost_cents,
                         eligible_offers: e.eligible_offers,
                         cheaper_offer_was_full: e.cheaper_offer_was_full,
-                        contract_work_department: e.contract_work_for.map_or(0, |(d, _)| department_out(department_back(d))),
+                        contract_work_department: e
+                            .contract_work_for
+                            .map_or(0, |(d, _)| department_out(department_back(d))),
                         contract_work_fiscal_year: e.contract_work_for.map_or(0, |(_, fy)| fy.0),
                     }
                 })
@@ -220,7 +239,10 @@ impl pb::allocation_server::Allocation for AllocationService {
         Ok(Response::new(out))
     }
 
-    async fn commit(&self, request: Request<pb::CommitAllocationRequest>) -> Result<Response<pb::CommitAllocationResponse>, Status> {
+    async fn commit(
+        &self,
+        request: Request<pb::CommitAllocationRequest>,
+    ) -> Result<Response<pb::CommitAllocationResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         if !caller.is_coordinator() {
             return Err(CoreError::PermissionDenied("only a COORDINATOR party may commit an allocation".into()).into());
@@ -229,7 +251,12 @@ impl pb::allocation_server::Allocation for AllocationService {
         let mut v = Violations::new();
         let mut steps = Vec::new();
         for (i, a) in r.assignments.iter().enumerate() {
-            let id = super::convert::resource_id(&mut v, &format!("assignments[{i}].repair_order"), &a.repair_order, "repairOrders");
+            let id = super::convert::resource_id(
+                &mut v,
+                &format!("assignments[{i}].repair_order"),
+                &a.repair_order,
+                "repairOrders",
+            );
             let provider = v.check(&format!("assignments[{i}].provider"), PartyId::parse(&a.provider));
             if let (Some(id), Some(provider)) = (id, provider) {
                 steps.push((a.repair_order.clone(), id, a.order_version, provider, a.clone()));
@@ -269,11 +296,23 @@ impl pb::allocation_server::Allocation for AllocationService {
             ));
             let outcome = self
                 .0
-                .transition_order(&caller, &id, version, Action::Propose(provider), reason, WorkProgress::default(), &RequestKey::default())
+                .transition_order(
+                    &caller,
+                    &id,
+                    version,
+                    Action::Propose(provider),
+                    reason,
+                    WorkProgress::default(),
+                    &RequestKey::default(),
+                )
                 .await;
             results.push(match outcome {
                 Ok(_) => pb::CommitResult { repair_order: name, proposed: true, error: String::new() },
-                Err(e) => pb::CommitResult { repair_order: name, proposed: false, error: Status::from(e).message().to_owned() },
+                Err(e) => pb::CommitResult {
+                    repair_order: name,
+                    proposed: false,
+                    error: Status::from(e).message().to_owned(),
+                },
             });
         }
         Ok(Response::new(pb::CommitAllocationResponse { results }))

@@ -1023,7 +1023,10 @@ fn target_fraction(v: &mut Violations, field: &str, x: Option<f64>) -> Option<f6
 }
 
 /// Parses an availability target.
-pub fn availability_target_in(v: &mut Violations, t: &Option<pb::AvailabilityTarget>) -> Option<AvailabilityTargetDraft> {
+pub fn availability_target_in(
+    v: &mut Violations,
+    t: &Option<pb::AvailabilityTarget>,
+) -> Option<AvailabilityTargetDraft> {
     let Some(t) = t else {
         v.add("target", "is required");
         return None;

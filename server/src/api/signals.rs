@@ -53,7 +53,8 @@ fn check(c: &core::NonAvailabilityCheck) -> pb::NonAvailabilityCheck {
 }
 
 fn query(v: &mut Violations, r: &pb::GetAvailabilityMetricsRequest) -> MetricsQuery {
-    let date = |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
+    let date =
+        |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
     let group_by = match pb::AvailabilityGrouping::try_from(r.group_by) {
         Ok(pb::AvailabilityGrouping::Unspecified | pb::AvailabilityGrouping::TmsTimeframe) => Grouping::TmsTimeframe,
         Ok(pb::AvailabilityGrouping::Owner) => Grouping::Owner,
@@ -401,7 +402,8 @@ fn filter_in(v: &mut Violations, f: &Option<pb::DemandFilter>, granularity: dm::
             });
         }
     }
-    let date = |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
+    let date =
+        |v: &mut Violations, field: &str, s: &str| v.check(field, cosx_domain::vocab::parse_optional_date(s)).flatten();
     q.from = crate::signals::demand::period_of(date(v, "filter.from_date", &f.from_date), granularity);
     q.to = crate::signals::demand::period_of(date(v, "filter.to_date", &f.to_date), granularity);
     q

@@ -28,7 +28,12 @@ pub fn to_core(r: &AvailabilityReport) -> core::AvailabilityReport {
         core::ReportDetail::Assets(
             d.assets
                 .iter()
-                .map(|a| core::AssetReport { serial: a.serial.clone(), pmai: a.pmai, possible: a.possible, time: times(&a.time) })
+                .map(|a| core::AssetReport {
+                    serial: a.serial.clone(),
+                    pmai: a.pmai,
+                    possible: a.possible,
+                    time: times(&a.time),
+                })
                 .collect(),
         )
     };
@@ -54,7 +59,11 @@ pub fn to_core(r: &AvailabilityReport) -> core::AvailabilityReport {
             pmai: Some(i.pmai),
         },
         detail,
-        costs: d.costs.iter().map(|(element, m)| core::CostLine { element: element.clone(), cents: m.amount_minor }).collect(),
+        costs: d
+            .costs
+            .iter()
+            .map(|(element, m)| core::CostLine { element: element.clone(), cents: m.amount_minor })
+            .collect(),
         version: r.version,
     }
 }
@@ -239,21 +248,37 @@ pub fn metrics(
     }
     let core_targets: Vec<core::Target> = targets
         .iter()
-        .map(|t| core::Target { owner: t.draft.owner.to_string(), tms: t.draft.tms.to_string(), a_m: t.draft.a_m, a_o: t.draft.a_o })
+        .map(|t| core::Target {
+            owner: t.draft.owner.to_string(),
+            tms: t.draft.tms.to_string(),
+            a_m: t.draft.a_m,
+            a_o: t.draft.a_o,
+        })
         .collect();
     let mut health = Vec::new();
     for ((owner, tms), (category, members)) in fleets {
         let Some(rolling) = core::latest_six_month_rolling(&members)? else { continue };
         let target = core::find_target(&core_targets, &owner, &tms).cloned();
-        let judged_against = target.clone().unwrap_or(core::Target { owner: owner.clone(), tms: tms.clone(), a_m: None, a_o: None });
+        let judged_against =
+            target.clone().unwrap_or(core::Target { owner: owner.clone(), tms: tms.clone(), a_m: None, a_o: None });
         let high_non_availability = core::high_non_availability(self::category(category), &rolling, &judged_against);
         // C/DA is totalled by fiscal year; a report straddling 1 October cannot be placed in one.
         let within_fy: Vec<core::ReportAssessment> =
             members.iter().filter(|a| core::FiscalYear::of_timeframe(&a.timeframe).is_some()).cloned().collect();
         let cda_by_fiscal_year = core::cda_by_fiscal_year(&within_fy)?;
         let assessed_fy = core::FiscalYear::of(rolling.latest_month.last);
-        let excessive_cda = core::excessive_cda(self::category(category), rolling.latest_pmai, &cda_by_fiscal_year, assessed_fy);
-        health.push(TmsHealth { owner, tms, category, rolling, target, high_non_availability, cda_by_fiscal_year, excessive_cda });
+        let excessive_cda =
+            core::excessive_cda(self::category(category), rolling.latest_pmai, &cda_by_fiscal_year, assessed_fy);
+        health.push(TmsHealth {
+            owner,
+            tms,
+            category,
+            rolling,
+            target,
+            high_non_availability,
+            cda_by_fiscal_year,
+            excessive_cda,
+        });
     }
 
     let reports_considered = assessed.len();

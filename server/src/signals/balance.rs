@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use cosx_allocation as core;
 use cosx_domain::records::{AuthorizationKind, CapacityOffer, DepotBaseline, RepairOrder};
-use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, PartyId, PartyKind, RepairOrderState, RepairType};
+use cosx_domain::{
+    CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, PartyId, PartyKind, RepairOrderState, RepairType,
+};
 
 /// The allocation core's department.
 pub fn department(d: MilitaryDepartment) -> core::Department {
@@ -155,7 +157,11 @@ pub fn open_orders(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) ->
 }
 
 /// Active offers in the core's form; authorizations valid on `as_of` only.
-pub fn offers(offers: &[CapacityOffer], parties: &HashMap<PartyId, Party>, as_of: NaiveDate) -> Vec<core::CapacityOffer> {
+pub fn offers(
+    offers: &[CapacityOffer],
+    parties: &HashMap<PartyId, Party>,
+    as_of: NaiveDate,
+) -> Vec<core::CapacityOffer> {
     offers
         .iter()
         .filter(|o| o.draft.valid_until >= as_of)
@@ -194,7 +200,12 @@ pub fn offers(offers: &[CapacityOffer], parties: &HashMap<PartyId, Party>, as_of
                     .capabilities
                     .iter()
                     .map(|c| core::Capability {
-                        tms: c.tms.as_ref().map(ToString::to_string).or_else(|| c.component_family.clone()).unwrap_or_default(),
+                        tms: c
+                            .tms
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .or_else(|| c.component_family.clone())
+                            .unwrap_or_default(),
                         level: level(c.maintenance_level),
                         repair_types: c.repair_types.iter().map(|t| repair_type(*t)).collect(),
                     })
@@ -220,7 +231,9 @@ pub fn offers(offers: &[CapacityOffer], parties: &HashMap<PartyId, Party>, as_of
 pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
     use core::UnplacedReason as U;
     match r {
-        U::NoCapableProvider => ("NO_CAPABLE_PROVIDER".into(), "no offer covers this TMS, level and repair type".into()),
+        U::NoCapableProvider => {
+            ("NO_CAPABLE_PROVIDER".into(), "no offer covers this TMS, level and repair type".into())
+        }
         U::NoEligibleProvider { blocked_by } => (
             "NO_ELIGIBLE_PROVIDER".into(),
             format!("capable providers exist but none is eligible: blocked by {blocked_by:?}"),

@@ -144,7 +144,11 @@ fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
 /// An offer period that spans several periods is spread over them by days;
 /// an offer with several capabilities is shared evenly among them, so that
 /// no capacity is counted twice.
-pub fn capacity_entries(offers: &[CapacityOffer], unit: CapacityUnit, granularity: core::Granularity) -> Vec<core::CapacityEntry> {
+pub fn capacity_entries(
+    offers: &[CapacityOffer],
+    unit: CapacityUnit,
+    granularity: core::Granularity,
+) -> Vec<core::CapacityEntry> {
     let mut out = Vec::new();
     for offer in offers.iter().filter(|o| o.draft.unit == unit) {
         let d = &offer.draft;
@@ -153,7 +157,8 @@ pub fn capacity_entries(offers: &[CapacityOffer], unit: CapacityUnit, granularit
         }
         let share = 1.0 / d.capabilities.len() as f64;
         for cap in &d.capabilities {
-            let label = cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
+            let label =
+                cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
             let key = core::CellKey::new(region(d.site.region), label, level(cap.maintenance_level));
             for p in &d.periods {
                 let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;

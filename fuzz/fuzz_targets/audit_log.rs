@@ -1,0 +1,9 @@
+//! An exported audit log (JSON lines) through the offline verifier and the
+//! chain check.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = cosx_server::fuzzing::audit_log(data);
+});

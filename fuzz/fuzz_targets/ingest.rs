@@ -1,0 +1,8 @@
+//! `Ingest` requests through decode → parse → validate.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = cosx_server::fuzzing::request("Ingest", data);
+});
