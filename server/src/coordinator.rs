@@ -649,9 +649,35 @@ impl Coordinator {
         page_token: &str,
     ) -> Result<Page<T>> {
         let (after, size) = page_bounds(page_size, page_token)?;
-        let mut rows = self.store.list_records(kind, &viewer(caller), filter, after, size + 1).await?;
-        let more = rows.len() > size as usize;
-        rows.truncate(size as usize);
+        let viewer = viewer(caller);
+        let mut rows = self.store.list_records(kind, &viewer, filter, after, size + 1).await?;
+        let mut more = rows.len() > size as usize;
+        // Records written by one commit (the parts of a split) share a
+        // position, and the next page starts after a position: never end a
+        // page inside such a group, or its other members would be skipped.
+        // (Found by the SIGKILL loop in server/tests/crash.rs.)
+        let size = size as usize;
+        if more && rows[size].position == rows[size - 1].position {
+            let boundary = rows[size].position;
+            let before = rows[..size].iter().filter(|r| r.position != boundary).count();
+            if before > 0 {
+                rows.truncate(before);
+            } else {
+                // The whole page is one group: take all of it.
+                let mut limit = (size as u32).saturating_mul(2).max(16);
+                loop {
+                    rows = self.store.list_records(kind, &viewer, filter, after, limit).await?;
+                    if rows.len() < limit as usize || rows.last().is_some_and(|r| r.position != boundary) {
+                        break;
+                    }
+                    limit = limit.saturating_mul(2);
+                }
+                more = rows.iter().any(|r| r.position != boundary);
+                rows.retain(|r| r.position == boundary);
+            }
+        } else {
+            rows.truncate(size);
+        }
         let next_page_token =
             if more { rows.last().map(|r| r.position.to_string()).unwrap_or_default() } else { String::new() };
         let items = rows.iter().map(|r| from_json(&r.body)).collect::<Result<Vec<T>>>()?;
@@ -689,6 +715,15 @@ impl Coordinator {
             })?;
             if party.suspended {
                 return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
+            }
+            if order.draft.controls.organic_only && party.kind != cosx_domain::PartyKind::Organic {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "repairOrders/{id} is organic_only: it may only be proposed to a US organic depot, and {provider} is {}",
+                    party.kind
+                )));
+            }
+            if party.kind == cosx_domain::PartyKind::Coordinator {
+                return Err(CoreError::FailedPrecondition(format!("{provider} is a coordinating office, not a provider")));
             }
         }
         let step = lifecycle::apply(

@@ -158,6 +158,16 @@ async fn every_role_is_held_to_its_own_steps() -> anyhow::Result<()> {
         step(&mut j4, &other, A::Propose, "NOBODY-HERE").await.expect_err("proposed").code(),
         Code::InvalidArgument
     );
+    // A sensitive order goes to US organic depots only, even when proposed by hand.
+    let mut sensitive = repair_order(party::USAF);
+    sensitive.controls = Some(pb::Controls { organic_only: true, ..Default::default() });
+    let sensitive = usaf
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(sensitive), request_id: String::new() })
+        .await?
+        .into_inner();
+    let refused = step(&mut j4, &sensitive, A::Propose, party::MHI).await.expect_err("organic_only to a contractor");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("organic_only"), "{}", refused.message());
     let cancelled = step(&mut usaf, &other, A::Cancel, "").await?;
     assert_eq!(cancelled.state, S::Cancelled as i32);
     Ok(())
