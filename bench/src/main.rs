@@ -1,2 +1,437 @@
-//! placeholder
-fn main() {}
+//! `cosx-bench`: how fast cosx is, against same-run ceilings, in one run.
+//!
+//! Starts real coordinators (and a store-nothing stub) on loopback with
+//! real mutual TLS and measures, at each size given: streaming ingest of
+//! repair orders and availability reports against a raw batched SQLite
+//! insert of the same rows; unary durable submits from N concurrent clients
+//! against the stub; query latencies over what was loaded; and allocation
+//! (pure, and `Propose` through the API at small sizes), with the peak
+//! resident memory of the process at each size. Prints a Markdown table
+//! and, with `--json-out`, writes the figures as JSON. Run it in release
+//! mode; `--smoke` checks the harness in seconds and asserts nothing.
+
+mod alloc;
+mod exchange;
+mod fixtures;
+mod ingest;
+mod measure;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use cosx_proto::v1 as pb;
+use pb::ingest_request::Record;
+use serde_json::json;
+
+use crate::exchange::{COORDINATOR, MHI, Pki, USAF};
+use crate::measure::Latencies;
+
+/// Benchmark cosx against same-run baselines.
+#[derive(Parser, Debug)]
+#[command(name = "cosx-bench", version)]
+struct Args {
+    /// Repair orders stored at each growth step (ascending), e.g. 10000,100000,1000000.
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 5_000, 20_000])]
+    sizes: Vec<usize>,
+    /// Availability reports loaded per repair order (0.1: one report per ten orders).
+    #[arg(long, default_value_t = 0.1)]
+    reports_per_order: f64,
+    /// Capacity offers loaded at each step (for the capacity comparison and Propose).
+    #[arg(long, default_value_t = 40)]
+    offers: usize,
+    /// Concurrent unary clients, each on its own mTLS connection.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Unary CreateRepairOrder calls at each step (to the coordinator and to the stub).
+    #[arg(long, default_value_t = 2_000)]
+    unary_calls: usize,
+    /// Timed repetitions of each query.
+    #[arg(long, default_value_t = 20)]
+    query_reps: usize,
+    /// Largest step at which Propose is timed through the API.
+    #[arg(long, default_value_t = 20_000)]
+    propose_max_orders: usize,
+    /// Pure allocation instances, ORDERSxOFFERS.
+    #[arg(long, value_delimiter = ',', default_values_t = ["10000x1000".to_owned(), "10000x5000".to_owned(), "100000x1000".to_owned(), "100000x5000".to_owned()])]
+    alloc: Vec<String>,
+    /// Rows per multi-row INSERT in the SQLite ceiling.
+    #[arg(long, default_value_t = 500)]
+    rows_per_statement: usize,
+    /// Rows per transaction in the SQLite ceiling.
+    #[arg(long, default_value_t = 50_000)]
+    rows_per_transaction: usize,
+    /// Tiny sizes, for CI: checks the harness works in seconds; asserts nothing about speed.
+    #[arg(long)]
+    smoke: bool,
+    /// Also write every figure here as JSON.
+    #[arg(long)]
+    json_out: Option<PathBuf>,
+}
+
+/// One reported figure.
+struct Figure {
+    section: &'static str,
+    name: String,
+    size: String,
+    value: f64,
+    unit: &'static str,
+    baseline: Option<f64>,
+    baseline_name: &'static str,
+    /// value / baseline.
+    ratio: Option<f64>,
+    note: String,
+}
+
+impl Figure {
+    fn new(
+        section: &'static str,
+        name: impl Into<String>,
+        size: impl ToString,
+        value: f64,
+        unit: &'static str,
+    ) -> Self {
+        Figure {
+            section,
+            name: name.into(),
+            size: size.to_string(),
+            value,
+            unit,
+            baseline: None,
+            baseline_name: "",
+            ratio: None,
+            note: String::new(),
+        }
+    }
+
+    fn against(mut self, baseline_name: &'static str, baseline: f64) -> Self {
+        self.baseline = Some(baseline);
+        self.baseline_name = baseline_name;
+        self.ratio = (baseline > 0.0 && baseline.is_finite()).then(|| self.value / baseline);
+        self
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = note.into();
+        self
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let num = |x: f64| if x.is_finite() { json!(x) } else { serde_json::Value::Null };
+        json!({
+            "section": self.section, "figure": self.name, "size": self.size,
+            "value": num(self.value), "unit": self.unit,
+            "baseline": self.baseline.map(num), "baseline_name": self.baseline_name,
+            "ratio": self.ratio.map(num), "note": self.note,
+        })
+    }
+}
+
+fn fmt(x: f64) -> String {
+    if !x.is_finite() {
+        "-".to_owned()
+    } else if x.abs() >= 1000.0 {
+        format!("{x:.0}")
+    } else if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn table(figures: &[Figure]) -> String {
+    let mut out =
+        String::from("| section | figure | size | cosx | baseline | ratio | note |\n|---|---|---|---:|---|---:|---|\n");
+    for f in figures {
+        let baseline = f.baseline.map(|b| format!("{} {} ({})", fmt(b), f.unit, f.baseline_name)).unwrap_or_default();
+        let ratio = f.ratio.map(|r| format!("{r:.3}")).unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} {} | {} | {} | {} |\n",
+            f.section,
+            f.name,
+            f.size,
+            fmt(f.value),
+            f.unit,
+            baseline,
+            ratio,
+            f.note
+        ));
+    }
+    out
+}
+
+fn latency_figures(
+    figures: &mut Vec<Figure>,
+    section: &'static str,
+    name: &str,
+    size: usize,
+    l: &Latencies,
+    floor: &Latencies,
+    floor_name: &'static str,
+) {
+    for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
+        figures.push(
+            Figure::new(section, format!("{name} {label}"), size, l.quantile_ms(q), "ms")
+                .against(floor_name, floor.quantile_ms(q))
+                .note(format!("{} calls", l.samples.len())),
+        );
+    }
+}
+
+fn ingest_requests(n: usize, prefix: &str, record: impl Fn(usize) -> Record) -> Vec<pb::IngestRequest> {
+    (0..n).map(|i| pb::IngestRequest { request_id: format!("{prefix}{i}"), record: Some(record(i)) }).collect()
+}
+
+/// Streams records into the coordinator, then inserts the rows it wrote
+/// into a fresh SQLite file as fast as SQLite goes, and reports both.
+#[allow(clippy::too_many_arguments)]
+async fn ingest_vs_ceiling(
+    args: &Args,
+    pki: &Pki,
+    running: &cosx_server::server::Running,
+    db: &std::path::Path,
+    figures: &mut Vec<Figure>,
+    size: usize,
+    what: &'static str,
+    kind: &str,
+    prefix: &str,
+    records: Vec<pb::IngestRequest>,
+) -> anyhow::Result<()> {
+    let n = records.len();
+    let party = if kind == "capacity_offer" { MHI } else { USAF };
+    let before = ingest::last_sequence(db).await?;
+    let streamed = ingest::stream(pki.channel(running.addr, party).await?, records).await?;
+    let after = ingest::last_sequence(db).await?;
+    if streamed.accepted == 0 && n > 0 {
+        anyhow::bail!("{what}: every record refused, first: {:?}", streamed.first_refusal);
+    }
+    let tables = ingest::rows_written(db, kind, prefix, before, after).await?;
+    let rows: usize = tables.iter().map(ingest::Table::len).sum();
+    let ceiling_db = pki.dir.path().join(format!("ceiling-{kind}-{size}.db"));
+    let mut conn = ingest::fresh_copy_of_schema(db, &ceiling_db).await?;
+    let (took, inserted) =
+        ingest::ceiling(&mut conn, &tables, args.rows_per_statement, args.rows_per_transaction).await?;
+    let rate = streamed.accepted as f64 / streamed.elapsed.as_secs_f64().max(1e-9);
+    let ceiling = streamed.accepted as f64 / took.as_secs_f64().max(1e-9);
+    let mut note = format!(
+        "{} stored in {:.2} s; ceiling inserted the same {inserted} rows ({:.1} per record) in {:.3} s = {:.0} rows/s",
+        streamed.accepted,
+        streamed.elapsed.as_secs_f64(),
+        rows as f64 / streamed.accepted.max(1) as f64,
+        took.as_secs_f64(),
+        inserted as f64 / took.as_secs_f64().max(1e-9)
+    );
+    if streamed.refused > 0 {
+        note.push_str(&format!("; {} refused, first: {:?}", streamed.refused, streamed.first_refusal));
+    }
+    figures.push(
+        Figure::new("1 ingest", format!("Ingest stream, {what}"), size, rate, "rec/s")
+            .against("raw batched SQLite insert", ceiling)
+            .note(note),
+    );
+    Ok(())
+}
+
+async fn step(args: &Args, pki: &Pki, size: usize, figures: &mut Vec<Figure>) -> anyhow::Result<()> {
+    measure::reset_peak();
+    let (running, db) = pki.start_coordinator(&format!("coordinator-{size}")).await?;
+    eprintln!("step {size}: ingest");
+
+    // 1. Streaming ingest against the raw insert of the same rows.
+    let orders = ingest_requests(size, "io-", |i| Record::RepairOrder(fixtures::repair_order(USAF, i)));
+    ingest_vs_ceiling(args, pki, &running, &db, figures, size, "repair orders", "repair_order", "io-", orders).await?;
+    let n_reports = ((size as f64) * args.reports_per_order).ceil() as usize;
+    let reports =
+        ingest_requests(n_reports, "ir-", |i| Record::AvailabilityReport(fixtures::availability_report(USAF, i)));
+    ingest_vs_ceiling(
+        args,
+        pki,
+        &running,
+        &db,
+        figures,
+        size,
+        "availability reports",
+        "availability_report",
+        "ir-",
+        reports,
+    )
+    .await?;
+    let offers = ingest_requests(args.offers, "if-", |i| Record::CapacityOffer(fixtures::capacity_offer(MHI, i)));
+    let streamed = ingest::stream(pki.channel(running.addr, MHI).await?, offers).await?;
+    if streamed.refused > 0 {
+        eprintln!("offers: {} refused, first: {:?}", streamed.refused, streamed.first_refusal);
+    }
+
+    // 2. Unary durable submit against the stub.
+    eprintln!("step {size}: unary");
+    let mut channels = Vec::new();
+    for _ in 0..args.clients {
+        channels.push(pki.channel(running.addr, USAF).await?);
+    }
+    let durable = measure::unary_creates(channels, args.unary_calls, &format!("u{size}")).await?;
+    let stub = pki.start_stub().await?;
+    let mut channels = Vec::new();
+    for _ in 0..args.clients {
+        channels.push(pki.channel(stub.addr, USAF).await?);
+    }
+    let nothing = measure::unary_creates(channels, args.unary_calls, &format!("s{size}")).await?;
+    drop(stub);
+    let mut note = format!("{} clients, {} calls", args.clients, durable.samples.len());
+    if durable.errors > 0 {
+        note.push_str(&format!("; {} failed, first: {:?}", durable.errors, durable.first_error));
+    }
+    figures.push(
+        Figure::new("2 unary", "CreateRepairOrder throughput", size, durable.rate(), "calls/s")
+            .against("stub that stores nothing", nothing.rate())
+            .note(note),
+    );
+    latency_figures(figures, "2 unary", "CreateRepairOrder latency", size, &durable, &nothing, "stub");
+
+    // 3. Queries over what was loaded, against a no-op mTLS round trip.
+    eprintln!("step {size}: queries");
+    let channel = pki.channel(running.addr, COORDINATOR).await?;
+    let signals = pb::signals_client::SignalsClient::new(channel.clone()).max_decoding_message_size(256 << 20);
+    let reps = args.query_reps;
+    let demand = pb::GetDemandSignalRequest {
+        basis: pb::DateBasis::RequiredBy as i32,
+        granularity: pb::Granularity::Month as i32,
+        forecast_periods: 12,
+        ..Default::default()
+    };
+    let l = measure::repeat(reps, || {
+        let (mut c, r) = (signals.clone(), demand.clone());
+        async move { c.get_demand_signal(r).await }
+    })
+    .await?;
+    let floor_name = "no-op mTLS call to the stub";
+    latency_figures(figures, "3 queries", "GetDemandSignal", size, &l, &nothing, floor_name);
+    let comparison = pb::GetCapacityComparisonRequest {
+        granularity: pb::Granularity::Month as i32,
+        alert_absolute: 100.0,
+        alert_relative: 0.1,
+        ..Default::default()
+    };
+    let l = measure::repeat(reps, || {
+        let (mut c, r) = (signals.clone(), comparison.clone());
+        async move { c.get_capacity_comparison(r).await }
+    })
+    .await?;
+    latency_figures(figures, "3 queries", "GetCapacityComparison", size, &l, &nothing, floor_name);
+    let l = measure::repeat(reps, || {
+        let mut c = signals.clone();
+        async move { c.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await }
+    })
+    .await?;
+    latency_figures(figures, "3 queries", "GetAvailabilityMetrics", size, &l, &nothing, floor_name);
+    let l = measure::repeat(reps, || {
+        let mut c = signals.clone();
+        async move {
+            c.get_workload_balance(pb::GetWorkloadBalanceRequest {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                include_proposed: false,
+                warning_percent: None,
+            })
+            .await
+        }
+    })
+    .await?;
+    latency_figures(figures, "3 queries", "GetWorkloadBalance", size, &l, &nothing, floor_name);
+
+    // 4b. Propose through the API, at small sizes.
+    if size <= args.propose_max_orders {
+        eprintln!("step {size}: propose");
+        let allocation = pb::allocation_client::AllocationClient::new(channel).max_decoding_message_size(256 << 20);
+        let l = measure::repeat(reps.clamp(1, 5), || {
+            let mut c = allocation.clone();
+            async move { c.propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await }
+        })
+        .await?;
+        if let Ok(plan) = allocation.clone().propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await
+        {
+            let plan = plan.into_inner();
+            figures.push(
+                Figure::new("4 allocation", "Propose (API) p50", size, l.quantile_ms(0.5), "ms")
+                    .against(floor_name, nothing.quantile_ms(0.5))
+                    .note(format!(
+                        "{} open orders x {} offers; {} placed, {} unplaced",
+                        plan.open_orders,
+                        plan.offers,
+                        plan.assignments.len(),
+                        plan.unplaced.len()
+                    )),
+            );
+        }
+    }
+
+    // 5. Peak resident memory during this step (whole process: coordinator,
+    // clients and the ceiling's SQLite all live in it).
+    let (hwm, rss) = measure::memory_mib();
+    if let Some(hwm) = hwm {
+        figures.push(
+            Figure::new("5 growth", "peak RSS of the process (VmHWM)", size, hwm, "MiB")
+                .note(format!("RSS at end of step {}", rss.map(fmt).unwrap_or_default())),
+        );
+    }
+    running.stop().await?;
+    Ok(())
+}
+
+fn parse_instance(s: &str) -> anyhow::Result<(usize, usize)> {
+    let (o, f) = s.split_once('x').ok_or_else(|| anyhow::anyhow!("{s:?}: expected ORDERSxOFFERS"))?;
+    Ok((o.trim().parse()?, f.trim().parse()?))
+}
+
+fn machine() -> serde_json::Value {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    json!({ "cpus": cpus, "meminfo": mem })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.sizes = vec![30, 60, 120];
+        args.offers = 4;
+        args.clients = 4;
+        args.unary_calls = 40;
+        args.query_reps = 3;
+        args.alloc = vec!["300x30".to_owned(), "600x60".to_owned()];
+    }
+    args.sizes.sort_unstable();
+    let pki = Pki::create()?;
+    let mut figures = Vec::new();
+    for &size in &args.sizes {
+        step(&args, &pki, size, &mut figures).await?;
+    }
+    for instance in &args.alloc {
+        let (orders, offers) = parse_instance(instance)?;
+        eprintln!("allocate {orders} x {offers}");
+        let a = tokio::task::spawn_blocking(move || alloc::time_allocate(orders, offers)).await??;
+        figures.push(
+            Figure::new("4 allocation", "allocate (pure)", instance, a.elapsed.as_secs_f64(), "s")
+                .against("DESIGN target, not a same-run baseline", 10.0)
+                .note(format!("{} placed, {} unplaced", a.placed, a.unplaced)),
+        );
+    }
+    let markdown = table(&figures);
+    println!("{markdown}");
+    println!(
+        "ratio = cosx / baseline: for rates higher is better (target >= 0.5 for ingest and unary); \
+         for latencies and times it is how many times the baseline it takes."
+    );
+    if let Some(path) = &args.json_out {
+        let doc = json!({
+            "machine": machine(),
+            "args": format!("{args:?}"),
+            "figures": figures.iter().map(Figure::json).collect::<Vec<_>>(),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    drop(pki);
+    Ok(())
+}

@@ -723,7 +723,9 @@ impl Coordinator {
                 )));
             }
             if party.kind == cosx_domain::PartyKind::Coordinator {
-                return Err(CoreError::FailedPrecondition(format!("{provider} is a coordinating office, not a provider")));
+                return Err(CoreError::FailedPrecondition(format!(
+                    "{provider} is a coordinating office, not a provider"
+                )));
             }
         }
         let step = lifecycle::apply(

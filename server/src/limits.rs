@@ -361,8 +361,7 @@ mod tests {
 
     #[test]
     fn per_method_limits_fall_back_to_the_service_then_the_default() {
-        let mut limits = Limits::default();
-        limits.max_message_bytes = 100;
+        let mut limits = Limits { max_message_bytes: 100, ..Limits::default() };
         limits.max_message_bytes_per_method.insert("/cosx.v1.Registry/".into(), 10);
         limits.max_message_bytes_per_method.insert("/cosx.v1.Exchange/Ingest".into(), 1000);
         let layer = AdmissionLayer::new(&limits, "rsf.example");

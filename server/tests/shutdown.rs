@@ -63,11 +63,14 @@ async fn sigterm_finishes_calls_in_flight_closes_feeds_resumably_and_exits_withi
     }
 
     // A feed that has caught up, and two Ingest calls in flight.
-    let mut feed = pb::feed_client::FeedClient::new(channel()?).subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+    let mut feed =
+        pb::feed_client::FeedClient::new(channel()?).subscribe(pb::SubscribeRequest::default()).await?.into_inner();
     let first = tokio::time::timeout(Duration::from_secs(5), feed.next()).await?.expect("event")?;
     let (finishing, finishing_rx) = tokio::sync::mpsc::channel::<pb::IngestRequest>(4);
-    let mut finishing_results =
-        pb::exchange_client::ExchangeClient::new(channel()?).ingest(ReceiverStream::new(finishing_rx)).await?.into_inner();
+    let mut finishing_results = pb::exchange_client::ExchangeClient::new(channel()?)
+        .ingest(ReceiverStream::new(finishing_rx))
+        .await?
+        .into_inner();
     let (never, never_rx) = tokio::sync::mpsc::channel::<pb::IngestRequest>(4);
     let _never_results =
         pb::exchange_client::ExchangeClient::new(channel()?).ingest(ReceiverStream::new(never_rx)).await?.into_inner();
@@ -119,7 +122,8 @@ async fn sigterm_finishes_calls_in_flight_closes_feeds_resumably_and_exits_withi
     assert!(tokio::time::timeout(Duration::from_secs(5), finishing_results.next()).await?.is_none());
 
     // No new connections once stopping.
-    let refused = pb::registry_client::RegistryClient::new(channel()?).list_parties(pb::ListPartiesRequest::default()).await;
+    let refused =
+        pb::registry_client::RegistryClient::new(channel()?).list_parties(pb::ListPartiesRequest::default()).await;
     assert!(refused.is_err(), "a new connection was served after SIGTERM");
 
     // The other call never ends; the process exits anyway, within the grace.

@@ -1,0 +1,248 @@
+//! Real coordinators, and a stub that stores nothing, on loopback with real
+//! mutual TLS: one exchange CA per run, one SQLite file per coordinator.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cosx_certs::ExchangeCa;
+use cosx_proto::v1 as pb;
+use cosx_server::config::{CoordinatorConfig, Limits, LogFormat, PartyConfig, TlsConfig};
+use cosx_server::server::{self, Running};
+use cosx_server::tls::{HandshakeLimits, TlsReloader};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Request, Response, Status};
+
+/// Trust domain of the bench exchange.
+pub(crate) const TRUST_DOMAIN: &str = "bench.example";
+/// The coordinating office (sees every record; runs the queries).
+pub(crate) const COORDINATOR: &str = "US-INDOPACOM-J4";
+/// A US Air Force organic depot: originator of orders, reporter of availability.
+pub(crate) const USAF: &str = "US-USAF-OOALC";
+/// A Japanese contractor: provider of capacity offers.
+pub(crate) const MHI: &str = "JPN-MHI-KOMAKI";
+
+const PARTIES: &[(&str, &str, &str, Option<&str>)] = &[
+    (COORDINATOR, "COORDINATOR", "USA", None),
+    (USAF, "ORGANIC", "USA", Some("AIR_FORCE")),
+    (MHI, "CONTRACTOR", "JPN", None),
+];
+
+/// A run's PKI, in a temporary folder that also holds the databases.
+pub(crate) struct Pki {
+    /// Folder of the PKI and every database of the run; removed on drop.
+    pub(crate) dir: tempfile::TempDir,
+    ca: ExchangeCa,
+    tls: TlsConfig,
+}
+
+impl Pki {
+    /// A fresh exchange CA and server certificate for `localhost` / `127.0.0.1`.
+    pub(crate) fn create() -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::Builder::new().prefix("cosx-bench-").tempdir_in(std::env::temp_dir())?;
+        let ca = ExchangeCa::create(TRUST_DOMAIN)?;
+        let pki = dir.path().join("pki");
+        std::fs::create_dir_all(&pki)?;
+        std::fs::write(pki.join("ca.pem"), ca.cert_pem())?;
+        let server = ca.issue_server(&["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        std::fs::write(pki.join("server.pem"), &server.cert_pem)?;
+        std::fs::write(pki.join("server.key"), &server.key_pem)?;
+        let tls = TlsConfig::new(pki.join("server.pem"), pki.join("server.key"), pki.join("ca.pem"));
+        Ok(Pki { dir, ca, tls })
+    }
+
+    /// A fresh mTLS channel (its own TCP connection) to `addr` as `party`.
+    pub(crate) async fn channel(&self, addr: SocketAddr, party: &str) -> anyhow::Result<Channel> {
+        let issued = self.ca.issue_party(party)?;
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(self.ca.cert_pem()))
+            .domain_name("localhost")
+            .identity(Identity::from_pem(&issued.cert_pem, &issued.key_pem));
+        let channel = Channel::from_shared(format!("https://127.0.0.1:{}", addr.port()))?
+            .tls_config(tls)?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(600))
+            .connect()
+            .await?;
+        Ok(channel)
+    }
+
+    /// Starts a coordinator on `127.0.0.1:0` with a fresh SQLite file named
+    /// `name.db`, with per-party rate limits lifted (the bench is one party
+    /// making many calls on purpose).
+    pub(crate) async fn start_coordinator(&self, name: &str) -> anyhow::Result<(Running, PathBuf)> {
+        let db = self.dir.path().join(format!("{name}.db"));
+        let config = CoordinatorConfig {
+            listen: "127.0.0.1:0".parse()?,
+            database: format!("sqlite://{}", db.display()),
+            trust_domain: TRUST_DOMAIN.into(),
+            log_format: LogFormat::Text,
+            tls: self.tls.clone(),
+            parties: PARTIES
+                .iter()
+                .map(|(id, kind, nation, dept)| PartyConfig {
+                    id: (*id).into(),
+                    kind: (*kind).into(),
+                    nation: (*nation).into(),
+                    department: dept.map(Into::into),
+                    display_name: None,
+                })
+                .collect(),
+            limits: Limits {
+                calls_per_second_per_party: 1e9,
+                burst_per_party: u32::MAX / 2,
+                max_concurrent_calls: 4096,
+                ..Limits::default()
+            },
+            shutdown_grace: Duration::from_secs(5),
+        };
+        let running = server::start(&config).await?;
+        Ok((running, db))
+    }
+
+    /// Starts the store-nothing stub with the coordinator's own TLS acceptor
+    /// (same rustls config, client certificate required) and tonic codec.
+    pub(crate) async fn start_stub(&self) -> anyhow::Result<StubServer> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let tls = TlsReloader::new(&self.tls)?;
+        let limits = HandshakeLimits { timeout: Duration::from_secs(10), max_pending: 1024 };
+        let incoming = cosx_server::tls::incoming(listener, tls, limits);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = tonic::transport::Server::builder().add_service(pb::exchange_server::ExchangeServer::new(Stub));
+        tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
+            let _ = stopped.await;
+        }));
+        Ok(StubServer { addr, _stop: stop })
+    }
+}
+
+/// The running stub; stops when dropped.
+pub(crate) struct StubServer {
+    /// Where it listens.
+    pub(crate) addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+/// An Exchange that stores nothing: `CreateRepairOrder` answers with the
+/// request's order, everything else is `UNIMPLEMENTED`. A baseline only.
+struct Stub;
+
+fn no<T>() -> Result<Response<T>, Status> {
+    Err(Status::unimplemented("the bench stub answers only CreateRepairOrder"))
+}
+
+#[tonic::async_trait]
+impl pb::exchange_server::Exchange for Stub {
+    async fn create_repair_order(
+        &self,
+        request: Request<pb::CreateRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        let r = request.into_inner();
+        let mut order = r.repair_order.unwrap_or_default();
+        order.name = format!("repairOrders/{}", r.request_id);
+        Ok(Response::new(order))
+    }
+    async fn get_repair_order(
+        &self,
+        _: Request<pb::GetRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        no()
+    }
+    async fn list_repair_orders(
+        &self,
+        _: Request<pb::ListRepairOrdersRequest>,
+    ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
+        no()
+    }
+    async fn transition_repair_order(
+        &self,
+        _: Request<pb::TransitionRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        no()
+    }
+    async fn split_repair_order(
+        &self,
+        _: Request<pb::SplitRepairOrderRequest>,
+    ) -> Result<Response<pb::SplitRepairOrderResponse>, Status> {
+        no()
+    }
+    async fn get_repair_order_history(
+        &self,
+        _: Request<pb::GetRepairOrderHistoryRequest>,
+    ) -> Result<Response<pb::GetRepairOrderHistoryResponse>, Status> {
+        no()
+    }
+    async fn create_capacity_offer(
+        &self,
+        _: Request<pb::CreateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        no()
+    }
+    async fn get_capacity_offer(
+        &self,
+        _: Request<pb::GetCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        no()
+    }
+    async fn list_capacity_offers(
+        &self,
+        _: Request<pb::ListCapacityOffersRequest>,
+    ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
+        no()
+    }
+    async fn update_capacity_offer(
+        &self,
+        _: Request<pb::UpdateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        no()
+    }
+    async fn withdraw_capacity_offer(
+        &self,
+        _: Request<pb::WithdrawCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        no()
+    }
+    async fn submit_availability_report(
+        &self,
+        _: Request<pb::SubmitAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
+        no()
+    }
+    async fn get_availability_report(
+        &self,
+        _: Request<pb::GetAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
+        no()
+    }
+    async fn list_availability_reports(
+        &self,
+        _: Request<pb::ListAvailabilityReportsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityReportsResponse>, Status> {
+        no()
+    }
+    async fn set_availability_target(
+        &self,
+        _: Request<pb::SetAvailabilityTargetRequest>,
+    ) -> Result<Response<pb::AvailabilityTarget>, Status> {
+        no()
+    }
+    async fn list_availability_targets(
+        &self,
+        _: Request<pb::ListAvailabilityTargetsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityTargetsResponse>, Status> {
+        no()
+    }
+
+    type IngestStream = tokio_stream::Empty<Result<pb::IngestResult, Status>>;
+
+    async fn ingest(
+        &self,
+        _: Request<tonic::Streaming<pb::IngestRequest>>,
+    ) -> Result<Response<Self::IngestStream>, Status> {
+        no()
+    }
+}

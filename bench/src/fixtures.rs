@@ -1,0 +1,147 @@
+//! Valid records, varied by index so that demand cells, report keys and
+//! serials spread out (adapted from the end-to-end tests' fixtures).
+
+use chrono::{Datelike, NaiveDate};
+use cosx_proto::v1 as pb;
+
+/// TMS designators the generated records spread over.
+pub(crate) const TMS: [&str; 8] = ["F-35A", "F-16C", "C-130J", "KC-135R", "F-15E", "C-17A", "A-10C", "B-52H"];
+
+/// The `i`th repair order from `originator`.
+pub(crate) fn repair_order(originator: &str, i: usize) -> pb::RepairOrder {
+    let month = i % 24;
+    let required_by = format!("{}-{:02}-15", 2027 + month / 12, month % 12 + 1);
+    let level = if i % 3 == 0 { pb::MaintenanceLevel::Intermediate } else { pb::MaintenanceLevel::Depot };
+    pb::RepairOrder {
+        originator: originator.into(),
+        tms: TMS[i % TMS.len()].into(),
+        system_category: pb::SystemCategory::Aircraft as i32,
+        item: Some(pb::Item {
+            nsn: "2840-01-602-2317".into(),
+            nomenclature: "MODULE, FAN, F135".into(),
+            serial_number: format!("SN-{i:09}"),
+            ..Default::default()
+        }),
+        quantity: 1 + (i % 4) as u32,
+        maintenance_level: level as i32,
+        repair_type: pb::RepairType::RepairAndReturn as i32,
+        priority: 1 + (i % 15) as u32,
+        required_by,
+        location: Some(pb::Site {
+            name: "Kadena AB".into(),
+            nation: "JPN".into(),
+            region: pb::Region::Indopacom as i32,
+            latitude: 26.3516,
+            longitude: 127.7692,
+        }),
+        retrograde: Some(pb::Retrograde {
+            distance_km: 1450.0,
+            transit_days: 3.0,
+            weight_kg: 410.0,
+            ..Default::default()
+        }),
+        controls: Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() }),
+        funding: Some(pb::Funding {
+            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                appropriation: "3400 O&M, Air Force".into(),
+                fiscal_year: 2027,
+            })),
+            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_000_000 }),
+            actual_cost: None,
+        }),
+        department: pb::MilitaryDepartment::AirForce as i32,
+        estimated_labor_hours: 40.0 + (i % 200) as f64,
+        ..Default::default()
+    }
+}
+
+/// The `i`th capacity offer from `provider`.
+pub(crate) fn capacity_offer(provider: &str, i: usize) -> pb::CapacityOffer {
+    pb::CapacityOffer {
+        provider: provider.into(),
+        site: Some(pb::Site {
+            name: format!("Komaki South {i}"),
+            nation: "JPN".into(),
+            region: pb::Region::Indopacom as i32,
+            latitude: 35.2553,
+            longitude: 136.9244,
+        }),
+        capabilities: vec![pb::Capability {
+            tms: TMS[i % TMS.len()].into(),
+            maintenance_level: pb::MaintenanceLevel::Depot as i32,
+            repair_types: vec![pb::RepairType::RepairAndReturn as i32],
+            ..Default::default()
+        }],
+        unit: pb::CapacityUnit::LaborHours as i32,
+        periods: vec![pb::CapacityPeriod {
+            start_date: "2027-01-01".into(),
+            end_date: "2027-03-31".into(),
+            capacity: 4000.0,
+            surge_capacity: 1000.0,
+        }],
+        valid_from: "2026-12-01".into(),
+        valid_until: "2027-12-31".into(),
+        lead_time_days: 14,
+        rate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 }),
+        authorizations: vec![pb::ProviderAuthorization {
+            kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
+            tms: TMS[i % TMS.len()].into(),
+            reference: "DSP-5 050-123456".into(),
+            nations: vec!["USA".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The `i`th fleet-level availability report from `reporter`: one TMS and
+/// one calendar month each, so no two share a natural key.
+pub(crate) fn availability_report(reporter: &str, i: usize) -> pb::AvailabilityReport {
+    let m = i / TMS.len();
+    let (year, month) = (2026 - (m / 12) as i32, 12 - (m % 12) as u32);
+    let start = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+    let next =
+        if month == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1) } else { NaiveDate::from_ymd_opt(year, month + 1, 1) }
+            .unwrap_or_default();
+    let end = next.pred_opt().unwrap_or(start);
+    let days = f64::from(end.day());
+    pb::AvailabilityReport {
+        reporter: reporter.into(),
+        tms: TMS[i % TMS.len()].into(),
+        system_category: pb::SystemCategory::Aircraft as i32,
+        department: pb::MilitaryDepartment::AirForce as i32,
+        region: pb::Region::Indopacom as i32,
+        timeframe_start: start.format("%Y-%m-%d").to_string(),
+        timeframe_end: end.format("%Y-%m-%d").to_string(),
+        time_unit: pb::TimeUnit::Days as i32,
+        inventory: Some(pb::Inventory {
+            tai: 24,
+            pai: Some(20),
+            bai: Some(2),
+            pwr: Some(0),
+            ar: Some(2),
+            pmai: 20,
+            ..Default::default()
+        }),
+        tai_time: Some(pb::TimeByCategory {
+            available: 24.0 * days - 224.0,
+            nmcm: 90.0,
+            nmcs: 60.0,
+            depot: 62.0,
+            upnr: 12.0,
+        }),
+        pmai_time: Some(pb::TimeByCategory {
+            available: 20.0 * days - 150.0,
+            nmcm: 70.0,
+            nmcs: 50.0,
+            depot: 20.0,
+            upnr: 10.0,
+        }),
+        costs: vec![pb::CostElementAmount {
+            element: "3.2".into(),
+            amount: Some(pb::Money { currency_code: "USD".into(), amount_minor: 25_000_000 }),
+        }],
+        ..Default::default()
+    }
+}

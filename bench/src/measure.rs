@@ -1,0 +1,133 @@
+//! Latency measurement: concurrent unary submits, repeated queries,
+//! percentiles, and the process's resident memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cosx_proto::v1 as pb;
+use tonic::transport::Channel;
+
+use crate::fixtures;
+
+/// Latencies of a batch of calls.
+pub(crate) struct Latencies {
+    /// Wall time of the whole batch.
+    pub(crate) elapsed: Duration,
+    /// One per successful call, sorted.
+    pub(crate) samples: Vec<Duration>,
+    /// Calls that failed, and the first failure.
+    pub(crate) errors: usize,
+    pub(crate) first_error: Option<String>,
+}
+
+impl Latencies {
+    /// Successful calls per second over the batch.
+    pub(crate) fn rate(&self) -> f64 {
+        self.samples.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The `q` quantile (0..=1) in milliseconds (nearest rank).
+    pub(crate) fn quantile_ms(&self, q: f64) -> f64 {
+        if self.samples.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((q * self.samples.len() as f64).ceil() as usize).clamp(1, self.samples.len());
+        self.samples[rank - 1].as_secs_f64() * 1e3
+    }
+}
+
+/// `calls` CreateRepairOrder calls spread over `channels` (one client each,
+/// each on its own mTLS connection), each client one call at a time.
+/// Every client makes one untimed call first so handshakes are not counted.
+pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: &str) -> anyhow::Result<Latencies> {
+    for (c, channel) in channels.iter().enumerate() {
+        let mut client = pb::exchange_client::ExchangeClient::new(channel.clone());
+        client
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(fixtures::repair_order(crate::exchange::USAF, c)),
+                request_id: format!("{prefix}-warm-{c}"),
+            })
+            .await?;
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for channel in channels {
+        let next = next.clone();
+        let prefix = prefix.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut client = pb::exchange_client::ExchangeClient::new(channel);
+            let (mut samples, mut errors, mut first_error) = (Vec::new(), 0usize, None);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= calls {
+                    break;
+                }
+                let request = pb::CreateRepairOrderRequest {
+                    repair_order: Some(fixtures::repair_order(crate::exchange::USAF, i)),
+                    request_id: format!("{prefix}-{i}"),
+                };
+                let t = Instant::now();
+                match client.create_repair_order(request).await {
+                    Ok(_) => samples.push(t.elapsed()),
+                    Err(status) => {
+                        errors += 1;
+                        first_error.get_or_insert_with(|| status.to_string());
+                    }
+                }
+            }
+            (samples, errors, first_error)
+        }));
+    }
+    let mut all = Latencies { elapsed: Duration::ZERO, samples: Vec::new(), errors: 0, first_error: None };
+    for task in tasks {
+        let (samples, errors, first_error) = task.await?;
+        all.samples.extend(samples);
+        all.errors += errors;
+        if all.first_error.is_none() {
+            all.first_error = first_error;
+        }
+    }
+    all.elapsed = started.elapsed();
+    all.samples.sort();
+    Ok(all)
+}
+
+/// Runs `call` once untimed, then `reps` times one after another.
+pub(crate) async fn repeat<F, Fut, T>(reps: usize, mut call: F) -> anyhow::Result<Latencies>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    call().await?;
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let t = Instant::now();
+        call().await?;
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    Ok(Latencies { elapsed: started.elapsed(), samples, errors: 0, first_error: None })
+}
+
+/// `(VmHWM, VmRSS)` of this process in MiB, when `/proc` has them.
+pub(crate) fn memory_mib() -> (Option<f64>, Option<f64>) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// Resets the peak resident size (Linux `clear_refs` 5), so the next
+/// reading of VmHWM is the peak since now. Best effort.
+pub(crate) fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
