@@ -11,7 +11,7 @@ pub(crate) const TMS: [&str; 8] = ["F-35A", "F-16C", "C-130J", "KC-135R", "F-15E
 pub(crate) fn repair_order(originator: &str, i: usize) -> pb::RepairOrder {
     let month = i % 24;
     let required_by = format!("{}-{:02}-15", 2027 + month / 12, month % 12 + 1);
-    let level = if i % 3 == 0 { pb::MaintenanceLevel::Intermediate } else { pb::MaintenanceLevel::Depot };
+    let level = if i.is_multiple_of(3) { pb::MaintenanceLevel::Intermediate } else { pb::MaintenanceLevel::Depot };
     pb::RepairOrder {
         originator: originator.into(),
         tms: TMS[i % TMS.len()].into(),
