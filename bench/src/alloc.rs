@@ -1,5 +1,5 @@
 //! Allocation at scale: the pure heuristic (`cosx_allocation::allocate`) on
-//! seeded instances, with the generator of `allocation/examples/scale.rs`.
+//! seeded instances (the one generator of such instances in the workspace).
 
 use std::time::{Duration, Instant};
 
