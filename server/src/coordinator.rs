@@ -175,6 +175,20 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| CoreError::Store(StoreError::Corrupt(e.to_string())))
 }
 
+/// A stored event as subscribers and aggregates read it.
+fn event_from(r: StoredEvent) -> Result<Event> {
+    let time = DateTime::parse_from_rfc3339(&r.entry.time)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
+    Ok(Event {
+        sequence: r.entry.sequence,
+        time,
+        kind: r.entry.kind,
+        actor: r.entry.actor,
+        content: from_json(&r.entry.content)?,
+    })
+}
+
 fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
@@ -610,11 +624,18 @@ impl Coordinator {
         Ok(replayed.unwrap_or(order))
     }
 
+    /// One stored record of `kind`, whoever may see it.
+    async fn load<T: DeserializeOwned>(&self, kind: RecordKind, id: &str) -> Result<Option<T>> {
+        self.store.record(kind, id).await?.map(|body| from_json(&body)).transpose()
+    }
+
+    /// The current version of the record with this natural key, if any.
+    async fn current<T: DeserializeOwned>(&self, natural_key: &str) -> Result<Option<T>> {
+        self.store.current_report(natural_key).await?.map(|body| from_json(&body)).transpose()
+    }
+
     async fn load_order(&self, id: &str) -> Result<Option<RepairOrder>> {
-        match self.store.record(RecordKind::RepairOrder, id).await? {
-            Some(body) => Ok(Some(from_json(&body)?)),
-            None => Ok(None),
-        }
+        self.load(RecordKind::RepairOrder, id).await
     }
 
     fn may_see_order(caller: &Caller, order: &RepairOrder) -> bool {
@@ -976,11 +997,8 @@ impl Coordinator {
 
     /// One offer, if the caller may see it.
     pub async fn get_offer(&self, caller: &Caller, id: &str) -> Result<CapacityOffer> {
-        let offer: Option<CapacityOffer> = match self.store.record(RecordKind::CapacityOffer, id).await? {
-            Some(body) => Some(from_json(&body)?),
-            None => None,
-        };
-        offer
+        self.load::<CapacityOffer>(RecordKind::CapacityOffer, id)
+            .await?
             .filter(|o| may_see(&caller.party, &o.draft.provider, None, &o.draft.releasability))
             .ok_or_else(|| CoreError::NotFound(format!("capacityOffers/{id}")))
     }
@@ -1074,10 +1092,7 @@ impl Coordinator {
             return Ok(report);
         }
         let natural_key = report_key(&draft);
-        let current: Option<AvailabilityReport> = match self.store.current_report(&natural_key).await? {
-            Some(body) => Some(from_json(&body)?),
-            None => None,
-        };
+        let current: Option<AvailabilityReport> = self.current(&natural_key).await?;
         let time = now();
         let report = AvailabilityReport {
             id: new_id(),
@@ -1123,11 +1138,8 @@ impl Coordinator {
 
     /// One report, if the caller may see it.
     pub async fn get_report(&self, caller: &Caller, id: &str) -> Result<AvailabilityReport> {
-        let report: Option<AvailabilityReport> = match self.store.record(RecordKind::AvailabilityReport, id).await? {
-            Some(body) => Some(from_json(&body)?),
-            None => None,
-        };
-        report
+        self.load::<AvailabilityReport>(RecordKind::AvailabilityReport, id)
+            .await?
             .filter(|r| may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability))
             .ok_or_else(|| CoreError::NotFound(format!("availabilityReports/{id}")))
     }
@@ -1163,10 +1175,7 @@ impl Coordinator {
             return Ok(target);
         }
         let natural_key = format!("target|{}|{}", draft.owner, draft.tms);
-        let current: Option<AvailabilityTarget> = match self.store.current_report(&natural_key).await? {
-            Some(body) => Some(from_json(&body)?),
-            None => None,
-        };
+        let current: Option<AvailabilityTarget> = self.current(&natural_key).await?;
         let time = now();
         let target = AvailabilityTarget {
             id: new_id(),
@@ -1257,21 +1266,7 @@ impl Coordinator {
 
     /// Events after `after` the caller may see, at most `limit`.
     pub async fn events(&self, caller: &Caller, after: i64, limit: u32) -> Result<Vec<Event>> {
-        let rows = self.store.events(&viewer(caller), after, limit).await?;
-        rows.into_iter()
-            .map(|r| {
-                let time = DateTime::parse_from_rfc3339(&r.entry.time)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
-                Ok(Event {
-                    sequence: r.entry.sequence,
-                    time,
-                    kind: r.entry.kind,
-                    actor: r.entry.actor,
-                    content: from_json(&r.entry.content)?,
-                })
-            })
-            .collect()
+        self.store.events(&viewer(caller), after, limit).await?.into_iter().map(event_from).collect()
     }
 
     /// Records depot work done outside the exchange (coordinators only).
@@ -1288,10 +1283,7 @@ impl Coordinator {
             return Ok(done);
         }
         let natural_key = format!("baseline|{}|{}", baseline.department, baseline.fiscal_year);
-        let current: Option<DepotBaseline> = match self.store.current_report(&natural_key).await? {
-            Some(body) => Some(from_json(&body)?),
-            None => None,
-        };
+        let current: Option<DepotBaseline> = self.current(&natural_key).await?;
         baseline.id = new_id();
         baseline.version = current.as_ref().map_or(1, |c| c.version + 1);
         let write = RecordWrite {
@@ -1348,21 +1340,7 @@ impl Coordinator {
     /// aggregates that are kept up to date from the log.
     pub async fn all_events(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
         let everyone = Viewer { party: String::new(), nation: String::new(), coordinator: true };
-        let rows = self.store.events(&everyone, after, limit).await?;
-        rows.into_iter()
-            .map(|r| {
-                let time = DateTime::parse_from_rfc3339(&r.entry.time)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
-                Ok(Event {
-                    sequence: r.entry.sequence,
-                    time,
-                    kind: r.entry.kind,
-                    actor: r.entry.actor,
-                    content: from_json(&r.entry.content)?,
-                })
-            })
-            .collect()
+        self.store.events(&everyone, after, limit).await?.into_iter().map(event_from).collect()
     }
 
     /// The nation of a registered party.
