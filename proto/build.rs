@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cosx/v1/feed.proto",
         "cosx/v1/signals.proto",
         "cosx/v1/allocation.proto",
+        "cosx/v1/node.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

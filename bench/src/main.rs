@@ -178,7 +178,14 @@ fn latency_figures(
 }
 
 fn ingest_requests(n: usize, prefix: &str, record: impl Fn(usize) -> Record) -> Vec<pb::IngestRequest> {
-    (0..n).map(|i| pb::IngestRequest { request_id: format!("{prefix}{i}"), record: Some(record(i)) }).collect()
+    (0..n)
+        .map(|i| pb::IngestRequest {
+            request_id: format!("{prefix}{i}"),
+            record: Some(record(i)),
+            record_id: String::new(),
+            ..Default::default()
+        })
+        .collect()
 }
 
 /// Streams records into the coordinator, then inserts the rows it wrote

@@ -47,6 +47,8 @@ pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: 
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(fixtures::repair_order(crate::exchange::USAF, c)),
                 request_id: format!("{prefix}-warm-{c}"),
+                repair_order_id: String::new(),
+                ..Default::default()
             })
             .await?;
     }
@@ -67,6 +69,8 @@ pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: 
                 let request = pb::CreateRepairOrderRequest {
                     repair_order: Some(fixtures::repair_order(crate::exchange::USAF, i)),
                     request_id: format!("{prefix}-{i}"),
+                    repair_order_id: String::new(),
+                    ..Default::default()
                 };
                 let t = Instant::now();
                 match client.create_repair_order(request).await {

@@ -77,6 +77,9 @@ pub struct RequestKey {
     pub request_id: String,
     /// Hash of the request payload.
     pub payload_hash: String,
+    /// The id the caller chose for the record the request creates (party
+    /// nodes choose them, so that the name they answered with holds).
+    pub new_id: Option<String>,
 }
 
 /// The content of an event, as stored (canonical JSON) and streamed.
@@ -191,6 +194,47 @@ fn event_from(r: StoredEvent) -> Result<Event> {
 
 fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// The status a refused lifecycle step maps to.
+pub fn lifecycle_error(e: LifecycleError) -> CoreError {
+    match e {
+        LifecycleError::WrongActor { .. } => CoreError::PermissionDenied(e.to_string()),
+        _ => CoreError::FailedPrecondition(e.to_string()),
+    }
+}
+
+/// What is wrong with splitting `quantity` items into `quantities`.
+pub fn split_violations(quantity: u32, quantities: &[u32]) -> Violations {
+    let mut v = Violations::new();
+    if quantities.len() < 2 {
+        v.add("quantities", "give at least two parts");
+    }
+    if quantities.contains(&0) {
+        v.add("quantities", "every part needs at least 1 item");
+    }
+    let total: u64 = quantities.iter().map(|&q| u64::from(q)).sum();
+    if total != u64::from(quantity) {
+        v.add("quantities", format!("parts sum to {total}, but the order is for {quantity}"));
+    }
+    v
+}
+
+/// The collection in a record's resource name.
+fn collection(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::RepairOrder => "repairOrders",
+        RecordKind::CapacityOffer => "capacityOffers",
+        RecordKind::AvailabilityReport => "availabilityReports",
+        RecordKind::AvailabilityTarget => "availabilityTargets",
+        RecordKind::DepotBaseline => "depotBaselines",
+    }
+}
+
+/// The ids of the parts a split makes of `parent`: fixed by the parent's id,
+/// so a party node that splits offline names them as the coordinator will.
+pub fn split_part_ids(parent: &str, parts: usize) -> Vec<String> {
+    (1..=parts).map(|i| format!("{parent}-{i}")).collect()
 }
 
 fn ids(list: &[PartyId]) -> Vec<String> {
@@ -413,6 +457,18 @@ impl Coordinator {
         self.head.subscribe()
     }
 
+    /// The id of a record a request creates: the caller's choice, unless
+    /// taken, or a fresh one.
+    async fn id_for(&self, kind: RecordKind, key: &RequestKey) -> Result<String> {
+        match &key.new_id {
+            None => Ok(new_id()),
+            Some(id) if self.store.record(kind, id).await?.is_some() => {
+                Err(CoreError::AlreadyExists(format!("{}/{id} already exists", collection(kind))))
+            }
+            Some(id) => Ok(id.clone()),
+        }
+    }
+
     /// Replays the first answer to a repeated request id, if there is one.
     async fn replay<T: DeserializeOwned>(&self, caller: &Caller, key: &RequestKey) -> Result<Option<T>> {
         if key.request_id.is_empty() {
@@ -579,7 +635,7 @@ impl Coordinator {
         }
         let time = now();
         let order = RepairOrder {
-            id: new_id(),
+            id: self.id_for(RecordKind::RepairOrder, key).await?,
             draft,
             state: RepairOrderState::Submitted,
             provider: None,
@@ -755,10 +811,7 @@ impl Coordinator {
             caller.is_coordinator(),
             &action,
         )
-        .map_err(|e| match e {
-            LifecycleError::WrongActor { .. } => CoreError::PermissionDenied(e.to_string()),
-            _ => CoreError::FailedPrecondition(e.to_string()),
-        })?;
+        .map_err(lifecycle_error)?;
         let time = now();
         let transition = Transition {
             version: order.version + 1,
@@ -824,17 +877,7 @@ impl Coordinator {
         if !(caller.is_coordinator() || caller.id() == &parent.draft.originator) {
             return Err(CoreError::PermissionDenied("only the originator or a coordinator may split an order".into()));
         }
-        let mut v = Violations::new();
-        if quantities.len() < 2 {
-            v.add("quantities", "give at least two parts");
-        }
-        if quantities.contains(&0) {
-            v.add("quantities", "every part needs at least 1 item");
-        }
-        let total: u64 = quantities.iter().map(|&q| u64::from(q)).sum();
-        if total != u64::from(parent.draft.quantity) {
-            v.add("quantities", format!("parts sum to {total}, but the order is for {}", parent.draft.quantity));
-        }
+        let v = split_violations(parent.draft.quantity, quantities);
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -854,12 +897,13 @@ impl Coordinator {
         let hours_per_item = parent.draft.estimated_labor_hours / f64::from(parent.draft.quantity);
         let parts: Vec<RepairOrder> = quantities
             .iter()
-            .map(|&q| {
+            .zip(split_part_ids(&parent.id, quantities.len()))
+            .map(|(&q, id)| {
                 let mut draft = parent.draft.clone();
                 draft.quantity = q;
                 draft.estimated_labor_hours = hours_per_item * f64::from(q);
                 RepairOrder {
-                    id: new_id(),
+                    id,
                     draft,
                     state: RepairOrderState::Submitted,
                     provider: None,
@@ -954,7 +998,7 @@ impl Coordinator {
         }
         let time = now();
         let offer = CapacityOffer {
-            id: new_id(),
+            id: self.id_for(RecordKind::CapacityOffer, key).await?,
             draft,
             state: OfferState::Active,
             version: 1,
@@ -1063,13 +1107,22 @@ impl Coordinator {
     }
 
     /// Withdraws an offer; it stays readable with its history.
-    pub async fn withdraw_offer(&self, caller: &Caller, id: &str, version: i64) -> Result<CapacityOffer> {
+    pub async fn withdraw_offer(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        key: &RequestKey,
+    ) -> Result<CapacityOffer> {
+        if let Some(offer) = self.replay(caller, key).await? {
+            return Ok(offer);
+        }
         let mut offer = self.own_offer(caller, id, version).await?;
         let time = now();
         offer.state = OfferState::Withdrawn;
         offer.version += 1;
         offer.update_time = time;
-        self.commit_offer(caller, &RequestKey::default(), offer, Some(version), "CAPACITY_OFFER_WITHDRAWN", time).await
+        self.commit_offer(caller, key, offer, Some(version), "CAPACITY_OFFER_WITHDRAWN", time).await
     }
 
     // ----- availability reports ------------------------------------------
@@ -1095,7 +1148,7 @@ impl Coordinator {
         let current: Option<AvailabilityReport> = self.current(&natural_key).await?;
         let time = now();
         let report = AvailabilityReport {
-            id: new_id(),
+            id: self.id_for(RecordKind::AvailabilityReport, key).await?,
             version: current.as_ref().map_or(1, |c| c.version + 1),
             supersedes: current.map(|c| c.id),
             draft,
@@ -1178,7 +1231,7 @@ impl Coordinator {
         let current: Option<AvailabilityTarget> = self.current(&natural_key).await?;
         let time = now();
         let target = AvailabilityTarget {
-            id: new_id(),
+            id: self.id_for(RecordKind::AvailabilityTarget, key).await?,
             version: current.as_ref().map_or(1, |c| c.version + 1),
             draft,
             create_time: time,

@@ -173,6 +173,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let offer = mhi
         .exchange()
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer_id: String::new(),
             request_id: "demo-offer-1".into(),
             capacity_offer: Some(pb::CapacityOffer {
                 provider: "JPN-MHI-KOMAKI".into(),
@@ -228,8 +229,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let order = usaf
             .exchange()
             .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order_id: String::new(),
                 request_id: format!("demo-order-{i}"),
                 repair_order: Some(sample_order(tms, nsn, what, priority, qty)),
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -267,6 +270,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let report = usaf
         .exchange()
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report_id: String::new(),
             request_id: "demo-report-1".into(),
             availability_report: Some(pb::AvailabilityReport {
                 reporter: "US-USAF-OOALC".into(),

@@ -136,6 +136,7 @@ async fn writer(k: usize, ch: Channel, seen: Arc<Mutex<Seen>>, mut next: usize, 
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(order(&id, 4)),
                 request_id: id.clone(),
+                ..Default::default()
             })
             .await;
         let Ok(created) = created else { return next };
@@ -214,6 +215,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_no_acknowledged_write() 
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(order(id, 4)),
                 request_id: id.clone(),
+                ..Default::default()
             })
             .await?
             .into_inner();

@@ -115,7 +115,9 @@ async fn sigterm_finishes_calls_in_flight_closes_feeds_resumably_and_exits_withi
         department: pb::MilitaryDepartment::AirForce as i32,
         ..Default::default()
     });
-    finishing.send(pb::IngestRequest { request_id: "after-sigterm".into(), record: Some(record) }).await?;
+    finishing
+        .send(pb::IngestRequest { request_id: "after-sigterm".into(), record: Some(record), ..Default::default() })
+        .await?;
     drop(finishing);
     let result = tokio::time::timeout(Duration::from_secs(5), finishing_results.next()).await?.expect("a result")?;
     assert!(result.name.starts_with("repairOrders/"), "the in-flight call completed: {result:?}");

@@ -57,6 +57,7 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -73,6 +74,7 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(availability_report(party::USAF)),
         request_id: String::new(),
+        ..Default::default()
     })
     .await?;
     ex.stop().await?;

@@ -39,11 +39,13 @@ async fn reports_in_days_and_hours_produce_the_hand_computed_metrics_and_flags()
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(availability_report(party::USAF)),
         request_id: "oct".into(),
+        ..Default::default()
     })
     .await?;
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(f16_in_hours()),
         request_id: "nov".into(),
+        ..Default::default()
     })
     .await?;
     // Targets: A_M 0.95 puts the trigger at 0.7125, above 520/744 = 0.699 → flag;
@@ -57,6 +59,7 @@ async fn reports_in_days_and_hours_produce_the_hand_computed_metrics_and_flags()
             ..Default::default()
         }),
         request_id: "t".into(),
+        availability_target_id: String::new(),
     })
     .await?;
 
@@ -129,6 +132,7 @@ async fn a_correction_replaces_the_report_in_the_metrics() -> anyhow::Result<()>
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(availability_report(party::USAF)),
         request_id: "v1".into(),
+        ..Default::default()
     })
     .await?;
     let mut corrected = availability_report(party::USAF);
@@ -137,6 +141,7 @@ async fn a_correction_replaces_the_report_in_the_metrics() -> anyhow::Result<()>
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(corrected),
         request_id: "v2".into(),
+        ..Default::default()
     })
     .await?;
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::USAF).await?);
@@ -159,6 +164,7 @@ async fn targets_and_reports_that_break_the_instruction_are_refused_by_field() -
                 ..Default::default()
             }),
             request_id: String::new(),
+            availability_target_id: String::new(),
         })
         .await
         .expect_err("a percentage accepted as a fraction");
@@ -170,6 +176,7 @@ async fn targets_and_reports_that_break_the_instruction_are_refused_by_field() -
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(report),
             request_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("accepted");

@@ -85,6 +85,7 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
             capacity_offer: Some(eligible_offer()),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;
@@ -95,6 +96,7 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(repair_order(party::USAF)),
                 request_id: String::new(),
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -104,7 +106,11 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
     let mut sensitive = repair_order(party::USAF);
     sensitive.controls = Some(pb::Controls { organic_only: true, ..Default::default() });
     let sensitive = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(sensitive), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(sensitive),
+            request_id: String::new(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
 
@@ -163,6 +169,7 @@ async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Resul
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
             capacity_offer: Some(eligible_offer()),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;
@@ -172,6 +179,7 @@ async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Resul
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(repair_order(party::USAF)),
                 request_id: String::new(),
+                ..Default::default()
             })
             .await?
             .into_inner();

@@ -84,6 +84,7 @@ async fn orders_move_through_the_cli() -> anyhow::Result<()> {
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "x".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -15,9 +15,13 @@ async fn order(c: &mut Exchange, tms: &str, required_by: &str, quantity: u32) ->
     o.required_by = required_by.into();
     o.quantity = quantity;
     o.estimated_labor_hours = 120.0 * f64::from(quantity);
-    Ok(c.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), request_id: String::new() })
-        .await?
-        .into_inner())
+    Ok(c.create_repair_order(pb::CreateRepairOrderRequest {
+        repair_order: Some(o),
+        request_id: String::new(),
+        ..Default::default()
+    })
+    .await?
+    .into_inner())
 }
 
 fn monthly() -> pb::GetDemandSignalRequest {
@@ -168,6 +172,7 @@ async fn demand_beyond_capacity_is_a_bottleneck_and_within_it_is_not() -> anyhow
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
             capacity_offer: Some(capacity_offer(party::MHI)),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?;
     let mut usaf = ex.exchange(party::USAF).await?;

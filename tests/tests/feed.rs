@@ -14,6 +14,7 @@ async fn create(ex: &TestExchange, n: usize, tag: &str) -> anyhow::Result<Vec<St
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(repair_order(party::USAF)),
                 request_id: format!("{tag}-{i}"),
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -44,7 +45,7 @@ async fn a_subscriber_killed_mid_stream_resumes_from_its_last_sequence_exactly_o
     let mut stream = ex
         .feed(party::USAF)
         .await?
-        .subscribe(pb::SubscribeRequest { after_sequence: last, kinds: vec![] })
+        .subscribe(pb::SubscribeRequest { after_sequence: last, kinds: vec![], ..Default::default() })
         .await?
         .into_inner();
     // And more while it follows live.
@@ -59,6 +60,7 @@ async fn a_subscriber_killed_mid_stream_resumes_from_its_last_sequence_exactly_o
                     .create_repair_order(pb::CreateRepairOrderRequest {
                         repair_order: Some(repair_order(party::USAF)),
                         request_id: format!("c-{i}"),
+                        ..Default::default()
                     })
                     .await?
                     .into_inner();
@@ -99,7 +101,11 @@ async fn the_feed_filters_by_kind_and_numbers_events_without_gaps() -> anyhow::R
     let mut only_orders = ex
         .feed(party::COORDINATOR)
         .await?
-        .subscribe(pb::SubscribeRequest { after_sequence: 0, kinds: vec![pb::EventKind::RepairOrderCreated as i32] })
+        .subscribe(pb::SubscribeRequest {
+            after_sequence: 0,
+            kinds: vec![pb::EventKind::RepairOrderCreated as i32],
+            ..Default::default()
+        })
         .await?
         .into_inner();
     for _ in 0..2 {

@@ -99,22 +99,34 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
     let mut out = match method {
         "CreateRepairOrder" => {
             vec![
-                pb::CreateRepairOrderRequest { repair_order: Some(order.clone()), request_id: "r-1".into() }
-                    .encode_to_vec(),
+                pb::CreateRepairOrderRequest {
+                    repair_order: Some(order.clone()),
+                    request_id: "r-1".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec(),
             ]
         }
         "CreateCapacityOffer" | "UpdateCapacityOffer" => {
             let mut named = offer.clone();
             named.name = "capacityOffers/0190".into();
             vec![
-                pb::CreateCapacityOfferRequest { capacity_offer: Some(offer.clone()), request_id: "o-1".into() }
-                    .encode_to_vec(),
+                pb::CreateCapacityOfferRequest {
+                    capacity_offer: Some(offer.clone()),
+                    request_id: "o-1".into(),
+                    ..Default::default()
+                }
+                .encode_to_vec(),
                 pb::UpdateCapacityOfferRequest { capacity_offer: Some(named), ..Default::default() }.encode_to_vec(),
             ]
         }
         "SubmitAvailabilityReport" => vec![
-            pb::SubmitAvailabilityReportRequest { availability_report: Some(report.clone()), request_id: "a-1".into() }
-                .encode_to_vec(),
+            pb::SubmitAvailabilityReportRequest {
+                availability_report: Some(report.clone()),
+                request_id: "a-1".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
         ],
         "Ingest" => [
             pb::ingest_request::Record::RepairOrder(order),
@@ -122,7 +134,7 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             pb::ingest_request::Record::AvailabilityReport(report),
         ]
         .into_iter()
-        .map(|r| pb::IngestRequest { request_id: "i-1".into(), record: Some(r) }.encode_to_vec())
+        .map(|r| pb::IngestRequest { request_id: "i-1".into(), record: Some(r), ..Default::default() }.encode_to_vec())
         .collect(),
         "TransitionRepairOrder" => vec![
             pb::TransitionRepairOrderRequest {
@@ -159,7 +171,9 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             pb::SuspendPartyRequest { name: "parties/KOR-KAI-SACHEON".into(), reason: "x".into(), etag: "3".into() }
                 .encode_to_vec(),
         ],
-        "Subscribe" => vec![pb::SubscribeRequest { after_sequence: 42, kinds: vec![1, 2] }.encode_to_vec()],
+        "Subscribe" => {
+            vec![pb::SubscribeRequest { after_sequence: 42, kinds: vec![1, 2], ..Default::default() }.encode_to_vec()]
+        }
         _ => vec![name("repairOrders/0190"), name("capacityOffers/0190"), name("availabilityReports/0190")],
     };
     out.push(Vec::new());

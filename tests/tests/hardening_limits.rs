@@ -53,7 +53,11 @@ async fn an_oversize_message_is_out_of_range_and_the_server_keeps_serving() -> a
     let mut big = repair_order(party::USAF);
     big.item.as_mut().expect("item").nomenclature = "X".repeat(10_000);
     let status = exchange
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(big.clone()), request_id: "big".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(big.clone()),
+            request_id: "big".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("an oversize order was accepted");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
@@ -63,6 +67,7 @@ async fn an_oversize_message_is_out_of_range_and_the_server_keeps_serving() -> a
     let record = pb::IngestRequest {
         request_id: "big-ingest".into(),
         record: Some(pb::ingest_request::Record::RepairOrder(big)),
+        ..Default::default()
     };
     let outcome = async {
         let mut results = exchange.ingest(futures::stream::iter(vec![record])).await?.into_inner();
@@ -81,6 +86,7 @@ async fn an_oversize_message_is_out_of_range_and_the_server_keeps_serving() -> a
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "normal".into(),
+            ..Default::default()
         })
         .await?;
     Ok(())
@@ -200,6 +206,7 @@ async fn a_subscriber_that_never_reads_holds_up_nobody_and_loses_nothing() -> an
     let records = (0..ORDERS).map(|i| pb::IngestRequest {
         request_id: format!("slow-{i}"),
         record: Some(pb::ingest_request::Record::RepairOrder(repair_order(party::USAF))),
+        ..Default::default()
     });
     let mut results = ex.exchange(party::USAF).await?.ingest(futures::stream::iter(records)).await?.into_inner();
     let mut stored = 0;

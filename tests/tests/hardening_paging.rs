@@ -19,6 +19,7 @@ async fn every_page_size_lists_each_split_part_exactly_once() -> anyhow::Result<
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(repair_order(party::USAF)),
                 request_id: format!("o-{i}"),
+                ..Default::default()
             })
             .await?
             .into_inner();

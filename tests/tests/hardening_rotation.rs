@@ -52,6 +52,7 @@ async fn a_rotated_server_certificate_serves_new_connections_and_open_feeds_keep
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "before-rotation".into(),
+            ..Default::default()
         })
         .await?;
     let before = tokio::time::timeout(Duration::from_secs(5), async {
@@ -90,6 +91,7 @@ async fn a_rotated_server_certificate_serves_new_connections_and_open_feeds_keep
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "after-rotation".into(),
+            ..Default::default()
         })
         .await?;
     let after = tokio::time::timeout(Duration::from_secs(5), async {

@@ -25,6 +25,7 @@ async fn the_same_request_id_sent_concurrently_stores_one_record() -> anyhow::Re
             c.create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(repair_order(party::USAF)),
                 request_id: "same".into(),
+                ..Default::default()
             })
             .await
             .map(|r| r.into_inner())
@@ -41,8 +42,11 @@ async fn the_same_request_id_sent_concurrently_stores_one_record() -> anyhow::Re
 #[tokio::test]
 async fn a_repeat_after_restart_returns_the_first_result_and_stores_nothing() -> anyhow::Result<()> {
     let mut ex = TestExchange::start().await?;
-    let request =
-        pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), request_id: "erp-0001".into() };
+    let request = pb::CreateRepairOrderRequest {
+        repair_order: Some(repair_order(party::USAF)),
+        request_id: "erp-0001".into(),
+        ..Default::default()
+    };
     let first = ex.exchange(party::USAF).await?.create_repair_order(request.clone()).await?.into_inner();
     ex.restart().await?;
     let again = ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner();
@@ -59,13 +63,18 @@ async fn the_same_request_id_with_another_payload_is_refused_not_overwritten() -
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "k".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();
     let mut other = repair_order(party::USAF);
     other.quantity = 9;
     let status = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(other), request_id: "k".into() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(other),
+            request_id: "k".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("overwrote");
     assert_eq!(status.code(), Code::AlreadyExists);
@@ -83,11 +92,13 @@ async fn request_ids_are_per_party() -> anyhow::Result<()> {
     usaf.create_repair_order(pb::CreateRepairOrderRequest {
         repair_order: Some(repair_order(party::USAF)),
         request_id: "1".into(),
+        ..Default::default()
     })
     .await?;
     mhi.create_repair_order(pb::CreateRepairOrderRequest {
         repair_order: Some(repair_order(party::MHI)),
         request_id: "1".into(),
+        ..Default::default()
     })
     .await?;
     assert_eq!(count_orders(&ex).await?, 2);

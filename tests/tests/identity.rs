@@ -110,6 +110,7 @@ async fn a_registered_party_cannot_write_as_another_party() -> anyhow::Result<()
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "x".into(),
+            ..Default::default()
         })
         .await
         .expect_err("wrote as another party");
@@ -118,6 +119,7 @@ async fn a_registered_party_cannot_write_as_another_party() -> anyhow::Result<()
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
             capacity_offer: Some(capacity_offer(party::MHI)),
             request_id: "y".into(),
+            ..Default::default()
         })
         .await
         .expect_err("offered as another party");

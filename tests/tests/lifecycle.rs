@@ -33,6 +33,7 @@ async fn submitted(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?
         .into_inner())
@@ -162,7 +163,11 @@ async fn every_role_is_held_to_its_own_steps() -> anyhow::Result<()> {
     let mut sensitive = repair_order(party::USAF);
     sensitive.controls = Some(pb::Controls { organic_only: true, ..Default::default() });
     let sensitive = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(sensitive), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(sensitive),
+            request_id: String::new(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     let refused = step(&mut j4, &sensitive, A::Propose, party::MHI).await.expect_err("organic_only to a contractor");

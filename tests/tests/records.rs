@@ -14,6 +14,7 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: "ro-1".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -30,6 +31,7 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
         .create_capacity_offer(pb::CreateCapacityOfferRequest {
             capacity_offer: Some(capacity_offer(party::MHI)),
             request_id: "co-1".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -45,6 +47,7 @@ async fn a_party_submits_gets_and_lists_each_record_kind() -> anyhow::Result<()>
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(availability_report(party::USAF)),
             request_id: "ar-1".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -68,6 +71,7 @@ async fn lists_page_through_every_record_once() -> anyhow::Result<()> {
         usaf.create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: format!("p-{i}"),
+            ..Default::default()
         })
         .await?;
     }
@@ -98,6 +102,7 @@ async fn a_corrected_report_supersedes_the_first_and_both_are_kept() -> anyhow::
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(availability_report(party::USAF)),
             request_id: "a".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -110,6 +115,7 @@ async fn a_corrected_report_supersedes_the_first_and_both_are_kept() -> anyhow::
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(corrected),
             request_id: "b".into(),
+            ..Default::default()
         })
         .await?
         .into_inner();

@@ -45,7 +45,10 @@ async fn subscribe(
     after: i64,
 ) -> anyhow::Result<tonic::Streaming<pb::Event>> {
     let mut feed = pb::feed_client::FeedClient::new(ex.channel_at(at, party).await?);
-    Ok(feed.subscribe(pb::SubscribeRequest { after_sequence: after, kinds: vec![] }).await?.into_inner())
+    Ok(feed
+        .subscribe(pb::SubscribeRequest { after_sequence: after, kinds: vec![], ..Default::default() })
+        .await?
+        .into_inner())
 }
 
 async fn next_event(stream: &mut tonic::Streaming<pb::Event>, within: Duration) -> anyhow::Result<pb::Event> {
@@ -62,6 +65,7 @@ async fn create_order(
     c.create_repair_order(pb::CreateRepairOrderRequest {
         repair_order: Some(repair_order(party::USAF)),
         request_id: request_id.into(),
+        ..Default::default()
     })
     .await
     .map(tonic::Response::into_inner)
@@ -97,6 +101,7 @@ async fn every_subscriber_on_every_replica_sees_every_event_once_in_order() -> a
                 mhi.create_capacity_offer(pb::CreateCapacityOfferRequest {
                     capacity_offer: Some(capacity_offer(party::MHI)),
                     request_id: format!("o{i}-{n}"),
+                    ..Default::default()
                 })
                 .await?;
             }

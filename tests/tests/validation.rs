@@ -68,6 +68,7 @@ async fn each_bad_repair_order_field_is_named_and_nothing_is_stored() -> anyhow:
             .create_repair_order(pb::CreateRepairOrderRequest {
                 repair_order: Some(order),
                 request_id: format!("bad-{field}"),
+                ..Default::default()
             })
             .await
             .expect_err(field);
@@ -90,7 +91,11 @@ async fn all_mistakes_of_one_request_are_reported_together() -> anyhow::Result<(
     let status = ex
         .exchange(party::USAF)
         .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(order), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(order),
+            request_id: String::new(),
+            ..Default::default()
+        })
         .await
         .expect_err("accepted");
     let fields = violated_fields(&status);
@@ -109,7 +114,11 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
     offer.periods[0].capacity = f64::NAN;
     offer.capabilities[0].repair_types = vec![99];
     let status = mhi
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), request_id: "o".into() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(offer),
+            request_id: "o".into(),
+            ..Default::default()
+        })
         .await
         .expect_err("accepted");
     let fields = violated_fields(&status);
@@ -131,6 +140,7 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(report),
             request_id: "r1".into(),
+            ..Default::default()
         })
         .await
         .expect_err("accepted");
@@ -145,6 +155,7 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(report),
             request_id: "r2".into(),
+            ..Default::default()
         })
         .await
         .expect_err("accepted");
@@ -159,6 +170,7 @@ async fn bad_offers_and_reports_name_their_fields() -> anyhow::Result<()> {
         .submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(report),
             request_id: "r3".into(),
+            ..Default::default()
         })
         .await
         .expect_err("accepted");

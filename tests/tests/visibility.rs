@@ -28,6 +28,7 @@ async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Resul
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(repair_order(party::USAF)),
             request_id: String::new(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -88,7 +89,11 @@ async fn releasability_grants_sight_to_named_nations_and_parties_only() -> anyho
     let order = ex
         .exchange(party::USAF)
         .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(order), request_id: String::new() })
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(order),
+            request_id: String::new(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     for (who, sees) in [(party::RAAF, true), (party::KAI, true), (party::MHI, false)] {

@@ -15,7 +15,12 @@ use crate::enums::display;
 use crate::error::ClientError;
 
 pub(crate) async fn run(client: &Client, args: FeedArgs, printer: &Printer) -> Result<(), ClientError> {
-    let req = SubscribeRequest { after_sequence: args.after, kinds: args.kind.into_iter().map(Into::into).collect() };
+    let req = SubscribeRequest {
+        after_sequence: args.after,
+        kinds: args.kind.into_iter().map(Into::into).collect(),
+        checkpoints: false,
+        ..Default::default()
+    };
     let mut stream = client.feed().subscribe(req).await?.into_inner();
     if !printer.is_json() {
         printer.line(&event_line(&["SEQUENCE", "TIME", "KIND", "ACTOR", "SUBJECT", "STATE"]))?;

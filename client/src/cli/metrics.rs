@@ -211,6 +211,7 @@ pub(crate) async fn target(client: &Client, cmd: TargetCommand, printer: &Printe
             let request = SetAvailabilityTargetRequest {
                 target: Some(AvailabilityTarget { owner, tms, a_m, a_o, ..Default::default() }),
                 request_id,
+                ..Default::default()
             };
             vec![client.exchange().set_availability_target(request).await.map_err(status)?.into_inner()]
         }

@@ -33,7 +33,11 @@ pub(crate) async fn run(client: &Client, args: SubmitArgs, printer: &Printer) ->
     let requests: Vec<IngestRequest> = records
         .into_iter()
         .enumerate()
-        .map(|(i, record)| IngestRequest { request_id: request_id(&prefix, i), record: Some(record) })
+        .map(|(i, record)| IngestRequest {
+            request_id: request_id(&prefix, i),
+            record: Some(record),
+            ..Default::default()
+        })
         .collect();
     let results = if requests.len() > INGEST_THRESHOLD {
         ingest(client, &requests).await?
@@ -53,17 +57,26 @@ async fn unary(client: &Client, requests: &[IngestRequest]) -> Vec<IngestResult>
         let request_id = req.request_id.clone();
         let outcome = match req.record.clone() {
             Some(Record::RepairOrder(r)) => exchange
-                .create_repair_order(CreateRepairOrderRequest { repair_order: Some(r), request_id })
+                .create_repair_order(CreateRepairOrderRequest {
+                    repair_order: Some(r),
+                    request_id,
+                    ..Default::default()
+                })
                 .await
                 .map(|resp| resp.into_inner().name),
             Some(Record::CapacityOffer(r)) => exchange
-                .create_capacity_offer(CreateCapacityOfferRequest { capacity_offer: Some(r), request_id })
+                .create_capacity_offer(CreateCapacityOfferRequest {
+                    capacity_offer: Some(r),
+                    request_id,
+                    ..Default::default()
+                })
                 .await
                 .map(|resp| resp.into_inner().name),
             Some(Record::AvailabilityReport(r)) => exchange
                 .submit_availability_report(SubmitAvailabilityReportRequest {
                     availability_report: Some(r),
                     request_id,
+                    ..Default::default()
                 })
                 .await
                 .map(|resp| resp.into_inner().name),
@@ -165,8 +178,9 @@ mod tests {
 
     #[test]
     fn result_rows_put_each_violation_on_its_own_row() {
-        let requests: Vec<IngestRequest> =
-            (0..2).map(|i| IngestRequest { request_id: request_id("batch", i), record: None }).collect();
+        let requests: Vec<IngestRequest> = (0..2)
+            .map(|i| IngestRequest { request_id: request_id("batch", i), record: None, ..Default::default() })
+            .collect();
         let results = vec![
             IngestResult { index: 0, name: "repairOrders/1".into(), ..IngestResult::default() },
             IngestResult {

@@ -169,7 +169,7 @@ fn money_out(m: &Option<Money>) -> Option<pb::Money> {
 /// Accepts `prefix/ID` or a bare `ID`; ids are what this server issued.
 pub fn resource_id(v: &mut Violations, field: &str, name: &str, collection: &str) -> Option<String> {
     let id = name.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name);
-    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         Some(id.to_owned())
     } else {
         v.add(field, format!("{name:?}: expected {collection}/ID"));
@@ -481,7 +481,8 @@ pub fn progress_in(v: &mut Violations, p: &Option<pb::WorkProgress>) -> WorkProg
     }
 }
 
-fn progress_out(p: &WorkProgress) -> pb::WorkProgress {
+/// Dates and actuals for a response.
+pub fn progress_out(p: &WorkProgress) -> pb::WorkProgress {
     pb::WorkProgress {
         induction_date: date_out(p.induction_date),
         estimated_completion_date: date_out(p.estimated_completion_date),
@@ -525,6 +526,7 @@ pub fn action_in(v: &mut Violations, raw: i32, provider: &str) -> Option<Action>
 pub fn repair_order_out(o: &RepairOrder) -> pb::RepairOrder {
     let d = &o.draft;
     pb::RepairOrder {
+        sync: None,
         name: format!("repairOrders/{}", o.id),
         originator: d.originator.to_string(),
         tms: d.tms.to_string(),
@@ -712,6 +714,7 @@ pub fn capacity_offer_in(
 pub fn capacity_offer_out(o: &CapacityOffer) -> pb::CapacityOffer {
     let d = &o.draft;
     pb::CapacityOffer {
+        sync: None,
         name: format!("capacityOffers/{}", o.id),
         provider: d.provider.to_string(),
         site: site_out(&d.site),
@@ -966,6 +969,7 @@ pub fn availability_report_out(r: &AvailabilityReport) -> pb::AvailabilityReport
     let d = &r.draft;
     let i = &d.inventory;
     pb::AvailabilityReport {
+        sync: None,
         name: format!("availabilityReports/{}", r.id),
         reporter: d.reporter.to_string(),
         tms: d.tms.to_string(),
@@ -1044,6 +1048,7 @@ pub fn availability_target_in(
 /// A target for a response.
 pub fn availability_target_out(t: &AvailabilityTarget) -> pb::AvailabilityTarget {
     pb::AvailabilityTarget {
+        sync: None,
         name: format!("availabilityTargets/{}", t.id),
         owner: t.draft.owner.to_string(),
         tms: t.draft.tms.to_string(),

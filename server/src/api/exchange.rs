@@ -12,51 +12,39 @@ use tonic::{Request, Response, Status, Streaming};
 use tonic_types::StatusExt;
 
 use super::convert::{self, *};
-use super::{authenticate, request_key, valid};
+use super::{authenticate, create_key, request_key, valid};
 use crate::coordinator::Coordinator;
 use crate::store::RecordFilter;
 
 /// The Exchange service.
 pub struct ExchangeService(pub Arc<Coordinator>);
 
-async fn create_order(
-    core: &Coordinator,
-    caller: &Caller,
-    order: &Option<pb::RepairOrder>,
-    request_id: &str,
-) -> Result<pb::RepairOrder, Status> {
+/// A repair order as submitted, parsed and checked.
+pub(crate) fn order_draft(order: &Option<pb::RepairOrder>) -> Result<cosx_domain::records::RepairOrderDraft, Status> {
     let mut v = Violations::new();
     let draft = repair_order_in(&mut v, "repair_order", order);
-    let draft = valid(v, draft)?;
-    let key = request_key(request_id, &order.clone().unwrap_or_default())?;
-    Ok(repair_order_out(&core.create_order(caller, draft, &key).await?))
+    valid(v, draft)
 }
 
-async fn create_offer(
-    core: &Coordinator,
-    caller: &Caller,
+/// A capacity offer as submitted, parsed and checked.
+pub(crate) fn offer_draft(
     offer: &Option<pb::CapacityOffer>,
-    request_id: &str,
-) -> Result<pb::CapacityOffer, Status> {
+) -> Result<cosx_domain::records::CapacityOfferDraft, Status> {
     let mut v = Violations::new();
     let draft = capacity_offer_in(&mut v, "capacity_offer", offer);
-    let draft = valid(v, draft)?;
-    let key = request_key(request_id, &offer.clone().unwrap_or_default())?;
-    Ok(capacity_offer_out(&core.create_offer(caller, draft, &key).await?))
+    valid(v, draft)
 }
 
-async fn submit_report(
-    core: &Coordinator,
-    caller: &Caller,
+/// An availability report as submitted, parsed and checked against DoDI
+/// 3110.05's own rules (inventory identities, times within possible time, ...).
+pub(crate) fn report_draft(
     report: &Option<pb::AvailabilityReport>,
-    request_id: &str,
-) -> Result<pb::AvailabilityReport, Status> {
+) -> Result<cosx_domain::records::AvailabilityReportDraft, Status> {
     let mut v = Violations::new();
     let draft = availability_report_in(&mut v, "availability_report", report);
     if let Some(d) = &draft
         && v.is_empty()
     {
-        // DoDI 3110.05's own checks (inventory identities, times within possible time, ...).
         let probe = cosx_domain::AvailabilityReport {
             id: String::new(),
             draft: d.clone(),
@@ -66,23 +54,79 @@ async fn submit_report(
         };
         crate::signals::availability::validate(&probe, "availability_report", &mut v);
     }
-    let draft = valid(v, draft)?;
-    let key = request_key(request_id, &report.clone().unwrap_or_default())?;
+    valid(v, draft)
+}
+
+async fn create_order(
+    core: &Coordinator,
+    caller: &Caller,
+    order: &Option<pb::RepairOrder>,
+    request_id: &str,
+    new_id: &str,
+) -> Result<pb::RepairOrder, Status> {
+    let draft = order_draft(order)?;
+    let key = create_key(request_id, &order.clone().unwrap_or_default(), "repair_order_id", new_id)?;
+    Ok(repair_order_out(&core.create_order(caller, draft, &key).await?))
+}
+
+async fn create_offer(
+    core: &Coordinator,
+    caller: &Caller,
+    offer: &Option<pb::CapacityOffer>,
+    request_id: &str,
+    new_id: &str,
+) -> Result<pb::CapacityOffer, Status> {
+    let draft = offer_draft(offer)?;
+    let key = create_key(request_id, &offer.clone().unwrap_or_default(), "capacity_offer_id", new_id)?;
+    Ok(capacity_offer_out(&core.create_offer(caller, draft, &key).await?))
+}
+
+async fn submit_report(
+    core: &Coordinator,
+    caller: &Caller,
+    report: &Option<pb::AvailabilityReport>,
+    request_id: &str,
+    new_id: &str,
+) -> Result<pb::AvailabilityReport, Status> {
+    let draft = report_draft(report)?;
+    let key = create_key(request_id, &report.clone().unwrap_or_default(), "availability_report_id", new_id)?;
     Ok(availability_report_out(&core.submit_report(caller, draft, &key).await?))
 }
 
-fn id_of(name: &str, collection: &str) -> Result<String, Status> {
+/// A lifecycle step as asked for, parsed.
+pub(crate) struct Step {
+    pub id: String,
+    pub action: cosx_domain::Action,
+    pub reason: Option<String>,
+    pub progress: cosx_domain::records::WorkProgress,
+}
+
+/// Parses a transition request (all but its version and request id).
+pub(crate) fn step_in(r: &pb::TransitionRepairOrderRequest) -> Result<Step, Status> {
+    let mut v = Violations::new();
+    let id = resource_id(&mut v, "name", &r.name, "repairOrders");
+    let action = action_in(&mut v, r.action, &r.provider);
+    let progress = progress_in(&mut v, &r.progress);
+    let reason = v.check("reason", cosx_domain::vocab::parse_text(&r.reason)).filter(|s| !s.is_empty());
+    if r.version <= 0 {
+        v.add("version", "is required: the version of the order you last read");
+    }
+    let (id, action) = valid(v, id.zip(action))?;
+    Ok(Step { id, action, reason, progress })
+}
+
+pub(crate) fn id_of(name: &str, collection: &str) -> Result<String, Status> {
     let mut v = Violations::new();
     let id = resource_id(&mut v, "name", name, collection);
     valid(v, id)
 }
 
-fn optional_string(s: &str) -> Option<String> {
+pub(crate) fn optional_string(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
 /// One ingest record's outcome.
-fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::IngestResult {
+pub(crate) fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::IngestResult {
     match outcome {
         Ok(name) => pb::IngestResult { index, name, code: 0, message: String::new(), field_violations: vec![] },
         Err(status) => pb::IngestResult {
@@ -106,7 +150,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        create_order(&self.0, &caller, &r.repair_order, &r.request_id).await.map(Response::new)
+        create_order(&self.0, &caller, &r.repair_order, &r.request_id, &r.repair_order_id).await.map(Response::new)
     }
 
     async fn get_repair_order(
@@ -149,15 +193,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        let mut v = Violations::new();
-        let id = resource_id(&mut v, "name", &r.name, "repairOrders");
-        let action = action_in(&mut v, r.action, &r.provider);
-        let progress = progress_in(&mut v, &r.progress);
-        let reason = v.check("reason", cosx_domain::vocab::parse_text(&r.reason)).filter(|s| !s.is_empty());
-        if r.version <= 0 {
-            v.add("version", "is required: the version of the order you last read");
-        }
-        let (id, action) = valid(v, id.zip(action))?;
+        let Step { id, action, reason, progress } = step_in(r)?;
         let key = request_key(&r.request_id, r)?;
         let order = self.0.transition_order(&caller, &id, r.version, action, reason, progress, &key).await?;
         Ok(Response::new(repair_order_out(&order)))
@@ -196,7 +232,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id).await.map(Response::new)
+        create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id, &r.capacity_offer_id).await.map(Response::new)
     }
 
     async fn get_capacity_offer(
@@ -266,7 +302,8 @@ impl pb::exchange_server::Exchange for ExchangeService {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let id = id_of(&r.name, "capacityOffers")?;
-        Ok(Response::new(capacity_offer_out(&self.0.withdraw_offer(&caller, &id, r.version).await?)))
+        let key = request_key(&r.request_id, r)?;
+        Ok(Response::new(capacity_offer_out(&self.0.withdraw_offer(&caller, &id, r.version, &key).await?)))
     }
 
     async fn submit_availability_report(
@@ -275,7 +312,9 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::AvailabilityReport>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        submit_report(&self.0, &caller, &r.availability_report, &r.request_id).await.map(Response::new)
+        submit_report(&self.0, &caller, &r.availability_report, &r.request_id, &r.availability_report_id)
+            .await
+            .map(Response::new)
     }
 
     async fn get_availability_report(
@@ -315,7 +354,12 @@ impl pb::exchange_server::Exchange for ExchangeService {
         let mut v = Violations::new();
         let draft = availability_target_in(&mut v, &r.target);
         let draft = valid(v, draft)?;
-        let key = request_key(&r.request_id, &r.target.clone().unwrap_or_default())?;
+        let key = create_key(
+            &r.request_id,
+            &r.target.clone().unwrap_or_default(),
+            "availability_target_id",
+            &r.availability_target_id,
+        )?;
         Ok(Response::new(availability_target_out(&self.0.set_target(&caller, draft, &key).await?)))
     }
 
@@ -358,13 +402,19 @@ impl pb::exchange_server::Exchange for ExchangeService {
                 use pb::ingest_request::Record;
                 let outcome = match &record.record {
                     Some(Record::RepairOrder(o)) => {
-                        create_order(&core, &caller, &Some(o.clone()), &record.request_id).await.map(|o| o.name)
+                        create_order(&core, &caller, &Some(o.clone()), &record.request_id, &record.record_id)
+                            .await
+                            .map(|o| o.name)
                     }
                     Some(Record::CapacityOffer(o)) => {
-                        create_offer(&core, &caller, &Some(o.clone()), &record.request_id).await.map(|o| o.name)
+                        create_offer(&core, &caller, &Some(o.clone()), &record.request_id, &record.record_id)
+                            .await
+                            .map(|o| o.name)
                     }
                     Some(Record::AvailabilityReport(r)) => {
-                        submit_report(&core, &caller, &Some(r.clone()), &record.request_id).await.map(|r| r.name)
+                        submit_report(&core, &caller, &Some(r.clone()), &record.request_id, &record.record_id)
+                            .await
+                            .map(|r| r.name)
                     }
                     None => {
                         let mut v = Violations::new();

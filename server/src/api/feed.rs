@@ -29,6 +29,8 @@ fn shutting_down(cursor: i64) -> Status {
 
 /// Events fetched from the log per page.
 const PAGE: u32 = 256;
+/// At most this long between checkpoints, for subscribers that ask.
+const KEEPALIVE: Duration = Duration::from_secs(5);
 /// Events buffered per subscriber.
 const BUFFER: usize = 64;
 
@@ -86,12 +88,15 @@ impl pb::feed_server::Feed for FeedService {
             return Err(crate::coordinator::CoreError::Invalid(v).into());
         }
         let kinds: Vec<i32> = r.kinds;
+        let checkpoints = r.checkpoints;
         let core = self.0.clone();
         let (tx, rx) = mpsc::channel(BUFFER);
         let mut head = core.watch_head();
         let mut closing = self.1.clone();
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
+            let mut checkpointed = 0;
+            let mut last_checkpoint = tokio::time::Instant::now();
             loop {
                 // The flag turned, or the server that owned it is gone.
                 if *closing.borrow() || closing.has_changed().is_err() {
@@ -103,6 +108,8 @@ impl pb::feed_server::Feed for FeedService {
                         tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
                     return;
                 }
+                // Every event up to this head that the caller may see is in the pages read from here on.
+                let head_before = *head.borrow_and_update();
                 let events = match core.events(&caller, cursor, PAGE).await {
                     Ok(events) => events,
                     Err(e) => {
@@ -127,6 +134,21 @@ impl pb::feed_server::Feed for FeedService {
                 }
                 if full_page {
                     continue;
+                }
+                // A checkpoint when there is news, and as a keepalive.
+                if checkpoints && (head_before > checkpointed.max(cursor) || last_checkpoint.elapsed() >= KEEPALIVE) {
+                    cursor = cursor.max(head_before);
+                    checkpointed = cursor;
+                    last_checkpoint = tokio::time::Instant::now();
+                    let checkpoint = pb::Event {
+                        sequence: cursor,
+                        time: timestamp(chrono::Utc::now()),
+                        kind: pb::EventKind::Checkpoint as i32,
+                        ..pb::Event::default()
+                    };
+                    if tx.send(Ok(checkpoint)).await.is_err() {
+                        return;
+                    }
                 }
                 // Caught up: wait for a commit, re-checking admission now and then.
                 tokio::select! {

@@ -47,7 +47,34 @@ pub(crate) fn request_key<M: prost::Message>(request_id: &str, payload: &M) -> R
     Ok(RequestKey {
         request_id: request_id.to_owned(),
         payload_hash: hex::encode(Sha256::digest(payload.encode_to_vec())),
+        new_id: None,
     })
+}
+
+/// The idempotency key of a request that creates a record, with the id the
+/// caller chose for it (`field`; empty for none), which counts as payload.
+pub(crate) fn create_key<M: prost::Message>(
+    request_id: &str,
+    payload: &M,
+    field: &str,
+    new_id: &str,
+) -> Result<RequestKey, Status> {
+    let mut key = request_key(request_id, payload)?;
+    if new_id.is_empty() {
+        return Ok(key);
+    }
+    let first = new_id.bytes().next().unwrap_or(b'-');
+    if new_id.len() > 63
+        || !(first.is_ascii_lowercase() || first.is_ascii_digit())
+        || !new_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        let mut v = Violations::new();
+        v.add(field, "1 to 63 of a-z, 0-9 and \"-\", starting with a letter or digit");
+        return Err(crate::coordinator::CoreError::Invalid(v).into());
+    }
+    key.payload_hash = hex::encode(Sha256::digest(format!("{}/{new_id}", key.payload_hash)));
+    key.new_id = Some(new_id.to_owned());
+    Ok(key)
 }
 
 /// Fails with every violation when there are any.
