@@ -183,7 +183,6 @@ fn ingest_requests(n: usize, prefix: &str, record: impl Fn(usize) -> Record) -> 
             request_id: format!("{prefix}{i}"),
             record: Some(record(i)),
             record_id: String::new(),
-            ..Default::default()
         })
         .collect()
 }

@@ -48,7 +48,6 @@ pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: 
                 repair_order: Some(fixtures::repair_order(crate::exchange::USAF, c)),
                 request_id: format!("{prefix}-warm-{c}"),
                 repair_order_id: String::new(),
-                ..Default::default()
             })
             .await?;
     }
@@ -70,7 +69,6 @@ pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: 
                     repair_order: Some(fixtures::repair_order(crate::exchange::USAF, i)),
                     request_id: format!("{prefix}-{i}"),
                     repair_order_id: String::new(),
-                    ..Default::default()
                 };
                 let t = Instant::now();
                 match client.create_repair_order(request).await {

@@ -8,7 +8,8 @@
 
 use cosx_proto::v1::{
     AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, Region, RepairOrderState, RepairType, SystemCategory, TimeUnit,
+    MilitaryDepartment, PartyKind, Region, RepairOrderState, RepairType, SyncState, SystemCategory, TimeUnit,
+    WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -48,6 +49,8 @@ proto_enum! {
     AvailabilityGrouping => "AVAILABILITY_GROUPING_", "availability grouping";
     Granularity => "GRANULARITY_", "granularity";
     BalanceStatus => "BALANCE_STATUS_", "balance status";
+    WriteState => "WRITE_STATE_", "write state";
+    SyncState => "SYNC_STATE_", "sync state";
 }
 
 /// Every specified value of `E`, in number order.

@@ -232,7 +232,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 repair_order_id: String::new(),
                 request_id: format!("demo-order-{i}"),
                 repair_order: Some(sample_order(tms, nsn, what, priority, qty)),
-                ..Default::default()
             })
             .await?
             .into_inner();

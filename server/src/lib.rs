@@ -14,6 +14,7 @@ pub mod coordinator;
 pub mod demo;
 pub mod fuzzing;
 pub mod limits;
+pub mod node;
 pub mod server;
 pub mod signals;
 pub mod store;

@@ -1,11 +1,13 @@
-//! `cosx-server`: runs the coordinator, and the audit tools over its log.
+//! `cosx-server`: runs the coordinator or a party node, the demo, and the
+//! audit tools over the coordinator's log.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cosx_server::config::{CoordinatorConfig, LogFormat};
-use cosx_server::{audit, demo, server, store, telemetry};
+use cosx_server::node::config::NodeConfig;
+use cosx_server::{audit, demo, node, server, store, telemetry};
 
 #[derive(Parser)]
 #[command(name = "cosx-server", version, about = "The cosx co-sustainment exchange: coordinator and tools")]
@@ -21,6 +23,14 @@ enum Command {
     Coordinator {
         /// TOML configuration file (keys also settable as COSX_* variables).
         #[arg(long, env = "COSX_CONFIG")]
+        config: PathBuf,
+    },
+    /// Runs a party node until Ctrl-C or SIGTERM: serves the party's own
+    /// systems, keeps their writes until the coordinator has them, and keeps
+    /// a replica of what the party may see.
+    Node {
+        /// TOML configuration file (see `cosx_server::node::config`).
+        #[arg(long, env = "COSX_NODE_CONFIG")]
         config: PathBuf,
     },
     /// Starts a development exchange on SQLite with a fresh PKI and demo parties.
@@ -81,6 +91,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!("coordinator stopped");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Node { config } => {
+            let config = NodeConfig::load(&config)?;
+            telemetry::init(config.log_format);
+            let running = node::start(&config).await?;
+            stop_signal().await;
+            tracing::info!("node stopping; queued writes stay in its outbox");
+            running.stop().await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Demo(args) => {
             telemetry::init(LogFormat::Text);
             demo::run(args).await?;
@@ -122,6 +141,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Returns on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile.

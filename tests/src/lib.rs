@@ -8,6 +8,7 @@
 //! compile and every test file shares it.
 
 pub mod database;
+pub mod node;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -19,7 +19,6 @@ pub(crate) async fn run(client: &Client, args: FeedArgs, printer: &Printer) -> R
         after_sequence: args.after,
         kinds: args.kind.into_iter().map(Into::into).collect(),
         checkpoints: false,
-        ..Default::default()
     };
     let mut stream = client.feed().subscribe(req).await?.into_inner();
     if !printer.is_json() {

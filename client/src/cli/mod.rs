@@ -19,7 +19,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cosx_proto::v1::{CapacityOfferState, EventKind, MilitaryDepartment, PartyKind, Region, RepairOrderState};
+use cosx_proto::v1::{
+    CapacityOfferState, EventKind, MilitaryDepartment, PartyKind, Region, RepairOrderState, WriteState,
+};
 
 use crate::enums;
 use crate::error::ClientError;
@@ -27,6 +29,7 @@ use crate::error::ClientError;
 mod certs;
 mod feed;
 pub mod metrics;
+mod node;
 mod order;
 mod output;
 mod party;
@@ -115,6 +118,9 @@ pub enum Command {
     CapacityGap(signals::GapArgs),
     /// The 50/50 depot workload balance per department and fiscal year.
     Balance(signals::BalanceArgs),
+    /// What a party node holds for the coordinator (point --endpoint at the node).
+    #[command(subcommand)]
+    Node(NodeCommand),
     /// Allocation proposals of open orders to capacity (coordinators).
     #[command(subcommand)]
     Allocate(signals::AllocateCommand),
@@ -393,6 +399,22 @@ pub struct FeedArgs {
     pub kind: Vec<EventKind>,
 }
 
+/// `cosx node ...`
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Queued, rejected and delivered writes, sync time and feed lag.
+    Status,
+    /// The node's outbox, newest first.
+    Writes {
+        /// Only writes in this state: queued, delivered or rejected.
+        #[arg(long, value_parser = enums::parse::<WriteState>)]
+        state: Option<WriteState>,
+        /// At most this many (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
 /// `cosx party ...`
 #[derive(Debug, Subcommand)]
 pub enum PartyCommand {
@@ -498,6 +520,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::CapacityGap(args) => signals::gap(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Balance(args) => signals::balance(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Allocate(cmd) => signals::allocate(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Node(cmd) => node::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
     }
 }
 

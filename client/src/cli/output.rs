@@ -9,7 +9,7 @@ use std::io::Write;
 use cosx_proto::pbjson_types::Timestamp;
 use cosx_proto::v1::{
     AvailabilityReport, CapacityOffer, CapacityOfferState, CapacityUnit, MilitaryDepartment, Money, Party, PartyKind,
-    Region, RepairOrder, RepairOrderState, RepairOrderTransition,
+    Region, RepairOrder, RepairOrderState, RepairOrderTransition, SyncState, SyncStatus,
 };
 use serde::Serialize;
 
@@ -130,6 +130,19 @@ fn version(v: i64) -> String {
 }
 
 /// The table columns of a record type, as (header, value) pairs.
+/// How a record read from a node stands with the coordinator; empty when
+/// read from the coordinator itself.
+pub(crate) fn sync(status: Option<&SyncStatus>) -> String {
+    let Some(s) = status else {
+        return String::new();
+    };
+    match SyncState::try_from(s.state) {
+        Ok(SyncState::Pending) => format!("PENDING ({} queued)", s.pending_writes),
+        Ok(SyncState::Rejected) => format!("REJECTED {}: {}", s.rejection_code, s.rejection_message),
+        _ => display::<SyncState>(s.state),
+    }
+}
+
 pub(crate) trait Columns {
     fn columns(&self) -> Vec<(&'static str, String)>;
 }
@@ -156,6 +169,7 @@ impl Columns for RepairOrder {
             ("REGION", self.location.as_ref().map(|l| display::<Region>(l.region)).unwrap_or_default()),
             ("REQUIRED BY", self.required_by.clone()),
             ("UPDATED", time(self.update_time.as_ref())),
+            ("SYNC", sync(self.sync.as_ref())),
         ]
     }
 }
@@ -181,6 +195,7 @@ impl Columns for CapacityOffer {
             ("VALID FROM", self.valid_from.clone()),
             ("VALID UNTIL", self.valid_until.clone()),
             ("RATE", money(self.rate.as_ref())),
+            ("SYNC", sync(self.sync.as_ref())),
         ]
     }
 }

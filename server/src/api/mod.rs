@@ -5,7 +5,7 @@
 
 mod balance;
 pub mod convert;
-mod exchange;
+pub(crate) mod exchange;
 mod feed;
 mod registry;
 mod signals;

@@ -1,0 +1,965 @@
+//! The node's gRPC surface: the same `cosx.v1` services as the coordinator,
+//! for the party's own systems. Writes are checked with the coordinator's
+//! own parsing and lifecycle rules, stored in the outbox and the replica,
+//! and answered before the coordinator hears of them; reads come from the
+//! replica and say how fresh it is in response metadata (`cosx-synced-sequence`,
+//! `cosx-synced-at`, `cosx-upstream`); signals, allocation and registry
+//! changes are the coordinator's to answer and pass straight through.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use cosx_domain::PartyId;
+use cosx_proto::v1 as pb;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::local;
+use super::store::{Accepted, Kind, Method, NodeStore, Record, View, WriteState};
+use super::upstream::Upstream;
+use crate::api::convert::timestamp;
+use crate::api::exchange::{id_of, ingest_result, offer_draft, order_draft, report_draft, step_in};
+use crate::api::{create_key, request_key, valid};
+use crate::coordinator::CoreError;
+
+/// What every node service shares.
+pub struct Node {
+    /// The outbox and replica.
+    pub store: Arc<NodeStore>,
+    /// The link to the coordinator.
+    pub upstream: Arc<Upstream>,
+    /// The party the node acts for.
+    pub party: PartyId,
+    /// SPIFFE trust domain of identities.
+    pub trust_domain: String,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+fn bad_message(_: prost::DecodeError) -> Status {
+    Status::internal("the node could not read back what it stored")
+}
+
+impl Node {
+    /// Admits only the node's own party: its systems hold certificates
+    /// issued for it.
+    fn authenticate<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let certs = request.peer_certs();
+        let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+        let leaf = leaf.ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let id = cosx_certs::party_id_from_cert(leaf, &self.trust_domain)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        if id != self.party.as_str() {
+            return Err(Status::permission_denied(format!(
+                "this node serves party {}; {id} must use its own node or the coordinator",
+                self.party
+            )));
+        }
+        tracing::Span::current().record("party", id.as_str());
+        Ok(())
+    }
+
+    /// Whether the node's party is a coordinating office (from the replica).
+    async fn is_coordinator(&self) -> Result<bool, Status> {
+        let view = self.store.view(&format!("parties/{}", self.party)).await?;
+        Ok(matches!(view.map(|v| v.record), Some(Record::Party(p)) if p.kind == pb::PartyKind::Coordinator as i32))
+    }
+
+    /// A read's answer, with how fresh the replica is.
+    async fn fresh<T>(&self, body: T) -> Result<Response<T>, Status> {
+        let sync = self.store.sync_point().await?;
+        let (connected, _) = self.upstream.health();
+        let mut response = Response::new(body);
+        let meta = response.metadata_mut();
+        meta.insert("cosx-synced-sequence", MetadataValue::from(sync.cursor));
+        if let Some(at) = sync.last_sync_time
+            && let Ok(v) = MetadataValue::try_from(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        {
+            meta.insert("cosx-synced-at", v);
+        }
+        meta.insert("cosx-upstream", MetadataValue::from_static(if connected { "connected" } else { "disconnected" }));
+        Ok(response)
+    }
+
+    /// The request id that travels upstream (the caller's, or a new one) and
+    /// the hash a repeat must match.
+    fn travelling_key<M: Message>(
+        &self,
+        request_id: &str,
+        payload: &M,
+        chosen: Option<(&str, &str)>,
+    ) -> Result<(String, String), Status> {
+        let key = match chosen {
+            Some((field, id)) => create_key(request_id, payload, field, id)?,
+            None => request_key(request_id, payload)?,
+        };
+        let request_id = if request_id.is_empty() { format!("node-{}", new_id()) } else { request_id.to_owned() };
+        Ok((request_id, key.payload_hash))
+    }
+
+    /// Stores a write and answers it with its record as the node now has it.
+    async fn write<F>(&self, request_id: &str, hash: &str, subject: Option<&str>, build: F) -> Result<Record, Status>
+    where
+        F: FnOnce(Option<View>) -> Result<Accepted, Status>,
+    {
+        let (method, bytes) = self.store.accept(request_id, hash, subject, build).await?;
+        let record = decode_answer(method, &bytes)?;
+        let view = self.store.view(record.subject()).await?;
+        Ok(match view {
+            Some(v) => View { record, ..v }.with_sync(),
+            None => record,
+        })
+    }
+
+    async fn view(&self, subject: String) -> Result<View, Status> {
+        self.store.view(&subject).await?.ok_or_else(|| Status::not_found(subject))
+    }
+}
+
+fn new_id_or_fresh(given: &str) -> String {
+    if given.is_empty() { new_id() } else { given.to_owned() }
+}
+
+/// The record a stored answer holds, given the method that made it.
+fn decode_answer(method: Method, bytes: &[u8]) -> Result<Record, Status> {
+    Ok(match method {
+        Method::CreateRepairOrder | Method::TransitionRepairOrder | Method::SplitRepairOrder => {
+            Record::RepairOrder(pb::RepairOrder::decode(bytes).map_err(bad_message)?)
+        }
+        Method::CreateCapacityOffer | Method::UpdateCapacityOffer | Method::WithdrawCapacityOffer => {
+            Record::CapacityOffer(pb::CapacityOffer::decode(bytes).map_err(bad_message)?)
+        }
+        Method::SubmitAvailabilityReport => {
+            Record::AvailabilityReport(pb::AvailabilityReport::decode(bytes).map_err(bad_message)?)
+        }
+        Method::SetAvailabilityTarget => {
+            Record::AvailabilityTarget(pb::AvailabilityTarget::decode(bytes).map_err(bad_message)?)
+        }
+    })
+}
+
+macro_rules! record_as {
+    ($record:expr, $variant:ident, $subject:expr) => {
+        match $record {
+            Record::$variant(r) => Ok(r),
+            _ => Err(Status::not_found($subject)),
+        }
+    };
+}
+
+/// Pages through a filtered list; the token is the offset.
+fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String), Status> {
+    let size = match page_size {
+        0 => 100,
+        n if (1..=1000).contains(&n) => n as usize,
+        _ => {
+            let mut v = cosx_domain::Violations::new();
+            v.add("page_size", "must be between 0 and 1000");
+            return Err(CoreError::Invalid(v).into());
+        }
+    };
+    let start: usize = if token.is_empty() {
+        0
+    } else {
+        token.parse().map_err(|_| {
+            let mut v = cosx_domain::Violations::new();
+            v.add("page_token", "is not a token this node issued");
+            Status::from(CoreError::Invalid(v))
+        })?
+    };
+    let total = items.len();
+    let items: Vec<T> = items.into_iter().skip(start).take(size).collect();
+    let next = if start + items.len() < total { (start + items.len()).to_string() } else { String::new() };
+    Ok((items, next))
+}
+
+/// The Exchange service at a node.
+pub struct NodeExchange(pub Arc<Node>);
+
+impl NodeExchange {
+    async fn create_order(&self, r: pb::CreateRepairOrderRequest) -> Result<pb::RepairOrder, Status> {
+        let n = &self.0;
+        let draft = order_draft(&r.repair_order)?;
+        if draft.originator != n.party {
+            return Err(CoreError::PermissionDenied(format!(
+                "repair_order.originator: this node acts for {}, not {}",
+                n.party, draft.originator
+            ))
+            .into());
+        }
+        let (request_id, hash) = n.travelling_key(
+            &r.request_id,
+            &r.repair_order.clone().unwrap_or_default(),
+            Some(("repair_order_id", &r.repair_order_id)),
+        )?;
+        let id = new_id_or_fresh(&r.repair_order_id);
+        let order = local::created_order(&id, draft, Utc::now());
+        let up = pb::CreateRepairOrderRequest { request_id: request_id.clone(), repair_order_id: id, ..r };
+        let record = n
+            .write(&request_id, &hash, None, |_| {
+                Ok(Accepted {
+                    method: Method::CreateRepairOrder,
+                    request: up.encode_to_vec(),
+                    response: order.encode_to_vec(),
+                    records: vec![Record::RepairOrder(order.clone())],
+                })
+            })
+            .await?;
+        record_as!(record, RepairOrder, "repair order")
+    }
+
+    async fn create_offer(&self, r: pb::CreateCapacityOfferRequest) -> Result<pb::CapacityOffer, Status> {
+        let n = &self.0;
+        let draft = offer_draft(&r.capacity_offer)?;
+        if draft.provider != n.party {
+            return Err(CoreError::PermissionDenied(format!(
+                "capacity_offer.provider: this node acts for {}, not {}",
+                n.party, draft.provider
+            ))
+            .into());
+        }
+        let (request_id, hash) = n.travelling_key(
+            &r.request_id,
+            &r.capacity_offer.clone().unwrap_or_default(),
+            Some(("capacity_offer_id", &r.capacity_offer_id)),
+        )?;
+        let id = new_id_or_fresh(&r.capacity_offer_id);
+        let offer = local::created_offer(&id, draft, Utc::now());
+        let up = pb::CreateCapacityOfferRequest { request_id: request_id.clone(), capacity_offer_id: id, ..r };
+        let record = n
+            .write(&request_id, &hash, None, |_| {
+                Ok(Accepted {
+                    method: Method::CreateCapacityOffer,
+                    request: up.encode_to_vec(),
+                    response: offer.encode_to_vec(),
+                    records: vec![Record::CapacityOffer(offer.clone())],
+                })
+            })
+            .await?;
+        record_as!(record, CapacityOffer, "capacity offer")
+    }
+
+    async fn submit_report(&self, r: pb::SubmitAvailabilityReportRequest) -> Result<pb::AvailabilityReport, Status> {
+        let n = &self.0;
+        let draft = report_draft(&r.availability_report)?;
+        if draft.reporter != n.party {
+            return Err(CoreError::PermissionDenied(format!(
+                "availability_report.reporter: this node acts for {}, not {}",
+                n.party, draft.reporter
+            ))
+            .into());
+        }
+        let (request_id, hash) = n.travelling_key(
+            &r.request_id,
+            &r.availability_report.clone().unwrap_or_default(),
+            Some(("availability_report_id", &r.availability_report_id)),
+        )?;
+        let id = new_id_or_fresh(&r.availability_report_id);
+        let report = local::submitted_report(&id, draft, Utc::now());
+        let up =
+            pb::SubmitAvailabilityReportRequest { request_id: request_id.clone(), availability_report_id: id, ..r };
+        let record = n
+            .write(&request_id, &hash, None, |_| {
+                Ok(Accepted {
+                    method: Method::SubmitAvailabilityReport,
+                    request: up.encode_to_vec(),
+                    response: report.encode_to_vec(),
+                    records: vec![Record::AvailabilityReport(report.clone())],
+                })
+            })
+            .await?;
+        record_as!(record, AvailabilityReport, "availability report")
+    }
+}
+
+#[tonic::async_trait]
+impl pb::exchange_server::Exchange for NodeExchange {
+    async fn create_repair_order(
+        &self,
+        request: Request<pb::CreateRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        self.0.authenticate(&request)?;
+        self.create_order(request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_repair_order(
+        &self,
+        request: Request<pb::GetRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        self.0.authenticate(&request)?;
+        let subject = format!("repairOrders/{}", id_of(&request.get_ref().name, "repairOrders")?);
+        let record = self.0.view(subject.clone()).await?.with_sync();
+        self.0.fresh(record_as!(record, RepairOrder, subject)?).await
+    }
+
+    async fn list_repair_orders(
+        &self,
+        request: Request<pb::ListRepairOrdersRequest>,
+    ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        let orders: Vec<pb::RepairOrder> = self
+            .0
+            .store
+            .views(Kind::RepairOrder)
+            .await?
+            .iter()
+            .filter_map(|v| match v.with_sync() {
+                Record::RepairOrder(o) => Some(o),
+                _ => None,
+            })
+            .filter(|o| {
+                (r.state == 0 || o.state == r.state)
+                    && (r.tms.is_empty() || o.tms == r.tms)
+                    && (r.originator.is_empty() || o.originator == r.originator)
+                    && (r.provider.is_empty() || o.provider == r.provider)
+                    && (r.region == 0 || o.location.as_ref().is_some_and(|l| l.region == r.region))
+            })
+            .collect();
+        let (repair_orders, next_page_token) = page(orders, r.page_size, &r.page_token)?;
+        self.0.fresh(pb::ListRepairOrdersResponse { repair_orders, next_page_token }).await
+    }
+
+    async fn transition_repair_order(
+        &self,
+        request: Request<pb::TransitionRepairOrderRequest>,
+    ) -> Result<Response<pb::RepairOrder>, Status> {
+        let n = &self.0;
+        n.authenticate(&request)?;
+        let r = request.into_inner();
+        let step = step_in(&r)?;
+        let subject = format!("repairOrders/{}", step.id);
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let coordinator = n.is_coordinator().await?;
+        let up =
+            pb::TransitionRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
+        let record = n
+            .write(&request_id, &hash, Some(&subject), |current| {
+                let order = record_as!(
+                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
+                    RepairOrder,
+                    subject.clone()
+                )?;
+                let next = local::transitioned(
+                    &order,
+                    &n.party,
+                    coordinator,
+                    r.version,
+                    &step.action,
+                    &step.progress,
+                    Utc::now(),
+                )?;
+                Ok(Accepted {
+                    method: Method::TransitionRepairOrder,
+                    request: up.encode_to_vec(),
+                    response: next.encode_to_vec(),
+                    records: vec![Record::RepairOrder(next)],
+                })
+            })
+            .await?;
+        Ok(Response::new(record_as!(record, RepairOrder, subject)?))
+    }
+
+    async fn split_repair_order(
+        &self,
+        request: Request<pb::SplitRepairOrderRequest>,
+    ) -> Result<Response<pb::SplitRepairOrderResponse>, Status> {
+        let n = &self.0;
+        n.authenticate(&request)?;
+        let r = request.into_inner();
+        let subject = format!("repairOrders/{}", id_of(&r.name, "repairOrders")?);
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let coordinator = n.is_coordinator().await?;
+        let up = pb::SplitRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
+        let record = n
+            .write(&request_id, &hash, Some(&subject), |current| {
+                let order = record_as!(
+                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
+                    RepairOrder,
+                    subject.clone()
+                )?;
+                let (parent, parts) =
+                    local::split(&order, &n.party, coordinator, r.version, &r.quantities, Utc::now())?;
+                let mut records = vec![Record::RepairOrder(parent.clone())];
+                records.extend(parts.iter().cloned().map(Record::RepairOrder));
+                Ok(Accepted {
+                    method: Method::SplitRepairOrder,
+                    request: up.encode_to_vec(),
+                    response: parent.encode_to_vec(),
+                    records,
+                })
+            })
+            .await?;
+        let parent = record_as!(record, RepairOrder, subject.clone())?;
+        let mut parts = Vec::new();
+        for i in 1..=r.quantities.len() {
+            let part = n.view(format!("{subject}-{i}")).await?.with_sync();
+            parts.push(record_as!(part, RepairOrder, subject.clone())?);
+        }
+        Ok(Response::new(pb::SplitRepairOrderResponse { parent: Some(parent), parts }))
+    }
+
+    async fn get_repair_order_history(
+        &self,
+        request: Request<pb::GetRepairOrderHistoryRequest>,
+    ) -> Result<Response<pb::GetRepairOrderHistoryResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let subject = format!("repairOrders/{}", id_of(&request.get_ref().name, "repairOrders")?);
+        self.0.view(subject.clone()).await?;
+        let transitions = self.0.store.events_about(&subject).await?.into_iter().filter_map(|e| e.transition).collect();
+        self.0.fresh(pb::GetRepairOrderHistoryResponse { transitions }).await
+    }
+
+    async fn create_capacity_offer(
+        &self,
+        request: Request<pb::CreateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        self.0.authenticate(&request)?;
+        self.create_offer(request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_capacity_offer(
+        &self,
+        request: Request<pb::GetCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        self.0.authenticate(&request)?;
+        let subject = format!("capacityOffers/{}", id_of(&request.get_ref().name, "capacityOffers")?);
+        let record = self.0.view(subject.clone()).await?.with_sync();
+        self.0.fresh(record_as!(record, CapacityOffer, subject)?).await
+    }
+
+    async fn list_capacity_offers(
+        &self,
+        request: Request<pb::ListCapacityOffersRequest>,
+    ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        let offers: Vec<pb::CapacityOffer> = self
+            .0
+            .store
+            .views(Kind::CapacityOffer)
+            .await?
+            .iter()
+            .filter_map(|v| match v.with_sync() {
+                Record::CapacityOffer(o) => Some(o),
+                _ => None,
+            })
+            .filter(|o| {
+                (r.state == 0 || o.state == r.state)
+                    && (r.provider.is_empty() || o.provider == r.provider)
+                    && (r.tms.is_empty() || o.capabilities.iter().any(|c| c.tms == r.tms))
+                    && (r.region == 0 || o.site.as_ref().is_some_and(|s| s.region == r.region))
+            })
+            .collect();
+        let (capacity_offers, next_page_token) = page(offers, r.page_size, &r.page_token)?;
+        self.0.fresh(pb::ListCapacityOffersResponse { capacity_offers, next_page_token }).await
+    }
+
+    async fn update_capacity_offer(
+        &self,
+        request: Request<pb::UpdateCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        let n = &self.0;
+        n.authenticate(&request)?;
+        let r = request.into_inner();
+        let mut v = cosx_domain::Violations::new();
+        let name = r.capacity_offer.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+        let id = crate::api::convert::resource_id(&mut v, "capacity_offer.name", &name, "capacityOffers");
+        let version = r.capacity_offer.as_ref().map_or(0, |o| o.version);
+        if version <= 0 {
+            v.add("capacity_offer.version", "is required: the version of the offer you last read");
+        }
+        let draft = crate::api::convert::capacity_offer_in(&mut v, "capacity_offer", &r.capacity_offer);
+        let (id, draft) = valid(v, id.zip(draft))?;
+        let subject = format!("capacityOffers/{id}");
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let up = pb::UpdateCapacityOfferRequest { request_id: request_id.clone(), ..r };
+        let record = n
+            .write(&request_id, &hash, Some(&subject), |current| {
+                let offer = record_as!(
+                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
+                    CapacityOffer,
+                    subject.clone()
+                )?;
+                let next = local::updated_offer(&offer, draft, version, Utc::now())?;
+                Ok(Accepted {
+                    method: Method::UpdateCapacityOffer,
+                    request: up.encode_to_vec(),
+                    response: next.encode_to_vec(),
+                    records: vec![Record::CapacityOffer(next)],
+                })
+            })
+            .await?;
+        Ok(Response::new(record_as!(record, CapacityOffer, subject)?))
+    }
+
+    async fn withdraw_capacity_offer(
+        &self,
+        request: Request<pb::WithdrawCapacityOfferRequest>,
+    ) -> Result<Response<pb::CapacityOffer>, Status> {
+        let n = &self.0;
+        n.authenticate(&request)?;
+        let r = request.into_inner();
+        let subject = format!("capacityOffers/{}", id_of(&r.name, "capacityOffers")?);
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let up =
+            pb::WithdrawCapacityOfferRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
+        let record = n
+            .write(&request_id, &hash, Some(&subject), |current| {
+                let offer = record_as!(
+                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
+                    CapacityOffer,
+                    subject.clone()
+                )?;
+                let next = local::withdrawn_offer(&offer, r.version, Utc::now())?;
+                Ok(Accepted {
+                    method: Method::WithdrawCapacityOffer,
+                    request: up.encode_to_vec(),
+                    response: next.encode_to_vec(),
+                    records: vec![Record::CapacityOffer(next)],
+                })
+            })
+            .await?;
+        Ok(Response::new(record_as!(record, CapacityOffer, subject)?))
+    }
+
+    async fn submit_availability_report(
+        &self,
+        request: Request<pb::SubmitAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
+        self.0.authenticate(&request)?;
+        self.submit_report(request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_availability_report(
+        &self,
+        request: Request<pb::GetAvailabilityReportRequest>,
+    ) -> Result<Response<pb::AvailabilityReport>, Status> {
+        self.0.authenticate(&request)?;
+        let subject = format!("availabilityReports/{}", id_of(&request.get_ref().name, "availabilityReports")?);
+        let record = self.0.view(subject.clone()).await?.with_sync();
+        self.0.fresh(record_as!(record, AvailabilityReport, subject)?).await
+    }
+
+    async fn list_availability_reports(
+        &self,
+        request: Request<pb::ListAvailabilityReportsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityReportsResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        let reports: Vec<pb::AvailabilityReport> = self
+            .0
+            .store
+            .views(Kind::AvailabilityReport)
+            .await?
+            .iter()
+            .filter(|v| r.include_superseded || !v.superseded)
+            .filter_map(|v| match v.with_sync() {
+                Record::AvailabilityReport(o) => Some(o),
+                _ => None,
+            })
+            .filter(|o| (r.reporter.is_empty() || o.reporter == r.reporter) && (r.tms.is_empty() || o.tms == r.tms))
+            .collect();
+        let (availability_reports, next_page_token) = page(reports, r.page_size, &r.page_token)?;
+        self.0.fresh(pb::ListAvailabilityReportsResponse { availability_reports, next_page_token }).await
+    }
+
+    async fn set_availability_target(
+        &self,
+        request: Request<pb::SetAvailabilityTargetRequest>,
+    ) -> Result<Response<pb::AvailabilityTarget>, Status> {
+        let n = &self.0;
+        n.authenticate(&request)?;
+        let r = request.into_inner();
+        let mut v = cosx_domain::Violations::new();
+        let draft = crate::api::convert::availability_target_in(&mut v, &r.target);
+        let draft = valid(v, draft)?;
+        if draft.owner != n.party {
+            return Err(CoreError::PermissionDenied(format!(
+                "target.owner: this node acts for {}, not {}",
+                n.party, draft.owner
+            ))
+            .into());
+        }
+        let (request_id, hash) = n.travelling_key(
+            &r.request_id,
+            &r.target.clone().unwrap_or_default(),
+            Some(("availability_target_id", &r.availability_target_id)),
+        )?;
+        let id = new_id_or_fresh(&r.availability_target_id);
+        let target = local::set_target(&id, draft, Utc::now());
+        let up = pb::SetAvailabilityTargetRequest { request_id: request_id.clone(), availability_target_id: id, ..r };
+        let record = n
+            .write(&request_id, &hash, None, |_| {
+                Ok(Accepted {
+                    method: Method::SetAvailabilityTarget,
+                    request: up.encode_to_vec(),
+                    response: target.encode_to_vec(),
+                    records: vec![Record::AvailabilityTarget(target.clone())],
+                })
+            })
+            .await?;
+        Ok(Response::new(record_as!(record, AvailabilityTarget, "availability target")?))
+    }
+
+    async fn list_availability_targets(
+        &self,
+        request: Request<pb::ListAvailabilityTargetsRequest>,
+    ) -> Result<Response<pb::ListAvailabilityTargetsResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        // The current target per owner and TMS: the latest set.
+        let mut current: std::collections::BTreeMap<(String, String), pb::AvailabilityTarget> = Default::default();
+        for view in self.0.store.views(Kind::AvailabilityTarget).await? {
+            if let Record::AvailabilityTarget(t) = view.with_sync()
+                && (r.owner.is_empty() || t.owner == r.owner)
+                && (r.tms.is_empty() || t.tms == r.tms)
+            {
+                current.insert((t.owner.clone(), t.tms.clone()), t);
+            }
+        }
+        self.0.fresh(pb::ListAvailabilityTargetsResponse { targets: current.into_values().collect() }).await
+    }
+
+    type IngestStream = ReceiverStream<Result<pb::IngestResult, Status>>;
+
+    async fn ingest(
+        &self,
+        request: Request<Streaming<pb::IngestRequest>>,
+    ) -> Result<Response<Self::IngestStream>, Status> {
+        self.0.authenticate(&request)?;
+        let mut records = request.into_inner();
+        let this = NodeExchange(self.0.clone());
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(async move {
+            let mut index = 0u64;
+            while let Some(next) = records.next().await {
+                let record = match next {
+                    Ok(r) => r,
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
+                        break;
+                    }
+                };
+                use pb::ingest_request::Record as R;
+                let (request_id, id) = (record.request_id, record.record_id);
+                let outcome = match record.record {
+                    Some(R::RepairOrder(o)) => this
+                        .create_order(pb::CreateRepairOrderRequest {
+                            repair_order: Some(o),
+                            request_id,
+                            repair_order_id: id,
+                        })
+                        .await
+                        .map(|o| o.name),
+                    Some(R::CapacityOffer(o)) => this
+                        .create_offer(pb::CreateCapacityOfferRequest {
+                            capacity_offer: Some(o),
+                            request_id,
+                            capacity_offer_id: id,
+                        })
+                        .await
+                        .map(|o| o.name),
+                    Some(R::AvailabilityReport(r)) => this
+                        .submit_report(pb::SubmitAvailabilityReportRequest {
+                            availability_report: Some(r),
+                            request_id,
+                            availability_report_id: id,
+                        })
+                        .await
+                        .map(|r| r.name),
+                    None => {
+                        let mut v = cosx_domain::Violations::new();
+                        v.add("record", "is required: a repair_order, capacity_offer or availability_report");
+                        Err(CoreError::Invalid(v).into())
+                    }
+                };
+                if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
+                    break;
+                }
+                index += 1;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// The Registry at a node: parties from the replica; changes go to the
+/// coordinator.
+pub struct NodeRegistry(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::registry_server::Registry for NodeRegistry {
+    async fn get_party(&self, request: Request<pb::GetPartyRequest>) -> Result<Response<pb::Party>, Status> {
+        self.0.authenticate(&request)?;
+        let name = &request.get_ref().name;
+        let subject = if name.starts_with("parties/") { name.clone() } else { format!("parties/{name}") };
+        let record = self.0.view(subject.clone()).await?.record;
+        self.0.fresh(record_as!(record, Party, subject)?).await
+    }
+
+    async fn list_parties(
+        &self,
+        request: Request<pb::ListPartiesRequest>,
+    ) -> Result<Response<pb::ListPartiesResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        let parties: Vec<pb::Party> = self
+            .0
+            .store
+            .views(Kind::Party)
+            .await?
+            .into_iter()
+            .filter_map(|v| match v.record {
+                Record::Party(p) => Some(p),
+                _ => None,
+            })
+            .filter(|p| (r.kind == 0 || p.kind == r.kind) && (r.nation.is_empty() || p.nation == r.nation))
+            .collect();
+        let (parties, next_page_token) = page(parties, r.page_size, &r.page_token)?;
+        self.0.fresh(pb::ListPartiesResponse { parties, next_page_token }).await
+    }
+
+    async fn register_party(&self, request: Request<pb::RegisterPartyRequest>) -> Result<Response<pb::Party>, Status> {
+        self.0.authenticate(&request)?;
+        pb::registry_client::RegistryClient::new(self.0.upstream.channel()).register_party(request.into_inner()).await
+    }
+
+    async fn suspend_party(&self, request: Request<pb::SuspendPartyRequest>) -> Result<Response<pb::Party>, Status> {
+        self.0.authenticate(&request)?;
+        pb::registry_client::RegistryClient::new(self.0.upstream.channel()).suspend_party(request.into_inner()).await
+    }
+}
+
+/// Signals at a node: the coordinator computes them; the node passes the
+/// call through (UNAVAILABLE while the link is down).
+pub struct NodeSignals(pub Arc<Node>);
+
+macro_rules! pass_through {
+    ($self:ident, $request:ident, $client:path, $method:ident) => {{
+        $self.0.authenticate(&$request)?;
+        <$client>::new($self.0.upstream.channel()).$method($request.into_inner()).await
+    }};
+}
+
+#[tonic::async_trait]
+impl pb::signals_server::Signals for NodeSignals {
+    async fn get_availability_metrics(
+        &self,
+        request: Request<pb::GetAvailabilityMetricsRequest>,
+    ) -> Result<Response<pb::GetAvailabilityMetricsResponse>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::signals_client::SignalsClient<tonic::transport::Channel>,
+            get_availability_metrics
+        )
+    }
+
+    async fn get_demand_signal(
+        &self,
+        request: Request<pb::GetDemandSignalRequest>,
+    ) -> Result<Response<pb::GetDemandSignalResponse>, Status> {
+        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_demand_signal)
+    }
+
+    async fn get_capacity_comparison(
+        &self,
+        request: Request<pb::GetCapacityComparisonRequest>,
+    ) -> Result<Response<pb::GetCapacityComparisonResponse>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::signals_client::SignalsClient<tonic::transport::Channel>,
+            get_capacity_comparison
+        )
+    }
+
+    async fn get_workload_balance(
+        &self,
+        request: Request<pb::GetWorkloadBalanceRequest>,
+    ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
+        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_workload_balance)
+    }
+
+    async fn set_depot_baseline(
+        &self,
+        request: Request<pb::SetDepotBaselineRequest>,
+    ) -> Result<Response<pb::DepotBaseline>, Status> {
+        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, set_depot_baseline)
+    }
+}
+
+/// Allocation at a node: passed through to the coordinator.
+pub struct NodeAllocation(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::allocation_server::Allocation for NodeAllocation {
+    async fn propose(
+        &self,
+        request: Request<pb::ProposeAllocationRequest>,
+    ) -> Result<Response<pb::AllocationPlan>, Status> {
+        pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, propose)
+    }
+
+    async fn commit(
+        &self,
+        request: Request<pb::CommitAllocationRequest>,
+    ) -> Result<Response<pb::CommitAllocationResponse>, Status> {
+        pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, commit)
+    }
+}
+
+/// The Feed at a node: the coordinator's events as the node received them,
+/// with the coordinator's sequence numbers, replayed and then followed.
+pub struct NodeFeed(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::feed_server::Feed for NodeFeed {
+    type SubscribeStream = ReceiverStream<Result<pb::Event, Status>>;
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            let mut v = cosx_domain::Violations::new();
+            v.add("after_sequence", "must be >= 0");
+            return Err(CoreError::Invalid(v).into());
+        }
+        let store = self.0.store.clone();
+        let mut head = store.watch_events();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            let mut cursor = r.after_sequence;
+            loop {
+                head.borrow_and_update();
+                let events = match store.events_after(cursor, 256).await {
+                    Ok(events) => events,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let full = events.len() == 256;
+                for event in events {
+                    cursor = event.sequence;
+                    if (r.kinds.is_empty() || r.kinds.contains(&event.kind)) && tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    () = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// `cosx.v1.Node`: where the node stands.
+pub struct NodeStatusService(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::node_server::Node for NodeStatusService {
+    async fn get_status(&self, request: Request<pb::GetNodeStatusRequest>) -> Result<Response<pb::NodeStatus>, Status> {
+        self.0.authenticate(&request)?;
+        Ok(Response::new(status(&self.0).await?))
+    }
+
+    async fn list_writes(
+        &self,
+        request: Request<pb::ListWritesRequest>,
+    ) -> Result<Response<pb::ListWritesResponse>, Status> {
+        self.0.authenticate(&request)?;
+        let r = request.into_inner();
+        let state = match pb::WriteState::try_from(r.state) {
+            Ok(pb::WriteState::Unspecified) => None,
+            Ok(pb::WriteState::Queued) => Some(WriteState::Queued),
+            Ok(pb::WriteState::Delivered) => Some(WriteState::Delivered),
+            Ok(pb::WriteState::Rejected) => Some(WriteState::Rejected),
+            Err(_) => {
+                let mut v = cosx_domain::Violations::new();
+                v.add("state", format!("{} is not a known WriteState value", r.state));
+                return Err(CoreError::Invalid(v).into());
+            }
+        };
+        let limit = match r.page_size {
+            0 => 100,
+            n if (1..=1000).contains(&n) => n as u32,
+            _ => {
+                let mut v = cosx_domain::Violations::new();
+                v.add("page_size", "must be between 0 and 1000");
+                return Err(CoreError::Invalid(v).into());
+            }
+        };
+        let before: i64 = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token.parse().map_err(|_| {
+                let mut v = cosx_domain::Violations::new();
+                v.add("page_token", "is not a token this node issued");
+                Status::from(CoreError::Invalid(v))
+            })?
+        };
+        let writes = self.0.store.writes(state, before, limit).await?;
+        let next_page_token = if writes.len() == limit as usize {
+            writes.last().map(|w| w.sequence.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let writes = writes
+            .into_iter()
+            .map(|w| pb::Write {
+                sequence: w.sequence,
+                request_id: w.request_id,
+                method: w.method.as_str().to_owned(),
+                subject: w.subject,
+                state: match w.state {
+                    WriteState::Queued => pb::WriteState::Queued,
+                    WriteState::Delivered => pb::WriteState::Delivered,
+                    WriteState::Rejected => pb::WriteState::Rejected,
+                } as i32,
+                attempts: w.attempts,
+                create_time: timestamp(w.create_time),
+                error_code: w.error_code.unwrap_or_default(),
+                error_message: w.error_message.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListWritesResponse { writes, next_page_token }))
+    }
+}
+
+/// The node's status, as `Node.GetStatus` and the metrics report it.
+pub async fn status(node: &Node) -> Result<pb::NodeStatus, Status> {
+    let counts = node.store.counts().await?;
+    let sync = node.store.sync_point().await?;
+    let (connected, last_error) = node.upstream.health();
+    let age = counts.oldest_queued.map_or(0.0, |t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+    Ok(pb::NodeStatus {
+        party: node.party.to_string(),
+        upstream: node.upstream.endpoint().to_owned(),
+        upstream_connected: connected,
+        queued_writes: counts.queued,
+        oldest_queued_age_seconds: age,
+        rejected_writes: counts.rejected,
+        delivered_writes: counts.delivered,
+        last_sync_time: sync.last_sync_time.and_then(timestamp),
+        synced_sequence: sync.cursor,
+        upstream_head: sync.head,
+        feed_lag_events: (sync.head - sync.cursor).max(0),
+        last_error,
+    })
+}

@@ -1,0 +1,299 @@
+//! The node's link to the coordinator: forwards the outbox in order, with
+//! retries and backoff, idempotently (each write's request id travels with
+//! it); and follows the coordinator's feed from the stored cursor into the
+//! replica. Both keep going across outages, restarts and dropped
+//! connections: whatever was accepted stays queued until the coordinator
+//! has answered it.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cosx_proto::v1 as pb;
+use futures::FutureExt;
+use prost::Message;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+use tonic::{Code, Request, Status};
+
+use super::config::{RetryConfig, UpstreamConfig};
+use super::store::{Method, NodeStore, Record, Write};
+
+/// The link: one lazily connected mTLS channel, and what the node last
+/// heard over it.
+pub struct Upstream {
+    channel: Channel,
+    endpoint: String,
+    retry: RetryConfig,
+    connected: AtomicBool,
+    last_error: Mutex<String>,
+}
+
+/// Reads one PEM file, naming the setting when it cannot.
+pub fn read_pem(setting: &str, path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{setting} {}: {e}", path.display()))
+}
+
+impl Upstream {
+    /// A link that connects on first use and reconnects by itself.
+    pub fn new(config: &UpstreamConfig, retry: &RetryConfig) -> anyhow::Result<Upstream> {
+        let ca = read_pem("upstream.ca", &config.ca)?;
+        let cert = read_pem("upstream.cert", &config.cert)?;
+        let key = read_pem("upstream.key", &config.key)?;
+        let mut tls =
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).identity(Identity::from_pem(cert, key));
+        if let Some(name) = &config.server_name {
+            tls = tls.domain_name(name.clone());
+        }
+        let channel = Endpoint::from_shared(config.endpoint.clone())?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .tls_config(tls)?
+            .connect_lazy();
+        Ok(Upstream {
+            channel,
+            endpoint: config.endpoint.clone(),
+            retry: retry.clone(),
+            connected: AtomicBool::new(false),
+            last_error: Mutex::new("not connected yet".into()),
+        })
+    }
+
+    /// The channel, for calls the node passes through (signals, allocation).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// The coordinator's address.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Whether the last call succeeded, and the last error if not.
+    pub fn health(&self) -> (bool, String) {
+        let connected = self.connected.load(Ordering::Relaxed);
+        let error =
+            if connected { String::new() } else { self.last_error.lock().map(|e| e.clone()).unwrap_or_default() };
+        (connected, error)
+    }
+
+    fn heard(&self, outcome: Result<(), &Status>) {
+        match outcome {
+            Ok(()) => self.connected.store(true, Ordering::Relaxed),
+            Err(status) => {
+                self.connected.store(false, Ordering::Relaxed);
+                if let Ok(mut e) = self.last_error.lock() {
+                    *e = format!("{}: {}", code_name(status.code()), status.message());
+                }
+            }
+        }
+    }
+
+    /// The wait before attempt `attempts + 1`: exponential, capped, with
+    /// jitter so that many nodes do not retry in step.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = self.retry.initial_backoff.saturating_mul(1u32 << attempts.saturating_sub(1).min(16));
+        let capped = base.min(self.retry.max_backoff);
+        let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % 1000;
+        capped.mul_f64(0.5 + jitter as f64 / 2000.0)
+    }
+
+    fn request<T>(&self, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        request.set_timeout(self.retry.call_timeout);
+        request
+    }
+
+    /// Sends one outbox write; the records are what the coordinator answered.
+    async fn send(&self, write: &Write) -> Result<Vec<Record>, Status> {
+        fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Status> {
+            M::decode(bytes).map_err(|_| Status::data_loss("the node's outbox holds an unreadable request"))
+        }
+        let mut exchange = pb::exchange_client::ExchangeClient::new(self.channel.clone());
+        let bytes = write.request.as_slice();
+        Ok(match write.method {
+            Method::CreateRepairOrder => vec![Record::RepairOrder(
+                exchange.create_repair_order(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::TransitionRepairOrder => vec![Record::RepairOrder(
+                exchange.transition_repair_order(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::SplitRepairOrder => {
+                let done = exchange.split_repair_order(self.request(decode(bytes)?)).await?.into_inner();
+                done.parent.into_iter().chain(done.parts).map(Record::RepairOrder).collect()
+            }
+            Method::CreateCapacityOffer => vec![Record::CapacityOffer(
+                exchange.create_capacity_offer(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::UpdateCapacityOffer => vec![Record::CapacityOffer(
+                exchange.update_capacity_offer(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::WithdrawCapacityOffer => vec![Record::CapacityOffer(
+                exchange.withdraw_capacity_offer(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::SubmitAvailabilityReport => vec![Record::AvailabilityReport(
+                exchange.submit_availability_report(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::SetAvailabilityTarget => vec![Record::AvailabilityTarget(
+                exchange.set_availability_target(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+        })
+    }
+}
+
+/// The gRPC code's canonical name, e.g. `ABORTED`.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Whether a failed forward may succeed later unchanged: the link or the
+/// coordinator was down or busy. Anything else is the coordinator's answer
+/// about the write itself, and is final.
+fn worth_retrying(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Unknown
+            | Code::Internal
+            | Code::Cancelled
+    )
+}
+
+/// Forwards the outbox, oldest write first, until the process ends. A write
+/// that fails for a reason worth retrying holds up the ones after it (they
+/// may depend on it) until it goes through.
+pub async fn forward(store: Arc<NodeStore>, upstream: Arc<Upstream>) {
+    loop {
+        let next = match store.next_queued().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(write) = next else {
+            tokio::select! {
+                () = store.queued_notify().notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            continue;
+        };
+        let outcome = upstream.send(&write).await;
+        let saved = match outcome {
+            Ok(records) => {
+                upstream.heard(Ok(()));
+                store.delivered(write.sequence, &records).await
+            }
+            Err(status) if !worth_retrying(status.code()) => {
+                upstream.heard(Ok(()));
+                tracing::warn!(request_id = %write.request_id, subject = %write.subject, %status, "coordinator refused a write");
+                store.rejected(write.sequence, code_name(status.code()), status.message()).await
+            }
+            Err(status) => {
+                upstream.heard(Err(&status));
+                match store.attempt_failed(write.sequence, code_name(status.code()), status.message()).await {
+                    Ok(attempts) if upstream.retry.max_attempts > 0 && attempts >= upstream.retry.max_attempts => {
+                        let message = format!("gave up after {attempts} attempts; last: {}", status.message());
+                        store.rejected(write.sequence, code_name(status.code()), &message).await
+                    }
+                    Ok(attempts) => {
+                        tracing::debug!(request_id = %write.request_id, attempts, %status, "forward failed; will retry");
+                        tokio::time::sleep(upstream.backoff(attempts)).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        if let Err(e) = saved {
+            tracing::error!(error = %e, "recording a forwarded write");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+/// Events applied per transaction at most.
+const BATCH: usize = 256;
+/// A feed that says nothing for this long is taken as dead (the coordinator
+/// sends a checkpoint at least every 5 s).
+const SILENCE: Duration = Duration::from_secs(20);
+
+/// Follows the coordinator's feed into the replica until the process ends,
+/// resuming after the stored cursor on every reconnect.
+pub async fn follow(store: Arc<NodeStore>, upstream: Arc<Upstream>) {
+    let mut failures = 0u32;
+    loop {
+        match follow_once(&store, &upstream).await {
+            Ok(()) => failures = 0,
+            Err(status) => {
+                upstream.heard(Err(&status));
+                failures = failures.saturating_add(1);
+                tracing::debug!(%status, "feed from the coordinator interrupted");
+            }
+        }
+        tokio::time::sleep(upstream.backoff(failures.max(1))).await;
+    }
+}
+
+async fn follow_once(store: &NodeStore, upstream: &Upstream) -> Result<(), Status> {
+    let cursor = store.sync_point().await?.cursor;
+    let mut feed = pb::feed_client::FeedClient::new(upstream.channel());
+    let request = pb::SubscribeRequest { after_sequence: cursor, kinds: vec![], checkpoints: true };
+    let mut stream = feed.subscribe(request).await?.into_inner();
+    upstream.heard(Ok(()));
+    loop {
+        let first = match tokio::time::timeout(SILENCE, stream.message()).await {
+            Ok(next) => next?,
+            Err(_) => return Err(Status::deadline_exceeded("the coordinator's feed went silent")),
+        };
+        let Some(first) = first else {
+            return Ok(());
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match stream.message().now_or_never() {
+                Some(Ok(Some(event))) => batch.push(event),
+                Some(Err(status)) => {
+                    apply(store, &batch).await?;
+                    return Err(status);
+                }
+                Some(Ok(None)) | None => break,
+            }
+        }
+        apply(store, &batch).await?;
+        upstream.heard(Ok(()));
+    }
+}
+
+async fn apply(store: &NodeStore, batch: &[pb::Event]) -> Result<(), Status> {
+    let checkpoint = pb::EventKind::Checkpoint as i32;
+    let events: Vec<pb::Event> = batch.iter().filter(|e| e.kind != checkpoint).cloned().collect();
+    store.apply_events(&events).await?;
+    if let Some(last) = batch.iter().rev().find(|e| e.kind == checkpoint) {
+        store.checkpoint(last.sequence).await?;
+    }
+    Ok(())
+}
