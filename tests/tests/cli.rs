@@ -10,7 +10,12 @@ use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, party, repair_order};
 
 async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> bool {
-    let endpoint = format!("https://localhost:{}", ex.addr().port());
+    cosx_at(ex.addr().port(), as_party, pki, args).await
+}
+
+/// Runs the CLI against the node or coordinator on `port`.
+async fn cosx_at(port: u16, as_party: &str, pki: &Path, args: &[&str]) -> bool {
+    let endpoint = format!("https://localhost:{port}");
     let ca = pki.join("ca.pem");
     let cert = pki.join(format!("{as_party}.pem"));
     let key = pki.join(format!("{as_party}.key"));
@@ -130,5 +135,28 @@ async fn the_cli_makes_a_pki_the_coordinator_accepts() -> anyhow::Result<()> {
         let mode = std::fs::metadata(dir.path().join("ca.key"))?.permissions().mode();
         assert_eq!(mode & 0o077, 0, "the CA key must not be readable by others");
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_cli_reads_a_nodes_status_outbox_and_replica() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let node = ex.start_node(party::USAF).await?;
+    let port = node.addr().port();
+    let created = pb::exchange_client::ExchangeClient::new(ex.node_channel(&node).await?)
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            request_id: "cli-node-1".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert!(cosx_at(port, party::USAF, dir.path(), &["node", "status"]).await);
+    assert!(cosx_at(port, party::USAF, dir.path(), &["--json", "node", "writes", "--state", "queued"]).await);
+    assert!(cosx_at(port, party::USAF, dir.path(), &["get", &created.name]).await);
+    // The node serves its own party only: MHI's certificate is refused there.
+    assert!(!cosx_at(port, party::MHI, dir.path(), &["node", "status"]).await);
     Ok(())
 }

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! listen = "127.0.0.1:7444"
+//! # metrics_listen = "127.0.0.1:9464"   (top level: Prometheus text at GET /metrics)
 //! database = "sqlite://node.db"
 //! trust_domain = "cosx.example"
 //! [tls]                       # what the party's own systems connect to
@@ -99,6 +100,10 @@ pub struct NodeConfig {
     /// Resource limits for local clients.
     #[serde(default)]
     pub limits: Limits,
+    /// Where to serve Prometheus metrics over plain HTTP (`GET /metrics`);
+    /// none if unset. Keep it on loopback or a management network.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl NodeConfig {

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod config;
 pub mod local;
+pub mod metrics;
 pub mod store;
 pub mod upstream;
 
@@ -39,6 +40,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Its state, for in-process inspection.
     pub node: Arc<Node>,
+    /// Where it serves metrics, if it does.
+    pub metrics_addr: Option<SocketAddr>,
     closing: tokio::sync::watch::Sender<bool>,
     links: Vec<tokio::task::JoinHandle<()>>,
     task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
@@ -80,12 +83,18 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
         party,
         trust_domain: config.trust_domain.clone(),
     });
-    let links = vec![
+    let mut links = vec![
         tokio::spawn(upstream::forward(store.clone(), upstream.clone())),
         tokio::spawn(upstream::follow(store, upstream)),
     ];
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let mut metrics_addr = None;
+    if let Some(at) = config.metrics_listen {
+        let metrics = TcpListener::bind(at).await?;
+        metrics_addr = Some(metrics.local_addr()?);
+        links.push(tokio::spawn(metrics::serve(metrics, node.clone())));
+    }
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<pb::exchange_server::ExchangeServer<NodeExchange>>().await;
@@ -117,5 +126,5 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
         let _ = stop.wait_for(|c| *c).await;
     }));
     tracing::info!(%addr, party = %node.party, upstream = %config.upstream.endpoint, "node serving cosx.v1 over mutual TLS");
-    Ok(Running { addr, node, closing, links, task })
+    Ok(Running { addr, node, metrics_addr, closing, links, task })
 }
