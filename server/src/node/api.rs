@@ -208,6 +208,7 @@ impl NodeExchange {
                     request: up.encode_to_vec(),
                     response: order.encode_to_vec(),
                     records: vec![Record::RepairOrder(order.clone())],
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -239,6 +240,7 @@ impl NodeExchange {
                     request: up.encode_to_vec(),
                     response: offer.encode_to_vec(),
                     records: vec![Record::CapacityOffer(offer.clone())],
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -271,6 +273,7 @@ impl NodeExchange {
                     request: up.encode_to_vec(),
                     response: report.encode_to_vec(),
                     records: vec![Record::AvailabilityReport(report.clone())],
+                    ordered_by: vec!["availabilityReports".into()],
                 })
             })
             .await?;
@@ -360,6 +363,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     request: up.encode_to_vec(),
                     response: next.encode_to_vec(),
                     records: vec![Record::RepairOrder(next)],
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -393,6 +397,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     request: up.encode_to_vec(),
                     response: parent.encode_to_vec(),
                     records,
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -493,6 +498,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     request: up.encode_to_vec(),
                     response: next.encode_to_vec(),
                     records: vec![Record::CapacityOffer(next)],
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -523,6 +529,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     request: up.encode_to_vec(),
                     response: next.encode_to_vec(),
                     records: vec![Record::CapacityOffer(next)],
+                    ordered_by: vec![],
                 })
             })
             .await?;
@@ -602,6 +609,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     request: up.encode_to_vec(),
                     response: target.encode_to_vec(),
                     records: vec![Record::AvailabilityTarget(target.clone())],
+                    ordered_by: vec!["availabilityTargets".into()],
                 })
             })
             .await?;

@@ -335,6 +335,10 @@ pub struct Accepted {
     pub response: Vec<u8>,
     /// The records as the write leaves them; the first is the subject.
     pub records: Vec<Record>,
+    /// Further keys the write is ordered by: it is forwarded only after
+    /// every earlier write with one of them (reports supersede each other at
+    /// the coordinator, so they go one at a time).
+    pub ordered_by: Vec<String>,
 }
 
 /// Counts for `Node.GetStatus`.
@@ -459,6 +463,14 @@ impl NodeStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(NodeStoreError::from)?;
+        for key in &accepted.ordered_by {
+            sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
+                .bind(key)
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await
+                .map_err(NodeStoreError::from)?;
+        }
         for record in &accepted.records {
             sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
                 .bind(record.subject())
@@ -538,12 +550,24 @@ impl NodeStore {
         })
     }
 
-    /// The oldest queued write.
-    pub async fn next_queued(&self) -> Result<Option<Write>> {
-        let row = sqlx::query("SELECT * FROM outbox WHERE state = 'queued' ORDER BY sequence LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(Self::write_of).transpose()
+    /// The oldest queued writes, at most `limit`, each with every record it
+    /// touches.
+    pub async fn queued(&self, limit: u32) -> Result<Vec<(Write, Vec<String>)>> {
+        let rows = sqlx::query(
+            "SELECT o.*, (SELECT group_concat(s.subject, ' ') FROM outbox_subject s WHERE s.sequence = o.sequence)
+                    AS subjects
+             FROM outbox o WHERE o.state = 'queued' ORDER BY o.sequence LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let subjects: Option<String> = row.get("subjects");
+                let subjects = subjects.unwrap_or_default().split(' ').map(str::to_owned).collect();
+                Self::write_of(row).map(|w| (w, subjects))
+            })
+            .collect()
     }
 
     /// Writes, newest first, after `before` (0: from the newest).
@@ -614,27 +638,36 @@ impl NodeStore {
         Ok(())
     }
 
-    /// The coordinator accepted a write; `records` is what it answered.
-    pub async fn delivered(&self, sequence: i64, records: &[Record]) -> Result<()> {
+    /// The coordinator accepted writes; each comes with the records it
+    /// answered. One transaction for them all.
+    pub async fn delivered(&self, done: &[(i64, Vec<Record>)]) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
         let _writer = self.writer.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1 WHERE sequence = ?")
-            .bind(now_text())
+        let now = now_text();
+        for (sequence, records) in done {
+            sqlx::query(
+                "UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1 WHERE sequence = ?",
+            )
+            .bind(&now)
             .bind(sequence)
             .execute(&mut *tx)
             .await?;
-        for record in records {
-            Self::apply_upstream(&mut tx, record).await?;
+            for record in records {
+                Self::apply_upstream(&mut tx, record).await?;
+            }
+            sqlx::query(
+                "UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
+                        rejection_time = NULL
+                 WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
+            )
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
+            Self::settle_subjects(&mut tx, *sequence).await?;
         }
-        sqlx::query(
-            "UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
-                    rejection_time = NULL
-             WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
-        )
-        .bind(sequence)
-        .execute(&mut *tx)
-        .await?;
-        Self::settle_subjects(&mut tx, sequence).await?;
         tx.commit().await?;
         Ok(())
     }
