@@ -6,7 +6,10 @@
 //! fixed widths instead of being fitted to the data.
 
 use cosx_proto::v1::event::Subject;
-use cosx_proto::v1::{CapacityOfferState, Event, EventKind, RepairOrderState, SubscribeRequest};
+use cosx_proto::v1::{
+    BalanceStatus, CapacityOfferState, Event, EventKind, MaintenanceLevel, MilitaryDepartment, Region,
+    RepairOrderState, SubscribeRequest,
+};
 
 use super::FeedArgs;
 use super::output::{Printer, time};
@@ -45,6 +48,27 @@ pub(crate) fn event_cells(event: &Event) -> [String; 6] {
         Some(Subject::Party(p)) => {
             (p.name.clone(), if p.suspended { "SUSPENDED".to_owned() } else { "ACTIVE".to_owned() })
         }
+        Some(Subject::BottleneckAlert(a)) => {
+            let key = a.key.clone().unwrap_or_default();
+            let period = a.period.as_ref().map(|p| p.label.clone()).unwrap_or_default();
+            (
+                format!(
+                    "{}/{}/{} {period}",
+                    display::<Region>(key.region),
+                    key.tms,
+                    display::<MaintenanceLevel>(key.level)
+                ),
+                format!("{} short {:.1}", if a.raised { "RAISED" } else { "CLEARED" }, a.shortfall),
+            )
+        }
+        Some(Subject::BalanceAlert(a)) => (
+            format!("{} FY{}", display::<MilitaryDepartment>(a.department), a.fiscal_year),
+            format!(
+                "{} {}",
+                display::<BalanceStatus>(a.status),
+                a.contract_share.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_default()
+            ),
+        ),
         None => (String::new(), String::new()),
     };
     [

@@ -23,7 +23,8 @@ pub struct DemandView {
     pub cursor: i64,
 }
 
-fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
+/// The demand core's maintenance level for a domain level.
+pub fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
     match l {
         MaintenanceLevel::Organizational => core::MaintenanceLevel::Organizational,
         MaintenanceLevel::Intermediate => core::MaintenanceLevel::Intermediate,
@@ -87,7 +88,7 @@ fn demand_error(e: core::DemandError) -> CoreError {
 
 impl DemandView {
     /// Applies one event of the log.
-    fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
+    pub(crate) fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
         let nation = |o: &RepairOrder| core_.party_nation(&o.draft.originator).unwrap_or_else(Nation::usa);
         match &event.content {
             EventContent::RepairOrder { order, transition } => match transition.as_ref().and_then(|t| t.from) {
@@ -133,7 +134,8 @@ impl DemandView {
     }
 }
 
-fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
+/// The demand core's capacity unit.
+pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
     match u {
         CapacityUnit::InductionSlots => core::CapacityUnit::InductionSlots,
         CapacityUnit::LaborHours => core::CapacityUnit::LaborHours,
