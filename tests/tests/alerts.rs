@@ -106,7 +106,10 @@ async fn order(c: &mut Exchange, tms: &str, required_by: &str, quantity: u32, ho
 async fn offer(ex: &TestExchange, offer: pb::CapacityOffer) -> anyhow::Result<()> {
     ex.exchange(party::MHI)
         .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), request_id: String::new() })
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(offer),
+            request_id: String::new(),
+        })
         .await?;
     Ok(())
 }
@@ -211,7 +214,8 @@ async fn the_50_50_warning_and_violation_fire_exactly_at_their_thresholds_on_the
     let kinds: Vec<i32> = after.iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
-        [pb::EventKind::BalanceWarning, pb::EventKind::BalanceViolation, pb::EventKind::BalanceCleared].map(|k| k as i32)
+        [pb::EventKind::BalanceWarning, pb::EventKind::BalanceViolation, pb::EventKind::BalanceCleared]
+            .map(|k| k as i32)
     );
     Ok(())
 }
