@@ -172,6 +172,11 @@ pub struct SignalsConfig {
     /// Periods (months) of forecast demand each cell is judged on beyond its
     /// last month of orders; 0 judges actual demand only.
     pub bottleneck_forecast_periods: u32,
+    /// Also judge cells where no capacity is offered at all (every month with
+    /// demand at or above the absolute threshold is then a bottleneck). Off
+    /// by default: such cells are better found with `cosx capacity-gap`
+    /// than announced one month at a time.
+    pub bottleneck_cells_without_capacity: bool,
     /// 50/50 warning threshold, percent of projected contract share.
     pub balance_warning_percent: f64,
     /// Raise `BOTTLENECK_*` and `BALANCE_*` events on the feed.
@@ -186,6 +191,7 @@ impl Default for SignalsConfig {
             bottleneck_absolute_slots: 1.0,
             bottleneck_relative: 0.1,
             bottleneck_forecast_periods: 3,
+            bottleneck_cells_without_capacity: false,
             balance_warning_percent: 45.0,
             alerts: true,
         }
@@ -212,6 +218,7 @@ impl SignalsConfig {
         parsed(var, "COSX_SIGNALS_BOTTLENECK_ABSOLUTE_SLOTS", &mut self.bottleneck_absolute_slots)?;
         parsed(var, "COSX_SIGNALS_BOTTLENECK_RELATIVE", &mut self.bottleneck_relative)?;
         parsed(var, "COSX_SIGNALS_BOTTLENECK_FORECAST_PERIODS", &mut self.bottleneck_forecast_periods)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_CELLS_WITHOUT_CAPACITY", &mut self.bottleneck_cells_without_capacity)?;
         parsed(var, "COSX_SIGNALS_BALANCE_WARNING_PERCENT", &mut self.balance_warning_percent)?;
         parsed(var, "COSX_SIGNALS_ALERTS", &mut self.alerts)?;
         Ok(())

@@ -222,13 +222,18 @@ async fn the_50_50_warning_and_violation_fire_exactly_at_their_thresholds_on_the
 
 #[tokio::test]
 async fn replicas_on_one_database_raise_each_change_once() -> anyhow::Result<()> {
-    let ex = exchange().await?;
+    let ex = TestExchange::start_with(|c, _, _| {
+        c.signals.bottleneck_forecast_periods = 0;
+        c.signals.bottleneck_cells_without_capacity = true;
+        Ok(())
+    })
+    .await?;
     if ex.backend() != Backend::Postgres {
         return Ok(()); // one writer on SQLite: nothing to share
     }
     let replicas = [ex.start_replica().await?, ex.start_replica().await?];
     let mut usaf = ex.exchange(party::USAF).await?;
-    // No capacity at all: 500 h in one month is a bottleneck.
+    // No capacity at all (judged, as configured): 500 h in one month is a bottleneck.
     order(&mut usaf, "C-130J", "2027-05-15", 1, 500.0).await?;
     let seen = until_alerts(&ex, 1).await?;
     assert_eq!(seen[0].kind, pb::EventKind::BottleneckRaised as i32);

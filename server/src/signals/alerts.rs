@@ -100,6 +100,8 @@ pub struct AlertSettings {
     pub relative: f64,
     /// Months of forecast demand judged beyond each cell's last month of orders.
     pub forecast_periods: u32,
+    /// Judge cells with no capacity offered at all too.
+    pub cells_without_capacity: bool,
     /// 50/50 warning threshold, percent.
     pub warning_percent: f64,
 }
@@ -131,6 +133,7 @@ impl From<&crate::config::SignalsConfig> for AlertSettings {
             absolute_slots: c.bottleneck_absolute_slots,
             relative: c.bottleneck_relative,
             forecast_periods: c.bottleneck_forecast_periods,
+            cells_without_capacity: c.bottleneck_cells_without_capacity,
             warning_percent: c.balance_warning_percent,
         }
     }

@@ -129,7 +129,8 @@ impl LogViews {
     /// Demand against capacity in one cell, per (month, unit): the cell is
     /// compared in each unit its capacity is offered in (labor hours when
     /// none is offered), on actual demand by required-by month and, beyond
-    /// its last month of orders, forecast demand.
+    /// its last month of orders, forecast demand. A cell without any offer
+    /// is judged only when the settings ask for it.
     pub fn judge_cell(
         &self,
         cell: &dm::CellKey,
@@ -137,6 +138,9 @@ impl LogViews {
     ) -> BTreeMap<(dm::Period, CapacityUnit), dm::BalanceRow> {
         let offers: Vec<CapacityOffer> =
             self.offers_by_cell.get(cell).into_iter().flatten().filter_map(|id| self.offers.get(id).cloned()).collect();
+        if offers.is_empty() && !settings.cells_without_capacity {
+            return BTreeMap::new();
+        }
         let mut units: BTreeSet<CapacityUnit> = offers.iter().map(|o| o.draft.unit).collect();
         if units.is_empty() {
             units.insert(CapacityUnit::LaborHours);
