@@ -115,4 +115,43 @@ mod tests {
         assert!(line.starts_with("      42  2027-01-01T00:00:00Z  REPAIR_ORDER_TRANSITIONED"), "{line}");
         assert!(line.ends_with("repairOrders/9                    ACCEPTED"), "{line}");
     }
+
+    #[test]
+    fn alert_lines_name_the_cell_or_department_and_the_standing() {
+        use cosx_proto::v1::{BalanceAlert, BottleneckAlert, DemandCellKey, DemandPeriod};
+        let bottleneck = Event {
+            kind: EventKind::BottleneckRaised as i32,
+            actor: "COSX-SIGNALS".into(),
+            subject: Some(Subject::BottleneckAlert(BottleneckAlert {
+                key: Some(DemandCellKey {
+                    region: Region::Indopacom as i32,
+                    tms: "F-35A".into(),
+                    level: MaintenanceLevel::Depot as i32,
+                    ..DemandCellKey::default()
+                }),
+                period: Some(DemandPeriod { label: "2027-03".into(), ..DemandPeriod::default() }),
+                shortfall: 542.25,
+                raised: true,
+                ..BottleneckAlert::default()
+            })),
+            ..Event::default()
+        };
+        let cells = event_cells(&bottleneck);
+        assert_eq!(cells[2], "BOTTLENECK_RAISED");
+        assert_eq!(cells[4], "INDOPACOM/F-35A/DEPOT 2027-03");
+        assert_eq!(cells[5], "RAISED short 542.2");
+        let balance = Event {
+            kind: EventKind::BalanceWarning as i32,
+            subject: Some(Subject::BalanceAlert(BalanceAlert {
+                department: MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                status: BalanceStatus::Warning as i32,
+                contract_share: Some(0.45),
+                ..BalanceAlert::default()
+            })),
+            ..Event::default()
+        };
+        let cells = event_cells(&balance);
+        assert_eq!((cells[4].as_str(), cells[5].as_str()), ("AIR_FORCE FY2027", "WARNING 45.0%"));
+    }
 }
