@@ -262,3 +262,69 @@ impl LogViews {
         due
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::signals::demand::demand_order;
+    use crate::signals::workload::tests::{base_order, offer};
+
+    fn settings(forecast_periods: u32) -> AlertSettings {
+        AlertSettings {
+            absolute_hours: 100.0,
+            absolute_slots: 1.0,
+            relative: 0.1,
+            forecast_periods,
+            cells_without_capacity: false,
+            warning_percent: 45.0,
+        }
+    }
+
+    /// Three orders of 4 items due in March 2027, and an offer of slots.
+    fn views(slots_per_half_year: f64) -> (LogViews, dm::CellKey) {
+        let mut v = LogViews::default();
+        for i in 0..3 {
+            let mut o = base_order();
+            o.id = format!("o{i}");
+            o.draft.required_by = NaiveDate::from_ymd_opt(2027, 3, 15).unwrap();
+            v.demand.cube.add(&demand_order(&o, &cosx_domain::Nation::usa(), false)).unwrap();
+        }
+        let o = offer(0, 1, slots_per_half_year, true);
+        let cell = offer_cells(&o).into_iter().next().unwrap();
+        v.offers_by_cell.entry(cell.clone()).or_default().insert(o.id.clone());
+        v.offers.insert(o.id.clone(), o);
+        (v, cell)
+    }
+
+    #[test]
+    fn a_cell_offered_in_slots_is_judged_in_slots_with_forecast_months_after_its_orders() {
+        // 12 items in March against 181 slots over Oct-Mar: 31/182 of them, about 30.8: no shortfall.
+        let (mut v, cell) = views(181.0);
+        assert!(v.due_alerts(&settings(0)).is_empty());
+        // 6 slots over Oct-Mar: March gets about 1.02, 12 items short by about 11.
+        let (mut v, _) = views(6.0);
+        let due = v.due_alerts(&settings(0));
+        assert_eq!(due.len(), 1, "{due:?}");
+        let EventContent::Bottleneck { alert } = &due[0].content else { panic!("{due:?}") };
+        assert_eq!((alert.period.as_str(), alert.unit, alert.raised), ("2027-03", CapacityUnit::InductionSlots, true));
+        assert!((alert.demand - 12.0).abs() < 1e-9 && alert.shortfall > 10.0, "{alert:?}");
+        assert_eq!(due[0].change_id, "alert:bottleneck:INDOPACOM/F-35A/DEPOT/2027-03/INDUCTION_SLOTS:0");
+        // Its event comes back through the log: judged again, nothing more is due.
+        v.alerts.record_bottleneck(alert);
+        assert!(v.due_alerts(&settings(0)).is_empty());
+        // With forecast months judged too, April onwards (forecast demand, little capacity) alerts as well.
+        v.alerts.dirty_cells.insert(cell);
+        let due = v.due_alerts(&settings(2));
+        let periods: Vec<String> = due
+            .iter()
+            .filter_map(|d| match &d.content {
+                EventContent::Bottleneck { alert } => Some(format!("{} {}", alert.period, alert.demand_kind)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(periods, ["2027-04 FORECAST", "2027-05 FORECAST"]);
+    }
+}

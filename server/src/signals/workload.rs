@@ -242,7 +242,7 @@ pub fn recompute(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     //! The view, fed any sequence of order versions (creates, transitions,
     //! splits, cancellations), offers and baselines, answers what a full
@@ -278,7 +278,7 @@ mod tests {
         }
     }
 
-    fn base_order() -> RepairOrder {
+    pub(crate) fn base_order() -> RepairOrder {
         let o = pb::RepairOrder {
             originator: PARTIES[0].0.into(),
             tms: "F-35A".into(),
@@ -322,7 +322,7 @@ mod tests {
         }
     }
 
-    fn offer(id: usize, provider: usize, capacity: f64, slots: bool) -> CapacityOffer {
+    pub(crate) fn offer(id: usize, provider: usize, capacity: f64, slots: bool) -> CapacityOffer {
         let o = pb::CapacityOffer {
             provider: PARTIES[provider % PARTIES.len()].0.into(),
             site: Some(pb::Site {
