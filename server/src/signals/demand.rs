@@ -11,10 +11,8 @@ use cosx_domain::{CapacityUnit, MaintenanceLevel, Nation, RepairOrderState, Repa
 
 use crate::coordinator::{Coordinator, CoreError, Event, EventContent};
 
-/// Events applied per catch-up page.
-const PAGE: u32 = 5_000;
-
-/// The demand cube and how far into the log it has read.
+/// The demand cube and how far into the log it has read (kept by
+/// [`super::views::LogViews`], which reads the log for every view at once).
 #[derive(Debug, Default)]
 pub struct DemandView {
     /// Aggregates of every order not cancelled.
@@ -114,23 +112,6 @@ impl DemandView {
             _ => {}
         }
         Ok(())
-    }
-
-    /// Reads the log from the cursor to its end.
-    pub async fn catch_up(&mut self, core_: &Coordinator) -> Result<(), CoreError> {
-        loop {
-            let events = core_.all_events(self.cursor, PAGE).await?;
-            for e in &events {
-                if let Err(err) = self.apply(core_, e) {
-                    // An event the cube cannot take is a bug, not a reason to stop serving.
-                    tracing::error!(sequence = e.sequence, error = %err, "demand cube skipped an event");
-                }
-                self.cursor = e.sequence;
-            }
-            if events.len() < PAGE as usize {
-                return Ok(());
-            }
-        }
     }
 }
 
