@@ -98,6 +98,7 @@ impl Pki {
                 ..Limits::default()
             },
             shutdown_grace: Duration::from_secs(5),
+            signals: Default::default(),
         };
         let running = server::start(&config).await?;
         Ok((running, db))

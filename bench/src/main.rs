@@ -336,6 +336,7 @@ async fn step(args: &Args, pki: &Pki, size: usize, figures: &mut Vec<Figure>) ->
                 fiscal_year: 2027,
                 include_proposed: false,
                 warning_percent: None,
+                ..Default::default()
             })
             .await
         }

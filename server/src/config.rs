@@ -1,7 +1,9 @@
 //! Coordinator configuration: a TOML file, then `COSX_*` environment
 //! variables over it (`COSX_LISTEN`, `COSX_DATABASE`, `COSX_TRUST_DOMAIN`,
 //! `COSX_TLS_CERT`, `COSX_TLS_KEY`, `COSX_TLS_CLIENT_CA`, `COSX_LOG_FORMAT`,
-//! `COSX_TLS_CRLS` (comma-separated), `COSX_SHUTDOWN_GRACE`).
+//! `COSX_TLS_CRLS` (comma-separated), `COSX_SHUTDOWN_GRACE`, and for the
+//! `[signals]` section `COSX_SIGNALS_<KEY>` with the key in capitals, e.g.
+//! `COSX_SIGNALS_MIN_CELL_ORDERS`).
 //!
 //! Durations are strings with a unit: `"500ms"`, `"10s"`, `"2m"`.
 
@@ -152,6 +154,104 @@ pub mod duration {
     }
 }
 
+/// Demand signals, workload balance and the alerts the coordinator raises
+/// on the feed (`[signals]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignalsConfig {
+    /// *k*: the fewest orders a demand cell shown to a non-coordinator may
+    /// be built from; smaller cells (and cells protecting them) are withheld.
+    pub min_cell_orders: u64,
+    /// A bottleneck needs a shortfall of at least this many labor hours
+    /// (cells compared in labor hours) ...
+    pub bottleneck_absolute_hours: f64,
+    /// ... or induction slots (cells whose capacity is offered in slots) ...
+    pub bottleneck_absolute_slots: f64,
+    /// ... and at least this fraction of the capacity offered (0.1 = 10 %).
+    pub bottleneck_relative: f64,
+    /// Periods (months) of forecast demand each cell is judged on beyond its
+    /// last month of orders; 0 judges actual demand only.
+    pub bottleneck_forecast_periods: u32,
+    /// Also judge cells where no capacity is offered at all (every month with
+    /// demand at or above the absolute threshold is then a bottleneck). Off
+    /// by default: such cells are better found with `cosx capacity-gap`
+    /// than announced one month at a time.
+    pub bottleneck_cells_without_capacity: bool,
+    /// 50/50 warning threshold, percent of projected contract share.
+    pub balance_warning_percent: f64,
+    /// Raise `BOTTLENECK_*` and `BALANCE_*` events on the feed.
+    pub alerts: bool,
+}
+
+impl Default for SignalsConfig {
+    fn default() -> Self {
+        SignalsConfig {
+            min_cell_orders: 3,
+            bottleneck_absolute_hours: 100.0,
+            bottleneck_absolute_slots: 1.0,
+            bottleneck_relative: 0.1,
+            bottleneck_forecast_periods: 3,
+            bottleneck_cells_without_capacity: false,
+            balance_warning_percent: 45.0,
+            alerts: true,
+        }
+    }
+}
+
+impl SignalsConfig {
+    fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parsed<T: std::str::FromStr>(
+            var: &impl Fn(&str) -> Option<String>,
+            name: &str,
+            into: &mut T,
+        ) -> Result<(), ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            if let Some(v) = var(name) {
+                *into = v.trim().parse().map_err(|e| ConfigError::Invalid(format!("{name} {v:?}: {e}")))?;
+            }
+            Ok(())
+        }
+        parsed(var, "COSX_SIGNALS_MIN_CELL_ORDERS", &mut self.min_cell_orders)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_ABSOLUTE_HOURS", &mut self.bottleneck_absolute_hours)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_ABSOLUTE_SLOTS", &mut self.bottleneck_absolute_slots)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_RELATIVE", &mut self.bottleneck_relative)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_FORECAST_PERIODS", &mut self.bottleneck_forecast_periods)?;
+        parsed(var, "COSX_SIGNALS_BOTTLENECK_CELLS_WITHOUT_CAPACITY", &mut self.bottleneck_cells_without_capacity)?;
+        parsed(var, "COSX_SIGNALS_BALANCE_WARNING_PERCENT", &mut self.balance_warning_percent)?;
+        parsed(var, "COSX_SIGNALS_ALERTS", &mut self.alerts)?;
+        Ok(())
+    }
+
+    /// Checks the values.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.min_cell_orders == 0 {
+            return invalid("signals.min_cell_orders must be at least 1".into());
+        }
+        for (name, v) in [
+            ("bottleneck_absolute_hours", self.bottleneck_absolute_hours),
+            ("bottleneck_absolute_slots", self.bottleneck_absolute_slots),
+            ("bottleneck_relative", self.bottleneck_relative),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return invalid(format!("signals.{name} {v}: expected a finite number >= 0"));
+            }
+        }
+        if self.bottleneck_forecast_periods > 120 {
+            return invalid("signals.bottleneck_forecast_periods: at most 120".into());
+        }
+        if !(0.0..=100.0).contains(&self.balance_warning_percent) {
+            return invalid(format!(
+                "signals.balance_warning_percent {}: expected 0 to 100",
+                self.balance_warning_percent
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A party registered from the configuration at start.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +325,9 @@ pub struct CoordinatorConfig {
     /// process exits anyway.
     #[serde(default = "default_shutdown_grace", with = "duration")]
     pub shutdown_grace: Duration,
+    /// Demand signals, workload balance and feed alerts.
+    #[serde(default)]
+    pub signals: SignalsConfig,
 }
 
 impl CoordinatorConfig {
@@ -277,6 +380,7 @@ impl CoordinatorConfig {
                 }
             };
         }
+        self.signals.apply_env(&var)?;
         Ok(())
     }
 
@@ -320,7 +424,7 @@ impl CoordinatorConfig {
         if l.handshake_timeout.is_zero() {
             return invalid("limits.handshake_timeout must be more than 0s");
         }
-        Ok(())
+        self.signals.check()
     }
 
     /// The parties the file registers.
@@ -394,6 +498,27 @@ nation = "JPN"
         let defaults: CoordinatorConfig = toml::from_str(FILE).unwrap();
         assert_eq!(defaults.shutdown_grace, Duration::from_secs(10));
         assert!(defaults.tls.crls.is_empty());
+    }
+
+    #[test]
+    fn the_signals_section_parses_and_environment_overrides_it() {
+        let defaults: CoordinatorConfig = toml::from_str(FILE).unwrap();
+        assert_eq!(defaults.signals, SignalsConfig::default());
+        assert_eq!(defaults.signals.min_cell_orders, 3);
+        let text = format!("{FILE}\n[signals]\nmin_cell_orders = 5\nbottleneck_relative = 0.25\n");
+        let mut c: CoordinatorConfig = toml::from_str(&text).unwrap();
+        assert_eq!((c.signals.min_cell_orders, c.signals.bottleneck_relative), (5, 0.25));
+        c.apply_env(|k| match k {
+            "COSX_SIGNALS_MIN_CELL_ORDERS" => Some("7".into()),
+            "COSX_SIGNALS_BALANCE_WARNING_PERCENT" => Some("40".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((c.signals.min_cell_orders, c.signals.balance_warning_percent), (7, 40.0));
+        assert!(c.apply_env(|k| (k == "COSX_SIGNALS_MIN_CELL_ORDERS").then(|| "many".into())).is_err());
+        c.signals.min_cell_orders = 0;
+        assert!(c.check().unwrap_err().to_string().contains("signals.min_cell_orders"));
+        assert!(toml::from_str::<CoordinatorConfig>(&format!("{FILE}\n[signals]\nk = 3\n")).is_err());
     }
 
     #[test]

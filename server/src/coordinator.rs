@@ -125,7 +125,21 @@ pub enum EventContent {
         /// The party after the change.
         party: Party,
     },
+    /// A bottleneck raised or cleared by the coordinator itself.
+    Bottleneck {
+        /// The alert.
+        alert: crate::signals::alerts::BottleneckAlert,
+    },
+    /// A department's 50/50 standing changed, as judged by the coordinator itself.
+    WorkloadBalance {
+        /// The alert.
+        alert: crate::signals::alerts::BalanceAlert,
+    },
 }
+
+/// The actor of events the coordinator raises by itself (alerts). Their
+/// audience is coordinators only.
+pub const SYSTEM_ACTOR: &str = "COSX-SIGNALS";
 
 /// An event as a subscriber receives it.
 #[derive(Debug, Clone)]
@@ -1387,6 +1401,55 @@ impl Coordinator {
             .map(|(k, (p, _))| (k.clone(), p.clone()))
             .collect();
         Ok((orders, offers, baselines, parties))
+    }
+
+    /// Commits an event the coordinator raises by itself (an alert) as
+    /// [`SYSTEM_ACTOR`], visible to coordinators only. `change_id` names the
+    /// state change deterministically (the n-th change of one alert), and is
+    /// stored as an idempotency key: when replicas judging the same log
+    /// decide the same change, the first commit wins and the others find it
+    /// there. Returns whether this call appended the event.
+    pub async fn commit_system_event(
+        &self,
+        kind: &'static str,
+        subject: String,
+        content: EventContent,
+        change_id: &str,
+    ) -> Result<bool> {
+        let commit = Commit {
+            idempotency: Some(IdempotencyKey {
+                caller: SYSTEM_ACTOR.to_owned(),
+                request_id: change_id.to_owned(),
+                // The same change decided from an older view may carry other
+                // figures; the change itself is what must be unique.
+                request_hash: change_id.to_owned(),
+            }),
+            party: None,
+            records: vec![],
+            transitions: vec![],
+            event: NewEvent {
+                time: rfc3339(now()),
+                kind: kind.to_owned(),
+                actor: SYSTEM_ACTOR.to_owned(),
+                actor_cert: "system".to_owned(),
+                subject,
+                audience: Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() },
+                content: to_json(&content)?,
+            },
+            response: "null".to_owned(),
+        };
+        match self.store.commit(commit).await {
+            Ok(Committed::New { sequence }) => {
+                self.head.send_if_modified(|h| {
+                    let newer = sequence > *h;
+                    *h = (*h).max(sequence);
+                    newer
+                });
+                Ok(true)
+            }
+            Ok(Committed::Replayed { .. }) | Err(StoreError::IdempotencyMismatch(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every event after `after`, as a coordinator sees them: for the

@@ -103,6 +103,7 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
         parties,
         limits: Default::default(),
         shutdown_grace: crate::config::DEFAULT_SHUTDOWN_GRACE,
+        signals: Default::default(),
     })
 }
 

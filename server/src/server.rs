@@ -94,6 +94,11 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     let core = Arc::new(Coordinator::new(store, &config.trust_domain).await?);
     core.follow_store().await?;
     core.bootstrap_parties(config.parties()?).await?;
+    // One set of views kept from the log, shared by queries and the alert task.
+    let views = Arc::new(tokio::sync::Mutex::new(crate::signals::views::LogViews::default()));
+    if config.signals.alerts {
+        crate::signals::alerts::spawn(&core, views.clone(), (&config.signals).into());
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
 
@@ -133,7 +138,11 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             pb::feed_server::FeedServer::new(FeedService(core.clone(), closing_rx.clone()))
                 .max_decoding_message_size(max_message),
         )
-        .add_service(pb::signals_server::SignalsServer::new(SignalsService::new(core.clone())))
+        .add_service(pb::signals_server::SignalsServer::new(SignalsService::new(
+            core.clone(),
+            views,
+            config.signals.clone(),
+        )))
         .add_service(pb::allocation_server::AllocationServer::new(AllocationService(core.clone())));
     let handshakes =
         HandshakeLimits { timeout: config.limits.handshake_timeout, max_pending: config.limits.max_pending_handshakes };

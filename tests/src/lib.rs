@@ -103,6 +103,7 @@ impl TestExchange {
                 .collect(),
             limits: Default::default(),
             shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
+            signals: Default::default(),
         };
         tweak(&mut config, &ca, &pki)?;
         let running = server::start(&config).await?;

@@ -22,16 +22,21 @@ async fn baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) ->
     Ok(())
 }
 
-async fn air_force_fy2027(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::DepartmentBalance> {
-    let answer = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
+async fn workload(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::GetWorkloadBalanceResponse> {
+    Ok(pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
         .get_workload_balance(pb::GetWorkloadBalanceRequest {
             department: pb::MilitaryDepartment::AirForce as i32,
             fiscal_year: 2027,
             include_proposed,
             warning_percent: None,
+            provider: String::new(),
         })
         .await?
-        .into_inner();
+        .into_inner())
+}
+
+async fn air_force_fy2027(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::DepartmentBalance> {
+    let answer = workload(ex, include_proposed).await?;
     answer.departments.into_iter().next().ok_or_else(|| anyhow::anyhow!("no AIR_FORCE FY2027 balance"))
 }
 
@@ -155,6 +160,18 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
     assert!((b.contract_share.unwrap_or_default() - 36.0 / 76.0).abs() < 1e-12, "{b:?}");
     assert_eq!(b.status, pb::BalanceStatus::Warning as i32);
     assert_eq!(b.proposed.as_ref().map(|p| p.contract_cents), Some(36_000_000));
+    // Utilization of MHI's offer and the shares count the proposed work when asked.
+    let w = workload(&ex, true).await?;
+    let u = w.utilization.iter().find(|u| u.provider == party::MHI).ok_or_else(|| anyhow::anyhow!("{w:?}"))?;
+    assert_eq!((u.period_start.as_str(), u.period_end.as_str()), ("2027-01-01", "2027-03-31"));
+    assert!((u.offered - 4000.0).abs() < 1e-9 && (u.used - 960.0).abs() < 1e-9, "{u:?}");
+    assert!((u.utilization.unwrap_or_default() - 0.24).abs() < 1e-12, "{u:?}");
+    let jpn = w.by_nation.iter().find(|s| s.key == "JPN").ok_or_else(|| anyhow::anyhow!("{w:?}"))?;
+    assert_eq!((jpn.cents, jpn.share_of_cents), (36_000_000, Some(1.0)));
+    assert_eq!(w.by_region.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(), ["INDOPACOM"]);
+    // Without proposed work nothing is used yet.
+    let w = workload(&ex, false).await?;
+    assert!(w.utilization.iter().all(|u| u.used == 0.0) && w.by_nation.is_empty(), "{w:?}");
     // Committing the same plan again changes nothing: the orders are no longer open.
     let again = j4.commit(pb::CommitAllocationRequest { assignments: plan.assignments }).await?.into_inner();
     assert!(again.results.iter().all(|r| !r.proposed));

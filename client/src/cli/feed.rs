@@ -6,7 +6,10 @@
 //! fixed widths instead of being fitted to the data.
 
 use cosx_proto::v1::event::Subject;
-use cosx_proto::v1::{CapacityOfferState, Event, EventKind, RepairOrderState, SubscribeRequest};
+use cosx_proto::v1::{
+    BalanceStatus, CapacityOfferState, Event, EventKind, MaintenanceLevel, MilitaryDepartment, Region,
+    RepairOrderState, SubscribeRequest,
+};
 
 use super::FeedArgs;
 use super::output::{Printer, time};
@@ -49,6 +52,27 @@ pub(crate) fn event_cells(event: &Event) -> [String; 6] {
         Some(Subject::Party(p)) => {
             (p.name.clone(), if p.suspended { "SUSPENDED".to_owned() } else { "ACTIVE".to_owned() })
         }
+        Some(Subject::BottleneckAlert(a)) => {
+            let key = a.key.clone().unwrap_or_default();
+            let period = a.period.as_ref().map(|p| p.label.clone()).unwrap_or_default();
+            (
+                format!(
+                    "{}/{}/{} {period}",
+                    display::<Region>(key.region),
+                    key.tms,
+                    display::<MaintenanceLevel>(key.level)
+                ),
+                format!("{} short {:.1}", if a.raised { "RAISED" } else { "CLEARED" }, a.shortfall),
+            )
+        }
+        Some(Subject::BalanceAlert(a)) => (
+            format!("{} FY{}", display::<MilitaryDepartment>(a.department), a.fiscal_year),
+            format!(
+                "{} {}",
+                display::<BalanceStatus>(a.status),
+                a.contract_share.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_default()
+            ),
+        ),
         None => (String::new(), String::new()),
     };
     [
@@ -94,5 +118,44 @@ mod tests {
         let line = event_line(&cells.each_ref().map(String::as_str));
         assert!(line.starts_with("      42  2027-01-01T00:00:00Z  REPAIR_ORDER_TRANSITIONED"), "{line}");
         assert!(line.ends_with("repairOrders/9                    ACCEPTED"), "{line}");
+    }
+
+    #[test]
+    fn alert_lines_name_the_cell_or_department_and_the_standing() {
+        use cosx_proto::v1::{BalanceAlert, BottleneckAlert, DemandCellKey, DemandPeriod};
+        let bottleneck = Event {
+            kind: EventKind::BottleneckRaised as i32,
+            actor: "COSX-SIGNALS".into(),
+            subject: Some(Subject::BottleneckAlert(BottleneckAlert {
+                key: Some(DemandCellKey {
+                    region: Region::Indopacom as i32,
+                    tms: "F-35A".into(),
+                    level: MaintenanceLevel::Depot as i32,
+                    ..DemandCellKey::default()
+                }),
+                period: Some(DemandPeriod { label: "2027-03".into(), ..DemandPeriod::default() }),
+                shortfall: 542.25,
+                raised: true,
+                ..BottleneckAlert::default()
+            })),
+            ..Event::default()
+        };
+        let cells = event_cells(&bottleneck);
+        assert_eq!(cells[2], "BOTTLENECK_RAISED");
+        assert_eq!(cells[4], "INDOPACOM/F-35A/DEPOT 2027-03");
+        assert_eq!(cells[5], "RAISED short 542.2");
+        let balance = Event {
+            kind: EventKind::BalanceWarning as i32,
+            subject: Some(Subject::BalanceAlert(BalanceAlert {
+                department: MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                status: BalanceStatus::Warning as i32,
+                contract_share: Some(0.45),
+                ..BalanceAlert::default()
+            })),
+            ..Event::default()
+        };
+        let cells = event_cells(&balance);
+        assert_eq!((cells[4].as_str(), cells[5].as_str()), ("AIR_FORCE FY2027", "WARNING 45.0%"));
     }
 }

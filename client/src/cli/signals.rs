@@ -4,8 +4,9 @@
 
 use clap::{Args, Subcommand};
 use cosx_proto::v1::{
-    BalanceStatus, CommitAllocationRequest, DemandFilter, GetCapacityComparisonRequest, GetDemandSignalRequest,
-    GetWorkloadBalanceRequest, Granularity, MaintenanceLevel, MilitaryDepartment, ProposeAllocationRequest, Region,
+    BalanceStatus, CapacityUnit, CommitAllocationRequest, DemandFilter, GetCapacityComparisonRequest,
+    GetDemandSignalRequest, GetWorkloadBalanceRequest, Granularity, MaintenanceLevel, MilitaryDepartment,
+    ProposeAllocationRequest, Region, WorkShare,
 };
 
 use super::output::{Printer, render_table};
@@ -91,9 +92,12 @@ pub struct BalanceArgs {
     /// Count proposed work in the projected share.
     #[arg(long)]
     include_proposed: bool,
-    /// Warning threshold in percent.
+    /// Warning threshold in percent (default: the coordinator's).
     #[arg(long)]
     warning_percent: Option<f64>,
+    /// Only this provider's utilization rows.
+    #[arg(long)]
+    provider: Option<String>,
 }
 
 /// `cosx allocate ...`
@@ -236,6 +240,7 @@ pub(crate) async fn balance(client: &Client, a: BalanceArgs, printer: &Printer) 
         fiscal_year: a.fiscal_year.unwrap_or(0),
         include_proposed: a.include_proposed,
         warning_percent: a.warning_percent,
+        provider: a.provider.unwrap_or_default(),
     };
     let b = client.signals().get_workload_balance(request).await.map_err(status)?.into_inner();
     if printer.is_json() {
@@ -263,7 +268,40 @@ pub(crate) async fn balance(client: &Client, a: BalanceArgs, printer: &Printer) 
         &["DEPARTMENT", "FY", "ORGANIC", "CONTRACT", "CONTRACT %", "CONTRACT % (HOURS)", "PROPOSED CONTRACT", "STATUS"],
         &rows,
     ))?;
-    printer.line(&format!("\nwarning at {:.1} %, violation above 50 % (10 U.S.C. 2466)", b.warning_percent))
+    printer.line(&format!("\nwarning at {:.1} %, violation above 50 % (10 U.S.C. 2466)", b.warning_percent))?;
+    let shares = |rows: &[WorkShare]| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|s| {
+                vec![
+                    s.key.clone(),
+                    dollars(s.cents),
+                    pct(s.share_of_cents),
+                    format!("{:.1}", s.hours),
+                    pct(s.share_of_hours),
+                ]
+            })
+            .collect()
+    };
+    printer.line("\nShare by nation of the performing provider")?;
+    printer.line(&render_table(&["NATION", "WORK", "SHARE", "HOURS", "SHARE (HOURS)"], &shares(&b.by_nation)))?;
+    printer.line("\nShare by region")?;
+    printer.line(&render_table(&["REGION", "WORK", "SHARE", "HOURS", "SHARE (HOURS)"], &shares(&b.by_region)))?;
+    let rows: Vec<Vec<String>> = b
+        .utilization
+        .iter()
+        .map(|u| {
+            vec![
+                u.provider.clone(),
+                format!("{}..{}", u.period_start, u.period_end),
+                display::<CapacityUnit>(u.unit),
+                format!("{:.1}", u.offered),
+                format!("{:.1}", u.used),
+                pct(u.utilization),
+            ]
+        })
+        .collect();
+    printer.line("\nUtilization of offered capacity")?;
+    printer.line(&render_table(&["PROVIDER", "PERIOD", "UNIT", "OFFERED", "USED", "UTILIZATION"], &rows))
 }
 
 /// Runs `cosx allocate ...`.

@@ -12,8 +12,10 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{department_in, department_out};
 use super::{authenticate, request_key, valid};
+use crate::config::SignalsConfig;
 use crate::coordinator::{Coordinator, CoreError, RequestKey};
 use crate::signals::balance::{self as adapt, department, department_back};
+use crate::signals::views::LogViews;
 
 fn split_out(s: &core::Split) -> pb::WorkSplit {
     pb::WorkSplit {
@@ -49,30 +51,42 @@ fn core_error(e: core::InputError) -> Status {
     Status::from(CoreError::Invalid(v))
 }
 
-/// The 50/50 balance, computed over everything the coordinator holds.
+/// The 50/50 balance, shares and utilization, from the view kept up to
+/// date from the log (coordinators only).
 pub(crate) async fn workload_balance(
     core_: &Coordinator,
+    views: &tokio::sync::Mutex<LogViews>,
+    settings: &SignalsConfig,
     request: Request<pb::GetWorkloadBalanceRequest>,
 ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
     let caller = authenticate(core_, &request)?;
+    if !caller.is_coordinator() {
+        return Err(CoreError::PermissionDenied(
+            "workload balance and allocation are computed for coordinating offices only".into(),
+        )
+        .into());
+    }
     let r = request.get_ref();
     let mut v = Violations::new();
     let only_department =
         if r.department == 0 { None } else { department_in(&mut v, "department".into(), r.department) };
-    let warning_percent = r.warning_percent.unwrap_or(45.0);
+    let warning_percent = r.warning_percent.unwrap_or(settings.balance_warning_percent);
     if !(0.0..=100.0).contains(&warning_percent) {
         v.add("warning_percent", format!("{warning_percent}: expected 0 to 100"));
     }
     valid(v, Some(()))?;
-    let (orders, _, baselines, parties) = core_.balance_inputs(&caller).await?;
-    let work = adapt::work_records(&orders, &parties);
     let config = core::BalanceConfig {
         warning_threshold_bp: (warning_percent * 100.0).round() as u32,
         partner_government_is_organic: false,
         include_proposed: r.include_proposed,
     };
-    let balances = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
-    let departments = balances
+    let answer = {
+        let mut views = views.lock().await;
+        views.catch_up(core_).await?;
+        views.workload.answer(&views.offers(), &config).map_err(core_error)?
+    };
+    let departments = answer
+        .departments
         .iter()
         .filter(|b| only_department.is_none_or(|d| department(d) == b.department))
         .filter(|b| r.fiscal_year == 0 || b.fiscal_year.0 == r.fiscal_year)
@@ -90,17 +104,32 @@ pub(crate) async fn workload_balance(
             hours_status: status_out(b.hours_status),
         })
         .collect();
-    let by_nation = core::shares_by_nation(&work, &config)
-        .map_err(core_error)?
+    let by_nation = answer.by_nation.iter().map(|s| share(s.key.as_str().to_owned(), s)).collect();
+    let by_region = answer.by_region.iter().map(|s| share(format!("{:?}", s.key).to_uppercase(), s)).collect();
+    let utilization = answer
+        .utilization
         .iter()
-        .map(|s| share(s.key.as_str().to_owned(), s))
+        .filter(|u| r.provider.is_empty() || u.provider_id == r.provider)
+        .map(|u| pb::ProviderUtilization {
+            provider: u.provider_id.clone(),
+            period_start: u.period_start.to_string(),
+            period_end: u.period_end.to_string(),
+            unit: match u.unit {
+                core::CapacityUnit::LaborHours => pb::CapacityUnit::LaborHours,
+                core::CapacityUnit::InductionSlots => pb::CapacityUnit::InductionSlots,
+            } as i32,
+            offered: u.offered,
+            used: u.used,
+            utilization: u.utilization,
+        })
         .collect();
-    let by_region = core::shares_by_region(&work, &config)
-        .map_err(core_error)?
-        .iter()
-        .map(|s| share(format!("{:?}", s.key).to_uppercase(), s))
-        .collect();
-    Ok(Response::new(pb::GetWorkloadBalanceResponse { departments, by_nation, by_region, warning_percent }))
+    Ok(Response::new(pb::GetWorkloadBalanceResponse {
+        departments,
+        by_nation,
+        by_region,
+        warning_percent,
+        utilization,
+    }))
 }
 
 /// Records depot work done outside the exchange.

@@ -68,6 +68,8 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
         EventContent::AvailabilityTarget { target } => {
             out.subject = Some(Subject::AvailabilityTarget(availability_target_out(target)))
         }
+        EventContent::Bottleneck { alert } => out.subject = Some(Subject::BottleneckAlert(bottleneck_alert_out(alert))),
+        EventContent::WorkloadBalance { alert } => out.subject = Some(Subject::BalanceAlert(balance_alert_out(alert))),
     }
     out
 }

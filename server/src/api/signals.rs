@@ -11,20 +11,28 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, *};
 use super::{authenticate, valid};
+use crate::config::SignalsConfig;
 use crate::coordinator::{Coordinator, CoreError};
 use crate::signals::availability::{self as metrics, Grouping, MetricsQuery};
-use crate::signals::demand::{DemandView, capacity_entries, invalid};
+use crate::signals::demand::{capacity_entries, invalid};
+use crate::signals::views::LogViews;
 
 /// The Signals service.
 pub struct SignalsService {
     core: Arc<Coordinator>,
-    demand: Arc<tokio::sync::Mutex<DemandView>>,
+    views: Arc<tokio::sync::Mutex<LogViews>>,
+    config: SignalsConfig,
 }
 
 impl SignalsService {
-    /// A Signals service over `core`; its demand cube fills from the log on first use.
-    pub fn new(core: Arc<Coordinator>) -> Self {
-        SignalsService { core, demand: Arc::new(tokio::sync::Mutex::new(DemandView::default())) }
+    /// A Signals service over `core` reading `views` (shared with the alert
+    /// task; they fill from the log on first use).
+    pub fn new(core: Arc<Coordinator>, views: Arc<tokio::sync::Mutex<LogViews>>, config: SignalsConfig) -> Self {
+        SignalsService { core, views, config }
+    }
+
+    fn disclosure(&self) -> dm::DisclosureControl {
+        dm::DisclosureControl { k: self.config.min_cell_orders, ..dm::DisclosureControl::default() }
     }
 }
 
@@ -191,7 +199,7 @@ impl pb::signals_server::Signals for SignalsService {
         &self,
         request: Request<pb::GetWorkloadBalanceRequest>,
     ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
-        super::balance::workload_balance(&self.core, request).await
+        super::balance::workload_balance(&self.core, &self.views, &self.config, request).await
     }
 
     async fn set_depot_baseline(
@@ -234,10 +242,11 @@ impl pb::signals_server::Signals for SignalsService {
         }
         valid(v, Some(()))?;
         let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
-        let control = dm::DisclosureControl::default();
+        let control = self.disclosure();
 
-        let mut view = self.demand.lock().await;
-        view.catch_up(&self.core).await?;
+        let mut views = self.views.lock().await;
+        views.catch_up(&self.core).await?;
+        let view = &views.demand;
         let cells = dm::released_cells(&view.cube, viewer, &query, &control).map_err(not_permitted)?;
         let mut forecasts = Vec::new();
         if r.forecast_periods > 0 {
@@ -297,7 +306,7 @@ impl pb::signals_server::Signals for SignalsService {
             cosx_domain::CapacityUnit::InductionSlots => dm::CapacityUnit::InductionSlots,
         };
         let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
-        let control = dm::DisclosureControl::default();
+        let control = self.disclosure();
         // A party sees capacity of the offers it may see (its own, and those released to it).
         let offers = self.core.visible_offers(&caller).await?;
         let capacity: Vec<dm::CapacityEntry> = capacity_entries(&offers, unit, granularity)
@@ -305,8 +314,9 @@ impl pb::signals_server::Signals for SignalsService {
             .filter(|c| selected(&query, &c.key, c.period))
             .collect();
 
-        let mut view = self.demand.lock().await;
-        view.catch_up(&self.core).await?;
+        let mut views = self.views.lock().await;
+        views.catch_up(&self.core).await?;
+        let view = &views.demand;
         let mut demand = dm::actual_demand(&view.cube, &query, core_unit).map_err(invalid)?;
         if r.forecast_periods > 0 {
             let config = dm::ForecastConfig { horizon: r.forecast_periods as usize, ..dm::ForecastConfig::default() };
@@ -332,7 +342,7 @@ impl pb::signals_server::Signals for SignalsService {
         } else {
             Default::default()
         };
-        drop(view);
+        drop(views);
         let rows = dm::compare(&demand, &capacity, core_unit, thresholds).map_err(invalid)?;
         let rows: Vec<pb::CapacityComparisonRow> = rows
             .iter()

@@ -203,7 +203,8 @@ impl Record {
             Some(Subject::AvailabilityReport(r)) => vec![Record::AvailabilityReport(r.clone())],
             Some(Subject::AvailabilityTarget(r)) => vec![Record::AvailabilityTarget(r.clone())],
             Some(Subject::Party(r)) => vec![Record::Party(r.clone())],
-            None => vec![],
+            // Alerts are events, not records: the node keeps them in its event log only.
+            Some(Subject::BottleneckAlert(_) | Subject::BalanceAlert(_)) | None => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         out

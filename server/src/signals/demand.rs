@@ -11,10 +11,8 @@ use cosx_domain::{CapacityUnit, MaintenanceLevel, Nation, RepairOrderState, Repa
 
 use crate::coordinator::{Coordinator, CoreError, Event, EventContent};
 
-/// Events applied per catch-up page.
-const PAGE: u32 = 5_000;
-
-/// The demand cube and how far into the log it has read.
+/// The demand cube and how far into the log it has read (kept by
+/// [`super::views::LogViews`], which reads the log for every view at once).
 #[derive(Debug, Default)]
 pub struct DemandView {
     /// Aggregates of every order not cancelled.
@@ -23,7 +21,8 @@ pub struct DemandView {
     pub cursor: i64,
 }
 
-fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
+/// The demand core's maintenance level for a domain level.
+pub fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
     match l {
         MaintenanceLevel::Organizational => core::MaintenanceLevel::Organizational,
         MaintenanceLevel::Intermediate => core::MaintenanceLevel::Intermediate,
@@ -87,7 +86,7 @@ fn demand_error(e: core::DemandError) -> CoreError {
 
 impl DemandView {
     /// Applies one event of the log.
-    fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
+    pub(crate) fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
         let nation = |o: &RepairOrder| core_.party_nation(&o.draft.originator).unwrap_or_else(Nation::usa);
         match &event.content {
             EventContent::RepairOrder { order, transition } => match transition.as_ref().and_then(|t| t.from) {
@@ -114,26 +113,10 @@ impl DemandView {
         }
         Ok(())
     }
-
-    /// Reads the log from the cursor to its end.
-    pub async fn catch_up(&mut self, core_: &Coordinator) -> Result<(), CoreError> {
-        loop {
-            let events = core_.all_events(self.cursor, PAGE).await?;
-            for e in &events {
-                if let Err(err) = self.apply(core_, e) {
-                    // An event the cube cannot take is a bug, not a reason to stop serving.
-                    tracing::error!(sequence = e.sequence, error = %err, "demand cube skipped an event");
-                }
-                self.cursor = e.sequence;
-            }
-            if events.len() < PAGE as usize {
-                return Ok(());
-            }
-        }
-    }
 }
 
-fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
+/// The demand core's capacity unit.
+pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
     match u {
         CapacityUnit::InductionSlots => core::CapacityUnit::InductionSlots,
         CapacityUnit::LaborHours => core::CapacityUnit::LaborHours,
