@@ -8,6 +8,7 @@
 //! never apart. Records are stored as JSON of their domain type next to the
 //! few columns that queries and visibility need.
 
+mod group;
 pub mod postgres;
 pub mod sqlite;
 
@@ -241,6 +242,10 @@ pub enum StoreError {
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),
+    /// The transaction this change was grouped into failed as a whole, or
+    /// the store's writer stopped: nothing of it was stored; retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
