@@ -117,6 +117,17 @@ fn dependency_keys(record: &pb::IngestRequest) -> Vec<String> {
     keys
 }
 
+/// Handles one ingest record on its own task (so a stream's records are
+/// parsed and prepared on every core while their commits wait together).
+fn spawn_ingest_one(
+    core: &Arc<Coordinator>,
+    caller: &Caller,
+    record: pb::IngestRequest,
+) -> impl Future<Output = Result<String, Status>> + use<> {
+    let handled = tokio::spawn(ingest_one(core.clone(), caller.clone(), record));
+    async move { handled.await.unwrap_or_else(|e| Err(Status::internal(format!("ingest record failed: {e}")))) }
+}
+
 /// Handles one ingest record: its resource name, or why it was refused.
 async fn ingest_one(core: Arc<Coordinator>, caller: Caller, record: pb::IngestRequest) -> Result<String, Status> {
     use pb::ingest_request::Record;
@@ -415,7 +426,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
                                 Ok((record, keys))
                             } else {
                                 in_flight_keys.push_back(keys);
-                                in_flight.push_back(ingest_one(core.clone(), caller.clone(), record));
+                                in_flight.push_back(spawn_ingest_one(&core, &caller, record));
                                 continue;
                             }
                         }
@@ -437,7 +448,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
                 match waiting {
                     Ok((record, keys)) => {
                         in_flight_keys.push_back(keys);
-                        in_flight.push_back(ingest_one(core.clone(), caller.clone(), record));
+                        in_flight.push_back(spawn_ingest_one(&core, &caller, record));
                     }
                     Err(status) => {
                         tracing::info!(%status, "ingest stream ended by the client");

@@ -5,7 +5,9 @@
 //! the version the writer last saw), the lifecycle step it records, the
 //! idempotency key it answers, and the one event it appends to the
 //! hash-chained log — all in one transaction, so a change and its event are
-//! never apart. Records are stored as JSON of their domain type next to the
+//! never apart. Backends group concurrent commits into one transaction
+//! (`group`) to share its fsync; each commit still succeeds or fails alone,
+//! and its caller hears back only once that transaction has committed. Records are stored as JSON of their domain type next to the
 //! few columns that queries and visibility need.
 
 mod group;

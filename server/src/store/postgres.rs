@@ -1,7 +1,7 @@
 //! The PostgreSQL store: the scale-out backend, shared by several coordinator
 //! replicas.
 //!
-//! Commits go through a group-commit queue ([`super::group`]): one writer
+//! Commits go through a group-commit queue (`store::group`): one writer
 //! task per replica applies everything queued in one transaction, each
 //! commit inside its own `SAVEPOINT` (a refused commit is rolled back
 //! alone). That transaction first locks the one row of `log_head`

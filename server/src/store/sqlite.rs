@@ -1,13 +1,15 @@
 //! The embedded SQLite store: WAL mode, `synchronous=FULL`, foreign keys on.
 //!
 //! SQLite has one writer at a time. Commits go through a group-commit queue
-//! ([`super::group`]) to one writer task that owns the one write connection:
-//! it applies everything queued in order inside one `BEGIN IMMEDIATE`
-//! transaction, each commit inside its own `SAVEPOINT` (a refused commit is
-//! rolled back alone), reading the log head once per batch and chaining each
-//! event's hash on the previous one in memory. One fsync per batch instead
-//! of one per commit; callers hear back only after `COMMIT`. Reads use a
-//! separate pool and see committed data only.
+//! (`store::group`) to one writer task that owns the one write connection
+//! and applies everything queued, in order, inside one `BEGIN IMMEDIATE`
+//! transaction: one fsync per batch instead of one per commit, and callers
+//! hear back only after `COMMIT`. A batch is first decided in memory and
+//! written in bulk (the fast path below); if the database disagrees, it is
+//! redone commit by commit, each in its own `SAVEPOINT` (a refused commit is
+//! rolled back alone). Either way the log head is read once per batch and
+//! each event's hash chains on the previous one, within the batch too.
+//! Reads use a separate pool and see committed data only.
 //!
 //! Must never: acknowledge a commit before its transaction has committed,
 //! or write from anywhere but the writer task (the head read at the start of
@@ -51,7 +53,10 @@ impl SqliteStore {
         let mut conn = options.connect().await?;
         check_durability(&mut conn).await?;
         migrate(&mut conn).await?;
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // No ping before each use: a connection to a local file does not go
+        // stale, and the ping is one more hop to SQLite's worker thread on
+        // every read (every request's idempotency check among them).
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         check_durability(&mut *pool.acquire().await?).await?;
         Ok(SqliteStore { pool, writer: GroupCommit::spawn(SqliteWriter { conn }) })
     }
