@@ -99,7 +99,7 @@ impl Pki {
             },
             shutdown_grace: Duration::from_secs(5),
         };
-        Ok(server::start(&config).await?)
+        server::start(&config).await
     }
 
     /// Starts the store-nothing stub with the coordinator's own TLS acceptor
