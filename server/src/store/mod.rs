@@ -11,6 +11,7 @@
 //! few columns that queries and visibility need.
 
 mod group;
+mod plan;
 pub mod postgres;
 pub mod sqlite;
 

@@ -27,6 +27,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, Sq
 use sqlx::{ConnectOptions, Row, SqlitePool};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
+use super::plan::{Decider, Final, Known, Plan};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
@@ -353,100 +354,6 @@ fn write<'a>(
 // not find the row it expects, the batch is rolled back and redone by the
 // savepoint path, which is the reference behaviour.
 
-/// What the batch knows about a record.
-#[derive(Clone)]
-struct Known {
-    kind: String,
-    version: i64,
-    superseded: bool,
-    natural_key: Option<String>,
-}
-
-/// How a record the batch touched must look when the batch commits.
-enum Final<'a> {
-    /// Created in this batch (as event `position`), last written by `latest`.
-    New { insert: &'a RecordWrite, latest: &'a RecordWrite, position: i64, superseded: bool },
-    /// Existed at version `before`; last written by `latest`, if at all.
-    Old { before: i64, latest: Option<&'a RecordWrite>, supersede: bool },
-}
-
-/// A batch decided in memory.
-#[derive(Default)]
-struct Plan<'a> {
-    outcomes: Vec<Outcome>,
-    finals: Vec<(String, Final<'a>)>,
-    transitions: Vec<(&'a TransitionWrite, i64)>,
-    events: Vec<(i64, &'a NewEvent, String, String)>,
-    keys: Vec<(&'a IdempotencyKey, &'a str)>,
-}
-
-/// What the batch knows: read once, then kept up to date commit by commit.
-struct Decider {
-    records: HashMap<String, Option<Known>>,
-    current: HashMap<String, Option<String>>,
-    keys: HashMap<(String, String), (String, String)>,
-}
-
-impl Decider {
-    fn record(&self, pending: &HashMap<String, Option<Known>>, id: &str) -> Option<Known> {
-        pending.get(id).or_else(|| self.records.get(id)).cloned().flatten()
-    }
-
-    fn current(&self, pending: &HashMap<String, Option<String>>, key: &str) -> Option<String> {
-        pending.get(key).or_else(|| self.current.get(key)).cloned().flatten()
-    }
-
-    /// Decides one commit's records, in order; on success returns what it changes.
-    #[allow(clippy::type_complexity)]
-    fn decide(
-        &self,
-        commit: &Commit,
-    ) -> Result<(HashMap<String, Option<Known>>, HashMap<String, Option<String>>), StoreError> {
-        let mut records: HashMap<String, Option<Known>> = HashMap::new();
-        let mut current: HashMap<String, Option<String>> = HashMap::new();
-        for r in &commit.records {
-            if let Some(old) = &r.supersedes {
-                match self.record(&records, old) {
-                    Some(mut k) if !k.superseded => {
-                        k.superseded = true;
-                        if let Some(key) = &k.natural_key {
-                            current.insert(key.clone(), None);
-                        }
-                        records.insert(old.clone(), Some(k));
-                    }
-                    _ => return Err(StoreError::Conflict(old.clone())),
-                }
-            }
-            match r.expected_version {
-                None => {
-                    let taken = r.natural_key.as_deref().is_some_and(|key| self.current(&current, key).is_some());
-                    if taken || self.record(&records, &r.id).is_some() {
-                        return Err(StoreError::Conflict(r.id.clone()));
-                    }
-                    if let Some(key) = &r.natural_key {
-                        current.insert(key.clone(), Some(r.id.clone()));
-                    }
-                    let known = Known {
-                        kind: r.kind.as_str().to_owned(),
-                        version: r.version,
-                        superseded: false,
-                        natural_key: r.natural_key.clone(),
-                    };
-                    records.insert(r.id.clone(), Some(known));
-                }
-                Some(expected) => match self.record(&records, &r.id) {
-                    Some(mut k) if k.kind == r.kind.as_str() && k.version == expected => {
-                        k.version = r.version;
-                        records.insert(r.id.clone(), Some(k));
-                    }
-                    _ => return Err(StoreError::Conflict(r.id.clone())),
-                },
-            }
-        }
-        Ok((records, current))
-    }
-}
-
 /// `?, ?, ...` for `n` values.
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -461,13 +368,13 @@ const ROWS_PER_STATEMENT: usize = 500;
 fn plan<'f, 'b: 'f>(
     conn: &'f mut SqliteConnection,
     batch: &'b [Commit],
-    mut head: (i64, String),
+    head: (i64, String),
 ) -> BoxFuture<'f, Result<Option<Plan<'b>>, sqlx::Error>> {
     Box::pin(async move {
         if batch.iter().any(|c| c.party.is_some()) {
             return Ok(None);
         }
-        let mut decider = Decider { records: HashMap::new(), current: HashMap::new(), keys: HashMap::new() };
+        let mut decider = Decider::default();
 
         let mut by_caller: HashMap<&str, Vec<&str>> = HashMap::new();
         for key in batch.iter().filter_map(|c| c.idempotency.as_ref()) {
@@ -528,80 +435,7 @@ fn plan<'f, 'b: 'f>(
                 decider.current.insert(key, Some(id));
             }
         }
-        let before: HashMap<String, i64> =
-            decider.records.iter().filter_map(|(id, k)| Some((id.clone(), k.as_ref()?.version))).collect();
-
-        let mut plan = Plan::default();
-        let mut finals: HashMap<String, usize> = HashMap::new();
-        for commit in batch {
-            if let Some(key) = &commit.idempotency
-                && let Some((hash, response)) = decider.keys.get(&(key.caller.clone(), key.request_id.clone()))
-            {
-                plan.outcomes.push(if *hash == key.request_hash {
-                    Ok(Committed::Replayed { response: response.clone() })
-                } else {
-                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
-                });
-                continue;
-            }
-            let (records, current) = match decider.decide(commit) {
-                Ok(changes) => changes,
-                Err(refused) => {
-                    plan.outcomes.push(Err(refused));
-                    continue;
-                }
-            };
-            decider.records.extend(records);
-            decider.current.extend(current);
-            let sequence = head.0 + 1;
-            for r in &commit.records {
-                if let Some(old) = &r.supersedes {
-                    let at = *finals.entry(old.clone()).or_insert_with(|| {
-                        let old_before = before.get(old).copied().unwrap_or_default();
-                        plan.finals
-                            .push((old.clone(), Final::Old { before: old_before, latest: None, supersede: false }));
-                        plan.finals.len() - 1
-                    });
-                    match &mut plan.finals[at].1 {
-                        Final::New { superseded, .. } => *superseded = true,
-                        Final::Old { supersede, .. } => *supersede = true,
-                    }
-                }
-                match r.expected_version {
-                    None => {
-                        finals.insert(r.id.clone(), plan.finals.len());
-                        let row = Final::New { insert: r, latest: r, position: sequence, superseded: false };
-                        plan.finals.push((r.id.clone(), row));
-                    }
-                    Some(_) => {
-                        let at = *finals.entry(r.id.clone()).or_insert_with(|| {
-                            let was = before.get(&r.id).copied().unwrap_or_default();
-                            plan.finals
-                                .push((r.id.clone(), Final::Old { before: was, latest: None, supersede: false }));
-                            plan.finals.len() - 1
-                        });
-                        match &mut plan.finals[at].1 {
-                            Final::New { latest, .. } => *latest = r,
-                            Final::Old { latest, .. } => *latest = Some(r),
-                        }
-                    }
-                }
-            }
-            plan.transitions.extend(commit.transitions.iter().map(|t| (t, sequence)));
-            let e = &commit.event;
-            let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &head.1);
-            plan.events.push((sequence, e, std::mem::replace(&mut head.1, hash.clone()), hash));
-            head.0 = sequence;
-            if let Some(key) = &commit.idempotency {
-                decider.keys.insert(
-                    (key.caller.clone(), key.request_id.clone()),
-                    (key.request_hash.clone(), commit.response.clone()),
-                );
-                plan.keys.push((key, &commit.response));
-            }
-            plan.outcomes.push(Ok(Committed::New { sequence }));
-        }
-        Ok(Some(plan))
+        Ok(Some(decider.decide_batch(batch, head)))
     })
 }
 
