@@ -36,6 +36,7 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
+use super::plan::{Decider, Final, Known, Plan};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
@@ -118,14 +119,25 @@ impl BatchWriter for PgWriter {
 fn transaction<'a>(pool: &'a PgPool, batch: &'a [Commit]) -> BoxFuture<'a, Result<Vec<Outcome>, sqlx::Error>> {
     Box::pin(async move {
         let mut tx = pool.begin().await?;
-        // First, always: the head lock. Everything below reads what the
-        // previous batch (from any replica) wrote.
-        let (first, hash): (i64, String) =
-            sqlx::query_as("SELECT sequence, hash FROM log_head WHERE singleton FOR UPDATE")
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| sqlx::Error::Protocol("log_head has no row".into()))?;
-        let mut head = (first, hash);
+        let mut first = lock_head(&mut tx).await?;
+        // The fast path (see `store::plan`): decide in memory, write in bulk.
+        if let Some(plan) = plan(&mut tx, batch, first.clone()).await? {
+            match write_plan(&mut tx, &plan).await {
+                Ok(true) => {
+                    let notices = plan.events.iter().map(|(sequence, e, _, _)| format!("{sequence} {}", e.kind));
+                    finish(&mut tx, first.0, &plan.head, notices.collect()).await?;
+                    tx.commit().await?;
+                    return Ok(plan.outcomes);
+                }
+                Ok(false) => tracing::debug!("group commit: the database disagreed with the plan; redoing the batch"),
+                Err(e) => tracing::debug!(error = %e, "group commit: a bulk write failed; redoing the batch"),
+            }
+            tx.rollback().await?;
+            tx = pool.begin().await?;
+            first = lock_head(&mut tx).await?;
+        }
+        // The reference path: each commit in its own savepoint.
+        let mut head = first.clone();
         let mut notices = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
         for commit in batch {
@@ -135,22 +147,241 @@ fn transaction<'a>(pool: &'a PgPool, batch: &'a [Commit]) -> BoxFuture<'a, Resul
             }
             outcomes.push(outcome);
         }
+        finish(&mut tx, first.0, &head, notices).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    })
+}
+
+/// First, always: the head lock. Everything after it in the transaction
+/// reads what the previous batch (from any replica) wrote.
+fn lock_head(conn: &mut sqlx::PgConnection) -> BoxFuture<'_, Result<(i64, String), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::query_as("SELECT sequence, hash FROM log_head WHERE singleton FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| sqlx::Error::Protocol("log_head has no row".into()))
+    })
+}
+
+/// Moves the head row to `head` (if the batch stored anything after
+/// `first`) and queues one notification per stored commit: delivered to
+/// every listener, in this order, when and only if the transaction commits.
+fn finish<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    first: i64,
+    head: &'a (i64, String),
+    notices: Vec<String>,
+) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    Box::pin(async move {
         if head.0 > first {
             sqlx::query("UPDATE log_head SET sequence = $1, hash = $2 WHERE singleton")
                 .bind(head.0)
                 .bind(&head.1)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-            // Queued now, delivered to every listener (in this order) when,
-            // and only if, this commits.
             sqlx::query("SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n")
                 .bind(CHANNEL)
                 .bind(&notices)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(outcomes)
+        Ok(())
+    })
+}
+
+/// Reads what the batch's checks need (the head lock is held) and decides
+/// it in memory; `None` for a batch with registry changes (the savepoint
+/// path handles those).
+fn plan<'f, 'b: 'f>(
+    conn: &'f mut sqlx::PgConnection,
+    batch: &'b [Commit],
+    head: (i64, String),
+) -> BoxFuture<'f, Result<Option<Plan<'b>>, sqlx::Error>> {
+    Box::pin(async move {
+        if batch.iter().any(|c| c.party.is_some()) {
+            return Ok(None);
+        }
+        let mut decider = Decider::default();
+        let (callers, request_ids): (Vec<&str>, Vec<&str>) = batch
+            .iter()
+            .filter_map(|c| c.idempotency.as_ref())
+            .map(|k| (k.caller.as_str(), k.request_id.as_str()))
+            .unzip();
+        if !callers.is_empty() {
+            let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT i.caller, i.request_id, i.request_hash, i.response
+                 FROM idempotency i JOIN UNNEST($1::text[], $2::text[]) AS k (caller, request_id)
+                   ON i.caller = k.caller AND i.request_id = k.request_id",
+            )
+            .bind(&callers)
+            .bind(&request_ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for (caller, request_id, hash, response) in rows {
+                decider.keys.insert((caller, request_id), (hash, response));
+            }
+        }
+        let mut ids: Vec<&str> = Vec::new();
+        let mut natural: Vec<&str> = Vec::new();
+        for r in batch.iter().flat_map(|c| &c.records) {
+            ids.push(&r.id);
+            ids.extend(r.supersedes.as_deref());
+            natural.extend(r.natural_key.as_deref());
+        }
+        for id in &ids {
+            decider.records.insert((*id).to_owned(), None);
+        }
+        if !ids.is_empty() {
+            let rows: Vec<(String, String, i64, bool, Option<String>)> =
+                sqlx::query_as("SELECT id, kind, version, superseded, natural_key FROM records WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            for (id, kind, version, superseded, natural_key) in rows {
+                decider.records.insert(id, Some(Known { kind, version, superseded, natural_key }));
+            }
+        }
+        for key in &natural {
+            decider.current.insert((*key).to_owned(), None);
+        }
+        if !natural.is_empty() {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT natural_key, id FROM records WHERE NOT superseded AND natural_key = ANY($1)")
+                    .bind(&natural)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            for (key, id) in rows {
+                decider.current.insert(key, Some(id));
+            }
+        }
+        Ok(Some(decider.decide_batch(batch, head)))
+    })
+}
+
+/// Writes a decided batch: updates of records that existed, then every new
+/// row with one `INSERT ... SELECT FROM UNNEST(arrays)` per table. `Ok(false)`
+/// if the database disagreed with the plan (an update found no row at the
+/// version the batch read).
+fn write_plan<'a>(conn: &'a mut sqlx::PgConnection, plan: &'a Plan<'_>) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        for (id, row) in &plan.finals {
+            let Final::Old { before, latest, supersede } = row else { continue };
+            if *supersede {
+                let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+            if let Some(r) = latest {
+                let done = sqlx::query(
+                    "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
+                                        version = $6, body = $7
+                     WHERE id = $8 AND kind = $9 AND version = $10",
+                )
+                .bind(&r.audience.provider)
+                .bind(r.audience.release_column())
+                .bind(&r.state)
+                .bind(&r.tms)
+                .bind(&r.region)
+                .bind(r.version)
+                .bind(&r.body)
+                .bind(id)
+                .bind(r.kind.as_str())
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+        }
+
+        let new: Vec<_> = plan
+            .finals
+            .iter()
+            .filter_map(|(_, row)| match row {
+                Final::New { insert, latest, position, superseded } => Some((*insert, *latest, *position, *superseded)),
+                Final::Old { .. } => None,
+            })
+            .collect();
+        if !new.is_empty() {
+            sqlx::query(
+                "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key,
+                                      superseded, version, position, body)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::text[], $10::bool[], $11::int8[], $12::int8[],
+                                      $13::text[])",
+            )
+            .bind(new.iter().map(|(i, ..)| i.kind.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.id.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.audience.owner.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.audience.provider.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.audience.release_column()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.state.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.tms.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.region.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.natural_key.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(.., superseded)| *superseded).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.version).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, _, position, _)| *position).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.body.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let t = &plan.transitions;
+        if !t.is_empty() {
+            sqlx::query(
+                "INSERT INTO transitions (order_id, version, sequence, body)
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[])",
+            )
+            .bind(t.iter().map(|(t, _)| t.order_id.as_str()).collect::<Vec<_>>())
+            .bind(t.iter().map(|(t, _)| t.version).collect::<Vec<_>>())
+            .bind(t.iter().map(|(_, sequence)| *sequence).collect::<Vec<_>>())
+            .bind(t.iter().map(|(t, _)| t.body.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let e = &plan.events;
+        if !e.is_empty() {
+            sqlx::query(
+                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+                                     content, prev_hash, hash)
+                 SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])",
+            )
+            .bind(e.iter().map(|(sequence, ..)| *sequence).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.time.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.kind.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.actor.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.actor_cert.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.subject.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.owner.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.provider.as_deref()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.release_column()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.content.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, _, prev, _)| prev.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(.., hash)| hash.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let k = &plan.keys;
+        if !k.is_empty() {
+            sqlx::query(
+                "INSERT INTO idempotency (caller, request_id, request_hash, response)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+            )
+            .bind(k.iter().map(|(k, _)| k.caller.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(k, _)| k.request_id.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(k, _)| k.request_hash.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(_, response)| *response).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(true)
     })
 }
 
