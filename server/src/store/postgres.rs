@@ -2,9 +2,12 @@
 //! replicas.
 //!
 //! Commits go through a group-commit queue (`store::group`): one writer
-//! task per replica applies everything queued in one transaction, each
+//! task per replica applies everything queued in one transaction. The batch
+//! is decided in memory (`store::plan`) from a few reads and written with one
+//! `INSERT ... SELECT FROM UNNEST(arrays)` per table; if the database
+//! disagrees, the transaction is rolled back and the batch redone with each
 //! commit inside its own `SAVEPOINT` (a refused commit is rolled back
-//! alone). That transaction first locks the one row of `log_head`
+//! alone). Either transaction first locks the one row of `log_head`
 //! (`SELECT ... FOR UPDATE`), so appends from all replicas are serialized:
 //! the batch that appends sequence n+1 cannot read the head until the one
 //! that appended n has committed. Sequences are
