@@ -1,8 +1,7 @@
 //! Real coordinators, and a stub that stores nothing, on loopback with real
-//! mutual TLS: one exchange CA per run, one SQLite file per coordinator.
+//! mutual TLS: one exchange CA per run, one fresh database per coordinator.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use cosx_certs::ExchangeCa;
@@ -14,6 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Request, Response, Status};
+
+use crate::ingest::Db;
 
 /// Trust domain of the bench exchange.
 pub(crate) const TRUST_DOMAIN: &str = "bench.example";
@@ -70,14 +71,13 @@ impl Pki {
         Ok(channel)
     }
 
-    /// Starts a coordinator on `127.0.0.1:0` with a fresh SQLite file named
-    /// `name.db`, with per-party rate limits lifted (the bench is one party
-    /// making many calls on purpose).
-    pub(crate) async fn start_coordinator(&self, name: &str) -> anyhow::Result<(Running, PathBuf)> {
-        let db = self.dir.path().join(format!("{name}.db"));
+    /// Starts a coordinator on `127.0.0.1:0` over `db` (a fresh database),
+    /// with per-party rate limits lifted (the bench is one party making many
+    /// calls on purpose).
+    pub(crate) async fn start_coordinator(&self, db: &Db) -> anyhow::Result<Running> {
         let config = CoordinatorConfig {
             listen: "127.0.0.1:0".parse()?,
-            database: format!("sqlite://{}", db.display()),
+            database: db.url(),
             trust_domain: TRUST_DOMAIN.into(),
             log_format: LogFormat::Text,
             tls: self.tls.clone(),
@@ -100,8 +100,7 @@ impl Pki {
             shutdown_grace: Duration::from_secs(5),
             signals: Default::default(),
         };
-        let running = server::start(&config).await?;
-        Ok((running, db))
+        server::start(&config).await
     }
 
     /// Starts the store-nothing stub with the coordinator's own TLS acceptor

@@ -98,7 +98,11 @@ pub(crate) fn capacity_offer(provider: &str, i: usize) -> pb::CapacityOffer {
 /// The `i`th fleet-level availability report from `reporter`: one TMS and
 /// one calendar month each, so no two share a natural key.
 pub(crate) fn availability_report(reporter: &str, i: usize) -> pb::AvailabilityReport {
-    let m = i / TMS.len();
+    // Monthly reports going back from December 2026, within the years the
+    // exchange accepts (2000 on): after 27 years of months the same
+    // reporter, TMS and month come round again, as a revised report that
+    // supersedes the earlier one.
+    let m = (i / TMS.len()) % (27 * 12);
     let (year, month) = (2026 - (m / 12) as i32, 12 - (m % 12) as u32);
     let start = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
     let next =

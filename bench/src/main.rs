@@ -2,8 +2,9 @@
 //!
 //! Starts real coordinators (and a store-nothing stub) on loopback with
 //! real mutual TLS and measures, at each size given: streaming ingest of
-//! repair orders and availability reports against a raw batched SQLite
-//! insert of the same rows; unary durable submits from N concurrent clients
+//! repair orders and availability reports against a raw batched insert of
+//! the same rows into the same backend (SQLite, or PostgreSQL with
+//! `--database-url`); unary durable submits from N concurrent clients
 //! against the stub; query latencies over what was loaded; and allocation
 //! (pure, and `Propose` through the API at small sizes), with the peak
 //! resident memory of the process at each size. Prints a Markdown table
@@ -54,10 +55,16 @@ struct Args {
     /// Pure allocation instances, ORDERSxOFFERS.
     #[arg(long, value_delimiter = ',', default_values_t = ["10000x1000".to_owned(), "10000x5000".to_owned(), "100000x1000".to_owned(), "100000x5000".to_owned()])]
     alloc: Vec<String>,
-    /// Rows per multi-row INSERT in the SQLite ceiling.
+    /// Run the coordinators on PostgreSQL: a URL to any database on the
+    /// server (e.g. postgres://postgres@127.0.0.1:5432/postgres); each step
+    /// creates its own databases there (coordinator, ceilings) and drops them.
+    /// Without it, SQLite files.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Rows per multi-row INSERT in the ceiling.
     #[arg(long, default_value_t = 500)]
     rows_per_statement: usize,
-    /// Rows per transaction in the SQLite ceiling.
+    /// Rows per transaction in the ceiling.
     #[arg(long, default_value_t = 50_000)]
     rows_per_transaction: usize,
     /// Tiny sizes, for CI: checks the harness works in seconds; asserts nothing about speed.
@@ -194,7 +201,7 @@ async fn ingest_vs_ceiling(
     args: &Args,
     pki: &Pki,
     running: &cosx_server::server::Running,
-    db: &std::path::Path,
+    db: &ingest::Db,
     figures: &mut Vec<Figure>,
     size: usize,
     what: &'static str,
@@ -212,10 +219,12 @@ async fn ingest_vs_ceiling(
     }
     let tables = ingest::rows_written(db, kind, prefix, before, after).await?;
     let rows: usize = tables.iter().map(ingest::Table::len).sum();
-    let ceiling_db = pki.dir.path().join(format!("ceiling-{kind}-{size}.db"));
-    let mut conn = ingest::fresh_copy_of_schema(db, &ceiling_db).await?;
-    let (took, inserted) =
-        ingest::ceiling(&mut conn, &tables, args.rows_per_statement, args.rows_per_transaction).await?;
+    let ceiling_db =
+        ingest::Db::create(args.database_url.as_deref(), pki.dir.path(), &format!("ceiling-{kind}-{size}")).await?;
+    let measured =
+        ingest::ceiling_into(db, &ceiling_db, &tables, args.rows_per_statement, args.rows_per_transaction).await;
+    ceiling_db.remove().await?;
+    let (took, inserted) = measured?;
     let rate = streamed.accepted as f64 / streamed.elapsed.as_secs_f64().max(1e-9);
     let ceiling = streamed.accepted as f64 / took.as_secs_f64().max(1e-9);
     let mut note = format!(
@@ -231,7 +240,7 @@ async fn ingest_vs_ceiling(
     }
     figures.push(
         Figure::new("1 ingest", format!("Ingest stream, {what}"), size, rate, "rec/s")
-            .against("raw batched SQLite insert", ceiling)
+            .against(db.ceiling_name(), ceiling)
             .note(note),
     );
     Ok(())
@@ -239,12 +248,25 @@ async fn ingest_vs_ceiling(
 
 async fn step(args: &Args, pki: &Pki, size: usize, figures: &mut Vec<Figure>) -> anyhow::Result<()> {
     measure::reset_peak();
-    let (running, db) = pki.start_coordinator(&format!("coordinator-{size}")).await?;
+    let db = ingest::Db::create(args.database_url.as_deref(), pki.dir.path(), &format!("coordinator-{size}")).await?;
+    let stepped = step_on(args, pki, size, &db, figures).await;
+    db.remove().await?;
+    stepped
+}
+
+async fn step_on(
+    args: &Args,
+    pki: &Pki,
+    size: usize,
+    db: &ingest::Db,
+    figures: &mut Vec<Figure>,
+) -> anyhow::Result<()> {
+    let running = pki.start_coordinator(db).await?;
     eprintln!("step {size}: ingest");
 
     // 1. Streaming ingest against the raw insert of the same rows.
     let orders = ingest_requests(size, "io-", |i| Record::RepairOrder(fixtures::repair_order(USAF, i)));
-    ingest_vs_ceiling(args, pki, &running, &db, figures, size, "repair orders", "repair_order", "io-", orders).await?;
+    ingest_vs_ceiling(args, pki, &running, db, figures, size, "repair orders", "repair_order", "io-", orders).await?;
     let n_reports = ((size as f64) * args.reports_per_order).ceil() as usize;
     let reports =
         ingest_requests(n_reports, "ir-", |i| Record::AvailabilityReport(fixtures::availability_report(USAF, i)));
@@ -252,7 +274,7 @@ async fn step(args: &Args, pki: &Pki, size: usize, figures: &mut Vec<Figure>) ->
         args,
         pki,
         &running,
-        &db,
+        db,
         figures,
         size,
         "availability reports",

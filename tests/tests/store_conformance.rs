@@ -88,6 +88,8 @@ conformance!(
     racing_updates_of_one_version_on_two_instances_let_exactly_one_win,
     followers_hear_commits_made_by_other_instances,
     reopening_keeps_everything_and_migrates_nothing_twice,
+    many_commits_at_once_each_get_their_own_outcome_and_the_log_stays_whole,
+    many_commits_at_once_without_database_errors_get_the_outcomes_of_one_at_a_time,
 );
 
 // ----- building commits ---------------------------------------------------
@@ -561,5 +563,230 @@ async fn reopening_keeps_everything_and_migrates_nothing_twice(db: Db) -> anyhow
     assert_eq!(b.parties().await?.len(), 1);
     assert_eq!(sequence(b.commit(create("o2", owned_by("US-USAF-OOALC"))).await?)?, 3);
     assert_eq!(audit::verify_store(&*a).await?.map_err(|e| anyhow::anyhow!("{e}"))?, 3);
+    Ok(())
+}
+
+/// What one of many concurrent commits was meant to test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A fresh create: must be stored.
+    Fresh,
+    /// One of two updates of the same version: exactly one wins.
+    Racing,
+    /// An update of a version long gone.
+    Stale,
+    /// A create of an id that exists.
+    Existing,
+    /// One of two commits with one request id and different payloads.
+    Mismatched,
+    /// One of two commits with one request id and the same payload.
+    Repeated,
+    /// A create whose history row collides with an existing one (a unique
+    /// violation after the record was already written in its savepoint).
+    Colliding,
+    /// One of two new report versions superseding the same current one.
+    Superseding,
+}
+
+fn report(id: &str, natural_key: &str, supersedes: Option<&str>) -> Commit {
+    Commit {
+        idempotency: None,
+        party: None,
+        records: vec![RecordWrite {
+            kind: RecordKind::AvailabilityReport,
+            id: id.into(),
+            expected_version: None,
+            version: 1,
+            audience: owned_by("US-USAF-OOALC"),
+            state: None,
+            tms: Some("F-35A".into()),
+            region: Some("INDOPACOM".into()),
+            natural_key: Some(natural_key.into()),
+            supersedes: supersedes.map(Into::into),
+            body: format!("{{\"id\":\"{id}\"}}"),
+        }],
+        transitions: vec![],
+        event: event("AVAILABILITY_REPORT_SUBMITTED", &format!("availabilityReports/{id}"), owned_by("US-USAF-OOALC")),
+        response: format!("{{\"id\":\"{id}\"}}"),
+    }
+}
+
+async fn many_commits_at_once_each_get_their_own_outcome_and_the_log_stays_whole(db: Db) -> anyhow::Result<()> {
+    many_commits_at_once(db, true).await
+}
+
+async fn many_commits_at_once_without_database_errors_get_the_outcomes_of_one_at_a_time(db: Db) -> anyhow::Result<()> {
+    // Without a commit that only the database can refuse (a unique
+    // violation in the history), a store may decide a whole group in memory;
+    // the outcomes must still be those of one commit after the other.
+    many_commits_at_once(db, false).await
+}
+
+async fn many_commits_at_once(db: Db, collisions: bool) -> anyhow::Result<()> {
+    // Enough commits at once that the store groups them into transactions;
+    // every refusal must be its own and leave nothing behind, every success
+    // must be stored, and the log must stay gap-free and chained.
+    let store = db.open().await?;
+    let usaf = owned_by("US-USAF-OOALC");
+    let caller = "US-USAF-OOALC";
+    const BASE: i64 = 20;
+    for i in 0..BASE {
+        store.commit(create(&format!("base-{i}"), usaf.clone())).await?;
+    }
+    for i in 0..10 {
+        store.commit(report(&format!("rep-{i}"), &format!("K{i}"), None)).await?;
+    }
+    let before = store.head().await?;
+    let mut commits: Vec<(String, Role, Commit)> = Vec::new();
+    let mut add = |label: String, role: Role, mut commit: Commit| {
+        // A subject per commit, to find exactly its event in the log.
+        commit.event.subject = format!("commits/{label}");
+        commits.push((label, role, commit));
+    };
+    for i in 0..100 {
+        add(
+            format!("fresh-{i}"),
+            Role::Fresh,
+            keyed(create(&format!("n-{i}"), usaf.clone()), caller, &format!("new-{i}"), "h"),
+        );
+    }
+    for i in 0..BASE {
+        for side in ["a", "b"] {
+            let mut c = update(&format!("base-{i}"), usaf.clone(), 1);
+            c.records[0].body = format!("{{\"id\":\"base-{i}\",\"version\":2,\"by\":\"{side}\"}}");
+            add(format!("race-{i}-{side}"), Role::Racing, c);
+        }
+    }
+    for i in 0..10 {
+        add(format!("stale-{i}"), Role::Stale, update(&format!("base-{i}"), usaf.clone(), 7));
+        add(format!("existing-{i}"), Role::Existing, create(&format!("base-{}", 10 + i), usaf.clone()));
+        for side in ["a", "b"] {
+            let id = format!("m-{i}-{side}");
+            add(
+                format!("mismatch-{i}-{side}"),
+                Role::Mismatched,
+                keyed(create(&id, usaf.clone()), caller, &format!("mm-{i}"), &format!("h{side}")),
+            );
+            let id = format!("d-{i}-{side}");
+            add(
+                format!("repeat-{i}-{side}"),
+                Role::Repeated,
+                keyed(create(&id, usaf.clone()), caller, &format!("dd-{i}"), "hd"),
+            );
+        }
+        if collisions {
+            let mut c = create(&format!("u-{i}"), usaf.clone());
+            c.transitions[0].order_id = format!("base-{i}");
+            add(format!("collide-{i}"), Role::Colliding, c);
+        }
+        for side in ["a", "b"] {
+            let (id, old) = (format!("rep-{i}-{side}"), format!("rep-{i}"));
+            add(format!("supersede-{i}-{side}"), Role::Superseding, report(&id, &format!("K{i}"), Some(&old)));
+        }
+        add(format!("second-current-{i}"), Role::Existing, report(&format!("dup-{i}"), &format!("K{i}"), None));
+    }
+    assert_eq!(commits.len(), if collisions { 240 } else { 230 });
+
+    let tasks: Vec<_> = commits
+        .iter()
+        .map(|(_, _, commit)| {
+            let (store, commit) = (store.clone(), commit.clone());
+            tokio::spawn(async move { store.commit(commit).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await?);
+    }
+
+    let mut stored = BTreeSet::new();
+    let mut sequences = Vec::new();
+    let mut winners: std::collections::BTreeMap<String, String> = Default::default();
+    for ((label, role, commit), outcome) in commits.iter().zip(&outcomes) {
+        let (kind, id) = (commit.records[0].kind, commit.records[0].id.clone());
+        let conflict_on = commit.records[0].supersedes.clone().unwrap_or_else(|| id.clone());
+        match (role, outcome) {
+            (_, Ok(Committed::New { sequence })) => {
+                assert!(!matches!(role, Role::Stale | Role::Existing | Role::Colliding), "{label} was stored");
+                sequences.push(*sequence);
+                stored.insert(format!("commits/{label}"));
+                let body = store.record(kind, &id).await?;
+                assert_eq!(body.as_deref(), Some(commit.records[0].body.as_str()), "{label} is readable as written");
+                if matches!(role, Role::Racing | Role::Mismatched | Role::Repeated | Role::Superseding) {
+                    let pair = label.rsplit_once('-').map_or(label.as_str(), |(p, _)| p).to_owned();
+                    assert!(winners.insert(pair, commit.response.clone()).is_none(), "{label}: two winners");
+                }
+            }
+            (Role::Racing | Role::Stale | Role::Existing | Role::Superseding, Err(StoreError::Conflict(what))) => {
+                assert_eq!(what, &conflict_on, "{label}");
+                // (The orders' ids exist: they are the records raced for.)
+                if kind == RecordKind::AvailabilityReport {
+                    assert_eq!(store.record(kind, &id).await?, None, "{label} left its record");
+                }
+            }
+            (Role::Mismatched, Err(StoreError::IdempotencyMismatch(rid))) => {
+                assert!(rid.starts_with("mm-"), "{label}: {rid}");
+                assert_eq!(store.record(RecordKind::RepairOrder, &id).await?, None, "{label} left its record");
+            }
+            (Role::Repeated, Ok(Committed::Replayed { .. })) => {
+                assert_eq!(store.record(RecordKind::RepairOrder, &id).await?, None, "{label} left its record");
+            }
+            (Role::Colliding, Err(StoreError::Database(_))) => {
+                assert_eq!(store.record(RecordKind::RepairOrder, &id).await?, None, "{label} left its record");
+            }
+            (_, other) => panic!("{label} ({role:?}): unexpected {other:?}"),
+        }
+    }
+    // Each replay answered with the response of the commit it repeated.
+    for ((label, role, _), outcome) in commits.iter().zip(&outcomes) {
+        if let (Role::Repeated, Ok(Committed::Replayed { response })) = (role, outcome) {
+            let pair = label.rsplit_once('-').map_or(label.as_str(), |(p, _)| p);
+            assert_eq!(Some(response), winners.get(pair), "{label}");
+        }
+    }
+    let count = |role: Role| {
+        commits
+            .iter()
+            .zip(&outcomes)
+            .filter(|((_, r, _), o)| *r == role && matches!(o, Ok(Committed::New { .. })))
+            .count()
+    };
+    assert_eq!(
+        [Role::Fresh, Role::Racing, Role::Mismatched, Role::Repeated, Role::Superseding].map(count),
+        [100, 20, 10, 10, 10],
+        "stored per role: fresh, racing, mismatched, repeated, superseding"
+    );
+    for i in 0..10 {
+        // The winner is the current version; the one it superseded is not.
+        let winner =
+            winners.get(&format!("supersede-{i}")).ok_or_else(|| anyhow::anyhow!("supersede-{i}: no winner"))?;
+        assert_eq!(store.current_report(&format!("K{i}")).await?.as_ref(), Some(winner), "K{i}");
+    }
+    for i in 0..10 {
+        let (hash, _) = store
+            .idempotent_response(caller, &format!("mm-{i}"))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("mm-{i} has no key"))?;
+        let winner =
+            commits.iter().zip(&outcomes).find(|((l, _, _), o)| l.starts_with(&format!("mismatch-{i}-")) && o.is_ok());
+        let winner_hash = winner.and_then(|((_, _, c), _)| c.idempotency.as_ref()).map(|k| k.request_hash.clone());
+        assert_eq!(Some(hash), winner_hash, "mm-{i} keeps the winner's payload hash");
+    }
+    for i in 0..BASE {
+        // Created, then moved once by the winning racer; nothing else.
+        assert_eq!(store.transitions(&format!("base-{i}")).await?.len(), 2, "base-{i}");
+    }
+
+    // The log: 1..n without gaps, each stored commit's event exactly once, no
+    // refused commit's event, and the chain verifies.
+    sequences.sort_unstable();
+    let n = before + sequences.len() as i64;
+    assert_eq!(sequences, (before + 1..=n).collect::<Vec<_>>());
+    assert_eq!(store.head().await?, n);
+    let events = store.events(&coordinator(), before, 1000).await?;
+    let subjects: Vec<String> = events.iter().map(|e| e.subject.clone()).collect();
+    assert_eq!(subjects.len(), stored.len());
+    assert_eq!(subjects.into_iter().collect::<BTreeSet<_>>(), stored);
+    assert_eq!(audit::verify_store(&*store).await?.map_err(|e| anyhow::anyhow!("{e}"))?, n as u64);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `cosx.v1.Exchange`: repair orders, capacity offers, availability reports,
 //! and the `Ingest` bulk stream.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cosx_domain::{Caller, Violations};
@@ -139,6 +140,56 @@ pub(crate) fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::
                 .map(|b| b.field_violations.into_iter().map(|f| format!("{}: {}", f.field, f.description)).collect())
                 .unwrap_or_default(),
         },
+    }
+}
+
+/// Ingest records handled at once in one stream.
+const INGEST_WINDOW: usize = 256;
+
+/// What an ingest record's outcome may depend on: its request id (a repeat
+/// replays the first) and, for an availability report, its reporter's
+/// report for the same TMS and timeframe (which it supersedes).
+fn dependency_keys(record: &pb::IngestRequest) -> Vec<String> {
+    let mut keys = Vec::new();
+    if !record.request_id.is_empty() {
+        keys.push(format!("request|{}", record.request_id));
+    }
+    if let Some(pb::ingest_request::Record::AvailabilityReport(r)) = &record.record {
+        let date = |s: &str| cosx_domain::vocab::parse_date(s).map_or_else(|_| s.to_owned(), |d| d.to_string());
+        keys.push(format!("report|{}|{}|{}", r.tms, date(&r.timeframe_start), date(&r.timeframe_end)));
+    }
+    keys
+}
+
+/// Handles one ingest record on its own task (so a stream's records are
+/// parsed and prepared on every core while their commits wait together).
+fn spawn_ingest_one(
+    core: &Arc<Coordinator>,
+    caller: &Caller,
+    record: pb::IngestRequest,
+) -> impl Future<Output = Result<String, Status>> + use<> {
+    let handled = tokio::spawn(ingest_one(core.clone(), caller.clone(), record));
+    async move { handled.await.unwrap_or_else(|e| Err(Status::internal(format!("ingest record failed: {e}")))) }
+}
+
+/// Handles one ingest record: its resource name, or why it was refused.
+async fn ingest_one(core: Arc<Coordinator>, caller: Caller, record: pb::IngestRequest) -> Result<String, Status> {
+    use pb::ingest_request::Record;
+    match record.record {
+        Some(Record::RepairOrder(o)) => {
+            create_order(&core, &caller, &Some(o), &record.request_id, &record.record_id).await.map(|o| o.name)
+        }
+        Some(Record::CapacityOffer(o)) => {
+            create_offer(&core, &caller, &Some(o), &record.request_id, &record.record_id).await.map(|o| o.name)
+        }
+        Some(Record::AvailabilityReport(r)) => {
+            submit_report(&core, &caller, &Some(r), &record.request_id, &record.record_id).await.map(|r| r.name)
+        }
+        None => {
+            let mut v = Violations::new();
+            v.add("record", "is required: a repair_order, capacity_offer or availability_report");
+            Err(crate::coordinator::CoreError::Invalid(v).into())
+        }
     }
 }
 
@@ -386,46 +437,69 @@ impl pb::exchange_server::Exchange for ExchangeService {
         let core = self.0.clone();
         let (tx, rx) = mpsc::channel(256);
         tokio::spawn(async move {
+            // Up to INGEST_WINDOW records are handled at once, so that their
+            // commits share one group commit in the store; results still go
+            // out in stream order. A record that depends on one in flight
+            // waits until everything before it is answered, so the stream
+            // behaves as if each record were handled after the previous one.
+            let mut in_flight = futures::stream::FuturesOrdered::new();
+            let mut in_flight_keys: VecDeque<Vec<String>> = VecDeque::new();
             let mut index = 0u64;
-            while let Some(next) = records.next().await {
-                let record = match next {
-                    Ok(r) => r,
+            let mut reading = true;
+            loop {
+                // Reached only when everything in flight must be answered first.
+                let waiting = tokio::select! {
+                    biased;
+                    Some(outcome) = in_flight.next(), if !in_flight.is_empty() => {
+                        in_flight_keys.pop_front();
+                        if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
+                            return;
+                        }
+                        index += 1;
+                        continue;
+                    }
+                    next = records.next(), if reading && in_flight.len() < INGEST_WINDOW => match next {
+                        None => {
+                            reading = false;
+                            continue;
+                        }
+                        Some(Ok(record)) => {
+                            let keys = dependency_keys(&record);
+                            let depends = keys.iter().any(|k| in_flight_keys.iter().flatten().any(|f| f == k));
+                            if depends {
+                                Ok((record, keys))
+                            } else {
+                                in_flight_keys.push_back(keys);
+                                in_flight.push_back(spawn_ingest_one(&core, &caller, record));
+                                continue;
+                            }
+                        }
+                        // A message refused while decoding (e.g. OUT_OF_RANGE
+                        // for its size) ends the stream with that status,
+                        // after the answers to the records before it; a
+                        // client that went away just doesn't hear it.
+                        Some(Err(status)) => Err(status),
+                    },
+                    else => break,
+                };
+                while let Some(outcome) = in_flight.next().await {
+                    in_flight_keys.pop_front();
+                    if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
+                        return;
+                    }
+                    index += 1;
+                }
+                match waiting {
+                    Ok((record, keys)) => {
+                        in_flight_keys.push_back(keys);
+                        in_flight.push_back(spawn_ingest_one(&core, &caller, record));
+                    }
                     Err(status) => {
-                        // A message refused while decoding (e.g. OUT_OF_RANGE for
-                        // its size) ends the stream with that status; a client
-                        // that went away just doesn't hear it.
                         tracing::info!(%status, "ingest stream ended by the client");
                         let _ = tx.send(Err(status)).await;
                         break;
                     }
-                };
-                use pb::ingest_request::Record;
-                let outcome = match &record.record {
-                    Some(Record::RepairOrder(o)) => {
-                        create_order(&core, &caller, &Some(o.clone()), &record.request_id, &record.record_id)
-                            .await
-                            .map(|o| o.name)
-                    }
-                    Some(Record::CapacityOffer(o)) => {
-                        create_offer(&core, &caller, &Some(o.clone()), &record.request_id, &record.record_id)
-                            .await
-                            .map(|o| o.name)
-                    }
-                    Some(Record::AvailabilityReport(r)) => {
-                        submit_report(&core, &caller, &Some(r.clone()), &record.request_id, &record.record_id)
-                            .await
-                            .map(|r| r.name)
-                    }
-                    None => {
-                        let mut v = Violations::new();
-                        v.add("record", "is required: a repair_order, capacity_offer or availability_report");
-                        Err(crate::coordinator::CoreError::Invalid(v).into())
-                    }
-                };
-                if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
-                    break;
                 }
-                index += 1;
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))

@@ -5,9 +5,13 @@
 //! the version the writer last saw), the lifecycle step it records, the
 //! idempotency key it answers, and the one event it appends to the
 //! hash-chained log — all in one transaction, so a change and its event are
-//! never apart. Records are stored as JSON of their domain type next to the
+//! never apart. Backends group concurrent commits into one transaction
+//! (`group`) to share its fsync; each commit still succeeds or fails alone,
+//! and its caller hears back only once that transaction has committed. Records are stored as JSON of their domain type next to the
 //! few columns that queries and visibility need.
 
+mod group;
+mod plan;
 pub mod postgres;
 pub mod sqlite;
 
@@ -241,6 +245,10 @@ pub enum StoreError {
     /// The database URL or settings are wrong.
     #[error("{0}")]
     Config(String),
+    /// The transaction this change was grouped into failed as a whole, or
+    /// the store's writer stopped: nothing of it was stored; retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

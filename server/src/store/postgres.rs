@@ -1,10 +1,16 @@
 //! The PostgreSQL store: the scale-out backend, shared by several coordinator
 //! replicas.
 //!
-//! Every commit is one transaction that first locks the one row of
-//! `log_head` (`SELECT ... FOR UPDATE`), so appends from all replicas are
-//! serialized: the transaction that appends sequence n+1 cannot read the
-//! head until the one that appended n has committed. Sequences are
+//! Commits go through a group-commit queue (`store::group`): one writer
+//! task per replica applies everything queued in one transaction. The batch
+//! is decided in memory (`store::plan`) from a few reads and written with one
+//! `INSERT ... SELECT FROM UNNEST(arrays)` per table; if the database
+//! disagrees, the transaction is rolled back and the batch redone with each
+//! commit inside its own `SAVEPOINT` (a refused commit is rolled back
+//! alone). Either transaction first locks the one row of `log_head`
+//! (`SELECT ... FOR UPDATE`), so appends from all replicas are serialized:
+//! the batch that appends sequence n+1 cannot read the head until the one
+//! that appended n has committed. Sequences are
 //! therefore gap-free *as readers see them* — no reader can see n+1 before
 //! n, so a feed that pulls "after my cursor" never skips an entry committed
 //! late by another replica. The same lock makes idempotency keys and
@@ -12,8 +18,8 @@
 //! after the previous commit is visible. A row lock (not an advisory lock)
 //! also works on PostgreSQL-compatible distributed SQL engines.
 //!
-//! After appending, a commit sends `NOTIFY cosx_events, '<sequence> <kind>'`
-//! inside the same transaction (delivered only if it commits, in commit
+//! After appending, a batch sends `NOTIFY cosx_events, '<sequence> <kind>'`
+//! for each stored commit inside the same transaction (delivered only if it commits, in commit
 //! order); [`Store::follow`] turns those into [`LogNotice`]s so that every
 //! replica wakes its feed subscribers and refreshes its party registry. The
 //! notification only wakes; the database stays the source of truth.
@@ -27,10 +33,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cosx_domain::Party;
 use cosx_domain::audit::{AuditEntry, entry_hash};
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
+use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
+use super::plan::{Decider, Final, Known, Plan};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
@@ -48,6 +57,8 @@ const POOL_SIZE: u32 = 16;
 pub struct PostgresStore {
     pool: PgPool,
     url: String,
+    /// The queue in front of this replica's writer.
+    writer: GroupCommit,
 }
 
 impl PostgresStore {
@@ -62,202 +73,498 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Config(format!("database {}: cannot connect: {e}", redact(url))))?;
-        let store = PostgresStore { pool, url: url.to_owned() };
-        store.migrate().await?;
-        Ok(store)
+        migrate(&pool).await?;
+        let writer = GroupCommit::spawn(PgWriter { pool: pool.clone() });
+        Ok(PostgresStore { pool, url: url.to_owned(), writer })
     }
+}
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        // DDL is transactional in PostgreSQL: all pending migrations apply
-        // together or not at all, and the advisory lock makes replicas that
-        // start at once wait for the first instead of racing it.
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
-        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY)")
-            .execute(&mut *tx)
-            .await?;
-        let current: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *tx).await?;
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    // DDL is transactional in PostgreSQL: all pending migrations apply
+    // together or not at all, and the advisory lock makes replicas that
+    // start at once wait for the first instead of racing it.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+    sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY)").execute(&mut *tx).await?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *tx).await?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)").bind(version).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// This replica's writer: takes a pooled connection per batch (so a lost
+/// connection is replaced), holds the head lock for the batch's transaction.
+struct PgWriter {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl BatchWriter for PgWriter {
+    async fn write(&mut self, batch: &[Commit]) -> Vec<Outcome> {
+        match transaction(&self.pool, batch).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                // The transaction is rolled back when dropped.
+                tracing::error!(error = %e, commits = batch.len(), "group commit failed");
+                batch_failed(batch.len(), &e.to_string())
+            }
         }
-        tx.commit().await?;
-        Ok(())
     }
+}
 
-    fn apply<'a>(
-        conn: &'a mut sqlx::PgConnection,
-        commit: &'a Commit,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Committed, StoreError>> + Send + 'a>> {
-        Box::pin(async move {
-            // First, always: the head lock. Everything below reads what the
-            // previous commit (from any replica) wrote.
-            let (prev_seq, prev_hash): (i64, String) =
-                sqlx::query_as("SELECT sequence, hash FROM log_head WHERE singleton FOR UPDATE")
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("log_head has no row".into()))?;
+/// One transaction for the whole batch. An `Err` means the transaction
+/// itself failed (nothing of the batch is stored); a commit's own refusal is
+/// its `Outcome`.
+fn transaction<'a>(pool: &'a PgPool, batch: &'a [Commit]) -> BoxFuture<'a, Result<Vec<Outcome>, sqlx::Error>> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await?;
+        let mut first = lock_head(&mut tx).await?;
+        // The fast path (see `store::plan`): decide in memory, write in bulk.
+        if let Some(plan) = plan(&mut tx, batch, first.clone()).await? {
+            match write_plan(&mut tx, &plan).await {
+                Ok(true) => {
+                    let notices = plan.events.iter().map(|(sequence, e, _, _)| format!("{sequence} {}", e.kind));
+                    finish(&mut tx, first.0, &plan.head, notices.collect()).await?;
+                    tx.commit().await?;
+                    return Ok(plan.outcomes);
+                }
+                Ok(false) => tracing::debug!("group commit: the database disagreed with the plan; redoing the batch"),
+                Err(e) => tracing::debug!(error = %e, "group commit: a bulk write failed; redoing the batch"),
+            }
+            tx.rollback().await?;
+            tx = pool.begin().await?;
+            first = lock_head(&mut tx).await?;
+        }
+        // The reference path: each commit in its own savepoint.
+        let mut head = first.clone();
+        let mut notices = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for commit in batch {
+            let outcome = apply_in_savepoint(&mut tx, commit, &mut head).await?;
+            if matches!(outcome, Ok(Committed::New { .. })) {
+                notices.push(format!("{} {}", head.0, commit.event.kind));
+            }
+            outcomes.push(outcome);
+        }
+        finish(&mut tx, first.0, &head, notices).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    })
+}
 
-            if let Some(key) = &commit.idempotency {
-                let seen: Option<(String, String)> = sqlx::query_as(
-                    "SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2",
-                )
-                .bind(&key.caller)
-                .bind(&key.request_id)
-                .fetch_optional(&mut *conn)
+/// First, always: the head lock. Everything after it in the transaction
+/// reads what the previous batch (from any replica) wrote.
+fn lock_head(conn: &mut sqlx::PgConnection) -> BoxFuture<'_, Result<(i64, String), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::query_as("SELECT sequence, hash FROM log_head WHERE singleton FOR UPDATE")
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| sqlx::Error::Protocol("log_head has no row".into()))
+    })
+}
+
+/// Moves the head row to `head` (if the batch stored anything after
+/// `first`) and queues one notification per stored commit: delivered to
+/// every listener, in this order, when and only if the transaction commits.
+fn finish<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    first: i64,
+    head: &'a (i64, String),
+    notices: Vec<String>,
+) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        if head.0 > first {
+            sqlx::query("UPDATE log_head SET sequence = $1, hash = $2 WHERE singleton")
+                .bind(head.0)
+                .bind(&head.1)
+                .execute(&mut *conn)
                 .await?;
-                if let Some((hash, response)) = seen {
-                    return if hash == key.request_hash {
-                        Ok(Committed::Replayed { response })
-                    } else {
-                        Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
-                    };
+            sqlx::query("SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n")
+                .bind(CHANNEL)
+                .bind(&notices)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads what the batch's checks need (the head lock is held) and decides
+/// it in memory; `None` for a batch with registry changes (the savepoint
+/// path handles those).
+fn plan<'f, 'b: 'f>(
+    conn: &'f mut sqlx::PgConnection,
+    batch: &'b [Commit],
+    head: (i64, String),
+) -> BoxFuture<'f, Result<Option<Plan<'b>>, sqlx::Error>> {
+    Box::pin(async move {
+        if batch.iter().any(|c| c.party.is_some()) {
+            return Ok(None);
+        }
+        let mut decider = Decider::default();
+        let (callers, request_ids): (Vec<&str>, Vec<&str>) = batch
+            .iter()
+            .filter_map(|c| c.idempotency.as_ref())
+            .map(|k| (k.caller.as_str(), k.request_id.as_str()))
+            .unzip();
+        if !callers.is_empty() {
+            let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+                "SELECT i.caller, i.request_id, i.request_hash, i.response
+                 FROM idempotency i JOIN UNNEST($1::text[], $2::text[]) AS k (caller, request_id)
+                   ON i.caller = k.caller AND i.request_id = k.request_id",
+            )
+            .bind(&callers)
+            .bind(&request_ids)
+            .fetch_all(&mut *conn)
+            .await?;
+            for (caller, request_id, hash, response) in rows {
+                decider.keys.insert((caller, request_id), (hash, response));
+            }
+        }
+        let mut ids: Vec<&str> = Vec::new();
+        let mut natural: Vec<&str> = Vec::new();
+        for r in batch.iter().flat_map(|c| &c.records) {
+            ids.push(&r.id);
+            ids.extend(r.supersedes.as_deref());
+            natural.extend(r.natural_key.as_deref());
+        }
+        for id in &ids {
+            decider.records.insert((*id).to_owned(), None);
+        }
+        if !ids.is_empty() {
+            let rows: Vec<(String, String, i64, bool, Option<String>)> =
+                sqlx::query_as("SELECT id, kind, version, superseded, natural_key FROM records WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            for (id, kind, version, superseded, natural_key) in rows {
+                decider.records.insert(id, Some(Known { kind, version, superseded, natural_key }));
+            }
+        }
+        for key in &natural {
+            decider.current.insert((*key).to_owned(), None);
+        }
+        if !natural.is_empty() {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT natural_key, id FROM records WHERE NOT superseded AND natural_key = ANY($1)")
+                    .bind(&natural)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            for (key, id) in rows {
+                decider.current.insert(key, Some(id));
+            }
+        }
+        Ok(Some(decider.decide_batch(batch, head)))
+    })
+}
+
+/// Writes a decided batch: updates of records that existed, then every new
+/// row with one `INSERT ... SELECT FROM UNNEST(arrays)` per table. `Ok(false)`
+/// if the database disagreed with the plan (an update found no row at the
+/// version the batch read).
+fn write_plan<'a>(conn: &'a mut sqlx::PgConnection, plan: &'a Plan<'_>) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        for (id, row) in &plan.finals {
+            let Final::Old { before, latest, supersede } = row else { continue };
+            if *supersede {
+                let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
                 }
             }
-            let sequence = prev_seq + 1;
+            if let Some(r) = latest {
+                let done = sqlx::query(
+                    "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
+                                        version = $6, body = $7
+                     WHERE id = $8 AND kind = $9 AND version = $10",
+                )
+                .bind(&r.audience.provider)
+                .bind(r.audience.release_column())
+                .bind(&r.state)
+                .bind(&r.tms)
+                .bind(&r.region)
+                .bind(r.version)
+                .bind(&r.body)
+                .bind(id)
+                .bind(r.kind.as_str())
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+            }
+        }
 
-            if let Some((party, expected)) = &commit.party {
-                let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let changed = match expected {
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO parties (id, body, etag) VALUES ($1, $2, 1) ON CONFLICT (id) DO NOTHING",
-                        )
+        let new: Vec<_> = plan
+            .finals
+            .iter()
+            .filter_map(|(_, row)| match row {
+                Final::New { insert, latest, position, superseded } => Some((*insert, *latest, *position, *superseded)),
+                Final::Old { .. } => None,
+            })
+            .collect();
+        if !new.is_empty() {
+            sqlx::query(
+                "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key,
+                                      superseded, version, position, body)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::text[], $10::bool[], $11::int8[], $12::int8[],
+                                      $13::text[])",
+            )
+            .bind(new.iter().map(|(i, ..)| i.kind.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.id.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.audience.owner.as_str()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.audience.provider.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.audience.release_column()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.state.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.tms.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.region.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(i, ..)| i.natural_key.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(.., superseded)| *superseded).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.version).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, _, position, _)| *position).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l, ..)| l.body.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let t = &plan.transitions;
+        if !t.is_empty() {
+            sqlx::query(
+                "INSERT INTO transitions (order_id, version, sequence, body)
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[])",
+            )
+            .bind(t.iter().map(|(t, _)| t.order_id.as_str()).collect::<Vec<_>>())
+            .bind(t.iter().map(|(t, _)| t.version).collect::<Vec<_>>())
+            .bind(t.iter().map(|(_, sequence)| *sequence).collect::<Vec<_>>())
+            .bind(t.iter().map(|(t, _)| t.body.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let e = &plan.events;
+        if !e.is_empty() {
+            sqlx::query(
+                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+                                     content, prev_hash, hash)
+                 SELECT * FROM UNNEST($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])",
+            )
+            .bind(e.iter().map(|(sequence, ..)| *sequence).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.time.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.kind.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.actor.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.actor_cert.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.subject.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.owner.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.provider.as_deref()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.audience.release_column()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, e, ..)| e.content.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(_, _, prev, _)| prev.as_str()).collect::<Vec<_>>())
+            .bind(e.iter().map(|(.., hash)| hash.as_str()).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        let k = &plan.keys;
+        if !k.is_empty() {
+            sqlx::query(
+                "INSERT INTO idempotency (caller, request_id, request_hash, response)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])",
+            )
+            .bind(k.iter().map(|(k, _)| k.caller.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(k, _)| k.request_id.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(k, _)| k.request_hash.as_str()).collect::<Vec<_>>())
+            .bind(k.iter().map(|(_, response)| *response).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(true)
+    })
+}
+
+/// Applies one commit of a batch after `head` (sequence, hash), advancing
+/// `head` if it is stored. Within the batch's transaction, so it sees the
+/// commits before it (a repeated request id replays an earlier one).
+fn apply_in_savepoint<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    commit: &'a Commit,
+    head: &'a mut (i64, String),
+) -> BoxFuture<'a, Result<Outcome, sqlx::Error>> {
+    Box::pin(async move {
+        if let Some(key) = &commit.idempotency {
+            let seen: Option<(String, String)> =
+                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2")
+                    .bind(&key.caller)
+                    .bind(&key.request_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some((hash, response)) = seen {
+                // A replay writes nothing.
+                return Ok(if hash == key.request_hash {
+                    Ok(Committed::Replayed { response })
+                } else {
+                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+                });
+            }
+        }
+        let sequence = head.0 + 1;
+        sqlx::query("SAVEPOINT one_commit").execute(&mut *conn).await?;
+        match write(conn, commit, sequence, &head.1).await {
+            Ok(hash) => {
+                sqlx::query("RELEASE SAVEPOINT one_commit").execute(&mut *conn).await?;
+                *head = (sequence, hash);
+                Ok(Ok(Committed::New { sequence }))
+            }
+            Err(refused) => {
+                // An error aborted only the savepoint; if the connection is
+                // gone this fails, and so does the batch.
+                sqlx::query("ROLLBACK TO SAVEPOINT one_commit").execute(&mut *conn).await?;
+                sqlx::query("RELEASE SAVEPOINT one_commit").execute(&mut *conn).await?;
+                Ok(Err(refused))
+            }
+        }
+    })
+}
+
+/// The rows of one commit as event `sequence`, chained on `prev_hash`;
+/// returns the new event's hash.
+fn write<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    commit: &'a Commit,
+    sequence: i64,
+    prev_hash: &'a str,
+) -> BoxFuture<'a, Result<String, StoreError>> {
+    Box::pin(async move {
+        if let Some((party, expected)) = &commit.party {
+            let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let changed = match expected {
+                None => {
+                    sqlx::query("INSERT INTO parties (id, body, etag) VALUES ($1, $2, 1) ON CONFLICT (id) DO NOTHING")
                         .bind(party.id.as_str())
                         .bind(&body)
                         .execute(&mut *conn)
                         .await?
-                    }
-                    Some(etag) => {
-                        sqlx::query("UPDATE parties SET body = $1, etag = etag + 1 WHERE id = $2 AND etag = $3")
-                            .bind(&body)
-                            .bind(party.id.as_str())
-                            .bind(etag)
-                            .execute(&mut *conn)
-                            .await?
-                    }
-                };
-                if changed.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(format!("parties/{}", party.id)));
                 }
-            }
-
-            for r in &commit.records {
-                if let Some(old) = &r.supersedes {
-                    let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
-                        .bind(old)
-                        .execute(&mut *conn)
-                        .await?;
-                    if done.rows_affected() != 1 {
-                        return Err(StoreError::Conflict(old.clone()));
-                    }
-                }
-                let done = match r.expected_version {
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region,
-                                                  natural_key, version, position, body)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-                        )
-                        .bind(r.kind.as_str())
-                        .bind(&r.id)
-                        .bind(&r.audience.owner)
-                        .bind(&r.audience.provider)
-                        .bind(r.audience.release_column())
-                        .bind(&r.state)
-                        .bind(&r.tms)
-                        .bind(&r.region)
-                        .bind(&r.natural_key)
-                        .bind(r.version)
-                        .bind(sequence)
-                        .bind(&r.body)
+                Some(etag) => {
+                    sqlx::query("UPDATE parties SET body = $1, etag = etag + 1 WHERE id = $2 AND etag = $3")
+                        .bind(&body)
+                        .bind(party.id.as_str())
+                        .bind(etag)
                         .execute(&mut *conn)
                         .await?
-                    }
-                    Some(expected) => {
-                        sqlx::query(
-                            "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
-                                                version = $6, body = $7
-                             WHERE id = $8 AND kind = $9 AND version = $10",
-                        )
-                        .bind(&r.audience.provider)
-                        .bind(r.audience.release_column())
-                        .bind(&r.state)
-                        .bind(&r.tms)
-                        .bind(&r.region)
-                        .bind(r.version)
-                        .bind(&r.body)
-                        .bind(&r.id)
-                        .bind(r.kind.as_str())
-                        .bind(expected)
-                        .execute(&mut *conn)
-                        .await?
-                    }
-                };
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(r.id.clone()));
                 }
+            };
+            if changed.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("parties/{}", party.id)));
             }
+        }
 
-            for t in &commit.transitions {
-                sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES ($1, $2, $3, $4)")
-                    .bind(&t.order_id)
-                    .bind(t.version)
-                    .bind(sequence)
-                    .bind(&t.body)
+        for r in &commit.records {
+            if let Some(old) = &r.supersedes {
+                let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
+                    .bind(old)
                     .execute(&mut *conn)
                     .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(old.clone()));
+                }
             }
+            let done = match r.expected_version {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region,
+                                                  natural_key, version, position, body)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(r.kind.as_str())
+                    .bind(&r.id)
+                    .bind(&r.audience.owner)
+                    .bind(&r.audience.provider)
+                    .bind(r.audience.release_column())
+                    .bind(&r.state)
+                    .bind(&r.tms)
+                    .bind(&r.region)
+                    .bind(&r.natural_key)
+                    .bind(r.version)
+                    .bind(sequence)
+                    .bind(&r.body)
+                    .execute(&mut *conn)
+                    .await?
+                }
+                Some(expected) => {
+                    sqlx::query(
+                        "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
+                                                version = $6, body = $7
+                             WHERE id = $8 AND kind = $9 AND version = $10",
+                    )
+                    .bind(&r.audience.provider)
+                    .bind(r.audience.release_column())
+                    .bind(&r.state)
+                    .bind(&r.tms)
+                    .bind(&r.region)
+                    .bind(r.version)
+                    .bind(&r.body)
+                    .bind(&r.id)
+                    .bind(r.kind.as_str())
+                    .bind(expected)
+                    .execute(&mut *conn)
+                    .await?
+                }
+            };
+            if done.rows_affected() != 1 {
+                return Err(StoreError::Conflict(r.id.clone()));
+            }
+        }
 
-            let e = &commit.event;
-            let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-            sqlx::query(
-                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
-                                     content, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(sequence)
-            .bind(&e.time)
-            .bind(&e.kind)
-            .bind(&e.actor)
-            .bind(&e.actor_cert)
-            .bind(&e.subject)
-            .bind(&e.audience.owner)
-            .bind(&e.audience.provider)
-            .bind(e.audience.release_column())
-            .bind(&e.content)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query("UPDATE log_head SET sequence = $1, hash = $2 WHERE singleton")
+        for t in &commit.transitions {
+            sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES ($1, $2, $3, $4)")
+                .bind(&t.order_id)
+                .bind(t.version)
                 .bind(sequence)
-                .bind(&hash)
+                .bind(&t.body)
                 .execute(&mut *conn)
                 .await?;
+        }
 
-            if let Some(key) = &commit.idempotency {
-                sqlx::query(
-                    "INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)",
-                )
+        let e = &commit.event;
+        let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, prev_hash);
+        sqlx::query(
+            "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+                                     content, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(sequence)
+        .bind(&e.time)
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(&e.actor_cert)
+        .bind(&e.subject)
+        .bind(&e.audience.owner)
+        .bind(&e.audience.provider)
+        .bind(e.audience.release_column())
+        .bind(&e.content)
+        .bind(prev_hash)
+        .bind(&hash)
+        .execute(&mut *conn)
+        .await?;
+        if let Some(key) = &commit.idempotency {
+            sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)")
                 .bind(&key.caller)
                 .bind(&key.request_id)
                 .bind(&key.request_hash)
                 .bind(&commit.response)
                 .execute(&mut *conn)
                 .await?;
-            }
+        }
 
-            // Queued now, delivered to every listener when (and only if) this commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(format!("{sequence} {}", e.kind))
-                .execute(&mut *conn)
-                .await?;
-            Ok(Committed::New { sequence })
-        })
-    }
+        Ok(hash)
+    })
 }
 
 /// The URL without its password, for error messages.
@@ -296,13 +603,7 @@ fn bind_viewer<'q>(
 #[async_trait]
 impl Store for PostgresStore {
     async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = Self::apply(&mut tx, &commit).await?;
-        // A replayed request wrote nothing: dropping the transaction rolls back.
-        if matches!(done, Committed::New { .. }) {
-            tx.commit().await?;
-        }
-        Ok(done)
+        self.writer.commit(commit).await
     }
 
     async fn idempotent_response(
