@@ -245,12 +245,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // so the 50/50 share starts where the departments' books stand.
     let first_fy = Month::nth(start, 1).fiscal_year();
     let last_fy = Month::nth(start, args.months).fiscal_year();
-    // (department, organic $, contract $, organic h, contract h) per FY.
+    // (department, organic, contract in cents, organic h, contract h) per FY.
+    const MILLION: i64 = 100_000_000;
     let books = [
-        (pb::MilitaryDepartment::AirForce, 1_180_000_000_00_i64, 1_020_000_000_00_i64, 8_100_000.0, 6_300_000.0),
+        (pb::MilitaryDepartment::AirForce, 1_180 * MILLION, 1_020 * MILLION, 8_100_000.0, 6_300_000.0),
         // The Navy starts near the limit: its contract ship work runs into it.
-        (pb::MilitaryDepartment::Navy, 640_000_000_00, 622_000_000_00, 4_400_000.0, 4_050_000.0),
-        (pb::MilitaryDepartment::Army, 520_000_000_00, 310_000_000_00, 3_900_000.0, 2_100_000.0),
+        (pb::MilitaryDepartment::Navy, 640 * MILLION, 622 * MILLION, 4_400_000.0, 4_050_000.0),
+        (pb::MilitaryDepartment::Army, 520 * MILLION, 310 * MILLION, 3_900_000.0, 2_100_000.0),
     ];
     for fy in first_fy..=last_fy {
         for (dept, organic, contract, organic_h, contract_h) in books {
