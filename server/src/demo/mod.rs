@@ -204,6 +204,7 @@ struct Tally {
     completed: usize,
     shipped: usize,
     closed: usize,
+    cancelled: usize,
     hours: f64,
 }
 
@@ -253,7 +254,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         (pb::MilitaryDepartment::Navy, 640 * MILLION, 622 * MILLION, 4_400_000.0, 4_050_000.0),
         (pb::MilitaryDepartment::Army, 520 * MILLION, 310 * MILLION, 3_900_000.0, 2_100_000.0),
     ];
-    for fy in first_fy..=last_fy {
+    // Work counts in the fiscal year it is done; orders raised late in a
+    // year fall due in the next.
+    for fy in first_fy..=last_fy + 1 {
         for (dept, organic, contract, organic_h, contract_h) in books {
             demo.j4
                 .signals()
@@ -285,8 +288,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         })
         .collect();
     println!(
-        "  {COORDINATOR} recorded FY{first_fy}{} depot work done outside the exchange (contract shares: {})",
-        if last_fy > first_fy { format!("-FY{last_fy}") } else { String::new() },
+        "  {COORDINATOR} recorded FY{first_fy}-FY{} depot work done outside the exchange (contract shares: {})",
+        last_fy + 1,
         shares.join(", ")
     );
 
@@ -381,11 +384,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         // The coordinating office allocates the open orders and commits the plan.
         let mut allocation = pb::allocation_client::AllocationClient::new(demo.j4.channel());
         let plan = allocation.propose(pb::ProposeAllocationRequest { as_of: date(month.first) }).await?.into_inner();
-        let committed = allocation
-            .commit(pb::CommitAllocationRequest { assignments: plan.assignments.clone() })
-            .await?
-            .into_inner()
-            .results;
+        let committed =
+            match allocation.commit(pb::CommitAllocationRequest { assignments: plan.assignments.clone() }).await {
+                Ok(done) => done.into_inner().results,
+                // The statute is a hard limit: the whole commit is refused.
+                Err(status) if status.code() == tonic::Code::FailedPrecondition => {
+                    println!("  !! commit refused whole: {}", status.message());
+                    Vec::new()
+                }
+                Err(status) => return Err(status.into()),
+            };
         print!("{}", dashboard::allocation(&plan, &committed, &index));
         demo.settle().await?;
 
@@ -396,7 +404,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         demo.settle().await?;
         println!(
             "  month {m}: {} availability reports, {} repair orders raised; providers accepted {}, declined {}; \
-             inducted {}, awaiting parts {}, completed {} ({} actual labor h), shipped {}; owners closed {}",
+             inducted {}, awaiting parts {}, completed {} ({} actual labor h), shipped {}; owners closed {}{}",
             tally.reports,
             tally.orders,
             tally.accepted,
@@ -406,7 +414,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             tally.completed,
             dashboard::thousands(tally.hours),
             tally.shipped,
-            tally.closed
+            tally.closed,
+            if tally.cancelled > 0 { format!(", cancelled {} overdue", tally.cancelled) } else { String::new() }
         );
         total.add(&tally);
 
@@ -452,14 +461,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
 
     println!(
-        "\nscenario done in {:.1}s: {} repair orders, {} reports; accepted {}, declined {}, completed {}, closed {}",
+        "\nscenario done in {:.1}s: {} repair orders, {} reports; accepted {}, declined {}, completed {}, closed {}, cancelled {}",
         started.elapsed().as_secs_f64(),
         total.orders,
         total.reports,
         total.accepted,
         total.declined,
         total.completed,
-        total.closed
+        total.closed,
+        total.cancelled
     );
     let mut rejected = 0;
     for n in &demo.nodes {
@@ -479,13 +489,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          As Pacific Air Forces (a fleet owner), through its own node:\n\
          \x20 export COSX_ENDPOINT={usaf} COSX_CA={dir}/pki/ca.pem COSX_CERT={dir}/pki/US-PACAF-A4.pem COSX_KEY={dir}/pki/US-PACAF-A4.key\n\
          \x20 cosx list orders; cosx order history repairOrders/ro-{code}-0001\n\
-         As the Philippine depot, through its node (the one that was cut off):\n\
+         As the Philippine Air Force depot, through its node{cut_note}:\n\
          \x20 cosx --endpoint {phl} --ca {dir}/pki/ca.pem --cert {dir}/pki/{CUT_OFF}.pem --key {dir}/pki/{CUT_OFF}.key node status\n\
          Audit: cosx-server audit verify --config {dir}/coordinator.toml\n\
          Run them again later: cosx-server coordinator --config {dir}/coordinator.toml; cosx-server node --config {dir}/nodes/PARTY.toml",
         ep = demo.endpoint,
         asof = date(Month::nth(start, args.months).first),
         code = Month::nth(start, 1).code(),
+        cut_note = if cut.is_some() { " (the one that was cut off)" } else { "" },
     );
 
     if !args.exit {
@@ -510,6 +521,7 @@ impl Tally {
         self.completed += t.completed;
         self.shipped += t.shipped;
         self.closed += t.closed;
+        self.cancelled += t.cancelled;
         self.hours += t.hours;
     }
 }
@@ -529,11 +541,13 @@ async fn work_month(
     let m = month.index;
     let providers: std::collections::BTreeSet<&str> = OFFERS.iter().map(|o| o.provider).collect();
     for provider in providers {
+        // Organic depots are tasked: they do not decline their department's work.
+        let organic = PARTIES.iter().any(|p| p.id == provider && p.kind == "ORGANIC");
         for order in demo.orders_at(provider, true).await? {
             let since = last_step.get(&order.name).copied().unwrap_or(0);
             let progressed = match order.state() {
                 S::Proposed => {
-                    if rng.chance(0.12) {
+                    if rng.chance(if organic { 0.0 } else { 0.14 }) {
                         let reason = rng.pick(scenario::DECLINE_REASONS);
                         demo.step(provider, &order, A::Decline, reason, None).await?;
                         tally.declined += 1;
@@ -562,6 +576,9 @@ async fn work_month(
                     } else {
                         let factor = scenario::actual_factor(rng);
                         let hours = (order.estimated_labor_hours * factor * 10.0).round() / 10.0;
+                        // Contract depot work is firm fixed price: it costs what was
+                        // estimated. Organic work costs what it costs.
+                        let cost_factor = if organic { factor } else { 1.0 };
                         let estimate = order
                             .funding
                             .as_ref()
@@ -573,7 +590,7 @@ async fn work_month(
                             actual_labor_hours: hours,
                             actual_cost: Some(pb::Money {
                                 currency_code: "USD".into(),
-                                amount_minor: (estimate as f64 * factor).round() as i64,
+                                amount_minor: (estimate as f64 * cost_factor).round() as i64,
                             }),
                             ..Default::default()
                         };
@@ -612,10 +629,21 @@ async fn close_shipped(demo: &Demo, month: &Month, tally: &mut Tally) -> anyhow:
             continue;
         }
         for order in demo.orders_at(owner, false).await? {
-            if order.state() == pb::RepairOrderState::Shipped {
-                let reason = format!("received serviceable {}", date(month.last));
-                demo.step(owner, &order, pb::RepairOrderAction::Close, &reason, None).await?;
-                tally.closed += 1;
+            let overdue = chrono::NaiveDate::parse_from_str(&order.required_by, "%Y-%m-%d")
+                .is_ok_and(|due| due + chrono::Days::new(30) < month.last);
+            match order.state() {
+                pb::RepairOrderState::Shipped => {
+                    let reason = format!("received serviceable {}", date(month.last));
+                    demo.step(owner, &order, pb::RepairOrderAction::Close, &reason, None).await?;
+                    tally.closed += 1;
+                }
+                // Nobody could take it in time: the owner sources it elsewhere.
+                pb::RepairOrderState::Submitted | pb::RepairOrderState::Declined if overdue => {
+                    let reason = "a month past required-by; sourced from war reserve";
+                    demo.step(owner, &order, pb::RepairOrderAction::Cancel, reason, None).await?;
+                    tally.cancelled += 1;
+                }
+                _ => {}
             }
         }
     }

@@ -687,7 +687,8 @@ pub const OFFERS: &[OfferSpec] = &[
     OfferSpec {
         provider: CUT_OFF,
         site: place("Clark AB, Pampanga", "PHL", Indopacom, 15.1859, 120.5600),
-        capabilities: &[("C-130J", Depot), ("C-130H", Depot)],
+        // Its own C-130H fleet's depot work it does outside the exchange.
+        capabilities: &[("C-130J", Depot)],
         hours_per_month: 500.0,
         surge_per_month: 200.0,
         rate_usd: 74,
