@@ -130,7 +130,8 @@ impl Demo {
             .into_inner())
     }
 
-    /// Orders a party's node shows it as provider, in name order.
+    /// The orders `party`'s node shows with it as provider (or else as
+    /// originator), in name order.
     async fn orders_at(&self, party: &str, provider: bool) -> anyhow::Result<Vec<pb::RepairOrder>> {
         let mut exchange = self.exchange(party)?;
         let mut out = Vec::new();
@@ -335,12 +336,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut total = Tally::default();
     for m in 1..=args.months {
         let month = Month::nth(start, m);
-        println!(
-            "\n== Month {m}: {} (FY{} Q{}) ==",
-            month.label(),
-            month.fiscal_year(),
-            (month.first.format("%m").to_string().parse::<u32>().unwrap_or(1) + 2) % 12 / 3 + 1
-        );
+        println!("\n== Month {m}: {} (FY{} Q{}) ==", month.label(), month.fiscal_year(), month.fiscal_quarter());
         if cut.is_some_and(|(from, _)| from == m) {
             demo.relay.down();
             println!("  !! {CUT_OFF} node cut off from the coordinator (link down); it keeps serving its depot");

@@ -767,6 +767,11 @@ impl Month {
         fiscal_year(self.first)
     }
 
+    /// US fiscal quarter, 1 (October - December) to 4.
+    pub fn fiscal_quarter(&self) -> u32 {
+        (self.first.month() + 2) % 12 / 3 + 1
+    }
+
     /// "2610": used in record ids.
     pub fn code(&self) -> String {
         self.first.format("%y%m").to_string()
@@ -1066,6 +1071,8 @@ mod tests {
         assert_eq!(Month::nth(start, 1).fiscal_year(), 2028);
         assert_eq!(Month::nth(start, 5).last, NaiveDate::from_ymd_opt(2028, 2, 29).unwrap());
         assert_eq!(Month::nth(start, 13).fiscal_year(), 2029);
+        let quarters: Vec<u32> = (1..=12).map(|i| Month::nth(start, i).fiscal_quarter()).collect();
+        assert_eq!(quarters, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
     }
 
     #[test]
