@@ -81,6 +81,7 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
     let reports = number_after(&out, "availability (DoDI 3110.05) from").unwrap_or(0.0);
     assert!(reports >= 30.0, "availability from {reports} reports:\n{out}");
     has("HIGH NON-AVAILABILITY (A_M)");
+    has("EXCESSIVE C/DA");
     // The Philippine node was cut off with writes queued, then caught up.
     let queued = number_after(&out, "DISCONNECTED, queued writes").unwrap_or(0.0);
     assert!(queued > 0.0, "the cut-off node queued nothing:\n{out}");

@@ -327,6 +327,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .await?;
     }
     println!("  fleet owners set A_M / A_O targets for {} fleets", FLEETS.len());
+    for (owner, tms, growth) in scenario::CDA_HISTORY {
+        let Some(fleet) = FLEETS.iter().find(|f| f.owner == *owner && f.tms == *tms) else { continue };
+        let reports = scenario::history_reports(&mut rng, fleet, start, *growth);
+        let years = reports.len();
+        for (i, report) in reports.into_iter().enumerate() {
+            let id = format!("ar-history-{}-{}", tms.to_lowercase().replace('/', ""), i + 1);
+            demo.exchange(owner)?
+                .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+                    availability_report: Some(report),
+                    request_id: format!("demo-{id}"),
+                    availability_report_id: id,
+                })
+                .await?;
+        }
+        println!(
+            "  {owner} backfilled {years} fiscal years of {tms} availability and cost (FY{}-FY{})",
+            Month::nth(start, 1).fiscal_year() - years as i32,
+            Month::nth(start, 1).fiscal_year() - 1
+        );
+    }
     demo.settle().await?;
 
     let cut = cut_months(args.months);

@@ -812,7 +812,36 @@ fn not_available(rng: &mut Rng, total: f64, depot_share: f64) -> (f64, f64, f64,
 /// A fleet's DoDI 3110.05 availability report for a month: fleet totals in
 /// days, inventory by category, and the maintenance cost of the PMAI.
 pub fn availability_report(rng: &mut Rng, fleet: &Fleet, month: &Month) -> pb::AvailabilityReport {
-    let days = f64::from(month.days());
+    report_for(rng, fleet, month.first, month.last, 1.0)
+}
+
+/// Fleets whose maintenance cost per day of availability has grown for
+/// years (owner, TMS, growth per fiscal year): their owners backfill the
+/// four previous fiscal years, and the excessive C/DA flag fires.
+pub const CDA_HISTORY: &[(&str, &str, f64)] = &[("US-PACAF-A4", "KC-135", 0.16)];
+
+/// A fleet's annual reports for the four fiscal years before `start`, each
+/// costing `1 + growth` times the year before (and the last one a year's
+/// worth of what the fleet costs now, divided by `1 + growth`).
+pub fn history_reports(rng: &mut Rng, fleet: &Fleet, start: NaiveDate, growth: f64) -> Vec<pb::AvailabilityReport> {
+    (1..=4)
+        .rev()
+        .map(|back| {
+            let first = start - Months::new(12 * back);
+            let last = first + Months::new(12) - chrono::Days::new(1);
+            report_for(rng, fleet, first, last, (1.0 + growth).powi(-(back as i32)))
+        })
+        .collect()
+}
+
+fn report_for(
+    rng: &mut Rng,
+    fleet: &Fleet,
+    first: NaiveDate,
+    last: NaiveDate,
+    cost_scale: f64,
+) -> pb::AvailabilityReport {
+    let days = ((last - first).num_days() + 1) as f64;
     let ar = u32::from(fleet.tai >= 10);
     let bai = fleet.tai - fleet.pmai - ar;
     let tai_possible = f64::from(fleet.tai) * days;
@@ -830,12 +859,17 @@ pub fn availability_report(rng: &mut Rng, fleet: &Fleet, month: &Month) -> pb::A
     let ratio = if tai_down > 0.0 { ((pmai_possible - pmai_available) / tai_down).min(1.0) } else { 0.0 };
     let part = |x: f64| (x * ratio * 10.0).floor() / 10.0;
     let (p_nmcm, p_nmcs, p_depot, p_upnr) = (part(nmcm), part(nmcs), part(depot), part(upnr));
-    let per_asset = match fleet.category {
+    // Maintenance cost of the PMAI over the timeframe, US dollars.
+    let per_month = match fleet.category {
         Ship => 2_400_000.0,
         GroundVehicle => 30_000.0,
         _ => 350_000.0,
     } * f64::from(fleet.pmai);
-    let cost = |share: f64, rng: &mut Rng| (per_asset * share * rng.between(0.85, 1.2)).round() as i64;
+    let fleet_cost = per_month * days / 30.44 * cost_scale;
+    // Annual figures vary less than monthly ones.
+    let spread = if days > 62.0 { 0.03 } else { 0.17 };
+    let cost =
+        |share: f64, rng: &mut Rng| (fleet_cost * share * rng.between(1.0 - spread, 1.0 + spread)).round() as i64;
     let costs = [("1.2", 0.45), ("3.1", 0.15), ("3.2", 0.40)]
         .into_iter()
         .map(|(element, share)| pb::CostElementAmount { element: element.into(), amount: usd(cost(share, rng) * 100) })
@@ -846,8 +880,8 @@ pub fn availability_report(rng: &mut Rng, fleet: &Fleet, month: &Month) -> pb::A
         system_category: fleet.category as i32,
         department: fleet.department.map_or(0, |d| d as i32),
         region: fleet.base.region as i32,
-        timeframe_start: date(month.first),
-        timeframe_end: date(month.last),
+        timeframe_start: date(first),
+        timeframe_end: date(last),
         time_unit: pb::TimeUnit::Days as i32,
         inventory: Some(pb::Inventory {
             tai: fleet.tai,
@@ -1073,6 +1107,24 @@ mod tests {
         assert_eq!(Month::nth(start, 13).fiscal_year(), 2029);
         let quarters: Vec<u32> = (1..=12).map(|i| Month::nth(start, i).fiscal_quarter()).collect();
         assert_eq!(quarters, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    }
+
+    #[test]
+    fn history_covers_the_four_previous_fiscal_years() {
+        let start = NaiveDate::from_ymd_opt(2027, 10, 1).unwrap();
+        let kc135 = FLEETS.iter().find(|f| f.tms == "KC-135").unwrap();
+        let reports = history_reports(&mut Rng::new(3), kc135, start, 0.16);
+        let spans: Vec<(&str, &str)> =
+            reports.iter().map(|r| (r.timeframe_start.as_str(), r.timeframe_end.as_str())).collect();
+        assert_eq!(
+            spans,
+            [
+                ("2023-10-01", "2024-09-30"),
+                ("2024-10-01", "2025-09-30"),
+                ("2025-10-01", "2026-09-30"),
+                ("2026-10-01", "2027-09-30")
+            ]
+        );
     }
 
     #[test]
