@@ -818,7 +818,7 @@ pub fn availability_report(rng: &mut Rng, fleet: &Fleet, month: &Month) -> pb::A
 /// Fleets whose maintenance cost per day of availability has grown for
 /// years (owner, TMS, growth per fiscal year): their owners backfill the
 /// four previous fiscal years, and the excessive C/DA flag fires.
-pub const CDA_HISTORY: &[(&str, &str, f64)] = &[("US-PACAF-A4", "KC-135", 0.16)];
+pub const CDA_HISTORY: &[(&str, &str, f64)] = &[("US-PACAF-A4", "KC-135", 0.22)];
 
 /// A fleet's annual reports for the four fiscal years before `start`, each
 /// costing `1 + growth` times the year before (and the last one a year's
@@ -846,7 +846,10 @@ fn report_for(
     let bai = fleet.tai - fleet.pmai - ar;
     let tai_possible = f64::from(fleet.tai) * days;
     let pmai_possible = f64::from(fleet.pmai) * days;
-    let a_m = (fleet.availability + rng.between(-0.05, 0.05)).clamp(0.2, 0.97);
+    // Annual figures vary less than monthly ones.
+    let annual = days > 62.0;
+    let noise = if annual { 0.01 } else { 0.05 };
+    let a_m = (fleet.availability + rng.between(-noise, noise)).clamp(0.2, 0.97);
     let a_o = (a_m + rng.between(0.0, 0.04)).min(0.98);
     let available = round1(tai_possible * a_m);
     // A little possible time goes unreported: the UPNR reconciliation finds it.
@@ -866,8 +869,7 @@ fn report_for(
         _ => 350_000.0,
     } * f64::from(fleet.pmai);
     let fleet_cost = per_month * days / 30.44 * cost_scale;
-    // Annual figures vary less than monthly ones.
-    let spread = if days > 62.0 { 0.03 } else { 0.17 };
+    let spread = if annual { 0.02 } else { 0.17 };
     let cost =
         |share: f64, rng: &mut Rng| (fleet_cost * share * rng.between(1.0 - spread, 1.0 + spread)).round() as i64;
     let costs = [("1.2", 0.45), ("3.1", 0.15), ("3.2", 0.40)]
