@@ -101,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            telemetry::init(LogFormat::Text);
+            telemetry::init_with(LogFormat::Text, "warn");
             demo::run(args).await?;
             Ok(ExitCode::SUCCESS)
         }
