@@ -8,11 +8,15 @@ use cosx_tests::{TestExchange, capacity_offer, party, repair_order};
 type Channel = tonic::transport::Channel;
 
 async fn baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+    baseline_for(ex, 2027, organic_cents, contract_cents).await
+}
+
+async fn baseline_for(ex: &TestExchange, fy: u32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
     pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
         .set_depot_baseline(pb::SetDepotBaselineRequest {
             baseline: Some(pb::DepotBaseline {
                 department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
+                fiscal_year: fy.try_into()?,
                 work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
                 ..Default::default()
             }),
@@ -214,5 +218,38 @@ async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Resul
     assert!(status.message().contains("50 %"), "{}", status.message());
     let b = air_force_fy2027(&ex, true).await?;
     assert_eq!(b.proposed.as_ref().map(|p| p.contract_cents), Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_year_already_over_50_percent_does_not_block_work_for_another() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    ex.exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(eligible_offer()),
+            ..Default::default()
+        })
+        .await?;
+    // FY2027 is over the limit already (work outside the exchange); FY2028 has room.
+    baseline_for(&ex, 2027, 0, 10_000_000).await?;
+    baseline_for(&ex, 2028, 100_000_000, 0).await?;
+    let mut order = repair_order(party::USAF);
+    order.required_by = "2027-11-30".into();
+    let o = ex
+        .exchange(party::USAF)
+        .await?
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(order), ..Default::default() })
+        .await?
+        .into_inner();
+    let assignments = vec![pb::AllocationAssignment {
+        repair_order: o.name,
+        order_version: o.version,
+        provider: party::MHI.into(),
+        ..Default::default()
+    }];
+    let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
+    let done = j4.commit(pb::CommitAllocationRequest { assignments }).await?.into_inner();
+    assert!(done.results.len() == 1 && done.results[0].proposed, "{done:?}");
     Ok(())
 }

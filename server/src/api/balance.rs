@@ -293,10 +293,14 @@ impl pb::allocation_server::Allocation for AllocationService {
         }
         valid(v, Some(()))?;
         // The statute is a hard limit: refuse the whole commit if, with this
-        // contract work added to everything projected and proposed, any
-        // department and fiscal year would pass 50 %.
+        // contract work added to everything projected and proposed, a
+        // department and fiscal year would pass 50 % because of it. One
+        // already over (cost overruns, say) that the plan does not push
+        // further does not block work for the others.
         let (orders, _, baselines, parties) = self.0.balance_inputs(&caller).await?;
         let mut work = adapt::work_records(&orders, &parties);
+        let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
+        let before = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
         for (_, id, _, provider, _) in &steps {
             let Some(o) = orders.iter().find(|o| &o.id == id) else { continue };
             if !o.state.is_open() {
@@ -307,9 +311,15 @@ impl pb::allocation_server::Allocation for AllocationService {
             proposed.provider = Some(provider.clone());
             work.extend(adapt::work_records(&[proposed], &parties));
         }
-        let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
         let after = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
-        if let Some(b) = after.iter().find(|b| b.status == core::BalanceStatus::Violation) {
+        let pushed_over = |b: &&core::DepartmentBalance| {
+            b.status == core::BalanceStatus::Violation
+                && !before.iter().any(|a| {
+                    (a.department, a.fiscal_year) == (b.department, b.fiscal_year)
+                        && a.contract_share.unwrap_or(0.0) >= b.contract_share.unwrap_or(0.0)
+                })
+        };
+        if let Some(b) = after.iter().find(pushed_over) {
             return Err(Status::failed_precondition(format!(
                 "committing would put {:?} FY{} at {:.1} % contract work, over the 50 % limit of 10 U.S.C. 2466",
                 b.department,
