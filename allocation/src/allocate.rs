@@ -171,6 +171,9 @@ fn ineligibilities(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibilit
     {
         out.push(Ineligibility::ExportControl);
     }
+    if order.originator.as_deref() == Some(offer.provider_id.as_str()) {
+        out.push(Ineligibility::OwnOrder);
+    }
     if offer.provider_nation != order.owner_nation {
         if !offer.authorizations.transfer_approvals.contains(&order.owner_nation) {
             out.push(Ineligibility::ThirdCountryTransfer);
@@ -263,7 +266,7 @@ impl<'a> Prepared<'a> {
             }
         }
 
-        type GroupKey<'k> = (&'k str, MaintenanceLevel, RepairType, bool, Option<&'k str>, &'k str);
+        type GroupKey<'k> = (&'k str, MaintenanceLevel, RepairType, bool, Option<&'k str>, &'k str, Option<&'k str>);
         let mut group_ids: HashMap<GroupKey<'a>, u32> = HashMap::new();
         let mut groups = Vec::new();
         let mut order_group = Vec::with_capacity(orders.len());
@@ -278,6 +281,7 @@ impl<'a> Prepared<'a> {
                 o.organic_only,
                 o.export_classification.as_deref(),
                 o.owner_nation.as_str(),
+                o.originator.as_deref(),
             );
             let g = *group_ids.entry(key).or_insert_with(|| {
                 let capable = capable_index.get(&(o.tms.as_str(), o.level, o.repair_type));

@@ -121,6 +121,9 @@ fn rules_broken(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> 
     if !export_ok {
         broken.push(Ineligibility::ExportControl);
     }
+    if order.originator.as_deref() == Some(offer.provider_id.as_str()) {
+        broken.push(Ineligibility::OwnOrder);
+    }
     let third_country = offer.provider_nation.as_str() != order.owner_nation.as_str();
     if third_country {
         if !offer.authorizations.transfer_approvals.iter().any(|n| n.as_str() == order.owner_nation.as_str()) {

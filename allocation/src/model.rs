@@ -38,6 +38,10 @@ pub struct OpenOrder {
     pub organic_only: bool,
     /// Export classification (USML category or ECCN), if controlled.
     pub export_classification: Option<String>,
+    /// The party that raised the order, if known: never its own provider
+    /// (the lifecycle refuses to propose an order to its originator).
+    #[serde(default)]
+    pub originator: Option<String>,
 }
 
 impl OpenOrder {
@@ -262,6 +266,8 @@ pub enum Ineligibility {
     ThirdCountryTransfer,
     /// Third-country repair at a facility the prime contractor has not approved for the TMS.
     PrimeFacilityApproval,
+    /// The provider raised the order itself.
+    OwnOrder,
 }
 
 /// The true reason an order could not be placed, checked in this order.

@@ -34,6 +34,7 @@ fn order(id: &str) -> OpenOrder {
         estimated_cost_cents: 1_000_000,
         organic_only: false,
         export_classification: None,
+        originator: None,
     }
 }
 
@@ -116,6 +117,20 @@ fn order_without_a_capable_provider_is_placed_once_the_capability_is_offered() {
 
     f.capabilities[0].repair_types.push(RepairType::RepairAndReturn);
     assert_eq!(offer_of(&run(&[o], &[f], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
+}
+
+#[test]
+fn an_order_never_goes_to_the_party_that_raised_it() {
+    let mut o = order("RO-1");
+    let depot = organic("DEPOT");
+    o.originator = Some(depot.provider_id.clone());
+    let plan = run(&[o.clone()], &[depot.clone()], &roomy());
+    assert_eq!(
+        reason_of(&plan, "RO-1"),
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::OwnOrder] })
+    );
+    let other = offer("CONTRACTOR", ProviderKind::Contractor, "USA");
+    assert_eq!(offer_of(&run(&[o], &[depot, other], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
 }
 
 #[test]

@@ -132,6 +132,7 @@ fn generate(
                 export_classification: rng
                     .random_bool(0.3)
                     .then(|| EXPORT[rng.random_range(0..EXPORT.len())].to_owned()),
+                originator: None,
             }
         })
         .collect();

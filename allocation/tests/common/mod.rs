@@ -114,6 +114,7 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                 estimated_cost_cents: (hours * 10_000.0) as i64,
                 organic_only: us && rng.random_bool(0.15),
                 export_classification: rng.random_bool(0.25).then(|| "USML VIII".to_owned()),
+                originator: None,
             }
         })
         .collect();

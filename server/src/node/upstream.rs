@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cosx_client::code_name;
 use cosx_proto::v1 as pb;
 use futures::FutureExt;
 use prost::Message;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-use cosx_client::code_name;
 use tonic::{Code, Request, Status};
 
 use super::config::{RetryConfig, UpstreamConfig};

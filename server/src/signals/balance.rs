@@ -151,6 +151,7 @@ pub fn open_orders(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) ->
                 estimated_cost_cents: d.funding.estimated_cost.as_ref().map_or(0, |m| m.amount_minor),
                 organic_only: d.controls.organic_only,
                 export_classification: d.controls.usml_category.clone().or_else(|| d.controls.eccn.clone()),
+                originator: Some(d.originator.to_string()),
             })
         })
         .collect()
@@ -236,7 +237,10 @@ pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
         }
         U::NoEligibleProvider { blocked_by } => (
             "NO_ELIGIBLE_PROVIDER".into(),
-            format!("capable providers exist but none is eligible: blocked by {blocked_by:?}"),
+            format!(
+                "capable providers exist but none is eligible: {}",
+                blocked_by.iter().map(|b| ineligibility_words(*b)).collect::<Vec<_>>().join("; ")
+            ),
         ),
         U::PastRequiredBy { required_by, earliest_start } => (
             "PAST_REQUIRED_BY".into(),
@@ -257,5 +261,22 @@ pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
             "CAPACITY_EXHAUSTED".into(),
             format!("all {eligible_offers} eligible offers are full in the periods this order can use"),
         ),
+    }
+}
+
+/// Why a capable provider may not take an order, in words.
+fn ineligibility_words(why: core::Ineligibility) -> &'static str {
+    match why {
+        core::Ineligibility::OrganicOnly => "the order is organic-only and no capable provider is a US organic depot",
+        core::Ineligibility::ExportControl => {
+            "the item is export-controlled and no capable provider holds a matching licence"
+        }
+        core::Ineligibility::ThirdCountryTransfer => {
+            "no capable provider has third-country transfer approval for the owner nation"
+        }
+        core::Ineligibility::PrimeFacilityApproval => {
+            "no capable provider's facility is approved by the prime for this TMS"
+        }
+        core::Ineligibility::OwnOrder => "the only capable provider raised the order itself",
     }
 }
