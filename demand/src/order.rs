@@ -196,12 +196,8 @@ impl DemandOrder {
         if self.quantity == 0 {
             return Err(invalid("demand_order.quantity", "must be at least 1"));
         }
-        if self.required_by < self.submitted {
-            return Err(invalid(
-                "demand_order.required_by",
-                format!("{} is before the submitted date {}", self.required_by, self.submitted),
-            ));
-        }
+        // A required-by date before submission is an overdue repair, a normal
+        // case: it counts in both views like any other order.
         let labor = LaborHours::from_hours(self.estimated_labor_hours)?;
         Ok(CheckedOrder { quantity: u64::from(self.quantity), labor })
     }
@@ -250,7 +246,11 @@ mod tests {
         assert_eq!(field(DemandOrder { estimated_labor_hours: -1.0, ..order() }), "demand_order.estimated_labor_hours");
         assert_eq!(field(DemandOrder { owner_nation: "jp".into(), ..order() }), "demand_order.owner_nation");
         assert_eq!(field(DemandOrder { tms_or_family: " ".into(), ..order() }), "demand_order.tms_or_family");
+    }
+
+    #[test]
+    fn an_overdue_order_still_counts() {
         let early = order().submitted.pred_opt().unwrap();
-        assert_eq!(field(DemandOrder { required_by: early, ..order() }), "demand_order.required_by");
+        assert!(DemandOrder { required_by: early, ..order() }.check().is_ok());
     }
 }
