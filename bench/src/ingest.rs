@@ -110,7 +110,7 @@ pub(crate) async fn stream(channel: Channel, records: Vec<pb::IngestRequest>) ->
     Ok(Streamed { elapsed: started.elapsed(), accepted, refused, first_refusal })
 }
 
-/// A value read back from SQLite.
+/// A value read back from the coordinator's database.
 #[derive(Clone)]
 enum Value {
     Null,
@@ -120,18 +120,65 @@ enum Value {
     Text(String),
 }
 
-/// Rows of one table, read back from the coordinator's database.
-pub(crate) struct Table {
+/// One table the coordinator wrote for the streamed records: which of its
+/// rows belong to them, and the key they are paged by.
+pub(crate) struct Source {
     name: &'static str,
+    filter: String,
+    key: &'static [&'static str],
+}
+
+/// The rows the coordinator wrote for records of `kind` whose request ids
+/// start with `prefix`, between event sequences `after` and `upto`: records,
+/// lifecycle transitions, events and idempotency keys (in this order, so
+/// that foreign keys hold as they are inserted).
+pub(crate) fn rows_written(kind: &str, prefix: &str, after: i64, upto: i64) -> Vec<Source> {
+    let kind = kind.replace('\'', "");
+    let prefix = prefix.replace('\'', "");
+    vec![
+        Source { name: "records", filter: format!("kind = '{kind}'"), key: &["id"] },
+        Source {
+            name: "transitions",
+            filter: format!("order_id IN (SELECT id FROM records WHERE kind = '{kind}')"),
+            key: &["order_id", "version"],
+        },
+        Source { name: "events", filter: format!("sequence > {after} AND sequence <= {upto}"), key: &["sequence"] },
+        Source { name: "idempotency", filter: format!("request_id LIKE '{prefix}%'"), key: &["caller", "request_id"] },
+    ]
+}
+
+/// A page of one table's rows, read back from the coordinator's database.
+struct Page {
     columns: Vec<String>,
     rows: Vec<Vec<Value>>,
 }
 
-impl Table {
-    /// Rows in this table.
-    pub(crate) fn len(&self) -> usize {
-        self.rows.len()
+impl Page {
+    /// The paging key of the last row.
+    fn last_key(&self, source: &Source) -> anyhow::Result<Vec<Value>> {
+        let last = self.rows.last().ok_or_else(|| anyhow::anyhow!("empty page"))?;
+        source
+            .key
+            .iter()
+            .map(|k| {
+                let at = self.columns.iter().position(|c| c == k);
+                at.map(|i| last[i].clone()).ok_or_else(|| anyhow::anyhow!("{} has no column {k}", source.name))
+            })
+            .collect()
     }
+}
+
+/// `SELECT` of the page after `after` (keyset paging: `(k1, k2) > (?, ?)`),
+/// with `placeholder(i)` for the i-th bound value (1-based).
+fn page_sql(source: &Source, after: bool, limit: usize, placeholder: impl Fn(usize) -> String) -> String {
+    let key = source.key.join(", ");
+    let resume = if after {
+        let marks: Vec<String> = (1..=source.key.len()).map(placeholder).collect();
+        format!(" AND ({key}) > ({})", marks.join(", "))
+    } else {
+        String::new()
+    };
+    format!("SELECT * FROM {} WHERE {}{resume} ORDER BY {key} LIMIT {limit}", source.name, source.filter)
 }
 
 fn value(row: &SqliteRow, i: usize) -> anyhow::Result<Value> {
@@ -162,24 +209,70 @@ fn pg_value(row: &PgRow, i: usize) -> anyhow::Result<Value> {
     })
 }
 
-async fn pg_read(conn: &mut PgConnection, name: &'static str, sql: &str) -> anyhow::Result<Table> {
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
-    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
-    let rows = rows
-        .iter()
-        .map(|r| (0..r.columns().len()).map(|i| pg_value(r, i)).collect::<anyhow::Result<Vec<_>>>())
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Table { name, columns, rows })
+fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    v: &'q Value,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    match v {
+        Value::Null => q.bind(None::<String>),
+        Value::Bool(b) => q.bind(*b),
+        Value::Int(n) => q.bind(*n),
+        Value::Real(x) => q.bind(*x),
+        Value::Text(s) => q.bind(s.as_str()),
+    }
 }
 
-async fn read(conn: &mut SqliteConnection, name: &'static str, sql: &str) -> anyhow::Result<Table> {
-    let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
+fn pg_bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    v: &'q Value,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    match v {
+        Value::Null => q.bind(None::<String>),
+        Value::Bool(b) => q.bind(*b),
+        Value::Int(n) => q.bind(*n),
+        Value::Real(x) => q.bind(*x),
+        Value::Text(s) => q.bind(s.as_str()),
+    }
+}
+
+async fn read_page(
+    conn: &mut SqliteConnection,
+    source: &Source,
+    after: &Option<Vec<Value>>,
+    limit: usize,
+) -> anyhow::Result<Page> {
+    let sql = page_sql(source, after.is_some(), limit, |_| "?".to_owned());
+    let mut q = sqlx::query(&sql);
+    for v in after.iter().flatten() {
+        q = bind(q, v);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
     let rows = rows
         .iter()
         .map(|r| (0..r.columns().len()).map(|i| value(r, i)).collect::<anyhow::Result<Vec<_>>>())
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Table { name, columns, rows })
+    Ok(Page { columns, rows })
+}
+
+async fn pg_read_page(
+    conn: &mut PgConnection,
+    source: &Source,
+    after: &Option<Vec<Value>>,
+    limit: usize,
+) -> anyhow::Result<Page> {
+    let sql = page_sql(source, after.is_some(), limit, |i| format!("${i}"));
+    let mut q = sqlx::query(&sql);
+    for v in after.iter().flatten() {
+        q = pg_bind(q, v);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
+    let rows = rows
+        .iter()
+        .map(|r| (0..r.columns().len()).map(|i| pg_value(r, i)).collect::<anyhow::Result<Vec<_>>>())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Page { columns, rows })
 }
 
 async fn open(path: &Path, create: bool) -> anyhow::Result<SqliteConnection> {
@@ -203,68 +296,64 @@ pub(crate) async fn last_sequence(db: &Db) -> anyhow::Result<i64> {
     .unwrap_or(0))
 }
 
-/// Every row the coordinator wrote for records of `kind` whose request ids
-/// start with `prefix`, between event sequences `after` and `upto`:
-/// records, lifecycle transitions, events and idempotency keys.
-pub(crate) async fn rows_written(
-    db: &Db,
-    kind: &str,
-    prefix: &str,
-    after: i64,
-    upto: i64,
-) -> anyhow::Result<Vec<Table>> {
-    let kind = kind.replace('\'', "");
-    let prefix = prefix.replace('\'', "");
-    let queries = [
-        ("records", format!("SELECT * FROM records WHERE kind = '{kind}' ORDER BY position")),
-        (
-            "transitions",
-            format!("SELECT t.* FROM transitions t JOIN records r ON r.id = t.order_id WHERE r.kind = '{kind}'"),
-        ),
-        ("events", format!("SELECT * FROM events WHERE sequence > {after} AND sequence <= {upto} ORDER BY sequence")),
-        ("idempotency", format!("SELECT * FROM idempotency WHERE request_id LIKE '{prefix}%'")),
-    ];
-    let mut tables = Vec::new();
-    match db {
-        Db::Sqlite(path) => {
-            let mut conn = open(path, false).await?;
-            for (name, sql) in &queries {
-                tables.push(read(&mut conn, name, sql).await?);
-            }
-        }
-        Db::Postgres { .. } => {
-            let mut conn = PgConnection::connect(&db.url()).await?;
-            for (name, sql) in &queries {
-                tables.push(pg_read(&mut conn, name, sql).await?);
-            }
-        }
-    }
-    Ok(tables)
-}
-
-/// Inserts `tables` into `ceiling`, a fresh database of the coordinator's
-/// backend with its schema (SQLite: copied from the coordinator's
-/// `sqlite_master`; PostgreSQL: its migration), as fast as that backend
-/// goes: see [`ceiling`].
+/// Inserts the rows of `sources` into `ceiling_db`, a fresh database of the
+/// coordinator's backend with its schema (SQLite: copied from the
+/// coordinator's `sqlite_master`, with its pragmas; PostgreSQL: its
+/// migration, the server's own settings), as fast as that backend goes:
+/// statements of up to `per_statement` rows, one transaction per
+/// `per_transaction` rows. The rows are read back from the coordinator a
+/// transaction's worth at a time, untimed, so memory stays bounded at any
+/// size. Returns the time the inserts took and the rows inserted.
 pub(crate) async fn ceiling_into(
     coordinator: &Db,
     ceiling_db: &Db,
-    tables: &[Table],
+    sources: &[Source],
     per_statement: usize,
     per_transaction: usize,
 ) -> anyhow::Result<(Duration, usize)> {
+    let per_transaction = per_transaction.max(1);
+    let (mut took, mut total) = (Duration::ZERO, 0usize);
     match (coordinator, ceiling_db) {
         (Db::Sqlite(from), Db::Sqlite(to)) => {
+            let mut source = open(from, false).await?;
             let mut conn = fresh_copy_of_schema(from, to).await?;
-            ceiling(&mut conn, tables, per_statement, per_transaction).await
+            for s in sources {
+                let mut after = None;
+                loop {
+                    let page = read_page(&mut source, s, &after, per_transaction).await?;
+                    if page.rows.is_empty() {
+                        break;
+                    }
+                    after = Some(page.last_key(s)?);
+                    let started = Instant::now();
+                    insert(&mut conn, s.name, &page, per_statement).await?;
+                    took += started.elapsed();
+                    total += page.rows.len();
+                }
+            }
         }
         (Db::Postgres { .. }, Db::Postgres { .. }) => {
+            let mut source = PgConnection::connect(&coordinator.url()).await?;
             let mut conn = PgConnection::connect(&ceiling_db.url()).await?;
             sqlx::raw_sql(POSTGRES_SCHEMA).execute(&mut conn).await?;
-            pg_ceiling(&mut conn, tables, per_statement, per_transaction).await
+            for s in sources {
+                let mut after = None;
+                loop {
+                    let page = pg_read_page(&mut source, s, &after, per_transaction).await?;
+                    if page.rows.is_empty() {
+                        break;
+                    }
+                    after = Some(page.last_key(s)?);
+                    let started = Instant::now();
+                    pg_insert(&mut conn, s.name, &page, per_statement).await?;
+                    took += started.elapsed();
+                    total += page.rows.len();
+                }
+            }
         }
         _ => anyhow::bail!("the ceiling runs on the coordinator's backend"),
     }
+    Ok((took, total))
 }
 
 /// A fresh SQLite file with the coordinator's schema (copied from its
@@ -284,107 +373,47 @@ async fn fresh_copy_of_schema(from: &Path, to: &Path) -> anyhow::Result<SqliteCo
     Ok(conn)
 }
 
-/// Inserts `tables` (in order, so foreign keys hold) with statements of up
-/// to `per_statement` rows, committing every `per_transaction` rows.
-/// Returns the time taken and the rows inserted.
-async fn ceiling(
-    conn: &mut SqliteConnection,
-    tables: &[Table],
-    per_statement: usize,
-    per_transaction: usize,
-) -> anyhow::Result<(Duration, usize)> {
-    let started = Instant::now();
-    let mut in_tx = 0usize;
-    let mut total = 0usize;
+/// Inserts one page into table `name` in one transaction, with statements
+/// of up to `per_statement` rows.
+async fn insert(conn: &mut SqliteConnection, name: &str, page: &Page, per_statement: usize) -> anyhow::Result<()> {
+    let width = page.columns.len();
+    // SQLite allows 32766 bound parameters per statement.
+    let chunk = per_statement.clamp(1, 32_000 / width.max(1));
+    let one = format!("({})", vec!["?"; width].join(","));
     let mut tx = conn.begin().await?;
-    for table in tables {
-        if table.rows.is_empty() {
-            continue;
+    for rows in page.rows.chunks(chunk) {
+        let sql = format!(
+            "INSERT INTO {name} ({}) VALUES {}",
+            page.columns.join(","),
+            vec![one.as_str(); rows.len()].join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for v in rows.iter().flatten() {
+            q = bind(q, v);
         }
-        let width = table.columns.len();
-        // SQLite allows 32766 bound parameters per statement.
-        let chunk = per_statement.clamp(1, 32_000 / width.max(1));
-        let one = format!("({})", vec!["?"; width].join(","));
-        for rows in table.rows.chunks(chunk) {
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {}",
-                table.name,
-                table.columns.join(","),
-                vec![one.as_str(); rows.len()].join(",")
-            );
-            let mut q = sqlx::query(&sql);
-            for row in rows {
-                for v in row {
-                    q = match v {
-                        Value::Null => q.bind(None::<String>),
-                        Value::Bool(b) => q.bind(*b),
-                        Value::Int(n) => q.bind(*n),
-                        Value::Real(x) => q.bind(*x),
-                        Value::Text(s) => q.bind(s.as_str()),
-                    };
-                }
-            }
-            q.execute(&mut *tx).await?;
-            in_tx += rows.len();
-            total += rows.len();
-            if in_tx >= per_transaction {
-                tx.commit().await?;
-                tx = conn.begin().await?;
-                in_tx = 0;
-            }
-        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok((started.elapsed(), total))
+    Ok(())
 }
 
-/// [`ceiling`] on PostgreSQL: the same multi-row statements and
-/// transactions (`$n` placeholders; at most 65,535 per statement).
-async fn pg_ceiling(
-    conn: &mut PgConnection,
-    tables: &[Table],
-    per_statement: usize,
-    per_transaction: usize,
-) -> anyhow::Result<(Duration, usize)> {
-    let started = Instant::now();
-    let mut in_tx = 0usize;
-    let mut total = 0usize;
+/// [`insert`] on PostgreSQL: the same multi-row statements (`$n`
+/// placeholders; at most 65,535 per statement).
+async fn pg_insert(conn: &mut PgConnection, name: &str, page: &Page, per_statement: usize) -> anyhow::Result<()> {
+    let width = page.columns.len();
+    let chunk = per_statement.clamp(1, 65_000 / width.max(1));
     let mut tx = conn.begin().await?;
-    for table in tables {
-        if table.rows.is_empty() {
-            continue;
+    for rows in page.rows.chunks(chunk) {
+        let values: Vec<String> = (0..rows.len())
+            .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(",")))
+            .collect();
+        let sql = format!("INSERT INTO {name} ({}) VALUES {}", page.columns.join(","), values.join(","));
+        let mut q = sqlx::query(&sql);
+        for v in rows.iter().flatten() {
+            q = pg_bind(q, v);
         }
-        let width = table.columns.len();
-        let chunk = per_statement.clamp(1, 65_000 / width.max(1));
-        for rows in table.rows.chunks(chunk) {
-            let values: Vec<String> = (0..rows.len())
-                .map(|r| {
-                    format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(","))
-                })
-                .collect();
-            let sql = format!("INSERT INTO {} ({}) VALUES {}", table.name, table.columns.join(","), values.join(","));
-            let mut q = sqlx::query(&sql);
-            for row in rows {
-                for v in row {
-                    q = match v {
-                        Value::Null => q.bind(None::<String>),
-                        Value::Bool(b) => q.bind(*b),
-                        Value::Int(n) => q.bind(*n),
-                        Value::Real(x) => q.bind(*x),
-                        Value::Text(s) => q.bind(s.as_str()),
-                    };
-                }
-            }
-            q.execute(&mut *tx).await?;
-            in_tx += rows.len();
-            total += rows.len();
-            if in_tx >= per_transaction {
-                tx.commit().await?;
-                tx = conn.begin().await?;
-                in_tx = 0;
-            }
-        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok((started.elapsed(), total))
+    Ok(())
 }

@@ -217,14 +217,14 @@ async fn ingest_vs_ceiling(
     if streamed.accepted == 0 && n > 0 {
         anyhow::bail!("{what}: every record refused, first: {:?}", streamed.first_refusal);
     }
-    let tables = ingest::rows_written(db, kind, prefix, before, after).await?;
-    let rows: usize = tables.iter().map(ingest::Table::len).sum();
+    let sources = ingest::rows_written(kind, prefix, before, after);
     let ceiling_db =
         ingest::Db::create(args.database_url.as_deref(), pki.dir.path(), &format!("ceiling-{kind}-{size}")).await?;
     let measured =
-        ingest::ceiling_into(db, &ceiling_db, &tables, args.rows_per_statement, args.rows_per_transaction).await;
+        ingest::ceiling_into(db, &ceiling_db, &sources, args.rows_per_statement, args.rows_per_transaction).await;
     ceiling_db.remove().await?;
     let (took, inserted) = measured?;
+    let rows = inserted;
     let rate = streamed.accepted as f64 / streamed.elapsed.as_secs_f64().max(1e-9);
     let ceiling = streamed.accepted as f64 / took.as_secs_f64().max(1e-9);
     let mut note = format!(

@@ -6,8 +6,8 @@
 //! → authorize → apply the pure rule → commit (record, history, event and
 //! idempotency key in one transaction) → tell feed subscribers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cosx_domain::lifecycle::{self, OrderView};
@@ -174,7 +174,15 @@ pub struct Coordinator {
     trust_domain: String,
     parties: RwLock<HashMap<PartyId, (Party, i64)>>,
     head: watch::Sender<i64>,
+    /// Events this process committed lately, by sequence, exactly as the
+    /// log holds them: [`Coordinator::all_events`] serves the views from
+    /// here instead of reading back and parsing what was just written.
+    recent: Mutex<BTreeMap<i64, Arc<Event>>>,
 }
+
+/// Most events kept in [`Coordinator::all_events`]'s cache: a few seconds of
+/// ingest, so the views following the log find their next page here.
+const RECENT_EVENTS: usize = 8192;
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -192,11 +200,15 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| CoreError::Store(StoreError::Corrupt(e.to_string())))
 }
 
+fn parse_time(time: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(time)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))
+}
+
 /// A stored event as subscribers and aggregates read it.
 fn event_from(r: StoredEvent) -> Result<Event> {
-    let time = DateTime::parse_from_rfc3339(&r.entry.time)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| CoreError::Store(StoreError::Corrupt(format!("event time: {e}"))))?;
+    let time = parse_time(&r.entry.time)?;
     Ok(Event {
         sequence: r.entry.sequence,
         time,
@@ -362,6 +374,7 @@ impl Coordinator {
             trust_domain: trust_domain.to_owned(),
             parties: RwLock::new(parties),
             head: watch::Sender::new(head),
+            recent: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -471,16 +484,11 @@ impl Coordinator {
         self.head.subscribe()
     }
 
-    /// The id of a record a request creates: the caller's choice, unless
-    /// taken, or a fresh one.
-    async fn id_for(&self, kind: RecordKind, key: &RequestKey) -> Result<String> {
-        match &key.new_id {
-            None => Ok(new_id()),
-            Some(id) if self.store.record(kind, id).await?.is_some() => {
-                Err(CoreError::AlreadyExists(format!("{}/{id} already exists", collection(kind))))
-            }
-            Some(id) => Ok(id.clone()),
-        }
+    /// The id of a record a request creates: the caller's choice, or a fresh
+    /// one. Whether the caller's choice is taken is decided by the store as
+    /// it commits (see [`Self::commit_create`]), not by reading first.
+    fn id_for(key: &RequestKey) -> String {
+        key.new_id.clone().unwrap_or_else(new_id)
     }
 
     /// Replays the first answer to a repeated request id, if there is one.
@@ -502,7 +510,53 @@ impl Coordinator {
         change: Change,
         response: &T,
     ) -> Result<Option<T>> {
+        let response = to_json(response)?;
+        self.commit_json(caller, key, change, response).await?.map(|r| from_json(&r)).transpose()
+    }
+
+    /// Commits a change that creates record `created` (the change's first
+    /// record, whose body is also the response). There is no read first:
+    /// a repeated request id is answered by the store with the first
+    /// response, and a caller-chosen id that is taken (the store refuses
+    /// the insert) is ALREADY_EXISTS.
+    async fn commit_create<T: DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        change: Change,
+        kind: RecordKind,
+    ) -> Result<Option<T>> {
+        let created = change.records.first().map(|r| (r.id.clone(), r.body.clone()));
+        let Some((id, response)) = created else {
+            return Err(CoreError::Store(StoreError::Corrupt("a create without its record".into())));
+        };
+        match self.commit_json(caller, key, change, response).await {
+            Err(CoreError::Aborted(_)) if key.new_id.is_some() && self.store.record(kind, &id).await?.is_some() => {
+                Err(CoreError::AlreadyExists(format!("{}/{id} already exists", collection(kind))))
+            }
+            done => done?.map(|r| from_json(&r)).transpose(),
+        }
+    }
+
+    /// Commits `change` answering with `response` (JSON); a repeated
+    /// request id gets the first response instead.
+    async fn commit_json(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        change: Change,
+        response: String,
+    ) -> Result<Option<String>> {
         let Change { records, transitions, kind, subject, audience: event_audience, content, time } = change;
+        let time = rfc3339(time);
+        let event = Event {
+            sequence: 0,
+            // As it reads back from the log (microseconds).
+            time: parse_time(&time)?,
+            kind: kind.to_owned(),
+            actor: caller.id().to_string(),
+            content,
+        };
         let commit = Commit {
             idempotency: (!key.request_id.is_empty()).then(|| IdempotencyKey {
                 caller: caller.id().to_string(),
@@ -513,18 +567,19 @@ impl Coordinator {
             records,
             transitions,
             event: NewEvent {
-                time: rfc3339(time),
+                time,
                 kind: kind.to_owned(),
                 actor: caller.id().to_string(),
                 actor_cert: caller.cert_fingerprint.clone(),
                 subject,
                 audience: event_audience,
-                content: to_json(&content)?,
+                content: to_json(&event.content)?,
             },
-            response: to_json(response)?,
+            response,
         };
         match self.store.commit(commit).await? {
             Committed::New { sequence } => {
+                self.remember(Event { sequence, ..event });
                 self.head.send_if_modified(|h| {
                     let newer = sequence > *h;
                     if newer {
@@ -534,7 +589,7 @@ impl Coordinator {
                 });
                 Ok(None)
             }
-            Committed::Replayed { response } => Ok(Some(from_json(&response)?)),
+            Committed::Replayed { response } => Ok(Some(response)),
         }
     }
 
@@ -644,12 +699,9 @@ impl Coordinator {
                 draft.originator
             )));
         }
-        if let Some(order) = self.replay(caller, key).await? {
-            return Ok(order);
-        }
         let time = now();
         let order = RepairOrder {
-            id: self.id_for(RecordKind::RepairOrder, key).await?,
+            id: Self::id_for(key),
             draft,
             state: RepairOrderState::Submitted,
             provider: None,
@@ -672,7 +724,7 @@ impl Coordinator {
         let write = order_write(&order, None)?;
         let aud = write.audience.clone();
         let replayed = self
-            .commit(
+            .commit_create(
                 caller,
                 key,
                 Change {
@@ -688,7 +740,7 @@ impl Coordinator {
                     content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
                     time,
                 },
-                &order,
+                RecordKind::RepairOrder,
             )
             .await?;
         Ok(replayed.unwrap_or(order))
@@ -1007,12 +1059,9 @@ impl Coordinator {
                 draft.provider
             )));
         }
-        if let Some(offer) = self.replay(caller, key).await? {
-            return Ok(offer);
-        }
         let time = now();
         let offer = CapacityOffer {
-            id: self.id_for(RecordKind::CapacityOffer, key).await?,
+            id: Self::id_for(key),
             draft,
             state: OfferState::Active,
             version: 1,
@@ -1034,22 +1083,19 @@ impl Coordinator {
         let write = offer_write(&offer, expected)?;
         let aud = write.audience.clone();
         let subject = format!("capacityOffers/{}", offer.id);
-        let replayed = self
-            .commit(
-                caller,
-                key,
-                Change {
-                    records: vec![write],
-                    transitions: vec![],
-                    kind,
-                    subject,
-                    audience: aud,
-                    content: EventContent::CapacityOffer { offer: offer.clone() },
-                    time,
-                },
-                &offer,
-            )
-            .await?;
+        let change = Change {
+            records: vec![write],
+            transitions: vec![],
+            kind,
+            subject,
+            audience: aud,
+            content: EventContent::CapacityOffer { offer: offer.clone() },
+            time,
+        };
+        let replayed = match expected {
+            None => self.commit_create(caller, key, change, RecordKind::CapacityOffer).await?,
+            Some(_) => self.commit(caller, key, change, &offer).await?,
+        };
         Ok(replayed.unwrap_or(offer))
     }
 
@@ -1155,14 +1201,11 @@ impl Coordinator {
                 draft.reporter
             )));
         }
-        if let Some(report) = self.replay(caller, key).await? {
-            return Ok(report);
-        }
         let natural_key = report_key(&draft);
         let current: Option<AvailabilityReport> = self.current(&natural_key).await?;
         let time = now();
         let report = AvailabilityReport {
-            id: self.id_for(RecordKind::AvailabilityReport, key).await?,
+            id: Self::id_for(key),
             version: current.as_ref().map_or(1, |c| c.version + 1),
             supersedes: current.map(|c| c.id),
             draft,
@@ -1185,7 +1228,7 @@ impl Coordinator {
         let subject = format!("availabilityReports/{}", report.id);
         let content = EventContent::AvailabilityReport { report: report.clone() };
         let replayed = self
-            .commit(
+            .commit_create(
                 caller,
                 key,
                 Change {
@@ -1197,7 +1240,7 @@ impl Coordinator {
                     content,
                     time,
                 },
-                &report,
+                RecordKind::AvailabilityReport,
             )
             .await?;
         Ok(replayed.unwrap_or(report))
@@ -1238,14 +1281,11 @@ impl Coordinator {
                 draft.owner
             )));
         }
-        if let Some(target) = self.replay(caller, key).await? {
-            return Ok(target);
-        }
         let natural_key = format!("target|{}|{}", draft.owner, draft.tms);
         let current: Option<AvailabilityTarget> = self.current(&natural_key).await?;
         let time = now();
         let target = AvailabilityTarget {
-            id: self.id_for(RecordKind::AvailabilityTarget, key).await?,
+            id: Self::id_for(key),
             version: current.as_ref().map_or(1, |c| c.version + 1),
             draft,
             create_time: time,
@@ -1272,7 +1312,7 @@ impl Coordinator {
             content: EventContent::AvailabilityTarget { target: target.clone() },
             time,
         };
-        Ok(self.commit(caller, key, change, &target).await?.unwrap_or(target))
+        Ok(self.commit_create(caller, key, change, RecordKind::AvailabilityTarget).await?.unwrap_or(target))
     }
 
     /// Every current record of a kind the caller may see.
@@ -1454,9 +1494,39 @@ impl Coordinator {
 
     /// Every event after `after`, as a coordinator sees them: for the
     /// aggregates that are kept up to date from the log.
-    pub async fn all_events(&self, after: i64, limit: u32) -> Result<Vec<Event>> {
-        let everyone = Viewer { party: String::new(), nation: String::new(), coordinator: true };
-        self.store.events(&everyone, after, limit).await?.into_iter().map(event_from).collect()
+    ///
+    /// Served from the events this process committed lately as far as they
+    /// follow on without a gap, and from the store after that (events other
+    /// processes or other paths committed, and everything older).
+    pub async fn all_events(&self, after: i64, limit: u32) -> Result<Vec<Arc<Event>>> {
+        let mut events: Vec<Arc<Event>> = {
+            let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent
+                .range(after + 1..)
+                .zip(after + 1..)
+                .take_while(|((sequence, _), expected)| *sequence == expected)
+                .take(limit as usize)
+                .map(|((_, e), _)| e.clone())
+                .collect()
+        };
+        let last = events.last().map_or(after, |e| e.sequence);
+        let wanted = limit.saturating_sub(u32::try_from(events.len()).unwrap_or(u32::MAX));
+        if wanted > 0 && last < *self.head.borrow() {
+            let everyone = Viewer { party: String::new(), nation: String::new(), coordinator: true };
+            for stored in self.store.events(&everyone, last, wanted).await? {
+                events.push(Arc::new(event_from(stored)?));
+            }
+        }
+        Ok(events)
+    }
+
+    /// Keeps an event just committed for [`Self::all_events`].
+    fn remember(&self, event: Event) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.insert(event.sequence, Arc::new(event));
+        while recent.len() > RECENT_EVENTS {
+            recent.pop_first();
+        }
     }
 
     /// The nation of a registered party.

@@ -1,7 +1,8 @@
-//! The same request_id stores one record: concurrently, and after a restart.
+//! The same request_id stores one record: concurrently, and after a restart;
+//! and a record id the caller chose is theirs once, whatever else they send.
 
 use cosx_proto::v1 as pb;
-use cosx_tests::{TestExchange, party, repair_order};
+use cosx_tests::{TestExchange, availability_report, party, repair_order};
 use tonic::Code;
 
 async fn count_orders(ex: &TestExchange) -> anyhow::Result<usize> {
@@ -102,5 +103,52 @@ async fn request_ids_are_per_party() -> anyhow::Result<()> {
     })
     .await?;
     assert_eq!(count_orders(&ex).await?, 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_chosen_record_id_is_replayed_to_its_request_and_refused_to_any_other() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let request = pb::CreateRepairOrderRequest {
+        repair_order: Some(repair_order(party::USAF)),
+        request_id: "erp-7".into(),
+        repair_order_id: "ro-chosen-7".into(),
+    };
+    let first = usaf.create_repair_order(request.clone()).await?.into_inner();
+    assert_eq!(first.name, "repairOrders/ro-chosen-7");
+    // The same request again: the first answer, nothing new stored.
+    let again = usaf.create_repair_order(request.clone()).await?.into_inner();
+    assert_eq!(first, again);
+    // Another request (or none) naming the same id: ALREADY_EXISTS, naming it.
+    for request_id in ["erp-8", ""] {
+        let taken = usaf
+            .create_repair_order(pb::CreateRepairOrderRequest { request_id: request_id.into(), ..request.clone() })
+            .await
+            .expect_err("a taken id was reused");
+        assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
+        assert!(taken.message().contains("repairOrders/ro-chosen-7"), "{}", taken.message());
+    }
+    assert_eq!(count_orders(&ex).await?, 1);
+
+    // Reports read the current report first; the id is still decided at commit.
+    let report = pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(availability_report(party::USAF)),
+        request_id: "rep-1".into(),
+        availability_report_id: "ar-chosen-1".into(),
+    };
+    let first = usaf.submit_availability_report(report.clone()).await?.into_inner();
+    let again = usaf.submit_availability_report(report.clone()).await?.into_inner();
+    assert_eq!(first, again);
+    let taken = usaf
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest { request_id: "rep-2".into(), ..report })
+        .await
+        .expect_err("a taken id was reused");
+    assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
+    let current = usaf
+        .get_availability_report(pb::GetAvailabilityReportRequest { name: first.name.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(current.version, 1, "the refused report superseded the first");
     Ok(())
 }

@@ -64,10 +64,10 @@ async fn create_order(
     order: &Option<pb::RepairOrder>,
     request_id: &str,
     new_id: &str,
-) -> Result<pb::RepairOrder, Status> {
+) -> Result<cosx_domain::RepairOrder, Status> {
     let draft = order_draft(order)?;
-    let key = create_key(request_id, &order.clone().unwrap_or_default(), "repair_order_id", new_id)?;
-    Ok(repair_order_out(&core.create_order(caller, draft, &key).await?))
+    let key = create_key(request_id, order.as_ref().unwrap_or(&pb::RepairOrder::default()), "repair_order_id", new_id)?;
+    Ok(core.create_order(caller, draft, &key).await?)
 }
 
 async fn create_offer(
@@ -76,10 +76,11 @@ async fn create_offer(
     offer: &Option<pb::CapacityOffer>,
     request_id: &str,
     new_id: &str,
-) -> Result<pb::CapacityOffer, Status> {
+) -> Result<cosx_domain::CapacityOffer, Status> {
     let draft = offer_draft(offer)?;
-    let key = create_key(request_id, &offer.clone().unwrap_or_default(), "capacity_offer_id", new_id)?;
-    Ok(capacity_offer_out(&core.create_offer(caller, draft, &key).await?))
+    let key =
+        create_key(request_id, offer.as_ref().unwrap_or(&pb::CapacityOffer::default()), "capacity_offer_id", new_id)?;
+    Ok(core.create_offer(caller, draft, &key).await?)
 }
 
 async fn submit_report(
@@ -88,10 +89,11 @@ async fn submit_report(
     report: &Option<pb::AvailabilityReport>,
     request_id: &str,
     new_id: &str,
-) -> Result<pb::AvailabilityReport, Status> {
+) -> Result<cosx_domain::AvailabilityReport, Status> {
     let draft = report_draft(report)?;
-    let key = create_key(request_id, &report.clone().unwrap_or_default(), "availability_report_id", new_id)?;
-    Ok(availability_report_out(&core.submit_report(caller, draft, &key).await?))
+    let empty = pb::AvailabilityReport::default();
+    let key = create_key(request_id, report.as_ref().unwrap_or(&empty), "availability_report_id", new_id)?;
+    Ok(core.submit_report(caller, draft, &key).await?)
 }
 
 /// A lifecycle step as asked for, parsed.
@@ -143,8 +145,42 @@ pub(crate) fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::
     }
 }
 
-/// Ingest records handled at once in one stream.
-const INGEST_WINDOW: usize = 256;
+/// Ingest records handled at once in one stream: enough to fill the
+/// store's group commit (`MAX_BATCH`) while the previous batch is written.
+const INGEST_WINDOW: usize = 1024;
+
+/// The dependency keys of the records in flight, in stream order, with a
+/// count per key, so that checking a new record costs one lookup per key.
+#[derive(Default)]
+struct InFlightKeys {
+    order: VecDeque<Vec<String>>,
+    count: std::collections::HashMap<String, usize>,
+}
+
+impl InFlightKeys {
+    fn depends(&self, keys: &[String]) -> bool {
+        keys.iter().any(|k| self.count.contains_key(k))
+    }
+
+    fn push(&mut self, keys: Vec<String>) {
+        for k in &keys {
+            *self.count.entry(k.clone()).or_default() += 1;
+        }
+        self.order.push_back(keys);
+    }
+
+    /// The oldest record in flight was answered.
+    fn pop(&mut self) {
+        for k in self.order.pop_front().unwrap_or_default() {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = self.count.entry(k) {
+                *e.get_mut() -= 1;
+                if *e.get() == 0 {
+                    e.remove();
+                }
+            }
+        }
+    }
+}
 
 /// What an ingest record's outcome may depend on: its request id (a repeat
 /// replays the first) and, for an availability report, its reporter's
@@ -176,14 +212,16 @@ fn spawn_ingest_one(
 async fn ingest_one(core: Arc<Coordinator>, caller: Caller, record: pb::IngestRequest) -> Result<String, Status> {
     use pb::ingest_request::Record;
     match record.record {
-        Some(Record::RepairOrder(o)) => {
-            create_order(&core, &caller, &Some(o), &record.request_id, &record.record_id).await.map(|o| o.name)
-        }
-        Some(Record::CapacityOffer(o)) => {
-            create_offer(&core, &caller, &Some(o), &record.request_id, &record.record_id).await.map(|o| o.name)
-        }
+        Some(Record::RepairOrder(o)) => create_order(&core, &caller, &Some(o), &record.request_id, &record.record_id)
+            .await
+            .map(|o| format!("repairOrders/{}", o.id)),
+        Some(Record::CapacityOffer(o)) => create_offer(&core, &caller, &Some(o), &record.request_id, &record.record_id)
+            .await
+            .map(|o| format!("capacityOffers/{}", o.id)),
         Some(Record::AvailabilityReport(r)) => {
-            submit_report(&core, &caller, &Some(r), &record.request_id, &record.record_id).await.map(|r| r.name)
+            submit_report(&core, &caller, &Some(r), &record.request_id, &record.record_id)
+                .await
+                .map(|r| format!("availabilityReports/{}", r.id))
         }
         None => {
             let mut v = Violations::new();
@@ -201,7 +239,8 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::RepairOrder>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        create_order(&self.0, &caller, &r.repair_order, &r.request_id, &r.repair_order_id).await.map(Response::new)
+        let order = create_order(&self.0, &caller, &r.repair_order, &r.request_id, &r.repair_order_id).await?;
+        Ok(Response::new(repair_order_out(&order)))
     }
 
     async fn get_repair_order(
@@ -283,7 +322,8 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::CapacityOffer>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id, &r.capacity_offer_id).await.map(Response::new)
+        let offer = create_offer(&self.0, &caller, &r.capacity_offer, &r.request_id, &r.capacity_offer_id).await?;
+        Ok(Response::new(capacity_offer_out(&offer)))
     }
 
     async fn get_capacity_offer(
@@ -363,9 +403,9 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::AvailabilityReport>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        submit_report(&self.0, &caller, &r.availability_report, &r.request_id, &r.availability_report_id)
-            .await
-            .map(Response::new)
+        let report =
+            submit_report(&self.0, &caller, &r.availability_report, &r.request_id, &r.availability_report_id).await?;
+        Ok(Response::new(availability_report_out(&report)))
     }
 
     async fn get_availability_report(
@@ -443,7 +483,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
             // waits until everything before it is answered, so the stream
             // behaves as if each record were handled after the previous one.
             let mut in_flight = futures::stream::FuturesOrdered::new();
-            let mut in_flight_keys: VecDeque<Vec<String>> = VecDeque::new();
+            let mut in_flight_keys = InFlightKeys::default();
             let mut index = 0u64;
             let mut reading = true;
             loop {
@@ -451,7 +491,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
                 let waiting = tokio::select! {
                     biased;
                     Some(outcome) = in_flight.next(), if !in_flight.is_empty() => {
-                        in_flight_keys.pop_front();
+                        in_flight_keys.pop();
                         if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
                             return;
                         }
@@ -465,11 +505,11 @@ impl pb::exchange_server::Exchange for ExchangeService {
                         }
                         Some(Ok(record)) => {
                             let keys = dependency_keys(&record);
-                            let depends = keys.iter().any(|k| in_flight_keys.iter().flatten().any(|f| f == k));
+                            let depends = in_flight_keys.depends(&keys);
                             if depends {
                                 Ok((record, keys))
                             } else {
-                                in_flight_keys.push_back(keys);
+                                in_flight_keys.push(keys);
                                 in_flight.push_back(spawn_ingest_one(&core, &caller, record));
                                 continue;
                             }
@@ -483,7 +523,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
                     else => break,
                 };
                 while let Some(outcome) = in_flight.next().await {
-                    in_flight_keys.pop_front();
+                    in_flight_keys.pop();
                     if tx.send(Ok(ingest_result(index, outcome))).await.is_err() {
                         return;
                     }
@@ -491,7 +531,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
                 }
                 match waiting {
                     Ok((record, keys)) => {
-                        in_flight_keys.push_back(keys);
+                        in_flight_keys.push(keys);
                         in_flight.push_back(spawn_ingest_one(&core, &caller, record));
                     }
                     Err(status) => {

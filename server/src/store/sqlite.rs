@@ -38,6 +38,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// The queue in front of the one writer.
     writer: GroupCommit,
+    /// The background checkpointer, stopped with the store.
+    checkpointer: tokio::task::AbortHandle,
 }
 
 impl SqliteStore {
@@ -51,15 +53,43 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut conn = options.connect().await?;
+        // The writer never checkpoints on COMMIT (SQLite's default once the
+        // WAL passes 1,000 pages): a checkpoint writes pages into the main
+        // file and fsyncs it, and on the commit path every caller in the
+        // batch would wait for it. The checkpointer task does it instead.
+        let mut conn = options.clone().pragma("wal_autocheckpoint", "0").connect().await?;
         check_durability(&mut conn).await?;
         migrate(&mut conn).await?;
+        let checkpointer = tokio::spawn(checkpoint_forever(options.clone().connect().await?)).abort_handle();
         // No ping before each use: a connection to a local file does not go
         // stale, and the ping is one more hop to SQLite's worker thread on
         // every read (every request's idempotency check among them).
         let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         check_durability(&mut *pool.acquire().await?).await?;
-        Ok(SqliteStore { pool, writer: GroupCommit::spawn(SqliteWriter { conn }) })
+        Ok(SqliteStore { pool, writer: GroupCommit::spawn(SqliteWriter { conn }), checkpointer })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpointer.abort();
+    }
+}
+
+/// How often the checkpointer copies committed WAL frames into the main file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Checkpoints the WAL in the background, on its own connection, without
+/// blocking the writer or readers (`PASSIVE`): frames are copied into the
+/// main file and it is fsynced, and once all are, the next write transaction
+/// starts the WAL over, so it stays small. Durability does not depend on
+/// it: a commit is durable once its WAL frames are synced.
+async fn checkpoint_forever(mut conn: SqliteConnection) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut conn).await {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+        }
     }
 }
 
