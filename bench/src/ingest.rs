@@ -280,7 +280,8 @@ async fn open(path: &Path, create: bool) -> anyhow::Result<SqliteConnection> {
         .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        .pragma("cache_size", cosx_server::store::sqlite::WRITER_CACHE_KIB);
     Ok(options.connect().await?)
 }
 
@@ -294,6 +295,20 @@ pub(crate) async fn last_sequence(db: &Db) -> anyhow::Result<i64> {
         }
     }
     .unwrap_or(0))
+}
+
+/// Checkpoints the coordinator's SQLite WAL into its main file, as its
+/// background checkpointer would, and returns how long that took
+/// (PostgreSQL: nothing to do, zero).
+pub(crate) async fn checkpoint(db: &Db) -> anyhow::Result<Duration> {
+    let Db::Sqlite(path) = db else { return Ok(Duration::ZERO) };
+    let mut conn = open(path, false).await?;
+    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut conn).await?;
+    let started = Instant::now();
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(FULL)").fetch_one(&mut conn).await?;
+    let took = started.elapsed();
+    anyhow::ensure!(busy == 0, "the coordinator's WAL could not be checkpointed");
+    Ok(took)
 }
 
 /// Inserts the rows of `sources` into `ceiling_db`, a fresh database of the

@@ -145,10 +145,8 @@ async fn a_chosen_record_id_is_replayed_to_its_request_and_refused_to_any_other(
         .await
         .expect_err("a taken id was reused");
     assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
-    let current = usaf
-        .get_availability_report(pb::GetAvailabilityReportRequest { name: first.name.clone() })
-        .await?
-        .into_inner();
+    let current =
+        usaf.get_availability_report(pb::GetAvailabilityReportRequest { name: first.name.clone() }).await?.into_inner();
     assert_eq!(current.version, 1, "the refused report superseded the first");
     Ok(())
 }
