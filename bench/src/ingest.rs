@@ -305,10 +305,15 @@ pub(crate) async fn checkpoint(db: &Db) -> anyhow::Result<Duration> {
     let mut conn = open(path, false).await?;
     sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut conn).await?;
     let started = Instant::now();
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(FULL)").fetch_one(&mut conn).await?;
-    let took = started.elapsed();
-    anyhow::ensure!(busy == 0, "the coordinator's WAL could not be checkpointed");
-    Ok(took)
+    // BUSY while the coordinator's own checkpointer is at work: wait for it.
+    while started.elapsed() < Duration::from_secs(60) {
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(FULL)").fetch_one(&mut conn).await?;
+        if busy == 0 {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    anyhow::bail!("the coordinator's WAL could not be checkpointed in 60 s")
 }
 
 /// Inserts the rows of `sources` into `ceiling_db`, a fresh database of the
