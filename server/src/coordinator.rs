@@ -1202,48 +1202,55 @@ impl Coordinator {
             )));
         }
         let natural_key = report_key(&draft);
-        let current: Option<AvailabilityReport> = self.current(&natural_key).await?;
-        let time = now();
-        let report = AvailabilityReport {
-            id: Self::id_for(key),
-            version: current.as_ref().map_or(1, |c| c.version + 1),
-            supersedes: current.map(|c| c.id),
-            draft,
-            create_time: time,
-        };
-        let write = RecordWrite {
-            kind: RecordKind::AvailabilityReport,
-            id: report.id.clone(),
-            expected_version: None,
-            version: report.version,
-            audience: audience(&report.draft.reporter, None, &report.draft.releasability),
-            state: None,
-            tms: Some(report.draft.tms.to_string()),
-            region: Some(report.draft.region.as_str().to_owned()),
-            natural_key: Some(natural_key),
-            supersedes: report.supersedes.clone(),
-            body: to_json(&report)?,
-        };
-        let aud = write.audience.clone();
-        let subject = format!("availabilityReports/{}", report.id);
-        let content = EventContent::AvailabilityReport { report: report.clone() };
-        let replayed = self
-            .commit_create(
-                caller,
-                key,
-                Change {
-                    records: vec![write],
-                    transitions: vec![],
-                    kind: "AVAILABILITY_REPORT_SUBMITTED",
-                    subject,
-                    audience: aud,
-                    content,
-                    time,
-                },
-                RecordKind::AvailabilityReport,
-            )
-            .await?;
-        Ok(replayed.unwrap_or(report))
+        // Most reports open a new timeframe, so the first attempt supersedes
+        // nothing and reads nothing first. If a report is already current for
+        // this reporter, TMS and timeframe, the store refuses the insert
+        // (the natural key is taken) and the second attempt supersedes the
+        // one it then reads. A repeated request id is replayed either way.
+        let mut draft = draft;
+        let mut current: Option<AvailabilityReport> = None;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let time = now();
+            let report = AvailabilityReport {
+                id: Self::id_for(key),
+                version: current.as_ref().map_or(1, |c| c.version + 1),
+                supersedes: current.as_ref().map(|c| c.id.clone()),
+                draft,
+                create_time: time,
+            };
+            let write = RecordWrite {
+                kind: RecordKind::AvailabilityReport,
+                id: report.id.clone(),
+                expected_version: None,
+                version: report.version,
+                audience: audience(&report.draft.reporter, None, &report.draft.releasability),
+                state: None,
+                tms: Some(report.draft.tms.to_string()),
+                region: Some(report.draft.region.as_str().to_owned()),
+                natural_key: Some(natural_key.clone()),
+                supersedes: report.supersedes.clone(),
+                body: to_json(&report)?,
+            };
+            let change = Change {
+                audience: write.audience.clone(),
+                records: vec![write],
+                transitions: vec![],
+                kind: "AVAILABILITY_REPORT_SUBMITTED",
+                subject: format!("availabilityReports/{}", report.id),
+                content: EventContent::AvailabilityReport { report: report.clone() },
+                time,
+            };
+            match self.commit_create(caller, key, change, RecordKind::AvailabilityReport).await {
+                Ok(replayed) => return Ok(replayed.unwrap_or(report)),
+                Err(CoreError::Aborted(_)) if attempt == 1 => {
+                    current = self.current(&natural_key).await?;
+                    draft = report.draft;
+                }
+                Err(refused) => return Err(refused),
+            }
+        }
     }
 
     /// One report, if the caller may see it.
