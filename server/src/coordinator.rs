@@ -178,7 +178,15 @@ pub struct Coordinator {
     /// log holds them: [`Coordinator::all_events`] serves the views from
     /// here instead of reading back and parsing what was just written.
     recent: Mutex<BTreeMap<i64, Arc<Event>>>,
+    /// The report this process last stored per reporter, TMS and timeframe
+    /// (natural key → id, version): a guess at the current one, which the
+    /// store checks as it commits (see [`Coordinator::submit_report`]).
+    current_reports: Mutex<HashMap<String, (String, i64)>>,
 }
+
+/// Most natural keys [`Coordinator::submit_report`] remembers; past this the
+/// guesses start over (a missing guess costs one read, never a wrong answer).
+const CURRENT_REPORTS: usize = 65_536;
 
 /// Most events kept in [`Coordinator::all_events`]'s cache: a few seconds of
 /// ingest, so the views following the log find their next page here.
@@ -375,6 +383,7 @@ impl Coordinator {
             parties: RwLock::new(parties),
             head: watch::Sender::new(head),
             recent: Mutex::new(BTreeMap::new()),
+            current_reports: Mutex::new(HashMap::new()),
         })
     }
 
@@ -1202,21 +1211,22 @@ impl Coordinator {
             )));
         }
         let natural_key = report_key(&draft);
-        // Most reports open a new timeframe, so the first attempt supersedes
-        // nothing and reads nothing first. If a report is already current for
-        // this reporter, TMS and timeframe, the store refuses the insert
-        // (the natural key is taken) and the second attempt supersedes the
-        // one it then reads. A repeated request id is replayed either way.
+        // The first attempt reads nothing: it supersedes the report this
+        // process last stored for the same reporter, TMS and timeframe, or
+        // nothing (most reports open a new timeframe). The store checks that
+        // guess as it commits: if another report is current, it refuses the
+        // insert, and the second attempt supersedes the one it then reads.
+        // A repeated request id is replayed either way.
         let mut draft = draft;
-        let mut current: Option<AvailabilityReport> = None;
+        let mut current: Option<(String, i64)> = self.guess_current_report(&natural_key);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let time = now();
             let report = AvailabilityReport {
                 id: Self::id_for(key),
-                version: current.as_ref().map_or(1, |c| c.version + 1),
-                supersedes: current.as_ref().map(|c| c.id.clone()),
+                version: current.as_ref().map_or(1, |(_, version)| version + 1),
+                supersedes: current.as_ref().map(|(id, _)| id.clone()),
                 draft,
                 create_time: time,
             };
@@ -1243,14 +1253,31 @@ impl Coordinator {
                 time,
             };
             match self.commit_create(caller, key, change, RecordKind::AvailabilityReport).await {
-                Ok(replayed) => return Ok(replayed.unwrap_or(report)),
+                Ok(Some(replayed)) => return Ok(replayed),
+                Ok(None) => {
+                    self.remember_current_report(natural_key, &report);
+                    return Ok(report);
+                }
                 Err(CoreError::Aborted(_)) if attempt == 1 => {
-                    current = self.current(&natural_key).await?;
+                    let stored: Option<AvailabilityReport> = self.current(&natural_key).await?;
+                    current = stored.map(|c| (c.id, c.version));
                     draft = report.draft;
                 }
                 Err(refused) => return Err(refused),
             }
         }
+    }
+
+    fn guess_current_report(&self, natural_key: &str) -> Option<(String, i64)> {
+        self.current_reports.lock().unwrap_or_else(|e| e.into_inner()).get(natural_key).cloned()
+    }
+
+    fn remember_current_report(&self, natural_key: String, report: &AvailabilityReport) {
+        let mut known = self.current_reports.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() >= CURRENT_REPORTS && !known.contains_key(&natural_key) {
+            known.clear();
+        }
+        known.insert(natural_key, (report.id.clone(), report.version));
     }
 
     /// One report, if the caller may see it.

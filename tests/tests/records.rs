@@ -180,3 +180,62 @@ async fn health_answers_serving_and_reflection_lists_the_services() -> anyhow::R
     ));
     Ok(())
 }
+
+/// Submits `report` as a new request and returns (version, supersedes, name).
+async fn submit(
+    usaf: &mut pb::exchange_client::ExchangeClient<tonic::transport::Channel>,
+    request_id: &str,
+    available: f64,
+) -> anyhow::Result<(i64, String, String)> {
+    let mut report = availability_report(party::USAF);
+    if let Some(t) = report.tai_time.as_mut() {
+        t.upnr += t.available - available;
+        t.available = available;
+    }
+    let r = usaf
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(report),
+            request_id: request_id.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    Ok((r.version, r.supersedes, r.name))
+}
+
+#[tokio::test]
+async fn a_report_after_a_restart_still_supersedes_the_current_one() -> anyhow::Result<()> {
+    let mut ex = TestExchange::start().await?;
+    let (_, _, first) = submit(&mut ex.exchange(party::USAF).await?, "a", 520.0).await?;
+    // The restarted coordinator has no idea which report is current: the
+    // store refuses its first guess (none) and it reads the current one.
+    ex.restart().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let (version, supersedes, second) = submit(&mut usaf, "b", 510.0).await?;
+    assert_eq!((version, supersedes.as_str()), (2, first.as_str()));
+    let (version, supersedes, _) = submit(&mut usaf, "c", 500.0).await?;
+    assert_eq!((version, supersedes.as_str()), (3, second.as_str()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replica_with_a_stale_guess_supersedes_the_report_that_is_really_current() -> anyhow::Result<()> {
+    if cosx_tests::database::postgres_url().is_none() {
+        println!("PostgreSQL skipped: {} not set", cosx_tests::database::DATABASE_URL_VAR);
+        return Ok(());
+    }
+    let ex = TestExchange::start().await?;
+    let b = ex.start_replica().await?;
+    let mut at_a = ex.exchange(party::USAF).await?;
+    let mut at_b = pb::exchange_client::ExchangeClient::new(ex.channel_at(b.addr, party::USAF).await?);
+    let (_, _, first) = submit(&mut at_a, "a", 520.0).await?;
+    let (version, supersedes, second) = submit(&mut at_b, "b", 510.0).await?;
+    assert_eq!((version, supersedes.as_str()), (2, first.as_str()));
+    // Replica A still remembers its own first report as current.
+    let (version, supersedes, _) = submit(&mut at_a, "c", 500.0).await?;
+    assert_eq!((version, supersedes.as_str()), (3, second.as_str()));
+    let current = at_a.list_availability_reports(pb::ListAvailabilityReportsRequest::default()).await?.into_inner();
+    assert_eq!(current.availability_reports.len(), 1);
+    assert_eq!(current.availability_reports[0].version, 3);
+    Ok(())
+}
