@@ -332,48 +332,56 @@ pub(crate) async fn ceiling_into(
     per_transaction: usize,
 ) -> anyhow::Result<(Duration, usize)> {
     let per_transaction = per_transaction.max(1);
-    let (mut took, mut total) = (Duration::ZERO, 0usize);
-    match (coordinator, ceiling_db) {
+    let mut pair = match (coordinator, ceiling_db) {
         (Db::Sqlite(from), Db::Sqlite(to)) => {
-            let mut source = open(from, false).await?;
-            let mut conn = fresh_copy_of_schema(from, to).await?;
-            for s in sources {
-                let mut after = None;
-                loop {
-                    let page = read_page(&mut source, s, &after, per_transaction).await?;
-                    if page.rows.is_empty() {
-                        break;
-                    }
-                    after = Some(page.last_key(s)?);
-                    let started = Instant::now();
-                    insert(&mut conn, s.name, &page, per_statement).await?;
-                    took += started.elapsed();
-                    total += page.rows.len();
-                }
-            }
+            Ceiling::Sqlite { source: open(from, false).await?, target: fresh_copy_of_schema(from, to).await? }
         }
         (Db::Postgres { .. }, Db::Postgres { .. }) => {
-            let mut source = PgConnection::connect(&coordinator.url()).await?;
-            let mut conn = PgConnection::connect(&ceiling_db.url()).await?;
-            sqlx::raw_sql(POSTGRES_SCHEMA).execute(&mut conn).await?;
-            for s in sources {
-                let mut after = None;
-                loop {
-                    let page = pg_read_page(&mut source, s, &after, per_transaction).await?;
-                    if page.rows.is_empty() {
-                        break;
-                    }
-                    after = Some(page.last_key(s)?);
-                    let started = Instant::now();
-                    pg_insert(&mut conn, s.name, &page, per_statement).await?;
-                    took += started.elapsed();
-                    total += page.rows.len();
-                }
-            }
+            let mut target = PgConnection::connect(&ceiling_db.url()).await?;
+            sqlx::raw_sql(POSTGRES_SCHEMA).execute(&mut target).await?;
+            Ceiling::Postgres { source: PgConnection::connect(&coordinator.url()).await?, target }
         }
         _ => anyhow::bail!("the ceiling runs on the coordinator's backend"),
+    };
+    let (mut took, mut total) = (Duration::ZERO, 0usize);
+    for s in sources {
+        let mut after = None;
+        loop {
+            let page = pair.read_page(s, &after, per_transaction).await?;
+            if page.rows.is_empty() {
+                break;
+            }
+            after = Some(page.last_key(s)?);
+            let started = Instant::now();
+            pair.insert(s.name, &page, per_statement).await?;
+            took += started.elapsed();
+            total += page.rows.len();
+        }
     }
     Ok((took, total))
+}
+
+/// The coordinator's database (read back) and the ceiling's (inserted
+/// into), on one backend.
+enum Ceiling {
+    Sqlite { source: SqliteConnection, target: SqliteConnection },
+    Postgres { source: PgConnection, target: PgConnection },
+}
+
+impl Ceiling {
+    async fn read_page(&mut self, source: &Source, after: &Option<Vec<Value>>, limit: usize) -> anyhow::Result<Page> {
+        match self {
+            Ceiling::Sqlite { source: conn, .. } => read_page(conn, source, after, limit).await,
+            Ceiling::Postgres { source: conn, .. } => pg_read_page(conn, source, after, limit).await,
+        }
+    }
+
+    async fn insert(&mut self, name: &str, page: &Page, per_statement: usize) -> anyhow::Result<()> {
+        match self {
+            Ceiling::Sqlite { target, .. } => insert(target, name, page, per_statement).await,
+            Ceiling::Postgres { target, .. } => pg_insert(target, name, page, per_statement).await,
+        }
+    }
 }
 
 /// A fresh SQLite file with the coordinator's schema (copied from its
