@@ -157,8 +157,40 @@ fn validate(
     Ok(())
 }
 
+/// Whether `provider` may be proposed `order` at all: one of its offers
+/// covers the order's TMS × level × repair type and is eligible under every
+/// rule the solver applies ([`ineligibilities`]). Every path that proposes
+/// outside the solver (`Allocation.Commit` of an edited plan, say) calls
+/// this, so a plan cannot propose what `allocate` would never have.
+pub fn provider_eligibility(order: &OpenOrder, offers: &[CapacityOffer], provider: &str) -> Result<(), UnplacedReason> {
+    let capable: Vec<&CapacityOffer> = offers
+        .iter()
+        .filter(|f| f.provider_id == provider)
+        .filter(|f| {
+            f.capabilities
+                .iter()
+                .any(|c| c.tms == order.tms && c.level == order.level && c.repair_types.contains(&order.repair_type))
+        })
+        .collect();
+    if capable.is_empty() {
+        return Err(UnplacedReason::NoCapableProvider);
+    }
+    let mut blocked_by = Vec::new();
+    for f in capable {
+        let why = ineligibilities(order, f);
+        if why.is_empty() {
+            return Ok(());
+        }
+        blocked_by.extend(why);
+    }
+    blocked_by.sort();
+    blocked_by.dedup();
+    Err(UnplacedReason::NoEligibleProvider { blocked_by })
+}
+
 /// Eligibility of one offer for one order signature; shared by the solver's
-/// grouping and its reason reporting (the independent checker has its own).
+/// grouping, its reason reporting and [`provider_eligibility`] (the
+/// independent checker has its own).
 fn ineligibilities(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> {
     let mut out = Vec::new();
     let us_organic = offer.provider_kind == ProviderKind::Organic && offer.provider_nation == Nation::usa();

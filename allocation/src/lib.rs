@@ -19,7 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod model;
 
-pub use allocate::allocate;
+pub use allocate::{allocate, provider_eligibility};
 pub use balance::{
     BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, ProviderUtilization, ShareRow, Split, WorkRecord,
     WorkSource, department_balances, provider_utilization, shares_by_nation, shares_by_region,

@@ -303,6 +303,24 @@ pub fn series_release(
     Ok(SeriesRelease { total_orders, whole_series_suppressed: false, suppressed: tree.suppressed })
 }
 
+/// How many orders a demand signal says it counted, as `viewer` may be told:
+/// the coordinator gets the cube's total; a party gets the orders in the
+/// cells it was served, a sum it could make itself. The cube's total would
+/// be one more equation over the suppressed cells (total minus served is
+/// what was withheld), so it is never served to a party.
+pub fn orders_counted(cube: &DemandCube, viewer: Viewer, served: &[ReleasedCell]) -> u64 {
+    match viewer {
+        Viewer::Coordinator => cube.counted_orders(),
+        Viewer::Party => served
+            .iter()
+            .map(|c| match c.value {
+                Released::Value(m) => m.orders,
+                Released::Suppressed => 0,
+            })
+            .sum(),
+    }
+}
+
 /// The cells `query` selects, as `viewer` may see them: the coordinator
 /// gets every value; a party gets the fixed grid of its basis with small
 /// cells suppressed (see the module docs). Empty cells are not listed

@@ -26,7 +26,7 @@ pub use capacity::{
 };
 pub use cube::{Breakdown, CellKey, CellQuery, DateBasis, DemandCell, DemandCube, Measure, Measures};
 pub use disclosure::{
-    DisclosureControl, Released, ReleasedCell, SeriesRelease, Viewer, released_cells, series_release,
+    DisclosureControl, Released, ReleasedCell, SeriesRelease, Viewer, orders_counted, released_cells, series_release,
 };
 pub use error::DemandError;
 pub use forecast::{

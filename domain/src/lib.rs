@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod field;
 pub mod lifecycle;
+pub mod limits;
 pub mod party;
 pub mod records;
 pub mod visibility;

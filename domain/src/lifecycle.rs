@@ -16,6 +16,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::Violations;
 use crate::vocab::PartyId;
 
 /// Where an order is in its lifecycle.
@@ -258,6 +259,27 @@ pub fn apply(
         _ => order.provider.cloned(),
     };
     Ok(Step { to, provider })
+}
+
+/// What is wrong with splitting `quantity` items into `quantities`.
+pub fn split_violations(quantity: u32, quantities: &[u32]) -> Violations {
+    let mut v = Violations::new();
+    if quantities.len() < 2 {
+        v.add("quantities", "give at least two parts");
+    }
+    if quantities.len() > crate::limits::MAX_SPLIT_PARTS {
+        let most = crate::limits::MAX_SPLIT_PARTS;
+        v.add("quantities", format!("at most {most} parts, not {}", quantities.len()));
+        return v;
+    }
+    if quantities.contains(&0) {
+        v.add("quantities", "every part needs at least 1 item");
+    }
+    let total: u64 = quantities.iter().map(|&q| u64::from(q)).sum();
+    if total != u64::from(quantity) {
+        v.add("quantities", format!("parts sum to {total}, but the order is for {quantity}"));
+    }
+    v
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ pub struct Party {
 impl Party {
     /// Checks the rules a party must satisfy beyond its field types.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.id.is_reserved() {
+            let why = format!("ids starting {:?} are reserved for the exchange's own actors", PartyId::RESERVED_PREFIX);
+            return Err(("party_id", why));
+        }
         if self.kind == PartyKind::Organic && self.nation != Nation::usa() {
             return Err(("nation", "an ORGANIC party is a US government depot: nation must be USA".into()));
         }

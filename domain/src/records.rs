@@ -8,6 +8,40 @@ use serde::{Deserialize, Serialize};
 use crate::lifecycle::RepairOrderState;
 use crate::vocab::*;
 
+/// The separator between the owner and the name it chose in a record id.
+pub const ID_NAMESPACE_SEPARATOR: char = '.';
+
+/// The id of a record that `owner` creates under a name it chose: the name
+/// in the owner's own namespace, `{OWNER}.{name}`. `chosen` is the bare name
+/// (1-63 of a-z, 0-9 and `-`, starting with a letter or digit) or already
+/// qualified with the owner's id.
+///
+/// Why: ids are global, so a free choice would let one party learn that a
+/// hidden id exists (its create fails) or take an id another party will need
+/// (a split's `{parent}-{n}`). In its own namespace a party can collide only
+/// with itself. Ids the exchange makes up (UUIDs) have no `.`, so no chosen
+/// id can take one either.
+pub fn owned_record_id(owner: &PartyId, chosen: &str) -> Result<String, String> {
+    let name = match chosen.split_once(ID_NAMESPACE_SEPARATOR) {
+        Some((prefix, name)) if prefix == owner.as_str() => name,
+        Some((prefix, _)) => {
+            return Err(format!(
+                "{chosen:?} is in the namespace of {prefix:?}; a party names records in its own ({owner}.NAME) or gives a bare NAME"
+            ));
+        }
+        None => chosen,
+    };
+    let first = name.bytes().next().unwrap_or(b'-');
+    let ok = name.len() <= 63
+        && (first.is_ascii_lowercase() || first.is_ascii_digit())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(format!("{owner}{ID_NAMESPACE_SEPARATOR}{name}"))
+    } else {
+        Err(format!("{chosen:?}: expected 1 to 63 of a-z, 0-9 and \"-\", starting with a letter or digit"))
+    }
+}
+
 /// What is broken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {

@@ -3,7 +3,9 @@
 //! proposed or assigned to, to the parties and nations its releasability
 //! names, and to coordinators. Everyone else must not learn it exists.
 
+use crate::lifecycle::RepairOrderState;
 use crate::party::Party;
+use crate::records::Transition;
 use crate::vocab::{PartyId, PartyKind, Releasability};
 
 fn released_to(viewer: &Party, releasability: &Releasability) -> bool {
@@ -17,6 +19,44 @@ pub fn may_see(viewer: &Party, owner: &PartyId, provider: Option<&PartyId>, rele
         || &viewer.id == owner
         || provider == Some(&viewer.id)
         || released_to(viewer, releasability)
+}
+
+/// The provider a lifecycle step concerns, given who held the order before
+/// and after it: the holder after the step, except that a decline concerns
+/// the provider that declined. The feed shows a step, and an order's history
+/// lists it, to exactly the parties [`may_see`] allows with this provider.
+pub fn step_provider<'a>(
+    before: Option<&'a PartyId>,
+    after: Option<&'a PartyId>,
+    to: RepairOrderState,
+) -> Option<&'a PartyId> {
+    if to == RepairOrderState::Declined { before } else { after }
+}
+
+/// The positions of the steps of an order's history `viewer` may see, in
+/// order: each as the feed showed it ([`step_provider`]). A provider
+/// proposed the order later does not learn of an earlier provider's
+/// proposal, decline or reason.
+pub fn visible_history(
+    viewer: &Party,
+    owner: &PartyId,
+    releasability: &Releasability,
+    steps: &[Transition],
+) -> Vec<usize> {
+    let mut holder: Option<&PartyId> = None;
+    let mut seen = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let after = match step.to {
+            RepairOrderState::Proposed => step.provider.as_ref(),
+            RepairOrderState::Declined => None,
+            _ => holder,
+        };
+        if may_see(viewer, owner, step_provider(holder, after, step.to), releasability) {
+            seen.push(i);
+        }
+        holder = after;
+    }
+    seen
 }
 
 #[cfg(test)]

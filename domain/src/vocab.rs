@@ -41,7 +41,8 @@ macro_rules! string_newtype {
 }
 
 string_newtype!(
-    /// A party's stable id, e.g. `US-USAF-OOALC`, `JPN-MHI-KOMAKI`: 2-64 of A-Z 0-9 - _.
+    /// A party's stable id, e.g. `US-USAF-OOALC`, `JPN-MHI-KOMAKI`: 2-64
+    /// characters, words of A-Z 0-9 joined by single hyphens (see [`PartyId::parse`]).
     PartyId
 );
 string_newtype!(
@@ -62,15 +63,31 @@ string_newtype!(
 );
 
 impl PartyId {
-    /// Parses a party id.
+    /// The prefix of ids the exchange keeps for its own actors (`COSX-SIGNALS`);
+    /// no party may be registered under it.
+    pub const RESERVED_PREFIX: &'static str = "COSX-";
+
+    /// Parses a party id: 2-64 characters, words of `A-Z 0-9` joined by
+    /// single hyphens, starting with a letter. The syntax is closed on
+    /// purpose: no character that a store, a filter or a resource name
+    /// could read as anything but itself (no `_`, `%`, `,`, `.`, `/`, no
+    /// lower case), and no two ids that differ only in punctuation.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = (2..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let words_ok =
+            s.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        let ok = (2..=64).contains(&s.len()) && s.as_bytes()[0].is_ascii_uppercase() && words_ok;
         if ok {
             Ok(PartyId(s.to_owned()))
         } else {
-            Err(format!("{s:?} is not a party id: expected 2-64 of A-Z 0-9 - _"))
+            Err(format!(
+                "{s:?} is not a party id: expected 2-64 characters, words of A-Z 0-9 joined by single hyphens, starting with a letter"
+            ))
         }
+    }
+
+    /// Whether the id belongs to the exchange itself (an alert's actor).
+    pub fn is_reserved(&self) -> bool {
+        self.0.starts_with(Self::RESERVED_PREFIX)
     }
 }
 

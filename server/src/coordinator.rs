@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use chrono::{DateTime, SecondsFormat, Utc};
 use cosx_domain::lifecycle::{self, OrderView};
 use cosx_domain::records::*;
-use cosx_domain::visibility::may_see;
+use cosx_domain::visibility::{may_see, step_provider, visible_history};
 use cosx_domain::{Action, Caller, LifecycleError, Party, PartyId, RepairOrderState, Violations};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tokio::sync::watch;
@@ -236,22 +236,6 @@ pub fn lifecycle_error(e: LifecycleError) -> CoreError {
         LifecycleError::WrongActor { .. } => CoreError::PermissionDenied(e.to_string()),
         _ => CoreError::FailedPrecondition(e.to_string()),
     }
-}
-
-/// What is wrong with splitting `quantity` items into `quantities`.
-pub fn split_violations(quantity: u32, quantities: &[u32]) -> Violations {
-    let mut v = Violations::new();
-    if quantities.len() < 2 {
-        v.add("quantities", "give at least two parts");
-    }
-    if quantities.contains(&0) {
-        v.add("quantities", "every part needs at least 1 item");
-    }
-    let total: u64 = quantities.iter().map(|&q| u64::from(q)).sum();
-    if total != u64::from(quantity) {
-        v.add("quantities", format!("parts sum to {total}, but the order is for {quantity}"));
-    }
-    v
 }
 
 /// The collection in a record's resource name.
@@ -556,6 +540,12 @@ impl Coordinator {
         change: Change,
         response: String,
     ) -> Result<Option<String>> {
+        // Re-checked at every write, not only when a call starts: a party
+        // suspended while its Ingest stream (or any long call) is open
+        // writes nothing more.
+        if !self.still_admitted(caller) {
+            return Err(CoreError::PermissionDenied(format!("party {} is suspended", caller.id())));
+        }
         let Change { records, transitions, kind, subject, audience: event_audience, content, time } = change;
         let time = rfc3339(time);
         let event = Event {
@@ -566,6 +556,18 @@ impl Coordinator {
             actor: caller.id().to_string(),
             content,
         };
+        let content = to_json(&event.content)?;
+        if content.len() > cosx_domain::limits::MAX_EVENT_BYTES {
+            // A backstop behind the request limits: an event no subscriber
+            // could receive would stop every feed behind it.
+            let mut v = Violations::new();
+            let most = cosx_domain::limits::MAX_EVENT_BYTES;
+            v.add(
+                "request",
+                format!("the change would publish {} bytes; at most {most} may go out as one event", content.len()),
+            );
+            return Err(CoreError::Invalid(v));
+        }
         let commit = Commit {
             idempotency: (!key.request_id.is_empty()).then(|| IdempotencyKey {
                 caller: caller.id().to_string(),
@@ -582,7 +584,7 @@ impl Coordinator {
                 actor_cert: caller.cert_fingerprint.clone(),
                 subject,
                 audience: event_audience,
-                content: to_json(&event.content)?,
+                content,
             },
             response,
         };
@@ -755,30 +757,34 @@ impl Coordinator {
         Ok(replayed.unwrap_or(order))
     }
 
-    /// One stored record of `kind`, whoever may see it.
-    async fn load<T: DeserializeOwned>(&self, kind: RecordKind, id: &str) -> Result<Option<T>> {
-        self.store.record(kind, id).await?.map(|body| from_json(&body)).transpose()
-    }
-
     /// The current version of the record with this natural key, if any.
     async fn current<T: DeserializeOwned>(&self, natural_key: &str) -> Result<Option<T>> {
         self.store.current_report(natural_key).await?.map(|body| from_json(&body)).transpose()
     }
 
-    async fn load_order(&self, id: &str) -> Result<Option<RepairOrder>> {
-        self.load(RecordKind::RepairOrder, id).await
-    }
-
-    fn may_see_order(caller: &Caller, order: &RepairOrder) -> bool {
-        may_see(&caller.party, &order.draft.originator, order.provider.as_ref(), &order.draft.controls.releasability)
+    /// One stored record of `kind` if the caller may see it, else
+    /// NOT_FOUND, decided by the store before anything is parsed (missing and
+    /// hidden cost the same); `may_see` checks the record once more.
+    async fn load_visible<T: DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        kind: RecordKind,
+        id: &str,
+        may_see_it: impl Fn(&T) -> bool,
+    ) -> Result<T> {
+        let body = self.store.visible_record(kind, id, &viewer(caller)).await?;
+        body.map(|b| from_json::<T>(&b))
+            .transpose()?
+            .filter(may_see_it)
+            .ok_or_else(|| CoreError::NotFound(format!("{}/{id}", collection(kind))))
     }
 
     /// One order, if the caller may see it.
     pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<RepairOrder> {
-        self.load_order(id)
-            .await?
-            .filter(|o| Self::may_see_order(caller, o))
-            .ok_or_else(|| CoreError::NotFound(format!("repairOrders/{id}")))
+        self.load_visible(caller, RecordKind::RepairOrder, id, |o: &RepairOrder| {
+            may_see(&caller.party, &o.draft.originator, o.provider.as_ref(), &o.draft.controls.releasability)
+        })
+        .await
     }
 
     /// A page of the orders the caller may see.
@@ -888,6 +894,7 @@ impl Coordinator {
         )
         .map_err(lifecycle_error)?;
         let time = now();
+        let held_by = order.provider.clone();
         let transition = Transition {
             version: order.version + 1,
             from: Some(order.state),
@@ -907,12 +914,10 @@ impl Coordinator {
         order.update_time = time;
         order.progress.merge(&progress);
         let write = order_write(&order, Some(version))?;
-        // The feed shows a step to everyone who could see the order before or after it:
-        // a provider that declines still learns its own decline went through.
+        // The feed shows a step to the parties it concerns (a provider that
+        // declines still learns its own decline went through); history does the same.
         let mut aud = write.audience.clone();
-        if aud.provider.is_none() && action == Action::Decline {
-            aud.provider = Some(caller.id().to_string());
-        }
+        aud.provider = step_provider(held_by.as_ref(), order.provider.as_ref(), order.state).map(ToString::to_string);
         let replayed = self
             .commit(
                 caller,
@@ -952,7 +957,7 @@ impl Coordinator {
         if !(caller.is_coordinator() || caller.id() == &parent.draft.originator) {
             return Err(CoreError::PermissionDenied("only the originator or a coordinator may split an order".into()));
         }
-        let v = split_violations(parent.draft.quantity, quantities);
+        let v = lifecycle::split_violations(parent.draft.quantity, quantities);
         if !v.is_empty() {
             return Err(v.into());
         }
@@ -1048,8 +1053,12 @@ impl Coordinator {
 
     /// An order's lifecycle steps, oldest first, with the sequence of each.
     pub async fn order_history(&self, caller: &Caller, id: &str) -> Result<Vec<(Transition, i64)>> {
-        self.get_order(caller, id).await?;
-        self.store.transitions(id).await?.into_iter().map(|(body, seq)| from_json(&body).map(|t| (t, seq))).collect()
+        let order = self.get_order(caller, id).await?;
+        let stored = self.store.transitions(id).await?;
+        let steps: Vec<Transition> = stored.iter().map(|(body, _)| from_json(body)).collect::<Result<_>>()?;
+        let owner = &order.draft.originator;
+        let seen = visible_history(&caller.party, owner, &order.draft.controls.releasability, &steps);
+        Ok(seen.into_iter().map(|i| (steps[i].clone(), stored[i].1)).collect())
     }
 
     // ----- capacity offers ------------------------------------------------
@@ -1110,10 +1119,10 @@ impl Coordinator {
 
     /// One offer, if the caller may see it.
     pub async fn get_offer(&self, caller: &Caller, id: &str) -> Result<CapacityOffer> {
-        self.load::<CapacityOffer>(RecordKind::CapacityOffer, id)
-            .await?
-            .filter(|o| may_see(&caller.party, &o.draft.provider, None, &o.draft.releasability))
-            .ok_or_else(|| CoreError::NotFound(format!("capacityOffers/{id}")))
+        self.load_visible(caller, RecordKind::CapacityOffer, id, |o: &CapacityOffer| {
+            may_see(&caller.party, &o.draft.provider, None, &o.draft.releasability)
+        })
+        .await
     }
 
     /// A page of the offers the caller may see.
@@ -1282,10 +1291,10 @@ impl Coordinator {
 
     /// One report, if the caller may see it.
     pub async fn get_report(&self, caller: &Caller, id: &str) -> Result<AvailabilityReport> {
-        self.load::<AvailabilityReport>(RecordKind::AvailabilityReport, id)
-            .await?
-            .filter(|r| may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability))
-            .ok_or_else(|| CoreError::NotFound(format!("availabilityReports/{id}")))
+        self.load_visible(caller, RecordKind::AvailabilityReport, id, |r: &AvailabilityReport| {
+            may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability)
+        })
+        .await
     }
 
     /// A page of the reports the caller may see.

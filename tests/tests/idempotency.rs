@@ -116,7 +116,8 @@ async fn a_chosen_record_id_is_replayed_to_its_request_and_refused_to_any_other(
         repair_order_id: "ro-chosen-7".into(),
     };
     let first = usaf.create_repair_order(request.clone()).await?.into_inner();
-    assert_eq!(first.name, "repairOrders/ro-chosen-7");
+    // A chosen id lives in the caller's own namespace.
+    assert_eq!(first.name, format!("repairOrders/{}.ro-chosen-7", party::USAF));
     // The same request again: the first answer, nothing new stored.
     let again = usaf.create_repair_order(request.clone()).await?.into_inner();
     assert_eq!(first, again);
@@ -127,7 +128,7 @@ async fn a_chosen_record_id_is_replayed_to_its_request_and_refused_to_any_other(
             .await
             .expect_err("a taken id was reused");
         assert_eq!(taken.code(), Code::AlreadyExists, "{taken:?}");
-        assert!(taken.message().contains("repairOrders/ro-chosen-7"), "{}", taken.message());
+        assert!(taken.message().contains("ro-chosen-7"), "{}", taken.message());
     }
     assert_eq!(count_orders(&ex).await?, 1);
 

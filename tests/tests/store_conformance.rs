@@ -78,6 +78,7 @@ conformance!(
     a_stale_version_or_an_existing_id_is_a_conflict_and_changes_nothing,
     a_new_report_version_supersedes_the_current_one,
     each_viewer_sees_only_what_it_may,
+    the_store_shows_exactly_what_may_see_allows_on_random_records,
     listing_filters_and_pages_in_commit_order,
     the_registry_keeps_etags_and_refuses_stale_ones,
     the_log_is_a_hash_chain_that_verifies,
@@ -338,6 +339,86 @@ async fn each_viewer_sees_only_what_it_may(db: Db) -> anyhow::Result<()> {
     let mhi = subjects_seen(&*store, &viewer("JPN-MHI-KOMAKI", "JPN")).await?;
     assert_eq!(mhi, set(&["repairOrders/proposed", "parties/SGP-STE-PAYA"]));
     assert_eq!(subjects_seen(&*store, &coordinator()).await?.len(), 5);
+    Ok(())
+}
+
+/// The SQL visibility predicate and `domain::visibility::may_see` are one
+/// rule: on random audiences over look-alike party ids (prefixes, suffixes,
+/// ids that are another's nation), every viewer lists exactly the records
+/// and events `may_see` allows, no more, no fewer.
+async fn the_store_shows_exactly_what_may_see_allows_on_random_records(db: Db) -> anyhow::Result<()> {
+    use cosx_domain::visibility::may_see;
+    use cosx_domain::{Nation, Party, PartyId, PartyKind, Releasability};
+    let store = db.open().await?;
+    let ids = ["KOR-KAI", "KOR-KAI-SACHEON", "KOR-KAI-SACHEON-2", "KAI", "JPN-MHI-KOMAKI", "JPN", "US-USAF-OOALC"];
+    let nations = ["KOR", "JPN", "USA", "AUS"];
+    let party = |i: usize, n: usize| -> anyhow::Result<Party> {
+        Ok(Party {
+            id: PartyId::parse(ids[i]).map_err(anyhow::Error::msg)?,
+            kind: PartyKind::Contractor,
+            nation: Nation::parse(nations[n]).map_err(anyhow::Error::msg)?,
+            department: None,
+            display_name: ids[i].into(),
+            suspended: false,
+        })
+    };
+    // A small deterministic generator: the case must fail the same way twice.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let mut records = Vec::new();
+    for n in 0..60 {
+        let owner = ids[next(ids.len())];
+        let provider = (next(3) == 0).then(|| ids[next(ids.len())]);
+        let parties: Vec<&str> = (0..next(3)).map(|_| ids[next(ids.len())]).collect();
+        let released_nations: Vec<&str> = (0..next(2)).map(|_| nations[next(nations.len())]).collect();
+        let audience = Audience {
+            owner: owner.into(),
+            provider: provider.map(Into::into),
+            parties: parties.iter().map(|p| (*p).to_owned()).collect(),
+            nations: released_nations.iter().map(|p| (*p).to_owned()).collect(),
+            everyone: false,
+        };
+        let releasability = Releasability {
+            parties: parties.iter().map(|p| PartyId::parse(p).map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?,
+            nations: released_nations
+                .iter()
+                .map(|p| Nation::parse(p).map_err(anyhow::Error::msg))
+                .collect::<Result<_, _>>()?,
+        };
+        let id = format!("r{n}");
+        store.commit(create(&id, audience)).await?;
+        records.push((id, owner, provider, releasability));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        for (n, nation) in nations.iter().enumerate() {
+            let viewer_party = party(i, n)?;
+            let expected: BTreeSet<String> = records
+                .iter()
+                .filter(|(_, owner, provider, releasability)| {
+                    let owner = PartyId::parse(owner).unwrap_or_else(|_| unreachable!());
+                    let provider = provider.map(|p| PartyId::parse(p).unwrap_or_else(|_| unreachable!()));
+                    may_see(&viewer_party, &owner, provider.as_ref(), releasability)
+                })
+                .map(|(id, ..)| id.clone())
+                .collect();
+            let who = viewer(id, nation);
+            // `get` asks the store one record at a time: the same rule, and a
+            // hidden record answers exactly as a missing one.
+            for (record, ..) in &records {
+                let got = store.visible_record(RecordKind::RepairOrder, record, &who).await?;
+                assert_eq!(got.is_some(), expected.contains(record), "get of {record} by {id} of {nation}");
+            }
+            assert_eq!(store.visible_record(RecordKind::RepairOrder, "never-made", &who).await?, None);
+            assert_eq!(ids_seen(&*store, &who).await?, expected, "records seen by {id} of {nation}");
+            let events: BTreeSet<String> = expected.iter().map(|id| format!("repairOrders/{id}")).collect();
+            assert_eq!(subjects_seen(&*store, &who).await?, events, "events seen by {id} of {nation}");
+        }
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! `cosx.v1.Allocation` service: the 50/50 balance per department and
 //! fiscal year, and allocation proposals with their reasons.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use cosx_allocation as core;
@@ -297,7 +298,30 @@ impl pb::allocation_server::Allocation for AllocationService {
         // department and fiscal year would pass 50 % because of it. One
         // already over (cost overruns, say) that the plan does not push
         // further does not block work for the others.
-        let (orders, _, baselines, parties) = self.0.balance_inputs(&caller).await?;
+        let (orders, offers, baselines, parties) = self.0.balance_inputs(&caller).await?;
+        // Every assignment is re-checked against the rules Propose applies
+        // (capability, export licences, third-country and prime approvals,
+        // organic-only, own orders): an edited plan proposes nothing the
+        // solver could not have.
+        let open = adapt::open_orders(&orders, &parties);
+        let offers = adapt::offers(&offers, &parties, chrono::Utc::now().date_naive());
+        let mut ineligible = HashMap::new();
+        steps.retain(|(name, id, _, provider, _)| {
+            let verdict = match open.iter().find(|o| &o.id == id) {
+                Some(order) => core::provider_eligibility(order, &offers, provider.as_str()).map_err(|reason| {
+                    let (_, detail) = adapt::reason_detail(&reason);
+                    format!("{provider} may not be proposed {name}: {detail}")
+                }),
+                None => Err(format!("{name} is not open for allocation")),
+            };
+            match verdict {
+                Ok(()) => true,
+                Err(why) => {
+                    ineligible.insert(name.clone(), why);
+                    false
+                }
+            }
+        });
         let mut work = adapt::work_records(&orders, &parties);
         let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
         let before = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
@@ -327,7 +351,14 @@ impl pb::allocation_server::Allocation for AllocationService {
                 b.contract_share.unwrap_or(0.0) * 100.0
             )));
         }
-        let mut results = Vec::new();
+        let mut results: Vec<pb::CommitResult> = r
+            .assignments
+            .iter()
+            .filter_map(|a| {
+                let error = ineligible.remove(&a.repair_order)?;
+                Some(pb::CommitResult { repair_order: a.repair_order.clone(), proposed: false, error })
+            })
+            .collect();
         for (name, id, version, provider, a) in steps {
             let reason = Some(format!(
                 "allocation: {:.0} km, total cost {} cents, {} eligible offer(s)",
@@ -354,6 +385,9 @@ impl pb::allocation_server::Allocation for AllocationService {
                 },
             });
         }
+        let position: HashMap<&str, usize> =
+            r.assignments.iter().enumerate().map(|(i, a)| (a.repair_order.as_str(), i)).collect();
+        results.sort_by_key(|res| position.get(res.repair_order.as_str()).copied());
         Ok(Response::new(pb::CommitAllocationResponse { results }))
     }
 }

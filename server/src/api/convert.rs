@@ -169,7 +169,9 @@ fn money_out(m: &Option<Money>) -> Option<pb::Money> {
 /// Accepts `prefix/ID` or a bare `ID`; ids are what this server issued.
 pub fn resource_id(v: &mut Violations, field: &str, name: &str, collection: &str) -> Option<String> {
     let id = name.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')).unwrap_or(name);
-    if !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    // `.` separates an owner's namespace from the name it chose (`records::owned_record_id`).
+    let ok_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    if !id.is_empty() && id.len() <= 128 && id.bytes().all(ok_byte) {
         Some(id.to_owned())
     } else {
         v.add(field, format!("{name:?}: expected {collection}/ID"));
@@ -202,7 +204,7 @@ fn site_out(s: &Site) -> Option<pb::Site> {
     })
 }
 
-const MAX_LIST: usize = 64;
+use cosx_domain::limits::{MAX_LIST, MAX_OFFER_PERIODS, MAX_OFFER_VALIDITY_DAYS};
 
 fn releasability(v: &mut Violations, prefix: &str, r: &Option<pb::Releasability>) -> Releasability {
     let Some(r) = r else {
@@ -584,8 +586,6 @@ pub fn transition_out(t: &Transition, sequence: i64) -> pb::RepairOrderTransitio
 
 // ----- capacity offers ----------------------------------------------------
 
-const MAX_PERIODS: usize = 120;
-
 /// Parses a capacity offer.
 pub fn capacity_offer_in(
     v: &mut Violations,
@@ -620,6 +620,9 @@ pub fn capacity_offer_in(
             if c.repair_types.is_empty() {
                 v.add(g("repair_types"), "give at least one repair type");
             }
+            if c.repair_types.len() > MAX_LIST {
+                v.add(g("repair_types"), format!("at most {MAX_LIST}"));
+            }
             let types: Vec<RepairType> = c
                 .repair_types
                 .iter()
@@ -630,9 +633,11 @@ pub fn capacity_offer_in(
         })
         .collect();
     let unit = unit_in(v, f("unit"), o.unit);
-    if o.periods.len() > MAX_PERIODS {
-        v.add(f("periods"), format!("at most {MAX_PERIODS} periods"));
+    if o.periods.len() > MAX_OFFER_PERIODS {
+        v.add(f("periods"), format!("at most {MAX_OFFER_PERIODS} periods"));
     }
+    let valid_from = date(v, f("valid_from"), &o.valid_from);
+    let valid_until = date(v, f("valid_until"), &o.valid_until);
     let periods: Vec<CapacityPeriod> = o
         .periods
         .iter()
@@ -646,6 +651,18 @@ pub fn capacity_offer_in(
             {
                 v.add(g("end_date"), format!("{e} is before start_date {s}"));
             }
+            // Every period lies inside the offer's validity, so a period
+            // cannot stretch an offer's cost beyond its bounded span.
+            if let (Some(s), Some(from)) = (start, valid_from)
+                && s < from
+            {
+                v.add(g("start_date"), format!("{s} is before the offer's valid_from {from}"));
+            }
+            if let (Some(e), Some(until)) = (end, valid_until)
+                && e > until
+            {
+                v.add(g("end_date"), format!("{e} is after the offer's valid_until {until}"));
+            }
             Some(CapacityPeriod {
                 start: start?,
                 end: end?,
@@ -654,17 +671,28 @@ pub fn capacity_offer_in(
             })
         })
         .collect();
-    let valid_from = date(v, f("valid_from"), &o.valid_from);
-    let valid_until = date(v, f("valid_until"), &o.valid_until);
-    if let (Some(a), Some(b)) = (valid_from, valid_until)
-        && b < a
-    {
-        v.add(f("valid_until"), format!("{b} is before valid_from {a}"));
+    if let (Some(a), Some(b)) = (valid_from, valid_until) {
+        if b < a {
+            v.add(f("valid_until"), format!("{b} is before valid_from {a}"));
+        } else if (b - a).num_days() > MAX_OFFER_VALIDITY_DAYS {
+            v.add(
+                f("valid_until"),
+                format!("an offer is valid for at most {MAX_OFFER_VALIDITY_DAYS} days after valid_from {a}"),
+            );
+        }
     }
     if o.lead_time_days > 3650 {
         v.add(f("lead_time_days"), format!("{}: at most 3650", o.lead_time_days));
     }
     let rate = money(v, f("rate"), &o.rate);
+    for (field, len) in [("certifications", o.certifications.len()), ("authorizations", o.authorizations.len())] {
+        if len > MAX_LIST {
+            v.add(f(field), format!("at most {MAX_LIST}"));
+        }
+    }
+    if let Some(i) = o.authorizations.iter().position(|a| a.nations.len() > MAX_LIST) {
+        v.add(format!("{prefix}.authorizations[{i}].nations"), format!("at most {MAX_LIST}"));
+    }
     let certifications: Vec<String> = o
         .certifications
         .iter()

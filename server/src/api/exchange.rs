@@ -66,7 +66,13 @@ async fn create_order(
     new_id: &str,
 ) -> Result<cosx_domain::RepairOrder, Status> {
     let draft = order_draft(order)?;
-    let key = create_key(request_id, order.as_ref().unwrap_or(&pb::RepairOrder::default()), "repair_order_id", new_id)?;
+    let key = create_key(
+        caller.id(),
+        request_id,
+        order.as_ref().unwrap_or(&pb::RepairOrder::default()),
+        "repair_order_id",
+        new_id,
+    )?;
     Ok(core.create_order(caller, draft, &key).await?)
 }
 
@@ -78,8 +84,13 @@ async fn create_offer(
     new_id: &str,
 ) -> Result<cosx_domain::CapacityOffer, Status> {
     let draft = offer_draft(offer)?;
-    let key =
-        create_key(request_id, offer.as_ref().unwrap_or(&pb::CapacityOffer::default()), "capacity_offer_id", new_id)?;
+    let key = create_key(
+        caller.id(),
+        request_id,
+        offer.as_ref().unwrap_or(&pb::CapacityOffer::default()),
+        "capacity_offer_id",
+        new_id,
+    )?;
     Ok(core.create_offer(caller, draft, &key).await?)
 }
 
@@ -92,7 +103,7 @@ async fn submit_report(
 ) -> Result<cosx_domain::AvailabilityReport, Status> {
     let draft = report_draft(report)?;
     let empty = pb::AvailabilityReport::default();
-    let key = create_key(request_id, report.as_ref().unwrap_or(&empty), "availability_report_id", new_id)?;
+    let key = create_key(caller.id(), request_id, report.as_ref().unwrap_or(&empty), "availability_report_id", new_id)?;
     Ok(core.submit_report(caller, draft, &key).await?)
 }
 
@@ -446,6 +457,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
         let draft = availability_target_in(&mut v, &r.target);
         let draft = valid(v, draft)?;
         let key = create_key(
+            caller.id(),
             &r.request_id,
             &r.target.clone().unwrap_or_default(),
             "availability_target_id",

@@ -51,9 +51,12 @@ pub(crate) fn request_key<M: prost::Message>(request_id: &str, payload: &M) -> R
     })
 }
 
-/// The idempotency key of a request that creates a record, with the id the
-/// caller chose for it (`field`; empty for none), which counts as payload.
+/// The idempotency key of a request that creates a record for `owner`,
+/// with the id the caller chose for it (`field`; empty for none) put in the
+/// owner's namespace ([`cosx_domain::records::owned_record_id`]); the
+/// qualified id counts as payload, so `name` and `OWNER.name` are one request.
 pub(crate) fn create_key<M: prost::Message>(
+    owner: &cosx_domain::PartyId,
     request_id: &str,
     payload: &M,
     field: &str,
@@ -63,17 +66,13 @@ pub(crate) fn create_key<M: prost::Message>(
     if new_id.is_empty() {
         return Ok(key);
     }
-    let first = new_id.bytes().next().unwrap_or(b'-');
-    if new_id.len() > 63
-        || !(first.is_ascii_lowercase() || first.is_ascii_digit())
-        || !new_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    let id = cosx_domain::records::owned_record_id(owner, new_id).map_err(|why| {
         let mut v = Violations::new();
-        v.add(field, "1 to 63 of a-z, 0-9 and \"-\", starting with a letter or digit");
-        return Err(crate::coordinator::CoreError::Invalid(v).into());
-    }
-    key.payload_hash = hex::encode(Sha256::digest(format!("{}/{new_id}", key.payload_hash)));
-    key.new_id = Some(new_id.to_owned());
+        v.add(field, why);
+        Status::from(crate::coordinator::CoreError::Invalid(v))
+    })?;
+    key.payload_hash = hex::encode(Sha256::digest(format!("{}/{id}", key.payload_hash)));
+    key.new_id = Some(id);
     Ok(key)
 }
 

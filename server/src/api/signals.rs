@@ -278,7 +278,7 @@ impl pb::signals_server::Signals for SignalsService {
             cells: cells.iter().map(cell_out).collect(),
             forecasts,
             k: if viewer == dm::Viewer::Party { control.k } else { 1 },
-            orders_counted: view.cube.counted_orders(),
+            orders_counted: dm::orders_counted(&view.cube, viewer, &cells),
         };
         Ok(Response::new(out))
     }

@@ -504,7 +504,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
          \x20 cosx allocate propose --as-of {asof}; cosx feed --after 0\n\
          As Pacific Air Forces (a fleet owner), through its own node:\n\
          \x20 export COSX_ENDPOINT={usaf} COSX_CA={dir}/pki/ca.pem COSX_CERT={dir}/pki/US-PACAF-A4.pem COSX_KEY={dir}/pki/US-PACAF-A4.key\n\
-         \x20 cosx list orders; cosx order history repairOrders/ro-{code}-0001\n\
+         \x20 cosx list orders; cosx order history repairOrders/US-PACAF-A4.ro-{code}-0001\n\
          As the Philippine Air Force depot, through its node{cut_note}:\n\
          \x20 cosx --endpoint {phl} --ca {dir}/pki/ca.pem --cert {dir}/pki/{CUT_OFF}.pem --key {dir}/pki/{CUT_OFF}.key node status\n\
          Audit: cosx-server audit verify --config {dir}/coordinator.toml\n\

@@ -89,18 +89,31 @@ impl Node {
 
     /// The request id that travels upstream (the caller's, or a new one) and
     /// the hash a repeat must match.
-    fn travelling_key<M: Message>(
+    fn travelling_key<M: Message>(&self, request_id: &str, payload: &M) -> Result<(String, String), Status> {
+        let key = request_key(request_id, payload)?;
+        Ok((self.travelling_request_id(request_id), key.payload_hash))
+    }
+
+    fn travelling_request_id(&self, request_id: &str) -> String {
+        if request_id.is_empty() { format!("node-{}", new_id()) } else { request_id.to_owned() }
+    }
+
+    /// As [`Self::travelling_key`] for a create, with the id of the record
+    /// it creates: the caller's choice in the party's namespace (as the
+    /// coordinator names it), or a fresh one there.
+    fn creating_key<M: Message>(
         &self,
         request_id: &str,
         payload: &M,
-        chosen: Option<(&str, &str)>,
-    ) -> Result<(String, String), Status> {
-        let key = match chosen {
-            Some((field, id)) => create_key(request_id, payload, field, id)?,
-            None => request_key(request_id, payload)?,
+        field: &str,
+        chosen: &str,
+    ) -> Result<(String, String, String), Status> {
+        let key = create_key(&self.party, request_id, payload, field, chosen)?;
+        let id = match key.new_id {
+            Some(id) => id,
+            None => cosx_domain::records::owned_record_id(&self.party, &new_id()).map_err(Status::internal)?,
         };
-        let request_id = if request_id.is_empty() { format!("node-{}", new_id()) } else { request_id.to_owned() };
-        Ok((request_id, key.payload_hash))
+        Ok((self.travelling_request_id(request_id), key.payload_hash, id))
     }
 
     /// Stores a write and answers it with its record as the node now has it.
@@ -120,10 +133,6 @@ impl Node {
     async fn view(&self, subject: String) -> Result<View, Status> {
         self.store.view(&subject).await?.ok_or_else(|| Status::not_found(subject))
     }
-}
-
-fn new_id_or_fresh(given: &str) -> String {
-    if given.is_empty() { new_id() } else { given.to_owned() }
 }
 
 /// The record a stored answer holds, given the method that made it.
@@ -193,12 +202,12 @@ impl NodeExchange {
             ))
             .into());
         }
-        let (request_id, hash) = n.travelling_key(
+        let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.repair_order.clone().unwrap_or_default(),
-            Some(("repair_order_id", &r.repair_order_id)),
+            "repair_order_id",
+            &r.repair_order_id,
         )?;
-        let id = new_id_or_fresh(&r.repair_order_id);
         let order = local::created_order(&id, draft, Utc::now());
         let up = pb::CreateRepairOrderRequest { request_id: request_id.clone(), repair_order_id: id, ..r };
         let record = n
@@ -225,12 +234,12 @@ impl NodeExchange {
             ))
             .into());
         }
-        let (request_id, hash) = n.travelling_key(
+        let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.capacity_offer.clone().unwrap_or_default(),
-            Some(("capacity_offer_id", &r.capacity_offer_id)),
+            "capacity_offer_id",
+            &r.capacity_offer_id,
         )?;
-        let id = new_id_or_fresh(&r.capacity_offer_id);
         let offer = local::created_offer(&id, draft, Utc::now());
         let up = pb::CreateCapacityOfferRequest { request_id: request_id.clone(), capacity_offer_id: id, ..r };
         let record = n
@@ -257,12 +266,12 @@ impl NodeExchange {
             ))
             .into());
         }
-        let (request_id, hash) = n.travelling_key(
+        let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.availability_report.clone().unwrap_or_default(),
-            Some(("availability_report_id", &r.availability_report_id)),
+            "availability_report_id",
+            &r.availability_report_id,
         )?;
-        let id = new_id_or_fresh(&r.availability_report_id);
         let report = local::submitted_report(&id, draft, Utc::now());
         let up =
             pb::SubmitAvailabilityReportRequest { request_id: request_id.clone(), availability_report_id: id, ..r };
@@ -338,7 +347,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let step = step_in(&r)?;
         let subject = format!("repairOrders/{}", step.id);
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let coordinator = n.is_coordinator().await?;
         let up =
             pb::TransitionRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
@@ -378,7 +387,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         n.authenticate(&request)?;
         let r = request.into_inner();
         let subject = format!("repairOrders/{}", id_of(&r.name, "repairOrders")?);
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let coordinator = n.is_coordinator().await?;
         let up = pb::SplitRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
         let record = n
@@ -483,7 +492,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let draft = crate::api::convert::capacity_offer_in(&mut v, "capacity_offer", &r.capacity_offer);
         let (id, draft) = valid(v, id.zip(draft))?;
         let subject = format!("capacityOffers/{id}");
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let up = pb::UpdateCapacityOfferRequest { request_id: request_id.clone(), ..r };
         let record = n
             .write(&request_id, &hash, Some(&subject), |current| {
@@ -513,7 +522,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         n.authenticate(&request)?;
         let r = request.into_inner();
         let subject = format!("capacityOffers/{}", id_of(&r.name, "capacityOffers")?);
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r, None)?;
+        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let up =
             pb::WithdrawCapacityOfferRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
         let record = n
@@ -594,12 +603,12 @@ impl pb::exchange_server::Exchange for NodeExchange {
             ))
             .into());
         }
-        let (request_id, hash) = n.travelling_key(
+        let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.target.clone().unwrap_or_default(),
-            Some(("availability_target_id", &r.availability_target_id)),
+            "availability_target_id",
+            &r.availability_target_id,
         )?;
-        let id = new_id_or_fresh(&r.availability_target_id);
         let target = local::set_target(&id, draft, Utc::now());
         let up = pb::SetAvailabilityTargetRequest { request_id: request_id.clone(), availability_target_id: id, ..r };
         let record = n

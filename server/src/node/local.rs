@@ -123,7 +123,7 @@ pub fn split(
     if !(actor_is_coordinator || actor.as_str() == parent.originator) {
         return Err(CoreError::PermissionDenied("only the originator or a coordinator may split an order".into()));
     }
-    let v = crate::coordinator::split_violations(parent.quantity, quantities);
+    let v = cosx_domain::lifecycle::split_violations(parent.quantity, quantities);
     if !v.is_empty() {
         return Err(v.into());
     }

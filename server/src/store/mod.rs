@@ -64,7 +64,9 @@ pub struct Audience {
 }
 
 impl Audience {
-    /// Encodes the releasability as `,p:ID,n:NAT,*,` for LIKE matching.
+    /// Encodes the releasability as `,p:ID,n:NAT,*,`, matched by exact
+    /// substring against [`Viewer::release_needles`] (never by `LIKE`: a
+    /// pattern character in an id would widen the match).
     pub fn release_column(&self) -> String {
         let mut s = String::from(",");
         for p in &self.parties {
@@ -93,6 +95,17 @@ pub struct Viewer {
     pub nation: String,
     /// Coordinators see everything.
     pub coordinator: bool,
+}
+
+impl Viewer {
+    /// The substrings of a release column that grant this viewer sight:
+    /// its party and its nation (the stores add `,*,`, everyone). Each is
+    /// delimited by commas on both sides, and neither a party id nor a
+    /// nation code can contain a comma, so a substring match is an exact
+    /// match of one entry.
+    pub fn release_needles(&self) -> [String; 2] {
+        [format!(",p:{},", self.party), format!(",n:{},", self.nation)]
+    }
 }
 
 /// A record to write.
@@ -285,6 +298,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// One record, if it exists (visibility is the caller's job).
     async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError>;
+
+    /// A record's JSON body, if it exists and `viewer` may see it. Missing
+    /// and hidden are one answer from one indexed query, so a caller cannot
+    /// tell them apart by timing either (nothing is parsed first).
+    async fn visible_record(&self, kind: RecordKind, id: &str, viewer: &Viewer) -> Result<Option<String>, StoreError>;
 
     /// A page of records the viewer may see, after `after` in listing order.
     async fn list_records(

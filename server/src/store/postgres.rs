@@ -586,18 +586,18 @@ fn parse_notice(payload: &str) -> Option<LogNotice> {
     Some(LogNotice::Appended { sequence: sequence.parse().ok()?, party_changed: kind.starts_with("PARTY_") })
 }
 
-/// `($1 OR owner = $2 OR provider = $2 OR release_to LIKE $3 OR ...)` for a viewer.
-const VISIBLE: &str =
-    "($1 OR owner = $2 OR provider = $2 OR release_to LIKE $3 OR release_to LIKE $4 OR release_to LIKE '%,*,%')";
+/// `domain::visibility::may_see` in SQL, for a viewer bound by [`bind_viewer`]:
+/// release entries are matched as exact substrings (`strpos`), never `LIKE`.
+/// `tests/tests/store_conformance.rs` holds it equal to `may_see`.
+const VISIBLE: &str = "($1 OR owner = $2 OR provider = $2 OR strpos(release_to, $3) > 0 \
+     OR strpos(release_to, $4) > 0 OR strpos(release_to, ',*,') > 0)";
 
 fn bind_viewer<'q>(
     q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
     viewer: &'q Viewer,
 ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    q.bind(viewer.coordinator)
-        .bind(&viewer.party)
-        .bind(format!("%,p:{},%", viewer.party))
-        .bind(format!("%,n:{},%", viewer.nation))
+    let [party, nation] = viewer.release_needles();
+    q.bind(viewer.coordinator).bind(&viewer.party).bind(party).bind(nation)
 }
 
 #[async_trait]
@@ -626,6 +626,12 @@ impl Store for PostgresStore {
                 serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
             })
             .collect()
+    }
+
+    async fn visible_record(&self, kind: RecordKind, id: &str, viewer: &Viewer) -> Result<Option<String>, StoreError> {
+        let sql = format!("SELECT body FROM records WHERE {VISIBLE} AND kind = $5 AND id = $6");
+        let q = bind_viewer(sqlx::query(&sql), viewer).bind(kind.as_str()).bind(id);
+        Ok(q.fetch_optional(&self.pool).await?.map(|row| row.get::<String, _>(0)))
     }
 
     async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {

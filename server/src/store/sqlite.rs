@@ -595,18 +595,18 @@ fn write_plan<'a>(conn: &'a mut SqliteConnection, plan: &'a Plan<'_>) -> BoxFutu
     })
 }
 
-/// `(? OR owner = ? OR provider = ? OR release_to LIKE ? OR ...)` for a viewer.
-const VISIBLE: &str =
-    "(?1 OR owner = ?2 OR provider = ?2 OR release_to LIKE ?3 OR release_to LIKE ?4 OR release_to LIKE '%,*,%')";
+/// `domain::visibility::may_see` in SQL, for a viewer bound by [`bind_viewer`]:
+/// release entries are matched as exact substrings (`instr`), never `LIKE`.
+/// `tests/tests/store_conformance.rs` holds it equal to `may_see`.
+const VISIBLE: &str = "(?1 OR owner = ?2 OR provider = ?2 OR instr(release_to, ?3) > 0 \
+     OR instr(release_to, ?4) > 0 OR instr(release_to, ',*,') > 0)";
 
 fn bind_viewer<'q>(
     q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     viewer: &'q Viewer,
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    q.bind(viewer.coordinator)
-        .bind(&viewer.party)
-        .bind(format!("%,p:{},%", viewer.party))
-        .bind(format!("%,n:{},%", viewer.nation))
+    let [party, nation] = viewer.release_needles();
+    q.bind(viewer.coordinator).bind(&viewer.party).bind(party).bind(nation)
 }
 
 #[async_trait]
@@ -635,6 +635,12 @@ impl Store for SqliteStore {
                 serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
             })
             .collect()
+    }
+
+    async fn visible_record(&self, kind: RecordKind, id: &str, viewer: &Viewer) -> Result<Option<String>, StoreError> {
+        let sql = format!("SELECT body FROM records WHERE {VISIBLE} AND kind = ?5 AND id = ?6");
+        let q = bind_viewer(sqlx::query(&sql), viewer).bind(kind.as_str()).bind(id);
+        Ok(q.fetch_optional(&self.pool).await?.map(|row| row.get::<String, _>(0)))
     }
 
     async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
