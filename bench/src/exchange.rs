@@ -95,8 +95,10 @@ impl Pki {
                 calls_per_second_per_party: 1e9,
                 burst_per_party: u32::MAX / 2,
                 max_concurrent_calls: 4096,
+                max_concurrent_calls_per_party: 4096,
                 ..Limits::default()
             },
+            metrics_listen: None,
             shutdown_grace: Duration::from_secs(5),
             signals: Default::default(),
         };
@@ -109,7 +111,8 @@ impl Pki {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let tls = TlsReloader::new(&self.tls)?;
-        let limits = HandshakeLimits { timeout: Duration::from_secs(10), max_pending: 1024 };
+        let limits =
+            HandshakeLimits { timeout: Duration::from_secs(10), max_pending: 1024, max_pending_per_source: 1024 };
         let incoming = cosx_server::tls::incoming(listener, tls, limits);
         let (stop, stopped) = oneshot::channel::<()>();
         let router = tonic::transport::Server::builder().add_service(pb::exchange_server::ExchangeServer::new(Stub));

@@ -69,12 +69,29 @@ pub struct TlsConfig {
     /// for changes (SIGHUP reloads at once); `"0s"` turns polling off.
     #[serde(default = "default_reload_interval", with = "duration")]
     pub reload_interval: Duration,
+    /// Refuse every client certificate a CRL covers once that CRL is past
+    /// its `nextUpdate` (fail closed: an operator who forgot to refresh the
+    /// list learns at once, rather than revocations silently going stale).
+    /// On by default; `false` keeps using an expired list.
+    #[serde(default = "enforce_by_default")]
+    pub enforce_crl_next_update: bool,
+}
+
+fn enforce_by_default() -> bool {
+    true
 }
 
 impl TlsConfig {
     /// TLS files with no CRLs and the default reload interval.
     pub fn new(cert: PathBuf, key: PathBuf, client_ca: PathBuf) -> Self {
-        TlsConfig { cert, key, client_ca, crls: Vec::new(), reload_interval: default_reload_interval() }
+        TlsConfig {
+            cert,
+            key,
+            client_ca,
+            crls: Vec::new(),
+            reload_interval: default_reload_interval(),
+            enforce_crl_next_update: true,
+        }
     }
 }
 
@@ -109,7 +126,19 @@ pub struct Limits {
     #[serde(with = "duration")]
     pub handshake_timeout: Duration,
     /// TLS handshakes in progress at once; connections beyond are closed.
+    /// A quarter of them is kept for addresses that completed a handshake
+    /// before, so a flood from new addresses cannot lock out known peers.
     pub max_pending_handshakes: usize,
+    /// TLS handshakes in progress at once from one source address.
+    pub max_pending_handshakes_per_source: usize,
+    /// Calls one party may have in flight at once (of `max_concurrent_calls`).
+    pub max_concurrent_calls_per_party: usize,
+    /// Time a request message may take to arrive: from the start of a call,
+    /// then between messages of a stream; `"0s"` for no limit.
+    #[serde(with = "duration")]
+    pub request_message_timeout: Duration,
+    /// Feed subscriptions one party may hold open at once.
+    pub max_subscriptions_per_party: usize,
 }
 
 impl Default for Limits {
@@ -122,6 +151,10 @@ impl Default for Limits {
             max_message_bytes_per_method: BTreeMap::new(),
             handshake_timeout: Duration::from_secs(10),
             max_pending_handshakes: 1024,
+            max_pending_handshakes_per_source: 64,
+            max_concurrent_calls_per_party: 128,
+            request_message_timeout: Duration::from_secs(30),
+            max_subscriptions_per_party: 32,
         }
     }
 }
@@ -321,6 +354,11 @@ pub struct CoordinatorConfig {
     /// Resource limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Where to serve Prometheus metrics as plain HTTP (`GET /metrics`), if
+    /// anywhere: counts and times only. Bind it to loopback or a management
+    /// network.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// On SIGTERM, how long calls in flight may take to finish before the
     /// process exits anyway.
     #[serde(default = "default_shutdown_grace", with = "duration")]
@@ -409,6 +447,15 @@ impl CoordinatorConfig {
         let invalid = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
         if l.max_concurrent_calls == 0 || l.max_pending_handshakes == 0 {
             return invalid("limits.max_concurrent_calls and limits.max_pending_handshakes must be at least 1");
+        }
+        if l.max_pending_handshakes_per_source == 0
+            || l.max_concurrent_calls_per_party == 0
+            || l.max_subscriptions_per_party == 0
+        {
+            return invalid(
+                "limits.max_pending_handshakes_per_source, limits.max_concurrent_calls_per_party and \
+                 limits.max_subscriptions_per_party must be at least 1",
+            );
         }
         if !(l.calls_per_second_per_party.is_finite() && l.calls_per_second_per_party > 0.0) || l.burst_per_party == 0 {
             return invalid("limits.calls_per_second_per_party must be > 0 and limits.burst_per_party at least 1");

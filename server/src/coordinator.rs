@@ -43,6 +43,9 @@ pub enum CoreError {
     /// A request id reused for a different request.
     #[error("{0}")]
     AlreadyExists(String),
+    /// The caller holds as much of a bounded resource as it may.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -137,6 +140,64 @@ pub enum EventContent {
     },
 }
 
+/// The feed subscriptions open on this coordinator: how many each party
+/// holds (capped), and where each one's cursor stands (for the lag metric).
+#[derive(Debug, Default)]
+pub struct Subscriptions {
+    open: Arc<Mutex<OpenSubscriptions>>,
+}
+
+#[derive(Debug, Default)]
+struct OpenSubscriptions {
+    next: u64,
+    cursors: HashMap<u64, (PartyId, i64)>,
+}
+
+/// One open subscription; closed when dropped.
+#[derive(Debug)]
+pub struct Subscription {
+    open: Arc<Mutex<OpenSubscriptions>>,
+    id: u64,
+}
+
+impl Subscriptions {
+    /// Opens a subscription for `party`, unless it already holds `most`.
+    pub fn open(&self, party: &PartyId, cursor: i64, most: usize) -> Result<Subscription> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let held = open.cursors.values().filter(|(p, _)| p == party).count();
+        if held >= most {
+            return Err(CoreError::ResourceExhausted(format!(
+                "party {party} already holds {held} feed subscriptions, the most one party may; close one first"
+            )));
+        }
+        open.next += 1;
+        let id = open.next;
+        open.cursors.insert(id, (party.clone(), cursor));
+        crate::metrics::feed_subscribers(1);
+        Ok(Subscription { open: self.open.clone(), id })
+    }
+
+    fn furthest_behind(&self) -> Option<i64> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).cursors.values().map(|(_, c)| *c).min()
+    }
+}
+
+impl Subscription {
+    /// The subscriber has everything up to `cursor`.
+    pub fn advanced(&self, cursor: i64) {
+        if let Some(entry) = self.open.lock().unwrap_or_else(|e| e.into_inner()).cursors.get_mut(&self.id) {
+            entry.1 = cursor;
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).cursors.remove(&self.id);
+        crate::metrics::feed_subscribers(-1);
+    }
+}
+
 /// The actor of events the coordinator raises by itself (alerts). Their
 /// audience is coordinators only.
 pub const SYSTEM_ACTOR: &str = "COSX-SIGNALS";
@@ -177,11 +238,13 @@ pub struct Coordinator {
     /// Events this process committed lately, by sequence, exactly as the
     /// log holds them: [`Coordinator::all_events`] serves the views from
     /// here instead of reading back and parsing what was just written.
-    recent: Mutex<BTreeMap<i64, Arc<Event>>>,
+    recent: Mutex<BTreeMap<i64, (Arc<Event>, Audience)>>,
     /// The report this process last stored per reporter, TMS and timeframe
     /// (natural key → id, version): a guess at the current one, which the
     /// store checks as it commits (see [`Coordinator::submit_report`]).
     current_reports: Mutex<HashMap<String, (String, i64)>>,
+    /// Feed subscriptions open now.
+    subscriptions: Subscriptions,
 }
 
 /// Most natural keys [`Coordinator::submit_report`] remembers; past this the
@@ -368,6 +431,7 @@ impl Coordinator {
             head: watch::Sender::new(head),
             recent: Mutex::new(BTreeMap::new()),
             current_reports: Mutex::new(HashMap::new()),
+            subscriptions: Subscriptions::default(),
         })
     }
 
@@ -547,6 +611,7 @@ impl Coordinator {
             return Err(CoreError::PermissionDenied(format!("party {} is suspended", caller.id())));
         }
         let Change { records, transitions, kind, subject, audience: event_audience, content, time } = change;
+        let remembered_audience = event_audience.clone();
         let time = rfc3339(time);
         let event = Event {
             sequence: 0,
@@ -590,7 +655,7 @@ impl Coordinator {
         };
         match self.store.commit(commit).await? {
             Committed::New { sequence } => {
-                self.remember(Event { sequence, ..event });
+                self.remember(Event { sequence, ..event }, remembered_audience);
                 self.head.send_if_modified(|h| {
                     let newer = sequence > *h;
                     if newer {
@@ -1549,7 +1614,7 @@ impl Coordinator {
                 .zip(after + 1..)
                 .take_while(|((sequence, _), expected)| *sequence == expected)
                 .take(limit as usize)
-                .map(|((_, e), _)| e.clone())
+                .map(|((_, (e, _)), _)| e.clone())
                 .collect()
         };
         let last = events.last().map_or(after, |e| e.sequence);
@@ -1563,10 +1628,33 @@ impl Coordinator {
         Ok(events)
     }
 
+    /// Whether any entry after `after` up to `upto` concerns `caller`, if
+    /// this process holds them all (`None`: ask the store). A feed
+    /// subscriber woken by a commit that does not concern it goes back to
+    /// sleep without a query, so a commit costs in proportion to the
+    /// subscribers it concerns.
+    pub fn concerns(&self, caller: &Caller, after: i64, upto: i64) -> Option<bool> {
+        if upto <= after {
+            return Some(false);
+        }
+        let viewer = viewer(caller);
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let mut expected = after + 1;
+        let mut concerned = false;
+        for (sequence, (_, audience)) in recent.range(after + 1..=upto) {
+            if *sequence != expected {
+                return None;
+            }
+            expected += 1;
+            concerned |= audience.visible_to(&viewer);
+        }
+        (expected == upto + 1).then_some(concerned)
+    }
+
     /// Keeps an event just committed for [`Self::all_events`].
-    fn remember(&self, event: Event) {
+    fn remember(&self, event: Event, audience: Audience) {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        recent.insert(event.sequence, Arc::new(event));
+        recent.insert(event.sequence, (Arc::new(event), audience));
         while recent.len() > RECENT_EVENTS {
             recent.pop_first();
         }
@@ -1586,5 +1674,27 @@ impl Coordinator {
     /// Whether the caller is still allowed service (suspension ends open streams).
     pub fn still_admitted(&self, caller: &Caller) -> bool {
         self.party(caller.id()).is_some_and(|(p, _)| !p.suspended)
+    }
+
+    /// Whether a certificate naming `party` may be served at all: the party
+    /// is registered and not suspended. The edge asks before a call takes
+    /// any slot.
+    pub fn admits(&self, party: &str) -> std::result::Result<(), String> {
+        match PartyId::parse(party).ok().and_then(|id| self.party(&id)) {
+            Some((p, _)) if p.suspended => Err(format!("party {party} is suspended")),
+            Some(_) => Ok(()),
+            None => Err(format!("party {party} is not registered with this exchange")),
+        }
+    }
+
+    /// The feed's subscriptions, counted per party.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
+    }
+
+    /// How far the furthest-behind open subscription is from `head`, in
+    /// log entries.
+    pub fn feed_lag(&self, head: i64) -> i64 {
+        self.subscriptions.furthest_behind().map_or(0, |cursor| (head - cursor).max(0))
     }
 }

@@ -1,16 +1,22 @@
 //! Admission control for every call, as one tower layer in front of all
-//! services: a per-party token bucket (`RESOURCE_EXHAUSTED` with a
-//! `google.rpc.RetryInfo` hint), a process-wide cap on calls in flight that
-//! sheds at once (`RESOURCE_EXHAUSTED`, never a queue), a maximum request
-//! message size per method (`OUT_OF_RANGE`), and the caller's deadline
-//! (`grpc-timeout`, answered with `DEADLINE_EXCEEDED` and the handler
-//! dropped).
+//! services, in this order: the caller's certificate must name a party the
+//! program admits (registered and not suspended; `PERMISSION_DENIED`
+//! otherwise, before anything is held); a per-caller token bucket
+//! (`RESOURCE_EXHAUSTED` with a `google.rpc.RetryInfo` hint); a cap on the
+//! calls one party has in flight and a process-wide cap, both shedding at
+//! once (`RESOURCE_EXHAUSTED`, never a queue); a maximum request message
+//! size per method (`OUT_OF_RANGE`); a time limit for each request message
+//! to arrive (`DEADLINE_EXCEEDED`), so a call that never sends its body
+//! frees its slot; and the caller's deadline (`grpc-timeout`, answered with
+//! `DEADLINE_EXCEEDED` and the handler dropped).
 //!
 //! It decides from the request line, the verified peer certificate and the
 //! gRPC frame headers only: it never decodes a message, touches the store,
-//! or knows what a method does.
+//! or knows what a method does. Whom to admit is the program's answer
+//! ([`Admit`]), asked here so that every method inherits it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -24,11 +30,19 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::config::Limits;
 
+/// Whether the party a certificate names may be served at all (the
+/// coordinator: registered and not suspended; a node: its own party), and
+/// if not, why (the `PERMISSION_DENIED` message).
+pub type Admit = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
 /// What every call is admitted against; shared by all connections.
-#[derive(Debug)]
 struct Shared {
+    admit: Admit,
     calls: Arc<tokio::sync::Semaphore>,
     max_calls: usize,
+    per_party_calls: Mutex<HashMap<String, usize>>,
+    max_calls_per_party: usize,
+    message_timeout: Duration,
     buckets: Mutex<HashMap<String, Bucket>>,
     rate: f64,
     burst: f64,
@@ -61,7 +75,42 @@ impl Bucket {
 /// Buckets kept before idle, full ones are forgotten.
 const MAX_BUCKETS: usize = 4096;
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("max_calls", &self.max_calls).finish_non_exhaustive()
+    }
+}
+
+/// One of a party's calls in flight; counted down when the call ends.
+struct PartySlot {
+    shared: Arc<Shared>,
+    key: String,
+}
+
+impl Drop for PartySlot {
+    fn drop(&mut self) {
+        let mut calls = self.shared.per_party_calls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = calls.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                calls.remove(&self.key);
+            }
+        }
+    }
+}
+
 impl Shared {
+    /// Takes one of `key`'s call slots, if it has one left.
+    fn take_party_slot(self: &Arc<Self>, key: &str) -> Option<PartySlot> {
+        let mut calls = self.per_party_calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = calls.entry(key.to_owned()).or_insert(0);
+        if *n >= self.max_calls_per_party {
+            return None;
+        }
+        *n += 1;
+        Some(PartySlot { shared: self.clone(), key: key.to_owned() })
+    }
+
     fn take_token(&self, key: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,11 +140,16 @@ impl Shared {
 pub struct AdmissionLayer(Arc<Shared>);
 
 impl AdmissionLayer {
-    /// Admission under `limits`, identifying parties in `trust_domain`.
-    pub fn new(limits: &Limits, trust_domain: &str) -> Self {
+    /// Admission under `limits`, identifying parties in `trust_domain` and
+    /// serving those `admit` accepts.
+    pub fn new(limits: &Limits, trust_domain: &str, admit: Admit) -> Self {
         AdmissionLayer(Arc::new(Shared {
+            admit,
             calls: Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_calls)),
             max_calls: limits.max_concurrent_calls,
+            per_party_calls: Mutex::new(HashMap::new()),
+            max_calls_per_party: limits.max_concurrent_calls_per_party.max(1),
+            message_timeout: limits.request_message_timeout,
             buckets: Mutex::new(HashMap::new()),
             rate: limits.calls_per_second_per_party,
             burst: f64::from(limits.burst_per_party),
@@ -127,16 +181,35 @@ pub struct Admission<S> {
     shared: Arc<Shared>,
 }
 
-/// Who is calling, for the rate limit: the party its certificate names, or
-/// the certificate's fingerprint when it names none (such calls are refused
-/// later anyway, but still pay for their attempts).
-fn rate_key(request: &http::Request<Body>, trust_domain: &str) -> Option<String> {
-    let certs = request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>()?.peer_certs()?;
-    let leaf = certs.first()?;
-    Some(match cosx_certs::party_id_from_cert(leaf.as_ref(), trust_domain) {
-        Ok(party) => party,
-        Err(_) => format!("cert:{}", cosx_certs::fingerprint(leaf.as_ref())),
-    })
+/// Who is calling: the party its certificate names, or the certificate's
+/// fingerprint when it names none (such calls are refused, but still pay
+/// for their attempts). `None` only without TLS (in-process tests).
+enum Peer {
+    Party(String),
+    Unnamed(String, String),
+}
+
+impl Peer {
+    fn of(request: &http::Request<Body>, trust_domain: &str) -> Option<Peer> {
+        let certs = request.extensions().get::<TlsConnectInfo<TcpConnectInfo>>()?.peer_certs()?;
+        let leaf = certs.first()?;
+        Some(match cosx_certs::party_id_from_cert(leaf.as_ref(), trust_domain) {
+            Ok(party) => Peer::Party(party),
+            Err(why) => Peer::Unnamed(format!("cert:{}", cosx_certs::fingerprint(leaf.as_ref())), why.to_string()),
+        })
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Peer::Party(k) | Peer::Unnamed(k, _) => k,
+        }
+    }
+}
+
+/// Methods any CA-issued certificate may call, registered or not: they
+/// reach no party's data (health, and the API's own schema).
+fn open_to_any_certificate(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
 /// The caller's deadline from `grpc-timeout` (`<digits><H|M|S|m|u|n>`).
@@ -178,10 +251,26 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let shared = &self.shared;
-        if let Some(key) = rate_key(&request, &shared.trust_domain)
-            && let Err(wait) = shared.take_token(&key)
+        let path = request.uri().path().to_owned();
+        let peer = Peer::of(&request, &shared.trust_domain);
+        // Whom the program serves, decided before the call holds anything.
+        if !open_to_any_certificate(&path) {
+            let refused = match &peer {
+                Some(Peer::Party(party)) => (shared.admit)(party).err().map(Status::permission_denied),
+                Some(Peer::Unnamed(_, why)) => Some(Status::unauthenticated(why.clone())),
+                _ => None,
+            };
+            if let Some(status) = refused {
+                tracing::info!(caller = peer.as_ref().map_or("", Peer::key), %path, "call refused: not admitted");
+                crate::metrics::call_refused("not admitted");
+                return Box::pin(std::future::ready(Ok(refuse(status))));
+            }
+        }
+        if let Some(key) = peer.as_ref().map(Peer::key)
+            && let Err(wait) = shared.take_token(key)
         {
-            tracing::info!(caller = %key, path = %request.uri().path(), "call refused: party rate limit");
+            tracing::info!(caller = %key, %path, "call refused: party rate limit");
+            crate::metrics::call_refused("party rate");
             let wait_ms = wait.as_millis().max(1);
             let status = Status::with_error_details(
                 Code::ResourceExhausted,
@@ -190,8 +279,24 @@ where
             );
             return Box::pin(std::future::ready(Ok(refuse(status))));
         }
+        let party_slot = match peer.as_ref().map(Peer::key) {
+            Some(key) => match shared.take_party_slot(key) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::warn!(caller = %key, max = shared.max_calls_per_party, %path, "call shed: party at its concurrency limit");
+                    crate::metrics::call_refused("party calls in flight");
+                    let status = Status::resource_exhausted(format!(
+                        "{key} has its limit of {} calls in flight; retry with backoff",
+                        shared.max_calls_per_party
+                    ));
+                    return Box::pin(std::future::ready(Ok(refuse(status))));
+                }
+            },
+            None => None,
+        };
         let Ok(permit) = shared.calls.clone().try_acquire_owned() else {
-            tracing::warn!(max = shared.max_calls, path = %request.uri().path(), "call shed: server at its concurrency limit");
+            tracing::warn!(max = shared.max_calls, %path, "call shed: server at its concurrency limit");
+            crate::metrics::call_refused("calls in flight");
             let status = Status::resource_exhausted(format!(
                 "server is handling its limit of {} calls; retry with backoff",
                 shared.max_calls
@@ -200,14 +305,17 @@ where
         };
         let limit = shared.max_message_bytes(request.uri().path());
         let deadline = grpc_timeout(&request);
-        let request = request.map(|body| Body::new(MessageLimit::new(body, limit)));
+        let timeout = shared.message_timeout;
+        let request = request.map(|body| Body::new(MessageLimit::new(body, limit).with_timeout(timeout)));
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call = inner.call(request);
+        let method = path;
         Box::pin(async move {
-            let _permit = permit;
-            match deadline {
+            let _permit = (permit, party_slot);
+            let started = Instant::now();
+            let answer = match deadline {
                 // Answer a millisecond before tonic's own timer would, so the
                 // caller hears DEADLINE_EXCEEDED rather than CANCELLED.
                 Some(d) => match tokio::time::timeout(d.saturating_sub(Duration::from_millis(1)), call).await {
@@ -215,25 +323,48 @@ where
                     Err(_) => Ok(refuse(Status::deadline_exceeded("deadline exceeded before the call completed"))),
                 },
                 None => call.await,
+            };
+            if let Ok(response) = &answer {
+                let code = Status::from_header_map(response.headers()).map_or(Code::Ok, |s| s.code());
+                crate::metrics::call_answered(&method, code, started.elapsed());
             }
+            answer
         })
     }
 }
 
 /// A request body that fails with `OUT_OF_RANGE` as soon as a gRPC frame
 /// header announces a message longer than the limit, before the message is
-/// buffered. Frames are `[compressed flag][u32 length][message]`.
+/// buffered, and with `DEADLINE_EXCEEDED` when the next message takes longer
+/// than the timeout to arrive (from the call's start, then from the end of
+/// the message before; a stream may pause between messages only that
+/// long). Frames are `[compressed flag][u32 length][message]`.
 struct MessageLimit {
     inner: Body,
     limit: usize,
     header: [u8; 5],
     header_len: usize,
     body_left: usize,
+    timeout: Option<Duration>,
+    next_message_by: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl MessageLimit {
     fn new(inner: Body, limit: usize) -> Self {
-        MessageLimit { inner, limit, header: [0; 5], header_len: 0, body_left: 0 }
+        MessageLimit { inner, limit, header: [0; 5], header_len: 0, body_left: 0, timeout: None, next_message_by: None }
+    }
+
+    fn with_timeout(mut self, timeout: Duration) -> Self {
+        if !timeout.is_zero() {
+            self.timeout = Some(timeout);
+            self.next_message_by = Some(Box::pin(tokio::time::sleep(timeout)));
+        }
+        self
+    }
+
+    /// Whether the data seen so far ends exactly at a message boundary.
+    fn between_messages(&self) -> bool {
+        self.header_len == 0 && self.body_left == 0
     }
 
     /// Walks `data` through the frame headers it contains.
@@ -275,12 +406,29 @@ impl http_body::Body for MessageLimit {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
         let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,
+            Poll::Pending => {
+                if let Some(timer) = self.next_message_by.as_mut()
+                    && timer.as_mut().poll(cx).is_ready()
+                {
+                    let waited = self.timeout.unwrap_or_default();
+                    return Poll::Ready(Some(Err(Status::deadline_exceeded(format!(
+                        "no complete request message arrived within {waited:?}"
+                    )))));
+                }
+                return Poll::Pending;
+            }
             other => return other,
         };
-        if let Some(data) = frame.data_ref()
-            && let Err(status) = self.check(data)
-        {
-            return Poll::Ready(Some(Err(status)));
+        if let Some(data) = frame.data_ref() {
+            if let Err(status) = self.check(data) {
+                return Poll::Ready(Some(Err(status)));
+            }
+            if self.between_messages()
+                && let Some(timeout) = self.timeout
+                && let Some(timer) = self.next_message_by.as_mut()
+            {
+                timer.as_mut().reset(tokio::time::Instant::now() + timeout);
+            }
         }
         Poll::Ready(Some(Ok(frame)))
     }
@@ -341,7 +489,7 @@ mod tests {
     async fn a_call_past_its_deadline_is_answered_deadline_exceeded_and_frees_its_slot() {
         use tower::Layer;
         let limits = Limits { max_concurrent_calls: 1, ..Limits::default() };
-        let mut svc = AdmissionLayer::new(&limits, "rsf.example").layer(Never);
+        let mut svc = AdmissionLayer::new(&limits, "rsf.example", Arc::new(|_: &str| Ok(()))).layer(Never);
         let request = || {
             http::Request::builder()
                 .uri("/cosx.v1.Registry/GetParty")
@@ -364,7 +512,7 @@ mod tests {
         let mut limits = Limits { max_message_bytes: 100, ..Limits::default() };
         limits.max_message_bytes_per_method.insert("/cosx.v1.Registry/".into(), 10);
         limits.max_message_bytes_per_method.insert("/cosx.v1.Exchange/Ingest".into(), 1000);
-        let layer = AdmissionLayer::new(&limits, "rsf.example");
+        let layer = AdmissionLayer::new(&limits, "rsf.example", Arc::new(|_: &str| Ok(())));
         assert_eq!(layer.0.max_message_bytes("/cosx.v1.Exchange/Ingest"), 1000);
         assert_eq!(layer.0.max_message_bytes("/cosx.v1.Registry/GetParty"), 10);
         assert_eq!(layer.0.max_message_bytes("/cosx.v1.Feed/Subscribe"), 100);

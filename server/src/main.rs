@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = CoordinatorConfig::load(&config)?;
             telemetry::init(config.log_format);
             let mut running = server::start(&config).await?;
-            shutdown_signal(&running).await;
+            shutdown_signal(|| running.reload_tls()).await;
             tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing calls in flight");
             running.trigger_stop();
             running.wait().await?;
@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = NodeConfig::load(&config)?;
             telemetry::init(config.log_format);
             let running = node::start(&config).await?;
-            stop_signal().await;
+            shutdown_signal(|| running.reload_tls()).await;
             tracing::info!("node stopping; queued writes stay in its outbox");
             running.stop().await?;
             Ok(ExitCode::SUCCESS)
@@ -143,24 +143,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Returns on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile.
-async fn shutdown_signal(running: &server::Running) {
+/// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile
+/// (coordinator and node alike).
+async fn shutdown_signal(reload_tls: impl Fn() -> Result<(), cosx_server::tls::TlsError>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -172,7 +157,7 @@ async fn shutdown_signal(running: &server::Running) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return,
                 _ = term.recv() => return,
-                _ = hup.recv() => match running.reload_tls() {
+                _ = hup.recv() => match reload_tls() {
                     Ok(()) => tracing::info!("SIGHUP: TLS files reloaded"),
                     Err(e) => tracing::error!(error = %e, "SIGHUP: TLS files do not load; keeping the previous config"),
                 },
@@ -181,7 +166,7 @@ async fn shutdown_signal(running: &server::Running) {
     }
     #[cfg(not(unix))]
     {
-        let _ = running;
+        let _ = reload_tls;
         let _ = tokio::signal::ctrl_c().await;
     }
 }

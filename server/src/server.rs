@@ -4,18 +4,21 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use cosx_proto::v1 as pb;
+use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
-use tonic::transport::Server;
+use tonic::service::RoutesBuilder;
 
 use crate::api::{AllocationService, ExchangeService, FeedService, RegistryService, SignalsService};
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
-use crate::limits::AdmissionLayer;
-use crate::tls::{HandshakeLimits, TlsError, TlsReloader};
-use crate::{store, tls};
+use crate::edge::{self, AbortOnDrop, Edge, Services, Serving};
+use crate::store;
+use crate::tls::TlsError;
 
 /// A running coordinator.
 pub struct Running {
@@ -23,11 +26,9 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The core, for in-process inspection.
     pub core: Arc<Coordinator>,
-    closing: tokio::sync::watch::Sender<bool>,
-    grace: Duration,
-    tls: Arc<TlsReloader>,
-    poll: Option<tokio::task::JoinHandle<()>>,
-    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    serving: Serving,
+    metrics_addr: Option<SocketAddr>,
+    _metrics: Option<AbortOnDrop>,
 }
 
 impl Running {
@@ -42,54 +43,37 @@ impl Running {
     /// Waits until the server ends: by itself, or once a stop is triggered,
     /// when the last call finishes or the grace period runs out, whichever
     /// comes first. Calls still running then are abandoned.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut closing = self.closing.subscribe();
-        let grace = self.grace;
-        let deadline = async move {
-            let _ = closing.wait_for(|c| *c).await;
-            tokio::time::sleep(grace).await;
-        };
-        tokio::select! {
-            ended = &mut self.task => ended??,
-            () = deadline => {
-                tracing::warn!(?grace, "calls still in flight after the shutdown grace period; abandoning them");
-                self.task.abort();
-            }
-        }
-        Ok(())
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.serving.wait().await
     }
 
     /// Asks the server to stop without waiting: it stops accepting at once.
     pub fn trigger_stop(&mut self) {
-        self.closing.send_replace(true);
+        self.serving.trigger_stop();
     }
 
     /// Rebuilds the TLS config from its files now (SIGHUP does this). New
-    /// handshakes use it; open connections keep theirs. On error the
-    /// previous config stays in force.
+    /// handshakes use it; open connections whose certificate it now refuses
+    /// are closed. On error the previous config stays in force.
     pub fn reload_tls(&self) -> Result<(), TlsError> {
-        self.tls.reload()
+        self.serving.reload_tls()
     }
 
     /// How many TLS configs have been loaded (1 at start), for watching
     /// the file poll take effect.
     pub fn tls_generation(&self) -> u64 {
-        self.tls.generation()
+        self.serving.tls_generation()
     }
-}
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(poll) = self.poll.take() {
-            poll.abort();
-        }
+    /// Where Prometheus metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 }
 
 /// Opens the store, registers configured parties, binds `config.listen`
 /// (port 0 picks a free one) and starts serving.
 pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
-    let tls = TlsReloader::new(&config.tls)?;
     let store = store::connect(&config.database).await?;
     let core = Arc::new(Coordinator::new(store, &config.trust_domain).await?);
     core.follow_store().await?;
@@ -100,58 +84,46 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         crate::signals::alerts::spawn(&core, views.clone(), (&config.signals).into());
     }
     let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<pb::exchange_server::ExchangeServer<ExchangeService>>().await;
-    health_reporter.set_serving::<pb::registry_server::RegistryServer<RegistryService>>().await;
-    health_reporter.set_serving::<pb::feed_server::FeedServer<FeedService>>().await;
-    health_reporter.set_serving::<pb::signals_server::SignalsServer<SignalsService>>().await;
-    health_reporter.set_serving::<pb::allocation_server::AllocationServer<AllocationService>>().await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(cosx_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(cosx_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-
-    let (closing, closing_rx) = tokio::sync::watch::channel(false);
-    let admission = AdmissionLayer::new(&config.limits, &config.trust_domain);
-    let max_message = admission.largest_message_limit();
-    let router = Server::builder()
-        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), party = tracing::field::Empty))
-        .layer(admission)
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(
-            pb::registry_server::RegistryServer::new(RegistryService(core.clone()))
-                .max_decoding_message_size(max_message),
-        )
-        .add_service(
-            pb::exchange_server::ExchangeServer::new(ExchangeService(core.clone()))
-                .max_decoding_message_size(max_message),
-        )
-        .add_service(
-            pb::feed_server::FeedServer::new(FeedService(core.clone(), closing_rx.clone()))
-                .max_decoding_message_size(max_message),
-        )
-        .add_service(pb::signals_server::SignalsServer::new(SignalsService::new(
-            core.clone(),
-            views,
-            config.signals.clone(),
-        )))
-        .add_service(pb::allocation_server::AllocationServer::new(AllocationService(core.clone())));
-    let handshakes =
-        HandshakeLimits { timeout: config.limits.handshake_timeout, max_pending: config.limits.max_pending_handshakes };
-    let incoming = tls::incoming(listener, tls.clone(), handshakes);
-    let mut stop = closing_rx;
-    let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
-        let _ = stop.wait_for(|c| *c).await;
-    }));
-    let poll = (!config.tls.reload_interval.is_zero()).then(|| tls.spawn_poll(config.tls.reload_interval));
+    let admitted = core.clone();
+    let edge = Edge {
+        tls: &config.tls,
+        limits: &config.limits,
+        trust_domain: &config.trust_domain,
+        shutdown_grace: config.shutdown_grace,
+        admit: Arc::new(move |party: &str| admitted.admits(party)),
+    };
+    let serving = edge::serve(listener, edge, |cx| {
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(
+                FeedServer::new(FeedService::new(
+                    core.clone(),
+                    cx.closing.clone(),
+                    config.limits.max_subscriptions_per_party,
+                ))
+                .max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
+                SignalsServer::new(SignalsService::new(core.clone(), views, config.signals.clone()))
+                    .max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
+                AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
+            );
+        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION] }
+    })
+    .await?;
+    let (metrics_addr, metrics) = match config.metrics_listen {
+        Some(at) => {
+            let metrics = TcpListener::bind(at).await?;
+            let metrics_addr = metrics.local_addr()?;
+            (Some(metrics_addr), Some(AbortOnDrop(tokio::spawn(crate::metrics::serve(metrics, core.clone())))))
+        }
+        None => (None, None),
+    };
+    let addr = serving.addr;
     tracing::info!(%addr, database = %config.database, "coordinator serving cosx.v1 over mutual TLS");
-    Ok(Running { addr, core, closing, grace: config.shutdown_grace, tls, poll, task })
+    Ok(Running { addr, core, serving, metrics_addr, _metrics: metrics })
 }

@@ -254,3 +254,24 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
     assert!(killed_mid_forward > 0, "no kill landed while the node was forwarding (seed {seed})");
     Ok(())
 }
+
+/// SIGHUP reloads a node's certificates and CRLs, as it does the
+/// coordinator's; it must not end the process.
+#[tokio::test]
+async fn sighup_reloads_a_node_and_does_not_stop_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (coordinator, port) = (free_port()?, free_port()?);
+    let pki = setup(dir.path(), coordinator, port)?;
+    let mut node = spawn_node(dir.path())?;
+    ready(&pki, port).await?;
+    for _ in 0..3 {
+        let hup = Command::new("kill").args(["-HUP", &node.id().to_string()]).status()?;
+        assert!(hup.success(), "kill -HUP failed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(node.try_wait()?.is_none(), "the node exited on SIGHUP");
+        node_status(&pki, port).await?;
+    }
+    node.kill()?;
+    node.wait()?;
+    Ok(())
+}

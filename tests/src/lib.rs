@@ -9,6 +9,7 @@
 
 pub mod database;
 pub mod node;
+pub mod raw;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -102,6 +103,7 @@ impl TestExchange {
                 })
                 .collect(),
             limits: Default::default(),
+            metrics_listen: None,
             shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
             signals: Default::default(),
         };

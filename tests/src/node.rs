@@ -60,6 +60,7 @@ impl TestExchange {
                 burst_per_party: 100_000,
                 ..Default::default()
             },
+            shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
             metrics_listen: Some("127.0.0.1:0".parse()?),
         })
     }

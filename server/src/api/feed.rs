@@ -18,9 +18,20 @@ use super::authenticate;
 use super::convert::*;
 use crate::coordinator::{Coordinator, Event, EventContent};
 
-/// The Feed service: the core, and a flag that turns true when the server
-/// begins shutting down.
-pub struct FeedService(pub Arc<Coordinator>, pub watch::Receiver<bool>);
+/// The Feed service: the core, a flag that turns true when the server
+/// begins shutting down, and how many subscriptions one party may hold.
+pub struct FeedService {
+    core: Arc<Coordinator>,
+    closing: watch::Receiver<bool>,
+    max_per_party: usize,
+}
+
+impl FeedService {
+    /// The service over `core`, ending streams when `closing` turns true.
+    pub fn new(core: Arc<Coordinator>, closing: watch::Receiver<bool>, max_per_party: usize) -> Self {
+        FeedService { core, closing, max_per_party }
+    }
+}
 
 /// The status a stream ends with at shutdown: resumable from `cursor`.
 fn shutting_down(cursor: i64) -> Status {
@@ -82,7 +93,7 @@ impl pb::feed_server::Feed for FeedService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let caller = authenticate(&self.0, &request)?;
+        let caller = authenticate(&self.core, &request)?;
         let r = request.into_inner();
         if r.after_sequence < 0 {
             let mut v = cosx_domain::Violations::new();
@@ -91,12 +102,17 @@ impl pb::feed_server::Feed for FeedService {
         }
         let kinds: Vec<i32> = r.kinds;
         let checkpoints = r.checkpoints;
-        let core = self.0.clone();
+        let core = self.core.clone();
+        // Refused here, before the stream starts, when the party holds its share.
+        let subscription = core.subscriptions().open(caller.id(), r.after_sequence, self.max_per_party)?;
         let (tx, rx) = mpsc::channel(BUFFER);
         let mut head = core.watch_head();
-        let mut closing = self.1.clone();
+        let mut closing = self.closing.clone();
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
+            // Everything up to here has been read for this subscriber: the
+            // next query starts here, so a wake costs the new entries only.
+            let mut scanned = cursor;
             let mut checkpointed = 0;
             let mut last_checkpoint = tokio::time::Instant::now();
             loop {
@@ -112,12 +128,16 @@ impl pb::feed_server::Feed for FeedService {
                 }
                 // Every event up to this head that the caller may see is in the pages read from here on.
                 let head_before = *head.borrow_and_update();
-                let events = match core.events(&caller, cursor, PAGE).await {
-                    Ok(events) => events,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
-                        return;
-                    }
+                let events = match core.concerns(&caller, scanned, head_before) {
+                    // Nothing new concerns this subscriber: no query at all.
+                    Some(false) => Vec::new(),
+                    _ => match core.events(&caller, scanned, PAGE).await {
+                        Ok(events) => events,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    },
                 };
                 let full_page = events.len() == PAGE as usize;
                 for e in &events {
@@ -134,6 +154,8 @@ impl pb::feed_server::Feed for FeedService {
                     }
                     cursor = e.sequence;
                 }
+                scanned = if full_page { cursor } else { cursor.max(head_before) };
+                subscription.advanced(scanned);
                 if full_page {
                     continue;
                 }

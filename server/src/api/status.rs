@@ -23,6 +23,7 @@ impl From<CoreError> for Status {
             CoreError::Aborted(m) => Status::aborted(m),
             CoreError::FailedPrecondition(m) => Status::failed_precondition(m),
             CoreError::AlreadyExists(m) => Status::already_exists(m),
+            CoreError::ResourceExhausted(m) => Status::resource_exhausted(m),
             CoreError::Store(StoreError::Config(m)) => {
                 tracing::error!(error = %m, "store misconfigured");
                 Status::internal("internal error")

@@ -80,6 +80,7 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
         parties,
         // Eleven nodes and a coordinating office on one machine: room for bursts.
         limits: Limits { calls_per_second_per_party: 2_000.0, burst_per_party: 4_000, ..Default::default() },
+        metrics_listen: None,
         shutdown_grace: Duration::from_secs(2),
         signals: Default::default(),
     })
@@ -140,6 +141,7 @@ fn node_config(dir: &Path, party: &str, listen: SocketAddr, upstream: SocketAddr
             call_timeout: Duration::from_secs(10),
         },
         limits: Limits { calls_per_second_per_party: 2_000.0, burst_per_party: 4_000, ..Default::default() },
+        shutdown_grace: Duration::from_secs(2),
         metrics_listen: None,
     }
 }

@@ -100,10 +100,18 @@ pub struct NodeConfig {
     /// Resource limits for local clients.
     #[serde(default)]
     pub limits: Limits,
+    /// On SIGTERM, how long calls in flight may take to finish before the
+    /// node stops anyway (as the coordinator's `shutdown_grace`).
+    #[serde(default = "default_shutdown_grace", with = "crate::config::duration")]
+    pub shutdown_grace: std::time::Duration,
     /// Where to serve Prometheus metrics over plain HTTP (`GET /metrics`);
     /// none if unset. Keep it on loopback or a management network.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+fn default_shutdown_grace() -> std::time::Duration {
+    crate::config::DEFAULT_SHUTDOWN_GRACE
 }
 
 impl NodeConfig {

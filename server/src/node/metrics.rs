@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::api::{Node, status};
@@ -46,28 +45,16 @@ pub async fn render(node: &Node) -> Result<String, tonic::Status> {
     Ok(out)
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
+/// Serves `GET /metrics` on `listener` until the task is dropped: the
+/// node's status and what its listener counts.
 pub async fn serve(listener: TcpListener, node: Arc<Node>) {
-    while let Ok((mut socket, _)) = listener.accept().await {
+    crate::metrics::serve_with(listener, move || {
         let node = node.clone();
-        tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_secs(5), socket.read(&mut request)).await
-            else {
-                return;
-            };
-            let wanted = request[..n].starts_with(b"GET /metrics ");
-            let (code, body) = match (wanted, render(&node).await) {
-                (true, Ok(body)) => ("200 OK", body),
-                (true, Err(e)) => ("500 Internal Server Error", format!("{}\n", e.message())),
-                (false, _) => ("404 Not Found", "only GET /metrics is served here\n".to_owned()),
-            };
-            let response = format!(
-                "HTTP/1.1 {code}\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
-            let _ = socket.shutdown().await;
-        });
-    }
+        async move {
+            let mut page = render(&node).await.map_err(|e| e.message().to_owned())?;
+            page.push_str(&crate::metrics::render_edge());
+            Ok(page)
+        }
+    })
+    .await;
 }

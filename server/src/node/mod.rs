@@ -23,16 +23,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cosx_domain::PartyId;
-use cosx_proto::v1 as pb;
+use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
+use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
-use tonic::transport::Server;
+use tonic::service::RoutesBuilder;
 
 use self::api::{Node, NodeAllocation, NodeExchange, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService};
 use self::config::NodeConfig;
 use self::store::NodeStore;
 use self::upstream::Upstream;
-use crate::limits::AdmissionLayer;
-use crate::tls::{self, HandshakeLimits, TlsReloader};
+use crate::edge::{self, Edge, Services, Serving};
+use crate::tls::TlsError;
 
 /// A running node.
 pub struct Running {
@@ -42,22 +47,33 @@ pub struct Running {
     pub node: Arc<Node>,
     /// Where it serves metrics, if it does.
     pub metrics_addr: Option<SocketAddr>,
-    closing: tokio::sync::watch::Sender<bool>,
+    serving: Serving,
     links: Vec<tokio::task::JoinHandle<()>>,
-    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
 impl Running {
-    /// Stops serving and forwarding. Nothing is lost: queued writes stay in
-    /// the outbox for the next start.
+    /// Stops serving (calls in flight get the shutdown grace) and
+    /// forwarding. Nothing is lost: queued writes stay in the outbox for the
+    /// next start.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.closing.send_replace(true);
         for link in &self.links {
             link.abort();
         }
-        self.task.await??;
+        self.serving.stop().await?;
         self.node.store.close().await;
         Ok(())
+    }
+
+    /// Rebuilds the TLS config from its files now (SIGHUP does this), as
+    /// the coordinator does: new handshakes use it, open connections whose
+    /// certificate it now refuses are closed.
+    pub fn reload_tls(&self) -> Result<(), TlsError> {
+        self.serving.reload_tls()
+    }
+
+    /// How many TLS configs have been loaded (1 at start).
+    pub fn tls_generation(&self) -> u64 {
+        self.serving.tls_generation()
     }
 }
 
@@ -74,7 +90,6 @@ fn party_of(cert_pem: &str, trust_domain: &str) -> anyhow::Result<PartyId> {
 /// be down: the node serves regardless) and serves its party's systems.
 pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
     let party = party_of(&upstream::read_pem("upstream.cert", &config.upstream.cert)?, &config.trust_domain)?;
-    let tls = TlsReloader::new(&config.tls)?;
     let store = Arc::new(NodeStore::open(&config.database).await?);
     let upstream = Arc::new(Upstream::new(&config.upstream, &config.retry)?);
     let node = Arc::new(Node {
@@ -88,43 +103,40 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
         tokio::spawn(upstream::follow(store, upstream)),
     ];
     let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
     let mut metrics_addr = None;
     if let Some(at) = config.metrics_listen {
         let metrics = TcpListener::bind(at).await?;
         metrics_addr = Some(metrics.local_addr()?);
         links.push(tokio::spawn(metrics::serve(metrics, node.clone())));
     }
-
-    let (health_reporter, health) = tonic_health::server::health_reporter();
-    health_reporter.set_serving::<pb::exchange_server::ExchangeServer<NodeExchange>>().await;
-    health_reporter.set_serving::<pb::node_server::NodeServer<NodeStatusService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(cosx_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let admission = AdmissionLayer::new(&config.limits, &config.trust_domain);
-    let max_message = admission.largest_message_limit();
-    let router = Server::builder()
-        .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), party = tracing::field::Empty))
-        .layer(admission)
-        .add_service(health)
-        .add_service(reflection)
-        .add_service(pb::registry_server::RegistryServer::new(NodeRegistry(node.clone())))
-        .add_service(
-            pb::exchange_server::ExchangeServer::new(NodeExchange(node.clone())).max_decoding_message_size(max_message),
-        )
-        .add_service(pb::feed_server::FeedServer::new(NodeFeed(node.clone())))
-        .add_service(pb::signals_server::SignalsServer::new(NodeSignals(node.clone())))
-        .add_service(pb::allocation_server::AllocationServer::new(NodeAllocation(node.clone())))
-        .add_service(pb::node_server::NodeServer::new(NodeStatusService(node.clone())));
-    let handshakes =
-        HandshakeLimits { timeout: config.limits.handshake_timeout, max_pending: config.limits.max_pending_handshakes };
-    let incoming = tls::incoming(listener, tls, handshakes);
-    let (closing, mut stop) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {
-        let _ = stop.wait_for(|c| *c).await;
-    }));
+    let own = node.party.clone();
+    let edge = Edge {
+        tls: &config.tls,
+        limits: &config.limits,
+        trust_domain: &config.trust_domain,
+        shutdown_grace: config.shutdown_grace,
+        admit: Arc::new(move |party: &str| {
+            if party == own.as_str() {
+                Ok(())
+            } else {
+                Err(format!("this node serves party {own}; {party} must use its own node or the coordinator"))
+            }
+        }),
+    };
+    let serving = edge::serve(listener, edge, |cx| {
+        let n = &node;
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(RegistryServer::new(NodeRegistry(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(ExchangeServer::new(NodeExchange(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(FeedServer::new(NodeFeed(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
+        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, NODE] }
+    })
+    .await?;
+    let addr = serving.addr;
     tracing::info!(%addr, party = %node.party, upstream = %config.upstream.endpoint, "node serving cosx.v1 over mutual TLS");
-    Ok(Running { addr, node, metrics_addr, closing, links, task })
+    Ok(Running { addr, node, metrics_addr, serving, links })
 }

@@ -61,7 +61,9 @@ impl GroupCommit {
             while rx.recv_many(&mut taken, MAX_BATCH).await > 0 {
                 let (commits, replies): (Vec<Commit>, Vec<_>) =
                     taken.drain(..).map(|p: Pending| (p.commit, p.reply)).unzip();
+                crate::metrics::writer_queue(-(commits.len() as i64));
                 let outcomes = writer.write(&commits).await;
+                crate::metrics::batch_committed(commits.len());
                 debug_assert_eq!(outcomes.len(), replies.len());
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // A caller that went away still had its change applied,
@@ -77,10 +79,11 @@ impl GroupCommit {
     /// Queues `commit` and waits until its transaction has committed.
     pub(crate) async fn commit(&self, commit: Commit) -> Outcome {
         let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Pending { commit, reply })
-            .await
-            .map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
+        crate::metrics::writer_queue(1);
+        if self.queue.send(Pending { commit, reply }).await.is_err() {
+            crate::metrics::writer_queue(-1);
+            return Err(StoreError::Unavailable("the store's writer has stopped".into()));
+        }
         answer.await.map_err(|_| StoreError::Unavailable("the store's writer stopped before answering".into()))?
     }
 }

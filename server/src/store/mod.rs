@@ -97,6 +97,20 @@ pub struct Viewer {
     pub coordinator: bool,
 }
 
+impl Audience {
+    /// Whether `viewer` may see what has this audience: the stores'
+    /// `VISIBLE` predicate in memory, for entries this process still holds
+    /// (`tests/tests/store_conformance.rs` holds the two equal to `may_see`).
+    pub fn visible_to(&self, viewer: &Viewer) -> bool {
+        viewer.coordinator
+            || self.owner == viewer.party
+            || self.provider.as_deref() == Some(viewer.party.as_str())
+            || self.parties.contains(&viewer.party)
+            || self.nations.contains(&viewer.nation)
+            || self.everyone
+    }
+}
+
 impl Viewer {
     /// The substrings of a release column that grant this viewer sight:
     /// its party and its nation (the stores add `,*,`, everyone). Each is

@@ -5,6 +5,7 @@
 //! guarantee. One binary, so the suite links once.
 
 mod amplification;
+mod exhaustion;
 mod identity;
 mod revocation;
 mod visibility;
