@@ -112,21 +112,35 @@ impl TestNode {
         Ok(node::api::status(&running.node).await?)
     }
 
-    /// Waits until nothing is queued and the replica has caught up with the
-    /// coordinator's head `head`, or fails after `limit`.
-    pub async fn settled(&self, head: i64, limit: Duration) -> anyhow::Result<pb::NodeStatus> {
+    /// Waits until nothing is queued and the replica has caught up with
+    /// everything the coordinator had when the queue emptied (a checkpoint
+    /// as of then or later), or fails after `limit`.
+    pub async fn settled(&self, limit: Duration) -> anyhow::Result<pb::NodeStatus> {
         let deadline = Instant::now() + limit;
+        let mut empty_since = None;
         loop {
+            let now = chrono::Utc::now();
             let status = self.status().await?;
-            if status.queued_writes == 0 && status.synced_sequence >= head {
-                return Ok(status);
+            if status.queued_writes == 0 {
+                let since = *empty_since.get_or_insert(now);
+                if synced_at(&status).is_some_and(|t| t >= since) {
+                    return Ok(status);
+                }
+            } else {
+                empty_since = None;
             }
             if Instant::now() > deadline {
                 anyhow::bail!("node did not settle within {limit:?}: {status:?}");
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// When the node's replica was last known complete (its last checkpoint).
+pub fn synced_at(status: &pb::NodeStatus) -> Option<chrono::DateTime<chrono::Utc>> {
+    let t = status.last_sync_time.as_ref()?;
+    chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
 }
 
 /// A TCP proxy between a node and the coordinator that can refuse

@@ -238,3 +238,36 @@ async fn count_orders(feed: &mut tonic::Streaming<pb::Event>, orders: usize) -> 
     }
     seen
 }
+
+#[tokio::test]
+async fn the_coordinator_serves_prometheus_metrics_on_its_own_listener() -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ex = TestExchange::start_with(|config, _, _| {
+        config.metrics_listen = Some("127.0.0.1:0".parse()?);
+        Ok(())
+    })
+    .await?;
+    ex.registry(party::USAF).await?.list_parties(pb::ListPartiesRequest::default()).await?;
+    let _ = ex.registry("SGP-NOBODY").await?.list_parties(pb::ListPartiesRequest::default()).await;
+    let _feed = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?;
+    let addr = ex.running.as_ref().and_then(|r| r.metrics_addr()).ok_or_else(|| anyhow::anyhow!("no metrics"))?;
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    socket.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await?;
+    let mut page = String::new();
+    socket.read_to_string(&mut page).await?;
+    assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
+    for line in [
+        "cosx_calls_total{method=\"/cosx.v1.Registry/ListParties\",code=\"OK\"}",
+        "cosx_calls_refused_total{limit=\"not admitted\"}",
+        "cosx_call_duration_seconds_bucket{method=\"/cosx.v1.Registry/ListParties\",le=\"+Inf\"}",
+        "cosx_commit_batch_size_count",
+        "cosx_writer_queue_depth",
+        "cosx_feed_subscribers",
+        "cosx_feed_lag_events",
+    ] {
+        assert!(page.contains(line), "{line} missing from\n{page}");
+    }
+    // Counts and times only: no party's records.
+    assert!(!page.contains("repairOrders/"), "{page}");
+    Ok(())
+}

@@ -21,16 +21,8 @@ fn head(ex: &TestExchange) -> i64 {
 }
 
 /// Waits until `node` has nothing queued and has caught up with the coordinator.
-async fn settle(ex: &TestExchange, node: &TestNode) -> anyhow::Result<pb::NodeStatus> {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let status = node.status().await?;
-        if status.queued_writes == 0 && status.synced_sequence >= head(ex) {
-            return Ok(status);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "node did not settle: {status:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn settle(_ex: &TestExchange, node: &TestNode) -> anyhow::Result<pb::NodeStatus> {
+    node.settled(Duration::from_secs(90)).await
 }
 
 async fn all_orders(client: &mut Exchange, originator: &str) -> anyhow::Result<Vec<pb::RepairOrder>> {

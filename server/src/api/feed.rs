@@ -40,8 +40,10 @@ fn shutting_down(cursor: i64) -> Status {
 
 /// Events fetched from the log per page.
 const PAGE: u32 = 256;
-/// At most this long between checkpoints, for subscribers that ask.
-const KEEPALIVE: Duration = Duration::from_secs(5);
+/// Checkpoints go out this often to subscribers that ask (and at once after
+/// events of their own): a heartbeat on a fixed clock, so their timing says
+/// nothing about other parties' commits.
+const HEARTBEAT: Duration = Duration::from_millis(250);
 /// Events buffered per subscriber.
 const BUFFER: usize = 64;
 
@@ -113,8 +115,10 @@ impl pb::feed_server::Feed for FeedService {
             // Everything up to here has been read for this subscriber: the
             // next query starts here, so a wake costs the new entries only.
             let mut scanned = cursor;
-            let mut checkpointed = 0;
-            let mut last_checkpoint = tokio::time::Instant::now();
+            let mut checkpointed = cursor;
+            // The first checkpoint goes out as soon as the subscriber is caught up.
+            let mut last_checkpoint =
+                tokio::time::Instant::now().checked_sub(HEARTBEAT).unwrap_or_else(tokio::time::Instant::now);
             loop {
                 // The flag turned, or the server that owned it is gone.
                 if *closing.borrow() || closing.has_changed().is_err() {
@@ -126,7 +130,11 @@ impl pb::feed_server::Feed for FeedService {
                         tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
                     return;
                 }
-                // Every event up to this head that the caller may see is in the pages read from here on.
+                // Every event up to this head that the caller may see is in the
+                // pages read from here on; every commit acknowledged before
+                // `caught_up_at` is at or below it (the head moves before a
+                // commit is answered).
+                let caught_up_at = chrono::Utc::now();
                 let head_before = *head.borrow_and_update();
                 let events = match core.concerns(&caller, scanned, head_before) {
                     // Nothing new concerns this subscriber: no query at all.
@@ -159,14 +167,18 @@ impl pb::feed_server::Feed for FeedService {
                 if full_page {
                     continue;
                 }
-                // A checkpoint when there is news, and as a keepalive.
-                if checkpoints && (head_before > checkpointed.max(cursor) || last_checkpoint.elapsed() >= KEEPALIVE) {
-                    cursor = cursor.max(head_before);
+                // A checkpoint says "you have everything you may see, as of
+                // this time": it carries the subscriber's own cursor (never
+                // the log head, which would count other parties' commits) and
+                // the time the head was read. It goes out after events of the
+                // subscriber's own, and otherwise on the heartbeat.
+                let due = last_checkpoint.elapsed() >= HEARTBEAT;
+                if checkpoints && (cursor > checkpointed || due) {
                     checkpointed = cursor;
                     last_checkpoint = tokio::time::Instant::now();
                     let checkpoint = pb::Event {
                         sequence: cursor,
-                        time: timestamp(chrono::Utc::now()),
+                        time: timestamp(caught_up_at),
                         kind: pb::EventKind::Checkpoint as i32,
                         ..pb::Event::default()
                     };
@@ -174,10 +186,15 @@ impl pb::feed_server::Feed for FeedService {
                         return;
                     }
                 }
-                // Caught up: wait for a commit, re-checking admission now and then.
+                // Caught up: wait for a commit or the heartbeat, re-checking admission now and then.
+                let wait = if checkpoints {
+                    HEARTBEAT.saturating_sub(last_checkpoint.elapsed())
+                } else {
+                    Duration::from_secs(1)
+                };
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = tx.closed() => return,
                     _ = closing.wait_for(|c| *c) => {}
                 }

@@ -97,26 +97,42 @@ impl Demo {
     /// head: what a party reads next includes what the others just did.
     async fn settle(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(120);
+        // When every reachable node's queue was last seen empty: all their
+        // writes were committed before then, so a checkpoint as of then or
+        // later means a replica holds everything it may see of them.
+        let mut empty_since = None;
         loop {
-            let head = self.head();
+            let now = chrono::Utc::now();
+            let mut queued = None;
             let mut behind = None;
             for n in &self.nodes {
                 if n.party == CUT_OFF && !self.relay.is_up() {
                     continue;
                 }
                 let s = node::api::status(&n.running.node).await?;
-                if s.queued_writes > 0 || s.synced_sequence < head {
-                    behind = Some(s);
+                if s.queued_writes > 0 {
+                    queued = Some(s);
                     break;
                 }
-            }
-            let Some(status) = behind else {
-                if self.head() == head {
-                    return Ok(());
+                let synced = s
+                    .last_sync_time
+                    .as_ref()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)));
+                if empty_since.is_none_or(|since| synced.is_none_or(|t| t < since)) {
+                    behind = Some(s);
                 }
-                continue;
-            };
-            anyhow::ensure!(Instant::now() < deadline, "a node did not catch up: {status:?}");
+            }
+            match (queued, behind) {
+                (Some(status), _) => {
+                    empty_since = None;
+                    anyhow::ensure!(Instant::now() < deadline, "a node did not deliver its writes: {status:?}");
+                }
+                (None, Some(status)) => {
+                    empty_since.get_or_insert(now);
+                    anyhow::ensure!(Instant::now() < deadline, "a node did not catch up: {status:?}");
+                }
+                (None, None) => return Ok(()),
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

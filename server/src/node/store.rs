@@ -743,20 +743,25 @@ impl NodeStore {
     }
 
     async fn advance(tx: &mut Transaction<'_, Sqlite>, sequence: i64) -> Result<()> {
-        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1), last_sync_time = ?2 WHERE id = 1")
+        // Freshness (`last_sync_time`) moves only with a checkpoint: having
+        // applied an event says nothing about what came after it.
+        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1) WHERE id = 1")
             .bind(sequence)
-            .bind(now_text())
             .execute(&mut **tx)
             .await?;
         Ok(())
     }
 
-    /// The coordinator says its log head is `head` and nothing up to it is
-    /// left for this party.
-    pub async fn checkpoint(&self, head: i64) -> Result<()> {
+    /// The coordinator says this party has everything it may see up to
+    /// `cursor`, as of `as_of` (its clock): the replica is that fresh.
+    pub async fn checkpoint(&self, cursor: i64, as_of: DateTime<Utc>) -> Result<()> {
         let _writer = self.writer.lock().await;
         let mut tx = self.pool.begin().await?;
-        Self::advance(&mut tx, head).await?;
+        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1), last_sync_time = ?2 WHERE id = 1")
+            .bind(cursor)
+            .bind(as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -321,7 +321,12 @@ async fn apply(store: &NodeStore, batch: &[pb::Event]) -> Result<(), Status> {
     let events: Vec<pb::Event> = batch.iter().filter(|e| e.kind != checkpoint).cloned().collect();
     store.apply_events(&events).await?;
     if let Some(last) = batch.iter().rev().find(|e| e.kind == checkpoint) {
-        store.checkpoint(last.sequence).await?;
+        let as_of = last
+            .time
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+            .unwrap_or_else(chrono::Utc::now);
+        store.checkpoint(last.sequence, as_of).await?;
     }
     Ok(())
 }

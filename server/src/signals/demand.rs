@@ -127,6 +127,11 @@ pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
 /// An offer period that spans several periods is spread over them by days;
 /// an offer with several capabilities is shared evenly among them, so that
 /// no capacity is counted twice.
+///
+/// An offer's periods are first summed per period of `granularity`, so an
+/// offer yields at most one entry per capability and period of its
+/// validity (bounded by `cosx_domain::limits`), however its periods are
+/// spelled: overlapping or split periods cost a comparison nothing more.
 pub fn capacity_entries(
     offers: &[CapacityOffer],
     unit: CapacityUnit,
@@ -138,31 +143,36 @@ pub fn capacity_entries(
         if d.capabilities.is_empty() {
             continue;
         }
+        let mut per_period: std::collections::BTreeMap<core::Period, (f64, f64)> = std::collections::BTreeMap::new();
+        for p in &d.periods {
+            let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;
+            let mut day = p.start;
+            while day <= p.end {
+                let period = core::Period::containing(day, granularity);
+                let last = period.end().min(p.end);
+                let fraction = ((last - day).num_days() + 1) as f64 / days_total;
+                let sums = per_period.entry(period).or_insert((0.0, 0.0));
+                sums.0 += p.capacity * fraction;
+                sums.1 += p.surge_capacity * fraction;
+                match last.succ_opt() {
+                    Some(next) => day = next,
+                    None => break,
+                }
+            }
+        }
         let share = 1.0 / d.capabilities.len() as f64;
         for cap in &d.capabilities {
             let label =
                 cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
             let key = core::CellKey::new(region(d.site.region), label, level(cap.maintenance_level));
-            for p in &d.periods {
-                let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;
-                let mut day = p.start;
-                while day <= p.end {
-                    let period = core::Period::containing(day, granularity);
-                    let last = period.end().min(p.end);
-                    let days = ((last - day).num_days() + 1) as f64;
-                    let fraction = share * days / days_total;
-                    out.push(core::CapacityEntry {
-                        key: key.clone(),
-                        period,
-                        unit: capacity_unit(unit),
-                        offered: p.capacity * fraction,
-                        surge: p.surge_capacity * fraction,
-                    });
-                    match last.succ_opt() {
-                        Some(next) => day = next,
-                        None => break,
-                    }
-                }
+            for (period, (offered, surge)) in &per_period {
+                out.push(core::CapacityEntry {
+                    key: key.clone(),
+                    period: *period,
+                    unit: capacity_unit(unit),
+                    offered: offered * share,
+                    surge: surge * share,
+                });
             }
         }
     }

@@ -230,3 +230,56 @@ async fn a_committed_plan_cannot_propose_an_export_controlled_order_to_an_unlice
     assert_eq!(seen.expect_err("MHI reads the order").code(), Code::NotFound);
     Ok(())
 }
+
+#[tokio::test]
+async fn feed_checkpoints_do_not_count_other_parties_commits() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut stream = ex
+        .feed(party::KAI)
+        .await?
+        .subscribe(pb::SubscribeRequest { checkpoints: true, ..Default::default() })
+        .await?
+        .into_inner();
+    let party_events = {
+        // The registry's own events are released to everyone.
+        let mut all = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+        let mut last = 0;
+        while let Ok(Some(Ok(e))) =
+            tokio::time::timeout(Duration::from_millis(300), all.message()).await.map(Result::transpose)
+        {
+            last = e.sequence;
+        }
+        last
+    };
+    for _ in 0..10 {
+        usaf_order(&ex).await?;
+    }
+    // Checkpoints for a second: none may pass KAI's own last event.
+    let until = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut checkpoints = 0;
+    while let Ok(next) = tokio::time::timeout_at(until, stream.message()).await {
+        let Some(e) = next? else { break };
+        if e.kind == pb::EventKind::Checkpoint as i32 {
+            checkpoints += 1;
+            assert!(e.sequence <= party_events, "a checkpoint at {} counts USAF's hidden orders", e.sequence);
+        }
+    }
+    assert!(checkpoints >= 2, "checkpoints keep coming on the heartbeat: {checkpoints}");
+    // KAI's own order moves its checkpoints to it.
+    let own = create_order(&ex, party::KAI, "", repair_order(party::KAI)).await?;
+    let mut seen_own = None;
+    while let Ok(next) = tokio::time::timeout(Duration::from_secs(2), stream.message()).await {
+        let Some(e) = next? else { break };
+        if e.kind == pb::EventKind::Checkpoint as i32 {
+            assert_eq!(Some(e.sequence), seen_own, "the checkpoint is KAI's own cursor");
+            break;
+        }
+        if let Some(pb::event::Subject::RepairOrder(o)) = &e.subject
+            && o.name == own.name
+        {
+            seen_own = Some(e.sequence);
+        }
+    }
+    assert!(seen_own.is_some(), "KAI saw its own order");
+    Ok(())
+}
