@@ -10,6 +10,7 @@ pub mod audit;
 pub mod field;
 pub mod lifecycle;
 pub mod limits;
+pub mod offers;
 pub mod party;
 pub mod records;
 pub mod visibility;

@@ -33,3 +33,20 @@ pub const MAX_OFFER_VALIDITY_DAYS: i64 = 5 * 365 + 2;
 /// below that, so no accepted write can stop a feed. A write whose event
 /// would be larger is refused, changing nothing.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Items in a page when the caller asks for none in particular.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Most items in one page; a larger `page_size` is served this many.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The page size to serve for a requested `page_size` (AIP-158): 0 is the
+/// default, anything above [`MAX_PAGE`] is clamped to it, negative is an
+/// error. The coordinator and every node page alike.
+pub fn page_size(requested: i32) -> Result<u32, &'static str> {
+    match requested {
+        0 => Ok(DEFAULT_PAGE),
+        n if n < 0 => Err("must be >= 0"),
+        n => Ok(u32::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE)),
+    }
+}

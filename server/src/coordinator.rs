@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cosx_domain::lifecycle::{self, OrderView};
+use cosx_domain::limits::MAX_PAGE;
+use cosx_domain::offers::{self, OfferChangeError, OfferView};
 use cosx_domain::records::*;
 use cosx_domain::visibility::{may_see, step_provider, visible_history};
 use cosx_domain::{Action, Caller, LifecycleError, Party, PartyId, RepairOrderState, Violations};
@@ -340,19 +342,9 @@ fn viewer(caller: &Caller) -> Viewer {
     }
 }
 
-const MAX_PAGE: u32 = 1000;
-const DEFAULT_PAGE: u32 = 100;
-
 fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, u32)> {
     let mut v = Violations::new();
-    let size = match page_size {
-        0 => DEFAULT_PAGE,
-        n if n < 0 => {
-            v.add("page_size", "must be >= 0");
-            DEFAULT_PAGE
-        }
-        n => (n as u32).min(MAX_PAGE),
-    };
+    let size = v.check("page_size", cosx_domain::limits::page_size(page_size)).unwrap_or(0);
     let after = if page_token.is_empty() {
         0
     } else {
@@ -386,7 +378,7 @@ fn offer_write(offer: &CapacityOffer, expected_version: Option<i64>) -> Result<R
         expected_version,
         version: offer.version,
         audience: audience(&offer.draft.provider, None, &offer.draft.releasability),
-        state: Some(offer_state_name(offer.state).to_owned()),
+        state: Some(offer.state.as_str().to_owned()),
         tms,
         region: Some(offer.draft.site.region.as_str().to_owned()),
         natural_key: None,
@@ -396,11 +388,17 @@ fn offer_write(offer: &CapacityOffer, expected_version: Option<i64>) -> Result<R
 }
 
 /// Stored name of an offer state.
-pub fn offer_state_name(state: OfferState) -> &'static str {
-    match state {
-        OfferState::Active => "ACTIVE",
-        OfferState::Withdrawn => "WITHDRAWN",
-        OfferState::Expired => "EXPIRED",
+/// The status a refused offer change maps to (coordinator and node alike).
+pub fn offer_change_error(name: &str, e: OfferChangeError) -> CoreError {
+    match e {
+        OfferChangeError::NotTheProvider { .. } => CoreError::PermissionDenied(format!("{name}: {e}")),
+        OfferChangeError::NotActive(_) => CoreError::FailedPrecondition(format!("{name}: {e}")),
+        OfferChangeError::Stale { .. } => CoreError::Aborted(format!("{name}: {e}")),
+        OfferChangeError::ProviderChanged => {
+            let mut v = Violations::new();
+            v.add("capacity_offer.provider", e.to_string());
+            CoreError::Invalid(v)
+        }
     }
 }
 
@@ -1201,26 +1199,17 @@ impl Coordinator {
         self.list(RecordKind::CapacityOffer, caller, filter, page_size, page_token).await
     }
 
-    async fn own_offer(&self, caller: &Caller, id: &str, version: i64) -> Result<CapacityOffer> {
+    async fn own_offer(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        new_provider: Option<&PartyId>,
+    ) -> Result<CapacityOffer> {
         let offer = self.get_offer(caller, id).await?;
-        if &offer.draft.provider != caller.id() {
-            return Err(CoreError::PermissionDenied(format!(
-                "only {} may change capacityOffers/{id}",
-                offer.draft.provider
-            )));
-        }
-        if offer.state != OfferState::Active {
-            return Err(CoreError::FailedPrecondition(format!(
-                "capacityOffers/{id} is {}; only an ACTIVE offer can change",
-                offer_state_name(offer.state)
-            )));
-        }
-        if offer.version != version {
-            return Err(CoreError::Aborted(format!(
-                "capacityOffers/{id} is at version {}, not {version}",
-                offer.version
-            )));
-        }
+        let view = OfferView { provider: &offer.draft.provider, state: offer.state, version: offer.version };
+        offers::check_change(view, caller.id(), version, new_provider)
+            .map_err(|e| offer_change_error(&format!("capacityOffers/{id}"), e))?;
         Ok(offer)
     }
 
@@ -1236,12 +1225,7 @@ impl Coordinator {
         if let Some(offer) = self.replay(caller, key).await? {
             return Ok(offer);
         }
-        let mut offer = self.own_offer(caller, id, version).await?;
-        if draft.provider != offer.draft.provider {
-            let mut v = Violations::new();
-            v.add("capacity_offer.provider", "the provider of an offer cannot change");
-            return Err(v.into());
-        }
+        let mut offer = self.own_offer(caller, id, version, Some(&draft.provider)).await?;
         let time = now();
         offer.draft = draft;
         offer.version += 1;
@@ -1260,7 +1244,7 @@ impl Coordinator {
         if let Some(offer) = self.replay(caller, key).await? {
             return Ok(offer);
         }
-        let mut offer = self.own_offer(caller, id, version).await?;
+        let mut offer = self.own_offer(caller, id, version, None).await?;
         let time = now();
         offer.state = OfferState::Withdrawn;
         offer.version += 1;

@@ -452,3 +452,196 @@ async fn a_repeated_request_id_at_a_node_is_answered_once_and_forwarded_once() -
     }
     Ok(())
 }
+
+/// One command of the differential test, as a party sends it.
+#[derive(Debug, Clone)]
+enum Command {
+    CreateOrder(usize),
+    Propose(usize, &'static str),
+    Step(&'static str, usize, pb::RepairOrderAction),
+    CreateOffer(usize),
+    UpdateOffer(&'static str, usize, i64),
+    WithdrawOffer(&'static str, usize, i64),
+    ListOrders(&'static str, i32),
+    ListOffers(&'static str, i32),
+}
+
+/// An answer reduced to what must agree: the code, and for records their
+/// name, version, state and provider.
+type Answer = Result<Vec<(String, i64, i32, String)>, tonic::Code>;
+
+fn order_answer(o: &pb::RepairOrder) -> (String, i64, i32, String) {
+    (o.name.clone(), o.version, o.state, o.provider.clone())
+}
+
+fn offer_answer(o: &pb::CapacityOffer) -> (String, i64, i32, String) {
+    (o.name.clone(), o.version, o.state, o.provider.clone())
+}
+
+/// Plays `command` on `client` (the coordinator, or the sender's node).
+async fn play(client: &mut Exchange, command: &Command, versions: &std::collections::HashMap<String, i64>) -> Answer {
+    let name = |kind: &str, owner: &str, n: usize| format!("{kind}/{owner}.x-{n}");
+    let version_of = |name: &str| versions.get(name).copied().unwrap_or(1);
+    let result = match command.clone() {
+        Command::CreateOrder(n) => client
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(repair_order(party::USAF)),
+                request_id: String::new(),
+                repair_order_id: format!("x-{n}"),
+            })
+            .await
+            .map(|r| vec![order_answer(r.get_ref())]),
+        Command::Propose(n, provider) => {
+            let name = name("repairOrders", party::USAF, n);
+            client
+                .transition_repair_order(pb::TransitionRepairOrderRequest {
+                    version: version_of(&name),
+                    name,
+                    action: pb::RepairOrderAction::Propose as i32,
+                    provider: provider.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| vec![order_answer(r.get_ref())])
+        }
+        Command::Step(_, n, action) => {
+            let name = name("repairOrders", party::USAF, n);
+            client
+                .transition_repair_order(pb::TransitionRepairOrderRequest {
+                    version: version_of(&name),
+                    name,
+                    action: action as i32,
+                    reason: "differential".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| vec![order_answer(r.get_ref())])
+        }
+        Command::CreateOffer(n) => {
+            let mut offer = capacity_offer(party::MHI);
+            offer.releasability = Some(pb::Releasability { party_ids: vec![party::KAI.into()], nations: vec![] });
+            client
+                .create_capacity_offer(pb::CreateCapacityOfferRequest {
+                    capacity_offer: Some(offer),
+                    request_id: String::new(),
+                    capacity_offer_id: format!("x-{n}"),
+                })
+                .await
+                .map(|r| vec![offer_answer(r.get_ref())])
+        }
+        Command::UpdateOffer(who, n, skew) => {
+            let name = name("capacityOffers", party::MHI, n);
+            let mut offer = capacity_offer(who);
+            offer.name = name.clone();
+            offer.version = version_of(&name) + skew;
+            offer.lead_time_days = 21;
+            client
+                .update_capacity_offer(pb::UpdateCapacityOfferRequest {
+                    capacity_offer: Some(offer),
+                    request_id: String::new(),
+                })
+                .await
+                .map(|r| vec![offer_answer(r.get_ref())])
+        }
+        Command::WithdrawOffer(_, n, skew) => {
+            let name = name("capacityOffers", party::MHI, n);
+            client
+                .withdraw_capacity_offer(pb::WithdrawCapacityOfferRequest {
+                    version: version_of(&name) + skew,
+                    name,
+                    request_id: String::new(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| vec![offer_answer(r.get_ref())])
+        }
+        Command::ListOrders(_, page_size) => client
+            .list_repair_orders(pb::ListRepairOrdersRequest { page_size, ..Default::default() })
+            .await
+            .map(|r| r.get_ref().repair_orders.iter().map(order_answer).collect()),
+        Command::ListOffers(_, page_size) => client
+            .list_capacity_offers(pb::ListCapacityOffersRequest { page_size, ..Default::default() })
+            .await
+            .map(|r| r.get_ref().capacity_offers.iter().map(offer_answer).collect()),
+    };
+    result.map_err(|s| s.code())
+}
+
+fn sender(command: &Command) -> &'static str {
+    match command {
+        Command::CreateOrder(_) => party::USAF,
+        Command::Propose(..) => party::COORDINATOR,
+        Command::CreateOffer(_) => party::MHI,
+        Command::Step(who, ..)
+        | Command::UpdateOffer(who, ..)
+        | Command::WithdrawOffer(who, ..)
+        | Command::ListOrders(who, _)
+        | Command::ListOffers(who, _) => who,
+    }
+}
+
+/// The differential test: the same random commands, sent to a coordinator
+/// directly and, on a second exchange, through each party's own node, get
+/// the same answers: a node applies the coordinator's write rules, from the
+/// same code, so it never accepts what the coordinator refuses (or the
+/// reverse). `COSX_DIFF_SEED` replays a sequence.
+#[tokio::test]
+async fn a_node_and_the_coordinator_answer_the_same_commands_alike() -> anyhow::Result<()> {
+    let seed: u64 = std::env::var("COSX_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5EED_C05A);
+    println!("COSX_DIFF_SEED={seed}");
+    let direct = TestExchange::start().await?;
+    let noded = TestExchange::start().await?;
+    let mut nodes = Vec::new();
+    for p in [party::USAF, party::MHI, party::KAI] {
+        nodes.push(noded.start_node(p).await?);
+    }
+    let mut state = seed | 1;
+    let mut next = move |below: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    let providers = [party::MHI, party::KAI];
+    let actions = [pb::RepairOrderAction::Accept, pb::RepairOrderAction::Decline, pb::RepairOrderAction::Induct];
+    let mut commands = vec![Command::CreateOrder(0), Command::CreateOffer(0)];
+    for _ in 0..34 {
+        let (orders, offers) = (3, 2);
+        let who = providers[next(2) as usize];
+        commands.push(match next(8) {
+            0 => Command::CreateOrder(next(orders) as usize),
+            1 => Command::Propose(next(orders) as usize, who),
+            2 => Command::Step(who, next(orders) as usize, actions[next(3) as usize]),
+            3 => Command::CreateOffer(next(offers) as usize),
+            4 => Command::UpdateOffer(who, next(offers) as usize, next(2) as i64),
+            5 => Command::WithdrawOffer(who, next(offers) as usize, next(2) as i64),
+            6 => Command::ListOrders(who, [-1, 0, 1, 2000][next(4) as usize]),
+            _ => Command::ListOffers(who, [-1, 0, 1, 2000][next(4) as usize]),
+        });
+    }
+    let mut versions = std::collections::HashMap::new();
+    for (i, command) in commands.iter().enumerate() {
+        let from = sender(command);
+        let mut at_coordinator = direct.exchange(from).await?;
+        let mut at_node = match nodes.iter().find(|n| n.party == from) {
+            Some(node) => Exchange::new(noded.node_channel(node).await?),
+            None => noded.exchange(from).await?,
+        };
+        let expected = play(&mut at_coordinator, command, &versions).await;
+        let got = play(&mut at_node, command, &versions).await;
+        assert_eq!(got, expected, "command {i} {command:?} (COSX_DIFF_SEED={seed})");
+        if let Ok(records) = &expected
+            && !matches!(command, Command::ListOrders(..) | Command::ListOffers(..))
+        {
+            for (name, version, ..) in records {
+                versions.insert(name.clone(), *version);
+            }
+        }
+        // Every node holds everything before the next command.
+        for node in &nodes {
+            let status = node.settled(Duration::from_secs(30)).await?;
+            assert_eq!(status.rejected_writes, 0, "the coordinator refused what a node accepted: {command:?}");
+        }
+    }
+    Ok(())
+}

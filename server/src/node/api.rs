@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use cosx_domain::PartyId;
+use cosx_domain::visibility::may_see;
+use cosx_domain::{Nation, Party, PartyId, Releasability, Violations};
 use cosx_proto::v1 as pb;
 use prost::Message;
 use tokio::sync::mpsc;
@@ -21,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::local;
 use super::store::{Accepted, Kind, Method, NodeStore, Record, View, WriteState};
 use super::upstream::Upstream;
-use crate::api::convert::timestamp;
+use crate::api::convert::{party_in, timestamp};
 use crate::api::exchange::{id_of, ingest_result, offer_draft, order_draft, report_draft, step_in};
 use crate::api::{create_key, request_key, valid};
 use crate::coordinator::CoreError;
@@ -121,7 +122,11 @@ impl Node {
     where
         F: FnOnce(Option<View>) -> Result<Accepted, Status>,
     {
-        let (method, bytes) = self.store.accept(request_id, hash, subject, build).await?;
+        let me = self.me().await?;
+        let (method, bytes) = self
+            .store
+            .accept(request_id, hash, subject, |current| build(current.filter(|v| sees(me.as_ref(), &v.record))))
+            .await?;
         let record = decode_answer(method, &bytes)?;
         let view = self.store.view(record.subject()).await?;
         Ok(match view {
@@ -131,7 +136,27 @@ impl Node {
     }
 
     async fn view(&self, subject: String) -> Result<View, Status> {
-        self.store.view(&subject).await?.ok_or_else(|| Status::not_found(subject))
+        let me = self.me().await?;
+        self.store
+            .view(&subject)
+            .await?
+            .filter(|v| sees(me.as_ref(), &v.record))
+            .ok_or_else(|| Status::not_found(subject))
+    }
+
+    /// The node's party as the replica knows it (none before the first sync).
+    async fn me(&self) -> Result<Option<Party>, Status> {
+        let view = self.store.view(&format!("parties/{}", self.party)).await?;
+        Ok(match view.map(|v| v.record) {
+            Some(Record::Party(p)) => party_in(&mut Violations::new(), &Some(p)),
+            _ => None,
+        })
+    }
+
+    /// Every record of `kind` in the replica that the party may see now.
+    async fn visible_views(&self, kind: Kind) -> Result<Vec<View>, Status> {
+        let me = self.me().await?;
+        Ok(self.store.views(kind).await?.into_iter().filter(|v| sees(me.as_ref(), &v.record)).collect())
     }
 }
 
@@ -162,17 +187,45 @@ macro_rules! record_as {
     };
 }
 
+/// The page size to serve, as the coordinator decides it.
+fn page_size_of(requested: i32) -> Result<u32, Status> {
+    cosx_domain::limits::page_size(requested).map_err(|why| {
+        let mut v = cosx_domain::Violations::new();
+        v.add("page_size", why);
+        Status::from(CoreError::Invalid(v))
+    })
+}
+
+/// Whether `me` may see `record` as the replica holds it: the coordinator's
+/// rule (`may_see`) on the record's owner, provider and releasability, so a
+/// record the party lost sight of (an order it declined) is NOT_FOUND here
+/// as it is at the coordinator. Before the first sync (`me` unknown) the
+/// replica holds only what the feed gave the party, all of it visible.
+fn sees(me: Option<&Party>, record: &Record) -> bool {
+    let Some(me) = me else { return true };
+    let id = |s: &str| PartyId::parse(s).ok();
+    let released = |r: &Option<pb::Releasability>| Releasability {
+        parties: r.iter().flat_map(|r| r.party_ids.iter()).filter_map(|p| id(p)).collect(),
+        nations: r.iter().flat_map(|r| r.nations.iter()).filter_map(|n| Nation::parse(n).ok()).collect(),
+    };
+    let check = |owner: &str, provider: &str, r: &Option<pb::Releasability>| match id(owner) {
+        Some(owner) => may_see(me, &owner, id(provider).as_ref(), &released(r)),
+        None => false,
+    };
+    match record {
+        Record::RepairOrder(o) => {
+            check(&o.originator, &o.provider, &o.controls.as_ref().and_then(|c| c.releasability.clone()))
+        }
+        Record::CapacityOffer(o) => check(&o.provider, "", &o.releasability),
+        Record::AvailabilityReport(r) => check(&r.reporter, "", &r.releasability),
+        Record::AvailabilityTarget(t) => check(&t.owner, "", &None),
+        Record::Party(_) => true,
+    }
+}
+
 /// Pages through a filtered list; the token is the offset.
 fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String), Status> {
-    let size = match page_size {
-        0 => 100,
-        n if (1..=1000).contains(&n) => n as usize,
-        _ => {
-            let mut v = cosx_domain::Violations::new();
-            v.add("page_size", "must be between 0 and 1000");
-            return Err(CoreError::Invalid(v).into());
-        }
-    };
+    let size = page_size_of(page_size)? as usize;
     let start: usize = if token.is_empty() {
         0
     } else {
@@ -208,10 +261,15 @@ impl NodeExchange {
             "repair_order_id",
             &r.repair_order_id,
         )?;
+        let subject = format!("repairOrders/{id}");
         let order = local::created_order(&id, draft, Utc::now());
         let up = pb::CreateRepairOrderRequest { request_id: request_id.clone(), repair_order_id: id, ..r };
         let record = n
-            .write(&request_id, &hash, None, |_| {
+            .write(&request_id, &hash, Some(&subject), |current| {
+                // A name already taken in the party's namespace, as the coordinator answers it.
+                if current.is_some() {
+                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+                }
                 Ok(Accepted {
                     method: Method::CreateRepairOrder,
                     request: up.encode_to_vec(),
@@ -240,10 +298,15 @@ impl NodeExchange {
             "capacity_offer_id",
             &r.capacity_offer_id,
         )?;
+        let subject = format!("capacityOffers/{id}");
         let offer = local::created_offer(&id, draft, Utc::now());
         let up = pb::CreateCapacityOfferRequest { request_id: request_id.clone(), capacity_offer_id: id, ..r };
         let record = n
-            .write(&request_id, &hash, None, |_| {
+            .write(&request_id, &hash, Some(&subject), |current| {
+                // A name already taken in the party's namespace, as the coordinator answers it.
+                if current.is_some() {
+                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+                }
                 Ok(Accepted {
                     method: Method::CreateCapacityOffer,
                     request: up.encode_to_vec(),
@@ -272,11 +335,16 @@ impl NodeExchange {
             "availability_report_id",
             &r.availability_report_id,
         )?;
+        let subject = format!("availabilityReports/{id}");
         let report = local::submitted_report(&id, draft, Utc::now());
         let up =
             pb::SubmitAvailabilityReportRequest { request_id: request_id.clone(), availability_report_id: id, ..r };
         let record = n
-            .write(&request_id, &hash, None, |_| {
+            .write(&request_id, &hash, Some(&subject), |current| {
+                // A name already taken in the party's namespace, as the coordinator answers it.
+                if current.is_some() {
+                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+                }
                 Ok(Accepted {
                     method: Method::SubmitAvailabilityReport,
                     request: up.encode_to_vec(),
@@ -318,8 +386,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let orders: Vec<pb::RepairOrder> = self
             .0
-            .store
-            .views(Kind::RepairOrder)
+            .visible_views(Kind::RepairOrder)
             .await?
             .iter()
             .filter_map(|v| match v.with_sync() {
@@ -456,8 +523,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let offers: Vec<pb::CapacityOffer> = self
             .0
-            .store
-            .views(Kind::CapacityOffer)
+            .visible_views(Kind::CapacityOffer)
             .await?
             .iter()
             .filter_map(|v| match v.with_sync() {
@@ -501,7 +567,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     CapacityOffer,
                     subject.clone()
                 )?;
-                let next = local::updated_offer(&offer, draft, version, Utc::now())?;
+                let next = local::updated_offer(&offer, &n.party, draft, version, Utc::now())?;
                 Ok(Accepted {
                     method: Method::UpdateCapacityOffer,
                     request: up.encode_to_vec(),
@@ -532,7 +598,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     CapacityOffer,
                     subject.clone()
                 )?;
-                let next = local::withdrawn_offer(&offer, r.version, Utc::now())?;
+                let next = local::withdrawn_offer(&offer, &n.party, r.version, Utc::now())?;
                 Ok(Accepted {
                     method: Method::WithdrawCapacityOffer,
                     request: up.encode_to_vec(),
@@ -571,8 +637,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let reports: Vec<pb::AvailabilityReport> = self
             .0
-            .store
-            .views(Kind::AvailabilityReport)
+            .visible_views(Kind::AvailabilityReport)
             .await?
             .iter()
             .filter(|v| r.include_superseded || !v.superseded)
@@ -913,15 +978,7 @@ impl pb::node_server::Node for NodeStatusService {
                 return Err(CoreError::Invalid(v).into());
             }
         };
-        let limit = match r.page_size {
-            0 => 100,
-            n if (1..=1000).contains(&n) => n as u32,
-            _ => {
-                let mut v = cosx_domain::Violations::new();
-                v.add("page_size", "must be between 0 and 1000");
-                return Err(CoreError::Invalid(v).into());
-            }
-        };
+        let limit = page_size_of(r.page_size)?;
         let before: i64 = if r.page_token.is_empty() {
             0
         } else {

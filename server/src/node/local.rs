@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use cosx_domain::lifecycle::{self, OrderView};
+use cosx_domain::offers::{self, OfferView};
 use cosx_domain::records::{
     AvailabilityReportDraft, AvailabilityTarget, AvailabilityTargetDraft, CapacityOfferDraft, OfferState,
     RepairOrderDraft, WorkProgress,
@@ -17,7 +18,7 @@ use crate::api::convert::{
     availability_report_out, availability_target_out, capacity_offer_out, progress_in, progress_out, repair_order_out,
     state_in, state_out, timestamp,
 };
-use crate::coordinator::{CoreError, split_part_ids};
+use crate::coordinator::{CoreError, offer_change_error, split_part_ids};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -164,19 +165,34 @@ pub fn split(
     Ok((cancelled, parts))
 }
 
-/// The offer replaced by `draft`, by its provider, who last saw `version`.
+/// The offer as the shared change rule sees it.
+fn offer_view<'a>(offer: &pb::CapacityOffer, provider: &'a PartyId) -> OfferView<'a> {
+    let state = match pb::CapacityOfferState::try_from(offer.state) {
+        Ok(pb::CapacityOfferState::Active) => OfferState::Active,
+        Ok(pb::CapacityOfferState::Expired) => OfferState::Expired,
+        _ => OfferState::Withdrawn,
+    };
+    OfferView { provider, state, version: offer.version }
+}
+
+/// The offer's provider, as the replica holds it.
+fn provider_of(offer: &pb::CapacityOffer) -> Result<PartyId> {
+    PartyId::parse(&offer.provider)
+        .map_err(|e| CoreError::Store(crate::store::StoreError::Corrupt(format!("{}: provider {e}", offer.name))))
+}
+
+/// The offer replaced by `draft` by `caller`, who last saw `version` (the
+/// coordinator's rule, [`offers::check_change`]).
 pub fn updated_offer(
     offer: &pb::CapacityOffer,
+    caller: &PartyId,
     draft: CapacityOfferDraft,
     version: i64,
     time: DateTime<Utc>,
 ) -> Result<pb::CapacityOffer> {
-    if offer.version != version {
-        return Err(stale(&offer.name, offer.version, version));
-    }
-    if offer.state != pb::CapacityOfferState::Active as i32 {
-        return Err(CoreError::FailedPrecondition(format!("{} is no longer active", offer.name)));
-    }
+    let provider = provider_of(offer)?;
+    offers::check_change(offer_view(offer, &provider), caller, version, Some(&draft.provider))
+        .map_err(|e| offer_change_error(&offer.name, e))?;
     let id = offer.name.trim_start_matches("capacityOffers/");
     let mut next = created_offer(id, draft, time);
     next.version = offer.version + 1;
@@ -184,14 +200,16 @@ pub fn updated_offer(
     Ok(next)
 }
 
-/// The offer withdrawn by its provider, who last saw `version`.
-pub fn withdrawn_offer(offer: &pb::CapacityOffer, version: i64, time: DateTime<Utc>) -> Result<pb::CapacityOffer> {
-    if offer.version != version {
-        return Err(stale(&offer.name, offer.version, version));
-    }
-    if offer.state != pb::CapacityOfferState::Active as i32 {
-        return Err(CoreError::FailedPrecondition(format!("{} is no longer active", offer.name)));
-    }
+/// The offer withdrawn by `caller`, who last saw `version`.
+pub fn withdrawn_offer(
+    offer: &pb::CapacityOffer,
+    caller: &PartyId,
+    version: i64,
+    time: DateTime<Utc>,
+) -> Result<pb::CapacityOffer> {
+    let provider = provider_of(offer)?;
+    offers::check_change(offer_view(offer, &provider), caller, version, None)
+        .map_err(|e| offer_change_error(&offer.name, e))?;
     let mut next = offer.clone();
     next.state = pb::CapacityOfferState::Withdrawn as i32;
     next.version += 1;
