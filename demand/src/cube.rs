@@ -265,6 +265,9 @@ impl CellQuery {
 /// Month-resolution series of one key in one view.
 pub(crate) type MonthSeries = BTreeMap<i64, Measures>;
 
+/// Orders per originator in one month of one series.
+pub(crate) type Contributors = BTreeMap<String, u64>;
+
 /// Incrementally maintained aggregate of demand orders.
 ///
 /// Holds eight views (2 date bases × 4 breakdowns) at month resolution;
@@ -276,10 +279,22 @@ pub(crate) type MonthSeries = BTreeMap<i64, Measures>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemandCube {
     views: Vec<HashMap<CellKey, MonthSeries>>,
+    /// Per date basis, for the series parties see (no breakdown): who
+    /// contributed each month's orders, so that suppression can count
+    /// distinct originators other than the party asking. Never served.
+    contributors: Vec<HashMap<CellKey, BTreeMap<i64, Contributors>>>,
     counted_orders: u64,
 }
 
 const VIEWS: usize = 8;
+
+/// The month ordinals of an order on each date basis (by `DateBasis::index`).
+fn months_of(order: &DemandOrder) -> [i64; 2] {
+    [
+        Period::containing(order.submitted, Granularity::Month).ordinal(),
+        Period::containing(order.required_by, Granularity::Month).ordinal(),
+    ]
+}
 
 fn view_index(basis: DateBasis, breakdown: Breakdown) -> usize {
     basis.index() * 4 + breakdown.index()
@@ -294,7 +309,7 @@ impl Default for DemandCube {
 impl DemandCube {
     /// An empty cube.
     pub fn new() -> DemandCube {
-        DemandCube { views: vec![HashMap::new(); VIEWS], counted_orders: 0 }
+        DemandCube { views: vec![HashMap::new(); VIEWS], contributors: vec![HashMap::new(); 2], counted_orders: 0 }
     }
 
     /// A cube holding `orders` (cancelled ones are skipped).
@@ -323,10 +338,7 @@ impl DemandCube {
         // Sums cannot overflow in practice: one order carries at most
         // u32::MAX items and 10⁸ centihours, so a u64 cell holds billions of
         // orders; saturating keeps it well-defined beyond that.
-        let months = [
-            Period::containing(order.submitted, Granularity::Month).ordinal(),
-            Period::containing(order.required_by, Granularity::Month).ordinal(),
-        ];
+        let months = months_of(order);
         for breakdown in Breakdown::ALL {
             let key = CellKey::of(order, breakdown);
             for basis in DateBasis::ALL {
@@ -339,6 +351,11 @@ impl DemandCube {
                     *cell = cell.saturating_plus(delta);
                 }
             }
+        }
+        for basis in DateBasis::ALL {
+            let months = self.contributors[basis.index()].entry(CellKey::of(order, Breakdown::NONE)).or_default();
+            *months.entry(months_of(order)[basis.index()]).or_default().entry(order.originator.clone()).or_insert(0) +=
+                1;
         }
         self.counted_orders += 1;
         Ok(true)
@@ -380,8 +397,34 @@ impl DemandCube {
                 self.views[view].remove(&key);
             }
         }
+        for basis in DateBasis::ALL {
+            let key = CellKey::of(order, Breakdown::NONE);
+            let month = months_of(order)[basis.index()];
+            let by_key = &mut self.contributors[basis.index()];
+            if let Some(months) = by_key.get_mut(&key) {
+                if let Some(who) = months.get_mut(&month) {
+                    if let Some(n) = who.get_mut(&order.originator) {
+                        *n -= 1;
+                        if *n == 0 {
+                            who.remove(&order.originator);
+                        }
+                    }
+                    if who.is_empty() {
+                        months.remove(&month);
+                    }
+                }
+                if months.is_empty() {
+                    by_key.remove(&key);
+                }
+            }
+        }
         self.counted_orders = self.counted_orders.saturating_sub(1);
         Ok(true)
+    }
+
+    /// Who contributed each month of `key`'s series on `basis`.
+    pub(crate) fn month_contributors(&self, key: &CellKey, basis: DateBasis) -> Option<&BTreeMap<i64, Contributors>> {
+        self.contributors[basis.index()].get(key)
     }
 
     /// Applies a state change (including cancellation): `before` out,

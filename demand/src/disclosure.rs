@@ -19,7 +19,12 @@
 //!   tree: the series total G → fiscal years → fiscal quarters → months,
 //!   each node the exact sum of its children. G is treated as known to the
 //!   attacker (conservatively, whether or not it is derivable).
-//! * **Primary suppression:** every cell with 0 < orders < k.
+//! * **Contributors, not orders.** A cell's count is the number of distinct
+//!   originators in it *other than the party asking*: k orders from one
+//!   party, or a party's own orders padding a cell up to k, protect no one.
+//!   A cell holding only the asker's own orders has count 0: it is served
+//!   (the asker knows it) and treated as known when differencing.
+//! * **Primary suppression:** every cell with 0 < count < k.
 //! * **Complementary suppression** until, for every served node P (G
 //!   included) that has suppressed children:
 //!   1. at least two of its children are suppressed, and every suppressed
@@ -28,10 +33,11 @@
 //!      children;
 //!   2. the group of suppressed months hanging below P through suppressed
 //!      nodes only — whose total E is what differencing P against its served
-//!      parts yields — holds E ≥ k orders, and E is larger than the number of
-//!      months in the group (an attacker knows suppressed cells are
-//!      non-empty, since zeros are never suppressed; E equal to the number of
-//!      months would pin each one at 1).
+//!      parts yields — holds orders of at least k originators other than the
+//!      asker, and others' orders E larger than the number of months in the
+//!      group (an attacker knows suppressed cells are non-empty, since zeros
+//!      are never suppressed; E equal to the number of months would pin each
+//!      one at 1).
 //!
 //!   Complements are the smallest served cells that can join the group; if
 //!   none can, P itself is suppressed, and if P is G the whole series is.
@@ -54,7 +60,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::cube::{Breakdown, CellKey, CellQuery, DateBasis, DemandCube, Measures, roll_up};
+use crate::cube::{Breakdown, CellKey, CellQuery, Contributors, DateBasis, DemandCube, Measures};
 use crate::error::{DemandError, invalid};
 use crate::period::{Granularity, Period};
 
@@ -74,13 +80,14 @@ impl Default for DisclosureControl {
 }
 
 /// Who is asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Viewer {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Viewer<'a> {
     /// The coordinating office: sees every cell.
     Coordinator,
-    /// Any other party (organic depot, partner government, contractor).
-    Party,
+    /// Any other party (organic depot, partner government, contractor), by
+    /// its party id: its own orders do not count towards the *k* that
+    /// protects everyone else's.
+    Party(&'a str),
 }
 
 /// A cell's value as served.
@@ -149,7 +156,8 @@ impl SeriesRelease {
 type Node = Option<Period>;
 
 struct Tree {
-    counts: BTreeMap<Period, u64>,
+    /// Per period: orders of each originator other than the asker.
+    others: BTreeMap<Period, Contributors>,
     suppressed: BTreeSet<Period>,
     k: u64,
 }
@@ -161,13 +169,19 @@ enum Step {
 }
 
 impl Tree {
+    /// Distinct originators other than the asker in `p`.
     fn count(&self, p: Period) -> u64 {
-        self.counts.get(&p).copied().unwrap_or(0)
+        self.others.get(&p).map_or(0, |o| o.len() as u64)
     }
 
     fn children(&self, node: Node) -> Vec<Period> {
         match node {
-            None => self.counts.keys().copied().filter(|p| p.granularity() == Granularity::FiscalYear).collect(),
+            None => self
+                .others
+                .keys()
+                .copied()
+                .filter(|p| p.granularity() == Granularity::FiscalYear && self.count(*p) > 0)
+                .collect(),
             Some(p) => p.children().into_iter().filter(|c| self.count(*c) > 0).collect(),
         }
     }
@@ -182,10 +196,12 @@ impl Tree {
     }
 
     /// Suppressed months reachable from `node` through suppressed nodes
-    /// only, their total, and the served nodes hanging off that group.
-    fn group(&self, node: Node) -> (usize, u64, Vec<Period>) {
+    /// only, the others' orders in them, how many distinct others made
+    /// those, and the served nodes hanging off that group.
+    fn group(&self, node: Node) -> (usize, u64, u64, Vec<Period>) {
         let mut months = 0;
-        let mut total = 0;
+        let mut orders = 0;
+        let mut originators = BTreeSet::new();
         let mut frontier = Vec::new();
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
@@ -194,13 +210,16 @@ impl Tree {
                     frontier.push(c);
                 } else if c.granularity() == Granularity::Month {
                     months += 1;
-                    total += self.count(c);
+                    if let Some(who) = self.others.get(&c) {
+                        orders += who.values().sum::<u64>();
+                        originators.extend(who.keys());
+                    }
                 } else {
                     stack.push(Some(c));
                 }
             }
         }
-        (months, total, frontier)
+        (months, orders, originators.len() as u64, frontier)
     }
 
     fn suppress(&mut self, p: Period) -> Step {
@@ -218,7 +237,7 @@ impl Tree {
 
     /// One round of the rules; the first fix found is applied.
     fn step(&mut self) -> Step {
-        let nodes: Vec<Period> = self.counts.keys().copied().collect();
+        let nodes: Vec<Period> = self.others.keys().copied().filter(|p| self.count(*p) > 0).collect();
         // Every suppressed non-month node needs a suppressed child.
         for &p in &nodes {
             if p.granularity() != Granularity::Month && self.is_suppressed(p) {
@@ -248,10 +267,10 @@ impl Tree {
                     None => self.escalate(node),
                 };
             }
-            let (months, total, frontier) = self.group(node);
+            let (months, orders, originators, frontier) = self.group(node);
             #[allow(clippy::cast_possible_truncation)]
             let months = months as u64;
-            if total < self.k || total <= months {
+            if originators < self.k || orders <= months {
                 return match self.smallest_served(frontier) {
                     Some(c) => self.suppress(c),
                     None => self.escalate(node),
@@ -263,11 +282,12 @@ impl Tree {
 }
 
 /// Decides suppression for one series (a key without breakdown) on the
-/// party basis.
+/// party basis, for the party `asker`.
 pub fn series_release(
     cube: &DemandCube,
     key: &CellKey,
     control: &DisclosureControl,
+    asker: &str,
 ) -> Result<SeriesRelease, DemandError> {
     if control.k == 0 {
         return Err(invalid("disclosure_control.k", "must be at least 1"));
@@ -280,19 +300,27 @@ pub fn series_release(
     }
     let empty = BTreeMap::new();
     let months = cube.month_series(key, control.party_basis).unwrap_or(&empty);
-    let mut counts = BTreeMap::new();
-    for g in Granularity::ALL {
-        for (p, m) in roll_up(months, g, (i64::MIN, i64::MAX)) {
-            counts.insert(p, m.orders);
+    let total_orders: u64 = months.values().map(|m| m.orders).sum();
+    // Others' orders per period, at every granularity.
+    let mut others: BTreeMap<Period, Contributors> = BTreeMap::new();
+    let mut everyone_else = BTreeSet::new();
+    for (month, who) in cube.month_contributors(key, control.party_basis).into_iter().flatten() {
+        for (originator, n) in who.iter().filter(|(o, _)| o.as_str() != asker) {
+            everyone_else.insert(originator.clone());
+            for g in Granularity::ALL {
+                let p = Period::from_month_ordinal(*month, g);
+                *others.entry(p).or_default().entry(originator.clone()).or_insert(0) += n;
+            }
         }
     }
-    let total_orders: u64 = months.values().map(|m| m.orders).sum();
     let whole = |suppressed| SeriesRelease { total_orders, whole_series_suppressed: true, suppressed };
-    if total_orders > 0 && total_orders < control.k {
+    let contributors = everyone_else.len() as u64;
+    if contributors > 0 && contributors < control.k {
         return Ok(whole(BTreeSet::new()));
     }
-    let suppressed = counts.iter().filter(|(_, c)| **c > 0 && **c < control.k).map(|(p, _)| *p).collect();
-    let mut tree = Tree { counts, suppressed, k: control.k };
+    let suppressed =
+        others.iter().filter(|(_, who)| !who.is_empty() && (who.len() as u64) < control.k).map(|(p, _)| *p).collect();
+    let mut tree = Tree { others, suppressed, k: control.k };
     loop {
         match tree.step() {
             Step::Changed => {}
@@ -308,10 +336,10 @@ pub fn series_release(
 /// cells it was served, a sum it could make itself. The cube's total would
 /// be one more equation over the suppressed cells (total minus served is
 /// what was withheld), so it is never served to a party.
-pub fn orders_counted(cube: &DemandCube, viewer: Viewer, served: &[ReleasedCell]) -> u64 {
+pub fn orders_counted(cube: &DemandCube, viewer: Viewer<'_>, served: &[ReleasedCell]) -> u64 {
     match viewer {
         Viewer::Coordinator => cube.counted_orders(),
-        Viewer::Party => served
+        Viewer::Party(_) => served
             .iter()
             .map(|c| match c.value {
                 Released::Value(m) => m.orders,
@@ -327,17 +355,17 @@ pub fn orders_counted(cube: &DemandCube, viewer: Viewer, served: &[ReleasedCell]
 /// (absent means zero) and are never suppressed.
 pub fn released_cells(
     cube: &DemandCube,
-    viewer: Viewer,
+    viewer: Viewer<'_>,
     query: &CellQuery,
     control: &DisclosureControl,
 ) -> Result<Vec<ReleasedCell>, DemandError> {
     let cells = cube.query(query)?;
-    if viewer == Viewer::Coordinator {
+    let Viewer::Party(asker) = viewer else {
         return Ok(cells
             .into_iter()
             .map(|c| ReleasedCell { key: c.key, period: c.period, value: Released::Value(c.measures) })
             .collect());
-    }
+    };
     if query.breakdown != Breakdown::NONE {
         return Err(DemandError::NotPermitted {
             field: "cell_query.breakdown",
@@ -356,7 +384,7 @@ pub fn released_cells(
         let release = match &current {
             Some((k, r)) if *k == c.key => r,
             _ => {
-                let r = series_release(cube, &c.key, control)?;
+                let r = series_release(cube, &c.key, control, asker)?;
                 &current.insert((c.key.clone(), r)).1
             }
         };
@@ -372,6 +400,9 @@ mod tests {
     use super::*;
     use crate::order::{DemandOrder, MaintenanceLevel, Region, RepairType};
     use chrono::NaiveDate;
+
+    /// A party that originated none of the orders below.
+    const ASKER: &str = "SGP-ASKER";
 
     fn orders_in(months: &[(i32, u32, u32)]) -> Vec<DemandOrder> {
         let mut out = Vec::new();
@@ -407,7 +438,7 @@ mod tests {
         // Nov (the smallest served month) is suppressed with it.
         let cube =
             DemandCube::from_orders(&orders_in(&[(2026, 10, 2), (2026, 11, 3), (2026, 12, 4), (2027, 1, 5)])).unwrap();
-        let r = series_release(&cube, &key(), &DisclosureControl::default()).unwrap();
+        let r = series_release(&cube, &key(), &DisclosureControl::default(), ASKER).unwrap();
         let m = |y, mo| Period::month(y, mo).unwrap();
         assert!(r.is_suppressed(m(2026, 10)));
         assert!(r.is_suppressed(m(2026, 11)));
@@ -420,11 +451,11 @@ mod tests {
     #[test]
     fn a_series_with_fewer_than_k_orders_is_suppressed_whole() {
         let cube = DemandCube::from_orders(&orders_in(&[(2026, 10, 1), (2027, 5, 1)])).unwrap();
-        let r = series_release(&cube, &key(), &DisclosureControl::default()).unwrap();
+        let r = series_release(&cube, &key(), &DisclosureControl::default(), ASKER).unwrap();
         assert!(r.whole_series_suppressed());
         let cells = released_cells(
             &cube,
-            Viewer::Party,
+            Viewer::Party(ASKER),
             &CellQuery::all(DateBasis::RequiredBy, Granularity::FiscalYear, Breakdown::NONE),
             &DisclosureControl::default(),
         )
@@ -438,13 +469,13 @@ mod tests {
         let control = DisclosureControl::default();
         let mut q = CellQuery::all(DateBasis::Submitted, Granularity::Month, Breakdown::NONE);
         assert!(matches!(
-            released_cells(&cube, Viewer::Party, &q, &control),
+            released_cells(&cube, Viewer::Party(ASKER), &q, &control),
             Err(DemandError::NotPermitted { field: "cell_query.basis", .. })
         ));
         q.basis = DateBasis::RequiredBy;
         q.breakdown.by_owner_nation = true;
         assert!(matches!(
-            released_cells(&cube, Viewer::Party, &q, &control),
+            released_cells(&cube, Viewer::Party(ASKER), &q, &control),
             Err(DemandError::NotPermitted { field: "cell_query.breakdown", .. })
         ));
         assert_eq!(released_cells(&cube, Viewer::Coordinator, &q, &control).unwrap().len(), 1);
@@ -457,8 +488,50 @@ mod tests {
         // (with a big served quarter) must then protect the group.
         let cube =
             DemandCube::from_orders(&orders_in(&[(2026, 10, 1), (2026, 11, 1), (2026, 12, 1), (2027, 1, 9)])).unwrap();
-        let r = series_release(&cube, &key(), &DisclosureControl::default()).unwrap();
+        let r = series_release(&cube, &key(), &DisclosureControl::default(), ASKER).unwrap();
         assert!(r.is_suppressed(Period::fiscal_quarter(2027, 1).unwrap()));
         assert!(r.is_suppressed(Period::fiscal_quarter(2027, 2).unwrap()));
+    }
+
+    fn order_by(originator: &str, n: usize) -> DemandOrder {
+        let d = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+        DemandOrder {
+            order_id: format!("{originator}-{n}"),
+            region: Region::Eucom,
+            tms_or_family: "F-35A".into(),
+            maintenance_level: MaintenanceLevel::Depot,
+            repair_type: RepairType::RepairAndReturn,
+            owner_nation: "NLD".into(),
+            originator: originator.into(),
+            submitted: d,
+            required_by: d,
+            quantity: 1,
+            estimated_labor_hours: 10.0,
+            cancelled: false,
+        }
+    }
+
+    #[test]
+    fn a_party_padding_a_cell_with_its_own_orders_learns_nothing_of_the_third() {
+        // One order of a third party, two of the asker's: three orders, but
+        // only one originator besides the asker.
+        let orders = [order_by("THIRD", 0), order_by(ASKER, 1), order_by(ASKER, 2)];
+        let cube = DemandCube::from_orders(&orders).unwrap();
+        let control = DisclosureControl::default();
+        let month = CellQuery::all(DateBasis::RequiredBy, Granularity::Month, Breakdown::NONE);
+        let cells = released_cells(&cube, Viewer::Party(ASKER), &month, &control).unwrap();
+        assert!(cells.iter().all(|c| c.value == Released::Suppressed), "{cells:?}");
+        // Three orders of one party protect no one either.
+        let orders = [order_by("BIG", 0), order_by("BIG", 1), order_by("BIG", 2)];
+        let cube = DemandCube::from_orders(&orders).unwrap();
+        let cells = released_cells(&cube, Viewer::Party(ASKER), &month, &control).unwrap();
+        assert!(cells.iter().all(|c| c.value == Released::Suppressed), "{cells:?}");
+        // Three distinct others are served, whoever asks; the coordinator sees all.
+        let orders = [order_by("A", 0), order_by("B", 1), order_by("C", 2), order_by(ASKER, 3)];
+        let cube = DemandCube::from_orders(&orders).unwrap();
+        let cells = released_cells(&cube, Viewer::Party(ASKER), &month, &control).unwrap();
+        assert!(cells.iter().all(|c| matches!(c.value, Released::Value(m) if m.orders == 4)), "{cells:?}");
+        let cells = released_cells(&cube, Viewer::Party("A"), &month, &control).unwrap();
+        assert!(cells.iter().all(|c| matches!(c.value, Released::Value(_))), "{cells:?}");
     }
 }

@@ -196,20 +196,43 @@ fn attack(k: &Knowledge) -> (BTreeMap<Period, (u64, u64)>, Vec<u64>) {
     (ranges, groups)
 }
 
+/// The attack by a party that knows its own orders: `ATTACKER` (one of the
+/// originators, who subtracts its own orders from every value it is served)
+/// and `OUTSIDER` (who has none).
+const ATTACKER: &str = "PARTY-0";
+const OUTSIDER: &str = "SGP-OUTSIDER";
+
 fn play(orders: &[DemandOrder], control: DisclosureControl) {
+    for asker in [OUTSIDER, ATTACKER] {
+        play_as(orders, control, asker);
+    }
+}
+
+fn play_as(orders: &[DemandOrder], control: DisclosureControl, asker: &str) {
     let cube = DemandCube::from_orders(orders).unwrap();
     let basis = control.party_basis;
+    // What the asker contributed to each cell: known to it, so its attack is on the rest.
+    let own_cube = DemandCube::from_orders(orders.iter().filter(|o| o.originator == asker)).unwrap();
+    let own: BTreeMap<(CellKey, Period), u64> = Granularity::ALL
+        .iter()
+        .flat_map(|g| own_cube.query(&CellQuery::all(basis, *g, Breakdown::NONE)).unwrap())
+        .map(|c| ((c.key, c.period), c.measures.orders))
+        .collect();
+    let own_of = |key: &CellKey, p: Period| own.get(&(key.clone(), p)).copied().unwrap_or(0);
     let truth: BTreeMap<(CellKey, Period), u64> = Granularity::ALL
         .iter()
         .flat_map(|g| cube.query(&CellQuery::all(basis, *g, Breakdown::NONE)).unwrap())
-        .map(|c| ((c.key, c.period), c.measures.orders))
+        .map(|c| {
+            let others = c.measures.orders - own_of(&c.key, c.period);
+            ((c.key, c.period), others)
+        })
         .collect();
     let periods: BTreeSet<Period> = truth.keys().map(|(_, p)| *p).collect();
 
     // Pool everything any query returns; a cell must look the same every time.
     let mut seen: BTreeMap<(CellKey, Period), Released> = BTreeMap::new();
     for q in all_queries(basis, &periods) {
-        for c in released_cells(&cube, Viewer::Party, &q, &control).unwrap() {
+        for c in released_cells(&cube, Viewer::Party(asker), &q, &control).unwrap() {
             let previous = seen.insert((c.key.clone(), c.period), c.value);
             assert!(previous.is_none_or(|p| p == c.value), "{:?} {} differs between queries", c.key, c.period);
         }
@@ -225,8 +248,12 @@ fn play(orders: &[DemandOrder], control: DisclosureControl) {
             }
             match v {
                 Released::Value(m) => {
-                    assert!(m.orders >= control.k, "served cell {p} of {key:?} has {} < k orders", m.orders);
-                    knowledge.served.insert(*p, m.orders);
+                    let others = m.orders - own_of(&key, *p);
+                    assert!(
+                        others == 0 || others >= control.k,
+                        "{asker}: served cell {p} of {key:?} has {others} < k orders of others"
+                    );
+                    knowledge.served.insert(*p, others);
                 }
                 Released::Suppressed => {
                     knowledge.suppressed.insert(*p);
@@ -287,7 +314,7 @@ fn a_quarter_and_two_of_its_months_do_not_reveal_the_third() {
     let control = DisclosureControl::default();
     let months = released_cells(
         &cube,
-        Viewer::Party,
+        Viewer::Party(OUTSIDER),
         &CellQuery::all(DateBasis::RequiredBy, Granularity::Month, Breakdown::NONE),
         &control,
     )

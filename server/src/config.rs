@@ -192,8 +192,10 @@ pub mod duration {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SignalsConfig {
-    /// *k*: the fewest orders a demand cell shown to a non-coordinator may
-    /// be built from; smaller cells (and cells protecting them) are withheld.
+    /// *k*: the fewest originators, besides the party asking, whose orders a
+    /// demand cell shown to a non-coordinator may be built from; smaller
+    /// cells (and cells protecting them) are withheld. (The key keeps its
+    /// historical name.)
     pub min_cell_orders: u64,
     /// A bottleneck needs a shortfall of at least this many labor hours
     /// (cells compared in labor hours) ...

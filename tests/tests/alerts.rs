@@ -254,13 +254,20 @@ async fn replicas_on_one_database_raise_each_change_once() -> anyhow::Result<()>
 #[tokio::test]
 async fn the_configured_k_decides_which_cells_parties_see() -> anyhow::Result<()> {
     let ex = TestExchange::start_with(|c, _, _| {
-        c.signals.min_cell_orders = 6;
+        c.signals.min_cell_orders = 4;
         Ok(())
     })
     .await?;
-    let mut usaf = ex.exchange(party::USAF).await?;
-    for _ in 0..5 {
-        order(&mut usaf, "F-35A", "2027-03-31", 1, 10.0).await?;
+    // Orders of three originators besides MHI, the party asking.
+    for who in [party::USAF, party::USAF, party::KAI, party::RAAF] {
+        let mut o = repair_order(who);
+        o.tms = "F-35A".into();
+        o.required_by = "2027-03-31".into();
+        o.quantity = 1;
+        ex.exchange(who)
+            .await?
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
+            .await?;
     }
     let request = pb::GetDemandSignalRequest {
         basis: pb::DateBasis::RequiredBy as i32,
@@ -269,11 +276,29 @@ async fn the_configured_k_decides_which_cells_parties_see() -> anyhow::Result<()
     };
     let mut mhi = pb::signals_client::SignalsClient::new(ex.channel(party::MHI).await?);
     let answer = mhi.get_demand_signal(request.clone()).await?.into_inner();
-    assert_eq!(answer.k, 6);
-    // Five orders: served under the default k = 3, withheld under k = 6.
+    assert_eq!(answer.k, 4);
+    // Three originators: served under the default k = 3, withheld under k = 4.
     assert!(!answer.cells.is_empty() && answer.cells.iter().all(|c| c.suppressed && c.orders == 0), "{answer:?}");
-    order(&mut usaf, "F-35A", "2027-03-31", 1, 10.0).await?;
+    // A fourth originator lifts it.
+    let newcomer = pb::Party {
+        party_id: "AUS-RAAF-ESL".into(),
+        kind: pb::PartyKind::PartnerGovernment as i32,
+        nation: "AUS".into(),
+        ..Default::default()
+    };
+    ex.registry(party::COORDINATOR)
+        .await?
+        .register_party(pb::RegisterPartyRequest { party: Some(newcomer), request_id: String::new() })
+        .await?;
+    let mut o = repair_order("AUS-RAAF-ESL");
+    o.tms = "F-35A".into();
+    o.required_by = "2027-03-31".into();
+    o.quantity = 1;
+    ex.exchange("AUS-RAAF-ESL")
+        .await?
+        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
+        .await?;
     let answer = mhi.get_demand_signal(request).await?.into_inner();
-    assert!(answer.cells.iter().any(|c| !c.suppressed && c.orders == 6), "{answer:?}");
+    assert!(answer.cells.iter().any(|c| !c.suppressed && c.orders == 5), "{answer:?}");
     Ok(())
 }

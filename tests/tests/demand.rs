@@ -107,8 +107,15 @@ async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Re
 async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
-    for _ in 0..5 {
-        order(&mut usaf, "F-35A", "2027-03-31", 1).await?;
+    // Five F-35A orders from three originators: k = 3 counts originators.
+    for who in [party::USAF, party::USAF, party::KAI, party::RAAF, party::RAAF] {
+        let mut o = repair_order(who);
+        o.required_by = "2027-03-31".into();
+        o.quantity = 1;
+        ex.exchange(who)
+            .await?
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
+            .await?;
     }
     order(&mut usaf, "F-16C", "2027-04-15", 2).await?;
     let mut mhi = pb::signals_client::SignalsClient::new(ex.channel(party::MHI).await?);

@@ -241,7 +241,8 @@ impl pb::signals_server::Signals for SignalsService {
             v.add("forecast_periods", "at most 120");
         }
         valid(v, Some(()))?;
-        let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
+        let viewer =
+            if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party(caller.id().as_str()) };
         let control = self.disclosure();
 
         let mut views = self.views.lock().await;
@@ -264,8 +265,8 @@ impl pb::signals_server::Signals for SignalsService {
                 }
                 // A party gets a forecast only of a window it is shown in full:
                 // a forecast is a new combination of cell values and could reveal a withheld one.
-                if viewer == dm::Viewer::Party {
-                    let release = dm::series_release(&view.cube, key, &control).map_err(invalid)?;
+                if let dm::Viewer::Party(asker) = viewer {
+                    let release = dm::series_release(&view.cube, key, &control, asker).map_err(invalid)?;
                     if !release.window_fully_served(from, to) {
                         continue;
                     }
@@ -277,7 +278,7 @@ impl pb::signals_server::Signals for SignalsService {
         let out = pb::GetDemandSignalResponse {
             cells: cells.iter().map(cell_out).collect(),
             forecasts,
-            k: if viewer == dm::Viewer::Party { control.k } else { 1 },
+            k: if matches!(viewer, dm::Viewer::Party(_)) { control.k } else { 1 },
             orders_counted: dm::orders_counted(&view.cube, viewer, &cells),
         };
         Ok(Response::new(out))
@@ -305,7 +306,8 @@ impl pb::signals_server::Signals for SignalsService {
             cosx_domain::CapacityUnit::LaborHours => dm::CapacityUnit::LaborHours,
             cosx_domain::CapacityUnit::InductionSlots => dm::CapacityUnit::InductionSlots,
         };
-        let viewer = if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party };
+        let viewer =
+            if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party(caller.id().as_str()) };
         let control = self.disclosure();
         // A party sees capacity of the offers it may see (its own, and those released to it).
         let offers = self.core.visible_offers(&caller).await?;
@@ -332,7 +334,8 @@ impl pb::signals_server::Signals for SignalsService {
                 demand.extend(dm::forecast_demand(&f, core_unit).map_err(invalid)?);
             }
         }
-        let suppressed: std::collections::HashSet<(dm::CellKey, dm::Period)> = if viewer == dm::Viewer::Party {
+        let suppressed: std::collections::HashSet<(dm::CellKey, dm::Period)> = if matches!(viewer, dm::Viewer::Party(_))
+        {
             dm::released_cells(&view.cube, viewer, &query, &control)
                 .map_err(not_permitted)?
                 .into_iter()
@@ -348,7 +351,7 @@ impl pb::signals_server::Signals for SignalsService {
             .iter()
             .map(|row| {
                 let hidden = suppressed.contains(&(row.key.clone(), row.period))
-                    || (viewer == dm::Viewer::Party && row.demand_kind == dm::DemandKind::Forecast);
+                    || (matches!(viewer, dm::Viewer::Party(_)) && row.demand_kind == dm::DemandKind::Forecast);
                 let alert = row.alert.as_ref();
                 pb::CapacityComparisonRow {
                     key: Some(key_out(&row.key)),

@@ -164,15 +164,22 @@ async fn a_later_provider_does_not_see_an_earlier_providers_proposal_or_decline(
 }
 
 #[tokio::test]
-async fn a_partys_demand_total_counts_only_the_cells_it_was_served() -> anyhow::Result<()> {
+async fn a_partys_demand_signal_resists_totals_and_padding_with_its_own_orders() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    // Five F-35A orders in one month are served; one C-130J order is suppressed.
-    for _ in 0..5 {
-        usaf_order(&ex).await?;
+    // Five F-35A orders from three parties in one month are served; one
+    // C-130J order is suppressed, and stays so when MHI pads its cell with
+    // two orders of its own (k counts originators other than the asker).
+    for who in [party::USAF, party::USAF, party::RAAF, party::RAAF, party::KAI] {
+        create_order(&ex, who, "", repair_order(who)).await?;
     }
     let mut lone = repair_order(party::USAF);
     lone.tms = "C-130J".into();
     create_order(&ex, party::USAF, "", lone).await?;
+    for _ in 0..2 {
+        let mut padding = repair_order(party::MHI);
+        padding.tms = "C-130J".into();
+        create_order(&ex, party::MHI, "", padding).await?;
+    }
     let request = pb::GetDemandSignalRequest {
         basis: pb::DateBasis::RequiredBy as i32,
         granularity: pb::Granularity::Month as i32,
@@ -194,7 +201,9 @@ async fn a_partys_demand_total_counts_only_the_cells_it_was_served() -> anyhow::
         .get_demand_signal(request)
         .await?
         .into_inner();
-    assert_eq!(coordinator.orders_counted, 6);
+    assert_eq!(coordinator.orders_counted, 8);
+    let c130 = answer.cells.iter().filter(|c| c.key.as_ref().is_some_and(|k| k.tms == "C-130J"));
+    assert!(c130.clone().count() > 0 && c130.clone().all(|c| c.suppressed), "{answer:?}");
     Ok(())
 }
 
