@@ -388,6 +388,47 @@ async fn step_on(
     .await?;
     latency_figures(figures, "3 queries", "GetWorkloadBalance", size, &l, &nothing, floor_name);
 
+    // 3b. A record the caller may not see answers as one that does not exist,
+    // in time too: MHI asks for a USAF order (hidden) and for no order (missing).
+    let mut usaf = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr, USAF).await?);
+    let hidden = usaf
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(fixtures::repair_order(USAF, 0)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .name;
+    let exchange = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr, MHI).await?);
+    let not_found = |name: String| {
+        let mut c = exchange.clone();
+        async move {
+            match c.get_repair_order(pb::GetRepairOrderRequest { name }).await {
+                Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
+                Err(s) => Err(s),
+                Ok(_) => Err(tonic::Status::internal("a hidden order was served")),
+            }
+        }
+    };
+    let mut missing_l = None;
+    let mut hidden_l = None;
+    // Interleaved rounds, so that drift on a shared machine hits both alike.
+    for _ in 0..5 {
+        let m = measure::repeat(reps * 4, || not_found("repairOrders/US-USAF-OOALC.no-such-order".into())).await?;
+        let h = measure::repeat(reps * 4, || not_found(hidden.clone())).await?;
+        missing_l = Some(match missing_l.take() {
+            Some(a) => measure::Latencies::merged(a, m),
+            None => m,
+        });
+        hidden_l = Some(match hidden_l.take() {
+            Some(a) => measure::Latencies::merged(a, h),
+            None => h,
+        });
+    }
+    if let (Some(h), Some(m)) = (hidden_l, missing_l) {
+        latency_figures(figures, "3 queries", "GetRepairOrder hidden NOT_FOUND", size, &h, &m, "missing NOT_FOUND");
+    }
+
     // 4b. Propose through the API, at small sizes.
     if size <= args.propose_max_orders {
         eprintln!("step {size}: propose");

@@ -22,6 +22,16 @@ pub(crate) struct Latencies {
 }
 
 impl Latencies {
+    /// Two batches as one (samples pooled and sorted).
+    pub(crate) fn merged(mut self, other: Latencies) -> Latencies {
+        self.elapsed += other.elapsed;
+        self.samples.extend(other.samples);
+        self.samples.sort();
+        self.errors += other.errors;
+        self.first_error = self.first_error.or(other.first_error);
+        self
+    }
+
     /// Successful calls per second over the batch.
     pub(crate) fn rate(&self) -> f64 {
         self.samples.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)

@@ -222,6 +222,30 @@ impl TestExchange {
     pub async fn feed(&self, party: &str) -> anyhow::Result<pb::feed_client::FeedClient<Channel>> {
         Ok(pb::feed_client::FeedClient::new(self.channel(party).await?))
     }
+
+    /// The names of the repair orders on `who`'s feed from the start, read
+    /// until it has been quiet for 400 ms.
+    pub async fn feed_order_names(&self, who: &str) -> anyhow::Result<Vec<String>> {
+        let mut stream = self.feed(who).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+        let mut names = Vec::new();
+        while let Ok(next) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
+            let Some(event) = next? else { break };
+            if let Some(pb::event::Subject::RepairOrder(o)) = event.subject {
+                names.push(o.name);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Creates a one-item order for `tms` as `who`, required by `required_by`.
+    pub async fn order_as(&self, who: &str, tms: &str, required_by: &str) -> anyhow::Result<pb::RepairOrder> {
+        let mut o = repair_order(who);
+        o.tms = tms.into();
+        o.required_by = required_by.into();
+        o.quantity = 1;
+        let request = pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() };
+        Ok(self.exchange(who).await?.create_repair_order(request).await?.into_inner())
+    }
 }
 
 /// A valid repair order from `originator`.

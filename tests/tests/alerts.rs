@@ -260,14 +260,7 @@ async fn the_configured_k_decides_which_cells_parties_see() -> anyhow::Result<()
     .await?;
     // Orders of three originators besides MHI, the party asking.
     for who in [party::USAF, party::USAF, party::KAI, party::RAAF] {
-        let mut o = repair_order(who);
-        o.tms = "F-35A".into();
-        o.required_by = "2027-03-31".into();
-        o.quantity = 1;
-        ex.exchange(who)
-            .await?
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
-            .await?;
+        ex.order_as(who, "F-35A", "2027-03-31").await?;
     }
     let request = pb::GetDemandSignalRequest {
         basis: pb::DateBasis::RequiredBy as i32,
@@ -290,14 +283,7 @@ async fn the_configured_k_decides_which_cells_parties_see() -> anyhow::Result<()
         .await?
         .register_party(pb::RegisterPartyRequest { party: Some(newcomer), request_id: String::new() })
         .await?;
-    let mut o = repair_order("AUS-RAAF-ESL");
-    o.tms = "F-35A".into();
-    o.required_by = "2027-03-31".into();
-    o.quantity = 1;
-    ex.exchange("AUS-RAAF-ESL")
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
-        .await?;
+    ex.order_as("AUS-RAAF-ESL", "F-35A", "2027-03-31").await?;
     let answer = mhi.get_demand_signal(request).await?.into_inner();
     assert!(answer.cells.iter().any(|c| !c.suppressed && c.orders == 5), "{answer:?}");
     Ok(())

@@ -109,13 +109,7 @@ async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<
     let mut usaf = ex.exchange(party::USAF).await?;
     // Five F-35A orders from three originators: k = 3 counts originators.
     for who in [party::USAF, party::USAF, party::KAI, party::RAAF, party::RAAF] {
-        let mut o = repair_order(who);
-        o.required_by = "2027-03-31".into();
-        o.quantity = 1;
-        ex.exchange(who)
-            .await?
-            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
-            .await?;
+        ex.order_as(who, "F-35A", "2027-03-31").await?;
     }
     order(&mut usaf, "F-16C", "2027-04-15", 2).await?;
     let mut mhi = pb::signals_client::SignalsClient::new(ex.channel(party::MHI).await?);

@@ -1,23 +1,9 @@
 //! Who sees what: a third party cannot see an order between two others by
 //! get, list, history or feed; contractors see their own proposed orders only.
 
-use std::time::Duration;
-
 use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, party, repair_order};
 use tonic::Code;
-
-async fn feed_subjects(ex: &TestExchange, who: &str) -> anyhow::Result<Vec<String>> {
-    let mut stream = ex.feed(who).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
-    let mut names = Vec::new();
-    while let Ok(next) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
-        let Some(event) = next? else { break };
-        if let Some(pb::event::Subject::RepairOrder(o)) = event.subject {
-            names.push(o.name);
-        }
-    }
-    Ok(names)
-}
 
 #[tokio::test]
 async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Result<()> {
@@ -65,13 +51,13 @@ async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Resul
         .await?
         .into_inner();
     assert!(by_filter.repair_orders.is_empty());
-    assert!(feed_subjects(&ex, party::KAI).await?.is_empty());
+    assert!(ex.feed_order_names(party::KAI).await?.is_empty());
 
     // The provider it was proposed to sees it from the proposal on; the owner and coordinator see all.
-    let mhi_sees = feed_subjects(&ex, party::MHI).await?;
+    let mhi_sees = ex.feed_order_names(party::MHI).await?;
     assert_eq!(mhi_sees, vec![order.name.clone()]);
-    assert_eq!(feed_subjects(&ex, party::USAF).await?.len(), 2);
-    assert_eq!(feed_subjects(&ex, party::COORDINATOR).await?.len(), 2);
+    assert_eq!(ex.feed_order_names(party::USAF).await?.len(), 2);
+    assert_eq!(ex.feed_order_names(party::COORDINATOR).await?.len(), 2);
     let mhi_list =
         ex.exchange(party::MHI).await?.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
     assert_eq!(mhi_list.repair_orders.len(), 1);
@@ -100,7 +86,7 @@ async fn releasability_grants_sight_to_named_nations_and_parties_only() -> anyho
         let got =
             ex.exchange(who).await?.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await;
         assert_eq!(got.is_ok(), sees, "{who}");
-        assert_eq!(feed_subjects(&ex, who).await?.len(), usize::from(sees), "{who}");
+        assert_eq!(ex.feed_order_names(who).await?.len(), usize::from(sees), "{who}");
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! The one table from core errors to gRPC statuses. Bad input carries
-//! `google.rpc.BadRequest` field violations; internal failures are logged
-//! here with their detail and reach the caller as a bare `INTERNAL`.
+//! The one table from core errors to gRPC statuses, for the coordinator
+//! and the node alike. Bad input carries `google.rpc.BadRequest` field
+//! violations; a database that failed is `UNAVAILABLE` (retry with the same
+//! request id); misconfiguration and corrupt data are logged here with
+//! their detail and reach the caller as a bare `INTERNAL`.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -24,8 +26,13 @@ impl From<CoreError> for Status {
             CoreError::FailedPrecondition(m) => Status::failed_precondition(m),
             CoreError::AlreadyExists(m) => Status::already_exists(m),
             CoreError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            // Misconfiguration and unreadable data do not heal by retrying.
             CoreError::Store(StoreError::Config(m)) => {
                 tracing::error!(error = %m, "store misconfigured");
+                Status::internal("internal error")
+            }
+            CoreError::Store(StoreError::Corrupt(m)) => {
+                tracing::error!(error = %m, "stored data is corrupt");
                 Status::internal("internal error")
             }
             CoreError::Store(e) => {

@@ -28,10 +28,20 @@ pub enum NodeStoreError {
     Corrupt(&'static str),
 }
 
+impl From<NodeStoreError> for crate::store::StoreError {
+    fn from(e: NodeStoreError) -> Self {
+        match e {
+            NodeStoreError::Database(e) => crate::store::StoreError::Database(e),
+            NodeStoreError::Corrupt(what) => crate::store::StoreError::Corrupt(format!("node database: {what}")),
+        }
+    }
+}
+
+/// Through the one error table (`api::status`), as the coordinator's store
+/// errors are: a database failure is UNAVAILABLE (retry), corruption INTERNAL.
 impl From<NodeStoreError> for tonic::Status {
     fn from(e: NodeStoreError) -> Self {
-        tracing::error!(error = %e, "node store");
-        tonic::Status::internal("the node could not read or write its database")
+        CoreError::Store(e.into()).into()
     }
 }
 

@@ -10,18 +10,6 @@ use tonic::Code;
 
 use super::{create_order, usaf_order};
 
-async fn feed_subjects(ex: &TestExchange, who: &str) -> anyhow::Result<Vec<String>> {
-    let mut stream = ex.feed(who).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
-    let mut names = Vec::new();
-    while let Ok(next) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
-        let Some(event) = next? else { break };
-        if let Some(pb::event::Subject::RepairOrder(o)) = event.subject {
-            names.push(o.name);
-        }
-    }
-    Ok(names)
-}
-
 #[tokio::test]
 async fn a_look_alike_party_sees_nothing_released_to_another() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
@@ -48,10 +36,10 @@ async fn a_look_alike_party_sees_nothing_released_to_another() -> anyhow::Result
         assert!(listed.repair_orders.is_empty(), "{id} listed {listed:?}");
         let get = x.get_repair_order(pb::GetRepairOrderRequest { name: released.name.clone() }).await;
         assert_eq!(get.expect_err("seen").code(), Code::NotFound);
-        assert!(feed_subjects(&ex, id).await?.is_empty(), "{id} saw it on its feed");
+        assert!(ex.feed_order_names(id).await?.is_empty(), "{id} saw it on its feed");
     }
     // The party it was released to does see it, everywhere.
-    assert_eq!(feed_subjects(&ex, party::KAI).await?, vec![released.name.clone()]);
+    assert_eq!(ex.feed_order_names(party::KAI).await?, vec![released.name.clone()]);
     Ok(())
 }
 
@@ -159,7 +147,7 @@ async fn a_later_provider_does_not_see_an_earlier_providers_proposal_or_decline(
     assert_eq!(mhi.expect_err("MHI read the history").code(), Code::NotFound);
     assert_eq!(history(party::USAF).await?.len(), 4, "the owner sees every step");
     // History and feed agree: KAI's feed has the one step too.
-    assert_eq!(feed_subjects(&ex, party::KAI).await?.len(), 1);
+    assert_eq!(ex.feed_order_names(party::KAI).await?.len(), 1);
     Ok(())
 }
 
