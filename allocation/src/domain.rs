@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
@@ -24,34 +23,7 @@ pub enum Department {
     AirForce,
 }
 
-/// A US federal fiscal year, named by the calendar year in which it ends:
-/// FY2027 runs from 2026-10-01 to 2027-09-30.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FiscalYear(pub i32);
-
-impl FiscalYear {
-    /// The fiscal year that contains `date`.
-    pub fn containing(date: NaiveDate) -> Self {
-        if date.month() >= 10 { FiscalYear(date.year() + 1) } else { FiscalYear(date.year()) }
-    }
-
-    /// First day (1 October of the previous calendar year).
-    pub fn first_day(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(self.0 - 1, 10, 1)
-    }
-
-    /// Last day (30 September).
-    pub fn last_day(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(self.0, 9, 30)
-    }
-}
-
-impl fmt::Display for FiscalYear {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FY{}", self.0)
-    }
-}
+pub use cosx_domain::FiscalYear;
 
 /// What kind of party performs the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -78,53 +50,9 @@ impl ProviderKind {
     }
 }
 
-/// Maintenance level. Only `Depot` counts toward the 50/50 rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MaintenanceLevel {
-    /// Organizational (field level).
-    Organizational,
-    /// Intermediate (field level).
-    Intermediate,
-    /// Depot level.
-    Depot,
-}
-
-/// What kind of repair is asked for or offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RepairType {
-    /// The same item comes back.
-    RepairAndReturn,
-    /// A serviceable replacement is shipped; the broken one is repaired into stock.
-    DirectExchange,
-    /// Overhaul.
-    Overhaul,
-    /// Modification.
-    Modification,
-    /// Inspection.
-    Inspection,
-    /// Battle damage repair.
-    BattleDamageRepair,
-}
-
-/// Combatant command area.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Region {
-    /// Indo-Pacific Command.
-    Indopacom,
-    /// European Command.
-    Eucom,
-    /// Central Command.
-    Centcom,
-    /// Southern Command.
-    Southcom,
-    /// Northern Command.
-    Northcom,
-    /// Africa Command.
-    Africom,
-}
+/// The exchange's one vocabulary (`cosx_domain`): only `MaintenanceLevel::Depot`
+/// counts toward the 50/50 rule.
+pub use cosx_domain::{MaintenanceLevel, Region, RepairType};
 
 /// An ISO 3166-1 alpha-3 nation code (three upper-case ASCII letters).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -271,7 +199,7 @@ mod tests {
 
     #[test]
     fn fiscal_year_2027_starts_on_first_of_october_2026() {
-        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
+        let d = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
         assert_eq!(FiscalYear::containing(d(2026, 10, 1)), FiscalYear(2027));
         assert_eq!(FiscalYear::containing(d(2026, 9, 30)), FiscalYear(2026));
         assert_eq!(FiscalYear::containing(d(2027, 9, 30)), FiscalYear(2027));

@@ -131,12 +131,12 @@ pub struct FiscalYearCda {
 pub fn cda_by_fiscal_year(assessments: &[ReportAssessment]) -> Result<Vec<FiscalYearCda>, AvailabilityError> {
     let mut v = Violations::default();
     for (i, a) in assessments.iter().enumerate() {
-        if FiscalYear::of_timeframe(&a.timeframe).is_none() {
+        if crate::fiscal::of_timeframe(&a.timeframe).is_none() {
             v.add(format!("assessments[{i}].timeframe"), format!("{} straddles 1 October", a.timeframe));
         }
     }
     v.into_result()?;
-    let rollups = roll_up(assessments, |a| FiscalYear::of(a.timeframe.first))?;
+    let rollups = roll_up(assessments, |a| FiscalYear::containing(a.timeframe.first))?;
     Ok(rollups
         .into_iter()
         .map(|r| FiscalYearCda {

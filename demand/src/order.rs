@@ -3,87 +3,13 @@
 //! vocabulary the cells are keyed by. Values are checked once when they
 //! enter the cube. No I/O.
 
-use std::fmt;
-
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DemandError, invalid};
 
-macro_rules! vocabulary {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value's name as written in configuration and storage.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-vocabulary!(
-    /// Combatant command area of responsibility (same names as `cosx-domain`).
-    Region {
-        /// Indo-Pacific Command.
-        Indopacom = "INDOPACOM",
-        /// European Command.
-        Eucom = "EUCOM",
-        /// Central Command.
-        Centcom = "CENTCOM",
-        /// Southern Command.
-        Southcom = "SOUTHCOM",
-        /// Northern Command.
-        Northcom = "NORTHCOM",
-        /// Africa Command.
-        Africom = "AFRICOM",
-    }
-);
-
-vocabulary!(
-    /// Level at which maintenance is done.
-    MaintenanceLevel {
-        /// Organizational (field level).
-        Organizational = "ORGANIZATIONAL",
-        /// Intermediate (field level).
-        Intermediate = "INTERMEDIATE",
-        /// Depot level.
-        Depot = "DEPOT",
-    }
-);
-
-vocabulary!(
-    /// Kind of repair asked for.
-    RepairType {
-        /// The same item comes back.
-        RepairAndReturn = "REPAIR_AND_RETURN",
-        /// A serviceable replacement is shipped; the broken one is repaired into stock.
-        DirectExchange = "DIRECT_EXCHANGE",
-        /// Overhaul.
-        Overhaul = "OVERHAUL",
-        /// Modification.
-        Modification = "MODIFICATION",
-        /// Inspection.
-        Inspection = "INSPECTION",
-        /// Battle damage repair.
-        BattleDamageRepair = "BATTLE_DAMAGE_REPAIR",
-    }
-);
+/// The exchange's one vocabulary (`cosx_domain`), which cells are keyed by.
+pub use cosx_domain::{MaintenanceLevel, Region, RepairType};
 
 /// One repair order as seen by demand aggregation.
 ///

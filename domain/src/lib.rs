@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod field;
+pub mod fiscal;
 pub mod lifecycle;
 pub mod limits;
 pub mod offers;
@@ -17,6 +18,7 @@ pub mod visibility;
 pub mod vocab;
 
 pub use field::{FieldViolation, Violations};
+pub use fiscal::FiscalYear;
 pub use lifecycle::{Action, LifecycleError, RepairOrderState};
 pub use party::{Caller, Party};
 pub use records::{AvailabilityReport, CapacityOffer, RepairOrder};

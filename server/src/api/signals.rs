@@ -402,7 +402,7 @@ fn filter_in(v: &mut Violations, f: &Option<pb::DemandFilter>, granularity: dm::
     let Some(f) = f else { return q };
     for (i, r) in f.regions.iter().enumerate() {
         if let Some(r) = region_in(v, format!("filter.regions[{i}]"), *r) {
-            q.regions.push(crate::signals::demand::region(r));
+            q.regions.push(r);
         }
     }
     q.tms_or_families = f.tms.clone();

@@ -783,9 +783,9 @@ impl Month {
     }
 }
 
-/// US fiscal year of a date (FY2027 starts 2026-10-01).
+/// US fiscal year of a date (FY2027 starts 2026-10-01): the domain's rule.
 pub fn fiscal_year(d: NaiveDate) -> i32 {
-    if d.month() >= 10 { d.year() + 1 } else { d.year() }
+    cosx_domain::FiscalYear::containing(d).year()
 }
 
 fn date(d: NaiveDate) -> String {

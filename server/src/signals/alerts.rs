@@ -175,7 +175,7 @@ impl Default for AlertBook {
 
 /// The cell of a bottleneck alert.
 pub fn alert_cell(a: &BottleneckAlert) -> dm::CellKey {
-    dm::CellKey::new(super::demand::region(a.region), a.tms.clone(), super::demand::level(a.level))
+    dm::CellKey::new(a.region, a.tms.clone(), a.level)
 }
 
 impl AlertBook {
@@ -218,15 +218,6 @@ fn cell_id(cell: &dm::CellKey) -> String {
     format!("{}/{}/{}", cell.region.as_str(), cell.tms_or_family, cell.maintenance_level.as_str())
 }
 
-/// The domain region of a demand-core region.
-fn region_back(r: dm::Region) -> Region {
-    Region::ALL.iter().copied().find(|d| super::demand::region(*d) == r).unwrap_or(Region::Indopacom)
-}
-
-fn level_back(l: dm::MaintenanceLevel) -> MaintenanceLevel {
-    MaintenanceLevel::ALL.iter().copied().find(|d| super::demand::level(*d) == l).unwrap_or(MaintenanceLevel::Depot)
-}
-
 /// The alert event for a change of (cell, month, unit) to `raised`, from the
 /// row judged now (`None` when the cell has neither demand nor capacity then).
 pub(crate) fn bottleneck_due(
@@ -242,9 +233,9 @@ pub(crate) fn bottleneck_due(
         row.map_or((0.0, 0.0, 0.0, dm::DemandKind::Actual), |r| (r.demand, r.capacity, r.surge, r.demand_kind));
     let raised = !state.raised;
     let alert = BottleneckAlert {
-        region: region_back(cell.region),
+        region: cell.region,
         tms: cell.tms_or_family.clone(),
-        level: level_back(cell.maintenance_level),
+        level: cell.maintenance_level,
         period: period.to_string(),
         period_start: period.start(),
         period_end: period.end(),

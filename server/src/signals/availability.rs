@@ -264,9 +264,9 @@ pub fn metrics(
         let high_non_availability = core::high_non_availability(self::category(category), &rolling, &judged_against);
         // C/DA is totalled by fiscal year; a report straddling 1 October cannot be placed in one.
         let within_fy: Vec<core::ReportAssessment> =
-            members.iter().filter(|a| core::FiscalYear::of_timeframe(&a.timeframe).is_some()).cloned().collect();
+            members.iter().filter(|a| core::fiscal::of_timeframe(&a.timeframe).is_some()).cloned().collect();
         let cda_by_fiscal_year = core::cda_by_fiscal_year(&within_fy)?;
-        let assessed_fy = core::FiscalYear::of(rolling.latest_month.last);
+        let assessed_fy = core::FiscalYear::containing(rolling.latest_month.last);
         let excessive_cda =
             core::excessive_cda(self::category(category), rolling.latest_pmai, &cda_by_fiscal_year, assessed_fy);
         health.push(TmsHealth {

@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use cosx_allocation as core;
 use cosx_domain::records::{AuthorizationKind, CapacityOffer, DepotBaseline, RepairOrder};
-use cosx_domain::{
-    CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, PartyId, PartyKind, RepairOrderState, RepairType,
-};
+use cosx_domain::{CapacityUnit, MilitaryDepartment, Party, PartyId, PartyKind, RepairOrderState};
 
 /// The allocation core's department.
 pub fn department(d: MilitaryDepartment) -> core::Department {
@@ -25,37 +23,6 @@ pub fn department_back(d: core::Department) -> MilitaryDepartment {
         core::Department::Army => MilitaryDepartment::Army,
         core::Department::Navy => MilitaryDepartment::Navy,
         core::Department::AirForce => MilitaryDepartment::AirForce,
-    }
-}
-
-fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
-    match l {
-        MaintenanceLevel::Organizational => core::MaintenanceLevel::Organizational,
-        MaintenanceLevel::Intermediate => core::MaintenanceLevel::Intermediate,
-        MaintenanceLevel::Depot => core::MaintenanceLevel::Depot,
-    }
-}
-
-fn repair_type(t: RepairType) -> core::RepairType {
-    match t {
-        RepairType::RepairAndReturn => core::RepairType::RepairAndReturn,
-        RepairType::DirectExchange => core::RepairType::DirectExchange,
-        RepairType::Overhaul => core::RepairType::Overhaul,
-        RepairType::Modification => core::RepairType::Modification,
-        RepairType::Inspection => core::RepairType::Inspection,
-        RepairType::BattleDamageRepair => core::RepairType::BattleDamageRepair,
-    }
-}
-
-fn region(r: cosx_domain::Region) -> core::Region {
-    use cosx_domain::Region as R;
-    match r {
-        R::Indopacom => core::Region::Indopacom,
-        R::Eucom => core::Region::Eucom,
-        R::Centcom => core::Region::Centcom,
-        R::Southcom => core::Region::Southcom,
-        R::Northcom => core::Region::Northcom,
-        R::Africom => core::Region::Africom,
     }
 }
 
@@ -100,9 +67,9 @@ pub fn work_records(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) -
                 provider_id: provider.id.to_string(),
                 provider_kind: provider_kind(provider.kind)?,
                 provider_nation: nation(&provider.nation)?,
-                region: region(d.location.region),
+                region: d.location.region,
                 department: d.department.map(department),
-                maintenance_level: level(d.maintenance_level),
+                maintenance_level: d.maintenance_level,
                 source,
                 performed_on: o.progress.actual_completion_date.unwrap_or(d.required_by),
                 cost_cents,
@@ -139,8 +106,8 @@ pub fn open_orders(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) ->
             Some(core::OpenOrder {
                 id: o.id.clone(),
                 tms: d.component_family.clone().unwrap_or_else(|| d.tms.to_string()),
-                level: level(d.maintenance_level),
-                repair_type: repair_type(d.repair_type),
+                level: d.maintenance_level,
+                repair_type: d.repair_type,
                 quantity: d.quantity,
                 estimated_hours: d.estimated_labor_hours,
                 priority: core::Priority::new(d.priority).ok()?,
@@ -207,8 +174,8 @@ pub fn offers(
                             .map(ToString::to_string)
                             .or_else(|| c.component_family.clone())
                             .unwrap_or_default(),
-                        level: level(c.maintenance_level),
-                        repair_types: c.repair_types.iter().map(|t| repair_type(*t)).collect(),
+                        level: c.maintenance_level,
+                        repair_types: c.repair_types.clone(),
                     })
                     .collect(),
                 unit: match d.unit {

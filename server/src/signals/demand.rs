@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use cosx_demand as core;
 use cosx_domain::records::{CapacityOffer, RepairOrder};
-use cosx_domain::{CapacityUnit, MaintenanceLevel, Nation, RepairOrderState, RepairType};
+use cosx_domain::{CapacityUnit, Nation, RepairOrderState};
 
 use crate::coordinator::{Coordinator, CoreError, Event, EventContent};
 
@@ -21,39 +21,6 @@ pub struct DemandView {
     pub cursor: i64,
 }
 
-/// The demand core's maintenance level for a domain level.
-pub fn level(l: MaintenanceLevel) -> core::MaintenanceLevel {
-    match l {
-        MaintenanceLevel::Organizational => core::MaintenanceLevel::Organizational,
-        MaintenanceLevel::Intermediate => core::MaintenanceLevel::Intermediate,
-        MaintenanceLevel::Depot => core::MaintenanceLevel::Depot,
-    }
-}
-
-/// The demand core's region for a domain region.
-pub fn region(r: cosx_domain::Region) -> core::Region {
-    use cosx_domain::Region as R;
-    match r {
-        R::Indopacom => core::Region::Indopacom,
-        R::Eucom => core::Region::Eucom,
-        R::Centcom => core::Region::Centcom,
-        R::Southcom => core::Region::Southcom,
-        R::Northcom => core::Region::Northcom,
-        R::Africom => core::Region::Africom,
-    }
-}
-
-fn repair_type(t: RepairType) -> core::RepairType {
-    match t {
-        RepairType::RepairAndReturn => core::RepairType::RepairAndReturn,
-        RepairType::DirectExchange => core::RepairType::DirectExchange,
-        RepairType::Overhaul => core::RepairType::Overhaul,
-        RepairType::Modification => core::RepairType::Modification,
-        RepairType::Inspection => core::RepairType::Inspection,
-        RepairType::BattleDamageRepair => core::RepairType::BattleDamageRepair,
-    }
-}
-
 /// The label an order's demand is counted under: its component family, or its TMS.
 pub fn demand_label(order: &RepairOrder) -> String {
     order.draft.component_family.clone().unwrap_or_else(|| order.draft.tms.to_string())
@@ -64,10 +31,10 @@ pub fn demand_order(order: &RepairOrder, owner_nation: &Nation, cancelled: bool)
     let d = &order.draft;
     core::DemandOrder {
         order_id: order.id.clone(),
-        region: region(d.location.region),
+        region: d.location.region,
         tms_or_family: demand_label(order),
-        maintenance_level: level(d.maintenance_level),
-        repair_type: repair_type(d.repair_type),
+        maintenance_level: d.maintenance_level,
+        repair_type: d.repair_type,
         owner_nation: owner_nation.to_string(),
         originator: d.originator.to_string(),
         submitted: order.create_time.date_naive(),
@@ -164,7 +131,7 @@ pub fn capacity_entries(
         for cap in &d.capabilities {
             let label =
                 cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
-            let key = core::CellKey::new(region(d.site.region), label, level(cap.maintenance_level));
+            let key = core::CellKey::new(d.site.region, label, cap.maintenance_level);
             for (period, (offered, surge)) in &per_period {
                 out.push(core::CapacityEntry {
                     key: key.clone(),

@@ -11,7 +11,7 @@ use cosx_domain::records::{CapacityOffer, OfferState, RepairOrder};
 
 use super::alerts::{AlertBook, AlertSettings, DueAlert, balance_due, bottleneck_due};
 use super::balance::department_back;
-use super::demand::{DemandView, capacity_entries, demand_label, level, region};
+use super::demand::{DemandView, capacity_entries, demand_label};
 use super::workload::WorkloadView;
 use crate::coordinator::{Coordinator, CoreError, Event, EventContent};
 
@@ -36,7 +36,7 @@ pub struct LogViews {
 
 /// The demand cell of an order (no breakdown).
 pub fn order_cell(order: &RepairOrder) -> dm::CellKey {
-    dm::CellKey::new(region(order.draft.location.region), demand_label(order), level(order.draft.maintenance_level))
+    dm::CellKey::new(order.draft.location.region, demand_label(order), order.draft.maintenance_level)
 }
 
 /// The demand cells an offer has capacity in.
@@ -48,7 +48,7 @@ pub fn offer_cells(offer: &CapacityOffer) -> BTreeSet<dm::CellKey> {
         .map(|c| {
             let label =
                 c.tms.as_ref().map(ToString::to_string).or_else(|| c.component_family.clone()).unwrap_or_default();
-            dm::CellKey::new(region(offer.draft.site.region), label, level(c.maintenance_level))
+            dm::CellKey::new(offer.draft.site.region, label, c.maintenance_level)
         })
         .collect()
 }
