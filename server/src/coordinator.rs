@@ -16,9 +16,10 @@ use cosx_domain::offers::{self, OfferChangeError, OfferView};
 use cosx_domain::records::*;
 use cosx_domain::visibility::{may_see, step_provider, visible_history};
 use cosx_domain::{Action, Caller, LifecycleError, Party, PartyId, RepairOrderState, Violations};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::watch;
 
+pub use crate::log::{Event, EventContent};
 use crate::store::*;
 
 /// Why a request was refused. The API layer maps each to one gRPC code.
@@ -87,61 +88,6 @@ pub struct RequestKey {
     pub new_id: Option<String>,
 }
 
-/// The content of an event, as stored (canonical JSON) and streamed.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum EventContent {
-    /// An order created or moved.
-    RepairOrder {
-        /// The order after the change.
-        order: RepairOrder,
-        /// The lifecycle step, for transitions.
-        transition: Option<Transition>,
-    },
-    /// An order split into parts.
-    Split {
-        /// The parent after the split.
-        parent: RepairOrder,
-        /// The new orders.
-        parts: Vec<RepairOrder>,
-    },
-    /// An offer created, updated or withdrawn.
-    CapacityOffer {
-        /// The offer after the change.
-        offer: CapacityOffer,
-    },
-    /// A report submitted.
-    AvailabilityReport {
-        /// The report.
-        report: AvailabilityReport,
-    },
-    /// Depot work outside the exchange recorded by a coordinator.
-    DepotBaseline {
-        /// The baseline.
-        baseline: DepotBaseline,
-    },
-    /// A fleet owner's availability target set.
-    AvailabilityTarget {
-        /// The target.
-        target: AvailabilityTarget,
-    },
-    /// A party registered or suspended.
-    Party {
-        /// The party after the change.
-        party: Party,
-    },
-    /// A bottleneck raised or cleared by the coordinator itself.
-    Bottleneck {
-        /// The alert.
-        alert: crate::signals::alerts::BottleneckAlert,
-    },
-    /// A department's 50/50 standing changed, as judged by the coordinator itself.
-    WorkloadBalance {
-        /// The alert.
-        alert: crate::signals::alerts::BalanceAlert,
-    },
-}
-
 /// The feed subscriptions open on this coordinator: how many each party
 /// holds (capped), and where each one's cursor stands (for the lag metric).
 #[derive(Debug, Default)]
@@ -203,21 +149,6 @@ impl Drop for Subscription {
 /// The actor of events the coordinator raises by itself (alerts). Their
 /// audience is coordinators only.
 pub const SYSTEM_ACTOR: &str = "COSX-SIGNALS";
-
-/// An event as a subscriber receives it.
-#[derive(Debug, Clone)]
-pub struct Event {
-    /// Sequence in the log.
-    pub sequence: i64,
-    /// When it was accepted.
-    pub time: DateTime<Utc>,
-    /// Kind, e.g. `REPAIR_ORDER_CREATED`.
-    pub kind: String,
-    /// Who caused it.
-    pub actor: String,
-    /// What changed.
-    pub content: EventContent,
-}
 
 /// A page of results.
 #[derive(Debug, Clone)]

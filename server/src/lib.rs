@@ -15,6 +15,7 @@ pub mod demo;
 pub mod edge;
 pub mod fuzzing;
 pub mod limits;
+pub mod log;
 pub mod metrics;
 pub mod node;
 pub mod server;

@@ -19,75 +19,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use cosx_allocation as alloc;
 use cosx_demand as dm;
-use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Region};
-use serde::{Deserialize, Serialize};
+use cosx_domain::{CapacityUnit, MilitaryDepartment};
 
 use crate::coordinator::{Coordinator, CoreError, EventContent};
 
-/// A bottleneck raised or cleared, as stored in the event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BottleneckAlert {
-    /// Region of the cell.
-    pub region: Region,
-    /// TMS or component family of the cell.
-    pub tms: String,
-    /// Maintenance level of the cell.
-    pub level: MaintenanceLevel,
-    /// Month label, e.g. `2027-03`.
-    pub period: String,
-    /// First day of the month.
-    pub period_start: NaiveDate,
-    /// Last day of the month.
-    pub period_end: NaiveDate,
-    /// Unit of every figure.
-    pub unit: CapacityUnit,
-    /// `ACTUAL` or `FORECAST`.
-    pub demand_kind: String,
-    /// Demand.
-    pub demand: f64,
-    /// Capacity offered (without surge).
-    pub capacity: f64,
-    /// Surge capacity.
-    pub surge: f64,
-    /// Demand − capacity.
-    pub shortfall: f64,
-    /// Shortfall / capacity, when there is capacity.
-    pub shortfall_relative: Option<f64>,
-    /// Absolute threshold judged against.
-    pub threshold_absolute: f64,
-    /// Relative threshold judged against.
-    pub threshold_relative: f64,
-    /// Raised (true) or cleared.
-    pub raised: bool,
-    /// Which change of this alert (0: the first raise).
-    pub change: u64,
-}
-
-/// A department's 50/50 standing for one fiscal year changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BalanceAlert {
-    /// Department.
-    pub department: MilitaryDepartment,
-    /// US fiscal year.
-    pub fiscal_year: i32,
-    /// Standing now.
-    pub status: alloc::BalanceStatus,
-    /// Standing before.
-    pub previous: alloc::BalanceStatus,
-    /// Projected contract share of dollars.
-    pub contract_share: Option<f64>,
-    /// Projected organic cents.
-    pub organic_cents: i64,
-    /// Projected contract cents.
-    pub contract_cents: i64,
-    /// Warning threshold, percent.
-    pub warning_percent: f64,
-    /// Which change of this standing (0: the first).
-    pub change: u64,
-}
+pub use crate::log::{BalanceAlert, BottleneckAlert};
 
 /// How alerts are judged.
 #[derive(Debug, Clone, Copy, PartialEq)]
