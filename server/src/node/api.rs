@@ -135,6 +135,42 @@ impl Node {
         })
     }
 
+    /// Refuses a draft that names another party in `field` than the node's.
+    fn acts_as(&self, field: &str, who: &PartyId) -> Result<(), Status> {
+        if who == &self.party {
+            return Ok(());
+        }
+        Err(CoreError::PermissionDenied(format!("{field}: this node acts for {}, not {who}", self.party)).into())
+    }
+
+    /// Stores a write that creates `record` under `subject` (a name already
+    /// taken in the party's namespace is ALREADY_EXISTS, as the coordinator
+    /// answers it) and answers with the record as the node now has it.
+    async fn create(
+        &self,
+        key: (&str, &str),
+        subject: &str,
+        method: Method,
+        upstream_request: Vec<u8>,
+        record: Record,
+        ordered_by: Vec<String>,
+    ) -> Result<Record, Status> {
+        let (request_id, hash) = key;
+        self.write(request_id, hash, Some(subject), |current| {
+            if current.is_some() {
+                return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+            }
+            Ok(Accepted {
+                method,
+                request: upstream_request,
+                response: record.encode(),
+                records: vec![record],
+                ordered_by,
+            })
+        })
+        .await
+    }
+
     async fn view(&self, subject: String) -> Result<View, Status> {
         let me = self.me().await?;
         self.store
@@ -248,13 +284,7 @@ impl NodeExchange {
     async fn create_order(&self, r: pb::CreateRepairOrderRequest) -> Result<pb::RepairOrder, Status> {
         let n = &self.0;
         let draft = order_draft(&r.repair_order)?;
-        if draft.originator != n.party {
-            return Err(CoreError::PermissionDenied(format!(
-                "repair_order.originator: this node acts for {}, not {}",
-                n.party, draft.originator
-            ))
-            .into());
-        }
+        n.acts_as("repair_order.originator", &draft.originator)?;
         let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.repair_order.clone().unwrap_or_default(),
@@ -264,34 +294,16 @@ impl NodeExchange {
         let subject = format!("repairOrders/{id}");
         let order = local::created_order(&id, draft, Utc::now());
         let up = pb::CreateRepairOrderRequest { request_id: request_id.clone(), repair_order_id: id, ..r };
-        let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                // A name already taken in the party's namespace, as the coordinator answers it.
-                if current.is_some() {
-                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-                }
-                Ok(Accepted {
-                    method: Method::CreateRepairOrder,
-                    request: up.encode_to_vec(),
-                    response: order.encode_to_vec(),
-                    records: vec![Record::RepairOrder(order.clone())],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
+        let key = (request_id.as_str(), hash.as_str());
+        let record = Record::RepairOrder(order);
+        let record = n.create(key, &subject, Method::CreateRepairOrder, up.encode_to_vec(), record, vec![]).await?;
         record_as!(record, RepairOrder, "repair order")
     }
 
     async fn create_offer(&self, r: pb::CreateCapacityOfferRequest) -> Result<pb::CapacityOffer, Status> {
         let n = &self.0;
         let draft = offer_draft(&r.capacity_offer)?;
-        if draft.provider != n.party {
-            return Err(CoreError::PermissionDenied(format!(
-                "capacity_offer.provider: this node acts for {}, not {}",
-                n.party, draft.provider
-            ))
-            .into());
-        }
+        n.acts_as("capacity_offer.provider", &draft.provider)?;
         let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.capacity_offer.clone().unwrap_or_default(),
@@ -301,34 +313,16 @@ impl NodeExchange {
         let subject = format!("capacityOffers/{id}");
         let offer = local::created_offer(&id, draft, Utc::now());
         let up = pb::CreateCapacityOfferRequest { request_id: request_id.clone(), capacity_offer_id: id, ..r };
-        let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                // A name already taken in the party's namespace, as the coordinator answers it.
-                if current.is_some() {
-                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-                }
-                Ok(Accepted {
-                    method: Method::CreateCapacityOffer,
-                    request: up.encode_to_vec(),
-                    response: offer.encode_to_vec(),
-                    records: vec![Record::CapacityOffer(offer.clone())],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
+        let key = (request_id.as_str(), hash.as_str());
+        let record = Record::CapacityOffer(offer);
+        let record = n.create(key, &subject, Method::CreateCapacityOffer, up.encode_to_vec(), record, vec![]).await?;
         record_as!(record, CapacityOffer, "capacity offer")
     }
 
     async fn submit_report(&self, r: pb::SubmitAvailabilityReportRequest) -> Result<pb::AvailabilityReport, Status> {
         let n = &self.0;
         let draft = report_draft(&r.availability_report)?;
-        if draft.reporter != n.party {
-            return Err(CoreError::PermissionDenied(format!(
-                "availability_report.reporter: this node acts for {}, not {}",
-                n.party, draft.reporter
-            ))
-            .into());
-        }
+        n.acts_as("availability_report.reporter", &draft.reporter)?;
         let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.availability_report.clone().unwrap_or_default(),
@@ -339,21 +333,12 @@ impl NodeExchange {
         let report = local::submitted_report(&id, draft, Utc::now());
         let up =
             pb::SubmitAvailabilityReportRequest { request_id: request_id.clone(), availability_report_id: id, ..r };
-        let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                // A name already taken in the party's namespace, as the coordinator answers it.
-                if current.is_some() {
-                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-                }
-                Ok(Accepted {
-                    method: Method::SubmitAvailabilityReport,
-                    request: up.encode_to_vec(),
-                    response: report.encode_to_vec(),
-                    records: vec![Record::AvailabilityReport(report.clone())],
-                    ordered_by: vec!["availabilityReports".into()],
-                })
-            })
-            .await?;
+        let key = (request_id.as_str(), hash.as_str());
+        let record = Record::AvailabilityReport(report);
+        // Reports are ordered among themselves (a later one supersedes).
+        let ordered_by = vec!["availabilityReports".to_owned()];
+        let method = Method::SubmitAvailabilityReport;
+        let record = n.create(key, &subject, method, up.encode_to_vec(), record, ordered_by).await?;
         record_as!(record, AvailabilityReport, "availability report")
     }
 }
@@ -661,13 +646,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let mut v = cosx_domain::Violations::new();
         let draft = crate::api::convert::availability_target_in(&mut v, &r.target);
         let draft = valid(v, draft)?;
-        if draft.owner != n.party {
-            return Err(CoreError::PermissionDenied(format!(
-                "target.owner: this node acts for {}, not {}",
-                n.party, draft.owner
-            ))
-            .into());
-        }
+        n.acts_as("target.owner", &draft.owner)?;
         let (request_id, hash, id) = n.creating_key(
             &r.request_id,
             &r.target.clone().unwrap_or_default(),

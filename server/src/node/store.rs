@@ -183,7 +183,8 @@ impl Record {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
+    /// The record as protobuf bytes.
+    pub fn encode(&self) -> Vec<u8> {
         match self {
             Record::RepairOrder(r) => r.encode_to_vec(),
             Record::CapacityOffer(r) => r.encode_to_vec(),
