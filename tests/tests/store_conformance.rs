@@ -391,15 +391,15 @@ async fn the_store_shows_exactly_what_may_see_allows_on_random_records(db: Db) -
                 .collect::<Result<_, _>>()?,
         };
         let id = format!("r{n}");
-        store.commit(create(&id, audience)).await?;
-        records.push((id, owner, provider, releasability));
+        store.commit(create(&id, audience.clone())).await?;
+        records.push((id, owner, provider, releasability, audience));
     }
     for (i, id) in ids.iter().enumerate() {
         for (n, nation) in nations.iter().enumerate() {
             let viewer_party = party(i, n)?;
             let expected: BTreeSet<String> = records
                 .iter()
-                .filter(|(_, owner, provider, releasability)| {
+                .filter(|(_, owner, provider, releasability, _)| {
                     let owner = PartyId::parse(owner).unwrap_or_else(|_| unreachable!());
                     let provider = provider.map(|p| PartyId::parse(p).unwrap_or_else(|_| unreachable!()));
                     may_see(&viewer_party, &owner, provider.as_ref(), releasability)
@@ -409,9 +409,11 @@ async fn the_store_shows_exactly_what_may_see_allows_on_random_records(db: Db) -
             let who = viewer(id, nation);
             // `get` asks the store one record at a time: the same rule, and a
             // hidden record answers exactly as a missing one.
-            for (record, ..) in &records {
+            for (record, .., audience) in &records {
                 let got = store.visible_record(RecordKind::RepairOrder, record, &who).await?;
                 assert_eq!(got.is_some(), expected.contains(record), "get of {record} by {id} of {nation}");
+                // The in-memory check the feed uses to skip a wake is the same rule.
+                assert_eq!(audience.visible_to(&who), expected.contains(record), "audience of {record} for {id}");
             }
             assert_eq!(store.visible_record(RecordKind::RepairOrder, "never-made", &who).await?, None);
             assert_eq!(ids_seen(&*store, &who).await?, expected, "records seen by {id} of {nation}");
