@@ -2,7 +2,7 @@
 //! anyone holding a certificate from the exchange CA) could make, over real
 //! mutual TLS against a real coordinator, and checks that it does no harm.
 //! One module per attack class; SECURITY.md names the test that holds each
-//! guarantee. One binary, so the suite links once.
+//! guarantee.
 
 mod amplification;
 mod exhaustion;
