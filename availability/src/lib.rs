@@ -26,6 +26,7 @@ pub mod export;
 pub mod fiscal;
 pub mod flags;
 pub mod inventory;
+pub mod record;
 pub mod report;
 pub mod rolling;
 pub mod rollup;

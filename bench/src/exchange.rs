@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use cosx_certs::ExchangeCa;
+use cosx_coordinator::config::{CoordinatorConfig, Limits, LogFormat, PartyConfig, TlsConfig};
+use cosx_coordinator::server::{self, Running};
+use cosx_edge::tls::{HandshakeLimits, TlsReloader};
 use cosx_proto::v1 as pb;
-use cosx_server::config::{CoordinatorConfig, Limits, LogFormat, PartyConfig, TlsConfig};
-use cosx_server::server::{self, Running};
-use cosx_server::tls::{HandshakeLimits, TlsReloader};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -113,7 +113,7 @@ impl Pki {
         let tls = TlsReloader::new(&self.tls)?;
         let limits =
             HandshakeLimits { timeout: Duration::from_secs(10), max_pending: 1024, max_pending_per_source: 1024 };
-        let incoming = cosx_server::tls::incoming(listener, tls, limits);
+        let incoming = cosx_edge::tls::incoming(listener, tls, limits);
         let (stop, stopped) = oneshot::channel::<()>();
         let router = tonic::transport::Server::builder().add_service(pb::exchange_server::ExchangeServer::new(Stub));
         tokio::spawn(router.serve_with_incoming_shutdown(incoming, async move {

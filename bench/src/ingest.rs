@@ -18,7 +18,7 @@ use sqlx::{Column, ConnectOptions, Connection, Row, TypeInfo, ValueRef};
 use tonic::transport::Channel;
 
 /// The coordinator's PostgreSQL schema, for the PostgreSQL ceiling.
-const POSTGRES_SCHEMA: &str = include_str!("../../server/migrations/postgres/0001_init.sql");
+const POSTGRES_SCHEMA: &str = include_str!("../../coordinator/migrations/postgres/0001_init.sql");
 
 /// A database of the run: an SQLite file, or a database created on a
 /// PostgreSQL server for this run (dropped by [`Db::remove`]).
@@ -281,7 +281,7 @@ async fn open(path: &Path, create: bool) -> anyhow::Result<SqliteConnection> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .pragma("cache_size", cosx_server::store::sqlite::WRITER_CACHE_KIB);
+        .pragma("cache_size", cosx_coordinator::store::sqlite::WRITER_CACHE_KIB);
     Ok(options.connect().await?)
 }
 

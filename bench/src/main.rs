@@ -200,7 +200,7 @@ fn ingest_requests(n: usize, prefix: &str, record: impl Fn(usize) -> Record) -> 
 async fn ingest_vs_ceiling(
     args: &Args,
     pki: &Pki,
-    running: &cosx_server::server::Running,
+    running: &cosx_coordinator::server::Running,
     db: &ingest::Db,
     figures: &mut Vec<Figure>,
     size: usize,
@@ -256,7 +256,7 @@ async fn ingest_vs_ceiling(
 
 /// Waits until the coordinator's views have caught up with its log (a
 /// coordinator's signals query catches them up before it answers).
-async fn settle_views(pki: &Pki, running: &cosx_server::server::Running) -> anyhow::Result<()> {
+async fn settle_views(pki: &Pki, running: &cosx_coordinator::server::Running) -> anyhow::Result<()> {
     let mut signals = pb::signals_client::SignalsClient::new(pki.channel(running.addr, COORDINATOR).await?);
     signals
         .get_workload_balance(pb::GetWorkloadBalanceRequest {

@@ -42,6 +42,12 @@ pub fn owned_record_id(owner: &PartyId, chosen: &str) -> Result<String, String> 
     }
 }
 
+/// The ids of the parts a split makes of `parent`: fixed by the parent's id,
+/// so a party node that splits offline names them as the coordinator will.
+pub fn split_part_ids(parent: &str, parts: usize) -> Vec<String> {
+    (1..=parts).map(|i| format!("{parent}-{i}")).collect()
+}
+
 /// What is broken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = cosx_server::fuzzing::audit_log(data);
+    let _ = cosx_coordinator::fuzzing::audit_log(data);
 });

@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = cosx_server::fuzzing::request("Ingest", data);
+    let _ = cosx_coordinator::fuzzing::request("Ingest", data);
 });

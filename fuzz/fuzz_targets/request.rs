@@ -2,7 +2,7 @@
 //! encoded request, taken through decode → parse → validate.
 #![no_main]
 
-use cosx_server::fuzzing::{METHODS, request};
+use cosx_coordinator::fuzzing::{METHODS, request};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

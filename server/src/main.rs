@@ -5,9 +5,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cosx_server::config::{CoordinatorConfig, LogFormat};
-use cosx_server::node::config::NodeConfig;
-use cosx_server::{audit, demo, node, server, store, telemetry};
+use cosx_coordinator::config::{CoordinatorConfig, LogFormat};
+use cosx_coordinator::{audit, server, store};
+use cosx_demo as demo;
+use cosx_edge::telemetry;
+use cosx_node as node;
+use cosx_node::config::NodeConfig;
 
 #[derive(Parser)]
 #[command(name = "cosx-server", version, about = "The cosx co-sustainment exchange: coordinator and tools")]
@@ -29,7 +32,7 @@ enum Command {
     /// systems, keeps their writes until the coordinator has them, and keeps
     /// a replica of what the party may see.
     Node {
-        /// TOML configuration file (see `cosx_server::node::config`).
+        /// TOML configuration file (see `cosx_node::config`).
         #[arg(long, env = "COSX_NODE_CONFIG")]
         config: PathBuf,
     },
@@ -145,7 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile
 /// (coordinator and node alike).
-async fn shutdown_signal(reload_tls: impl Fn() -> Result<(), cosx_server::tls::TlsError>) {
+async fn shutdown_signal(reload_tls: impl Fn() -> Result<(), cosx_edge::tls::TlsError>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

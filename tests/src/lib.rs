@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cosx_certs::{ExchangeCa, Issued, LeafSpec};
+use cosx_coordinator::config::{CoordinatorConfig, LogFormat, PartyConfig, TlsConfig};
+use cosx_coordinator::server::{self, Running};
 use cosx_proto::v1 as pb;
-use cosx_server::config::{CoordinatorConfig, LogFormat, PartyConfig, TlsConfig};
-use cosx_server::server::{self, Running};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 /// Trust domain of test exchanges.
@@ -104,7 +104,7 @@ impl TestExchange {
                 .collect(),
             limits: Default::default(),
             metrics_listen: None,
-            shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
+            shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             signals: Default::default(),
         };
         tweak(&mut config, &ca, &pki)?;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cosx_coordinator::config::{LogFormat, TlsConfig};
+use cosx_node::config::{NodeConfig, RetryConfig, UpstreamConfig};
+use cosx_node::{self as node, Running};
 use cosx_proto::v1 as pb;
-use cosx_server::config::{LogFormat, TlsConfig};
-use cosx_server::node::config::{NodeConfig, RetryConfig, UpstreamConfig};
-use cosx_server::node::{self, Running};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tonic::transport::Channel;
@@ -55,12 +55,12 @@ impl TestExchange {
                 max_attempts: 0,
                 call_timeout: Duration::from_secs(5),
             },
-            limits: cosx_server::config::Limits {
+            limits: cosx_coordinator::config::Limits {
                 calls_per_second_per_party: 100_000.0,
                 burst_per_party: 100_000,
                 ..Default::default()
             },
-            shutdown_grace: cosx_server::config::DEFAULT_SHUTDOWN_GRACE,
+            shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             metrics_listen: Some("127.0.0.1:0".parse()?),
         })
     }

@@ -1,9 +1,9 @@
 //! The audit log: an untouched log verifies; changing any byte of any stored
 //! entry makes verification fail and name the entry; an export verifies offline.
 
+use cosx_coordinator::audit;
+use cosx_coordinator::store;
 use cosx_proto::v1 as pb;
-use cosx_server::audit;
-use cosx_server::store;
 use cosx_tests::database::Backend;
 use cosx_tests::{TestExchange, availability_report, party, repair_order};
 use sqlx::Connection;

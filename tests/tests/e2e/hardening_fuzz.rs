@@ -1,6 +1,6 @@
 //! Smoke fuzz, on stable and in CI: mutated encodings of valid requests, and
 //! random bytes, through every request type's decode → parse → validate
-//! path (`cosx_server::fuzzing`, the same entry points as the `cargo fuzz`
+//! path (`cosx_coordinator::fuzzing`, the same entry points as the `cargo fuzz`
 //! targets in `fuzz/`), and mutated exported audit logs through the offline
 //! verifier. Any panic fails the test. `COSX_FUZZ_SECONDS` sets the time per
 //! target (default 0.25 s); `COSX_FUZZ_SEED` replays a run.
@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use cosx_coordinator::fuzzing::{self, METHODS, Outcome};
 use cosx_proto::v1 as pb;
-use cosx_server::fuzzing::{self, METHODS, Outcome};
 use cosx_tests::{availability_report, capacity_offer, party, repair_order};
 use prost::Message;
 

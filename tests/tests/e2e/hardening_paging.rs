@@ -1,6 +1,6 @@
 //! Paging never skips records written by one commit: the parts of a split
 //! share their position in the log, and a page boundary must not fall
-//! between them. (Found by the SIGKILL loop in `server/tests/crash.rs`.)
+//! between them. (Found by the SIGKILL loop in `server/tests/process/crash.rs`.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -24,7 +24,7 @@ async fn a_rollback_journal_database_is_converted_to_wal_on_open() -> anyhow::Re
     assert_eq!(mode, "delete");
     drop(conn);
 
-    let store = cosx_server::store::connect(&url).await?;
+    let store = cosx_coordinator::store::connect(&url).await?;
     drop(store);
     // The file itself is now in WAL mode, seen from a plain connection, and nothing was lost.
     let mut conn = SqliteConnectOptions::from_str(&url)?.connect().await?;
@@ -37,7 +37,8 @@ async fn a_rollback_journal_database_is_converted_to_wal_on_open() -> anyhow::Re
 
 #[tokio::test]
 async fn a_database_that_cannot_run_in_wal_mode_is_refused() {
-    let err = cosx_server::store::connect("sqlite::memory:").await.err().expect("an in-memory database was accepted");
+    let err =
+        cosx_coordinator::store::connect("sqlite::memory:").await.err().expect("an in-memory database was accepted");
     let message = err.to_string();
     assert!(message.contains("journal_mode=WAL, synchronous=FULL, foreign_keys=ON"), "{message}");
 }

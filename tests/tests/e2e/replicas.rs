@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use cosx_coordinator::server::Running;
+use cosx_coordinator::store::Viewer;
 use cosx_proto::v1 as pb;
-use cosx_server::server::Running;
-use cosx_server::store::Viewer;
 use cosx_tests::database::postgres_url;
 use cosx_tests::{TestExchange, capacity_offer, party, repair_order};
 use tonic::Code;

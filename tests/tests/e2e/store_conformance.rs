@@ -11,8 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cosx_server::audit;
-use cosx_server::store::{
+use cosx_coordinator::audit;
+use cosx_coordinator::store::{
     self, Audience, Commit, Committed, IdempotencyKey, LogNotice, NewEvent, RecordFilter, RecordKind, RecordWrite,
     Store, StoreError, TransitionWrite, Viewer,
 };

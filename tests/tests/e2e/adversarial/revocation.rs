@@ -144,7 +144,7 @@ async fn a_node_reloads_its_crl_like_the_coordinator() -> anyhow::Result<()> {
     let mut config = ex.node_config(party::USAF, ex.addr())?;
     config.tls.crls = vec![crl.clone()];
     config.tls.reload_interval = Duration::from_millis(100);
-    let node = cosx_server::node::start(&config).await?;
+    let node = cosx_node::start(&config).await?;
     let local = ex.ca.issue_party(party::USAF)?;
     let channel = ex.channel_to(node.addr, Some(&local), ex.ca.cert_pem()).await?;
     let mut status = pb::node_client::NodeClient::new(channel);

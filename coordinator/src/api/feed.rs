@@ -1,0 +1,206 @@
+//! `cosx.v1.Feed`: replay from a sequence, then follow live events.
+//!
+//! Each subscriber pulls from the log in pages from its own cursor, so a slow
+//! subscriber costs one bounded channel and a cursor, never a growing queue:
+//! when it stops reading, its task waits. New commits only wake it. A party
+//! suspended while subscribed is cut off. When the server shuts down, each
+//! stream ends with `UNAVAILABLE` naming the sequence to resume after.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cosx_proto::v1 as pb;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::alerts::*;
+use super::authenticate;
+use super::convert::*;
+use crate::coordinator::{Coordinator, Event, EventContent};
+
+/// The Feed service: the core, a flag that turns true when the server
+/// begins shutting down, and how many subscriptions one party may hold.
+pub struct FeedService {
+    core: Arc<Coordinator>,
+    closing: watch::Receiver<bool>,
+    max_per_party: usize,
+}
+
+impl FeedService {
+    /// The service over `core`, ending streams when `closing` turns true.
+    pub fn new(core: Arc<Coordinator>, closing: watch::Receiver<bool>, max_per_party: usize) -> Self {
+        FeedService { core, closing, max_per_party }
+    }
+}
+
+/// The status a stream ends with at shutdown: resumable from `cursor`.
+fn shutting_down(cursor: i64) -> Status {
+    Status::unavailable(format!("server shutting down; resume from sequence {cursor}"))
+}
+
+/// Events fetched from the log per page.
+const PAGE: u32 = 256;
+/// Checkpoints go out this often to subscribers that ask (and at once after
+/// events of their own): a heartbeat on a fixed clock, so their timing says
+/// nothing about other parties' commits.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+/// Events buffered per subscriber.
+const BUFFER: usize = 64;
+
+fn kind_of(kind: &str) -> pb::EventKind {
+    pb::EventKind::from_str_name(&format!("EVENT_KIND_{kind}")).unwrap_or(pb::EventKind::Unspecified)
+}
+
+/// An event for a subscriber.
+pub(crate) fn event_out(e: &Event) -> pb::Event {
+    use pb::event::Subject;
+    let mut out = pb::Event {
+        sequence: e.sequence,
+        time: timestamp(e.time),
+        kind: kind_of(&e.kind) as i32,
+        actor: e.actor.clone(),
+        subject: None,
+        transition: None,
+        split_parts: vec![],
+    };
+    match &e.content {
+        EventContent::RepairOrder { order, transition } => {
+            out.subject = Some(Subject::RepairOrder(repair_order_out(order)));
+            out.transition = transition.as_ref().map(|t| transition_out(t, e.sequence));
+        }
+        EventContent::Split { parent, parts } => {
+            out.subject = Some(Subject::RepairOrder(repair_order_out(parent)));
+            out.split_parts = parts.iter().map(repair_order_out).collect();
+        }
+        EventContent::CapacityOffer { offer } => out.subject = Some(Subject::CapacityOffer(capacity_offer_out(offer))),
+        EventContent::AvailabilityReport { report } => {
+            out.subject = Some(Subject::AvailabilityReport(availability_report_out(report)))
+        }
+        EventContent::Party { party } => out.subject = Some(Subject::Party(party_out(party, 0))),
+        EventContent::DepotBaseline { .. } => {}
+        EventContent::AvailabilityTarget { target } => {
+            out.subject = Some(Subject::AvailabilityTarget(availability_target_out(target)))
+        }
+        EventContent::Bottleneck { alert } => out.subject = Some(Subject::BottleneckAlert(bottleneck_alert_out(alert))),
+        EventContent::WorkloadBalance { alert } => out.subject = Some(Subject::BalanceAlert(balance_alert_out(alert))),
+    }
+    out
+}
+
+#[tonic::async_trait]
+impl pb::feed_server::Feed for FeedService {
+    type SubscribeStream = ReceiverStream<Result<pb::Event, Status>>;
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = authenticate(&self.core, &request)?;
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            let mut v = cosx_domain::Violations::new();
+            v.add("after_sequence", "must be >= 0");
+            return Err(crate::coordinator::CoreError::Invalid(v).into());
+        }
+        let kinds: Vec<i32> = r.kinds;
+        let checkpoints = r.checkpoints;
+        let core = self.core.clone();
+        // Refused here, before the stream starts, when the party holds its share.
+        let subscription = core.subscriptions().open(caller.id(), r.after_sequence, self.max_per_party)?;
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let mut head = core.watch_head();
+        let mut closing = self.closing.clone();
+        tokio::spawn(async move {
+            let mut cursor = r.after_sequence;
+            // Everything up to here has been read for this subscriber: the
+            // next query starts here, so a wake costs the new entries only.
+            let mut scanned = cursor;
+            let mut checkpointed = cursor;
+            // The first checkpoint goes out as soon as the subscriber is caught up.
+            let mut last_checkpoint =
+                tokio::time::Instant::now().checked_sub(HEARTBEAT).unwrap_or_else(tokio::time::Instant::now);
+            loop {
+                // The flag turned, or the server that owned it is gone.
+                if *closing.borrow() || closing.has_changed().is_err() {
+                    let _ = tx.send(Err(shutting_down(cursor))).await;
+                    return;
+                }
+                if !core.still_admitted(&caller) {
+                    let _ =
+                        tx.send(Err(Status::permission_denied(format!("party {} is suspended", caller.id())))).await;
+                    return;
+                }
+                // Every event up to this head that the caller may see is in the
+                // pages read from here on; every commit acknowledged before
+                // `caught_up_at` is at or below it (the head moves before a
+                // commit is answered).
+                let caught_up_at = chrono::Utc::now();
+                let head_before = *head.borrow_and_update();
+                let events = match core.concerns(&caller, scanned, head_before) {
+                    // Nothing new concerns this subscriber: no query at all.
+                    Some(false) => Vec::new(),
+                    _ => match core.events(&caller, scanned, PAGE).await {
+                        Ok(events) => events,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    },
+                };
+                let full_page = events.len() == PAGE as usize;
+                for e in &events {
+                    let event = event_out(e);
+                    if kinds.is_empty() || kinds.contains(&event.kind) {
+                        // A subscriber that stops reading must not hold up shutdown.
+                        tokio::select! {
+                            sent = tx.send(Ok(event)) => if sent.is_err() { return },
+                            _ = closing.wait_for(|c| *c) => {
+                                let _ = tx.try_send(Err(shutting_down(cursor)));
+                                return;
+                            }
+                        }
+                    }
+                    cursor = e.sequence;
+                }
+                scanned = if full_page { cursor } else { cursor.max(head_before) };
+                subscription.advanced(scanned);
+                if full_page {
+                    continue;
+                }
+                // A checkpoint says "you have everything you may see, as of
+                // this time": it carries the subscriber's own cursor (never
+                // the log head, which would count other parties' commits) and
+                // the time the head was read. It goes out after events of the
+                // subscriber's own, and otherwise on the heartbeat.
+                let due = last_checkpoint.elapsed() >= HEARTBEAT;
+                if checkpoints && (cursor > checkpointed || due) {
+                    checkpointed = cursor;
+                    last_checkpoint = tokio::time::Instant::now();
+                    let checkpoint = pb::Event {
+                        sequence: cursor,
+                        time: timestamp(caught_up_at),
+                        kind: pb::EventKind::Checkpoint as i32,
+                        ..pb::Event::default()
+                    };
+                    if tx.send(Ok(checkpoint)).await.is_err() {
+                        return;
+                    }
+                }
+                // Caught up: wait for a commit or the heartbeat, re-checking admission now and then.
+                let wait = if checkpoints {
+                    HEARTBEAT.saturating_sub(last_checkpoint.elapsed())
+                } else {
+                    Duration::from_secs(1)
+                };
+                tokio::select! {
+                    changed = head.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = tx.closed() => return,
+                    _ = closing.wait_for(|c| *c) => {}
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

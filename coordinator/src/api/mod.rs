@@ -1,0 +1,43 @@
+//! The gRPC surface: thin adapters from `cosx.v1` services to the
+//! coordinator core. Each handler authenticates the caller from its client
+//! certificate, parses the request into domain types, calls the core, and
+//! maps the answer back. This is the only module that knows protobuf.
+
+mod alerts;
+mod balance;
+mod exchange;
+mod feed;
+mod registry;
+mod signals;
+
+use std::sync::Arc;
+
+use cosx_domain::Caller;
+pub(crate) use cosx_edge::convert;
+pub(crate) use cosx_edge::request::{request_key, valid};
+use tonic::{Request, Status};
+
+use crate::coordinator::Coordinator;
+
+pub use balance::AllocationService;
+pub use exchange::ExchangeService;
+pub use feed::FeedService;
+pub use registry::RegistryService;
+pub use signals::SignalsService;
+
+/// Identifies the caller from the verified client certificate of the
+/// connection, and records it on the request's span.
+pub(crate) fn authenticate<T>(core: &Coordinator, request: &Request<T>) -> Result<Caller, Status> {
+    let certs = request.peer_certs();
+    let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+    let caller = core.authenticate(leaf)?;
+    tracing::Span::current().record("party", caller.id().as_str());
+    Ok(caller)
+}
+
+/// The coordinator's services, sharing one core.
+#[derive(Clone)]
+pub struct Services {
+    /// The shared core.
+    pub core: Arc<Coordinator>,
+}

@@ -1,0 +1,142 @@
+//! Assembles the coordinator: store, core, services, health and reflection,
+//! behind mutual TLS (with reloadable certificates and CRLs) and admission
+//! control; serves until told to stop, then drains within a grace period.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+use crate::api::{AllocationService, ExchangeService, FeedService, RegistryService, SignalsService};
+use crate::config::CoordinatorConfig;
+use crate::coordinator::Coordinator;
+use crate::store;
+use cosx_edge::listener::{AbortOnDrop, Edge, Services, Serving};
+use cosx_edge::tls::TlsError;
+
+/// A running coordinator.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The core, for in-process inspection.
+    pub core: Arc<Coordinator>,
+    serving: Serving,
+    metrics_addr: Option<SocketAddr>,
+    _metrics: Option<AbortOnDrop>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight calls finish (feeds end with a
+    /// resumable `UNAVAILABLE`), and waits for the end, at most the grace
+    /// period.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.trigger_stop();
+        self.wait().await
+    }
+
+    /// Waits until the server ends: by itself, or once a stop is triggered,
+    /// when the last call finishes or the grace period runs out, whichever
+    /// comes first. Calls still running then are abandoned.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.serving.wait().await
+    }
+
+    /// Asks the server to stop without waiting: it stops accepting at once.
+    pub fn trigger_stop(&mut self) {
+        self.serving.trigger_stop();
+    }
+
+    /// Rebuilds the TLS config from its files now (SIGHUP does this). New
+    /// handshakes use it; open connections whose certificate it now refuses
+    /// are closed. On error the previous config stays in force.
+    pub fn reload_tls(&self) -> Result<(), TlsError> {
+        self.serving.reload_tls()
+    }
+
+    /// How many TLS configs have been loaded (1 at start), for watching
+    /// the file poll take effect.
+    pub fn tls_generation(&self) -> u64 {
+        self.serving.tls_generation()
+    }
+
+    /// Where Prometheus metrics are served, if they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+}
+
+/// Opens the store, registers configured parties, binds `config.listen`
+/// (port 0 picks a free one) and starts serving.
+pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
+    let store = store::connect(&config.database).await?;
+    let core = Arc::new(Coordinator::new(store, &config.trust_domain).await?);
+    core.follow_store().await?;
+    core.bootstrap_parties(config.parties()?).await?;
+    // One set of views kept from the log, shared by queries and the alert task.
+    let views = Arc::new(tokio::sync::Mutex::new(crate::signals::views::LogViews::default()));
+    if config.signals.alerts {
+        crate::signals::alerts::spawn(&core, views.clone(), (&config.signals).into());
+    }
+    let listener = TcpListener::bind(config.listen).await?;
+    let admitted = core.clone();
+    let edge = Edge {
+        tls: &config.tls,
+        limits: &config.limits,
+        trust_domain: &config.trust_domain,
+        shutdown_grace: config.shutdown_grace,
+        admit: Arc::new(move |party: &str| admitted.admits(party)),
+    };
+    let serving = cosx_edge::listener::serve(listener, edge, |cx| {
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(
+                FeedServer::new(FeedService::new(
+                    core.clone(),
+                    cx.closing.clone(),
+                    config.limits.max_subscriptions_per_party,
+                ))
+                .max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
+                SignalsServer::new(SignalsService::new(core.clone(), views, config.signals.clone()))
+                    .max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
+                AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
+            );
+        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION] }
+    })
+    .await?;
+    let (metrics_addr, metrics) = match config.metrics_listen {
+        Some(at) => {
+            let metrics = TcpListener::bind(at).await?;
+            let metrics_addr = metrics.local_addr()?;
+            (Some(metrics_addr), Some(AbortOnDrop(tokio::spawn(serve_metrics(metrics, core.clone())))))
+        }
+        None => (None, None),
+    };
+    let addr = serving.addr;
+    tracing::info!(%addr, database = %config.database, "coordinator serving cosx.v1 over mutual TLS");
+    Ok(Running { addr, core, serving, metrics_addr, _metrics: metrics })
+}
+
+/// Serves `GET /metrics` for the coordinator on `listener` until the task
+/// is dropped.
+async fn serve_metrics(listener: TcpListener, core: Arc<Coordinator>) {
+    cosx_edge::metrics::serve_with(listener, move || {
+        let core = core.clone();
+        async move {
+            let head = *core.watch_head().borrow();
+            Ok(cosx_edge::metrics::render(core.feed_lag(head), head))
+        }
+    })
+    .await;
+}

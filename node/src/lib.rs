@@ -1,0 +1,149 @@
+//! A party node: the store-and-forward gateway a party runs next to its own
+//! systems (depot MIS, ERP, the `cosx` CLI).
+//!
+//! It serves the same `cosx.v1` API as the coordinator, plus `cosx.v1.Node`,
+//! to clients whose certificates are issued for the node's party (the party
+//! named in its upstream certificate); any other party is refused. A write
+//! is checked, stored in the node's SQLite outbox and replica, and answered;
+//! [`upstream::forward`] then delivers it to the coordinator in order, with
+//! backoff, carrying its request id so a repeat is harmless; what the
+//! coordinator refuses is kept with the reason and shown on the record.
+//! [`upstream::follow`] keeps the replica in step with the coordinator's feed
+//! from a stored cursor, so reads work while the link is down, and say how
+//! fresh they are.
+//!
+//! It applies the same write and visibility rules as the coordinator, from
+//! `cosx-domain`, and parses and answers through the same edge
+//! (`cosx-edge`). Must never: decide differently from the coordinator (the
+//! differential test in the e2e suite holds the two to the same answers),
+//! or reach into the coordinator's crate — it is a party's program, and
+//! speaks to the coordinator only over the exchange's own API.
+
+pub mod api;
+pub mod config;
+pub mod local;
+pub mod metrics;
+pub mod store;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cosx_domain::PartyId;
+use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
+use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use tokio::net::TcpListener;
+use tonic::service::RoutesBuilder;
+
+use self::api::{Node, NodeAllocation, NodeExchange, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService};
+use self::config::NodeConfig;
+use self::store::NodeStore;
+use self::upstream::Upstream;
+use cosx_edge::listener::{self as edge, Edge, Services, Serving};
+use cosx_edge::tls::TlsError;
+
+/// A running node.
+pub struct Running {
+    /// The address its party's systems connect to.
+    pub addr: SocketAddr,
+    /// Its state, for in-process inspection.
+    pub node: Arc<Node>,
+    /// Where it serves metrics, if it does.
+    pub metrics_addr: Option<SocketAddr>,
+    serving: Serving,
+    links: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops serving (calls in flight get the shutdown grace) and
+    /// forwarding. Nothing is lost: queued writes stay in the outbox for the
+    /// next start.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        for link in &self.links {
+            link.abort();
+        }
+        self.serving.stop().await?;
+        self.node.store.close().await;
+        Ok(())
+    }
+
+    /// Rebuilds the TLS config from its files now (SIGHUP does this), as
+    /// the coordinator does: new handshakes use it, open connections whose
+    /// certificate it now refuses are closed.
+    pub fn reload_tls(&self) -> Result<(), TlsError> {
+        self.serving.reload_tls()
+    }
+
+    /// How many TLS configs have been loaded (1 at start).
+    pub fn tls_generation(&self) -> u64 {
+        self.serving.tls_generation()
+    }
+}
+
+/// The party a PEM certificate names.
+fn party_of(cert_pem: &str, trust_domain: &str) -> anyhow::Result<PartyId> {
+    let der =
+        cosx_certs::pem_to_der(cert_pem).ok_or_else(|| anyhow::anyhow!("upstream.cert is not a PEM certificate"))?;
+    let id = cosx_certs::party_id_from_cert(&der, trust_domain)
+        .map_err(|e| anyhow::anyhow!("upstream.cert does not name a party of {trust_domain}: {e}"))?;
+    PartyId::parse(&id).map_err(|e| anyhow::anyhow!("upstream.cert: {e}"))
+}
+
+/// Opens the node's database, starts the link to the coordinator (which may
+/// be down: the node serves regardless) and serves its party's systems.
+pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
+    let party = party_of(&upstream::read_pem("upstream.cert", &config.upstream.cert)?, &config.trust_domain)?;
+    let store = Arc::new(NodeStore::open(&config.database).await?);
+    let upstream = Arc::new(Upstream::new(&config.upstream, &config.retry)?);
+    let node = Arc::new(Node {
+        store: store.clone(),
+        upstream: upstream.clone(),
+        party,
+        trust_domain: config.trust_domain.clone(),
+    });
+    let mut links = vec![
+        tokio::spawn(upstream::forward(store.clone(), upstream.clone())),
+        tokio::spawn(upstream::follow(store, upstream)),
+    ];
+    let listener = TcpListener::bind(config.listen).await?;
+    let mut metrics_addr = None;
+    if let Some(at) = config.metrics_listen {
+        let metrics = TcpListener::bind(at).await?;
+        metrics_addr = Some(metrics.local_addr()?);
+        links.push(tokio::spawn(metrics::serve(metrics, node.clone())));
+    }
+    let own = node.party.clone();
+    let edge = Edge {
+        tls: &config.tls,
+        limits: &config.limits,
+        trust_domain: &config.trust_domain,
+        shutdown_grace: config.shutdown_grace,
+        admit: Arc::new(move |party: &str| {
+            if party == own.as_str() {
+                Ok(())
+            } else {
+                Err(format!("this node serves party {own}; {party} must use its own node or the coordinator"))
+            }
+        }),
+    };
+    let serving = edge::serve(listener, edge, |cx| {
+        let n = &node;
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(RegistryServer::new(NodeRegistry(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(ExchangeServer::new(NodeExchange(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(FeedServer::new(NodeFeed(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
+        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, NODE] }
+    })
+    .await?;
+    let addr = serving.addr;
+    tracing::info!(%addr, party = %node.party, upstream = %config.upstream.endpoint, "node serving cosx.v1 over mutual TLS");
+    Ok(Running { addr, node, metrics_addr, serving, links })
+}

@@ -1,0 +1,835 @@
+//! The node's own SQLite database: the outbox of writes accepted from the
+//! party's systems, the replica of what the party may see, the events
+//! received from the coordinator, and the feed cursor. Everything the node
+//! answers with is on disk first (WAL, `synchronous=FULL`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use cosx_proto::v1 as pb;
+use prost::Message;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, Sqlite, Transaction};
+use tokio::sync::{Mutex, Notify, watch};
+
+use cosx_edge::CoreError;
+
+const SCHEMA: &str = include_str!("../migrations/0001_init.sql");
+
+/// What went wrong in the node's database.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeStoreError {
+    /// The database failed.
+    #[error("node database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored message could not be decoded.
+    #[error("node database holds an unreadable {0}")]
+    Corrupt(&'static str),
+}
+
+impl From<NodeStoreError> for cosx_edge::StoreError {
+    fn from(e: NodeStoreError) -> Self {
+        match e {
+            NodeStoreError::Database(e) => cosx_edge::StoreError::Database(e),
+            NodeStoreError::Corrupt(what) => cosx_edge::StoreError::Corrupt(format!("node database: {what}")),
+        }
+    }
+}
+
+/// Through the one error table (`api::status`), as the coordinator's store
+/// errors are: a database failure is UNAVAILABLE (retry), corruption INTERNAL.
+impl From<NodeStoreError> for tonic::Status {
+    fn from(e: NodeStoreError) -> Self {
+        CoreError::Store(e.into()).into()
+    }
+}
+
+type Result<T, E = NodeStoreError> = std::result::Result<T, E>;
+
+/// The cosx.v1 write methods a node forwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `Exchange.CreateRepairOrder`.
+    CreateRepairOrder,
+    /// `Exchange.TransitionRepairOrder`.
+    TransitionRepairOrder,
+    /// `Exchange.SplitRepairOrder`.
+    SplitRepairOrder,
+    /// `Exchange.CreateCapacityOffer`.
+    CreateCapacityOffer,
+    /// `Exchange.UpdateCapacityOffer`.
+    UpdateCapacityOffer,
+    /// `Exchange.WithdrawCapacityOffer`.
+    WithdrawCapacityOffer,
+    /// `Exchange.SubmitAvailabilityReport`.
+    SubmitAvailabilityReport,
+    /// `Exchange.SetAvailabilityTarget`.
+    SetAvailabilityTarget,
+}
+
+impl Method {
+    const ALL: [Method; 8] = [
+        Method::CreateRepairOrder,
+        Method::TransitionRepairOrder,
+        Method::SplitRepairOrder,
+        Method::CreateCapacityOffer,
+        Method::UpdateCapacityOffer,
+        Method::WithdrawCapacityOffer,
+        Method::SubmitAvailabilityReport,
+        Method::SetAvailabilityTarget,
+    ];
+
+    /// The method's name in `cosx.v1.Exchange`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::CreateRepairOrder => "CreateRepairOrder",
+            Method::TransitionRepairOrder => "TransitionRepairOrder",
+            Method::SplitRepairOrder => "SplitRepairOrder",
+            Method::CreateCapacityOffer => "CreateCapacityOffer",
+            Method::UpdateCapacityOffer => "UpdateCapacityOffer",
+            Method::WithdrawCapacityOffer => "WithdrawCapacityOffer",
+            Method::SubmitAvailabilityReport => "SubmitAvailabilityReport",
+            Method::SetAvailabilityTarget => "SetAvailabilityTarget",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == s).ok_or(NodeStoreError::Corrupt("outbox method"))
+    }
+}
+
+/// A record as the coordinator (or, while pending, the node) has it.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // built once per write or event and moved little
+pub enum Record {
+    /// A repair order.
+    RepairOrder(pb::RepairOrder),
+    /// A capacity offer.
+    CapacityOffer(pb::CapacityOffer),
+    /// An availability report.
+    AvailabilityReport(pb::AvailabilityReport),
+    /// An availability target.
+    AvailabilityTarget(pb::AvailabilityTarget),
+    /// A party.
+    Party(pb::Party),
+}
+
+/// Record kinds as stored in `replica.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Repair orders.
+    RepairOrder,
+    /// Capacity offers.
+    CapacityOffer,
+    /// Availability reports.
+    AvailabilityReport,
+    /// Availability targets.
+    AvailabilityTarget,
+    /// Parties.
+    Party,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::RepairOrder => "repair_order",
+            Kind::CapacityOffer => "capacity_offer",
+            Kind::AvailabilityReport => "availability_report",
+            Kind::AvailabilityTarget => "availability_target",
+            Kind::Party => "party",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Kind> {
+        [Kind::RepairOrder, Kind::CapacityOffer, Kind::AvailabilityReport, Kind::AvailabilityTarget, Kind::Party]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(NodeStoreError::Corrupt("record kind"))
+    }
+}
+
+impl Record {
+    /// Its resource name, e.g. `repairOrders/{id}`.
+    pub fn subject(&self) -> &str {
+        match self {
+            Record::RepairOrder(r) => &r.name,
+            Record::CapacityOffer(r) => &r.name,
+            Record::AvailabilityReport(r) => &r.name,
+            Record::AvailabilityTarget(r) => &r.name,
+            Record::Party(r) => &r.name,
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::RepairOrder(_) => Kind::RepairOrder,
+            Record::CapacityOffer(_) => Kind::CapacityOffer,
+            Record::AvailabilityReport(_) => Kind::AvailabilityReport,
+            Record::AvailabilityTarget(_) => Kind::AvailabilityTarget,
+            Record::Party(_) => Kind::Party,
+        }
+    }
+
+    /// Its version; later versions replace earlier ones in the replica.
+    pub fn version(&self) -> i64 {
+        match self {
+            Record::RepairOrder(r) => r.version,
+            Record::CapacityOffer(r) => r.version,
+            Record::AvailabilityReport(r) => r.version,
+            Record::AvailabilityTarget(r) => r.version,
+            Record::Party(r) => r.etag.parse().unwrap_or(0),
+        }
+    }
+
+    /// The record as protobuf bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Record::RepairOrder(r) => r.encode_to_vec(),
+            Record::CapacityOffer(r) => r.encode_to_vec(),
+            Record::AvailabilityReport(r) => r.encode_to_vec(),
+            Record::AvailabilityTarget(r) => r.encode_to_vec(),
+            Record::Party(r) => r.encode_to_vec(),
+        }
+    }
+
+    fn decode(kind: Kind, bytes: &[u8]) -> Result<Record> {
+        let bad = |_| NodeStoreError::Corrupt("replica record");
+        Ok(match kind {
+            Kind::RepairOrder => Record::RepairOrder(pb::RepairOrder::decode(bytes).map_err(bad)?),
+            Kind::CapacityOffer => Record::CapacityOffer(pb::CapacityOffer::decode(bytes).map_err(bad)?),
+            Kind::AvailabilityReport => Record::AvailabilityReport(pb::AvailabilityReport::decode(bytes).map_err(bad)?),
+            Kind::AvailabilityTarget => Record::AvailabilityTarget(pb::AvailabilityTarget::decode(bytes).map_err(bad)?),
+            Kind::Party => Record::Party(pb::Party::decode(bytes).map_err(bad)?),
+        })
+    }
+
+    /// The records an event carries: its subject and any split parts.
+    pub fn from_event(event: &pb::Event) -> Vec<Record> {
+        use pb::event::Subject;
+        let mut out: Vec<Record> = match &event.subject {
+            Some(Subject::RepairOrder(r)) => vec![Record::RepairOrder(r.clone())],
+            Some(Subject::CapacityOffer(r)) => vec![Record::CapacityOffer(r.clone())],
+            Some(Subject::AvailabilityReport(r)) => vec![Record::AvailabilityReport(r.clone())],
+            Some(Subject::AvailabilityTarget(r)) => vec![Record::AvailabilityTarget(r.clone())],
+            Some(Subject::Party(r)) => vec![Record::Party(r.clone())],
+            // Alerts are events, not records: the node keeps them in its event log only.
+            Some(Subject::BottleneckAlert(_) | Subject::BalanceAlert(_)) | None => vec![],
+        };
+        out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
+        out
+    }
+}
+
+/// The coordinator's last refusal of a write to a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The refused write's request id.
+    pub request_id: String,
+    /// gRPC code name, e.g. `ABORTED`.
+    pub code: String,
+    /// The coordinator's message.
+    pub message: String,
+    /// When the node heard it.
+    pub time: DateTime<Utc>,
+}
+
+/// A record as a local client reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// The node's version while writes are pending, else the coordinator's.
+    pub record: Record,
+    /// Writes to it not yet at the coordinator.
+    pub pending: u32,
+    /// Whether the coordinator has any version of it.
+    pub upstream: bool,
+    /// Superseded by a later report.
+    pub superseded: bool,
+    /// The last refusal, if not cleared by a later delivered write.
+    pub rejection: Option<Rejection>,
+}
+
+impl View {
+    /// The record with its sync status filled in.
+    pub fn with_sync(&self) -> Record {
+        let state = if self.pending > 0 {
+            pb::SyncState::Pending
+        } else if self.rejection.is_some() {
+            pb::SyncState::Rejected
+        } else {
+            pb::SyncState::Synced
+        };
+        let r = self.rejection.as_ref();
+        let sync = Some(pb::SyncStatus {
+            state: state as i32,
+            pending_writes: self.pending,
+            rejected_request_id: r.map(|r| r.request_id.clone()).unwrap_or_default(),
+            rejection_code: r.map(|r| r.code.clone()).unwrap_or_default(),
+            rejection_message: r.map(|r| r.message.clone()).unwrap_or_default(),
+            rejection_time: r.and_then(|r| cosx_edge::convert::timestamp(r.time)),
+        });
+        let mut record = self.record.clone();
+        match &mut record {
+            Record::RepairOrder(r) => r.sync = sync,
+            Record::CapacityOffer(r) => r.sync = sync,
+            Record::AvailabilityReport(r) => r.sync = sync,
+            Record::AvailabilityTarget(r) => r.sync = sync,
+            Record::Party(_) => {}
+        }
+        record
+    }
+}
+
+/// Where an outbox write stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteState {
+    /// Waiting to be forwarded.
+    Queued,
+    /// At the coordinator.
+    Delivered,
+    /// Refused by the coordinator.
+    Rejected,
+}
+
+impl WriteState {
+    fn as_str(self) -> &'static str {
+        match self {
+            WriteState::Queued => "queued",
+            WriteState::Delivered => "delivered",
+            WriteState::Rejected => "rejected",
+        }
+    }
+
+    fn parse(s: &str) -> Result<WriteState> {
+        match s {
+            "queued" => Ok(WriteState::Queued),
+            "delivered" => Ok(WriteState::Delivered),
+            "rejected" => Ok(WriteState::Rejected),
+            _ => Err(NodeStoreError::Corrupt("outbox state")),
+        }
+    }
+}
+
+/// One write in the outbox.
+#[derive(Debug, Clone)]
+pub struct Write {
+    /// Position in the outbox.
+    pub sequence: i64,
+    /// The idempotency key that travels upstream.
+    pub request_id: String,
+    /// What it calls.
+    pub method: Method,
+    /// The record it is about.
+    pub subject: String,
+    /// The upstream request, protobuf.
+    pub request: Vec<u8>,
+    /// Where it stands.
+    pub state: WriteState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the node accepted it.
+    pub create_time: DateTime<Utc>,
+    /// The last error (queued) or the refusal (rejected).
+    pub error_code: Option<String>,
+    /// Its message.
+    pub error_message: Option<String>,
+}
+
+/// A write the node accepts: what to forward, what to answer, and what the
+/// records look like once it is applied.
+pub struct Accepted {
+    /// The upstream method.
+    pub method: Method,
+    /// The upstream request (with the request id, and the new record's id).
+    pub request: Vec<u8>,
+    /// The answer to the local client, protobuf.
+    pub response: Vec<u8>,
+    /// The records as the write leaves them; the first is the subject.
+    pub records: Vec<Record>,
+    /// Further keys the write is ordered by: it is forwarded only after
+    /// every earlier write with one of them (reports supersede each other at
+    /// the coordinator, so they go one at a time).
+    pub ordered_by: Vec<String>,
+}
+
+/// Counts for `Node.GetStatus`.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxCounts {
+    /// Queued writes.
+    pub queued: i64,
+    /// When the oldest queued one was accepted.
+    pub oldest_queued: Option<DateTime<Utc>>,
+    /// Delivered writes.
+    pub delivered: i64,
+    /// Rejected writes.
+    pub rejected: i64,
+}
+
+/// Where the replica stands.
+#[derive(Debug, Clone, Default)]
+pub struct SyncPoint {
+    /// The feed cursor: every event up to it has been applied.
+    pub cursor: i64,
+    /// The coordinator's log head as last seen.
+    pub head: i64,
+    /// When the feed last answered.
+    pub last_sync_time: Option<DateTime<Utc>>,
+}
+
+/// The node's database.
+pub struct NodeStore {
+    pool: SqlitePool,
+    writer: Mutex<()>,
+    queued: Notify,
+    events: watch::Sender<i64>,
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn time_of(text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| NodeStoreError::Corrupt("timestamp"))
+}
+
+const PENDING: &str = "(SELECT count(*) FROM outbox_subject s JOIN outbox o ON o.sequence = s.sequence
+      WHERE s.subject = replica.subject AND o.state = 'queued')";
+
+impl NodeStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://FILE`).
+    pub async fn open(url: &str) -> Result<NodeStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(sequence), 0) FROM events").fetch_one(&pool).await?;
+        Ok(NodeStore { pool, writer: Mutex::new(()), queued: Notify::new(), events: watch::channel(head).0 })
+    }
+
+    /// Wakes when a write is queued.
+    pub fn queued_notify(&self) -> &Notify {
+        &self.queued
+    }
+
+    /// Receives the sequence of the last event stored.
+    pub fn watch_events(&self) -> watch::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    /// Accepts a write made by the party's systems: answers a repeated
+    /// request id as the first time (or ALREADY_EXISTS if the payload
+    /// differs); otherwise reads the record it is about (`subject`), lets
+    /// `build` decide, and stores the write in the outbox and its effect on
+    /// the replica in one durable transaction.
+    pub async fn accept<F>(
+        &self,
+        request_id: &str,
+        request_hash: &str,
+        subject: Option<&str>,
+        build: F,
+    ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
+    where
+        F: FnOnce(Option<View>) -> std::result::Result<Accepted, tonic::Status>,
+    {
+        let _writer = self.writer.lock().await;
+        let earlier = sqlx::query("SELECT request_hash, response, method FROM outbox WHERE request_id = ?")
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(NodeStoreError::from)?;
+        if let Some(row) = earlier {
+            let hash: String = row.get(0);
+            if hash != request_hash {
+                return Err(CoreError::AlreadyExists(format!(
+                    "request_id {request_id:?} was already used for a different request"
+                ))
+                .into());
+            }
+            return Ok((Method::parse(row.get(2))?, row.get(1)));
+        }
+        let current = match subject {
+            Some(s) => self.view(s).await?,
+            None => None,
+        };
+        let accepted = build(current)?;
+        let Some(first) = accepted.records.first() else {
+            return Err(tonic::Status::internal("a node write must touch a record"));
+        };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(NodeStoreError::from)?;
+        let sequence: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
+             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING sequence",
+        )
+        .bind(request_id)
+        .bind(request_hash)
+        .bind(accepted.method.as_str())
+        .bind(first.subject())
+        .bind(&accepted.request)
+        .bind(&accepted.response)
+        .bind(now_text())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(NodeStoreError::from)?;
+        for key in &accepted.ordered_by {
+            sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
+                .bind(key)
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await
+                .map_err(NodeStoreError::from)?;
+        }
+        for record in &accepted.records {
+            sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
+                .bind(record.subject())
+                .bind(sequence)
+                .execute(&mut *tx)
+                .await
+                .map_err(NodeStoreError::from)?;
+            sqlx::query(
+                "INSERT INTO replica (subject, kind, local) VALUES (?, ?, ?)
+                 ON CONFLICT (subject) DO UPDATE SET local = excluded.local",
+            )
+            .bind(record.subject())
+            .bind(record.kind().as_str())
+            .bind(record.encode())
+            .execute(&mut *tx)
+            .await
+            .map_err(NodeStoreError::from)?;
+        }
+        tx.commit().await.map_err(NodeStoreError::from)?;
+        self.queued.notify_one();
+        Ok((accepted.method, accepted.response))
+    }
+
+    fn view_of(row: &sqlx::sqlite::SqliteRow) -> Result<View> {
+        let kind = Kind::parse(row.get("kind"))?;
+        let upstream: Option<Vec<u8>> = row.get("upstream");
+        let local: Option<Vec<u8>> = row.get("local");
+        let bytes = local.as_ref().or(upstream.as_ref()).ok_or(NodeStoreError::Corrupt("empty replica row"))?;
+        let rejection = match row.get::<Option<String>, _>("rejected_request_id") {
+            Some(request_id) => Some(Rejection {
+                request_id,
+                code: row.get::<Option<String>, _>("rejection_code").unwrap_or_default(),
+                message: row.get::<Option<String>, _>("rejection_message").unwrap_or_default(),
+                time: time_of(&row.get::<Option<String>, _>("rejection_time").unwrap_or_default())?,
+            }),
+            None => None,
+        };
+        Ok(View {
+            record: Record::decode(kind, bytes)?,
+            pending: u32::try_from(row.get::<i64, _>("pending")).unwrap_or(u32::MAX),
+            upstream: upstream.is_some(),
+            superseded: row.get::<i64, _>("superseded") != 0,
+            rejection,
+        })
+    }
+
+    /// One record as local clients see it.
+    pub async fn view(&self, subject: &str) -> Result<Option<View>> {
+        let row = sqlx::query(&format!("SELECT *, {PENDING} AS pending FROM replica WHERE subject = ?"))
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::view_of).transpose()
+    }
+
+    /// Every record of a kind, oldest first.
+    pub async fn views(&self, kind: Kind) -> Result<Vec<View>> {
+        let rows = sqlx::query(&format!("SELECT *, {PENDING} AS pending FROM replica WHERE kind = ? ORDER BY rowid"))
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::view_of).collect()
+    }
+
+    fn write_of(row: &sqlx::sqlite::SqliteRow) -> Result<Write> {
+        Ok(Write {
+            sequence: row.get("sequence"),
+            request_id: row.get("request_id"),
+            method: Method::parse(row.get("method"))?,
+            subject: row.get("subject"),
+            request: row.get("request"),
+            state: WriteState::parse(row.get("state"))?,
+            attempts: u32::try_from(row.get::<i64, _>("attempts")).unwrap_or(u32::MAX),
+            create_time: time_of(row.get("create_time"))?,
+            error_code: row.get("error_code"),
+            error_message: row.get("error_message"),
+        })
+    }
+
+    /// The oldest queued writes, at most `limit`, each with every record it
+    /// touches.
+    pub async fn queued(&self, limit: u32) -> Result<Vec<(Write, Vec<String>)>> {
+        let rows = sqlx::query(
+            "SELECT o.*, (SELECT group_concat(s.subject, ' ') FROM outbox_subject s WHERE s.sequence = o.sequence)
+                    AS subjects
+             FROM outbox o WHERE o.state = 'queued' ORDER BY o.sequence LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let subjects: Option<String> = row.get("subjects");
+                let subjects = subjects.unwrap_or_default().split(' ').map(str::to_owned).collect();
+                Self::write_of(row).map(|w| (w, subjects))
+            })
+            .collect()
+    }
+
+    /// Writes, newest first, after `before` (0: from the newest).
+    pub async fn writes(&self, state: Option<WriteState>, before: i64, limit: u32) -> Result<Vec<Write>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?2 = 0 OR sequence < ?2)
+             ORDER BY sequence DESC LIMIT ?3",
+        )
+        .bind(state.map(WriteState::as_str))
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::write_of).collect()
+    }
+
+    /// Records a failed attempt that will be retried.
+    pub async fn attempt_failed(&self, sequence: i64, code: &str, message: &str) -> Result<u32> {
+        let _writer = self.writer.lock().await;
+        let attempts: i64 = sqlx::query_scalar(
+            "UPDATE outbox SET attempts = attempts + 1, error_code = ?, error_message = ? WHERE sequence = ?
+             RETURNING attempts",
+        )
+        .bind(code)
+        .bind(message)
+        .bind(sequence)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
+    }
+
+    async fn settle_subjects(tx: &mut Transaction<'_, Sqlite>, sequence: i64) -> Result<()> {
+        // A record with nothing left queued shows the coordinator's version again
+        // (or, if the coordinator never had it, what the node accepted).
+        sqlx::query(&format!(
+            "UPDATE replica SET local = NULL
+             WHERE upstream IS NOT NULL AND {PENDING} = 0
+               AND subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)"
+        ))
+        .bind(sequence)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn apply_upstream(tx: &mut Transaction<'_, Sqlite>, record: &Record) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO replica (subject, kind, upstream, upstream_version) VALUES (?, ?, ?, ?)
+             ON CONFLICT (subject) DO UPDATE SET upstream = excluded.upstream, upstream_version = excluded.upstream_version
+             WHERE replica.upstream IS NULL OR excluded.upstream_version >= replica.upstream_version",
+        )
+        .bind(record.subject())
+        .bind(record.kind().as_str())
+        .bind(record.encode())
+        .bind(record.version())
+        .execute(&mut **tx)
+        .await?;
+        if let Record::AvailabilityReport(r) = record
+            && !r.supersedes.is_empty()
+        {
+            let old = if r.supersedes.contains('/') {
+                r.supersedes.clone()
+            } else {
+                format!("availabilityReports/{}", r.supersedes)
+            };
+            sqlx::query("UPDATE replica SET superseded = 1 WHERE subject = ?").bind(old).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The coordinator accepted writes; each comes with the records it
+    /// answered. One transaction for them all.
+    pub async fn delivered(&self, done: &[(i64, Vec<Record>)]) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_text();
+        for (sequence, records) in done {
+            sqlx::query(
+                "UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1 WHERE sequence = ?",
+            )
+            .bind(&now)
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
+            for record in records {
+                Self::apply_upstream(&mut tx, record).await?;
+            }
+            sqlx::query(
+                "UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
+                        rejection_time = NULL
+                 WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
+            )
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
+            Self::settle_subjects(&mut tx, *sequence).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The coordinator refused a write: it is kept, with the reason, on the
+    /// write and on every record it touched; it is not retried.
+    pub async fn rejected(&self, sequence: i64, code: &str, message: &str) -> Result<()> {
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_text();
+        let request_id: String = sqlx::query_scalar(
+            "UPDATE outbox SET state = 'rejected', done_time = ?, attempts = attempts + 1, error_code = ?,
+                    error_message = ?
+             WHERE sequence = ? RETURNING request_id",
+        )
+        .bind(&now)
+        .bind(code)
+        .bind(message)
+        .bind(sequence)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE replica SET rejected_request_id = ?, rejection_code = ?, rejection_message = ?, rejection_time = ?
+             WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
+        )
+        .bind(request_id)
+        .bind(code)
+        .bind(message)
+        .bind(&now)
+        .bind(sequence)
+        .execute(&mut *tx)
+        .await?;
+        Self::settle_subjects(&mut tx, sequence).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores events from the coordinator's feed and moves the cursor past
+    /// them, in one transaction.
+    pub async fn apply_events(&self, events: &[pb::Event]) -> Result<()> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for event in events {
+            let records = Record::from_event(event);
+            sqlx::query("INSERT OR IGNORE INTO events (sequence, subject, body) VALUES (?, ?, ?)")
+                .bind(event.sequence)
+                .bind(records.first().map(|r| r.subject().to_owned()))
+                .bind(event.encode_to_vec())
+                .execute(&mut *tx)
+                .await?;
+            for record in &records {
+                Self::apply_upstream(&mut tx, record).await?;
+                sqlx::query(&format!(
+                    "UPDATE replica SET local = NULL WHERE subject = ? AND upstream IS NOT NULL AND {PENDING} = 0"
+                ))
+                .bind(record.subject())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        Self::advance(&mut tx, last.sequence).await?;
+        tx.commit().await?;
+        self.events.send_if_modified(|h| {
+            let newer = last.sequence > *h;
+            *h = (*h).max(last.sequence);
+            newer
+        });
+        Ok(())
+    }
+
+    async fn advance(tx: &mut Transaction<'_, Sqlite>, sequence: i64) -> Result<()> {
+        // Freshness (`last_sync_time`) moves only with a checkpoint: having
+        // applied an event says nothing about what came after it.
+        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1) WHERE id = 1")
+            .bind(sequence)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The coordinator says this party has everything it may see up to
+    /// `cursor`, as of `as_of` (its clock): the replica is that fresh.
+    pub async fn checkpoint(&self, cursor: i64, as_of: DateTime<Utc>) -> Result<()> {
+        let _writer = self.writer.lock().await;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1), last_sync_time = ?2 WHERE id = 1")
+            .bind(cursor)
+            .bind(as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Where the replica stands.
+    pub async fn sync_point(&self) -> Result<SyncPoint> {
+        let row =
+            sqlx::query("SELECT cursor, head, last_sync_time FROM sync WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(SyncPoint {
+            cursor: row.get(0),
+            head: row.get(1),
+            last_sync_time: row.get::<Option<String>, _>(2).as_deref().map(time_of).transpose()?,
+        })
+    }
+
+    /// How many writes stand where.
+    pub async fn counts(&self) -> Result<OutboxCounts> {
+        let rows = sqlx::query("SELECT state, count(*), min(create_time) FROM outbox GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = OutboxCounts::default();
+        for row in rows {
+            let n: i64 = row.get(1);
+            match WriteState::parse(row.get(0))? {
+                WriteState::Queued => {
+                    counts.queued = n;
+                    counts.oldest_queued = row.get::<Option<String>, _>(2).as_deref().map(time_of).transpose()?;
+                }
+                WriteState::Delivered => counts.delivered = n,
+                WriteState::Rejected => counts.rejected = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Stored events after `after`, oldest first.
+    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<pb::Event>> {
+        let rows =
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT body FROM events WHERE sequence > ? ORDER BY sequence LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|b| pb::Event::decode(b.as_slice()).map_err(|_| NodeStoreError::Corrupt("event"))).collect()
+    }
+
+    /// Stored events about one record, oldest first.
+    pub async fn events_about(&self, subject: &str) -> Result<Vec<pb::Event>> {
+        let rows = sqlx::query_scalar::<_, Vec<u8>>("SELECT body FROM events WHERE subject = ? ORDER BY sequence")
+            .bind(subject)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|b| pb::Event::decode(b.as_slice()).map_err(|_| NodeStoreError::Corrupt("event"))).collect()
+    }
+
+    /// Closes the pool (tests reopen the same file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

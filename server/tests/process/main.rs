@@ -1,0 +1,10 @@
+//! The process suite: the real `cosx-server` binary run as its users run
+//! it (the demo, a coordinator, a party node), killed with SIGKILL at random
+//! moments or stopped with SIGTERM, and restarted on the same database. One
+//! module per behaviour, one binary; it lives in the `cosx-server` package
+//! because only that package's tests are handed the built binary.
+
+mod crash;
+mod demo;
+mod node_crash;
+mod shutdown;

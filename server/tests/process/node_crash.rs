@@ -1,0 +1,280 @@
+//! A party node killed with SIGKILL in the middle of forwarding, again and
+//! again, and restarted on the same database: every write it acknowledged
+//! reaches the coordinator exactly once, and a write retried with the same
+//! request id never makes a second order.
+//!
+//! `COSX_KILL_ITERATIONS` sets the number of kills (default 4);
+//! `COSX_KILL_SEED` replays a run's timings.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cosx_certs::ExchangeCa;
+use cosx_coordinator::config::CoordinatorConfig;
+use cosx_proto::v1 as pb;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+const DEPOT: &str = "US-USAF-OOALC";
+
+struct Pki {
+    ca: String,
+    depot: cosx_certs::Issued,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn setup(dir: &Path, coordinator: u16, node: u16) -> anyhow::Result<Pki> {
+    let ca = ExchangeCa::create("rsf.example")?;
+    let server = ca.issue_server(&["localhost".into(), "127.0.0.1".into()])?;
+    let depot = ca.issue_party(DEPOT)?;
+    for (file, text) in [
+        ("ca.pem", ca.cert_pem()),
+        ("server.pem", server.cert_pem.as_str()),
+        ("server.key", server.key_pem.as_str()),
+        ("depot.pem", depot.cert_pem.as_str()),
+        ("depot.key", depot.key_pem.as_str()),
+    ] {
+        std::fs::write(dir.join(file), text)?;
+    }
+    std::fs::write(
+        dir.join("coordinator.toml"),
+        format!(
+            "listen = \"127.0.0.1:{coordinator}\"\ndatabase = \"sqlite://coordinator.db\"\ntrust_domain = \"rsf.example\"\n\
+             [tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
+             [[parties]]\nid = \"{DEPOT}\"\nkind = \"ORGANIC\"\nnation = \"USA\"\ndepartment = \"AIR_FORCE\"\n"
+        ),
+    )?;
+    std::fs::write(
+        dir.join("node.toml"),
+        format!(
+            "listen = \"127.0.0.1:{node}\"\ndatabase = \"sqlite://node.db\"\ntrust_domain = \"rsf.example\"\n\
+             [tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
+             [upstream]\nendpoint = \"https://127.0.0.1:{coordinator}\"\nca = \"ca.pem\"\ncert = \"depot.pem\"\n\
+             key = \"depot.key\"\nserver_name = \"localhost\"\n\
+             [retry]\ninitial_backoff = \"50ms\"\nmax_backoff = \"500ms\"\n\
+             [limits]\ncalls_per_second_per_party = 100000.0\nburst_per_party = 100000\n"
+        ),
+    )?;
+    Ok(Pki { ca: ca.cert_pem().to_owned(), depot })
+}
+
+fn spawn_node(dir: &Path) -> anyhow::Result<Child> {
+    Ok(Command::new(env!("CARGO_BIN_EXE_cosx-server"))
+        .args(["node", "--config"])
+        .arg(dir.join("node.toml"))
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+fn channel(pki: &Pki, port: u16) -> anyhow::Result<Channel> {
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&pki.ca))
+        .domain_name("localhost")
+        .identity(Identity::from_pem(&pki.depot.cert_pem, &pki.depot.key_pem));
+    Ok(Channel::from_shared(format!("https://127.0.0.1:{port}"))?
+        .tls_config(tls)?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .connect_lazy())
+}
+
+async fn node_status(pki: &Pki, port: u16) -> Result<pb::NodeStatus, tonic::Status> {
+    let channel = channel(pki, port).map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    Ok(pb::node_client::NodeClient::new(channel).get_status(pb::GetNodeStatusRequest {}).await?.into_inner())
+}
+
+/// Waits until the node answers.
+async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match node_status(pki, port).await {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => anyhow::bail!("node never came up: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+fn order(serial: &str) -> pb::RepairOrder {
+    pb::RepairOrder {
+        originator: DEPOT.into(),
+        tms: "F-16C".into(),
+        system_category: pb::SystemCategory::Aircraft as i32,
+        item: Some(pb::Item {
+            nsn: "1560-01-495-4481".into(),
+            nomenclature: "PANEL, WING ACCESS".into(),
+            serial_number: serial.into(),
+            ..Default::default()
+        }),
+        quantity: 2,
+        maintenance_level: pb::MaintenanceLevel::Depot as i32,
+        repair_type: pb::RepairType::RepairAndReturn as i32,
+        priority: 2,
+        required_by: "2027-06-30".into(),
+        location: Some(pb::Site {
+            name: "Misawa AB".into(),
+            nation: "JPN".into(),
+            region: pb::Region::Indopacom as i32,
+            latitude: 40.70,
+            longitude: 141.37,
+        }),
+        funding: Some(pb::Funding {
+            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                appropriation: "3400 O&M, Air Force".into(),
+                fiscal_year: 2027,
+            })),
+            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 250_000 }),
+            actual_cost: None,
+        }),
+        department: pb::MilitaryDepartment::AirForce as i32,
+        ..Default::default()
+    }
+}
+
+/// Writes `w{i}` for i in `from..to` to the node; returns what it
+/// acknowledged (request id → order name) and where it stopped.
+async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTreeMap<String, String>, usize) {
+    let mut acked = BTreeMap::new();
+    let Ok(ch) = channel(pki, port) else { return (acked, from) };
+    let mut client = pb::exchange_client::ExchangeClient::new(ch);
+    for i in from..to {
+        let id = format!("w{i}");
+        let created = client
+            .create_repair_order(pb::CreateRepairOrderRequest {
+                repair_order: Some(order(&id)),
+                request_id: id.clone(),
+                ..Default::default()
+            })
+            .await;
+        match created {
+            Ok(o) => {
+                acked.insert(id, o.into_inner().name);
+            }
+            Err(_) => return (acked, i),
+        }
+    }
+    (acked, to)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactly_once() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let iterations: usize = std::env::var("COSX_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let mut rng: u64 = std::env::var("COSX_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    }) | 1;
+    let seed = rng;
+    let dir = tempfile::tempdir()?;
+    let (coordinator_port, node_port) = (free_port()?, free_port()?);
+    let pki = setup(dir.path(), coordinator_port, node_port)?;
+    let coordinator =
+        cosx_coordinator::server::start(&CoordinatorConfig::load(&dir.path().join("coordinator.toml"))?).await?;
+
+    let mut acked: BTreeMap<String, String> = BTreeMap::new();
+    let mut next = 0usize;
+    let mut killed_mid_forward = 0;
+    for _ in 0..iterations {
+        let mut node = spawn_node(dir.path())?;
+        ready(&pki, node_port).await?;
+        // A burst the node takes faster than it forwards, then a kill while it
+        // forwards: within 60 ms of the burst's end, while a backlog remains
+        // (the burst is long enough that one does on a slow or a fast machine).
+        let (got, stopped) = write(&pki, node_port, next, next + 300).await;
+        acked.extend(got);
+        next = stopped;
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        tokio::time::sleep(Duration::from_millis(rng % 60)).await;
+        let before = node_status(&pki, node_port).await?;
+        if before.queued_writes > 0 && before.delivered_writes > 0 {
+            killed_mid_forward += 1;
+        }
+        node.kill()?; // SIGKILL
+        node.wait()?;
+    }
+
+    // Restart; retry anything never acknowledged with the same request ids; wait for the queue to drain.
+    let mut node = spawn_node(dir.path())?;
+    ready(&pki, node_port).await?;
+    let (got, _) = write(&pki, node_port, 0, next).await;
+    for (id, name) in got {
+        if let Some(before) = acked.insert(id.clone(), name.clone()) {
+            assert_eq!(before, name, "request id {id} answered with two different orders (seed {seed})");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = node_status(&pki, node_port).await?;
+        if status.queued_writes == 0 {
+            break status;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "queue never drained (seed {seed}): {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.rejected_writes, 0, "seed {seed}: {status:?}");
+    Command::new("kill").args(["-TERM", &node.id().to_string()]).status()?;
+    node.wait()?;
+
+    // The coordinator holds each acknowledged write once, under the name the node gave.
+    let mut client = pb::exchange_client::ExchangeClient::new(channel(&pki, coordinator_port)?);
+    let mut stored = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_repair_orders(pb::ListRepairOrdersRequest {
+                page_size: 1000,
+                page_token: token,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        stored.extend(page.repair_orders);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    coordinator.stop().await?;
+    let serials: Vec<&str> = stored.iter().map(|o| o.item.as_ref().map_or("", |i| i.serial_number.as_str())).collect();
+    let unique: BTreeSet<&str> = serials.iter().copied().collect();
+    assert_eq!(unique.len(), serials.len(), "a write reached the coordinator twice (seed {seed})");
+    let names: BTreeSet<&str> = stored.iter().map(|o| o.name.as_str()).collect();
+    for (id, name) in &acked {
+        assert!(names.contains(name.as_str()), "acknowledged {id} ({name}) is missing (seed {seed})");
+    }
+    assert_eq!(stored.len(), acked.len(), "seed {seed}");
+    println!("seed {seed}: {killed_mid_forward} of {iterations} kills landed while the node was forwarding");
+    assert!(killed_mid_forward > 0, "no kill landed while the node was forwarding (seed {seed})");
+    Ok(())
+}
+
+/// SIGHUP reloads a node's certificates and CRLs, as it does the
+/// coordinator's; it must not end the process.
+#[tokio::test]
+async fn sighup_reloads_a_node_and_does_not_stop_it() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (coordinator, port) = (free_port()?, free_port()?);
+    let pki = setup(dir.path(), coordinator, port)?;
+    let mut node = spawn_node(dir.path())?;
+    ready(&pki, port).await?;
+    for _ in 0..3 {
+        let hup = Command::new("kill").args(["-HUP", &node.id().to_string()]).status()?;
+        assert!(hup.success(), "kill -HUP failed");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(node.try_wait()?.is_none(), "the node exited on SIGHUP");
+        node_status(&pki, port).await?;
+    }
+    node.kill()?;
+    node.wait()?;
+    Ok(())
+}
