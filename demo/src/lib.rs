@@ -25,6 +25,7 @@ pub mod dashboard;
 pub mod link;
 pub mod scenario;
 mod setup;
+pub mod world;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

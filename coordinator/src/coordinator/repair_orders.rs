@@ -1,0 +1,310 @@
+//! Repair orders: creating, reading, listing, lifecycle steps, splits and history.
+//!
+//! Part of the core: each write authorizes, applies the domain rule and
+//! commits through the machinery in the parent module; never touches
+//! protobuf, and never reads a record without the visibility rule.
+
+use super::*;
+
+impl Coordinator {
+    /// Creates a repair order as the caller.
+    pub async fn create_order(
+        &self,
+        caller: &Caller,
+        draft: RepairOrderDraft,
+        key: &RequestKey,
+    ) -> Result<RepairOrder> {
+        if &draft.originator != caller.id() {
+            return Err(CoreError::PermissionDenied(format!(
+                "repair_order.originator: {} may only submit orders as itself, not as {}",
+                caller.id(),
+                draft.originator
+            )));
+        }
+        let time = now();
+        let order = RepairOrder {
+            id: Self::id_for(key),
+            draft,
+            state: RepairOrderState::Submitted,
+            provider: None,
+            version: 1,
+            parent: None,
+            create_time: time,
+            update_time: time,
+            progress: WorkProgress::default(),
+        };
+        let transition = Transition {
+            version: 1,
+            from: None,
+            to: RepairOrderState::Submitted,
+            actor: caller.id().clone(),
+            time,
+            reason: None,
+            provider: None,
+            progress: WorkProgress::default(),
+        };
+        let write = order_write(&order, None)?;
+        let aud = write.audience.clone();
+        let replayed = self
+            .commit_create(
+                caller,
+                key,
+                Change {
+                    records: vec![write],
+                    transitions: vec![TransitionWrite {
+                        order_id: order.id.clone(),
+                        version: 1,
+                        body: to_json(&transition)?,
+                    }],
+                    kind: "REPAIR_ORDER_CREATED",
+                    subject: format!("repairOrders/{}", order.id),
+                    audience: aud,
+                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    time,
+                },
+                RecordKind::RepairOrder,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(order))
+    }
+
+    /// One order, if the caller may see it.
+    pub async fn get_order(&self, caller: &Caller, id: &str) -> Result<RepairOrder> {
+        self.load_visible(caller, RecordKind::RepairOrder, id, |o: &RepairOrder| {
+            may_see(&caller.party, &o.draft.originator, o.provider.as_ref(), &o.draft.controls.releasability)
+        })
+        .await
+    }
+
+    /// A page of the orders the caller may see.
+    pub async fn list_orders(
+        &self,
+        caller: &Caller,
+        filter: &OrderFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<RepairOrder>> {
+        self.list(RecordKind::RepairOrder, caller, filter, page_size, page_token).await
+    }
+
+    /// Moves an order one lifecycle step.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn transition_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        action: Action,
+        reason: Option<String>,
+        progress: WorkProgress,
+        key: &RequestKey,
+    ) -> Result<RepairOrder> {
+        if let Some(order) = self.replay(caller, key).await? {
+            return Ok(order);
+        }
+        let mut order = self.get_order(caller, id).await?;
+        // A stale view is refused first: the caller must re-read before anything else is judged.
+        if order.version != version {
+            return Err(CoreError::Aborted(format!(
+                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
+                order.version
+            )));
+        }
+        if let Action::Propose(provider) = &action {
+            let (party, _) = self.party(provider).ok_or_else(|| {
+                let mut v = Violations::new();
+                v.add("provider", format!("{provider} is not a registered party"));
+                CoreError::Invalid(v)
+            })?;
+            if party.suspended {
+                return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
+            }
+            if order.draft.controls.organic_only && party.kind != cosx_domain::PartyKind::Organic {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "repairOrders/{id} is organic_only: it may only be proposed to a US organic depot, and {provider} is {}",
+                    party.kind
+                )));
+            }
+            if party.kind == cosx_domain::PartyKind::Coordinator {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "{provider} is a coordinating office, not a provider"
+                )));
+            }
+        }
+        let step = lifecycle::apply(
+            OrderView { state: order.state, originator: &order.draft.originator, provider: order.provider.as_ref() },
+            caller.id(),
+            caller.is_coordinator(),
+            &action,
+        )
+        .map_err(lifecycle_error)?;
+        let time = now();
+        let held_by = order.provider.clone();
+        let transition = Transition {
+            version: order.version + 1,
+            from: Some(order.state),
+            to: step.to,
+            actor: caller.id().clone(),
+            time,
+            reason,
+            provider: match &action {
+                Action::Propose(p) => Some(p.clone()),
+                _ => None,
+            },
+            progress: progress.clone(),
+        };
+        order.state = step.to;
+        order.provider = step.provider;
+        order.version += 1;
+        order.update_time = time;
+        order.progress.merge(&progress);
+        let write = order_write(&order, Some(version))?;
+        // The feed shows a step to the parties it concerns (a provider that
+        // declines still learns its own decline went through); history does the same.
+        let mut aud = write.audience.clone();
+        aud.provider = step_provider(held_by.as_ref(), order.provider.as_ref(), order.state).map(ToString::to_string);
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                Change {
+                    records: vec![write],
+                    transitions: vec![TransitionWrite {
+                        order_id: order.id.clone(),
+                        version: order.version,
+                        body: to_json(&transition)?,
+                    }],
+                    kind: "REPAIR_ORDER_TRANSITIONED",
+                    subject: format!("repairOrders/{}", order.id),
+                    audience: aud,
+                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    time,
+                },
+                &order,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(order))
+    }
+
+    /// Splits an open order into parts (originator or coordinator).
+    pub async fn split_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        quantities: &[u32],
+        key: &RequestKey,
+    ) -> Result<(RepairOrder, Vec<RepairOrder>)> {
+        if let Some(done) = self.replay(caller, key).await? {
+            return Ok(done);
+        }
+        let mut parent = self.get_order(caller, id).await?;
+        if !(caller.is_coordinator() || caller.id() == &parent.draft.originator) {
+            return Err(CoreError::PermissionDenied("only the originator or a coordinator may split an order".into()));
+        }
+        let v = lifecycle::split_violations(parent.draft.quantity, quantities);
+        if !v.is_empty() {
+            return Err(v.into());
+        }
+        if !parent.state.is_open() {
+            return Err(CoreError::FailedPrecondition(format!(
+                "only a SUBMITTED or DECLINED order can be split; this one is {}",
+                parent.state
+            )));
+        }
+        if parent.version != version {
+            return Err(CoreError::Aborted(format!(
+                "repairOrders/{id} is at version {}, not {version}",
+                parent.version
+            )));
+        }
+        let time = now();
+        let hours_per_item = parent.draft.estimated_labor_hours / f64::from(parent.draft.quantity);
+        let parts: Vec<RepairOrder> = quantities
+            .iter()
+            .zip(split_part_ids(&parent.id, quantities.len()))
+            .map(|(&q, id)| {
+                let mut draft = parent.draft.clone();
+                draft.quantity = q;
+                draft.estimated_labor_hours = hours_per_item * f64::from(q);
+                RepairOrder {
+                    id,
+                    draft,
+                    state: RepairOrderState::Submitted,
+                    provider: None,
+                    version: 1,
+                    parent: Some(parent.id.clone()),
+                    create_time: time,
+                    update_time: time,
+                    progress: WorkProgress::default(),
+                }
+            })
+            .collect();
+        let from = parent.state;
+        parent.state = RepairOrderState::Cancelled;
+        parent.version += 1;
+        parent.update_time = time;
+        let reason = format!(
+            "split into {}",
+            parts.iter().map(|p| format!("repairOrders/{}", p.id)).collect::<Vec<_>>().join(", ")
+        );
+        let step = Transition {
+            version: parent.version,
+            from: Some(from),
+            to: RepairOrderState::Cancelled,
+            actor: caller.id().clone(),
+            time,
+            reason: Some(reason),
+            provider: None,
+            progress: WorkProgress::default(),
+        };
+        let mut writes = vec![order_write(&parent, Some(version))?];
+        let mut transitions =
+            vec![TransitionWrite { order_id: parent.id.clone(), version: parent.version, body: to_json(&step)? }];
+        for part in &parts {
+            writes.push(order_write(part, None)?);
+            let created = Transition {
+                version: 1,
+                from: None,
+                to: RepairOrderState::Submitted,
+                actor: caller.id().clone(),
+                time,
+                reason: Some(format!("split from repairOrders/{}", parent.id)),
+                provider: None,
+                progress: WorkProgress::default(),
+            };
+            transitions.push(TransitionWrite { order_id: part.id.clone(), version: 1, body: to_json(&created)? });
+        }
+        let aud = writes[0].audience.clone();
+        let response = (parent.clone(), parts.clone());
+        let replayed = self
+            .commit(
+                caller,
+                key,
+                Change {
+                    records: writes,
+                    transitions,
+                    kind: "REPAIR_ORDER_SPLIT",
+                    subject: format!("repairOrders/{}", parent.id),
+                    audience: aud,
+                    content: EventContent::Split { parent, parts },
+                    time,
+                },
+                &response,
+            )
+            .await?;
+        Ok(replayed.unwrap_or(response))
+    }
+
+    /// An order's lifecycle steps, oldest first, with the sequence of each.
+    pub async fn order_history(&self, caller: &Caller, id: &str) -> Result<Vec<(Transition, i64)>> {
+        let order = self.get_order(caller, id).await?;
+        let stored = self.store.transitions(id).await?;
+        let steps: Vec<Transition> = stored.iter().map(|(body, _)| from_json(body)).collect::<Result<_>>()?;
+        let owner = &order.draft.originator;
+        let seen = visible_history(&caller.party, owner, &order.draft.controls.releasability, &steps);
+        Ok(seen.into_iter().map(|i| (steps[i].clone(), stored[i].1)).collect())
+    }
+
+    // ----- capacity offers ------------------------------------------------
+}

@@ -1,0 +1,287 @@
+//! The node's gRPC surface: the same `cosx.v1` services as the coordinator,
+//! for the party's own systems. Writes are checked with the coordinator's
+//! own parsing and lifecycle rules, stored in the outbox and the replica,
+//! and answered before the coordinator hears of them; reads come from the
+//! replica and say how fresh it is in response metadata (`cosx-synced-sequence`,
+//! `cosx-synced-at`, `cosx-upstream`); signals, allocation and registry
+//! changes are the coordinator's to answer and pass straight through.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use cosx_domain::visibility::may_see;
+use cosx_domain::{Nation, Party, PartyId, Releasability, Violations};
+use cosx_proto::v1 as pb;
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::local;
+use super::store::{Accepted, Kind, Method, NodeStore, Record, View, WriteState};
+use super::upstream::Upstream;
+use cosx_edge::CoreError;
+use cosx_edge::convert::{party_in, timestamp};
+use cosx_edge::request::{create_key, request_key, valid};
+use cosx_edge::request::{id_of, ingest_result, offer_draft, order_draft, report_draft, step_in};
+
+/// What every node service shares.
+pub struct Node {
+    /// The outbox and replica.
+    pub store: Arc<NodeStore>,
+    /// The link to the coordinator.
+    pub upstream: Arc<Upstream>,
+    /// The party the node acts for.
+    pub party: PartyId,
+    /// SPIFFE trust domain of identities.
+    pub trust_domain: String,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
+fn bad_message(_: prost::DecodeError) -> Status {
+    Status::internal("the node could not read back what it stored")
+}
+
+impl Node {
+    /// Admits only the node's own party: its systems hold certificates
+    /// issued for it.
+    fn authenticate<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let certs = request.peer_certs();
+        let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+        let leaf = leaf.ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let id = cosx_certs::party_id_from_cert(leaf, &self.trust_domain)
+            .map_err(|e| Status::unauthenticated(e.to_string()))?;
+        if id != self.party.as_str() {
+            return Err(Status::permission_denied(format!(
+                "this node serves party {}; {id} must use its own node or the coordinator",
+                self.party
+            )));
+        }
+        tracing::Span::current().record("party", id.as_str());
+        Ok(())
+    }
+
+    /// Whether the node's party is a coordinating office (from the replica).
+    async fn is_coordinator(&self) -> Result<bool, Status> {
+        let view = self.store.view(&format!("parties/{}", self.party)).await?;
+        Ok(matches!(view.map(|v| v.record), Some(Record::Party(p)) if p.kind == pb::PartyKind::Coordinator as i32))
+    }
+
+    /// A read's answer, with how fresh the replica is.
+    async fn fresh<T>(&self, body: T) -> Result<Response<T>, Status> {
+        let sync = self.store.sync_point().await?;
+        let (connected, _) = self.upstream.health();
+        let mut response = Response::new(body);
+        let meta = response.metadata_mut();
+        meta.insert("cosx-synced-sequence", MetadataValue::from(sync.cursor));
+        if let Some(at) = sync.last_sync_time
+            && let Ok(v) = MetadataValue::try_from(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        {
+            meta.insert("cosx-synced-at", v);
+        }
+        meta.insert("cosx-upstream", MetadataValue::from_static(if connected { "connected" } else { "disconnected" }));
+        Ok(response)
+    }
+
+    /// The request id that travels upstream (the caller's, or a new one) and
+    /// the hash a repeat must match.
+    fn travelling_key<M: Message>(&self, request_id: &str, payload: &M) -> Result<(String, String), Status> {
+        let key = request_key(request_id, payload)?;
+        Ok((self.travelling_request_id(request_id), key.payload_hash))
+    }
+
+    fn travelling_request_id(&self, request_id: &str) -> String {
+        if request_id.is_empty() { format!("node-{}", new_id()) } else { request_id.to_owned() }
+    }
+
+    /// As [`Self::travelling_key`] for a create, with the id of the record
+    /// it creates: the caller's choice in the party's namespace (as the
+    /// coordinator names it), or a fresh one there.
+    fn creating_key<M: Message>(
+        &self,
+        request_id: &str,
+        payload: &M,
+        field: &str,
+        chosen: &str,
+    ) -> Result<(String, String, String), Status> {
+        let key = create_key(&self.party, request_id, payload, field, chosen)?;
+        let id = match key.new_id {
+            Some(id) => id,
+            None => cosx_domain::records::owned_record_id(&self.party, &new_id()).map_err(Status::internal)?,
+        };
+        Ok((self.travelling_request_id(request_id), key.payload_hash, id))
+    }
+
+    /// Stores a write and answers it with its record as the node now has it.
+    async fn write<F>(&self, request_id: &str, hash: &str, subject: Option<&str>, build: F) -> Result<Record, Status>
+    where
+        F: FnOnce(Option<View>) -> Result<Accepted, Status>,
+    {
+        let me = self.me().await?;
+        let (method, bytes) = self
+            .store
+            .accept(request_id, hash, subject, |current| build(current.filter(|v| sees(me.as_ref(), &v.record))))
+            .await?;
+        let record = decode_answer(method, &bytes)?;
+        let view = self.store.view(record.subject()).await?;
+        Ok(match view {
+            Some(v) => View { record, ..v }.with_sync(),
+            None => record,
+        })
+    }
+
+    /// Refuses a draft that names another party in `field` than the node's.
+    fn acts_as(&self, field: &str, who: &PartyId) -> Result<(), Status> {
+        if who == &self.party {
+            return Ok(());
+        }
+        Err(CoreError::PermissionDenied(format!("{field}: this node acts for {}, not {who}", self.party)).into())
+    }
+
+    /// Stores a write that creates `record` under `subject` (a name already
+    /// taken in the party's namespace is ALREADY_EXISTS, as the coordinator
+    /// answers it) and answers with the record as the node now has it.
+    async fn create(
+        &self,
+        key: (&str, &str),
+        subject: &str,
+        method: Method,
+        upstream_request: Vec<u8>,
+        record: Record,
+        ordered_by: Vec<String>,
+    ) -> Result<Record, Status> {
+        let (request_id, hash) = key;
+        self.write(request_id, hash, Some(subject), |current| {
+            if current.is_some() {
+                return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+            }
+            Ok(Accepted {
+                method,
+                request: upstream_request,
+                response: record.encode(),
+                records: vec![record],
+                ordered_by,
+            })
+        })
+        .await
+    }
+
+    async fn view(&self, subject: String) -> Result<View, Status> {
+        let me = self.me().await?;
+        self.store
+            .view(&subject)
+            .await?
+            .filter(|v| sees(me.as_ref(), &v.record))
+            .ok_or_else(|| Status::not_found(subject))
+    }
+
+    /// The node's party as the replica knows it (none before the first sync).
+    async fn me(&self) -> Result<Option<Party>, Status> {
+        let view = self.store.view(&format!("parties/{}", self.party)).await?;
+        Ok(match view.map(|v| v.record) {
+            Some(Record::Party(p)) => party_in(&mut Violations::new(), &Some(p)),
+            _ => None,
+        })
+    }
+
+    /// Every record of `kind` in the replica that the party may see now.
+    async fn visible_views(&self, kind: Kind) -> Result<Vec<View>, Status> {
+        let me = self.me().await?;
+        Ok(self.store.views(kind).await?.into_iter().filter(|v| sees(me.as_ref(), &v.record)).collect())
+    }
+}
+
+/// The record a stored answer holds, given the method that made it.
+fn decode_answer(method: Method, bytes: &[u8]) -> Result<Record, Status> {
+    Ok(match method {
+        Method::CreateRepairOrder | Method::TransitionRepairOrder | Method::SplitRepairOrder => {
+            Record::RepairOrder(pb::RepairOrder::decode(bytes).map_err(bad_message)?)
+        }
+        Method::CreateCapacityOffer | Method::UpdateCapacityOffer | Method::WithdrawCapacityOffer => {
+            Record::CapacityOffer(pb::CapacityOffer::decode(bytes).map_err(bad_message)?)
+        }
+        Method::SubmitAvailabilityReport => {
+            Record::AvailabilityReport(pb::AvailabilityReport::decode(bytes).map_err(bad_message)?)
+        }
+        Method::SetAvailabilityTarget => {
+            Record::AvailabilityTarget(pb::AvailabilityTarget::decode(bytes).map_err(bad_message)?)
+        }
+    })
+}
+
+macro_rules! record_as {
+    ($record:expr, $variant:ident, $subject:expr) => {
+        match $record {
+            Record::$variant(r) => Ok(r),
+            _ => Err(Status::not_found($subject)),
+        }
+    };
+}
+
+/// The page size to serve, as the coordinator decides it.
+fn page_size_of(requested: i32) -> Result<u32, Status> {
+    cosx_domain::limits::page_size(requested).map_err(|why| {
+        let mut v = cosx_domain::Violations::new();
+        v.add("page_size", why);
+        Status::from(CoreError::Invalid(v))
+    })
+}
+
+/// Whether `me` may see `record` as the replica holds it: the coordinator's
+/// rule (`may_see`) on the record's owner, provider and releasability, so a
+/// record the party lost sight of (an order it declined) is NOT_FOUND here
+/// as it is at the coordinator. Before the first sync (`me` unknown) the
+/// replica holds only what the feed gave the party, all of it visible.
+fn sees(me: Option<&Party>, record: &Record) -> bool {
+    let Some(me) = me else { return true };
+    let id = |s: &str| PartyId::parse(s).ok();
+    let released = |r: &Option<pb::Releasability>| Releasability {
+        parties: r.iter().flat_map(|r| r.party_ids.iter()).filter_map(|p| id(p)).collect(),
+        nations: r.iter().flat_map(|r| r.nations.iter()).filter_map(|n| Nation::parse(n).ok()).collect(),
+    };
+    let check = |owner: &str, provider: &str, r: &Option<pb::Releasability>| match id(owner) {
+        Some(owner) => may_see(me, &owner, id(provider).as_ref(), &released(r)),
+        None => false,
+    };
+    match record {
+        Record::RepairOrder(o) => {
+            check(&o.originator, &o.provider, &o.controls.as_ref().and_then(|c| c.releasability.clone()))
+        }
+        Record::CapacityOffer(o) => check(&o.provider, "", &o.releasability),
+        Record::AvailabilityReport(r) => check(&r.reporter, "", &r.releasability),
+        Record::AvailabilityTarget(t) => check(&t.owner, "", &None),
+        Record::Party(_) => true,
+    }
+}
+
+/// Pages through a filtered list; the token is the offset.
+fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String), Status> {
+    let size = page_size_of(page_size)? as usize;
+    let start: usize = if token.is_empty() {
+        0
+    } else {
+        token.parse().map_err(|_| {
+            let mut v = cosx_domain::Violations::new();
+            v.add("page_token", "is not a token this node issued");
+            Status::from(CoreError::Invalid(v))
+        })?
+    };
+    let total = items.len();
+    let items: Vec<T> = items.into_iter().skip(start).take(size).collect();
+    let next = if start + items.len() < total { (start + items.len()).to_string() } else { String::new() };
+    Ok((items, next))
+}
+
+// After `record_as!`: macros are in scope only below their definition.
+mod exchange;
+mod feed;
+mod passthrough;
+
+pub use exchange::NodeExchange;
+pub use feed::{NodeFeed, NodeStatusService, status};
+pub use passthrough::{NodeAllocation, NodeRegistry, NodeSignals};
