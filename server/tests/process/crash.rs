@@ -10,111 +10,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cosx_certs::ExchangeCa;
 use cosx_proto::v1 as pb;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-const DEPOT: &str = "US-USAF-OOALC";
+use super::harness::*;
+use tonic::transport::Channel;
+
 const WRITERS: usize = 4;
-
-struct Pki {
-    ca: String,
-    depot: cosx_certs::Issued,
-}
-
-fn setup(dir: &Path, port: u16) -> anyhow::Result<Pki> {
-    let ca = ExchangeCa::create("rsf.example")?;
-    let server = ca.issue_server(&["localhost".into(), "127.0.0.1".into()])?;
-    std::fs::write(dir.join("ca.pem"), ca.cert_pem())?;
-    std::fs::write(dir.join("server.pem"), &server.cert_pem)?;
-    std::fs::write(dir.join("server.key"), &server.key_pem)?;
-    std::fs::write(
-        dir.join("coordinator.toml"),
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase = \"sqlite://coordinator.db\"\ntrust_domain = \"rsf.example\"\n\
-             shutdown_grace = \"2s\"\n[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
-             [[parties]]\nid = \"{DEPOT}\"\nkind = \"ORGANIC\"\nnation = \"USA\"\ndepartment = \"AIR_FORCE\"\n"
-        ),
-    )?;
-    Ok(Pki { ca: ca.cert_pem().to_owned(), depot: ca.issue_party(DEPOT)? })
-}
-
-fn spawn(dir: &Path) -> anyhow::Result<Child> {
-    Ok(Command::new(env!("CARGO_BIN_EXE_cosx-server"))
-        .args(["coordinator", "--config"])
-        .arg(dir.join("coordinator.toml"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?)
-}
-
-fn channel(pki: &Pki, port: u16) -> anyhow::Result<Channel> {
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&pki.ca))
-        .domain_name("localhost")
-        .identity(Identity::from_pem(&pki.depot.cert_pem, &pki.depot.key_pem));
-    Ok(Channel::from_shared(format!("https://127.0.0.1:{port}"))?
-        .tls_config(tls)?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .connect_lazy())
-}
-
-/// Waits until the coordinator answers.
-async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut client = pb::registry_client::RegistryClient::new(channel(pki, port)?);
-        match client.list_parties(pb::ListPartiesRequest::default()).await {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() > deadline => anyhow::bail!("coordinator never came up: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-fn order(request_id: &str, quantity: u32) -> pb::RepairOrder {
-    pb::RepairOrder {
-        originator: DEPOT.into(),
-        tms: "F-35A".into(),
-        system_category: pb::SystemCategory::Aircraft as i32,
-        item: Some(pb::Item {
-            nsn: "2840-01-602-2317".into(),
-            nomenclature: "MODULE, FAN, F135".into(),
-            serial_number: request_id.into(),
-            ..Default::default()
-        }),
-        quantity,
-        maintenance_level: pb::MaintenanceLevel::Depot as i32,
-        repair_type: pb::RepairType::RepairAndReturn as i32,
-        priority: 3,
-        required_by: "2027-03-31".into(),
-        location: Some(pb::Site {
-            name: "Hill AFB".into(),
-            nation: "USA".into(),
-            region: pb::Region::Northcom as i32,
-            latitude: 41.12,
-            longitude: -111.97,
-        }),
-        funding: Some(pb::Funding {
-            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                appropriation: "3400 O&M, Air Force".into(),
-                fiscal_year: 2027,
-            })),
-            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 1_000_000 }),
-            actual_cost: None,
-        }),
-        department: pb::MilitaryDepartment::AirForce as i32,
-        ..Default::default()
-    }
-}
 
 /// What the clients saw: request id → the order name acknowledged, and
 /// splits acknowledged (parent name → part quantities).
@@ -178,14 +83,14 @@ async fn sigkill_at_random_moments_loses_and_duplicates_no_acknowledged_write() 
     let seed = rng;
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let pki = setup(dir.path(), port)?;
+    let pki = coordinator_dir(dir.path(), port, "shutdown_grace = \"2s\"")?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut next = [0usize; WRITERS];
     let started = Instant::now();
 
     for _ in 0..iterations {
-        let mut child = spawn(dir.path())?;
-        ready(&pki, port).await?;
+        let mut child = spawn("coordinator", &dir.path().join("coordinator.toml"), "error")?;
+        coordinator_ready(&pki, port).await?;
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -203,8 +108,8 @@ async fn sigkill_at_random_moments_loses_and_duplicates_no_acknowledged_write() 
     }
 
     // Restart, retry every write that was never acknowledged (same ids), and look.
-    let mut child = spawn(dir.path())?;
-    ready(&pki, port).await?;
+    let mut child = spawn("coordinator", &dir.path().join("coordinator.toml"), "error")?;
+    coordinator_ready(&pki, port).await?;
     let mut client = pb::exchange_client::ExchangeClient::new(channel(&pki, port)?);
     let unacked: Vec<String> = {
         let s = seen.lock().unwrap();

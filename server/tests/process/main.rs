@@ -6,5 +6,6 @@
 
 mod crash;
 mod demo;
+mod harness;
 mod node_crash;
 mod shutdown;

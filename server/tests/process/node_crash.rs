@@ -10,46 +10,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use cosx_certs::ExchangeCa;
 use cosx_coordinator::config::CoordinatorConfig;
 use cosx_proto::v1 as pb;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-const DEPOT: &str = "US-USAF-OOALC";
-
-struct Pki {
-    ca: String,
-    depot: cosx_certs::Issued,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+use super::harness::*;
 
 fn setup(dir: &Path, coordinator: u16, node: u16) -> anyhow::Result<Pki> {
-    let ca = ExchangeCa::create("rsf.example")?;
-    let server = ca.issue_server(&["localhost".into(), "127.0.0.1".into()])?;
-    let depot = ca.issue_party(DEPOT)?;
-    for (file, text) in [
-        ("ca.pem", ca.cert_pem()),
-        ("server.pem", server.cert_pem.as_str()),
-        ("server.key", server.key_pem.as_str()),
-        ("depot.pem", depot.cert_pem.as_str()),
-        ("depot.key", depot.key_pem.as_str()),
-    ] {
-        std::fs::write(dir.join(file), text)?;
-    }
-    std::fs::write(
-        dir.join("coordinator.toml"),
-        format!(
-            "listen = \"127.0.0.1:{coordinator}\"\ndatabase = \"sqlite://coordinator.db\"\ntrust_domain = \"rsf.example\"\n\
-             [tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
-             [[parties]]\nid = \"{DEPOT}\"\nkind = \"ORGANIC\"\nnation = \"USA\"\ndepartment = \"AIR_FORCE\"\n"
-        ),
-    )?;
+    let pki = coordinator_dir(dir, coordinator, "")?;
     std::fs::write(
         dir.join("node.toml"),
         format!(
@@ -61,29 +31,11 @@ fn setup(dir: &Path, coordinator: u16, node: u16) -> anyhow::Result<Pki> {
              [limits]\ncalls_per_second_per_party = 100000.0\nburst_per_party = 100000\n"
         ),
     )?;
-    Ok(Pki { ca: ca.cert_pem().to_owned(), depot })
+    Ok(pki)
 }
 
 fn spawn_node(dir: &Path) -> anyhow::Result<Child> {
-    Ok(Command::new(env!("CARGO_BIN_EXE_cosx-server"))
-        .args(["node", "--config"])
-        .arg(dir.join("node.toml"))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?)
-}
-
-fn channel(pki: &Pki, port: u16) -> anyhow::Result<Channel> {
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&pki.ca))
-        .domain_name("localhost")
-        .identity(Identity::from_pem(&pki.depot.cert_pem, &pki.depot.key_pem));
-    Ok(Channel::from_shared(format!("https://127.0.0.1:{port}"))?
-        .tls_config(tls)?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(10))
-        .connect_lazy())
+    spawn("node", &dir.join("node.toml"), "error")
 }
 
 async fn node_status(pki: &Pki, port: u16) -> Result<pb::NodeStatus, tonic::Status> {
@@ -103,43 +55,6 @@ async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
     }
 }
 
-fn order(serial: &str) -> pb::RepairOrder {
-    pb::RepairOrder {
-        originator: DEPOT.into(),
-        tms: "F-16C".into(),
-        system_category: pb::SystemCategory::Aircraft as i32,
-        item: Some(pb::Item {
-            nsn: "1560-01-495-4481".into(),
-            nomenclature: "PANEL, WING ACCESS".into(),
-            serial_number: serial.into(),
-            ..Default::default()
-        }),
-        quantity: 2,
-        maintenance_level: pb::MaintenanceLevel::Depot as i32,
-        repair_type: pb::RepairType::RepairAndReturn as i32,
-        priority: 2,
-        required_by: "2027-06-30".into(),
-        location: Some(pb::Site {
-            name: "Misawa AB".into(),
-            nation: "JPN".into(),
-            region: pb::Region::Indopacom as i32,
-            latitude: 40.70,
-            longitude: 141.37,
-        }),
-        funding: Some(pb::Funding {
-            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                appropriation: "3400 O&M, Air Force".into(),
-                fiscal_year: 2027,
-            })),
-            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 250_000 }),
-            actual_cost: None,
-        }),
-        department: pb::MilitaryDepartment::AirForce as i32,
-        ..Default::default()
-    }
-}
-
 /// Writes `w{i}` for i in `from..to` to the node; returns what it
 /// acknowledged (request id → order name) and where it stopped.
 async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTreeMap<String, String>, usize) {
@@ -150,7 +65,7 @@ async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTreeMap<String
         let id = format!("w{i}");
         let created = client
             .create_repair_order(pb::CreateRepairOrderRequest {
-                repair_order: Some(order(&id)),
+                repair_order: Some(order(&id, 2)),
                 request_id: id.clone(),
                 ..Default::default()
             })

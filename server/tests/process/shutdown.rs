@@ -5,62 +5,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cosx_certs::ExchangeCa;
 use cosx_proto::v1 as pb;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-const DEPOT: &str = "US-USAF-OOALC";
+use super::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_calls_in_flight_closes_feeds_resumably_and_exits_within_the_grace() -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let ca = ExchangeCa::create("rsf.example")?;
-    let server = ca.issue_server(&["localhost".into()])?;
-    std::fs::write(dir.path().join("ca.pem"), ca.cert_pem())?;
-    std::fs::write(dir.path().join("server.pem"), &server.cert_pem)?;
-    std::fs::write(dir.path().join("server.key"), &server.key_pem)?;
-    std::fs::write(
-        dir.path().join("coordinator.toml"),
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase = \"sqlite://c.db\"\ntrust_domain = \"rsf.example\"\n\
-             shutdown_grace = \"2s\"\n[tls]\ncert = \"server.pem\"\nkey = \"server.key\"\nclient_ca = \"ca.pem\"\n\
-             [[parties]]\nid = \"{DEPOT}\"\nkind = \"ORGANIC\"\nnation = \"USA\"\ndepartment = \"AIR_FORCE\"\n"
-        ),
-    )?;
-    let depot = ca.issue_party(DEPOT)?;
-    let channel = || -> anyhow::Result<Channel> {
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(ca.cert_pem()))
-            .domain_name("localhost")
-            .identity(Identity::from_pem(&depot.cert_pem, &depot.key_pem));
-        Ok(Channel::from_shared(format!("https://127.0.0.1:{port}"))?
-            .tls_config(tls)?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy())
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cosx-server"))
-        .args(["coordinator", "--config"])
-        .arg(dir.path().join("coordinator.toml"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while pb::registry_client::RegistryClient::new(channel()?)
-        .list_parties(pb::ListPartiesRequest::default())
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "coordinator never came up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let port = free_port()?;
+    let pki = coordinator_dir(dir.path(), port, "shutdown_grace = \"2s\"")?;
+    let channel = || channel(&pki, port);
+    let mut child = spawn("coordinator", &dir.path().join("coordinator.toml"), "warn")?;
+    coordinator_ready(&pki, port).await?;
 
     // A feed that has caught up, and two Ingest calls in flight.
     let mut feed =
