@@ -17,6 +17,7 @@ pub mod cube;
 pub mod disclosure;
 pub mod error;
 pub mod forecast;
+pub mod methods;
 pub mod order;
 pub mod period;
 
@@ -31,7 +32,7 @@ pub use disclosure::{
 pub use error::DemandError;
 pub use forecast::{
     Accuracy, BandInfo, CellForecast, Classification, DemandPattern, Fit, Forecast, ForecastConfig, ForecastMethod,
-    ForecastPoint, backtest, classify, fit, forecast, forecast_cell,
+    ForecastParams, ForecastPoint, ForecastWindow, backtest, classify, fit, forecast, forecast_cell, forecast_windows,
 };
 pub use order::{DemandOrder, LaborHours, MaintenanceLevel, Region, RepairType};
 pub use period::{Granularity, Period};
