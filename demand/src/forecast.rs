@@ -270,7 +270,9 @@ impl fmt::Display for ForecastMethod {
             }
             ForecastMethod::Adida { alpha } | ForecastMethod::Imapa { alpha } => match alpha {
                 Some(a) => write!(f, "{name} alpha={a}"),
-                None => write!(f, "{name} alpha=fitted[{},{}]", methods::FITTED_ALPHA_LOWER, methods::FITTED_ALPHA_UPPER),
+                None => {
+                    write!(f, "{name} alpha=fitted[{},{}]", methods::FITTED_ALPHA_LOWER, methods::FITTED_ALPHA_UPPER)
+                }
             },
         }
     }
@@ -527,13 +529,8 @@ fn band(method: ForecastMethod, history: &[f64], point: f64, config: &ForecastCo
     let tail = (1.0 - config.band_coverage) / 2.0;
     #[allow(clippy::cast_precision_loss)]
     let zero_share = if m == 0 { 0.0 } else { predictive.iter().filter(|&&v| v == 0.0).count() as f64 / m as f64 };
-    let mut info = BandInfo {
-        coverage: config.band_coverage,
-        lower_level: tail,
-        upper_level: 1.0 - tail,
-        origins: m,
-        zero_share,
-    };
+    let mut info =
+        BandInfo { coverage: config.band_coverage, lower_level: tail, upper_level: 1.0 - tail, origins: m, zero_share };
     if m < 2 {
         return (point, point, info);
     }
@@ -746,12 +743,12 @@ mod tests {
             "TSB alpha_demand=0.1 alpha_probability=0.2"
         );
         // The serialised names are the API's too.
-        assert_eq!(serde_json_name(DemandPattern::NoDemand), "\"NO_DEMAND\"");
-    }
-
-    fn serde_json_name(p: DemandPattern) -> String {
-        // serde's SCREAMING_SNAKE_CASE agrees with as_str(); checked via Display.
-        format!("\"{p}\"")
+        for p in [DemandPattern::NoDemand, DemandPattern::Lumpy] {
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
+        }
+        for m in [ForecastMethod::CrostonClassic { alpha: 0.1 }, ForecastMethod::Imapa { alpha: None }] {
+            assert_eq!(serde_json::to_value(m).unwrap()["method"], m.name());
+        }
     }
 
     #[test]
@@ -882,8 +879,14 @@ mod tests {
             field(with(ForecastParams { tsb_alpha_probability: f64::NAN, ..d })),
             "forecast_params.tsb_alpha_probability"
         );
-        assert_eq!(field(with(ForecastParams { aggregation_alpha: Some(0.0), ..d })), "forecast_params.aggregation_alpha");
-        assert_eq!(field(ForecastConfig { band_coverage: 1.0, ..ForecastConfig::default() }), "forecast_config.band_coverage");
+        assert_eq!(
+            field(with(ForecastParams { aggregation_alpha: Some(0.0), ..d })),
+            "forecast_params.aggregation_alpha"
+        );
+        assert_eq!(
+            field(ForecastConfig { band_coverage: 1.0, ..ForecastConfig::default() }),
+            "forecast_config.band_coverage"
+        );
         // α = 1 is allowed (SES becomes the naive forecast).
         assert!(forecast(&[1.0], &with(ForecastParams { ses_alpha: 1.0, ..d })).is_ok());
         assert!(matches!(
