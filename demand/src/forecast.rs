@@ -12,7 +12,7 @@
 //! | pattern (ADI, CV²)            | method                                   |
 //! |-------------------------------|------------------------------------------|
 //! | no demand at all              | zero                                     |
-//! | fewer than two demand periods | TSB (its probability decays through zeros; Croston would repeat the lone demand for ever) |
+//! | exactly one demand period    | TSB (its probability decays through zeros; Croston would repeat the lone demand for ever) |
 //! | smooth (< 1.32, < 0.49)       | simple exponential smoothing             |
 //! | erratic (< 1.32, ≥ 0.49)      | simple exponential smoothing             |
 //! | intermittent (≥ 1.32, < 0.49) | Croston with Syntetos–Boylan approximation (SBA) |

@@ -5,7 +5,8 @@
 //! maintenance level × period (month, US fiscal quarter, US fiscal year) by
 //! submitted and by required-by date ([`cube`]); each cell's series is
 //! classified and forecast with a method made for intermittent demand
-//! ([`forecast`](mod@forecast)); demand is set against capacity offered to find
+//! ([`forecast`](mod@forecast), with the recursions of [`methods`] equal to
+//! Nixtla's statsforecast); demand is set against capacity offered to find
 //! bottlenecks ([`capacity`]); and what non-coordinators see is protected
 //! by small-cell suppression that survives differencing ([`disclosure`]).
 //!
