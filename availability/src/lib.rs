@@ -14,7 +14,8 @@
 //! flags judge a six-month rolling average against a [`Target`] and C/DA
 //! growth across the three fiscal years before a review year, both only for
 //! a fleet whose size ([`fleet_size`], any reporting cadence) reaches the
-//! category's threshold. [`export`] flattens it all into rows.
+//! category's threshold. [`fleet_health`] judges one owner's weapon system
+//! whole; [`Ledger`] keeps the same answers up to date report by report. [`export`] flattens it all into rows.
 //!
 //! This crate must never do I/O, read a clock, or round: it is pure
 //! functions over values, and every output carries the figures it was
@@ -28,7 +29,9 @@ pub mod export;
 pub mod fiscal;
 pub mod flags;
 pub mod fleet;
+pub mod health;
 pub mod inventory;
+pub mod ledger;
 pub mod report;
 pub mod rolling;
 pub mod rollup;
@@ -47,7 +50,9 @@ pub use flags::{
     review_fiscal_year,
 };
 pub use fleet::{FleetSize, InventorySource, fleet_size};
+pub use health::{FleetHealth, fleet_health};
 pub use inventory::Inventory;
+pub use ledger::{Applied, FleetKey, Ledger};
 pub use report::{AssetReport, AvailabilityReport, CategoryTimes, CostLine, FleetTimes, ReportDetail, SystemCategory};
 pub use rolling::{RollingAvailability, latest_six_month_rolling, six_month_rolling};
 pub use rollup::{FiscalYearCda, Rollup, TmsTimeframe, by_tms_and_timeframe, cda_by_fiscal_year, roll_up};
