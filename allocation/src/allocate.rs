@@ -4,9 +4,9 @@
 //! 50/50 limit) and explaining each choice and each order left unplaced.
 //!
 //! Algorithm (lexicographic by priority, then cost):
-//! 1. Orders with the same eligibility signature (TMS × level × repair type ×
-//!    `organic_only` × export class × owner nation) share one list of capable
-//!    and eligible offers, computed once.
+//! 1. Orders with the same eligibility signature
+//!    ([`crate::eligibility::Signature`]) share one list of capable and
+//!    eligible offers, computed once with [`crate::eligibility`]'s rules.
 //! 2. Priority bands are processed from 1 to 15. Inside a band, orders go by
 //!    required-by date (earliest first); each is placed whole on the cheapest
 //!    offer (retrograde + repair cost, plus a Lagrangian price on contract
@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use crate::domain::{Department, FiscalYear, MaintenanceLevel, Nation, ProviderKind, RepairType};
+use crate::eligibility::{Signature, ineligibilities};
 use crate::error::{InputError, invalid};
 use crate::model::{
     AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance, FundsUse, Ineligibility,
@@ -157,66 +158,6 @@ fn validate(
     Ok(())
 }
 
-/// Whether `provider` may be proposed `order` at all: one of its offers
-/// covers the order's TMS × level × repair type and is eligible under every
-/// rule the solver applies ([`ineligibilities`]). Every path that proposes
-/// outside the solver (`Allocation.Commit` of an edited plan, say) calls
-/// this, so a plan cannot propose what `allocate` would never have.
-pub fn provider_eligibility(order: &OpenOrder, offers: &[CapacityOffer], provider: &str) -> Result<(), UnplacedReason> {
-    let capable: Vec<&CapacityOffer> = offers
-        .iter()
-        .filter(|f| f.provider_id == provider)
-        .filter(|f| {
-            f.capabilities
-                .iter()
-                .any(|c| c.tms == order.tms && c.level == order.level && c.repair_types.contains(&order.repair_type))
-        })
-        .collect();
-    if capable.is_empty() {
-        return Err(UnplacedReason::NoCapableProvider);
-    }
-    let mut blocked_by = Vec::new();
-    for f in capable {
-        let why = ineligibilities(order, f);
-        if why.is_empty() {
-            return Ok(());
-        }
-        blocked_by.extend(why);
-    }
-    blocked_by.sort();
-    blocked_by.dedup();
-    Err(UnplacedReason::NoEligibleProvider { blocked_by })
-}
-
-/// Eligibility of one offer for one order signature; shared by the solver's
-/// grouping, its reason reporting and [`provider_eligibility`] (the
-/// independent checker has its own).
-fn ineligibilities(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> {
-    let mut out = Vec::new();
-    let us_organic = offer.provider_kind == ProviderKind::Organic && offer.provider_nation == Nation::usa();
-    if order.organic_only && offer.provider_kind != ProviderKind::Organic {
-        out.push(Ineligibility::OrganicOnly);
-    }
-    if let Some(class) = &order.export_classification
-        && !us_organic
-        && !offer.authorizations.export_licences.iter().any(|l| l == class)
-    {
-        out.push(Ineligibility::ExportControl);
-    }
-    if order.originator.as_deref() == Some(offer.provider_id.as_str()) {
-        out.push(Ineligibility::OwnOrder);
-    }
-    if offer.provider_nation != order.owner_nation {
-        if !offer.authorizations.transfer_approvals.contains(&order.owner_nation) {
-            out.push(Ineligibility::ThirdCountryTransfer);
-        }
-        if !offer.authorizations.prime_facility_approvals.contains(&order.tms) {
-            out.push(Ineligibility::PrimeFacilityApproval);
-        }
-    }
-    out
-}
-
 struct Group {
     capable: usize,
     eligible: Vec<u32>,
@@ -298,29 +239,19 @@ impl<'a> Prepared<'a> {
             }
         }
 
-        type GroupKey<'k> = (&'k str, MaintenanceLevel, RepairType, bool, Option<&'k str>, &'k str, Option<&'k str>);
-        let mut group_ids: HashMap<GroupKey<'a>, u32> = HashMap::new();
+        let mut group_ids: HashMap<Signature<'a>, u32> = HashMap::new();
         let mut groups = Vec::new();
         let mut order_group = Vec::with_capacity(orders.len());
         let mut fund_ids: HashMap<(Department, FiscalYear), u32> = HashMap::new();
         let mut fund_keys = Vec::new();
         let mut order_fund = Vec::with_capacity(orders.len());
         for o in orders {
-            let key = (
-                o.tms.as_str(),
-                o.level,
-                o.repair_type,
-                o.organic_only,
-                o.export_classification.as_deref(),
-                o.owner_nation.as_str(),
-                o.originator.as_deref(),
-            );
-            let g = *group_ids.entry(key).or_insert_with(|| {
+            let g = *group_ids.entry(Signature::of(o)).or_insert_with(|| {
                 let capable = capable_index.get(&(o.tms.as_str(), o.level, o.repair_type));
                 let mut eligible = Vec::new();
                 let mut blocked = Vec::new();
                 for &fi in capable.into_iter().flatten() {
-                    let why = ineligibilities(o, &offers[fi as usize]);
+                    let why = ineligibilities(o, &offers[fi as usize], config);
                     if why.is_empty() {
                         eligible.push(fi);
                     } else {

@@ -3,6 +3,13 @@
 //! (integer cents) and labor hours; plus per-provider utilization of offered
 //! capacity and shares by nation and by region.
 //!
+//! The statute limits the share of the funds *made available in a fiscal
+//! year*, so work counts in the fiscal year of its funds; the fiscal year of
+//! the work's date stands in only when the funds' year is unknown, and every
+//! balance says how much of it each rule attributed ([`attributed_fiscal_year`]).
+//! Shares by nation and region count where the work is performed (the
+//! provider's site), never where the item is (DESIGN §2, workload balance).
+//!
 //! Sources are kept apart: completed work (actuals), accepted and in-progress
 //! work (estimates), proposed work (estimates, reported but left out of the
 //! projection unless asked), and baseline work done outside the exchange.
@@ -35,6 +42,27 @@ pub enum WorkSource {
     Proposed,
 }
 
+/// Which rule chose the fiscal year a piece of work counts in for 50/50.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FiscalYearBasis {
+    /// The fiscal year of the funds paying for the work (10 U.S.C. 2466:
+    /// "funds made available in a fiscal year").
+    Funds,
+    /// The funds' year was unknown: the fiscal year of the work's date.
+    WorkDate,
+}
+
+/// The fiscal year work counts in for 50/50: the fiscal year of its funds
+/// when known, else the fiscal year containing `work_date` (DESIGN §2,
+/// workload balance; 10 U.S.C. 2466). The one place this rule lives.
+pub fn attributed_fiscal_year(funds: Option<FiscalYear>, work_date: NaiveDate) -> (FiscalYear, FiscalYearBasis) {
+    match funds {
+        Some(fy) => (fy, FiscalYearBasis::Funds),
+        None => (FiscalYear::containing(work_date), FiscalYearBasis::WorkDate),
+    }
+}
+
 /// One order's work as seen by balance accounting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkRecord {
@@ -44,17 +72,24 @@ pub struct WorkRecord {
     pub provider_id: String,
     /// Kind of the performing provider.
     pub provider_kind: ProviderKind,
-    /// Nation of the performing provider.
-    pub provider_nation: Nation,
-    /// Region (combatant command area) of the performing site.
-    pub region: Region,
+    /// Nation of the site where the work is performed (the offer's site),
+    /// not of the item's location: counts in [`shares_by_nation`].
+    pub site_nation: Nation,
+    /// Region (combatant command area) of the site where the work is
+    /// performed, not of the item's location: counts in [`shares_by_region`].
+    pub site_region: Region,
     /// Department paying for US-owned work; `None` for partner-owned work.
     pub department: Option<Department>,
+    /// Fiscal year of the funds paying for the work (the US appropriation's
+    /// fiscal year), when known; decides the 50/50 fiscal year.
+    #[serde(default)]
+    pub funds_fiscal_year: Option<FiscalYear>,
     /// Maintenance level; only `DEPOT` counts toward 50/50.
     pub maintenance_level: MaintenanceLevel,
     /// Completed, accepted, in progress or proposed.
     pub source: WorkSource,
-    /// Date the work is counted on (decides the fiscal year and the period).
+    /// Date the work is counted on: decides the utilization period, and the
+    /// 50/50 fiscal year only when `funds_fiscal_year` is unknown.
     pub performed_on: NaiveDate,
     /// Actual (completed) or estimated cost, cents.
     pub cost_cents: i64,
@@ -184,6 +219,13 @@ fn hours_status(split: &Split, warning_threshold_bp: u32) -> BalanceStatus {
     }
 }
 
+impl WorkRecord {
+    /// The fiscal year this work counts in for 50/50, and which rule chose it.
+    pub fn fiscal_year_counted(&self) -> (FiscalYear, FiscalYearBasis) {
+        attributed_fiscal_year(self.funds_fiscal_year, self.performed_on)
+    }
+}
+
 /// Balance of one department in one fiscal year.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DepartmentBalance {
@@ -201,6 +243,14 @@ pub struct DepartmentBalance {
     pub baseline: Split,
     /// actual + estimated + baseline (+ proposed when configured).
     pub projected: Split,
+    /// The part of `projected` (exchange work, not baseline) counted in this
+    /// FY because its funds are of this FY ([`FiscalYearBasis::Funds`]).
+    pub by_funds_year: Split,
+    /// The part of `projected` (exchange work, not baseline) counted in this
+    /// FY by its work date, its funds' year being unknown
+    /// ([`FiscalYearBasis::WorkDate`]). `by_funds_year + by_work_date +
+    /// baseline = projected`.
+    pub by_work_date: Split,
     /// Projected contract share of dollars.
     pub contract_share: Option<f64>,
     /// Projected contract share of labor hours.
@@ -245,7 +295,9 @@ pub fn department_balances(
     config: &BalanceConfig,
 ) -> Result<Vec<DepartmentBalance>, InputError> {
     check_config(config)?;
-    let mut acc: BTreeMap<(Department, FiscalYear), [Split; 4]> = BTreeMap::new();
+    // Per key: [completed, estimated, proposed] × [by funds year, by work date], and the baseline.
+    type BySourceAndBasis = [[Split; 2]; 3];
+    let mut acc: BTreeMap<(Department, FiscalYear), (BySourceAndBasis, Split)> = BTreeMap::new();
     for (i, r) in work.iter().enumerate() {
         check_record(i, r)?;
         let Some(dept) = r.department else { continue };
@@ -257,12 +309,13 @@ pub fn department_balances(
             WorkSource::Accepted | WorkSource::InProgress => 1,
             WorkSource::Proposed => 2,
         };
+        let (fy, basis) = r.fiscal_year_counted();
+        let basis = match basis {
+            FiscalYearBasis::Funds => 0,
+            FiscalYearBasis::WorkDate => 1,
+        };
         let contract = r.provider_kind.counts_as_contract(config.partner_government_is_organic);
-        acc.entry((dept, FiscalYear::containing(r.performed_on))).or_default()[slot].add_work(
-            contract,
-            r.cost_cents,
-            r.labor_hours,
-        );
+        acc.entry((dept, fy)).or_default().0[slot][basis].add_work(contract, r.cost_cents, r.labor_hours);
     }
     for (i, b) in baseline.iter().enumerate() {
         for (name, v) in [("organic_cents", b.organic_cents), ("contract_cents", b.contract_cents)] {
@@ -275,7 +328,7 @@ pub fn department_balances(
                 return Err(invalid(format!("baseline[{i}].{name}"), format!("must be finite and >= 0, got {v}")));
             }
         }
-        acc.entry((b.department, b.fiscal_year)).or_default()[3].add(&Split {
+        acc.entry((b.department, b.fiscal_year)).or_default().1.add(&Split {
             organic_cents: b.organic_cents,
             contract_cents: b.contract_cents,
             organic_hours: b.organic_hours,
@@ -284,14 +337,22 @@ pub fn department_balances(
     }
     Ok(acc
         .into_iter()
-        .map(|((department, fiscal_year), [actual, estimated, proposed, base])| {
-            let mut projected = Split::default();
-            projected.add(&actual);
-            projected.add(&estimated);
-            projected.add(&base);
-            if config.include_proposed {
-                projected.add(&proposed);
+        .map(|((department, fiscal_year), (sources, base))| {
+            let total = |slot: &[Split; 2]| {
+                let mut s = slot[0];
+                s.add(&slot[1]);
+                s
+            };
+            let [actual, estimated, proposed] = [total(&sources[0]), total(&sources[1]), total(&sources[2])];
+            let projected_slots: &[usize] = if config.include_proposed { &[0, 1, 2] } else { &[0, 1] };
+            let (mut by_funds_year, mut by_work_date) = (Split::default(), Split::default());
+            for &slot in projected_slots {
+                by_funds_year.add(&sources[slot][0]);
+                by_work_date.add(&sources[slot][1]);
             }
+            let mut projected = base;
+            projected.add(&by_funds_year);
+            projected.add(&by_work_date);
             DepartmentBalance {
                 department,
                 fiscal_year,
@@ -300,6 +361,8 @@ pub fn department_balances(
                 proposed,
                 baseline: base,
                 projected,
+                by_funds_year,
+                by_work_date,
                 contract_share: projected.contract_share_dollars(),
                 contract_share_hours: projected.contract_share_hours(),
                 status: dollar_status(&projected, config.warning_threshold_bp),
@@ -429,13 +492,13 @@ fn shares<K: Ord + Clone>(
 }
 
 /// Share of all work (every level and owner, proposed only when configured)
-/// by performing provider's nation.
+/// by the nation of the site where it is performed.
 pub fn shares_by_nation(work: &[WorkRecord], config: &BalanceConfig) -> Result<Vec<ShareRow<Nation>>, InputError> {
-    shares(work, config, |r| r.provider_nation.clone())
+    shares(work, config, |r| r.site_nation.clone())
 }
 
 /// Share of all work (every level and owner, proposed only when configured)
-/// by region of the performing site.
+/// by region of the site where it is performed.
 pub fn shares_by_region(work: &[WorkRecord], config: &BalanceConfig) -> Result<Vec<ShareRow<Region>>, InputError> {
-    shares(work, config, |r| r.region)
+    shares(work, config, |r| r.site_region)
 }

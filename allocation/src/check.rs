@@ -106,32 +106,50 @@ pub enum Violation {
     },
 }
 
-fn rules_broken(order: &OpenOrder, offer: &CapacityOffer) -> Vec<Ineligibility> {
-    let is_organic = matches!(offer.provider_kind, ProviderKind::Organic);
-    let is_us = offer.provider_nation.as_str() == "USA";
+/// The eligibility rules restated from DESIGN §2 and the DAU follow-on
+/// support excerpt, written apart from [`crate::eligibility`] on purpose.
+fn rules_broken(order: &OpenOrder, offer: &CapacityOffer, config: &AllocationConfig) -> Vec<Ineligibility> {
+    let provider_is_us = offer.provider_nation.as_str() == "USA";
+    let site = offer.site_nation.as_ref().unwrap_or(&offer.provider_nation);
+    let owner = order.owner_nation.as_str();
+    let partner_owned = owner != "USA";
     let mut broken = Vec::new();
-    if order.organic_only && !is_organic {
+    if order.organic_only && offer.provider_kind != ProviderKind::Organic {
         broken.push(Ineligibility::OrganicOnly);
     }
-    let export_ok = match order.export_classification.as_deref() {
-        None => true,
-        Some(_) if is_organic && is_us => true,
-        Some(class) => offer.authorizations.export_licences.iter().any(|l| l.as_str() == class),
-    };
-    if !export_ok {
+    // Export authorization: needed unless a US government depot does the
+    // work, or a US provider does it in the United States.
+    let authorization_needed =
+        offer.provider_kind != ProviderKind::Organic && !(provider_is_us && site.as_str() == "USA");
+    if let Some(class) = order.export_classification.as_deref()
+        && authorization_needed
+        && !offer.authorizations.export_licences.iter().any(|l| l.as_str() == class)
+    {
         broken.push(Ineligibility::ExportControl);
     }
-    if order.originator.as_deref() == Some(offer.provider_id.as_str()) {
-        broken.push(Ineligibility::OwnOrder);
-    }
-    let third_country = offer.provider_nation.as_str() != order.owner_nation.as_str();
-    if third_country {
-        if !offer.authorizations.transfer_approvals.iter().any(|n| n.as_str() == order.owner_nation.as_str()) {
+    // Third country: a partner's item, done by or in a nation that is
+    // neither the owner's nor the United States.
+    let third: Vec<&str> = [offer.provider_nation.as_str(), site.as_str()]
+        .into_iter()
+        .filter(|n| partner_owned && *n != owner && *n != "USA")
+        .collect();
+    if !third.is_empty() {
+        if !offer.authorizations.transfer_approvals.iter().any(|n| n.as_str() == owner) {
             broken.push(Ineligibility::ThirdCountryTransfer);
+        }
+        if third.iter().any(|n| !config.security_assistance_nations.iter().any(|s| s.as_str() == *n)) {
+            broken.push(Ineligibility::SecurityAssistanceRelationship);
         }
         if !offer.authorizations.prime_facility_approvals.contains(&order.tms) {
             broken.push(Ineligibility::PrimeFacilityApproval);
         }
+    }
+    let dcs = partner_owned && provider_is_us && offer.provider_kind == ProviderKind::Contractor;
+    if order.fmf_funded && !order.dsca_waiver && (dcs || !third.is_empty()) {
+        broken.push(Ineligibility::DscaWaiver);
+    }
+    if order.originator.as_deref() == Some(offer.provider_id.as_str()) {
+        broken.push(Ineligibility::OwnOrder);
     }
     broken
 }
@@ -174,7 +192,7 @@ pub fn check_plan(
         if !capable {
             out.push(Violation::NotCapable { order_id: a.order_id.clone(), offer_id: a.offer_id.clone() });
         }
-        for rule in rules_broken(order, offer) {
+        for rule in rules_broken(order, offer, config) {
             out.push(Violation::Ineligible { order_id: a.order_id.clone(), offer_id: a.offer_id.clone(), rule });
         }
         let needed =
@@ -206,7 +224,9 @@ pub fn check_plan(
                 ProviderKind::Contractor => true,
                 ProviderKind::PartnerGovernment => !config.partner_government_is_organic,
             };
-            let e = added.entry((dept, FiscalYear::containing(order.required_by))).or_insert((0, 0));
+            // The funds' fiscal year; the required-by date's only when unknown.
+            let fy = order.funds_fiscal_year.unwrap_or_else(|| FiscalYear::containing(order.required_by));
+            let e = added.entry((dept, fy)).or_insert((0, 0));
             if contract {
                 e.1 += order.estimated_cost_cents;
             } else {

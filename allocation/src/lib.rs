@@ -7,6 +7,9 @@
 //!   explanation for every assignment and a true reason for every order left
 //!   unplaced. A proposal is only a proposal: providers accept or decline
 //!   through the order lifecycle elsewhere.
+//! - [`eligibility`] decides who may be proposed an order (organic-only,
+//!   export control, third-country support, FMF and DSCA waivers), for the
+//!   solver and for manual proposals alike.
 //! - [`check`] verifies any plan against the hard constraints, independently
 //!   of the solver's code paths.
 //!
@@ -16,18 +19,21 @@ pub mod allocate;
 pub mod balance;
 pub mod check;
 pub mod domain;
+pub mod eligibility;
 pub mod error;
 pub mod model;
 
-pub use allocate::{allocate, provider_eligibility};
+pub use allocate::allocate;
 pub use balance::{
-    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, ProviderUtilization, ShareRow, Split, WorkRecord,
-    WorkSource, department_balances, provider_utilization, shares_by_nation, shares_by_region,
+    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, FiscalYearBasis, ProviderUtilization, ShareRow,
+    Split, WorkRecord, WorkSource, attributed_fiscal_year, department_balances, provider_utilization, shares_by_nation,
+    shares_by_region,
 };
 pub use check::{Violation, check_plan};
 pub use domain::{
     Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, Region, RepairType,
 };
+pub use eligibility::{ineligibilities, provider_eligibility};
 pub use error::InputError;
 pub use model::{
     AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer, CapacityPeriod,

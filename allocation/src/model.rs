@@ -2,9 +2,12 @@
 //! the 50/50 standing per department and FY, and the proposed plan with an
 //! explanation for every assignment and every order left unplaced.
 
+use std::collections::BTreeSet;
+
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::balance::{FiscalYearBasis, attributed_fiscal_year};
 use crate::domain::{Department, FiscalYear, GeoPoint, MaintenanceLevel, Nation, Priority, ProviderKind, RepairType};
 
 /// An open repair order waiting for a provider.
@@ -32,6 +35,12 @@ pub struct OpenOrder {
     pub owner_nation: Nation,
     /// Paying Military Department for US-owned work (drives 50/50).
     pub department: Option<Department>,
+    /// Fiscal year of the funds that pay for the work (the US appropriation's
+    /// `fiscal_year`), when known. 10 U.S.C. 2466 limits the share of funds
+    /// *made available in a fiscal year*, so the work counts in this year;
+    /// only when it is unknown does the year of `required_by` stand in.
+    #[serde(default)]
+    pub funds_fiscal_year: Option<FiscalYear>,
     /// Estimated cost of the work in cents; this is what counts toward 50/50.
     pub estimated_cost_cents: i64,
     /// May only go to US government (organic) depots.
@@ -42,15 +51,33 @@ pub struct OpenOrder {
     /// (the lifecycle refuses to propose an order to its originator).
     #[serde(default)]
     pub originator: Option<String>,
+    /// A partner's (FMS customer's) order paid with Foreign Military
+    /// Financing (FMF / FMFP). Such an order needs a DSCA waiver before it
+    /// may buy third-country support or direct commercial sale (DCS)
+    /// support from a US company (`reference/rsf-and-fms-excerpts.md`).
+    #[serde(default)]
+    pub fmf_funded: bool,
+    /// DSCA has waived, for this FMF-funded order, the rule that FMF buys
+    /// only through FMS: third-country and DCS providers become eligible.
+    #[serde(default)]
+    pub dsca_waiver: bool,
 }
 
 impl OpenOrder {
-    /// Whether this order counts toward the 50/50 rule: US-department work at depot level.
+    /// Whether this order counts toward the 50/50 rule (US-department work at
+    /// depot level), and in which department and fiscal year: the fiscal
+    /// year of its funds, or of `required_by` when that is unknown.
     pub fn counts_toward_5050(&self) -> Option<(Department, FiscalYear)> {
         match (self.department, self.level) {
-            (Some(d), MaintenanceLevel::Depot) => Some((d, FiscalYear::containing(self.required_by))),
+            (Some(d), MaintenanceLevel::Depot) => Some((d, self.fiscal_year_counted().0)),
             _ => None,
         }
+    }
+
+    /// The fiscal year this order's work is counted in for 50/50, and which
+    /// rule chose it (see [`attributed_fiscal_year`]).
+    pub fn fiscal_year_counted(&self) -> (FiscalYear, FiscalYearBasis) {
+        attributed_fiscal_year(self.funds_fiscal_year, self.required_by)
     }
 
     /// Capacity this order consumes on an offer measured in `unit`.
@@ -130,6 +157,11 @@ pub struct CapacityOffer {
     pub provider_nation: Nation,
     /// Site coordinates.
     pub site: GeoPoint,
+    /// Nation the site is in, where the work is done; `None` means the
+    /// provider's own nation. A US company's site abroad performs outside the
+    /// United States (export control) and in a possibly third country.
+    #[serde(default)]
+    pub site_nation: Option<Nation>,
     /// What the site can repair.
     pub capabilities: Vec<Capability>,
     /// Unit of the capacity.
@@ -148,6 +180,11 @@ impl CapacityOffer {
     /// First day the provider can induct when planning on `as_of`.
     pub fn earliest_start(&self, as_of: NaiveDate) -> NaiveDate {
         as_of + Duration::days(i64::from(self.lead_time_days))
+    }
+
+    /// Nation where the work is performed: the site's, else the provider's.
+    pub fn performing_nation(&self) -> &Nation {
+        self.site_nation.as_ref().unwrap_or(&self.provider_nation)
     }
 }
 
@@ -178,7 +215,7 @@ impl From<&crate::balance::DepartmentBalance> for FundsBalance {
 }
 
 /// Settings of an allocation run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationConfig {
     /// Planning date ("today").
     pub as_of: NaiveDate,
@@ -188,6 +225,12 @@ pub struct AllocationConfig {
     pub transit_km_per_day: f64,
     /// Count partner-government depots as organic for 50/50.
     pub partner_government_is_organic: bool,
+    /// Nations with which the US Government has a security-assistance
+    /// relationship (a registry fact). Third-country support is possible
+    /// only from these nations; empty means none is recorded, so no
+    /// third-country support is eligible.
+    #[serde(default)]
+    pub security_assistance_nations: BTreeSet<Nation>,
 }
 
 impl AllocationConfig {
@@ -198,6 +241,7 @@ impl AllocationConfig {
             retrograde_cents_per_km_per_item: 100,
             transit_km_per_day: 800.0,
             partner_government_is_organic: false,
+            security_assistance_nations: BTreeSet::new(),
         }
     }
 }
@@ -254,18 +298,30 @@ pub struct Assignment {
     pub explanation: Explanation,
 }
 
-/// An eligibility rule that excluded a capable provider.
+/// An eligibility rule that excluded a capable provider. The serde name is
+/// the reason code; [`Ineligibility::explain`] gives the rule in words and
+/// its source. The rules themselves are in [`crate::eligibility`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Ineligibility {
     /// The order is `organic_only` and the provider is not organic.
     OrganicOnly,
-    /// The order is export-controlled and the provider holds no matching licence.
+    /// The item is export-controlled, the work would be done outside the
+    /// United States (or by a foreign provider), and the provider holds no
+    /// export authorization for the item's classification.
     ExportControl,
-    /// Third-country repair without transfer approval for the owner nation.
+    /// Third-country support without the required third-country transfer
+    /// approval for the owner nation's items.
     ThirdCountryTransfer,
-    /// Third-country repair at a facility the prime contractor has not approved for the TMS.
+    /// Third-country support from a nation with which the US has no
+    /// security-assistance relationship recorded.
+    SecurityAssistanceRelationship,
+    /// Third-country support at a facility the weapon system's prime
+    /// contractor has not approved for the TMS.
     PrimeFacilityApproval,
+    /// An FMF-funded order without a DSCA waiver buying third-country
+    /// support or direct commercial sale support from a US company.
+    DscaWaiver,
     /// The provider raised the order itself.
     OwnOrder,
 }

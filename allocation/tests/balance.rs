@@ -20,9 +20,10 @@ fn work(kind: ProviderKind, source: WorkSource, on: chrono::NaiveDate, cents: i6
         order_id: format!("RO-{cents}"),
         provider_id: provider_id.into(),
         provider_kind: kind,
-        provider_nation: nation(nat),
-        region,
+        site_nation: nation(nat),
+        site_region: region,
         department: Some(Department::AirForce),
+        funds_fiscal_year: None,
         maintenance_level: MaintenanceLevel::Depot,
         source,
         performed_on: on,
@@ -145,6 +146,7 @@ fn utilization_is_work_over_offered_capacity_per_provider_and_period() {
         provider_kind: ProviderKind::Contractor,
         provider_nation: nation("JPN"),
         site: GeoPoint { lat: 35.25, lon: 136.92 },
+        site_nation: None,
         capabilities: vec![],
         unit: CapacityUnit::LaborHours,
         periods: vec![
@@ -200,4 +202,79 @@ fn bad_balance_input_names_the_field() {
     let e =
         department_balances(&[bad], &[], &BalanceConfig::default()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.starts_with("work[0].cost_cents:"), "{e}");
+}
+
+/// 10 U.S.C. 2466 counts "funds made available in a fiscal year" (DESIGN §2,
+/// workload balance): FY2027 funds for work done in October 2027 (FY2028 by
+/// date) count in FY2027; work whose funds' year is unknown counts by its
+/// date, and the balance says how much each rule attributed.
+#[test]
+fn work_counts_in_the_fiscal_year_of_its_funds_and_the_balance_says_which_rule_each_amount_used() {
+    let october_2027 = date(2027, 10, 15); // FY2028 by date
+    let fy27_funds = |r: WorkRecord| WorkRecord { funds_fiscal_year: Some(FiscalYear(2027)), ..r };
+    let records = vec![
+        fy27_funds(work(ProviderKind::Contractor, WorkSource::Completed, october_2027, 400_000, 40.0)),
+        fy27_funds(work(ProviderKind::Organic, WorkSource::Accepted, date(2027, 3, 1), 100_000, 10.0)),
+        // Funds' year unknown: the date (FY2028) decides.
+        work(ProviderKind::Organic, WorkSource::Completed, october_2027, 700_000, 70.0),
+        // FY2028 funds spent early (work dated in FY2027) still count in FY2028.
+        WorkRecord {
+            funds_fiscal_year: Some(FiscalYear(2028)),
+            ..work(ProviderKind::Contractor, WorkSource::InProgress, date(2027, 9, 30), 50_000, 5.0)
+        },
+    ];
+    let baseline = vec![BaselineWork {
+        department: Department::AirForce,
+        fiscal_year: FiscalYear(2027),
+        organic_cents: 200_000,
+        contract_cents: 0,
+        organic_hours: 20.0,
+        contract_hours: 0.0,
+    }];
+    let b = department_balances(&records, &baseline, &BalanceConfig::default()).unwrap();
+    let years: Vec<FiscalYear> = b.iter().map(|b| b.fiscal_year).collect();
+    assert_eq!(years, vec![FiscalYear(2027), FiscalYear(2028)]);
+    let (fy27, fy28) = (&b[0], &b[1]);
+    assert_eq!((fy27.projected.organic_cents, fy27.projected.contract_cents), (300_000, 400_000));
+    assert_eq!((fy27.by_funds_year.organic_cents, fy27.by_funds_year.contract_cents), (100_000, 400_000));
+    assert_eq!(fy27.by_work_date, Split::default());
+    assert_eq!(fy27.status, BalanceStatus::Violation); // 400 / 700 > 50 %
+    assert_eq!((fy28.by_funds_year.organic_cents, fy28.by_funds_year.contract_cents), (0, 50_000));
+    assert_eq!((fy28.by_work_date.organic_cents, fy28.by_work_date.contract_cents), (700_000, 0));
+    for d in &b {
+        let mut sum = d.baseline;
+        for part in [d.by_funds_year, d.by_work_date] {
+            sum.organic_cents += part.organic_cents;
+            sum.contract_cents += part.contract_cents;
+            sum.organic_hours += part.organic_hours;
+            sum.contract_hours += part.contract_hours;
+        }
+        assert_eq!(sum, d.projected, "by funds year + by work date + baseline = projected");
+    }
+    assert_eq!(
+        cosx_allocation::attributed_fiscal_year(None, october_2027),
+        (FiscalYear(2028), cosx_allocation::FiscalYearBasis::WorkDate)
+    );
+}
+
+/// Shares by region and nation count where the MRO capacity is used — the
+/// performing provider's site — not where the item is (DESIGN §2, balance
+/// views; issue 18 item 2). A record carries only the site of the work.
+#[test]
+fn work_performed_at_ogden_on_an_item_located_in_japan_counts_for_the_us_and_northcom() {
+    // An F-16C component at Misawa (Japan, INDOPACOM) sent to Ogden ALC (USA, NORTHCOM):
+    // the adapter fills the site fields from the performing offer's site.
+    let ogden = work(ProviderKind::Organic, WorkSource::InProgress, date(2027, 1, 10), 900, 9.0);
+    assert_eq!((ogden.site_nation.as_str(), ogden.site_region), ("USA", Region::Northcom));
+    let komaki = work(ProviderKind::Contractor, WorkSource::InProgress, date(2027, 1, 10), 100, 1.0);
+    let n = shares_by_nation(&[ogden.clone(), komaki.clone()], &BalanceConfig::default()).unwrap();
+    assert_eq!(
+        n.iter().map(|r| (r.key.to_string(), r.cents)).collect::<Vec<_>>(),
+        vec![("JPN".into(), 100), ("USA".into(), 900)]
+    );
+    let r = shares_by_region(&[ogden, komaki], &BalanceConfig::default()).unwrap();
+    assert_eq!(
+        r.iter().map(|r| (r.key, r.cents)).collect::<Vec<_>>(),
+        vec![(Region::Indopacom, 100), (Region::Northcom, 900)]
+    );
 }

@@ -51,14 +51,9 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
                 .capabilities
                 .iter()
                 .any(|cap| cap.tms == o.tms && cap.level == o.level && cap.repair_types.contains(&o.repair_type));
-            let organic = f.provider_kind == ProviderKind::Organic;
-            let eligible = (!o.organic_only || organic)
-                && (o.export_classification.is_none()
-                    || organic
-                    || f.authorizations.export_licences.iter().any(|l| Some(l) == o.export_classification.as_ref()))
-                && (f.provider_nation == o.owner_nation
-                    || (f.authorizations.transfer_approvals.contains(&o.owner_nation)
-                        && f.authorizations.prime_facility_approvals.contains(&o.tms)));
+            // The eligibility rules are not what this reference optimises:
+            // it takes them from the crate (the checker restates them).
+            let eligible = cosx_allocation::ineligibilities(o, f, c).is_empty();
             if !(capable && eligible) {
                 continue;
             }
@@ -105,7 +100,8 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
             let o = &inst.orders[*i];
             if o.department == Some(b.department)
                 && o.level == MaintenanceLevel::Depot
-                && cosx_allocation::FiscalYear::containing(o.required_by) == b.fiscal_year
+                && o.funds_fiscal_year.unwrap_or_else(|| cosx_allocation::FiscalYear::containing(o.required_by))
+                    == b.fiscal_year
             {
                 let sign = if inst.offers[*j].provider_kind == ProviderKind::Organic { -1.0 } else { 1.0 };
                 lhs.add_mul(sign * o.estimated_cost_cents as f64, *x);

@@ -35,6 +35,9 @@ fn order(id: &str) -> OpenOrder {
         organic_only: false,
         export_classification: None,
         originator: None,
+        funds_fiscal_year: None,
+        fmf_funded: false,
+        dsca_waiver: false,
     }
 }
 
@@ -48,6 +51,7 @@ fn offer(id: &str, kind: ProviderKind, nat: &str) -> CapacityOffer {
         provider_kind: kind,
         provider_nation: nation(nat),
         site: GeoPoint { lat: 35.25, lon: 136.92 },
+        site_nation: None,
         capabilities: vec![Capability {
             tms: "F-16C".into(),
             level: MaintenanceLevel::Depot,
@@ -153,44 +157,84 @@ fn organic_only_order_goes_only_to_an_organic_depot() {
     assert_eq!(offer_of(&run(&[o], &[contractor, depot], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
 }
 
+/// DESIGN §2 (export control): an export-controlled item needs an export
+/// authorization when the work is done outside the United States; US
+/// organic depots and US contractors in the US need none for US-owned items.
+/// (Until issue 18 every US contractor was asked for a licence: wrong.)
 #[test]
-fn export_controlled_order_needs_a_matching_licence_except_at_us_organic_depots() {
+fn export_controlled_order_needs_an_authorization_only_for_work_outside_the_united_states() {
     let mut o = order("RO-1");
     o.export_classification = Some("USML VIII".into());
-    let mut contractor = offer("CONTRACTOR", ProviderKind::Contractor, "USA");
-    contractor.authorizations.export_licences = vec!["USML XIX".into()];
-    let plan = run(&[o.clone()], &[contractor.clone()], &roomy());
+    // A US contractor at a US site needs no licence for a US-owned item.
+    let us_contractor = offer("CONTRACTOR", ProviderKind::Contractor, "USA");
+    assert_eq!(offer_of(&run(&[o.clone()], &[us_contractor.clone()], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
+    // The same company working at its site in Japan exports the item: it needs a matching authorization.
+    let mut abroad = us_contractor.clone();
+    abroad.site_nation = Some(nation("JPN"));
+    abroad.authorizations.export_licences = vec!["USML XIX".into()];
     assert_eq!(
-        reason_of(&plan, "RO-1"),
+        reason_of(&run(&[o.clone()], &[abroad.clone()], &roomy()), "RO-1"),
         Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::ExportControl] })
     );
-    contractor.authorizations.export_licences.push("USML VIII".into());
-    assert_eq!(offer_of(&run(&[o.clone()], &[contractor], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
-    // A US organic depot needs no licence.
+    abroad.authorizations.export_licences.push("USML VIII".into());
+    assert_eq!(offer_of(&run(&[o.clone()], &[abroad], &roomy()), "RO-1").as_deref(), Some("CONTRACTOR"));
+    // A Japanese depot needs one too.
+    let mut mhi = offer("MHI", ProviderKind::Contractor, "JPN");
+    assert_eq!(
+        reason_of(&run(&[o.clone()], &[mhi.clone()], &roomy()), "RO-1"),
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::ExportControl] })
+    );
+    mhi.authorizations.export_licences = vec!["USML VIII".into()];
+    assert_eq!(offer_of(&run(&[o.clone()], &[mhi], &roomy()), "RO-1").as_deref(), Some("MHI"));
+    // A US organic depot needs none.
     assert_eq!(offer_of(&run(&[o], &[organic("DEPOT")], &roomy()), "RO-1").as_deref(), Some("DEPOT"));
 }
 
+/// DESIGN §2 and reference/rsf-and-fms-excerpts.md (DAU, follow-on support):
+/// "The requirements for third country support are: any required third
+/// country transfer approvals are obtained; US Government has Security
+/// Assistance relationship with the third country; prime contractor of the
+/// weapon system has approved the facilities providing support."
 #[test]
-fn third_country_repair_needs_transfer_approval_and_prime_facility_approval() {
+fn third_country_support_needs_transfer_approval_security_assistance_and_prime_facility_approval() {
     let mut o = order("RO-1");
     o.owner_nation = nation("JPN");
     o.department = None;
     let mut kor = offer("KAI", ProviderKind::Contractor, "KOR");
+    let mut c = config();
     let blocked = |plan: &AllocationPlan| reason_of(plan, "RO-1");
     assert_eq!(
-        blocked(&run(&[o.clone()], &[kor.clone()], &[])),
+        blocked(&run_with(&[o.clone()], &[kor.clone()], &[], &c)),
         Some(UnplacedReason::NoEligibleProvider {
-            blocked_by: vec![Ineligibility::ThirdCountryTransfer, Ineligibility::PrimeFacilityApproval]
+            blocked_by: vec![
+                Ineligibility::ThirdCountryTransfer,
+                Ineligibility::SecurityAssistanceRelationship,
+                Ineligibility::PrimeFacilityApproval
+            ]
         })
     );
     kor.authorizations.transfer_approvals = vec![nation("JPN")];
+    c.security_assistance_nations.insert(nation("KOR"));
     assert_eq!(
-        blocked(&run(&[o.clone()], &[kor.clone()], &[])),
+        blocked(&run_with(&[o.clone()], &[kor.clone()], &[], &c)),
         Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::PrimeFacilityApproval] })
     );
     kor.authorizations.prime_facility_approvals = vec!["F-16C".into()];
-    assert_eq!(offer_of(&run(&[o.clone()], &[kor], &[]), "RO-1").as_deref(), Some("KAI"));
-    // Same-nation repair needs neither approval.
+    assert_eq!(offer_of(&run_with(&[o.clone()], &[kor.clone()], &[], &c), "RO-1").as_deref(), Some("KAI"));
+    // Each condition is needed on its own: drop any one and it is refused again.
+    let mut no_sa = c.clone();
+    no_sa.security_assistance_nations.clear();
+    assert_eq!(
+        blocked(&run_with(&[o.clone()], &[kor.clone()], &[], &no_sa)),
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::SecurityAssistanceRelationship] })
+    );
+    let mut no_transfer = kor.clone();
+    no_transfer.authorizations.transfer_approvals.clear();
+    assert_eq!(
+        blocked(&run_with(&[o.clone()], &[no_transfer], &[], &c)),
+        Some(UnplacedReason::NoEligibleProvider { blocked_by: vec![Ineligibility::ThirdCountryTransfer] })
+    );
+    // Same-nation repair needs none of them.
     assert_eq!(
         offer_of(&run(&[o], &[offer("MHI", ProviderKind::Contractor, "JPN")], &[]), "RO-1").as_deref(),
         Some("MHI")
@@ -463,7 +507,8 @@ fn bad_input_is_rejected_naming_the_field() {
 #[test]
 fn the_checker_catches_a_tampered_plan() {
     let o = order("RO-1");
-    let mut contractor = offer("CONTRACTOR", ProviderKind::Contractor, "USA");
+    // A Japanese contractor: work outside the US, so export control applies to it.
+    let mut contractor = offer("CONTRACTOR", ProviderKind::Contractor, "JPN");
     let plan = run(&[o.clone()], &[contractor.clone()], &roomy());
     // Same plan, judged against inputs where it is no longer allowed.
     let mut oo = o.clone();
@@ -475,4 +520,37 @@ fn the_checker_catches_a_tampered_plan() {
     let v = check_plan(&[o.clone()], &[contractor.clone()], &[], &config(), &plan);
     assert_eq!(v.len(), 2, "capacity and 50/50: {v:?}");
     assert!(!check_plan(&[], &[contractor], &roomy(), &config(), &plan).is_empty());
+}
+
+/// 10 U.S.C. 2466 limits the share of depot funds *made available in a
+/// fiscal year* (DESIGN §2, workload balance): FY2027 funds for work required
+/// in October 2027 count against FY2027, not FY2028; the required-by date's
+/// fiscal year stands in only when the funds' year is unknown.
+#[test]
+fn contract_work_counts_against_the_fiscal_year_of_its_funds() {
+    let mut o = order("RO-1");
+    o.required_by = date(2027, 10, 15); // in FY2028
+    o.funds_fiscal_year = Some(FiscalYear(2027));
+    let mut contractor = offer("CONTRACTOR", ProviderKind::Contractor, "USA");
+    contractor.periods = vec![CapacityPeriod { start: date(2026, 10, 1), end: date(2027, 10, 31), capacity: 100.0 }];
+    let fy = |year: i32, organic: i64| FundsBalance {
+        department: Department::AirForce,
+        fiscal_year: FiscalYear(year),
+        organic_cents: organic,
+        contract_cents: 0,
+    };
+    // Room in FY2027 only: FY2027 funds may pay for it.
+    let plan = run(&[o.clone()], &[contractor.clone()], &[fy(2027, 1_000_000), fy(2028, 0)]);
+    assert_eq!(plan.assignments[0].explanation.contract_work_for, Some((Department::AirForce, FiscalYear(2027))));
+    assert_eq!(plan.funds[0].fiscal_year, FiscalYear(2027));
+    // Room in FY2028 only: blocked in FY2027, whatever its date.
+    let plan = run(&[o.clone()], &[contractor.clone()], &[fy(2027, 0), fy(2028, 1_000_000)]);
+    assert_eq!(
+        reason_of(&plan, "RO-1"),
+        Some(UnplacedReason::BlockedBy5050 { department: Department::AirForce, fiscal_year: FiscalYear(2027) })
+    );
+    // Funds' year unknown: the required-by date decides (FY2028).
+    o.funds_fiscal_year = None;
+    let plan = run(&[o], &[contractor], &[fy(2027, 0), fy(2028, 1_000_000)]);
+    assert_eq!(plan.assignments[0].explanation.contract_work_for, Some((Department::AirForce, FiscalYear(2028))));
 }

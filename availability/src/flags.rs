@@ -11,9 +11,17 @@
 //!   says "percent", not "percentage points".
 //! * **Excessive C/DA** — "(a) PMAI is 10 or greater ..." and "(b) the C/DA
 //!   metric, calculated on a fiscal year (FY) basis, has increased by more
-//!   than 10 percent for each of the 3 previous FYs": for assessed year Y,
+//!   than 10 percent for each of the 3 previous FYs": for review year Y,
 //!   each of Y-3, Y-2 and Y-1 must exceed its own previous year by more than
-//!   10 %, so four years of C/DA (Y-4 to Y-1) are needed. Exactly 10 % does not fire.
+//!   10 %, so four years of C/DA (Y-4 to Y-1) are needed. Exactly 10 % does
+//!   not fire. The review year is the one the caller names, else the fiscal
+//!   year of the caller's current date ([`review_fiscal_year`]) — not the
+//!   year of the latest report, so on 1 October the three years just closed
+//!   are judged without waiting for the new year's first report. The review
+//!   year's own C/DA never enters the judgement.
+//!
+//! Both inventory conditions are judged on the fleet's size
+//! ([`fleet_size`](crate::fleet_size)), whatever the reporting cadence.
 //!
 //! The glossary repeats both with "TAI" alone; we follow the operative text
 //! of para 2.2.d. Float comparisons at the boundaries allow a relative slack
@@ -22,6 +30,7 @@
 //!
 //! Pure judgements over computed metrics; no I/O.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::fiscal::FiscalYear;
@@ -119,11 +128,22 @@ pub struct CdaGrowth {
     pub more_than_ten_percent: bool,
 }
 
+/// The fiscal year an excessive C/DA review judges: `named` when the caller
+/// names one, else the fiscal year containing `today` (the caller's current
+/// date; this crate never reads a clock).
+pub fn review_fiscal_year(named: Option<FiscalYear>, today: NaiveDate) -> FiscalYear {
+    named.unwrap_or_else(|| FiscalYear::containing(today))
+}
+
 /// The excessive C/DA flag with its inputs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExcessiveCda {
-    /// The year assessed; its 3 previous years are judged.
+    /// The review fiscal year Y; its 3 previous years' growth is judged.
     pub assessed: FiscalYear,
+    /// The fiscal years whose C/DA the judgement was made from, oldest
+    /// first: Y-4 to Y-1. A year among them without C/DA (no report, or no
+    /// PMAI available days) shows as `None` in `years` and stops the flag.
+    pub cda_fiscal_years: Vec<FiscalYear>,
     /// PMAI the threshold was applied to.
     pub pmai: u64,
     /// Inventory threshold for the category.
@@ -134,9 +154,11 @@ pub struct ExcessiveCda {
     pub fires: bool,
 }
 
-/// Judges excessive C/DA for `assessed` from fiscal-year C/DA (as
+/// Judges excessive C/DA for the review year `assessed` (see
+/// [`review_fiscal_year`]) from fiscal-year C/DA (as
 /// [`cda_by_fiscal_year`](crate::cda_by_fiscal_year) returns it) and the
-/// weapon system's current PMAI. A year without C/DA never counts as growth.
+/// fleet's PMAI ([`fleet_size`](crate::fleet_size), e.g.
+/// [`RollingAvailability::latest_pmai`]). A year without C/DA never counts as growth.
 pub fn excessive_cda(
     category: SystemCategory,
     pmai: u64,
@@ -165,7 +187,8 @@ pub fn excessive_cda(
         .collect();
     let threshold = category.flag_inventory_threshold();
     let fires = pmai >= u64::from(threshold) && years.iter().all(|y| y.more_than_ten_percent);
-    ExcessiveCda { assessed, pmai, threshold, years, fires }
+    let cda_fiscal_years = (0..=EXCESSIVE_CDA_YEARS).rev().map(|back| FiscalYear(assessed.year() - 1 - back)).collect();
+    ExcessiveCda { assessed, cda_fiscal_years, pmai, threshold, years, fires }
 }
 
 #[cfg(test)]

@@ -12,7 +12,10 @@
 //! not available == possible. Assessments roll up by any key
 //! ([`roll_up`]), by TMS and timeframe, and by fiscal year for C/DA; the
 //! flags judge a six-month rolling average against a [`Target`] and C/DA
-//! growth across fiscal years. [`export`] flattens it all into rows.
+//! growth across the three fiscal years before a review year, both only for
+//! a fleet whose size ([`fleet_size`], any reporting cadence) reaches the
+//! category's threshold. [`fleet_health`] judges one owner's weapon system
+//! whole; [`Ledger`] keeps the same answers up to date report by report. [`export`] flattens it all into rows.
 //!
 //! This crate must never do I/O, read a clock, or round: it is pure
 //! functions over values, and every output carries the figures it was
@@ -25,7 +28,10 @@ pub mod error;
 pub mod export;
 pub mod fiscal;
 pub mod flags;
+pub mod fleet;
+pub mod health;
 pub mod inventory;
+pub mod ledger;
 pub mod record;
 pub mod report;
 pub mod rolling;
@@ -42,8 +48,12 @@ pub use error::{AvailabilityError, FieldViolation};
 pub use fiscal::FiscalYear;
 pub use flags::{
     CdaGrowth, ExcessiveCda, HighNonAvailability, NonAvailabilityCheck, excessive_cda, high_non_availability,
+    review_fiscal_year,
 };
+pub use fleet::{FleetSize, InventorySource, fleet_size};
+pub use health::{FleetHealth, fleet_health};
 pub use inventory::Inventory;
+pub use ledger::{Applied, FleetKey, Ledger};
 pub use report::{AssetReport, AvailabilityReport, CategoryTimes, CostLine, FleetTimes, ReportDetail, SystemCategory};
 pub use rolling::{RollingAvailability, latest_six_month_rolling, six_month_rolling};
 pub use rollup::{FiscalYearCda, Rollup, TmsTimeframe, by_tms_and_timeframe, cda_by_fiscal_year, roll_up};

@@ -8,6 +8,15 @@
 //! February like a 31-day month and a month with half the fleet like a full
 //! one, and is undefined when a month has no possible time.
 //!
+//! Only reports wholly inside the window enter the average: a report of a
+//! quarter that begins before the window, or of a whole year, says nothing
+//! about how its time divides between months, so it is counted in
+//! `reports_not_inside` instead and a fleet that reports only once a year has
+//! no six-month average (A_M and A_O are monthly metrics, Table 1). The
+//! fleet's size, on the other hand, is a count of assets and is taken from
+//! whatever report covers the latest month ([`fleet_size`]), so the
+//! inventory thresholds are judged the same for every reporting cadence.
+//!
 //! Pure arithmetic; never reads the clock (the caller names the month).
 
 use chrono::{Datelike, Months, NaiveDate};
@@ -15,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assessment::{ReportAssessment, TimeAccount};
 use crate::error::AvailabilityError;
+use crate::fleet::{InventorySource, fleet_size};
 use crate::time::{Timeframe, out_of_range};
 
 /// Months in the rolling window.
@@ -32,11 +42,16 @@ pub struct RollingAvailability {
     /// Distinct calendar months (of the timeframes' last days) with data;
     /// fewer than 6 means the average rests on part of the window.
     pub months_with_data: u32,
-    /// Sum of TAI of the reports ending in the latest month: the inventory the
-    /// flag thresholds are applied to.
+    /// Reports that overlap the window without lying inside it (a quarter
+    /// reaching back before it, a whole year): left out of the average.
+    pub reports_not_inside: usize,
+    /// The fleet's TAI in the latest month ([`fleet_size`]), whatever the
+    /// reporting cadence: the inventory the flag thresholds are applied to.
     pub latest_tai: u64,
-    /// Sum of PMAI of the reports ending in the latest month.
+    /// The fleet's PMAI in the latest month ([`fleet_size`]).
     pub latest_pmai: u64,
+    /// The reports `latest_tai` and `latest_pmai` were taken from, one per owner and TMS.
+    pub inventory_from: Vec<InventorySource>,
     /// Summed TAI account over the window.
     pub tai_time: TimeAccount,
     /// Summed PMAI account over the window.
@@ -49,7 +64,8 @@ pub struct RollingAvailability {
 
 /// Six-month rolling availability for the window ending with the calendar
 /// month containing `through`. Pass one weapon system's effective
-/// assessments; those whose timeframe is not wholly inside the window are left out.
+/// assessments; those whose timeframe is not wholly inside the window are
+/// left out of the average but still give the fleet's size.
 pub fn six_month_rolling(
     assessments: &[ReportAssessment],
     through: NaiveDate,
@@ -58,28 +74,33 @@ pub fn six_month_rolling(
     let first =
         latest_month.first.checked_sub_months(Months::new(ROLLING_MONTHS - 1)).ok_or_else(|| out_of_range(through))?;
     let window = Timeframe { first, last: latest_month.last };
+    let fleet = fleet_size(assessments, latest_month);
     let mut out = RollingAvailability {
         window,
         latest_month,
         reports: 0,
         months_with_data: 0,
-        latest_tai: 0,
-        latest_pmai: 0,
+        reports_not_inside: 0,
+        latest_tai: fleet.tai,
+        latest_pmai: fleet.pmai,
+        inventory_from: fleet.from_reports,
         tai_time: TimeAccount::default(),
         pmai_time: TimeAccount::default(),
         a_m: None,
         a_o: None,
     };
     let mut months = std::collections::BTreeSet::new();
-    for a in assessments.iter().filter(|a| window.contains(&a.timeframe)) {
+    for a in assessments {
+        if !window.contains(&a.timeframe) {
+            if a.timeframe.overlaps(&window) {
+                out.reports_not_inside += 1;
+            }
+            continue;
+        }
         out.reports += 1;
         months.insert((a.timeframe.last.year(), a.timeframe.last.month()));
         out.tai_time.absorb(&a.tai_time);
         out.pmai_time.absorb(&a.pmai_time);
-        if latest_month.contains(&Timeframe { first: a.timeframe.last, last: a.timeframe.last }) {
-            out.latest_tai += u64::from(a.tai);
-            out.latest_pmai += u64::from(a.pmai);
-        }
     }
     out.months_with_data = u32::try_from(months.len()).unwrap_or(u32::MAX);
     out.a_m = out.tai_time.availability();

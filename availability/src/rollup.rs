@@ -81,10 +81,12 @@ impl<K> Rollup<K> {
 /// `|a| (a.tms.clone(), a.timeframe)` or `|a| region_of(&a.owner)`.
 /// Pass the assessments of [`effective_reports`](crate::effective_reports)
 /// only, or corrections will be counted twice.
-pub fn roll_up<K, F>(assessments: &[ReportAssessment], key: F) -> Result<Vec<Rollup<K>>, AvailabilityError>
+/// Takes any sequence of assessment references (`&vec`, `&slice[..]`, an iterator).
+pub fn roll_up<'a, K, F, I>(assessments: I, key: F) -> Result<Vec<Rollup<K>>, AvailabilityError>
 where
     K: Ord + Clone,
     F: Fn(&ReportAssessment) -> K,
+    I: IntoIterator<Item = &'a ReportAssessment>,
 {
     let mut groups: BTreeMap<K, Rollup<K>> = BTreeMap::new();
     for a in assessments {
@@ -128,7 +130,12 @@ pub struct FiscalYearCda {
 /// C/DA per fiscal year of the given assessments (normally one owner's one
 /// TMS; filter first). Every timeframe must lie inside one fiscal year;
 /// one straddling 1 October is refused (`assessments[2].timeframe`).
-pub fn cda_by_fiscal_year(assessments: &[ReportAssessment]) -> Result<Vec<FiscalYearCda>, AvailabilityError> {
+/// Takes any sequence of assessment references, like [`roll_up`].
+pub fn cda_by_fiscal_year<'a, I>(assessments: I) -> Result<Vec<FiscalYearCda>, AvailabilityError>
+where
+    I: IntoIterator<Item = &'a ReportAssessment>,
+{
+    let assessments: Vec<&ReportAssessment> = assessments.into_iter().collect();
     let mut v = Violations::default();
     for (i, a) in assessments.iter().enumerate() {
         if crate::fiscal::of_timeframe(&a.timeframe).is_none() {
@@ -136,7 +143,7 @@ pub fn cda_by_fiscal_year(assessments: &[ReportAssessment]) -> Result<Vec<Fiscal
         }
     }
     v.into_result()?;
-    let rollups = roll_up(assessments, |a| FiscalYear::containing(a.timeframe.first))?;
+    let rollups = roll_up(assessments.iter().copied(), |a| FiscalYear::containing(a.timeframe.first))?;
     Ok(rollups
         .into_iter()
         .map(|r| FiscalYearCda {

@@ -147,6 +147,11 @@ impl Timeframe {
     pub fn contains(&self, other: &Timeframe) -> bool {
         self.first <= other.first && other.last <= self.last
     }
+
+    /// True when the two timeframes share at least one day.
+    pub fn overlaps(&self, other: &Timeframe) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
 }
 
 impl fmt::Display for Timeframe {

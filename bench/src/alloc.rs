@@ -90,6 +90,7 @@ fn generate(
                 provider_kind: kind,
                 provider_nation: nation(NATIONS[n].0),
                 site: point(&mut rng, n),
+                site_nation: None,
                 capabilities,
                 unit,
                 periods,
@@ -127,12 +128,15 @@ fn generate(
                 location: point(&mut rng, at),
                 owner_nation: nation(NATIONS[owner].0),
                 department: (owner == 0).then(|| depts[rng.random_range(0..3)]),
+                funds_fiscal_year: None,
                 estimated_cost_cents: (hours * 15_000.0) as i64,
                 organic_only: owner == 0 && rng.random_bool(0.1),
                 export_classification: rng
                     .random_bool(0.3)
                     .then(|| EXPORT[rng.random_range(0..EXPORT.len())].to_owned()),
                 originator: None,
+                fmf_funded: false,
+                dsca_waiver: false,
             }
         })
         .collect();
@@ -147,7 +151,13 @@ fn generate(
             })
         })
         .collect();
-    (orders, offers, balances, AllocationConfig::new(as_of))
+    // Every bench nation has a security-assistance relationship, so third-country
+    // support is decided by the offers' approvals, as before the rule was modelled.
+    let config = AllocationConfig {
+        security_assistance_nations: NATIONS.iter().map(|n| nation(n.0)).collect(),
+        ..AllocationConfig::new(as_of)
+    };
+    (orders, offers, balances, config)
 }
 
 /// One allocation: instance size, time, and how much was placed.

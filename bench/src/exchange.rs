@@ -101,6 +101,7 @@ impl Pki {
             metrics_listen: None,
             shutdown_grace: Duration::from_secs(5),
             signals: Default::default(),
+            allocation: Default::default(),
         };
         server::start(&config).await
     }

@@ -49,6 +49,7 @@ pub(crate) fn repair_order(originator: &str, i: usize) -> pb::RepairOrder {
             })),
             estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_000_000 }),
             actual_cost: None,
+            ..Default::default()
         }),
         department: pb::MilitaryDepartment::AirForce as i32,
         estimated_labor_hours: 40.0 + (i % 200) as f64,

@@ -49,6 +49,84 @@ pub struct SignalsConfig {
     pub balance_warning_percent: f64,
     /// Raise `BOTTLENECK_*` and `BALANCE_*` events on the feed.
     pub alerts: bool,
+    /// Forecast parameters (`[signals.forecast]`); a request may override each.
+    pub forecast: ForecastSettings,
+}
+
+/// Smoothing parameters and band of the demand forecasts
+/// (`[signals.forecast]`); defaults are statsforecast's where it has one.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastSettings {
+    /// α of simple exponential smoothing.
+    pub ses_alpha: f64,
+    /// α of both Croston methods.
+    pub croston_alpha: f64,
+    /// TSB α of the demand size.
+    pub tsb_alpha_demand: f64,
+    /// TSB α of the probability of demand.
+    pub tsb_alpha_probability: f64,
+    /// Fixed α of ADIDA and IMAPA; unset fits it on [0.1, 0.3].
+    pub aggregation_alpha: Option<f64>,
+    /// Share of a period's demand the band covers, in (0, 1).
+    pub band_coverage: f64,
+}
+
+impl Default for ForecastSettings {
+    fn default() -> Self {
+        let p = cosx_demand::ForecastParams::default();
+        ForecastSettings {
+            ses_alpha: p.ses_alpha,
+            croston_alpha: p.croston_alpha,
+            tsb_alpha_demand: p.tsb_alpha_demand,
+            tsb_alpha_probability: p.tsb_alpha_probability,
+            aggregation_alpha: p.aggregation_alpha,
+            band_coverage: cosx_demand::ForecastConfig::default().band_coverage,
+        }
+    }
+}
+
+impl ForecastSettings {
+    /// The forecast configuration for `horizon` periods with these settings.
+    pub fn config(&self, horizon: usize) -> cosx_demand::ForecastConfig {
+        cosx_demand::ForecastConfig {
+            horizon,
+            params: cosx_demand::ForecastParams {
+                ses_alpha: self.ses_alpha,
+                croston_alpha: self.croston_alpha,
+                tsb_alpha_demand: self.tsb_alpha_demand,
+                tsb_alpha_probability: self.tsb_alpha_probability,
+                aggregation_alpha: self.aggregation_alpha,
+            },
+            band_coverage: self.band_coverage,
+            ..cosx_demand::ForecastConfig::default()
+        }
+    }
+}
+
+/// Allocation and eligibility settings (`[allocation]`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllocationSettings {
+    /// ISO 3166-1 alpha-3 nations with which the US Government has a
+    /// security-assistance relationship (a registry fact): third-country
+    /// support may come only from these. Empty: none recorded.
+    pub security_assistance_nations: Vec<String>,
+}
+
+impl AllocationSettings {
+    /// The nations, parsed; the error names the entry.
+    pub fn nations(&self) -> Result<Vec<cosx_allocation::Nation>, ConfigError> {
+        self.security_assistance_nations
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                cosx_allocation::Nation::parse(n).map_err(|e| {
+                    ConfigError::Invalid(format!("allocation.security_assistance_nations[{i}] {n:?}: {e}"))
+                })
+            })
+            .collect()
+    }
 }
 
 impl Default for SignalsConfig {
@@ -62,6 +140,7 @@ impl Default for SignalsConfig {
             bottleneck_cells_without_capacity: false,
             balance_warning_percent: 45.0,
             alerts: true,
+            forecast: ForecastSettings::default(),
         }
     }
 }
@@ -116,7 +195,14 @@ impl SignalsConfig {
                 self.balance_warning_percent
             ));
         }
-        Ok(())
+        let c = self.forecast.band_coverage;
+        if !(c > 0.0 && c < 1.0) {
+            return invalid(format!("signals.forecast.band_coverage {c}: expected 0 < coverage < 1"));
+        }
+        // The core names `forecast_params.<field>`; here the field is `signals.forecast.<field>`.
+        self.forecast.config(1).params.check().map_err(|e| {
+            ConfigError::Invalid(format!("signals.{}", e.to_string().replacen("forecast_params", "forecast", 1)))
+        })
     }
 }
 
@@ -201,6 +287,9 @@ pub struct CoordinatorConfig {
     /// Demand signals, workload balance and feed alerts.
     #[serde(default)]
     pub signals: SignalsConfig,
+    /// Allocation and proposal eligibility.
+    #[serde(default)]
+    pub allocation: AllocationSettings,
 }
 
 impl CoordinatorConfig {
@@ -306,6 +395,7 @@ impl CoordinatorConfig {
         if l.handshake_timeout.is_zero() {
             return invalid("limits.handshake_timeout must be more than 0s");
         }
+        self.allocation.nations()?;
         self.signals.check()
     }
 

@@ -75,7 +75,11 @@ impl Running {
 /// (port 0 picks a free one) and starts serving.
 pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     let store = store::connect(&config.database).await?;
-    let core = Arc::new(Coordinator::new(store, &config.trust_domain).await?);
+    let core = Arc::new(
+        Coordinator::new(store, &config.trust_domain)
+            .await?
+            .with_security_assistance_nations(config.allocation.nations()?),
+    );
     core.follow_store().await?;
     core.bootstrap_parties(config.parties()?).await?;
     // One set of views kept from the log, shared by queries and the alert task.

@@ -81,7 +81,9 @@ pub struct DemandPoint {
     pub kind: DemandKind,
     /// Demand (forecast point for forecasts).
     pub value: f64,
-    /// Upper band of a forecast.
+    /// Upper end of a forecast's prediction interval of the period's
+    /// demand (`ForecastPoint::upper`; below the point for a series that
+    /// rarely has demand). Summed over cells it is not an interval of the sum.
     pub upper: Option<f64>,
 }
 

@@ -5,7 +5,8 @@
 //! maintenance level × period (month, US fiscal quarter, US fiscal year) by
 //! submitted and by required-by date ([`cube`]); each cell's series is
 //! classified and forecast with a method made for intermittent demand
-//! ([`forecast`](mod@forecast)); demand is set against capacity offered to find
+//! ([`forecast`](mod@forecast), with the recursions of [`methods`] equal to
+//! Nixtla's statsforecast); demand is set against capacity offered to find
 //! bottlenecks ([`capacity`]); and what non-coordinators see is protected
 //! by small-cell suppression that survives differencing ([`disclosure`]).
 //!
@@ -17,6 +18,7 @@ pub mod cube;
 pub mod disclosure;
 pub mod error;
 pub mod forecast;
+pub mod methods;
 pub mod order;
 pub mod period;
 
@@ -31,7 +33,7 @@ pub use disclosure::{
 pub use error::DemandError;
 pub use forecast::{
     Accuracy, BandInfo, CellForecast, Classification, DemandPattern, Fit, Forecast, ForecastConfig, ForecastMethod,
-    ForecastPoint, backtest, classify, fit, forecast, forecast_cell,
+    ForecastParams, ForecastPoint, ForecastWindow, backtest, classify, fit, forecast, forecast_cell, forecast_windows,
 };
 pub use order::{DemandOrder, LaborHours, MaintenanceLevel, Region, RepairType};
 pub use period::{Granularity, Period};

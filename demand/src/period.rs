@@ -1,15 +1,24 @@
 //! Reporting periods: calendar months, US fiscal quarters and US fiscal
-//! years (1 October – 30 September; FY2027 starts 2026-10-01; Q1 is
-//! October–December). Periods nest exactly: a fiscal quarter is three
-//! months, a fiscal year four quarters — the disclosure control relies on
-//! that. Pure date arithmetic, no I/O, no clock.
+//! years. The October–September rule itself is `cosx_domain::FiscalYear`'s
+//! (FY2027 starts 2026-10-01); this module only lays it on an axis of
+//! periods (Q1 is the fiscal year's first three months) and must never
+//! restate it. Periods nest exactly: a fiscal quarter is three months, a
+//! fiscal year four quarters — the disclosure control relies on that. Pure
+//! date arithmetic, no I/O, no clock.
 
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
+use cosx_domain::FiscalYear;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DemandError, invalid};
+
+/// Months to add to a calendar month ordinal (`year * 12 + month0`) to get
+/// a fiscal one (`fiscal_year * 12 + fiscal_month0`): the fiscal year's
+/// first month becomes month 0 of the year it is named for, the next
+/// calendar year.
+const FISCAL_MONTH_SHIFT: i64 = 13 - FiscalYear::FIRST_MONTH as i64;
 
 /// How coarse a period is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,7 +90,18 @@ impl Period {
 
     /// Fiscal year `fiscal_year` (FY2027 = 2026-10-01 .. 2027-09-30).
     pub fn fiscal_year(fiscal_year: i32) -> Period {
-        Period { granularity: Granularity::FiscalYear, ordinal: i64::from(fiscal_year) }
+        Period::of_fiscal_year(FiscalYear(fiscal_year))
+    }
+
+    /// The period that is fiscal year `fy`.
+    pub fn of_fiscal_year(fy: FiscalYear) -> Period {
+        Period { granularity: Granularity::FiscalYear, ordinal: i64::from(fy.year()) }
+    }
+
+    /// The fiscal year this period falls in (a month or quarter), or is.
+    pub fn fiscal_year_of(self) -> FiscalYear {
+        let fy = (self.first_month_ordinal() + FISCAL_MONTH_SHIFT).div_euclid(12);
+        FiscalYear(i32::try_from(fy).unwrap_or(if fy < 0 { i32::MIN } else { i32::MAX }))
     }
 
     /// The period of granularity `granularity` that contains `date`.
@@ -92,10 +112,8 @@ impl Period {
 
     /// The period of `granularity` containing the month with this ordinal.
     pub(crate) fn from_month_ordinal(month_ordinal: i64, granularity: Granularity) -> Period {
-        // Shifting by three months turns October into month 0 of the next
-        // year, i.e. fiscal months; fiscal quarters and years are then plain
-        // integer divisions.
-        let fiscal_month = month_ordinal + 3;
+        // In fiscal months, fiscal quarters and years are plain divisions.
+        let fiscal_month = month_ordinal + FISCAL_MONTH_SHIFT;
         let ordinal = match granularity {
             Granularity::Month => month_ordinal,
             Granularity::FiscalQuarter => fiscal_month.div_euclid(3),
@@ -108,8 +126,8 @@ impl Period {
     pub(crate) fn first_month_ordinal(self) -> i64 {
         match self.granularity {
             Granularity::Month => self.ordinal,
-            Granularity::FiscalQuarter => self.ordinal * 3 - 3,
-            Granularity::FiscalYear => self.ordinal * 12 - 3,
+            Granularity::FiscalQuarter => self.ordinal * 3 - FISCAL_MONTH_SHIFT,
+            Granularity::FiscalYear => self.ordinal * 12 - FISCAL_MONTH_SHIFT,
         }
     }
 
@@ -227,6 +245,24 @@ mod tests {
         let q1 = Period::fiscal_quarter(2027, 1).unwrap();
         assert_eq!((q1.start(), q1.end()), (d(2026, 10, 1), d(2026, 12, 31)));
         assert_eq!(q1.to_string(), "FY2027Q1");
+    }
+
+    #[test]
+    fn fiscal_periods_agree_with_the_domain_fiscal_year_on_every_day() {
+        // The October–September rule is cosx_domain::FiscalYear's
+        // (DESIGN brief; 10 U.S.C. 2466 counts by fiscal year).
+        let mut day = d(2019, 9, 1);
+        while day < d(2031, 11, 1) {
+            let fy = FiscalYear::containing(day);
+            let year = Period::containing(day, Granularity::FiscalYear);
+            assert_eq!(year, Period::of_fiscal_year(fy), "{day}");
+            assert_eq!(year.fiscal_year_of(), fy);
+            assert_eq!(Period::containing(day, Granularity::Month).fiscal_year_of(), fy, "{day}");
+            assert_eq!(Period::containing(day, Granularity::FiscalQuarter).fiscal_year_of(), fy, "{day}");
+            assert_eq!(Some(year.start()), fy.first_day());
+            assert_eq!(Some(year.end()), fy.last_day());
+            day = day.succ_opt().unwrap();
+        }
     }
 
     #[test]

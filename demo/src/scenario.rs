@@ -338,7 +338,12 @@ pub fn repair_order(rng: &mut Rng, fleet: &Fleet, month: &Month, serial: u32) ->
             organic_only: item.organic_only,
             ..Default::default()
         }),
-        funding: Some(pb::Funding { source: Some(funding), estimated_cost: usd(cost_cents), actual_cost: None }),
+        funding: Some(pb::Funding {
+            source: Some(funding),
+            estimated_cost: usd(cost_cents),
+            actual_cost: None,
+            ..Default::default()
+        }),
         department: fleet.department.map_or(0, |d| d as i32),
         estimated_labor_hours: hours,
         ..Default::default()

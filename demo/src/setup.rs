@@ -84,6 +84,7 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
         metrics_listen: None,
         shutdown_grace: Duration::from_secs(2),
         signals: Default::default(),
+        allocation: Default::default(),
     })
 }
 

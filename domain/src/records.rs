@@ -167,6 +167,27 @@ pub struct Funding {
     pub estimated_cost: Option<Money>,
     /// Actual cost, once known.
     pub actual_cost: Option<Money>,
+    /// A partner's order paid with Foreign Military Financing: it needs a
+    /// DSCA waiver before buying third-country or direct commercial sale
+    /// support (`reference/rsf-and-fms-excerpts.md`).
+    #[serde(default)]
+    pub fmf_funded: bool,
+    /// The DSCA waiver held for an FMF-funded order, by its reference.
+    #[serde(default)]
+    pub dsca_waiver_reference: Option<String>,
+}
+
+impl Funding {
+    /// Fiscal year of the funds, when they are US appropriated funds of a
+    /// stated year: the year 10 U.S.C. 2466 counts the work in.
+    pub fn fiscal_year(&self) -> Option<crate::FiscalYear> {
+        match &self.source {
+            Some(FundingSource::UsAppropriation { fiscal_year, .. }) if *fiscal_year != 0 => {
+                Some(crate::FiscalYear(*fiscal_year))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Dates and actuals a provider records as work progresses.

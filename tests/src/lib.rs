@@ -106,6 +106,7 @@ impl TestExchange {
             metrics_listen: None,
             shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             signals: Default::default(),
+            allocation: Default::default(),
         };
         tweak(&mut config, &ca, &pki)?;
         let running = server::start(&config).await?;

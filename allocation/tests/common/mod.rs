@@ -32,6 +32,10 @@ pub const PRIORITIES: [u8; 5] = [1, 3, 5, 8, 12];
 /// A small, contended instance: capacity is short, eligibility and 50/50 bite.
 pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
     let mut rng = StdRng::seed_from_u64(seed);
+    // The fields added for issue 18 (site nations, funds' fiscal year, FMF,
+    // security assistance) draw from their own stream, so the draws above
+    // stay the same instance for instance.
+    let mut extra = StdRng::seed_from_u64(seed ^ 0x18_18_18_18);
     let as_of = date(2026, 9, 1);
     let level = |rng: &mut StdRng| {
         if rng.random_bool(0.8) { MaintenanceLevel::Depot } else { MaintenanceLevel::Intermediate }
@@ -71,6 +75,8 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                 provider_kind: kind,
                 provider_nation: nation(nat),
                 site: GeoPoint { lat: rng.random_range(-10.0..50.0), lon: rng.random_range(100.0..160.0) },
+                // Now and then a site abroad (a US company in Japan, a Japanese one in Korea...).
+                site_nation: extra.random_bool(0.2).then(|| nation(["USA", "JPN", "KOR"][extra.random_range(0..3)])),
                 capabilities,
                 unit,
                 periods,
@@ -115,6 +121,9 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
                 organic_only: us && rng.random_bool(0.15),
                 export_classification: rng.random_bool(0.25).then(|| "USML VIII".to_owned()),
                 originator: None,
+                funds_fiscal_year: (us && extra.random_bool(0.5)).then(|| FiscalYear(extra.random_range(2026..=2027))),
+                fmf_funded: !us && extra.random_bool(0.4),
+                dsca_waiver: extra.random_bool(0.5),
             }
         })
         .collect();
@@ -131,5 +140,8 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
             });
         }
     }
-    Instance { orders, offers, balances, config: AllocationConfig::new(as_of) }
+    let mut config = AllocationConfig::new(as_of);
+    config.security_assistance_nations =
+        ["JPN", "KOR"].iter().filter(|_| extra.random_bool(0.6)).map(|n| nation(n)).collect();
+    Instance { orders, offers, balances, config }
 }

@@ -101,6 +101,7 @@ pub(crate) async fn run(client: &Client, cmd: MetricsCommand, printer: &Printer)
         to_date: a.to.unwrap_or_default(),
         group_by: a.group_by.map_or(0, |g| g as i32),
         include_assets: a.assets,
+        review_fiscal_year: None,
     };
     let m = client
         .signals()

@@ -196,6 +196,7 @@ pub(crate) async fn gap(client: &Client, a: GapArgs, printer: &Printer) -> Resul
         alert_absolute: a.alert_absolute,
         alert_relative: a.alert_relative,
         forecast_periods: a.forecast,
+        forecast_params: None,
     };
     let g = client.signals().get_capacity_comparison(request).await.map_err(status)?.into_inner();
     if printer.is_json() {

@@ -99,6 +99,8 @@ pub(crate) async fn workload_balance(
             proposed: Some(split_out(&b.proposed)),
             baseline: Some(split_out(&b.baseline)),
             projected: Some(split_out(&b.projected)),
+            by_funds_year: Some(split_out(&b.by_funds_year)),
+            by_work_date: Some(split_out(&b.by_work_date)),
             contract_share: b.contract_share,
             contract_share_hours: b.contract_share_hours,
             status: status_out(b.status),
@@ -204,13 +206,13 @@ async fn plan(
     as_of: chrono::NaiveDate,
 ) -> Result<(core::AllocationPlan, Vec<cosx_domain::RepairOrder>, usize, usize), Status> {
     let (orders, offers, baselines, parties) = core_.balance_inputs(caller).await?;
-    let work = adapt::work_records(&orders, &parties);
+    let work = adapt::work_records(&orders, &offers, &parties);
     let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
     let balances = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
     let funds: Vec<core::FundsBalance> = balances.iter().map(core::FundsBalance::from).collect();
     let open = adapt::open_orders(&orders, &parties);
     let offers = adapt::offers(&offers, &parties, as_of);
-    let plan = core::allocate(&open, &offers, &funds, &core::AllocationConfig::new(as_of)).map_err(core_error)?;
+    let plan = core::allocate(&open, &offers, &funds, &core_.allocation_config(as_of)).map_err(core_error)?;
     Ok((plan, orders, open.len(), offers.len()))
 }
 
@@ -258,7 +260,18 @@ impl pb::allocation_server::Allocation for AllocationService {
                 .iter()
                 .map(|u| {
                     let (reason, detail) = adapt::reason_detail(&u.reason);
-                    pb::UnplacedOrder { repair_order: format!("repairOrders/{}", u.order_id), reason, detail }
+                    let blocked_by = match &u.reason {
+                        core::UnplacedReason::NoEligibleProvider { blocked_by } => {
+                            blocked_by.iter().map(|b| b.code().to_owned()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    pb::UnplacedOrder {
+                        repair_order: format!("repairOrders/{}", u.order_id),
+                        reason,
+                        detail,
+                        blocked_by,
+                    }
                 })
                 .collect(),
             served_priority_weight: plan.served_priority_weight,
@@ -298,17 +311,20 @@ impl pb::allocation_server::Allocation for AllocationService {
         // department and fiscal year would pass 50 % because of it. One
         // already over (cost overruns, say) that the plan does not push
         // further does not block work for the others.
-        let (orders, offers, baselines, parties) = self.0.balance_inputs(&caller).await?;
+        let (orders, domain_offers, baselines, parties) = self.0.balance_inputs(&caller).await?;
         // Every assignment is re-checked against the rules Propose applies
         // (capability, export licences, third-country and prime approvals,
         // organic-only, own orders): an edited plan proposes nothing the
         // solver could not have.
         let open = adapt::open_orders(&orders, &parties);
-        let offers = adapt::offers(&offers, &parties, chrono::Utc::now().date_naive());
+        let mut work = adapt::work_records(&orders, &domain_offers, &parties);
+        let today = chrono::Utc::now().date_naive();
+        let allocation = self.0.allocation_config(today);
+        let offers = adapt::offers(&domain_offers, &parties, today);
         let mut ineligible = HashMap::new();
         steps.retain(|(name, id, _, provider, _)| {
             let verdict = match open.iter().find(|o| &o.id == id) {
-                Some(order) => core::provider_eligibility(order, &offers, provider.as_str()).map_err(|reason| {
+                Some(order) => core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
                     let (_, detail) = adapt::reason_detail(&reason);
                     format!("{provider} may not be proposed {name}: {detail}")
                 }),
@@ -322,7 +338,6 @@ impl pb::allocation_server::Allocation for AllocationService {
                 }
             }
         });
-        let mut work = adapt::work_records(&orders, &parties);
         let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
         let before = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
         for (_, id, _, provider, _) in &steps {
@@ -333,7 +348,7 @@ impl pb::allocation_server::Allocation for AllocationService {
             let mut proposed = o.clone();
             proposed.state = cosx_domain::RepairOrderState::Proposed;
             proposed.provider = Some(provider.clone());
-            work.extend(adapt::work_records(&[proposed], &parties));
+            work.extend(adapt::work_records(&[proposed], &domain_offers, &parties));
         }
         let after = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
         let pushed_over = |b: &&core::DepartmentBalance| {

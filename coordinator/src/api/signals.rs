@@ -85,7 +85,74 @@ fn query(v: &mut Violations, r: &pb::GetAvailabilityMetricsRequest) -> MetricsQu
         to: date(v, "to_date", &r.to_date),
         group_by,
         include_assets: r.include_assets,
+        review_fiscal_year: r.review_fiscal_year.and_then(|y| {
+            if (2000..=2100).contains(&y) {
+                Some(cosx_domain::FiscalYear(y))
+            } else {
+                v.add("review_fiscal_year", format!("{y}: expected a fiscal year such as 2027"));
+                None
+            }
+        }),
     }
+}
+
+/// The forecast configuration of a request: the coordinator's
+/// `[signals.forecast]` with the request's set fields over it. Bad values
+/// are field violations named as the request names them
+/// (`forecast_params.ses_alpha`).
+fn forecast_config(
+    v: &mut Violations,
+    settings: &crate::config::ForecastSettings,
+    horizon: u32,
+    p: &Option<pb::ForecastParams>,
+) -> dm::ForecastConfig {
+    let mut config = settings.config(horizon.max(1) as usize);
+    let Some(p) = p else { return config };
+    let c = &mut config.params;
+    for (into, given) in [
+        (&mut c.ses_alpha, p.ses_alpha),
+        (&mut c.croston_alpha, p.croston_alpha),
+        (&mut c.tsb_alpha_demand, p.tsb_alpha_demand),
+        (&mut c.tsb_alpha_probability, p.tsb_alpha_probability),
+    ] {
+        if let Some(x) = given {
+            *into = x;
+        }
+    }
+    if p.aggregation_alpha.is_some() {
+        c.aggregation_alpha = p.aggregation_alpha;
+    }
+    if let Err(dm::DemandError::InvalidField { field, reason }) = c.check() {
+        v.add(field, reason);
+    }
+    if let Some(coverage) = p.band_coverage {
+        if coverage > 0.0 && coverage < 1.0 {
+            config.band_coverage = coverage;
+        } else {
+            v.add("forecast_params.band_coverage", format!("{coverage}: expected 0 < coverage < 1"));
+        }
+    }
+    let c = config.params;
+    config.method_override = match p.method.as_deref() {
+        None | Some("") => None,
+        Some("SES") => Some(dm::ForecastMethod::Ses { alpha: c.ses_alpha }),
+        Some("CROSTON_CLASSIC") => Some(dm::ForecastMethod::CrostonClassic { alpha: c.croston_alpha }),
+        Some("CROSTON_SBA") => Some(dm::ForecastMethod::CrostonSba { alpha: c.croston_alpha }),
+        Some("TSB") => Some(dm::ForecastMethod::Tsb {
+            alpha_demand: c.tsb_alpha_demand,
+            alpha_probability: c.tsb_alpha_probability,
+        }),
+        Some("ADIDA") => Some(dm::ForecastMethod::Adida { alpha: c.aggregation_alpha }),
+        Some("IMAPA") => Some(dm::ForecastMethod::Imapa { alpha: c.aggregation_alpha }),
+        Some(other) => {
+            v.add(
+                "forecast_params.method",
+                format!("{other:?}: expected SES, CROSTON_CLASSIC, CROSTON_SBA, TSB, ADIDA or IMAPA"),
+            );
+            None
+        }
+    };
+    config
 }
 
 #[tonic::async_trait]
@@ -99,7 +166,7 @@ impl pb::signals_server::Signals for SignalsService {
         let q = query(&mut v, request.get_ref());
         valid(v, Some(()))?;
         let (reports, targets) = self.core.availability_inputs(&caller).await?;
-        let m = metrics::metrics(&reports, &targets, &q).map_err(|e| {
+        let m = metrics::metrics(&reports, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
             let mut v = Violations::new();
             v.add("request", e.to_string());
             Status::from(CoreError::Invalid(v))
@@ -172,6 +239,13 @@ impl pb::signals_server::Signals for SignalsService {
                         })
                         .collect(),
                     excessive_cda: h.excessive_cda.fires,
+                    excessive_cda_source_fiscal_years: h
+                        .excessive_cda
+                        .cda_fiscal_years
+                        .iter()
+                        .map(|fy| fy.year())
+                        .collect(),
+                    reports_outside_window: u32::try_from(h.rolling.reports_not_inside).unwrap_or(u32::MAX),
                 })
                 .collect(),
             assets: m
@@ -240,6 +314,7 @@ impl pb::signals_server::Signals for SignalsService {
         if r.forecast_periods > 120 {
             v.add("forecast_periods", "at most 120");
         }
+        let config = forecast_config(&mut v, &self.config.forecast, r.forecast_periods, &r.forecast_params);
         valid(v, Some(()))?;
         let viewer =
             if caller.is_coordinator() { dm::Viewer::Coordinator } else { dm::Viewer::Party(caller.id().as_str()) };
@@ -251,28 +326,19 @@ impl pb::signals_server::Signals for SignalsService {
         let cells = dm::released_cells(&view.cube, viewer, &query, &control).map_err(not_permitted)?;
         let mut forecasts = Vec::new();
         if r.forecast_periods > 0 {
-            let config = dm::ForecastConfig { horizon: r.forecast_periods as usize, ..dm::ForecastConfig::default() };
-            let mut keys: Vec<&dm::CellKey> = cells.iter().map(|c| &c.key).collect();
-            keys.dedup();
-            for key in keys.into_iter().take(MAX_FORECASTS) {
-                let Some((first, last)) = view.cube.extent(key) else { continue };
-                let (first, last) =
-                    (first.coarsen(granularity).map_err(invalid)?, last.coarsen(granularity).map_err(invalid)?);
-                let from = query.from.unwrap_or(first);
-                let to = query.to.unwrap_or(last);
-                if to < from {
-                    continue;
-                }
+            // Every selected series with demand in its history, even none in the window (a zero forecast).
+            for w in dm::forecast_windows(&view.cube, &query).map_err(invalid)?.into_iter().take(MAX_FORECASTS) {
                 // A party gets a forecast only of a window it is shown in full:
                 // a forecast is a new combination of cell values and could reveal a withheld one.
                 if let dm::Viewer::Party(asker) = viewer {
-                    let release = dm::series_release(&view.cube, key, &control, asker).map_err(invalid)?;
-                    if !release.window_fully_served(from, to) {
+                    let release = dm::series_release(&view.cube, &w.key, &control, asker).map_err(invalid)?;
+                    if !release.window_fully_served(w.from, w.to) {
                         continue;
                     }
                 }
-                let f = dm::forecast_cell(&view.cube, key, basis, measure, from, to, &config).map_err(invalid)?;
-                forecasts.push(forecast_out(&f, measure, to));
+                let f =
+                    dm::forecast_cell(&view.cube, &w.key, basis, measure, w.from, w.to, &config).map_err(invalid)?;
+                forecasts.push(forecast_out(&f, measure, w.to));
             }
         }
         let out = pb::GetDemandSignalResponse {
@@ -301,6 +367,7 @@ impl pb::signals_server::Signals for SignalsService {
         if r.forecast_periods > 120 {
             v.add("forecast_periods", "at most 120");
         }
+        let config = forecast_config(&mut v, &self.config.forecast, r.forecast_periods, &r.forecast_params);
         valid(v, Some(()))?;
         let core_unit = match unit {
             cosx_domain::CapacityUnit::LaborHours => dm::CapacityUnit::LaborHours,
@@ -321,15 +388,8 @@ impl pb::signals_server::Signals for SignalsService {
         let view = &views.demand;
         let mut demand = dm::actual_demand(&view.cube, &query, core_unit).map_err(invalid)?;
         if r.forecast_periods > 0 {
-            let config = dm::ForecastConfig { horizon: r.forecast_periods as usize, ..dm::ForecastConfig::default() };
-            let mut keys: Vec<dm::CellKey> = demand.iter().map(|d| d.key.clone()).collect();
-            keys.sort();
-            keys.dedup();
-            for key in keys.iter().take(MAX_FORECASTS) {
-                let Some((first, last)) = view.cube.extent(key) else { continue };
-                let (from, to) =
-                    (first.coarsen(granularity).map_err(invalid)?, last.coarsen(granularity).map_err(invalid)?);
-                let f = dm::forecast_cell(&view.cube, key, query.basis, core_unit.measure(), from, to, &config)
+            for w in dm::forecast_windows(&view.cube, &query).map_err(invalid)?.into_iter().take(MAX_FORECASTS) {
+                let f = dm::forecast_cell(&view.cube, &w.key, query.basis, core_unit.measure(), w.from, w.to, &config)
                     .map_err(invalid)?;
                 demand.extend(dm::forecast_demand(&f, core_unit).map_err(invalid)?);
             }
@@ -467,12 +527,6 @@ fn cell_out(c: &dm::ReleasedCell) -> pb::DemandCell {
 
 fn forecast_out(f: &dm::CellForecast, measure: dm::Measure, last: dm::Period) -> pb::CellForecast {
     let fc = &f.forecast;
-    let method = match fc.method {
-        dm::ForecastMethod::Zero => "ZERO".to_owned(),
-        dm::ForecastMethod::Ses { alpha } => format!("SES alpha={alpha}"),
-        dm::ForecastMethod::CrostonSba { alpha } => format!("CROSTON_SBA alpha={alpha}"),
-        dm::ForecastMethod::Tsb { alpha, beta } => format!("TSB alpha={alpha} beta={beta}"),
-    };
     pb::CellForecast {
         key: Some(key_out(&f.key)),
         measure: match measure {
@@ -480,14 +534,11 @@ fn forecast_out(f: &dm::CellForecast, measure: dm::Measure, last: dm::Period) ->
             dm::Measure::Quantity => pb::DemandMeasure::Quantity,
             dm::Measure::LaborHours => pb::DemandMeasure::LaborHours,
         } as i32,
-        pattern: format!("{:?}", fc.classification.pattern).to_uppercase(),
+        pattern: fc.classification.pattern.as_str().to_owned(),
         adi: fc.classification.adi.unwrap_or(0.0),
         cv2: fc.classification.cv2.unwrap_or(0.0),
-        method,
-        band: format!(
-            "empirical one-step error quantiles {}..{} over {} residuals",
-            fc.band.lower_quantile, fc.band.upper_quantile, fc.band.residuals
-        ),
+        method: fc.method.to_string(),
+        band: fc.band.describe(),
         points: fc
             .points
             .iter()

@@ -124,6 +124,10 @@ pub struct Coordinator {
     current_reports: Mutex<HashMap<String, (String, i64)>>,
     /// Feed subscriptions open now.
     subscriptions: Subscriptions,
+    /// Nations the US has a security-assistance relationship with
+    /// (`[allocation] security_assistance_nations`): third-country support
+    /// may come only from these.
+    security_assistance_nations: std::collections::BTreeSet<cosx_allocation::Nation>,
 }
 
 /// Most natural keys [`Coordinator::submit_report`] remembers; past this the
@@ -278,7 +282,76 @@ impl Coordinator {
             recent: Mutex::new(BTreeMap::new()),
             current_reports: Mutex::new(HashMap::new()),
             subscriptions: Subscriptions::default(),
+            security_assistance_nations: Default::default(),
         })
+    }
+
+    /// The nations with a US security-assistance relationship, a registry
+    /// fact from the configuration (none by default: no third-country support).
+    pub fn with_security_assistance_nations(
+        mut self,
+        nations: impl IntoIterator<Item = cosx_allocation::Nation>,
+    ) -> Self {
+        self.security_assistance_nations = nations.into_iter().collect();
+        self
+    }
+
+    /// The settings an allocation (and a proposal's eligibility) is judged with on `as_of`.
+    pub fn allocation_config(&self, as_of: chrono::NaiveDate) -> cosx_allocation::AllocationConfig {
+        cosx_allocation::AllocationConfig {
+            security_assistance_nations: self.security_assistance_nations.clone(),
+            ..cosx_allocation::AllocationConfig::new(as_of)
+        }
+    }
+
+    /// Refuses proposing `order` to `provider` when `Allocation` never
+    /// would: the order and the provider's active offers judged by
+    /// `cosx_allocation::provider_eligibility`, the one copy of the rules. A
+    /// provider with no capable offer on record is judged as the registry
+    /// knows it (`signals::balance::registered_provider`: its own nation, no
+    /// authorizations).
+    async fn check_eligibility(&self, caller: &Caller, order: &RepairOrder, provider: &PartyId) -> Result<()> {
+        use crate::signals::balance as adapt;
+        let parties: HashMap<PartyId, Party> = self
+            .parties
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, (p, _))| (k.clone(), p.clone()))
+            .collect();
+        let id = &order.id;
+        let Some(core_order) = adapt::open_orders(std::slice::from_ref(order), &parties).pop() else {
+            return Err(CoreError::FailedPrecondition(format!(
+                "repairOrders/{id} cannot be judged for eligibility (its originator's nation or its fields are not \
+                 usable by allocation)"
+            )));
+        };
+        let filter = RecordFilter {
+            state: Some("ACTIVE".into()),
+            owner: Some(provider.to_string()),
+            ..RecordFilter::default()
+        };
+        let offers: Vec<CapacityOffer> = self.all_visible(RecordKind::CapacityOffer, caller, &filter).await?;
+        let today = now().date_naive();
+        let mut core_offers = adapt::offers(&offers, &parties, today);
+        if !core_offers.iter().any(|f| cosx_allocation::eligibility::is_capable(&core_order, f))
+            && let Some(registered) = parties.get(provider).and_then(|p| adapt::registered_provider(p, &core_order))
+        {
+            core_offers.push(registered);
+        }
+        cosx_allocation::provider_eligibility(&core_order, &core_offers, provider.as_str(), &self.allocation_config(today))
+            .map_err(|reason| {
+                let why = match &reason {
+                    cosx_allocation::UnplacedReason::NoEligibleProvider { blocked_by } => {
+                        blocked_by.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                    }
+                    other => {
+                        let (code, detail) = adapt::reason_detail(other);
+                        format!("{code}: {detail}")
+                    }
+                };
+                CoreError::FailedPrecondition(format!("{provider} may not be proposed repairOrders/{id}: {why}"))
+            })
     }
 
     /// The store (for audit tools).

@@ -119,12 +119,6 @@ impl Coordinator {
             if party.suspended {
                 return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
             }
-            if order.draft.controls.organic_only && party.kind != cosx_domain::PartyKind::Organic {
-                return Err(CoreError::FailedPrecondition(format!(
-                    "repairOrders/{id} is organic_only: it may only be proposed to a US organic depot, and {provider} is {}",
-                    party.kind
-                )));
-            }
             if party.kind == cosx_domain::PartyKind::Coordinator {
                 return Err(CoreError::FailedPrecondition(format!(
                     "{provider} is a coordinating office, not a provider"
@@ -138,6 +132,10 @@ impl Coordinator {
             &action,
         )
         .map_err(lifecycle_error)?;
+        // The same eligibility as `Allocation` (DESIGN §2, controls; FMS third-country rules).
+        if let Action::Propose(provider) = &action {
+            self.check_eligibility(caller, &order, provider).await?;
+        }
         let time = now();
         let held_by = order.provider.clone();
         let transition = Transition {

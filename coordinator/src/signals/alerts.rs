@@ -42,6 +42,8 @@ pub struct AlertSettings {
     pub cells_without_capacity: bool,
     /// 50/50 warning threshold, percent.
     pub warning_percent: f64,
+    /// Forecast parameters (`[signals.forecast]`).
+    pub forecast: crate::config::ForecastSettings,
 }
 
 impl AlertSettings {
@@ -73,6 +75,7 @@ impl From<&crate::config::SignalsConfig> for AlertSettings {
             forecast_periods: c.bottleneck_forecast_periods,
             cells_without_capacity: c.bottleneck_cells_without_capacity,
             warning_percent: c.balance_warning_percent,
+            forecast: c.forecast,
         }
     }
 }

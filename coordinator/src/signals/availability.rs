@@ -48,6 +48,9 @@ pub struct MetricsQuery {
     pub group_by: Grouping,
     /// Return per-asset rows too.
     pub include_assets: bool,
+    /// The fiscal year excessive C/DA is reviewed for; `None`: the fiscal
+    /// year of the caller's current date.
+    pub review_fiscal_year: Option<core::FiscalYear>,
 }
 
 /// The group a metric belongs to; fields the grouping does not use are `None`.
@@ -110,26 +113,34 @@ struct Assessed {
 }
 
 /// Computes the metrics over `reports` (current versions, each with its
-/// owner's nation) and `targets`.
+/// owner's nation) and `targets`; excessive C/DA is reviewed for
+/// `q.review_fiscal_year`, else the fiscal year containing `today`.
 pub fn metrics(
     reports: &[(AvailabilityReport, Nation)],
     targets: &[AvailabilityTarget],
     q: &MetricsQuery,
+    today: NaiveDate,
 ) -> Result<AvailabilityMetrics, core::AvailabilityError> {
     let mut assessed = Vec::new();
+    // Every report of the selected fleets, whatever the dates asked: C/DA
+    // growth is judged on the fiscal years before the review year, which a
+    // date range must not silently cut away.
+    let mut whole_fleets: BTreeMap<(String, String), Vec<core::ReportAssessment>> = BTreeMap::new();
     for (r, nation) in reports {
         let d = &r.draft;
         let keep = q.tms.as_ref().is_none_or(|t| d.tms.as_str() == t)
             && q.owner.as_ref().is_none_or(|o| d.reporter.as_str() == o)
             && q.department.is_none_or(|dep| d.department == Some(dep))
             && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
-            && q.region.is_none_or(|reg| d.region == reg)
-            && q.from.is_none_or(|f| d.timeframe_start >= f)
-            && q.to.is_none_or(|t| d.timeframe_end <= t);
+            && q.region.is_none_or(|reg| d.region == reg);
         if !keep {
             continue;
         }
+        let in_dates = q.from.is_none_or(|f| d.timeframe_start >= f) && q.to.is_none_or(|t| d.timeframe_end <= t);
         match core::assess(&to_core(r)) {
+            Ok(assessment) if !in_dates => {
+                whole_fleets.entry((assessment.owner.clone(), assessment.tms.clone())).or_default().push(assessment);
+            }
             Ok(assessment) => assessed.push(Assessed {
                 assessment,
                 category: d.system_category,
@@ -169,7 +180,9 @@ pub fn metrics(
     for a in &assessed {
         let s = &a.assessment;
         fleets.entry((s.owner.clone(), s.tms.clone())).or_insert_with(|| (a.category, Vec::new())).1.push(s.clone());
+        whole_fleets.entry((s.owner.clone(), s.tms.clone())).or_default().push(s.clone());
     }
+    let review_year = core::review_fiscal_year(q.review_fiscal_year, today);
     let core_targets: Vec<core::Target> = targets
         .iter()
         .map(|t| core::Target {
@@ -180,26 +193,27 @@ pub fn metrics(
         })
         .collect();
     let mut health = Vec::new();
-    for ((owner, tms), (category, members)) in fleets {
-        let Some(rolling) = core::latest_six_month_rolling(&members)? else { continue };
+    for ((owner, tms), (category, mut members)) in fleets {
         let target = core::find_target(&core_targets, &owner, &tms).cloned();
-        let judged_against =
-            target.clone().unwrap_or(core::Target { owner: owner.clone(), tms: tms.clone(), a_m: None, a_o: None });
-        let high_non_availability = core::high_non_availability(self::category(category), &rolling, &judged_against);
-        // C/DA is totalled by fiscal year; a report straddling 1 October cannot be placed in one.
-        let within_fy: Vec<core::ReportAssessment> =
-            members.iter().filter(|a| core::fiscal::of_timeframe(&a.timeframe).is_some()).cloned().collect();
-        let cda_by_fiscal_year = core::cda_by_fiscal_year(&within_fy)?;
-        let assessed_fy = core::FiscalYear::containing(rolling.latest_month.last);
-        let excessive_cda =
-            core::excessive_cda(self::category(category), rolling.latest_pmai, &cda_by_fiscal_year, assessed_fy);
+        members.sort_by_key(|a| (a.timeframe.first, a.timeframe.last));
+        let core_category = self::category(category);
+        // The rolling averages and high non-availability of the reports asked for ...
+        let Some(asked) = core::fleet_health(core_category, &members, target.as_ref(), review_year)? else { continue };
+        // ... and C/DA, with its flag, of every report of the fleet.
+        let mut whole = whole_fleets.remove(&(owner.clone(), tms.clone())).unwrap_or_default();
+        whole.sort_by_key(|a| (a.timeframe.first, a.timeframe.last));
+        let whole = core::fleet_health(core_category, &whole, target.as_ref(), review_year)?;
+        let (cda_by_fiscal_year, excessive_cda) = match whole {
+            Some(w) => (w.cda_by_fiscal_year, w.excessive_cda),
+            None => (asked.cda_by_fiscal_year, asked.excessive_cda),
+        };
         health.push(TmsHealth {
             owner,
             tms,
             category,
-            rolling,
+            rolling: asked.rolling,
             target,
-            high_non_availability,
+            high_non_availability: asked.high_non_availability,
             cda_by_fiscal_year,
             excessive_cda,
         });

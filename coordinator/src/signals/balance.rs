@@ -39,10 +39,63 @@ fn nation(n: &cosx_domain::Nation) -> Option<core::Nation> {
     core::Nation::parse(n.as_str()).ok()
 }
 
+/// The TMS or component family an order is for, as capabilities name it.
+fn order_label(o: &RepairOrder) -> String {
+    o.draft.component_family.clone().unwrap_or_else(|| o.draft.tms.to_string())
+}
+
+/// The TMS or component family a capability covers.
+fn capability_label(c: &cosx_domain::records::Capability) -> String {
+    c.tms.as_ref().map(ToString::to_string).or_else(|| c.component_family.clone()).unwrap_or_default()
+}
+
+/// Where an order's work is performed, for the shares by nation and region
+/// (DESIGN §2: regional sustainment counts where MRO capacity is used, not
+/// where the item is). An order records its provider but not the offer it
+/// was proposed under, so the site is the one the provider offers for this
+/// work: of `provider_offers` (every version last seen, any state, so a
+/// later withdrawal does not move finished work), the capable one
+/// (TMS × level × repair type) with the smallest id, else any with the
+/// smallest id. A provider with no offer on record is taken to work in its
+/// registered nation, and — the registry knowing no region — in the region
+/// of the item.
+pub fn performing_site(
+    order: &RepairOrder,
+    provider: &Party,
+    provider_offers: &[&CapacityOffer],
+) -> (cosx_domain::Nation, cosx_domain::Region) {
+    let label = order_label(order);
+    let d = &order.draft;
+    let capable = |o: &&&CapacityOffer| {
+        o.draft.capabilities.iter().any(|c| {
+            capability_label(c) == label
+                && c.maintenance_level == d.maintenance_level
+                && c.repair_types.contains(&d.repair_type)
+        })
+    };
+    let by_id = |a: &&&CapacityOffer, b: &&&CapacityOffer| a.id.cmp(&b.id);
+    let offer = provider_offers.iter().filter(capable).min_by(by_id).or_else(|| provider_offers.iter().min_by(by_id));
+    match offer {
+        Some(o) => (o.draft.site.nation.clone(), o.draft.site.region),
+        None => (provider.nation.clone(), d.location.region),
+    }
+}
+
 /// Work that providers have taken on, in the statute's sources: completed
 /// (actual cost where known), accepted or in progress (estimate), proposed.
-pub fn work_records(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) -> Vec<core::WorkRecord> {
+/// Each counts in the fiscal year of its funds when the order states a US
+/// appropriation's year, and at the site of [`performing_site`] among
+/// `offers` (any state).
+pub fn work_records(
+    orders: &[RepairOrder],
+    offers: &[CapacityOffer],
+    parties: &HashMap<PartyId, Party>,
+) -> Vec<core::WorkRecord> {
     use RepairOrderState as S;
+    let mut by_provider: HashMap<&PartyId, Vec<&CapacityOffer>> = HashMap::new();
+    for o in offers {
+        by_provider.entry(&o.draft.provider).or_default().push(o);
+    }
     orders
         .iter()
         .filter_map(|o| {
@@ -62,13 +115,16 @@ pub fn work_records(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) -
             } else {
                 (estimate, d.estimated_labor_hours)
             };
+            let (site_nation, site_region) =
+                performing_site(o, provider, by_provider.get(&provider.id).map_or(&[], Vec::as_slice));
             Some(core::WorkRecord {
                 order_id: o.id.clone(),
                 provider_id: provider.id.to_string(),
                 provider_kind: provider_kind(provider.kind)?,
-                provider_nation: nation(&provider.nation)?,
-                region: d.location.region,
+                site_nation: nation(&site_nation)?,
+                site_region,
                 department: d.department.map(department),
+                funds_fiscal_year: d.funding.fiscal_year(),
                 maintenance_level: d.maintenance_level,
                 source,
                 performed_on: o.progress.actual_completion_date.unwrap_or(d.required_by),
@@ -105,7 +161,7 @@ pub fn open_orders(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) ->
             let owner_nation = parties.get(&d.originator).and_then(|p| nation(&p.nation))?;
             Some(core::OpenOrder {
                 id: o.id.clone(),
-                tms: d.component_family.clone().unwrap_or_else(|| d.tms.to_string()),
+                tms: order_label(o),
                 level: d.maintenance_level,
                 repair_type: d.repair_type,
                 quantity: d.quantity,
@@ -115,13 +171,41 @@ pub fn open_orders(orders: &[RepairOrder], parties: &HashMap<PartyId, Party>) ->
                 location: core::GeoPoint::new(d.location.latitude, d.location.longitude).ok()?,
                 owner_nation,
                 department: d.department.map(department),
+                funds_fiscal_year: d.funding.fiscal_year(),
                 estimated_cost_cents: d.funding.estimated_cost.as_ref().map_or(0, |m| m.amount_minor),
                 organic_only: d.controls.organic_only,
                 export_classification: d.controls.usml_category.clone().or_else(|| d.controls.eccn.clone()),
                 originator: Some(d.originator.to_string()),
+                fmf_funded: d.funding.fmf_funded,
+                dsca_waiver: d.funding.dsca_waiver_reference.is_some(),
             })
         })
         .collect()
+}
+
+/// The provider as the registry knows it, for judging a proposal to a
+/// provider with no capable offer on record: capable of the order, working
+/// in its registered nation, holding no authorization. `None` for a
+/// coordinating office or an unusable nation.
+pub fn registered_provider(party: &Party, order: &core::OpenOrder) -> Option<core::CapacityOffer> {
+    Some(core::CapacityOffer {
+        id: String::new(),
+        provider_id: party.id.to_string(),
+        provider_kind: provider_kind(party.kind)?,
+        provider_nation: nation(&party.nation)?,
+        site: order.location,
+        site_nation: None,
+        capabilities: vec![core::Capability {
+            tms: order.tms.clone(),
+            level: order.level,
+            repair_types: vec![order.repair_type],
+        }],
+        unit: core::CapacityUnit::LaborHours,
+        periods: Vec::new(),
+        lead_time_days: 0,
+        rate_cents_per_unit: 0,
+        authorizations: core::Authorizations::default(),
+    })
 }
 
 /// Active offers in the core's form; authorizations valid on `as_of` only.
@@ -164,16 +248,12 @@ pub fn offers(
                 provider_kind: provider_kind(provider.kind)?,
                 provider_nation: nation(&provider.nation)?,
                 site: core::GeoPoint::new(d.site.latitude, d.site.longitude).ok()?,
+                site_nation: nation(&d.site.nation),
                 capabilities: d
                     .capabilities
                     .iter()
                     .map(|c| core::Capability {
-                        tms: c
-                            .tms
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .or_else(|| c.component_family.clone())
-                            .unwrap_or_default(),
+                        tms: capability_label(c),
                         level: c.maintenance_level,
                         repair_types: c.repair_types.clone(),
                     })
@@ -206,7 +286,7 @@ pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
             "NO_ELIGIBLE_PROVIDER".into(),
             format!(
                 "capable providers exist but none is eligible: {}",
-                blocked_by.iter().map(|b| ineligibility_words(*b)).collect::<Vec<_>>().join("; ")
+                blocked_by.iter().map(|b| b.to_string()).collect::<Vec<_>>().join("; ")
             ),
         ),
         U::PastRequiredBy { required_by, earliest_start } => (
@@ -228,22 +308,5 @@ pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
             "CAPACITY_EXHAUSTED".into(),
             format!("all {eligible_offers} eligible offers are full in the periods this order can use"),
         ),
-    }
-}
-
-/// Why a capable provider may not take an order, in words.
-fn ineligibility_words(why: core::Ineligibility) -> &'static str {
-    match why {
-        core::Ineligibility::OrganicOnly => "the order is organic-only and no capable provider is a US organic depot",
-        core::Ineligibility::ExportControl => {
-            "the item is export-controlled and no capable provider holds a matching licence"
-        }
-        core::Ineligibility::ThirdCountryTransfer => {
-            "no capable provider has third-country transfer approval for the owner nation"
-        }
-        core::Ineligibility::PrimeFacilityApproval => {
-            "no capable provider's facility is approved by the prime for this TMS"
-        }
-        core::Ineligibility::OwnOrder => "the only capable provider raised the order itself",
     }
 }

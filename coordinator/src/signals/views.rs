@@ -172,10 +172,7 @@ impl LogViews {
                     }
                 }
                 if settings.forecast_periods > 0 {
-                    let config = dm::ForecastConfig {
-                        horizon: settings.forecast_periods as usize,
-                        ..dm::ForecastConfig::default()
-                    };
+                    let config = settings.forecast.config(settings.forecast_periods as usize);
                     let forecast = dm::forecast_cell(
                         cube,
                         cell,
@@ -280,6 +277,7 @@ mod tests {
             forecast_periods,
             cells_without_capacity: false,
             warning_percent: 45.0,
+            forecast: Default::default(),
         }
     }
 

@@ -3,14 +3,17 @@
 //!
 //! Each order's current work record (by lifecycle state, see
 //! [`super::balance::work_records`]) is remembered so a later change can
-//! take it back out; the sums are kept per department × fiscal year ×
-//! source × provider kind, per provider nation × region × source, and per
-//! provider × day × source. A query turns each sum into one synthetic
+//! take it back out; the sums are kept per department × fiscal year (and
+//! the rule that chose it, funds or work date) × source × provider kind,
+//! per performing site's nation × region × source, and per provider × day ×
+//! source. An order's site comes from its provider's offers
+//! ([`super::balance::performing_site`]), so an offer event re-derives the
+//! records of that provider's orders. A query turns each sum into one synthetic
 //! [`core::WorkRecord`] and hands those to the same pure functions a full
 //! recomputation uses, so both answer alike (integer cents exactly, hours
 //! up to floating-point summation order). Pure: no I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use cosx_allocation as core;
@@ -47,7 +50,7 @@ impl Sum {
     }
 }
 
-type DepartmentKey = (core::Department, core::FiscalYear, core::WorkSource, core::ProviderKind);
+type DepartmentKey = (core::Department, core::FiscalYear, core::FiscalYearBasis, core::WorkSource, core::ProviderKind);
 type PlaceKey = (core::Nation, core::Region, core::WorkSource);
 type ProviderDayKey = (String, NaiveDate, core::WorkSource);
 
@@ -68,9 +71,9 @@ fn remove<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Sum>, key: K, r: &core::
 pub struct WorkloadAnswer {
     /// Per department and fiscal year.
     pub departments: Vec<core::DepartmentBalance>,
-    /// Share of work by performing provider's nation.
+    /// Share of work by the nation of the performing site.
     pub by_nation: Vec<core::ShareRow<core::Nation>>,
-    /// Share of work by region.
+    /// Share of work by the region of the performing site.
     pub by_region: Vec<core::ShareRow<core::Region>>,
     /// Utilization per provider and offered period.
     pub utilization: Vec<core::ProviderUtilization>,
@@ -82,6 +85,12 @@ pub struct WorkloadAnswer {
 pub struct WorkloadView {
     parties: HashMap<PartyId, Party>,
     work: HashMap<String, core::WorkRecord>,
+    /// Every offer's last version, by provider and id (the performing sites).
+    offers: HashMap<PartyId, BTreeMap<String, CapacityOffer>>,
+    /// Orders that have a work record, and their ids by provider, to
+    /// re-derive when the provider's offers change.
+    orders: HashMap<String, RepairOrder>,
+    orders_by_provider: HashMap<PartyId, BTreeSet<String>>,
     by_department: HashMap<DepartmentKey, Sum>,
     by_place: HashMap<PlaceKey, Sum>,
     by_provider_day: HashMap<ProviderDayKey, Sum>,
@@ -102,6 +111,17 @@ impl WorkloadView {
                     self.order(part);
                 }
             }
+            EventContent::CapacityOffer { offer } => {
+                let provider = offer.draft.provider.clone();
+                self.offers.entry(provider.clone()).or_default().insert(offer.id.clone(), offer.clone());
+                let ids: Vec<String> =
+                    self.orders_by_provider.get(&provider).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                for id in ids {
+                    if let Some(order) = self.orders.get(&id).cloned() {
+                        self.order(&order);
+                    }
+                }
+            }
             EventContent::DepotBaseline { baseline } => {
                 self.baselines.insert((baseline.department, baseline.fiscal_year), baseline.clone());
             }
@@ -113,10 +133,26 @@ impl WorkloadView {
         if let Some(old) = self.work.remove(&order.id) {
             self.account(&old, false);
         }
+        if let Some(old) = self.orders.remove(&order.id)
+            && let Some(p) = &old.provider
+            && let Some(ids) = self.orders_by_provider.get_mut(p)
+        {
+            ids.remove(&order.id);
+        }
         let registry = &self.parties;
-        if let Some(new) = adapt::work_records(std::slice::from_ref(order), registry).pop() {
+        let offers: Vec<CapacityOffer> = order
+            .provider
+            .as_ref()
+            .and_then(|p| self.offers.get(p))
+            .map(|by_id| by_id.values().cloned().collect())
+            .unwrap_or_default();
+        if let Some(new) = adapt::work_records(std::slice::from_ref(order), &offers, registry).pop() {
             self.account(&new, true);
             self.work.insert(order.id.clone(), new);
+            if let Some(p) = &order.provider {
+                self.orders_by_provider.entry(p.clone()).or_default().insert(order.id.clone());
+                self.orders.insert(order.id.clone(), order.clone());
+            }
         }
     }
 
@@ -127,10 +163,10 @@ impl WorkloadView {
         if let Some(dept) = r.department
             && r.maintenance_level == core::MaintenanceLevel::Depot
         {
-            let key = (dept, core::FiscalYear::containing(r.performed_on), r.source, r.provider_kind);
-            op(adding, &mut self.by_department, key, r);
+            let (fy, basis) = r.fiscal_year_counted();
+            op(adding, &mut self.by_department, (dept, fy, basis, r.source, r.provider_kind), r);
         }
-        op(adding, &mut self.by_place, (r.provider_nation.clone(), r.region, r.source), r);
+        op(adding, &mut self.by_place, (r.site_nation.clone(), r.site_region, r.source), r);
         op(adding, &mut self.by_provider_day, (r.provider_id.clone(), r.performed_on, r.source), r);
     }
 
@@ -152,10 +188,12 @@ impl WorkloadView {
         let work: Vec<core::WorkRecord> = self
             .by_department
             .iter()
-            .filter_map(|((dept, fy, source, kind), sum)| {
+            .filter_map(|((dept, fy, basis, source, kind), sum)| {
                 Some(synthetic(sum, *source, fy.first_day()?, |r| {
                     r.department = Some(*dept);
                     r.provider_kind = *kind;
+                    // The same fiscal year by the same rule: the funds' year, or the work date's.
+                    r.funds_fiscal_year = (*basis == core::FiscalYearBasis::Funds).then_some(*fy);
                 }))
             })
             .collect();
@@ -173,8 +211,8 @@ impl WorkloadView {
             .iter()
             .map(|((nation, region, source), sum)| {
                 synthetic(sum, *source, NaiveDate::MIN, |r| {
-                    r.provider_nation = nation.clone();
-                    r.region = *region;
+                    r.site_nation = nation.clone();
+                    r.site_region = *region;
                 })
             })
             .collect();
@@ -206,9 +244,10 @@ fn synthetic(
         order_id: String::new(),
         provider_id: String::new(),
         provider_kind: core::ProviderKind::Organic,
-        provider_nation: core::Nation::usa(),
-        region: core::Region::Indopacom,
+        site_nation: core::Nation::usa(),
+        site_region: core::Region::Indopacom,
         department: None,
+        funds_fiscal_year: None,
         maintenance_level: core::MaintenanceLevel::Depot,
         source,
         performed_on,
@@ -230,7 +269,7 @@ pub fn recompute(
     parties: &HashMap<PartyId, Party>,
     config: &core::BalanceConfig,
 ) -> Result<WorkloadAnswer, core::InputError> {
-    let work = adapt::work_records(orders, parties);
+    let work = adapt::work_records(orders, offers, parties);
     let active: Vec<CapacityOffer> = offers.iter().filter(|o| o.state == OfferState::Active).cloned().collect();
     let core_offers = adapt::offers(&active, parties, NaiveDate::MIN);
     Ok(WorkloadAnswer {

@@ -116,7 +116,13 @@ fn item_out(i: &Item) -> pb::Item {
 
 fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Funding {
     let Some(f) = f else {
-        return Funding { source: None, estimated_cost: None, actual_cost: None };
+        return Funding {
+            source: None,
+            estimated_cost: None,
+            actual_cost: None,
+            fmf_funded: false,
+            dsca_waiver_reference: None,
+        };
     };
     use pb::funding::Source as S;
     let source = match &f.source {
@@ -154,6 +160,8 @@ fn funding_in(v: &mut Violations, prefix: &str, f: &Option<pb::Funding>) -> Fund
         source,
         estimated_cost: money(v, format!("{prefix}.estimated_cost"), &f.estimated_cost),
         actual_cost: money(v, format!("{prefix}.actual_cost"), &f.actual_cost),
+        fmf_funded: f.fmf_funded,
+        dsca_waiver_reference: optional_text(v, format!("{prefix}.dsca_waiver_reference"), &f.dsca_waiver_reference),
     }
 }
 
@@ -176,7 +184,13 @@ fn funding_out(f: &Funding) -> pb::Funding {
             pf::Source::DirectCommercialSale(pf::DirectCommercialSale { contract_number: contract_number.clone() })
         }
     });
-    pb::Funding { source, estimated_cost: money_out(&f.estimated_cost), actual_cost: money_out(&f.actual_cost) }
+    pb::Funding {
+        source,
+        estimated_cost: money_out(&f.estimated_cost),
+        actual_cost: money_out(&f.actual_cost),
+        fmf_funded: f.fmf_funded,
+        dsca_waiver_reference: f.dsca_waiver_reference.clone().unwrap_or_default(),
+    }
 }
 
 /// Parses the dates and actuals given with a provider step.
