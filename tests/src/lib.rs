@@ -288,6 +288,7 @@ pub fn repair_order(originator: &str) -> pb::RepairOrder {
             })),
             estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_000_000 }),
             actual_cost: None,
+            ..Default::default()
         }),
         department: pb::MilitaryDepartment::AirForce as i32,
         estimated_labor_hours: 480.0,

@@ -339,6 +339,7 @@ pub(crate) mod tests {
                 source: None,
                 estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 1_000_000 }),
                 actual_cost: None,
+                ..Default::default()
             }),
             department: pb::MilitaryDepartment::AirForce as i32,
             estimated_labor_hours: 100.0,
