@@ -29,6 +29,8 @@
 //! have opened 50/50 room), then classifies each remaining one by the first
 //! reason that is true of the final plan. Never performs I/O.
 
+mod exact;
+
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -37,7 +39,7 @@ use crate::domain::{Department, FiscalYear, MaintenanceLevel, Nation, ProviderKi
 use crate::error::{InputError, invalid};
 use crate::model::{
     AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance, FundsUse, Ineligibility,
-    OpenOrder, PeriodUse, Unplaced, UnplacedReason,
+    OpenOrder, Optimality, PeriodUse, Unplaced, UnplacedReason,
 };
 
 const EPS: f64 = 1e-9;
@@ -85,7 +87,8 @@ pub fn allocate(
             previous = s;
         }
     }
-    Ok(prep.plan(&best))
+    let optimality = prep.prove(&mut best);
+    Ok(prep.plan(&best, optimality))
 }
 
 fn validate(
@@ -664,7 +667,7 @@ impl<'a> Prepared<'a> {
         (served, cost)
     }
 
-    fn plan(&self, st: &State) -> AllocationPlan {
+    fn plan(&self, st: &State, optimality: Optimality) -> AllocationPlan {
         let mut assignments = Vec::new();
         let mut unplaced = Vec::new();
         let mut served_priority_weight = 0;
@@ -697,7 +700,7 @@ impl<'a> Prepared<'a> {
                 contract_added_cents: ac,
             })
             .collect();
-        AllocationPlan { assignments, unplaced, funds, served_priority_weight, total_cost_cents }
+        AllocationPlan { assignments, unplaced, funds, served_priority_weight, total_cost_cents, optimality }
     }
 
     fn full_window(&self, o: usize, f: usize) -> f64 {
