@@ -26,8 +26,16 @@
 //!    most priority (lexicographically), then costing least, is kept.
 //!
 //! A final pass retries every unplaced order (organic work placed late may
-//! have opened 50/50 room), then classifies each remaining one by the first
-//! reason that is true of the final plan. Never performs I/O.
+//! have opened 50/50 room).
+//! 6. Proof (`allocate/exact.rs`): the problem splits into independent parts (no shared
+//!    offer, no shared department/FY limit); each part small enough is searched
+//!    exhaustively by branch and bound, from the heuristic's placement, for the
+//!    most items per band (highest band first), then the least cost, and its
+//!    placement is replaced when a better one exists. The plan's
+//!    [`Optimality`] counts the orders proven optimal and those left heuristic.
+//!
+//! Each remaining unplaced order is then classified by the first reason that
+//! is true of the final plan. Never performs I/O.
 
 mod exact;
 
