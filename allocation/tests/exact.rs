@@ -45,8 +45,8 @@ fn pair_cost(inst: &common::Instance, i: usize, j: usize) -> f64 {
 /// 3, ... via weights (total quantity + 1)^rank, which are exact in f64 here;
 /// then, holding that served weight, the least total cost (a second solve).
 /// Returns the plan built from the MIP solution (checked like any plan) and its cost.
-fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan, f64) {
-    let first = solve_exact(inst, None);
+fn exact_plan(inst: &common::Instance) -> Option<(Vec<bool>, AllocationPlan, f64)> {
+    let first = solve_exact(inst, None)?;
     let served: f64 =
         inst.orders.iter().enumerate().filter(|(i, _)| first.0[*i]).map(|(_, o)| lex_weight(inst, o)).sum();
     solve_exact(inst, Some(served))
@@ -60,7 +60,8 @@ fn lex_weight(inst: &common::Instance, o: &OpenOrder) -> f64 {
 
 /// One MIP solve: without `served`, maximise the lexicographic served weight;
 /// with it, minimise cost among plans serving at least that weight.
-fn solve_exact(inst: &common::Instance, served: Option<f64>) -> (Vec<bool>, AllocationPlan, f64) {
+/// `None` when the reference solver itself fails (microlp reports a singular basis on rare instances).
+fn solve_exact(inst: &common::Instance, served: Option<f64>) -> Option<(Vec<bool>, AllocationPlan, f64)> {
     let c = &inst.config;
     let mut vars = ProblemVariables::new();
     let weight = |o: &OpenOrder| lex_weight(inst, o);
@@ -142,7 +143,7 @@ fn solve_exact(inst: &common::Instance, served: Option<f64>) -> (Vec<bool>, Allo
         }
         model = model.with(constraint!(lhs <= (b.organic_cents - b.contract_cents) as f64));
     }
-    let solution = model.solve().unwrap();
+    let solution = model.solve().ok()?;
     let mut placed = vec![false; inst.orders.len()];
     let mut assignments = Vec::new();
     let mut cost = 0.0;
@@ -194,7 +195,7 @@ fn solve_exact(inst: &common::Instance, served: Option<f64>) -> (Vec<bool>, Allo
         total_cost_cents: 0,
         optimality: Default::default(),
     };
-    (placed, plan, cost)
+    Some((placed, plan, cost))
 }
 
 /// What the plan gives up against the exact reference over many instances.
@@ -210,6 +211,8 @@ struct GapReport {
     worst_cost_gap: f64,
     plan_cost: f64,
     exact_cost: f64,
+    /// Instances the reference MIP could not solve (left out of every other count).
+    reference_failed: u32,
     /// Instances the solver itself flagged as not proven exact.
     not_proven: u32,
     violations: usize,
@@ -223,7 +226,10 @@ fn gap_report(instances: u64, seed: u64) -> GapReport {
         let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &plan);
         r.violations += violations.len();
         assert!(violations.is_empty(), "seed {seed}: plan breaks {violations:?}");
-        let (exact_placed, exact, exact_cost) = exact_plan(&inst);
+        let Some((exact_placed, exact, exact_cost)) = exact_plan(&inst) else {
+            r.reference_failed += 1;
+            continue;
+        };
         let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &exact);
         assert!(violations.is_empty(), "seed {seed}: exact plan breaks {violations:?}");
 
@@ -272,6 +278,7 @@ fn gap_report(instances: u64, seed: u64) -> GapReport {
 fn every_priority_band_is_served_to_its_exact_optimum_at_cost_within_one_percent() {
     let r = gap_report(200, 0);
     println!("gap report over {} small instances: {r:?}", r.instances);
+    assert_eq!(r.instances, 200, "the reference solved every instance: {r:?}");
     assert_eq!(r.violations, 0);
     assert_eq!(r.band_shortfalls, 0, "{r:?}");
     assert!(r.worst_cost_gap <= 0.01, "{r:?}");
@@ -342,4 +349,14 @@ fn proof_time_on_parts_near_the_size_limit() {
             total / 20.0
         );
     }
+}
+
+/// The gap report on many more instances than the normal test runs:
+/// `cargo test --release -p cosx-allocation --test exact -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement for the bench, not a behaviour"]
+fn gap_report_on_two_thousand_more_instances() {
+    let r = gap_report(2000, 10_000);
+    println!("gap report over {} small instances: {r:?}", r.instances);
+    assert_eq!((r.violations, r.band_shortfalls), (0, 0), "{r:?}");
 }
