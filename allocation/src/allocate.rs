@@ -26,8 +26,18 @@
 //!    most priority (lexicographically), then costing least, is kept.
 //!
 //! A final pass retries every unplaced order (organic work placed late may
-//! have opened 50/50 room), then classifies each remaining one by the first
-//! reason that is true of the final plan. Never performs I/O.
+//! have opened 50/50 room).
+//! 6. Proof (`allocate/exact.rs`): the problem splits into independent parts (no shared
+//!    offer, no shared department/FY limit); each part small enough is searched
+//!    exhaustively by branch and bound, from the heuristic's placement, for the
+//!    most items per band (highest band first), then the least cost, and its
+//!    placement is replaced when a better one exists. The plan's
+//!    [`Optimality`] counts the orders proven optimal and those left heuristic.
+//!
+//! Each remaining unplaced order is then classified by the first reason that
+//! is true of the final plan. Never performs I/O.
+
+mod exact;
 
 use std::collections::HashMap;
 
@@ -38,7 +48,7 @@ use crate::eligibility::{Signature, ineligibilities};
 use crate::error::{InputError, invalid};
 use crate::model::{
     AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance, FundsUse, Ineligibility,
-    OpenOrder, PeriodUse, Unplaced, UnplacedReason,
+    OpenOrder, Optimality, PeriodUse, Unplaced, UnplacedReason,
 };
 
 const EPS: f64 = 1e-9;
@@ -86,7 +96,8 @@ pub fn allocate(
             previous = s;
         }
     }
-    Ok(prep.plan(&best))
+    let optimality = prep.prove(&mut best);
+    Ok(prep.plan(&best, optimality))
 }
 
 fn validate(
@@ -595,7 +606,7 @@ impl<'a> Prepared<'a> {
         (served, cost)
     }
 
-    fn plan(&self, st: &State) -> AllocationPlan {
+    fn plan(&self, st: &State, optimality: Optimality) -> AllocationPlan {
         let mut assignments = Vec::new();
         let mut unplaced = Vec::new();
         let mut served_priority_weight = 0;
@@ -628,7 +639,7 @@ impl<'a> Prepared<'a> {
                 contract_added_cents: ac,
             })
             .collect();
-        AllocationPlan { assignments, unplaced, funds, served_priority_weight, total_cost_cents }
+        AllocationPlan { assignments, unplaced, funds, served_priority_weight, total_cost_cents, optimality }
     }
 
     fn full_window(&self, o: usize, f: usize) -> f64 {

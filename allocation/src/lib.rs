@@ -37,5 +37,6 @@ pub use eligibility::{ineligibilities, provider_eligibility};
 pub use error::InputError;
 pub use model::{
     AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer, CapacityPeriod,
-    CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder, PeriodUse, Unplaced, UnplacedReason,
+    CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder, Optimality, PeriodUse, Unplaced,
+    UnplacedReason,
 };

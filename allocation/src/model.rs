@@ -405,4 +405,29 @@ pub struct AllocationPlan {
     pub served_priority_weight: u64,
     /// Sum of total cost over assignments, cents.
     pub total_cost_cents: i64,
+    /// Which orders' placement is proven optimal for the band objective.
+    #[serde(default)]
+    pub optimality: Optimality,
+}
+
+/// How far the plan is proven best: within each priority band, taken from
+/// the highest, the most items served, then the least total cost.
+///
+/// The solver splits the problem into independent parts (orders sharing no
+/// offer and no department/FY 50/50 limit) and proves each part optimal by an
+/// exhaustive branch-and-bound search when the part is small enough to search
+/// within a work budget; a part it cannot prove keeps the heuristic placement.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Optimality {
+    /// Orders in parts whose placement is proven optimal.
+    pub proven_orders: u32,
+    /// Orders in parts too large to prove: their placement is the heuristic's.
+    pub heuristic_orders: u32,
+}
+
+impl Optimality {
+    /// Whether the whole plan is proven optimal.
+    pub fn is_exact(&self) -> bool {
+        self.heuristic_orders == 0
+    }
 }

@@ -32,17 +32,39 @@ fn served_vector(orders: &[OpenOrder], placed: impl Fn(usize) -> bool) -> Vec<u6
         .collect()
 }
 
+/// Cost of placing order `i` on offer `j` as the plan states it:
+/// retrograde (distance × cents/km/item × quantity) plus repair at the offer's rate.
+fn pair_cost(inst: &common::Instance, i: usize, j: usize) -> f64 {
+    let (o, f) = (&inst.orders[i], &inst.offers[j]);
+    let retro =
+        o.location.distance_km(&f.site) * inst.config.retrograde_cents_per_km_per_item as f64 * f64::from(o.quantity);
+    retro.round() + (f.rate_cents_per_unit as f64 * o.units_in(f.unit)).round()
+}
+
 /// Exact lexicographic optimum: maximise served quantity of priority 1, then
-/// 3, ... via weights (total quantity + 1)^rank, which are exact in f64 here.
-/// Returns the plan built from the MIP solution (checked like any plan).
-fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
+/// 3, ... via weights (total quantity + 1)^rank, which are exact in f64 here;
+/// then, holding that served weight, the least total cost (a second solve).
+/// Returns the plan built from the MIP solution (checked like any plan) and its cost.
+fn exact_plan(inst: &common::Instance) -> Option<(Vec<bool>, AllocationPlan, f64)> {
+    let first = solve_exact(inst, None)?;
+    let served: f64 =
+        inst.orders.iter().enumerate().filter(|(i, _)| first.0[*i]).map(|(_, o)| lex_weight(inst, o)).sum();
+    solve_exact(inst, Some(served))
+}
+
+fn lex_weight(inst: &common::Instance, o: &OpenOrder) -> f64 {
+    let base = inst.orders.iter().map(|o| f64::from(o.quantity)).sum::<f64>() + 1.0;
+    let rank = PRIORITIES.iter().position(|&p| p == o.priority.value()).unwrap() as i32;
+    base.powi(PRIORITIES.len() as i32 - 1 - rank) * f64::from(o.quantity)
+}
+
+/// One MIP solve: without `served`, maximise the lexicographic served weight;
+/// with it, minimise cost among plans serving at least that weight.
+/// `None` when the reference solver itself fails (microlp reports a singular basis on rare instances).
+fn solve_exact(inst: &common::Instance, served: Option<f64>) -> Option<(Vec<bool>, AllocationPlan, f64)> {
     let c = &inst.config;
     let mut vars = ProblemVariables::new();
-    let base = inst.orders.iter().map(|o| f64::from(o.quantity)).sum::<f64>() + 1.0;
-    let weight = |o: &OpenOrder| {
-        let rank = PRIORITIES.iter().position(|&p| p == o.priority.value()).unwrap() as i32;
-        base.powi(PRIORITIES.len() as i32 - 1 - rank) * f64::from(o.quantity)
-    };
+    let weight = |o: &OpenOrder| lex_weight(inst, o);
     // (order, offer) -> (x, [(period, y)])
     let mut pairs: BTreeMap<(usize, usize), PairVars> = BTreeMap::new();
     for (i, o) in inst.orders.iter().enumerate() {
@@ -70,10 +92,18 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
         }
     }
     let mut objective = Expression::default();
-    for ((i, _), (x, _)) in &pairs {
-        objective.add_mul(weight(&inst.orders[*i]), *x);
+    let mut served_expr = Expression::default();
+    for ((i, j), (x, _)) in &pairs {
+        served_expr.add_mul(weight(&inst.orders[*i]), *x);
+        objective.add_mul(pair_cost(inst, *i, *j), *x);
     }
-    let mut model = vars.maximise(objective).using(microlp);
+    let mut model = match served {
+        None => vars.maximise(served_expr.clone()).using(microlp),
+        Some(_) => vars.minimise(objective).using(microlp),
+    };
+    if let Some(w) = served {
+        model = model.with(constraint!(served_expr >= w - 0.5));
+    }
     let units = |i: usize, j: usize| inst.orders[i].units_in(inst.offers[j].unit);
     for ((i, j), (x, ys)) in &pairs {
         let sum: Expression = ys.iter().map(|(_, y)| *y).sum();
@@ -109,12 +139,14 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
         }
         model = model.with(constraint!(lhs <= (b.organic_cents - b.contract_cents) as f64));
     }
-    let solution = model.solve().unwrap();
+    let solution = model.solve().ok()?;
     let mut placed = vec![false; inst.orders.len()];
     let mut assignments = Vec::new();
+    let mut cost = 0.0;
     for ((i, j), (x, ys)) in &pairs {
         if solution.value(*x) > 0.5 {
             placed[*i] = true;
+            cost += pair_cost(inst, *i, *j);
             let f = &inst.offers[*j];
             assignments.push(Assignment {
                 order_id: inst.orders[*i].id.clone(),
@@ -151,21 +183,49 @@ fn exact_plan(inst: &common::Instance) -> (Vec<bool>, AllocationPlan) {
             reason: UnplacedReason::CapacityExhausted { eligible_offers: 0 },
         })
         .collect();
-    let plan = AllocationPlan { assignments, unplaced, funds: vec![], served_priority_weight: 0, total_cost_cents: 0 };
-    (placed, plan)
+    let plan = AllocationPlan {
+        assignments,
+        unplaced,
+        funds: vec![],
+        served_priority_weight: 0,
+        total_cost_cents: 0,
+        optimality: Default::default(),
+    };
+    Some((placed, plan, cost))
 }
 
-#[test]
-fn heuristic_serves_within_one_percent_of_the_exact_optimum_and_never_breaks_a_hard_constraint() {
-    let (mut heuristic_weight, mut exact_weight) = (0u64, 0u64);
-    let (mut equal, mut instances) = (0, 0);
-    for seed in 0..200 {
+/// What the plan gives up against the exact reference over many instances.
+#[derive(Debug, Default)]
+struct GapReport {
+    instances: u32,
+    /// Instances whose plan serves a band fewer items than the lexicographic optimum
+    /// (the first band where they differ is short).
+    band_shortfalls: u32,
+    /// Instances where the plan is exactly optimal in every band.
+    bands_optimal: u32,
+    /// Over instances with every band optimal: plan cost / exact cost − 1, worst and summed.
+    worst_cost_gap: f64,
+    plan_cost: f64,
+    exact_cost: f64,
+    /// Instances the reference MIP could not solve (left out of every other count).
+    reference_failed: u32,
+    /// Instances the solver itself flagged as not proven exact.
+    not_proven: u32,
+    violations: usize,
+}
+
+fn gap_report(instances: u64, seed: u64) -> GapReport {
+    let mut r = GapReport::default();
+    for seed in seed..seed + instances {
         let inst = small_instance(seed, 10, 4);
         let plan = allocate(&inst.orders, &inst.offers, &inst.balances, &inst.config).unwrap();
         let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &plan);
-        assert!(violations.is_empty(), "seed {seed}: heuristic plan breaks {violations:?}");
-
-        let (exact_placed, exact) = exact_plan(&inst);
+        r.violations += violations.len();
+        assert!(violations.is_empty(), "seed {seed}: plan breaks {violations:?}");
+        let Some((exact_placed, exact, exact_cost)) = exact_plan(&inst) else {
+            r.reference_failed += 1;
+            continue;
+        };
         let violations = check_plan(&inst.orders, &inst.offers, &inst.balances, &inst.config, &exact);
         assert!(violations.is_empty(), "seed {seed}: exact plan breaks {violations:?}");
 
@@ -173,70 +233,51 @@ fn heuristic_serves_within_one_percent_of_the_exact_optimum_and_never_breaks_a_h
             plan.assignments.iter().map(|a| a.order_id.as_str()).collect();
         let h = served_vector(&inst.orders, |i| placed_ids.contains(inst.orders[i].id.as_str()));
         let e = served_vector(&inst.orders, |i| exact_placed[i]);
-        // The exact optimum is lexicographically best: the heuristic can never beat it.
-        assert!(h <= e, "seed {seed}: heuristic {h:?} beats 'exact' {e:?}");
+        // The exact optimum is lexicographically best: the plan can never beat it.
+        assert!(h <= e, "seed {seed}: plan {h:?} beats 'exact' {e:?}");
         let weight = |v: &[u64]| v.iter().zip(PRIORITIES).map(|(q, p)| q * (16 - u64::from(p))).sum::<u64>();
         assert_eq!(weight(&h), plan.served_priority_weight, "seed {seed}");
-        heuristic_weight += weight(&h);
-        exact_weight += weight(&e);
-        instances += 1;
+        r.instances += 1;
+        r.not_proven += u32::from(!plan.optimality.is_exact());
+        let plan_cost: f64 = plan
+            .assignments
+            .iter()
+            .map(|a| {
+                let i = inst.orders.iter().position(|o| o.id == a.order_id).unwrap();
+                let j = inst.offers.iter().position(|f| f.id == a.offer_id).unwrap();
+                pair_cost(&inst, i, j)
+            })
+            .sum();
+        assert_eq!(plan_cost as i64, plan.total_cost_cents, "seed {seed}: the plan's cost is its pairs' cost");
         if h == e {
-            equal += 1;
-        } else if std::env::var("DEBUG_GAP").is_ok() {
-            println!("seed {seed}: heuristic {h:?} exact {e:?}");
-            for o in &inst.orders {
-                println!(
-                    "  {} p{} q{} h{} due {} {:?} {:?} {:?} dept {:?} oo {} exp {:?} own {}",
-                    o.id,
-                    o.priority.value(),
-                    o.quantity,
-                    o.estimated_hours,
-                    o.required_by,
-                    o.tms,
-                    o.level,
-                    o.repair_type,
-                    o.department,
-                    o.organic_only,
-                    o.export_classification,
-                    o.owner_nation
-                );
+            r.bands_optimal += 1;
+            r.plan_cost += plan_cost;
+            r.exact_cost += exact_cost;
+            if exact_cost > 0.0 {
+                r.worst_cost_gap = r.worst_cost_gap.max(plan_cost / exact_cost - 1.0);
             }
-            for a in &plan.assignments {
-                println!(
-                    "  H {} -> {} {:?}",
-                    a.order_id,
-                    a.offer_id,
-                    a.periods.iter().map(|p| (p.period_index, p.units)).collect::<Vec<_>>()
-                );
-            }
-            for a in &exact.assignments {
-                println!(
-                    "  E {} -> {} {:?}",
-                    a.order_id,
-                    a.offer_id,
-                    a.periods.iter().map(|p| (p.period_index, p.units)).collect::<Vec<_>>()
-                );
-            }
-            for f in &inst.offers {
-                println!(
-                    "  {} {:?} {:?} lead {} {:?}",
-                    f.id,
-                    f.provider_kind,
-                    f.unit,
-                    f.lead_time_days,
-                    f.periods.iter().map(|p| p.capacity).collect::<Vec<_>>()
-                );
-            }
-            for u in &plan.unplaced {
-                println!("  U {} {:?}", u.order_id, u.reason);
+        } else {
+            r.band_shortfalls += 1;
+            if std::env::var("DEBUG_GAP").is_ok() {
+                println!("seed {seed}: plan {h:?} exact {e:?}");
             }
         }
     }
-    let ratio = heuristic_weight as f64 / exact_weight as f64;
-    println!(
-        "heuristic/exact served priority weight = {heuristic_weight}/{exact_weight} = {ratio:.5}; {equal}/{instances} instances optimal"
-    );
-    assert!(ratio >= 0.99, "ratio {ratio}");
+    r
+}
+
+/// Issue 18 §6: within each priority band, taken from the highest, the plan
+/// serves as many items as the exact optimum (DESIGN.md §2, "priority and
+/// required-by date first, then least retrograde distance/time and cost"),
+/// at a cost within 1 % of the least, and never breaks a hard constraint.
+#[test]
+fn every_priority_band_is_served_to_its_exact_optimum_at_cost_within_one_percent() {
+    let r = gap_report(200, 0);
+    println!("gap report over {} small instances: {r:?}", r.instances);
+    assert_eq!(r.instances, 200, "the reference solved every instance: {r:?}");
+    assert_eq!(r.violations, 0);
+    assert_eq!(r.band_shortfalls, 0, "{r:?}");
+    assert!(r.worst_cost_gap <= 0.01, "{r:?}");
 }
 
 #[test]
@@ -281,4 +322,37 @@ proptest::proptest! {
         }
         proptest::prop_assert_eq!(plan.assignments.len() + plan.unplaced.len(), inst.orders.len());
     }
+}
+
+/// Measures (does not assert) how long the proof takes on parts near its size
+/// limit: `cargo test --release -p cosx-allocation --test exact -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement for the bench, not a behaviour"]
+fn proof_time_on_parts_near_the_size_limit() {
+    for (n_orders, n_offers) in [(20, 6), (40, 8), (64, 10), (100, 12), (300, 30)] {
+        let (mut worst, mut total, mut proven, mut all) = (0.0f64, 0.0, 0u32, 0u32);
+        for seed in 0..20 {
+            let inst = small_instance(1000 + seed, n_orders, n_offers);
+            let started = std::time::Instant::now();
+            let plan = allocate(&inst.orders, &inst.offers, &inst.balances, &inst.config).unwrap();
+            let t = started.elapsed().as_secs_f64();
+            (worst, total) = (worst.max(t), total + t);
+            proven += plan.optimality.proven_orders;
+            all += plan.optimality.proven_orders + plan.optimality.heuristic_orders;
+        }
+        println!(
+            "{n_orders} x {n_offers}: mean {:.4} s, worst {worst:.4} s, proven {proven}/{all} orders",
+            total / 20.0
+        );
+    }
+}
+
+/// The gap report on many more instances than the normal test runs:
+/// `cargo test --release -p cosx-allocation --test exact -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement for the bench, not a behaviour"]
+fn gap_report_on_two_thousand_more_instances() {
+    let r = gap_report(2000, 10_000);
+    println!("gap report over {} small instances: {r:?}", r.instances);
+    assert_eq!((r.violations, r.band_shortfalls), (0, 0), "{r:?}");
 }
