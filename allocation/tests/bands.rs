@@ -32,6 +32,9 @@ fn order(id: &str, priority: u8, hours: f64, due_day: u32) -> OpenOrder {
         organic_only: false,
         export_classification: None,
         originator: None,
+        funds_fiscal_year: None,
+        fmf_funded: false,
+        dsca_waiver: false,
     }
 }
 
@@ -53,6 +56,7 @@ fn offer(id: &str, kind: ProviderKind, hours: f64) -> CapacityOffer {
         lead_time_days: 0,
         rate_cents_per_unit: 10_000,
         authorizations: Authorizations::default(),
+        site_nation: None,
     }
 }
 
