@@ -2,6 +2,11 @@
 //! party's systems, the replica of what the party may see, the events
 //! received from the coordinator, and the feed cursor. Everything the node
 //! answers with is on disk first (WAL, `synchronous=FULL`).
+//!
+//! Longer than our ~800-line guide on purpose: it is one schema
+//! (`node/migrations/0001_init.sql`) and the transactions that keep its
+//! tables consistent with each other (outbox, replica, events, cursor);
+//! split, each file would hold half of an invariant.
 
 use std::str::FromStr;
 use std::time::Duration;
