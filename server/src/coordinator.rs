@@ -409,11 +409,8 @@ impl Coordinator {
                  usable by allocation)"
             )));
         };
-        let filter = RecordFilter {
-            state: Some("ACTIVE".into()),
-            owner: Some(provider.to_string()),
-            ..RecordFilter::default()
-        };
+        let filter =
+            RecordFilter { state: Some("ACTIVE".into()), owner: Some(provider.to_string()), ..RecordFilter::default() };
         let offers: Vec<CapacityOffer> = self.all_visible(RecordKind::CapacityOffer, caller, &filter).await?;
         let today = now().date_naive();
         let mut core_offers = adapt::offers(&offers, &parties, today);
@@ -422,19 +419,24 @@ impl Coordinator {
         {
             core_offers.push(registered);
         }
-        cosx_allocation::provider_eligibility(&core_order, &core_offers, provider.as_str(), &self.allocation_config(today))
-            .map_err(|reason| {
-                let why = match &reason {
-                    cosx_allocation::UnplacedReason::NoEligibleProvider { blocked_by } => {
-                        blocked_by.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-                    }
-                    other => {
-                        let (code, detail) = adapt::reason_detail(other);
-                        format!("{code}: {detail}")
-                    }
-                };
-                CoreError::FailedPrecondition(format!("{provider} may not be proposed repairOrders/{id}: {why}"))
-            })
+        cosx_allocation::provider_eligibility(
+            &core_order,
+            &core_offers,
+            provider.as_str(),
+            &self.allocation_config(today),
+        )
+        .map_err(|reason| {
+            let why = match &reason {
+                cosx_allocation::UnplacedReason::NoEligibleProvider { blocked_by } => {
+                    blocked_by.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                }
+                other => {
+                    let (code, detail) = adapt::reason_detail(other);
+                    format!("{code}: {detail}")
+                }
+            };
+            CoreError::FailedPrecondition(format!("{provider} may not be proposed repairOrders/{id}: {why}"))
+        })
     }
 
     /// The store (for audit tools).

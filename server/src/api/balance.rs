@@ -324,10 +324,12 @@ impl pb::allocation_server::Allocation for AllocationService {
         let mut ineligible = HashMap::new();
         steps.retain(|(name, id, _, provider, _)| {
             let verdict = match open.iter().find(|o| &o.id == id) {
-                Some(order) => core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
-                    let (_, detail) = adapt::reason_detail(&reason);
-                    format!("{provider} may not be proposed {name}: {detail}")
-                }),
+                Some(order) => {
+                    core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
+                        let (_, detail) = adapt::reason_detail(&reason);
+                        format!("{provider} may not be proposed {name}: {detail}")
+                    })
+                }
                 None => Err(format!("{name} is not open for allocation")),
             };
             match verdict {
