@@ -110,6 +110,7 @@ fn order(request_id: &str, quantity: u32) -> pb::RepairOrder {
             })),
             estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 1_000_000 }),
             actual_cost: None,
+            ..Default::default()
         }),
         department: pb::MilitaryDepartment::AirForce as i32,
         ..Default::default()

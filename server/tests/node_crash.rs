@@ -134,6 +134,7 @@ fn order(serial: &str) -> pb::RepairOrder {
             })),
             estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 250_000 }),
             actual_cost: None,
+            ..Default::default()
         }),
         department: pb::MilitaryDepartment::AirForce as i32,
         ..Default::default()

@@ -111,6 +111,7 @@ async fn sigterm_finishes_calls_in_flight_closes_feeds_resumably_and_exits_withi
             })),
             estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 100 }),
             actual_cost: None,
+            ..Default::default()
         }),
         department: pb::MilitaryDepartment::AirForce as i32,
         ..Default::default()
