@@ -279,7 +279,10 @@ pub fn repair_order(originator: &str) -> pb::RepairOrder {
             weight_kg: 410.0,
             ..Default::default()
         }),
-        controls: Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() }),
+        // Not export-controlled: a manual PROPOSE applies the export rule as Allocation does, and
+        // tests propose this order to a Japanese contractor that holds no licence. Tests of the
+        // export rule set `usml_category` themselves.
+        controls: Some(pb::Controls::default()),
         funding: Some(pb::Funding {
             source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
                 department: pb::MilitaryDepartment::AirForce as i32,

@@ -314,8 +314,16 @@ mod tests {
         v.alerts.record_bottleneck(alert);
         assert!(v.due_alerts(&settings(0)).is_empty());
         // With forecast months judged too, April onwards (forecast demand, little capacity) alerts as well.
+        // One month of history is forecast by TSB, which (started as statsforecast starts it) puts
+        // the probability of demand at α_p after one demand period: 1.2 items a month with the
+        // default α_p = 0.1, too few to alert. The alert path takes `[signals.forecast]`: with
+        // α_p = 1 the forecast is the 12 items of March.
+        v.alerts.dirty_cells.insert(cell.clone());
+        assert!(v.due_alerts(&settings(2)).is_empty());
         v.alerts.dirty_cells.insert(cell);
-        let due = v.due_alerts(&settings(2));
+        let mut eager = settings(2);
+        eager.forecast.tsb_alpha_probability = 1.0;
+        let due = v.due_alerts(&eager);
         let periods: Vec<String> = due
             .iter()
             .filter_map(|d| match &d.content {

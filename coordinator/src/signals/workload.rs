@@ -414,7 +414,7 @@ pub(crate) mod tests {
     /// One step of a random history.
     #[derive(Debug, Clone)]
     enum Step {
-        Create { dept: u8, depot: bool, cents: i64, hours: u16, day: u16, quantity: u32 },
+        Create { dept: u8, depot: bool, cents: i64, hours: u16, day: u16, quantity: u32, funds: Option<u8> },
         Move { order: usize, state: u8, provider: usize, actual: Option<(i64, u16)> },
         Split { order: usize },
         Cancel { order: usize },
@@ -425,9 +425,24 @@ pub(crate) mod tests {
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
-            3 => (0u8..3, any::<bool>(), 0i64..5_000_000, 0u16..500, 0u16..1000, 1u32..5).prop_map(
-                |(dept, depot, cents, hours, day, quantity)| Step::Create { dept, depot, cents, hours, day, quantity }
-            ),
+            3 => (
+                0u8..3,
+                any::<bool>(),
+                0i64..5_000_000,
+                0u16..500,
+                0u16..1000,
+                1u32..5,
+                proptest::option::of(0u8..3)
+            )
+                .prop_map(|(dept, depot, cents, hours, day, quantity, funds)| Step::Create {
+                    dept,
+                    depot,
+                    cents,
+                    hours,
+                    day,
+                    quantity,
+                    funds
+                }),
             4 => (0usize..64, 0u8..11, 0usize..4, proptest::option::of((0i64..5_000_000, 0u16..500)))
                 .prop_map(|(order, state, provider, actual)| Step::Move { order, state, provider, actual }),
             1 => (0usize..64).prop_map(|order| Step::Split { order }),
@@ -490,6 +505,8 @@ pub(crate) mod tests {
                 (&a.proposed, &b.proposed),
                 (&a.baseline, &b.baseline),
                 (&a.projected, &b.projected),
+                (&a.by_funds_year, &b.by_funds_year),
+                (&a.by_work_date, &b.by_work_date),
             ] {
                 assert!(same_split(x, y), "{a:?}\n{b:?}");
             }
@@ -528,7 +545,7 @@ pub(crate) mod tests {
         let first_day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
         for s in steps {
             match s {
-                Step::Create { dept, depot, cents, hours, day, quantity } => {
+                Step::Create { dept, depot, cents, hours, day, quantity, funds } => {
                     let mut o = base_order();
                     o.id = format!("o{}", ids.len());
                     o.draft.department = DEPTS[*dept as usize];
@@ -539,6 +556,11 @@ pub(crate) mod tests {
                     o.draft.estimated_labor_hours = f64::from(*hours) / 4.0;
                     o.draft.required_by = first_day + chrono::Days::new(u64::from(*day));
                     o.draft.quantity = *quantity;
+                    o.draft.funding.source = funds.map(|n| cosx_domain::records::FundingSource::UsAppropriation {
+                        department: MilitaryDepartment::AirForce,
+                        appropriation: "3400".into(),
+                        fiscal_year: 2026 + i32::from(n),
+                    });
                     ids.push(o.id.clone());
                     orders.insert(o.id.clone(), o.clone());
                     view.apply(&EventContent::RepairOrder { order: o, transition: None });
@@ -604,7 +626,15 @@ pub(crate) mod tests {
                     view.apply(&EventContent::DepotBaseline { baseline: b });
                 }
                 Step::Offer { provider, capacity, slots } => {
-                    let o = offer(offers.len(), *provider, f64::from(*capacity), *slots);
+                    let mut o = offer(offers.len(), *provider, f64::from(*capacity), *slots);
+                    // Sites in several nations and regions: shares count where the work is done.
+                    let (nation, region) = [
+                        ("JPN", cosx_domain::Region::Indopacom),
+                        ("USA", cosx_domain::Region::Northcom),
+                        ("AUS", cosx_domain::Region::Indopacom),
+                    ][offers.len() % 3];
+                    o.draft.site.nation = Nation::parse(nation).unwrap();
+                    o.draft.site.region = region;
                     offers.insert(o.id.clone(), o.clone());
                     view.apply(&EventContent::CapacityOffer { offer: o });
                 }
@@ -638,7 +668,7 @@ pub(crate) mod tests {
     #[test]
     fn work_taken_back_out_leaves_nothing_behind() {
         let steps = vec![
-            Step::Create { dept: 0, depot: true, cents: 1_000, hours: 3, day: 200, quantity: 2 },
+            Step::Create { dept: 0, depot: true, cents: 1_000, hours: 3, day: 200, quantity: 2, funds: None },
             Step::Move { order: 0, state: 2, provider: 1, actual: None },
             Step::Move { order: 0, state: 0, provider: 0, actual: None },
         ];

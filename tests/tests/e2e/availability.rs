@@ -183,3 +183,48 @@ async fn targets_and_reports_that_break_the_instruction_are_refused_by_field() -
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_review_fiscal_year_decides_which_years_c_da_is_judged() -> anyhow::Result<()> {
+    // DoDI 3110.05 para 2.2.d.(2)(b): C/DA "has increased by more than 10 percent for each of the
+    // 3 previous FYs". October reports of FY2023 to FY2026, C/DA growing 20 %, 25 %, 33 %.
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    for (year, cents) in [(2022, 10_000_000), (2023, 12_000_000), (2024, 15_000_000), (2025, 20_000_000)] {
+        let mut r = availability_report(party::USAF);
+        r.timeframe_start = format!("{year}-10-01");
+        r.timeframe_end = format!("{year}-10-31");
+        r.costs[0].amount = Some(pb::Money { currency_code: "USD".into(), amount_minor: cents });
+        usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(r),
+            request_id: format!("fy{}", year + 1),
+            ..Default::default()
+        })
+        .await?;
+    }
+    let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::USAF).await?);
+    let health = |m: pb::GetAvailabilityMetricsResponse| m.health.into_iter().find(|h| h.tms == "F-35A");
+    let review = |year: i32, from_date: &str| pb::GetAvailabilityMetricsRequest {
+        review_fiscal_year: Some(year),
+        from_date: from_date.into(),
+        ..Default::default()
+    };
+    // Reviewing FY2027 judges FY2024-FY2026 against FY2023..FY2025: the flag fires.
+    let h = health(signals.get_availability_metrics(review(2027, "")).await?.into_inner()).unwrap_or_default();
+    assert_eq!(h.excessive_cda_fiscal_year, 2027);
+    assert_eq!(h.excessive_cda_source_fiscal_years, [2023, 2024, 2025, 2026]);
+    assert!(h.excessive_cda, "{h:?}");
+    // Reviewing FY2026 needs FY2022, which has no report: no flag.
+    let h = health(signals.get_availability_metrics(review(2026, "")).await?.into_inner()).unwrap_or_default();
+    assert_eq!(h.excessive_cda_source_fiscal_years, [2022, 2023, 2024, 2025]);
+    assert!(!h.excessive_cda, "{h:?}");
+    // A date range that leaves the earlier years out does not silence the flag.
+    let h =
+        health(signals.get_availability_metrics(review(2027, "2025-10-01")).await?.into_inner()).unwrap_or_default();
+    assert!(h.excessive_cda, "{h:?}");
+    // The year is checked.
+    let refused = signals.get_availability_metrics(review(1999, "")).await.expect_err("FY1999");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(cosx_tests::violated_fields(&refused), ["review_fiscal_year"]);
+    Ok(())
+}

@@ -253,3 +253,109 @@ async fn a_year_already_over_50_percent_does_not_block_work_for_another() -> any
     assert!(done.results.len() == 1 && done.results[0].proposed, "{done:?}");
     Ok(())
 }
+
+async fn create(ex: &TestExchange, originator: &str, order: pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
+    Ok(ex
+        .exchange(originator)
+        .await?
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(order),
+            request_id: String::new(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner())
+}
+
+async fn offer(ex: &TestExchange, offer: pb::CapacityOffer) -> anyhow::Result<()> {
+    let provider = offer.provider.clone();
+    ex.exchange(&provider)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(offer),
+            request_id: String::new(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+async fn propose_by_hand(ex: &TestExchange, order: &pb::RepairOrder, provider: &str) -> anyhow::Result<()> {
+    ex.exchange(party::COORDINATOR)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: order.name.clone(),
+            version: order.version,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: provider.into(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> anyhow::Result<()> {
+    // 10 U.S.C. 2466 limits the share of the funds made available in a fiscal year: work paid
+    // with FY2027 funds counts in FY2027 even when it is required by 2027-10-15 (FY2028).
+    let ex = TestExchange::start().await?;
+    offer(&ex, eligible_offer()).await?;
+    let mut late = repair_order(party::USAF);
+    late.required_by = "2027-10-15".into();
+    let late = create(&ex, party::USAF, late).await?;
+    // The same work with no funds' year stated counts in the fiscal year of its date.
+    let mut unfunded = repair_order(party::USAF);
+    unfunded.required_by = "2027-10-15".into();
+    if let Some(f) = unfunded.funding.as_mut() {
+        f.source = None;
+    }
+    let unfunded = create(&ex, party::USAF, unfunded).await?;
+    propose_by_hand(&ex, &late, party::MHI).await?;
+    propose_by_hand(&ex, &unfunded, party::MHI).await?;
+
+    let fy2027 = air_force_fy2027(&ex, true).await?;
+    assert_eq!(fy2027.proposed.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
+    assert_eq!(fy2027.by_funds_year.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
+    assert_eq!(fy2027.by_work_date.as_ref().map(|s| s.contract_cents), Some(0), "{fy2027:?}");
+    let all = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
+        .get_workload_balance(pb::GetWorkloadBalanceRequest {
+            fiscal_year: 2028,
+            include_proposed: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let fy2028 = all.departments.first().ok_or_else(|| anyhow::anyhow!("no FY2028 balance: {all:?}"))?;
+    assert_eq!(fy2028.by_work_date.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2028:?}");
+    assert_eq!(fy2028.by_funds_year.as_ref().map(|s| s.contract_cents), Some(0), "{fy2028:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn work_at_a_us_depot_on_an_item_in_japan_counts_for_northcom_and_the_usa() -> anyhow::Result<()> {
+    // Regional shares count where MRO capacity is used (DESIGN §2), not where the item is.
+    let ex = TestExchange::start().await?;
+    let mut ogden = capacity_offer(party::USAF);
+    ogden.site = Some(pb::Site {
+        name: "Ogden ALC, Hill AFB".into(),
+        nation: "USA".into(),
+        region: pb::Region::Northcom as i32,
+        latitude: 41.1239,
+        longitude: -111.9731,
+    });
+    ogden.authorizations.clear();
+    offer(&ex, ogden).await?;
+    // An Australian F-35A module at Kadena AB, Japan (INDOPACOM), repaired at Ogden.
+    let mut order = repair_order(party::RAAF);
+    order.department = 0;
+    if let Some(f) = order.funding.as_mut() {
+        f.source = Some(pb::funding::Source::FmsCase(pb::funding::FmsCase { loa_id: "AT-D-QAA".into() }));
+    }
+    let order = create(&ex, party::RAAF, order).await?;
+    propose_by_hand(&ex, &order, party::USAF).await?;
+    let answer = workload(&ex, true).await?;
+    let keys = |rows: &[pb::WorkShare]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+    assert_eq!(keys(&answer.by_region), ["NORTHCOM"], "{answer:?}");
+    assert_eq!(keys(&answer.by_nation), ["USA"], "{answer:?}");
+    Ok(())
+}

@@ -159,7 +159,12 @@ async fn forecasts_say_how_they_were_made() -> anyhow::Result<()> {
     assert_eq!(f.points.len(), 6);
     assert!(!f.method.is_empty() && !f.pattern.is_empty() && !f.band.is_empty(), "{f:?}");
     assert!(f.pattern == "INTERMITTENT" || f.pattern == "LUMPY", "{}", f.pattern);
-    assert!(f.points.iter().all(|p| p.lower <= p.point && p.point <= p.upper && p.lower >= 0.0));
+    // The band is a prediction interval of one month's demand (issue 18): for intermittent demand
+    // the point (a mean) need not lie inside it, but the interval is ordered and never negative.
+    assert!(f.points.iter().all(|p| p.lower <= p.upper && p.lower >= 0.0), "{f:?}");
+    assert!(f.band.contains("interval of one period's demand"), "{}", f.band);
+    let named = ["ZERO", "SES", "CROSTON_CLASSIC", "CROSTON_SBA", "TSB", "ADIDA", "IMAPA"];
+    assert!(named.contains(&f.method.split(' ').next().unwrap_or_default()), "{}", f.method);
     assert_eq!(f.points[0].period.as_ref().map(|p| p.label.as_str()), Some("2027-03"));
     Ok(())
 }
@@ -211,5 +216,63 @@ async fn demand_beyond_capacity_is_a_bottleneck_and_within_it_is_not() -> anyhow
         .await?
         .into_inner();
     assert_eq!(quiet.bottlenecks, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_smoothing_constant_outside_0_to_1_is_refused_naming_its_field() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
+    let bad = pb::ForecastParams { ses_alpha: Some(1.5), ..Default::default() };
+    let refused = signals
+        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 3, forecast_params: Some(bad), ..monthly() })
+        .await
+        .expect_err("alpha 1.5");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert_eq!(cosx_tests::violated_fields(&refused), ["forecast_params.ses_alpha"]);
+    // A value in range is taken: SES with alpha 1 forecasts the last month's demand.
+    let mut usaf = ex.exchange(party::USAF).await?;
+    for (month, n) in [("2027-01", 2), ("2027-02", 3), ("2027-03", 4), ("2027-04", 5)] {
+        for _ in 0..n {
+            order(&mut usaf, "F-35A", &format!("{month}-15"), 1).await?;
+        }
+    }
+    let params = pb::ForecastParams { ses_alpha: Some(1.0), method: Some("SES".into()), ..Default::default() };
+    let answer = signals
+        .get_demand_signal(pb::GetDemandSignalRequest {
+            forecast_periods: 1,
+            forecast_params: Some(params),
+            ..monthly()
+        })
+        .await?
+        .into_inner();
+    let f = answer.forecasts.first().ok_or_else(|| anyhow::anyhow!("no forecast: {answer:?}"))?;
+    assert_eq!(f.method, "SES alpha=1");
+    assert!((f.points[0].point - 5.0).abs() < 1e-9, "{f:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cell_with_history_but_no_demand_in_the_window_has_a_zero_forecast() -> anyhow::Result<()> {
+    // A series that has gone quiet is a series with a zero forecast, not a missing one (issue 18).
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    order(&mut usaf, "F-35A", "2027-01-15", 1).await?;
+    order(&mut usaf, "F-35A", "2027-02-15", 1).await?;
+    order(&mut usaf, "C-130J", "2027-06-15", 1).await?;
+    let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
+    let window = pb::DemandFilter { from_date: "2027-04-01".into(), ..Default::default() };
+    let answer = signals
+        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 2, filter: Some(window), ..monthly() })
+        .await?
+        .into_inner();
+    let f35 = answer
+        .forecasts
+        .iter()
+        .find(|f| f.key.as_ref().is_some_and(|k| k.tms == "F-35A"))
+        .ok_or_else(|| anyhow::anyhow!("no F-35A forecast: {answer:?}"))?;
+    assert_eq!(f35.pattern, "NO_DEMAND", "{f35:?}");
+    assert!(f35.points.iter().all(|p| p.point == 0.0), "{f35:?}");
+    assert_eq!(answer.forecasts.len(), 2, "{answer:?}");
     Ok(())
 }

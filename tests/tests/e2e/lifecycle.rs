@@ -172,9 +172,43 @@ async fn every_role_is_held_to_its_own_steps() -> anyhow::Result<()> {
         .into_inner();
     let refused = step(&mut j4, &sensitive, A::Propose, party::MHI).await.expect_err("organic_only to a contractor");
     assert_eq!(refused.code(), Code::FailedPrecondition);
-    assert!(refused.message().contains("organic_only"), "{}", refused.message());
+    // The refusal names the rule by its reason code (the one Allocation reports) and in words.
+    assert!(refused.message().contains("ORGANIC_ONLY"), "{}", refused.message());
     let cancelled = step(&mut usaf, &other, A::Cancel, "").await?;
     assert_eq!(cancelled.state, S::Cancelled as i32);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_manual_proposal_to_a_provider_allocation_would_refuse_is_refused_naming_the_rule() -> anyhow::Result<()> {
+    // DESIGN §2, export control: an export-controlled item repaired outside the United States
+    // (here by a Japanese contractor) needs an export authorization for its classification. A
+    // manual PROPOSE applies cosx_allocation::provider_eligibility, as Allocation does (issue 18).
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let mut controlled = repair_order(party::USAF);
+    controlled.controls = Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() });
+    let controlled = usaf
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(controlled),
+            request_id: String::new(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut j4 = ex.exchange(party::COORDINATOR).await?;
+    let refused = step(&mut j4, &controlled, A::Propose, party::MHI).await.expect_err("no export licence");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("EXPORT_CONTROL"), "{}", refused.message());
+    assert!(refused.message().contains("export authorization"), "{}", refused.message());
+    // The same order may go to the US organic depot, which needs no licence for a US-owned item.
+    let order = ex
+        .exchange(party::USAF)
+        .await?
+        .get_repair_order(pb::GetRepairOrderRequest { name: controlled.name.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(order.state, S::Submitted as i32, "a refused step changes nothing");
     Ok(())
 }
 

@@ -208,7 +208,9 @@ async fn a_committed_plan_cannot_propose_an_export_controlled_order_to_an_unlice
             capacity_offer_id: String::new(),
         })
         .await?;
-    let order = usaf_order(&ex).await?;
+    let mut controlled = repair_order(party::USAF);
+    controlled.controls = Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() });
+    let order = create_order(&ex, party::USAF, "", controlled).await?;
     let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
     let plan = j4.propose(pb::ProposeAllocationRequest::default()).await?.into_inner();
     assert!(plan.assignments.is_empty(), "the solver never proposes it: {plan:?}");
