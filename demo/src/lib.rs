@@ -720,15 +720,24 @@ async fn dashboard_now(demo: &Demo, month: &Month) -> anyhow::Result<()> {
     print!("{}", dashboard::capacity(&capacity));
     let balance = signals.get_workload_balance(pb::GetWorkloadBalanceRequest::default()).await?.into_inner();
     print!("{}", dashboard::balance(&balance));
+    // Simulated time: C/DA is reviewed for the scenario's fiscal year, not the real clock's.
+    let review_year = cosx_domain::FiscalYear::containing(month.first).year();
     let latest = signals
         .get_availability_metrics(pb::GetAvailabilityMetricsRequest {
             from_date: date(month.first),
             to_date: date(month.last),
+            review_fiscal_year: Some(review_year),
             ..Default::default()
         })
         .await?
         .into_inner();
-    let all = signals.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await?.into_inner();
+    let all = signals
+        .get_availability_metrics(pb::GetAvailabilityMetricsRequest {
+            review_fiscal_year: Some(review_year),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
     print!("{}", dashboard::availability(&latest, &all));
     Ok(())
 }
