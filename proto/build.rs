@@ -1,6 +1,7 @@
 //! Compiles `cosx/v1/*.proto` with protox (pure Rust, no system `protoc`),
 //! generates messages and services with tonic-prost-build, proto3 JSON with
-//! pbjson, and writes the descriptor set used by server reflection.
+//! pbjson, and writes the descriptor set used by server reflection and by
+//! the HTTP/JSON face (which reads the `google.api.http` annotations).
 
 use std::path::PathBuf;
 
@@ -18,9 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }
-    let fds = protox::compile(files, ["."])?;
+    println!("cargo:rerun-if-changed=google/api");
+    let mut compiler = protox::Compiler::new(["."])?;
+    compiler.include_source_info(true).include_imports(true).open_files(files)?;
+    let fds = compiler.file_descriptor_set();
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    let bytes = prost::Message::encode_to_vec(&fds);
+    // Encoded by the compiler so that the `google.api.http` options (an
+    // extension, which prost's types drop) stay in: the HTTP/JSON face
+    // and the OpenAPI document are read from them.
+    let bytes = compiler.encode_file_descriptor_set();
     std::fs::write(out.join("cosx_descriptor.bin"), &bytes)?;
 
     tonic_prost_build::configure()

@@ -116,7 +116,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(
                 AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
             );
-        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION] }
+        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION], web: None }
     })
     .await?;
     let (metrics_addr, metrics) = match config.metrics_listen {

@@ -10,6 +10,9 @@
 //!   every bad field, and domain types back into protobuf.
 //! - [`error`] is the exchange's error vocabulary; [`status`] is the one
 //!   table from it to gRPC statuses.
+//! - [`json`] is the HTTP/JSON face of the same API, mapped by the protos'
+//!   `google.api.http` annotations, with AIP-193 errors and the OpenAPI
+//!   document; it calls the gRPC services in process.
 //! - [`metrics`] and [`telemetry`] count and log; [`config`] holds the
 //!   sections of configuration every listener takes.
 //!
@@ -20,6 +23,7 @@
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod json;
 pub mod limits;
 pub mod listener;
 pub mod metrics;

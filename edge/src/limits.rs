@@ -209,7 +209,9 @@ impl Peer {
 /// Methods any CA-issued certificate may call, registered or not: they
 /// reach no party's data (health, and the API's own schema).
 fn open_to_any_certificate(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+    path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.")
+        || path == crate::json::openapi::PATH
 }
 
 /// The caller's deadline from `grpc-timeout` (`<digits><H|M|S|m|u|n>`).
@@ -231,8 +233,14 @@ fn grpc_timeout(request: &http::Request<Body>) -> Option<Duration> {
     })
 }
 
-fn refuse(status: Status) -> http::Response<Body> {
-    status.into_http()
+/// A refusal in the caller's protocol: a gRPC status, or an AIP-193 JSON
+/// error for the HTTP/JSON face and the console.
+fn refuse(status: Status, grpc: bool) -> http::Response<Body> {
+    if grpc {
+        status.into_http()
+    } else {
+        crate::json::HttpError::from_status(&status).response::<String>().map(Body::new)
+    }
 }
 
 impl<S> Service<http::Request<Body>> for Admission<S>
@@ -253,6 +261,7 @@ where
         let shared = &self.shared;
         let path = request.uri().path().to_owned();
         let peer = Peer::of(&request, &shared.trust_domain);
+        let grpc = crate::json::is_grpc(request.headers());
         // Whom the program serves, decided before the call holds anything.
         if !open_to_any_certificate(&path) {
             let refused = match &peer {
@@ -263,7 +272,7 @@ where
             if let Some(status) = refused {
                 tracing::info!(caller = peer.as_ref().map_or("", Peer::key), %path, "call refused: not admitted");
                 crate::metrics::call_refused("not admitted");
-                return Box::pin(std::future::ready(Ok(refuse(status))));
+                return Box::pin(std::future::ready(Ok(refuse(status, grpc))));
             }
         }
         if let Some(key) = peer.as_ref().map(Peer::key)
@@ -277,7 +286,7 @@ where
                 format!("rate limit for {key} exceeded; retry after {wait_ms} ms"),
                 ErrorDetails::with_retry_info(Some(wait.max(Duration::from_millis(1)))),
             );
-            return Box::pin(std::future::ready(Ok(refuse(status))));
+            return Box::pin(std::future::ready(Ok(refuse(status, grpc))));
         }
         let party_slot = match peer.as_ref().map(Peer::key) {
             Some(key) => match shared.take_party_slot(key) {
@@ -289,7 +298,7 @@ where
                         "{key} has its limit of {} calls in flight; retry with backoff",
                         shared.max_calls_per_party
                     ));
-                    return Box::pin(std::future::ready(Ok(refuse(status))));
+                    return Box::pin(std::future::ready(Ok(refuse(status, grpc))));
                 }
             },
             None => None,
@@ -301,12 +310,14 @@ where
                 "server is handling its limit of {} calls; retry with backoff",
                 shared.max_calls
             ));
-            return Box::pin(std::future::ready(Ok(refuse(status))));
+            return Box::pin(std::future::ready(Ok(refuse(status, grpc))));
         };
         let limit = shared.max_message_bytes(request.uri().path());
         let deadline = grpc_timeout(&request);
         let timeout = shared.message_timeout;
-        let request = request.map(|body| Body::new(MessageLimit::new(body, limit).with_timeout(timeout)));
+        let framing = Framing::of(&request, grpc);
+        let request =
+            request.map(|body| Body::new(MessageLimit::new(body, limit).with_framing(framing).with_timeout(timeout)));
         // Take the service that was polled ready; leave a fresh clone behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -320,7 +331,9 @@ where
                 // caller hears DEADLINE_EXCEEDED rather than CANCELLED.
                 Some(d) => match tokio::time::timeout(d.saturating_sub(Duration::from_millis(1)), call).await {
                     Ok(answer) => answer,
-                    Err(_) => Ok(refuse(Status::deadline_exceeded("deadline exceeded before the call completed"))),
+                    Err(_) => {
+                        Ok(refuse(Status::deadline_exceeded("deadline exceeded before the call completed"), grpc))
+                    }
                 },
                 None => call.await,
             };
@@ -342,6 +355,7 @@ where
 struct MessageLimit {
     inner: Body,
     limit: usize,
+    framing: Framing,
     header: [u8; 5],
     header_len: usize,
     body_left: usize,
@@ -351,7 +365,21 @@ struct MessageLimit {
 
 impl MessageLimit {
     fn new(inner: Body, limit: usize) -> Self {
-        MessageLimit { inner, limit, header: [0; 5], header_len: 0, body_left: 0, timeout: None, next_message_by: None }
+        MessageLimit {
+            inner,
+            limit,
+            framing: Framing::Grpc,
+            header: [0; 5],
+            header_len: 0,
+            body_left: 0,
+            timeout: None,
+            next_message_by: None,
+        }
+    }
+
+    fn with_framing(mut self, framing: Framing) -> Self {
+        self.framing = framing;
+        self
     }
 
     fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -369,6 +397,23 @@ impl MessageLimit {
 
     /// Walks `data` through the frame headers it contains.
     fn check(&mut self, mut data: &[u8]) -> Result<(), Status> {
+        match self.framing {
+            Framing::Grpc => {}
+            Framing::Whole => {
+                self.body_left += data.len();
+                return self.within(self.body_left, "request body");
+            }
+            Framing::Lines => {
+                for piece in data.split_inclusive(|b| *b == b'\n') {
+                    self.body_left += piece.len();
+                    self.within(self.body_left, "request line")?;
+                    if piece.ends_with(b"\n") {
+                        self.body_left = 0;
+                    }
+                }
+                return Ok(());
+            }
+        }
         while !data.is_empty() {
             if self.body_left > 0 {
                 let n = self.body_left.min(data.len());
@@ -393,6 +438,44 @@ impl MessageLimit {
             }
         }
         Ok(())
+    }
+}
+
+impl MessageLimit {
+    fn within(&self, len: usize, what: &str) -> Result<(), Status> {
+        if len > self.limit {
+            return Err(Status::out_of_range(format!(
+                "{what} is over {} bytes, the most this method accepts",
+                self.limit
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How a request body divides into the messages the limit applies to.
+#[derive(Debug, Clone, Copy)]
+enum Framing {
+    /// gRPC length-prefixed messages.
+    Grpc,
+    /// One JSON document: the whole body.
+    Whole,
+    /// Newline-delimited JSON: each line.
+    Lines,
+}
+
+impl Framing {
+    fn of(request: &http::Request<Body>, grpc: bool) -> Framing {
+        let ndjson = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-ndjson"));
+        match (grpc, ndjson) {
+            (true, _) => Framing::Grpc,
+            (false, true) => Framing::Lines,
+            (false, false) => Framing::Whole,
+        }
     }
 }
 

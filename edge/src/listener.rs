@@ -1,7 +1,9 @@
 //! The edge every cosx listener shares, coordinator and party node alike:
 //! mutual TLS with reloadable certificates and CRLs (file poll and SIGHUP),
 //! admission control in front of every service, the same message-size limit
-//! on every service, health and reflection (`v1` and `v1alpha`), and a
+//! on every service, health and reflection (`v1` and `v1alpha`), the
+//! HTTP/JSON face ([`crate::json`]) and any web pages on the same port
+//! (HTTP/1.1 and HTTP/2), and a
 //! shutdown that stops accepting at once and drains calls in flight within
 //! a grace period.
 //!
@@ -20,6 +22,7 @@ use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::Server;
 
 use crate::config::{Limits, TlsConfig};
+use crate::json::{JsonApi, Local};
 use crate::limits::{AdmissionLayer, Admit};
 use crate::tls::{self, HandshakeLimits, TlsError, TlsReloader};
 
@@ -54,7 +57,13 @@ pub struct Services {
     pub routes: RoutesBuilder,
     /// Their full names (`cosx.v1.Exchange`), for `grpc.health.v1`.
     pub names: Vec<&'static str>,
+    /// Pages served beside the API (the web console), built over the
+    /// same services called in process as the page's party.
+    pub web: Option<WebFace>,
 }
+
+/// Builds a listener's web pages from its services, called in process.
+pub type WebFace = Box<dyn FnOnce(Local) -> axum::Router + Send>;
 
 /// A listener that is serving.
 pub struct Serving {
@@ -142,7 +151,7 @@ pub async fn serve(
     let (closing, closing_rx) = watch::channel(false);
     let admission = AdmissionLayer::new(edge.limits, edge.trust_domain, edge.admit);
     let context = Context { max_message: admission.largest_message_limit(), closing: closing_rx.clone() };
-    let Services { routes, names } = build(&context);
+    let Services { routes, names, web } = build(&context);
 
     let (health_reporter, health) = tonic_health::server::health_reporter();
     for name in names {
@@ -158,9 +167,22 @@ pub async fn serve(
         .build_v1alpha()?;
     let mut routes = routes;
     routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
-    let routes: Routes = routes.routes();
+    let grpc: Routes = routes.routes();
+    // HTTP/JSON and the pages reach the same services in process; what the
+    // gRPC routes do not take (no gRPC path) goes to the JSON face.
+    let local = Local::new(grpc.clone());
+    let json = JsonApi::new(local.clone())?;
+    let mut router = grpc.into_axum_router().fallback(move |request: axum::extract::Request| {
+        let json = json.clone();
+        async move { json.handle(request).await }
+    });
+    if let Some(web) = web {
+        router = router.merge(web(local));
+    }
+    let routes = Routes::from(router);
 
     let router = Server::builder()
+        .accept_http1(true)
         .trace_fn(|req| tracing::info_span!("rpc", method = %req.uri().path(), party = tracing::field::Empty))
         .layer(admission)
         .add_routes(routes);

@@ -138,7 +138,7 @@ fn load(tls: &TlsConfig) -> Result<Loaded, TlsError> {
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier.clone())
         .with_single_cert(chain, key)?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Loaded { config: Arc::new(config), verifier })
 }
 

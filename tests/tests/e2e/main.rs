@@ -21,6 +21,7 @@ mod hardening_paging;
 mod hardening_revocation;
 mod hardening_rotation;
 mod hardening_storage;
+mod http_json;
 mod idempotency;
 mod identity;
 mod lifecycle;
