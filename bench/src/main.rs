@@ -336,6 +336,22 @@ async fn step_on(
     );
     latency_figures(figures, "2 unary", "CreateRepairOrder latency", size, &durable, &nothing, "stub");
 
+    // 2b. The same creates over HTTP/JSON, against gRPC in the same step.
+    let mut channels = Vec::new();
+    for _ in 0..args.clients {
+        channels.push(pki.channel(running.addr, USAF).await?);
+    }
+    let json = measure::http_creates(channels, args.unary_calls, &format!("h{size}")).await?;
+    let mut note = format!("{} clients, {} calls, POST /v1/repairOrders", args.clients, json.samples.len());
+    if json.errors > 0 {
+        note.push_str(&format!("; {} failed, first: {:?}", json.errors, json.first_error));
+    }
+    figures.push(
+        Figure::new("2 unary", "HTTP/JSON create throughput", size, json.rate(), "calls/s")
+            .against("gRPC CreateRepairOrder", durable.rate())
+            .note(note),
+    );
+
     // 3. Queries over what was loaded, against a no-op mTLS round trip.
     eprintln!("step {size}: queries");
     let channel = pki.channel(running.addr, COORDINATOR).await?;

@@ -51,15 +51,46 @@ impl Latencies {
 /// each on its own mTLS connection), each client one call at a time.
 /// Every client makes one untimed call first so handshakes are not counted.
 pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: &str) -> anyhow::Result<Latencies> {
+    spread(channels, calls, prefix, |channel, request| async move {
+        let mut client = pb::exchange_client::ExchangeClient::new(channel);
+        client.create_repair_order(request).await.map(drop).map_err(|s| s.to_string())
+    })
+    .await
+}
+
+/// The same calls as [`unary_creates`], as HTTP/JSON `POST /v1/repairOrders`
+/// with `Idempotency-Key`, over the same kind of mTLS HTTP/2 connection.
+pub(crate) async fn http_creates(channels: Vec<Channel>, calls: usize, prefix: &str) -> anyhow::Result<Latencies> {
+    spread(channels, calls, prefix, |mut channel, request| async move {
+        let body = serde_json::to_vec(&request.repair_order).map_err(|e| e.to_string())?;
+        let http = http::Request::post("/v1/repairOrders")
+            .header("content-type", "application/json")
+            .header("idempotency-key", request.request_id)
+            .body(tonic::body::Body::new(http_body_util::Full::new(bytes::Bytes::from(body))))
+            .map_err(|e| e.to_string())?;
+        use tower::{Service as _, ServiceExt as _};
+        let response = channel.ready().await.map_err(|e| e.to_string())?.call(http).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = http_body_util::BodyExt::collect(response.into_body()).await.map_err(|e| e.to_string())?.to_bytes();
+        if status.is_success() { Ok(()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&body))) }
+    })
+    .await
+}
+
+/// Runs `calls` creates over `channels`, one client per channel making one
+/// call at a time, after one untimed call per client.
+async fn spread<F, Fut>(channels: Vec<Channel>, calls: usize, prefix: &str, call: F) -> anyhow::Result<Latencies>
+where
+    F: Fn(Channel, pb::CreateRepairOrderRequest) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let request = |i: usize, id: String| pb::CreateRepairOrderRequest {
+        repair_order: Some(fixtures::repair_order(crate::exchange::USAF, i)),
+        request_id: id,
+        repair_order_id: String::new(),
+    };
     for (c, channel) in channels.iter().enumerate() {
-        let mut client = pb::exchange_client::ExchangeClient::new(channel.clone());
-        client
-            .create_repair_order(pb::CreateRepairOrderRequest {
-                repair_order: Some(fixtures::repair_order(crate::exchange::USAF, c)),
-                request_id: format!("{prefix}-warm-{c}"),
-                repair_order_id: String::new(),
-            })
-            .await?;
+        call(channel.clone(), request(c, format!("{prefix}-warm-{c}"))).await.map_err(anyhow::Error::msg)?;
     }
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -67,25 +98,20 @@ pub(crate) async fn unary_creates(channels: Vec<Channel>, calls: usize, prefix: 
     for channel in channels {
         let next = next.clone();
         let prefix = prefix.to_owned();
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = pb::exchange_client::ExchangeClient::new(channel);
             let (mut samples, mut errors, mut first_error) = (Vec::new(), 0usize, None);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= calls {
                     break;
                 }
-                let request = pb::CreateRepairOrderRequest {
-                    repair_order: Some(fixtures::repair_order(crate::exchange::USAF, i)),
-                    request_id: format!("{prefix}-{i}"),
-                    repair_order_id: String::new(),
-                };
                 let t = Instant::now();
-                match client.create_repair_order(request).await {
-                    Ok(_) => samples.push(t.elapsed()),
-                    Err(status) => {
+                match call(channel.clone(), request(i, format!("{prefix}-{i}"))).await {
+                    Ok(()) => samples.push(t.elapsed()),
+                    Err(e) => {
                         errors += 1;
-                        first_error.get_or_insert_with(|| status.to_string());
+                        first_error.get_or_insert(e);
                     }
                 }
             }

@@ -376,3 +376,49 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
         .map(|b| b.field_violations.into_iter().map(|f| f.field).collect())
         .unwrap_or_default()
 }
+
+/// An HTTP/JSON answer: status, headers and the body as JSON (`Null` when
+/// empty, a string when not JSON).
+pub struct HttpAnswer {
+    /// The HTTP status.
+    pub status: http::StatusCode,
+    /// The response headers.
+    pub headers: http::HeaderMap,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+/// Sends one HTTP/JSON request over `channel` (an mTLS HTTP/2 connection
+/// presenting the channel's party certificate) and reads the whole answer.
+pub async fn http_json(
+    channel: &Channel,
+    method: http::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> anyhow::Result<HttpAnswer> {
+    use tower::{Service as _, ServiceExt as _};
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let bytes = match body {
+        Some(b) => {
+            request = request.header("content-type", "application/json");
+            serde_json::to_vec(&b)?
+        }
+        None => Vec::new(),
+    };
+    let request = request.body(tonic::body::Body::new(http_body_util::Full::new(bytes::Bytes::from(bytes))))?;
+    let mut channel = channel.clone();
+    let response = channel.ready().await?.call(request).await?;
+    let (parts, body) = response.into_parts();
+    let bytes = http_body_util::BodyExt::collect(body).await?.to_bytes();
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    Ok(HttpAnswer { status: parts.status, headers: parts.headers, body })
+}

@@ -205,19 +205,36 @@ fn options() -> DeserializeOptions {
     DeserializeOptions::new().deny_unknown_fields(true)
 }
 
-/// Parses JSON into a message of `desc`, naming what is wrong.
+/// Parses JSON into a message of `desc`, naming the field at fault by its
+/// path in the document (`repairOrder.item.nsn`), under `what` when the
+/// document is one field of the request.
 fn parse_json(desc: MessageDescriptor, bytes: &[u8], what: &str) -> Result<DynamicMessage, HttpError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = DynamicMessage::deserialize_with_options(desc, &mut de, &options()).and_then(|m| de.end().map(|()| m));
+    let mut track = serde_path_to_error::Track::new();
+    let parsed = DynamicMessage::deserialize_with_options(
+        desc,
+        serde_path_to_error::Deserializer::new(&mut de, &mut track),
+        &options(),
+    )
+    .and_then(|m| de.end().map(|()| m));
     parsed.map_err(|e| {
         let description = e.to_string();
-        let field = match unknown_field(&description) {
-            Some(name) if what == "body" || what == "line" => name,
-            Some(name) => format!("{what}.{name}"),
-            None => what.to_owned(),
+        let path = track.path().to_string();
+        let inner = match (path.as_str(), unknown_field(&description)) {
+            // The path ends at the object holding an unknown field.
+            (".", Some(name)) => name,
+            (p, Some(name)) => format!("{p}.{name}"),
+            (".", None) => String::new(),
+            (p, None) => p.to_owned(),
+        };
+        let field = match (what, inner.is_empty()) {
+            ("body" | "line", true) => what.to_owned(),
+            ("body" | "line", false) => inner,
+            (_, true) => what.to_owned(),
+            (_, false) => format!("{what}.{inner}"),
         };
         HttpError::bad_request(
-            format!("the request body is not a valid {what}: {description}"),
+            format!("the request {what} is not valid: {field}: {description}"),
             vec![(field, description)],
         )
     })

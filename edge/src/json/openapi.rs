@@ -86,7 +86,7 @@ pub fn document(pool: &DescriptorPool, routes: &[Route]) -> Value {
         let answer = message_ref(&output, &mut schemas);
         let content = if method.is_server_streaming() {
             json!({
-                "application/x-ndjson": {"schema": answer.clone(), "description": "one JSON object per line"},
+                "application/x-ndjson": {"schema": answer.clone()},
                 "text/event-stream": {"schema": answer},
             })
         } else {
