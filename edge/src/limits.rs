@@ -576,6 +576,7 @@ mod tests {
         let request = || {
             http::Request::builder()
                 .uri("/cosx.v1.Registry/GetParty")
+                .header("content-type", "application/grpc")
                 .header("grpc-timeout", "50m")
                 .body(Body::empty())
                 .unwrap_or_default()
