@@ -165,12 +165,16 @@ impl pb::signals_server::Signals for SignalsService {
         let mut v = Violations::new();
         let q = query(&mut v, request.get_ref());
         valid(v, Some(()))?;
-        let (reports, targets) = self.core.availability_inputs(&caller).await?;
-        let m = metrics::metrics(&reports, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
+        let targets = self.core.list_targets(&caller, None, None).await?;
+        let mut views = self.views.lock().await;
+        views.catch_up(&self.core).await?;
+        let visible = views.reports.iter().filter(|k| Coordinator::may_see_report(&caller, &k.report));
+        let m = metrics::metrics(visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
             let mut v = Violations::new();
             v.add("request", e.to_string());
             Status::from(CoreError::Invalid(v))
         })?;
+        drop(views);
         let out = pb::GetAvailabilityMetricsResponse {
             metrics: m
                 .metrics

@@ -94,7 +94,7 @@ impl Coordinator {
     /// One report, if the caller may see it.
     pub async fn get_report(&self, caller: &Caller, id: &str) -> Result<AvailabilityReport> {
         self.load_visible(caller, RecordKind::AvailabilityReport, id, |r: &AvailabilityReport| {
-            may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability)
+            Self::may_see_report(caller, r)
         })
         .await
     }
@@ -171,23 +171,15 @@ impl Coordinator {
         self.all_visible(RecordKind::AvailabilityTarget, caller, &filter).await
     }
 
-    /// The current version of every report the caller may see, with the
-    /// reporter's nation, and the targets it may see.
-    pub async fn availability_inputs(
-        &self,
-        caller: &Caller,
-    ) -> Result<(Vec<(AvailabilityReport, cosx_domain::Nation)>, Vec<AvailabilityTarget>)> {
-        let reports: Vec<AvailabilityReport> =
-            self.all_visible(RecordKind::AvailabilityReport, caller, &RecordFilter::default()).await?;
-        let with_nation = reports
-            .into_iter()
-            .map(|r| {
-                let nation = self.party(&r.draft.reporter).map_or_else(cosx_domain::Nation::usa, |(p, _)| p.nation);
-                (r, nation)
-            })
-            .collect();
-        let targets = self.list_targets(caller, None, None).await?;
-        Ok((with_nation, targets))
+    /// The nation a report's figures count for: its reporter's.
+    pub fn reporter_nation(&self, r: &AvailabilityReport) -> cosx_domain::Nation {
+        self.party(&r.draft.reporter).map_or_else(cosx_domain::Nation::usa, |(p, _)| p.nation)
+    }
+
+    /// Whether the caller may see a report: the one rule, for reads of the
+    /// store and of the views alike.
+    pub fn may_see_report(caller: &Caller, r: &AvailabilityReport) -> bool {
+        may_see(&caller.party, &r.draft.reporter, None, &r.draft.releasability)
     }
 
     // ----- feed -----------------------------------------------------------

@@ -104,6 +104,58 @@ pub struct AvailabilityMetrics {
     pub reports_considered: usize,
 }
 
+/// A current report as the view keeps it: the record, its owner's nation,
+/// and its assessment, made once when the report arrives.
+#[derive(Debug, Clone)]
+pub struct KeptReport {
+    /// The report.
+    pub report: AvailabilityReport,
+    /// The reporter's nation.
+    pub nation: Nation,
+    /// Its DoDI 3110.05 assessment, or why it could not be assessed.
+    pub assessment: Result<core::ReportAssessment, String>,
+}
+
+impl KeptReport {
+    /// Assesses `report` once.
+    pub fn new(report: AvailabilityReport, nation: Nation) -> KeptReport {
+        let assessment = core::assess(&to_core(&report)).map_err(|e| e.to_string());
+        KeptReport { report, nation, assessment }
+    }
+}
+
+/// The current version of every report, kept from the log: a report
+/// replaces the one it supersedes. Queries read it instead of the store.
+#[derive(Debug, Default)]
+pub struct CurrentReports {
+    by_id: std::collections::HashMap<String, KeptReport>,
+}
+
+impl CurrentReports {
+    /// Takes a stored report (from its log event).
+    pub fn apply(&mut self, report: &AvailabilityReport, nation: Nation) {
+        if let Some(old) = &report.supersedes {
+            self.by_id.remove(old);
+        }
+        self.by_id.insert(report.id.clone(), KeptReport::new(report.clone(), nation));
+    }
+
+    /// Every current report.
+    pub fn iter(&self) -> impl Iterator<Item = &KeptReport> {
+        self.by_id.values()
+    }
+
+    /// How many are current.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
 struct Assessed {
     assessment: core::ReportAssessment,
     category: SystemCategory,
@@ -115,8 +167,8 @@ struct Assessed {
 /// Computes the metrics over `reports` (current versions, each with its
 /// owner's nation) and `targets`; excessive C/DA is reviewed for
 /// `q.review_fiscal_year`, else the fiscal year containing `today`.
-pub fn metrics(
-    reports: &[(AvailabilityReport, Nation)],
+pub fn metrics<'a>(
+    reports: impl IntoIterator<Item = &'a KeptReport>,
     targets: &[AvailabilityTarget],
     q: &MetricsQuery,
     today: NaiveDate,
@@ -126,7 +178,8 @@ pub fn metrics(
     // growth is judged on the fiscal years before the review year, which a
     // date range must not silently cut away.
     let mut whole_fleets: BTreeMap<(String, String), Vec<core::ReportAssessment>> = BTreeMap::new();
-    for (r, nation) in reports {
+    for kept in reports {
+        let (r, nation) = (&kept.report, &kept.nation);
         let d = &r.draft;
         let keep = q.tms.as_ref().is_none_or(|t| d.tms.as_str() == t)
             && q.owner.as_ref().is_none_or(|o| d.reporter.as_str() == o)
@@ -137,7 +190,7 @@ pub fn metrics(
             continue;
         }
         let in_dates = q.from.is_none_or(|f| d.timeframe_start >= f) && q.to.is_none_or(|t| d.timeframe_end <= t);
-        match core::assess(&to_core(r)) {
+        match kept.assessment.clone() {
             Ok(assessment) if !in_dates => {
                 whole_fleets.entry((assessment.owner.clone(), assessment.tms.clone())).or_default().push(assessment);
             }

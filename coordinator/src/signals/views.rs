@@ -1,6 +1,7 @@
 //! Everything the signals keep from the event log, read by one cursor: the
 //! demand cube, the workload balance, the active capacity offers (indexed by
-//! demand cell) and the alert state. Queries and the alert task share one
+//! demand cell), the current availability reports (assessed once) and the
+//! alert state. Queries and the alert task share one
 //! instance; each catches it up to the log's end before reading it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,8 @@ pub struct LogViews {
     offers_by_cell: BTreeMap<dm::CellKey, BTreeSet<String>>,
     /// Alert state.
     pub alerts: AlertBook,
+    /// The current availability reports, assessed.
+    pub reports: super::availability::CurrentReports,
     cursor: i64,
 }
 
@@ -118,6 +121,9 @@ impl LogViews {
                     }
                     self.offers.insert(offer.id.clone(), offer.clone());
                 }
+            }
+            EventContent::AvailabilityReport { report } => {
+                self.reports.apply(report, core.reporter_nation(report));
             }
             EventContent::DepotBaseline { .. } => self.alerts.dirty_balances = true,
             EventContent::Bottleneck { alert } => self.alerts.record_bottleneck(alert),
