@@ -290,6 +290,14 @@ pub struct CoordinatorConfig {
     /// Allocation and proposal eligibility.
     #[serde(default)]
     pub allocation: AllocationSettings,
+    /// `[[webhooks]]`: the feed delivered to HTTP endpoints, subscribed as
+    /// `webhooks_identity` (a coordinating party) — see `cosx_webhooks`.
+    #[serde(default)]
+    pub webhooks: Vec<cosx_webhooks::WebhookConfig>,
+    /// The party the coordinator's webhooks subscribe to its feed as;
+    /// required when `webhooks` are configured.
+    #[serde(default)]
+    pub webhooks_identity: Option<cosx_webhooks::FeedIdentity>,
 }
 
 impl CoordinatorConfig {
@@ -359,11 +367,23 @@ impl CoordinatorConfig {
                 self.database = format!("sqlite://{}", base.join(rest).display());
             }
         }
+        for w in &mut self.webhooks {
+            w.resolve_paths(base);
+        }
+        if let Some(id) = &mut self.webhooks_identity {
+            id.resolve_paths(base);
+        }
     }
 
     /// Checks values that TOML types cannot.
     pub fn check(&self) -> Result<(), ConfigError> {
         cosx_certs::check_trust_domain(&self.trust_domain).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !self.webhooks.is_empty() && self.webhooks_identity.is_none() {
+            return Err(ConfigError::Invalid(
+                "webhooks_identity: required with [[webhooks]] (the coordinating party's certificate they subscribe as)"
+                    .into(),
+            ));
+        }
         for (i, p) in self.parties.iter().enumerate() {
             p.to_party(i).map_err(|v| ConfigError::Invalid(v.to_string()))?;
         }
