@@ -45,3 +45,28 @@ pub async fn retry_parked(path: &std::path::Path, webhook: Option<&str>) -> Resu
     store.close().await;
     done
 }
+
+/// Where a program whose database is `database` (`sqlite://FILE`) keeps its
+/// webhook cursors: `FILE.webhooks`, beside it. `None` for in-memory or
+/// non-SQLite databases.
+pub fn store_path_beside(database: &str) -> Option<std::path::PathBuf> {
+    let rest = database.strip_prefix("sqlite://").or_else(|| database.strip_prefix("sqlite:"))?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    if file.is_empty() || file.starts_with(':') {
+        return None;
+    }
+    Some(std::path::PathBuf::from(format!("{file}.webhooks")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::store_path_beside;
+
+    #[test]
+    fn cursors_live_beside_a_sqlite_database_file() {
+        assert_eq!(store_path_beside("sqlite:///srv/node.db?mode=rwc"), Some("/srv/node.db.webhooks".into()));
+        assert_eq!(store_path_beside("sqlite:node.db"), Some("node.db.webhooks".into()));
+        assert_eq!(store_path_beside("sqlite::memory:"), None);
+        assert_eq!(store_path_beside("postgres://db/cosx"), None);
+    }
+}
