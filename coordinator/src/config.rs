@@ -460,6 +460,23 @@ nation = "JPN"
     }
 
     #[test]
+    fn webhooks_need_the_identity_they_subscribe_as() {
+        let hooks = format!(
+            "{FILE}\n[[webhooks]]\nname = \"erp\"\nurl = \"https://erp.example/h\"\nsecret_file = \"erp.hmac\"\n"
+        );
+        let c: CoordinatorConfig = toml::from_str(&hooks).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("webhooks_identity: required"));
+        let text = format!(
+            "{hooks}\n[webhooks_identity]\nendpoint = \"https://127.0.0.1:7443\"\nca = \"pki/ca.pem\"\ncert = \"pki/j4.pem\"\nkey = \"pki/j4.key\"\n"
+        );
+        let mut c: CoordinatorConfig = toml::from_str(&text).unwrap();
+        c.resolve_paths(Path::new("/etc/cosx"));
+        c.check().unwrap();
+        assert_eq!(c.webhooks[0].secret_file, PathBuf::from("/etc/cosx/erp.hmac"));
+        assert_eq!(c.webhooks_identity.unwrap().cert, PathBuf::from("/etc/cosx/pki/j4.pem"));
+    }
+
+    #[test]
     fn a_bad_party_names_its_field() {
         let bad = FILE.replace("nation = \"JPN\"", "nation = \"JP\"");
         let c: CoordinatorConfig = toml::from_str(&bad).unwrap();
