@@ -102,6 +102,8 @@ impl Pki {
             shutdown_grace: Duration::from_secs(5),
             signals: Default::default(),
             allocation: Default::default(),
+            webhooks: Vec::new(),
+            webhooks_identity: None,
         };
         server::start(&config).await
     }

@@ -290,6 +290,14 @@ pub struct CoordinatorConfig {
     /// Allocation and proposal eligibility.
     #[serde(default)]
     pub allocation: AllocationSettings,
+    /// `[[webhooks]]`: the feed delivered to HTTP endpoints, subscribed as
+    /// `webhooks_identity` (a coordinating party) — see `cosx_webhooks`.
+    #[serde(default)]
+    pub webhooks: Vec<cosx_webhooks::WebhookConfig>,
+    /// The party the coordinator's webhooks subscribe to its feed as;
+    /// required when `webhooks` are configured.
+    #[serde(default)]
+    pub webhooks_identity: Option<cosx_webhooks::FeedIdentity>,
 }
 
 impl CoordinatorConfig {
@@ -359,11 +367,23 @@ impl CoordinatorConfig {
                 self.database = format!("sqlite://{}", base.join(rest).display());
             }
         }
+        for w in &mut self.webhooks {
+            w.resolve_paths(base);
+        }
+        if let Some(id) = &mut self.webhooks_identity {
+            id.resolve_paths(base);
+        }
     }
 
     /// Checks values that TOML types cannot.
     pub fn check(&self) -> Result<(), ConfigError> {
         cosx_certs::check_trust_domain(&self.trust_domain).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if !self.webhooks.is_empty() && self.webhooks_identity.is_none() {
+            return Err(ConfigError::Invalid(
+                "webhooks_identity: required with [[webhooks]] (the coordinating party's certificate they subscribe as)"
+                    .into(),
+            ));
+        }
         for (i, p) in self.parties.iter().enumerate() {
             p.to_party(i).map_err(|v| ConfigError::Invalid(v.to_string()))?;
         }
@@ -437,6 +457,23 @@ nation = "JPN"
         assert_eq!(c.tls.cert, PathBuf::from("/etc/cosx/pki/server.pem"));
         assert_eq!(c.database, "sqlite:///etc/cosx/coordinator.db");
         assert_eq!(c.parties().unwrap()[0].kind, PartyKind::Contractor);
+    }
+
+    #[test]
+    fn webhooks_need_the_identity_they_subscribe_as() {
+        let hooks = format!(
+            "{FILE}\n[[webhooks]]\nname = \"erp\"\nurl = \"https://erp.example/h\"\nsecret_file = \"erp.hmac\"\n"
+        );
+        let c: CoordinatorConfig = toml::from_str(&hooks).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("webhooks_identity: required"));
+        let text = format!(
+            "{hooks}\n[webhooks_identity]\nendpoint = \"https://127.0.0.1:7443\"\nca = \"pki/ca.pem\"\ncert = \"pki/j4.pem\"\nkey = \"pki/j4.key\"\n"
+        );
+        let mut c: CoordinatorConfig = toml::from_str(&text).unwrap();
+        c.resolve_paths(Path::new("/etc/cosx"));
+        c.check().unwrap();
+        assert_eq!(c.webhooks[0].secret_file, PathBuf::from("/etc/cosx/erp.hmac"));
+        assert_eq!(c.webhooks_identity.unwrap().cert, PathBuf::from("/etc/cosx/pki/j4.pem"));
     }
 
     #[test]

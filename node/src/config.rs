@@ -108,6 +108,10 @@ pub struct NodeConfig {
     /// none if unset. Keep it on loopback or a management network.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// `[[webhooks]]`: the party's feed delivered to HTTP endpoints, as the
+    /// node's party (see `cosx_webhooks`); cursors in `<database>.webhooks`.
+    #[serde(default)]
+    pub webhooks: Vec<cosx_webhooks::WebhookConfig>,
 }
 
 fn default_shutdown_grace() -> std::time::Duration {
@@ -162,6 +166,9 @@ impl NodeConfig {
             && !rest.starts_with(':')
         {
             self.database = format!("sqlite://{}", base.join(rest).display());
+        }
+        for w in &mut self.webhooks {
+            w.resolve_paths(base);
         }
     }
 

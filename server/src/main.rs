@@ -11,6 +11,7 @@ use cosx_demo as demo;
 use cosx_edge::telemetry;
 use cosx_node as node;
 use cosx_node::config::NodeConfig;
+use cosx_webhooks::{FeedIdentity, WebhookConfig};
 
 #[derive(Parser)]
 #[command(name = "cosx-server", version, about = "The cosx co-sustainment exchange: coordinator and tools")]
@@ -35,6 +36,9 @@ enum Command {
         /// TOML configuration file (see `cosx_node::config`).
         #[arg(long, env = "COSX_NODE_CONFIG")]
         config: PathBuf,
+        /// Instead of running: manage the node's webhooks.
+        #[command(subcommand)]
+        command: Option<NodeCommand>,
     },
     /// Starts a development exchange on SQLite with a fresh PKI and demo parties.
     Demo(demo::DemoArgs),
@@ -42,6 +46,30 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NodeCommand {
+    /// Lists or retries parked webhook deliveries (the node may be running).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Lists the parked deliveries: webhook, sequence, kind, attempts, last error.
+    List,
+    /// Releases a webhook's parked delivery: it is sent again, then the rest.
+    Retry {
+        /// The webhook's name.
+        #[arg(required_unless_present = "all")]
+        name: Option<String>,
+        /// Every webhook's.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
     },
 }
 
@@ -87,18 +115,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = CoordinatorConfig::load(&config)?;
             telemetry::init(config.log_format);
             let mut running = server::start(&config).await?;
+            let webhooks =
+                start_webhooks(config.webhooks.clone(), config.webhooks_identity.clone(), &config.database).await?;
             shutdown_signal(|| running.reload_tls()).await;
+            stop_webhooks(webhooks).await;
             tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing calls in flight");
             running.trigger_stop();
             running.wait().await?;
             tracing::info!("coordinator stopped");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Node { config } => {
+        Command::Node { config, command: Some(NodeCommand::Webhooks { command }) } => {
+            let config = NodeConfig::load(&config)?;
+            node_webhooks(&config.database, command).await
+        }
+        Command::Node { config, command: None } => {
             let config = NodeConfig::load(&config)?;
             telemetry::init(config.log_format);
             let running = node::start(&config).await?;
+            // The node's webhooks follow the feed as the node's party, from the coordinator.
+            let up = &config.upstream;
+            let identity = FeedIdentity {
+                endpoint: up.endpoint.clone(),
+                ca: up.ca.clone(),
+                cert: up.cert.clone(),
+                key: up.key.clone(),
+                server_name: up.server_name.clone(),
+            };
+            let webhooks = start_webhooks(config.webhooks.clone(), Some(identity), &config.database).await?;
             shutdown_signal(|| running.reload_tls()).await;
+            stop_webhooks(webhooks).await;
             tracing::info!("node stopping; queued writes stay in its outbox");
             running.stop().await?;
             Ok(ExitCode::SUCCESS)
@@ -144,6 +190,64 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+type Webhooks = Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>;
+
+/// Starts the webhook deliverer beside the server when webhooks are
+/// configured; a bad webhook stops the start, naming its field.
+async fn start_webhooks(
+    hooks: Vec<WebhookConfig>,
+    identity: Option<FeedIdentity>,
+    database: &str,
+) -> anyhow::Result<Webhooks> {
+    if hooks.is_empty() {
+        return Ok(None);
+    }
+    let identity = identity.ok_or_else(|| anyhow::anyhow!("webhooks_identity: required with [[webhooks]]"))?;
+    for hook in &hooks {
+        cosx_webhooks::Webhook::load(hook)?;
+    }
+    let path = cosx_webhooks::store_path_beside(database)
+        .ok_or_else(|| anyhow::anyhow!("webhooks keep their cursors beside a sqlite:// database file"))?;
+    let store = cosx_webhooks::CursorStore::open(&path).await?;
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        if let Err(e) = cosx_webhooks::run(hooks, identity, store, shutdown).await {
+            tracing::error!(error = %e, "webhooks stopped");
+        }
+    });
+    tracing::info!(cursors = %path.display(), "webhooks started");
+    Ok(Some((stop, task)))
+}
+
+async fn stop_webhooks(webhooks: Webhooks) {
+    if let Some((stop, task)) = webhooks {
+        let _ = stop.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+    }
+}
+
+/// `cosx-server node --config FILE webhooks list|retry`.
+async fn node_webhooks(database: &str, command: WebhooksCommand) -> anyhow::Result<ExitCode> {
+    let path = cosx_webhooks::store_path_beside(database)
+        .ok_or_else(|| anyhow::anyhow!("database {database:?}: no webhook cursor file beside it"))?;
+    match command {
+        WebhooksCommand::List => {
+            let parked = cosx_webhooks::list_parked(&path).await?;
+            if parked.is_empty() {
+                println!("no parked deliveries");
+            }
+            for p in parked {
+                println!("{}\t{}\t{}\t{} attempts\t{}", p.webhook, p.sequence, p.kind, p.attempts, p.last_error);
+            }
+        }
+        WebhooksCommand::Retry { name, all } => {
+            let n = cosx_webhooks::retry_parked(&path, if all { None } else { name.as_deref() }).await?;
+            println!("released {n} parked deliver{}", if n == 1 { "y" } else { "ies" });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Returns on Ctrl-C or SIGTERM; reloads TLS on each SIGHUP meanwhile

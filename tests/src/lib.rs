@@ -107,6 +107,8 @@ impl TestExchange {
             shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             signals: Default::default(),
             allocation: Default::default(),
+            webhooks: Vec::new(),
+            webhooks_identity: None,
         };
         tweak(&mut config, &ca, &pki)?;
         let running = server::start(&config).await?;

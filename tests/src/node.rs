@@ -62,6 +62,7 @@ impl TestExchange {
             },
             shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             metrics_listen: Some("127.0.0.1:0".parse()?),
+            webhooks: Vec::new(),
         })
     }
 
