@@ -1,0 +1,205 @@
+//! Bulk files through the `cosx` CLI against a real coordinator with real
+//! mTLS: `cosx import` of CSV and JSON lines (template, re-import, reject
+//! files, damaged files) and `cosx export` (round trip, visibility).
+
+use std::path::Path;
+
+use clap::Parser;
+use cosx_client::cli::import::{ImportCommand, Records, preflight};
+use cosx_client::cli::{Cli, Command, run};
+use cosx_proto::v1 as pb;
+use cosx_tests::{TestExchange, party};
+
+use super::cli::write_pki;
+
+/// Runs the CLI as `as_party` and returns its exit code (0 all accepted,
+/// 3 some rows refused, 4 file refused whole, 1 call failed).
+async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> u8 {
+    let endpoint = format!("https://localhost:{}", ex.addr().port());
+    let mut argv: Vec<String> = ["cosx", "--endpoint", &endpoint].iter().map(ToString::to_string).collect();
+    for (flag, ext) in [("--cert", "pem"), ("--key", "key")] {
+        argv.push(flag.into());
+        argv.push(pki.join(format!("{as_party}.{ext}")).display().to_string());
+    }
+    argv.push("--ca".into());
+    argv.push(pki.join("ca.pem").display().to_string());
+    argv.extend(args.iter().map(ToString::to_string));
+    let code = run(Cli::parse_from(argv)).await;
+    (0..=255u8).find(|n| format!("{:?}", std::process::ExitCode::from(*n)) == format!("{code:?}")).unwrap_or(255)
+}
+
+async fn stored_orders(ex: &TestExchange) -> anyhow::Result<Vec<pb::RepairOrder>> {
+    Ok(ex
+        .exchange(party::COORDINATOR)
+        .await?
+        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
+        .await?
+        .into_inner()
+        .repair_orders)
+}
+
+/// The template for `records` as `party`: header line and example row.
+async fn template(ex: &TestExchange, pki: &Path, records: &str, as_party: &str) -> anyhow::Result<(String, String)> {
+    let out = pki.join(format!("template-{records}.csv"));
+    let out_arg = out.display().to_string();
+    let code = cosx(ex, as_party, pki, &["import", "template", records, "--party", as_party, "--out", &out_arg]).await;
+    anyhow::ensure!(code == 0, "template exited {code}");
+    let text = std::fs::read_to_string(&out)?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default().to_owned();
+    let row = lines.next().unwrap_or_default().to_owned();
+    Ok((header, row))
+}
+
+/// Replaces the cell of `column` in a CSV line without quoted commas after it.
+fn with_cell(header: &str, row: &str, column: &str, value: &str) -> anyhow::Result<String> {
+    let text = format!("{header}\n{row}\n");
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let names: Vec<&str> = records[0].iter().collect();
+    let at = names.iter().position(|n| *n == column).ok_or_else(|| anyhow::anyhow!("no column {column}"))?;
+    let mut cells: Vec<String> = records[1].iter().map(ToOwned::to_owned).collect();
+    cells[at] = value.to_owned();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&cells)?;
+    Ok(String::from_utf8(w.into_inner()?)?.trim_end().to_owned())
+}
+
+#[tokio::test]
+async fn a_csv_file_goes_in_once_however_often_it_is_imported() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
+    // 300 rows: more than the in-flight window; two pairs of identical rows
+    // are two records each.
+    let mut text = format!("{header}\n");
+    for i in 0..300 {
+        let quantity = if i < 4 { 1 } else { 1 + i % 7 };
+        text.push_str(&with_cell(&header, &row, "quantity", &quantity.to_string())?);
+        text.push('\n');
+    }
+    let file = dir.path().join("orders.csv");
+    std::fs::write(&file, &text)?;
+    let arg = file.display().to_string();
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &arg]).await, 0);
+    assert_eq!(stored_orders(&ex).await?.len(), 300);
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &arg, "--progress", "always"]).await, 0);
+    assert_eq!(stored_orders(&ex).await?.len(), 300, "a re-import stores nothing twice");
+    assert!(!dir.path().join("orders.csv.rejects.csv").exists());
+
+    // The same rows as JSON lines are the same records.
+    let jsonl: String = stored_orders(&ex)
+        .await?
+        .into_iter()
+        .map(|mut o| {
+            o.name.clear();
+            let line = serde_json::json!({
+                "originator": o.originator, "tms": o.tms, "quantity": o.quantity,
+            });
+            line.to_string() + "\n"
+        })
+        .take(1)
+        .collect();
+    let jfile = dir.path().join("one.jsonl");
+    std::fs::write(&jfile, jsonl)?;
+    // A JSON line missing required fields is refused by the server, in its words.
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &jfile.display().to_string()]).await, 3);
+    let rejects = std::fs::read_to_string(dir.path().join("one.jsonl.rejects.jsonl"))?;
+    let reject: serde_json::Value = serde_json::from_str(rejects.trim())?;
+    assert_eq!(reject["#row"], 1);
+    assert!(reject["#errors"].to_string().contains("repair_order."), "{reject}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_corrected_reject_file_stores_only_the_corrected_rows() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
+    // Each bad row is another order than the good one once corrected (an
+    // order corrected into an exact copy of a stored one is that order).
+    let bad_nsn = with_cell(&header, &with_cell(&header, &row, "quantity", "5")?, "item.nsn", "2840-1")?;
+    let bad_date = with_cell(&header, &with_cell(&header, &row, "quantity", "6")?, "requiredBy", "2027-02-30")?;
+    let bad_number = with_cell(&header, &row, "quantity", "many")?;
+    let file = dir.path().join("mixed.csv");
+    std::fs::write(&file, format!("{header}\n{row}\n{bad_nsn}\n{bad_date}\n{bad_number}\n"))?;
+    let arg = file.display().to_string();
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &arg]).await, 3);
+    assert_eq!(stored_orders(&ex).await?.len(), 1);
+
+    let rejects_path = dir.path().join("mixed.csv.rejects.csv");
+    let mut reader = csv::Reader::from_path(&rejects_path)?;
+    let head: Vec<String> = reader.headers()?.iter().map(ToOwned::to_owned).collect();
+    assert_eq!(&head[head.len() - 2..], ["#row", "#errors"]);
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let row_numbers: Vec<&str> = rows.iter().map(|r| &r[head.len() - 2]).collect();
+    assert_eq!(row_numbers, ["3", "4", "5"]);
+    let errors: Vec<&str> = rows.iter().map(|r| &r[head.len() - 1]).collect();
+    assert!(errors[0].contains("repair_order.item.nsn"), "{errors:?}");
+    assert!(errors[1].contains("repair_order.required_by"), "{errors:?}");
+    assert!(errors[2].starts_with("quantity: "), "{errors:?}");
+
+    // Fix two of the three rows in the reject file and import it.
+    let fixed = std::fs::read_to_string(&rejects_path)?
+        .replace("2840-1,", "2840-01-602-2317,")
+        .replace("2027-02-30", "2027-02-28");
+    let fixed_path = dir.path().join("fixed.csv");
+    std::fs::write(&fixed_path, fixed)?;
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &fixed_path.display().to_string()]).await, 3);
+    assert_eq!(stored_orders(&ex).await?.len(), 3);
+    // Fixing the same rows in the original file stores nothing more.
+    let original =
+        std::fs::read_to_string(&file)?.replace("2840-1,", "2840-01-602-2317,").replace("2027-02-30", "2027-02-28");
+    std::fs::write(&file, original)?;
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &arg]).await, 3);
+    assert_eq!(stored_orders(&ex).await?.len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_refused_whole_with_one_message() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
+    let good = format!("{row}\n");
+    let huge = with_cell(&header, &row, "item.nomenclature", &"X".repeat(300 * 1024))?;
+    let mut latin1 = format!("{header}\n{good}").into_bytes();
+    latin1.extend(with_cell(&header, &row, "item.nomenclature", "PUMP-")?.replace("PUMP-", "PUMP\u{1}").into_bytes());
+    let at = latin1.iter().rposition(|b| *b == 1).unwrap_or(0);
+    latin1[at] = 0xE9; // 'é' in Latin-1: not UTF-8
+    latin1.push(b'\n');
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "semicolons.csv",
+            format!("{}\n{}", header.replace(',', ";"), good.replace(',', ";")).into_bytes(),
+            "--delimiter",
+        ),
+        ("no-header.csv", format!("{good}{good}").into_bytes(), "missing header row"),
+        (
+            "unknown.csv",
+            format!("{header},wingspan\n{},40\n", row).into_bytes(),
+            "unknown column(s) for orders: wingspan",
+        ),
+        ("short-row.csv", format!("{header}\n{good}F-35A,2\n").into_bytes(), "row 3 has 2 cells"),
+        ("huge.csv", format!("{header}\n{good}{huge}\n").into_bytes(), "row 3, column item.nomenclature: cell of"),
+        ("latin1.csv", latin1, "row 3, column item.nomenclature: not UTF-8"),
+        ("empty.csv", Vec::new(), "empty"),
+        ("cut.jsonl", b"{\"tms\":\"F-35A\"}\n{\"tms\":\"F-".to_vec(), "line 2: not JSON"),
+    ];
+    for (name, bytes, expected) in &cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes)?;
+        let cli = Cli::try_parse_from(["cosx", "import", "orders", path.to_str().unwrap_or_default()])?;
+        let Command::Import(ImportCommand::Orders(args)) = cli.command else { anyhow::bail!("not an import") };
+        let message = preflight(Records::Orders, &args).expect_err(name).to_string();
+        assert!(message.contains(expected) && message.ends_with("nothing was imported"), "{name}: {message}");
+        let code = cosx(&ex, party::USAF, dir.path(), &["import", "orders", &path.display().to_string()]).await;
+        assert_eq!(code, 4, "{name}");
+        assert!(!dir.path().join(format!("{name}.rejects.csv")).exists(), "{name}");
+    }
+    assert_eq!(stored_orders(&ex).await?.len(), 0, "nothing of a damaged file is stored");
+    Ok(())
+}
