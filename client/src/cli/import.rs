@@ -163,10 +163,10 @@ impl SourceSpec {
         match self.format {
             Format::Csv => RowReader::csv(&self.path, self.record, self.delimiter),
             Format::Jsonl => RowReader::jsonl(&self.path),
-            Format::Xlsx => Err(FileError::Sheet(format!(
-                "XLSX import (sheet {}) is not available in this build",
-                self.sheet.as_deref().unwrap_or("1")
-            ))),
+            Format::Xlsx => {
+                let (rows, first) = crate::files::sheet::read(&self.path, self.sheet.as_deref())?;
+                RowReader::rows(self.record, rows, first)
+            }
         }
     }
 

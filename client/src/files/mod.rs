@@ -9,6 +9,7 @@
 pub mod examples;
 pub mod row;
 pub mod schema;
+pub mod sheet;
 pub mod source;
 
 use std::collections::HashMap;

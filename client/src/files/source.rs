@@ -122,14 +122,15 @@ impl RowReader {
         })
     }
 
-    /// Rows already in memory (a spreadsheet), the first being the header.
-    pub fn rows(record: RecordType, mut rows: Vec<Vec<String>>) -> Result<RowReader, FileError> {
+    /// Rows already in memory (a spreadsheet), the first being the header,
+    /// which is row `first` of the sheet.
+    pub fn rows(record: RecordType, mut rows: Vec<Vec<String>>, first: u64) -> Result<RowReader, FileError> {
         if rows.is_empty() {
             return Err(FileError::Empty);
         }
         let names = rows.remove(0);
         let header = Header::parse(record, names)?;
-        Ok(RowReader { header: Some(header), inner: Inner::Rows { rows: rows.into_iter(), row: 1 } })
+        Ok(RowReader { header: Some(header), inner: Inner::Rows { rows: rows.into_iter(), row: first } })
     }
 
     /// The resolved header row (none for JSON lines).

@@ -203,3 +203,65 @@ async fn a_damaged_file_is_refused_whole_with_one_message() -> anyhow::Result<()
     assert_eq!(stored_orders(&ex).await?.len(), 0, "nothing of a damaged file is stored");
     Ok(())
 }
+
+/// Writes `header` and `rows` (CSV lines) to an XLSX sheet named "Orders";
+/// whole-number cells are written as numbers, as a spreadsheet holds them.
+fn write_xlsx(path: &Path, header: &str, rows: &[String], formula_at: Option<(u32, u16)>) -> anyhow::Result<()> {
+    let text = std::iter::once(header.to_owned()).chain(rows.iter().cloned()).collect::<Vec<_>>().join("\n");
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Orders")?;
+    for (r, record) in reader.records().enumerate() {
+        for (c, cell) in record?.iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            if formula_at == Some((r, c)) {
+                sheet.write_formula(r, c, "=1+1")?;
+            } else if r > 0 && !cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()) {
+                sheet.write_number(r, c, cell.parse::<f64>()?)?;
+            } else if !cell.is_empty() {
+                sheet.write_string(r, c, cell)?;
+            }
+        }
+    }
+    book.save(path)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_xlsx_sheet_imports_and_a_damaged_one_is_refused_whole() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
+    let rows = vec![row.clone(), with_cell(&header, &row, "quantity", "7")?];
+    let book = dir.path().join("orders.xlsx");
+    write_xlsx(&book, &header, &rows, None)?;
+    let arg = book.display().to_string();
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &arg, "--sheet", "Orders"]).await, 0);
+    let mut quantities: Vec<u32> = stored_orders(&ex).await?.iter().map(|o| o.quantity).collect();
+    quantities.sort_unstable();
+    assert_eq!(quantities, [2, 7]);
+
+    let check = |path: &Path, extra: &[&str]| -> anyhow::Result<String> {
+        let mut argv = vec!["cosx", "import", "orders", path.to_str().unwrap_or_default()];
+        argv.extend_from_slice(extra);
+        let Command::Import(ImportCommand::Orders(args)) = Cli::try_parse_from(argv)?.command else {
+            anyhow::bail!("not an import")
+        };
+        Ok(preflight(Records::Orders, &args).expect_err("refused").to_string())
+    };
+    assert!(check(&book, &["--sheet", "Sheet9"])?.contains("no sheet named \"Sheet9\"; the workbook has: Orders"));
+    let formula = dir.path().join("formula.xlsx");
+    write_xlsx(&formula, &header, &rows, Some((2, 9)))?;
+    assert!(check(&formula, &[])?.contains("cell J3: holds a formula (=1+1)"));
+    let bytes = std::fs::read(&book)?;
+    let cut = dir.path().join("cut.xlsx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2])?;
+    assert!(check(&cut, &[])?.contains("not a readable XLSX workbook"));
+    for bad in [&formula, &cut] {
+        assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &bad.display().to_string()]).await, 4);
+    }
+    assert_eq!(stored_orders(&ex).await?.len(), 2, "nothing of a refused workbook is stored");
+    Ok(())
+}
