@@ -25,6 +25,7 @@ use super::ingest::{self, Job};
 use super::{GlobalArgs, Outcome};
 use crate::Client;
 use crate::error::ClientError;
+use crate::files::map::Mapping;
 use crate::files::row::{RESERVED_PREFIX, json_to_record, record_to_cells};
 use crate::files::schema::{Column, input_columns};
 use crate::files::source::{Original, RowReader};
@@ -64,6 +65,10 @@ pub struct ImportArgs {
     /// Where refused rows go (default: FILE.rejects.csv, or FILE.rejects.jsonl for JSON lines).
     #[arg(long, value_name = "FILE")]
     pub rejects: Option<PathBuf>,
+    /// Map file (TOML) from the file's columns to cosx columns, with constants,
+    /// date formats and enum synonyms (CSV and XLSX).
+    #[arg(long, value_name = "FILE")]
+    pub map: Option<PathBuf>,
     /// Batch name mixed into the request ids: the same record in two batches is two records.
     #[arg(long, value_name = "NAME", default_value = "")]
     pub batch: String,
@@ -139,6 +144,7 @@ struct SourceSpec {
     record: RecordType,
     delimiter: u8,
     sheet: Option<String>,
+    mapping: Option<Mapping>,
 }
 
 impl SourceSpec {
@@ -156,16 +162,23 @@ impl SourceSpec {
             None if tsv => b'\t',
             None => b',',
         };
-        Ok(SourceSpec { path: args.file.clone(), format, record, delimiter, sheet: args.sheet.clone() })
+        let mapping = match &args.map {
+            None => None,
+            Some(_) if format == Format::Jsonl => {
+                return Err(ClientError::Usage("--map applies to CSV and XLSX files, not JSON lines".into()));
+            }
+            Some(path) => Some(Mapping::load(path, record).map_err(ClientError::Usage)?),
+        };
+        Ok(SourceSpec { path: args.file.clone(), format, record, delimiter, sheet: args.sheet.clone(), mapping })
     }
 
     fn open(&self) -> Result<RowReader, FileError> {
         match self.format {
-            Format::Csv => RowReader::csv(&self.path, self.record, self.delimiter),
+            Format::Csv => RowReader::csv(&self.path, self.record, self.delimiter, self.mapping.as_ref()),
             Format::Jsonl => RowReader::jsonl(&self.path),
             Format::Xlsx => {
                 let (rows, first) = crate::files::sheet::read(&self.path, self.sheet.as_deref())?;
-                RowReader::rows(self.record, rows, first)
+                RowReader::rows(self.record, rows, first, self.mapping.as_ref())
             }
         }
     }
@@ -496,7 +509,7 @@ mod tests {
             let args = TemplateArgs { records, out: Some(out.clone()), format: Format::Csv, party: "P".into() };
             template(&args)?;
             let record = RecordType::from(records);
-            let mut reader = RowReader::csv(&out, record, b',')?;
+            let mut reader = RowReader::csv(&out, record, b',', None)?;
             let row = reader.next_row().ok_or("no row")??;
             assert!(reader.next_row().is_none());
             let value = row.to_json(reader.header()).map_err(|e| e.join(","))?;

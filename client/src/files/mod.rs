@@ -7,6 +7,7 @@
 //! memory when it can stream it.
 
 pub mod examples;
+pub mod map;
 pub mod row;
 pub mod schema;
 pub mod sheet;

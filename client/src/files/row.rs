@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::FileError;
+use super::map::{Mapping, Transform};
 use super::schema::{Column, ColumnType, RecordType, find_column};
 
 /// Header cells starting with this are ours (a reject file's `#row` and
@@ -25,12 +26,16 @@ pub struct Header {
     pub names: Vec<String>,
     /// The column each cell names; `None` for ignored (`#...`) columns.
     pub columns: Vec<Option<&'static Column>>,
+    /// How each column's cells are rewritten (`--map`).
+    pub transforms: Vec<Transform>,
+    /// Values every row gets unless its own cell says otherwise (`--map`).
+    pub constants: Vec<(&'static Column, String)>,
 }
 
 impl Header {
     /// Resolves header cells. A header in which no cell names a column is
     /// "missing"; cells naming no column are listed together.
-    pub fn parse(record: RecordType, names: Vec<String>) -> Result<Header, FileError> {
+    pub fn parse(record: RecordType, names: Vec<String>, mapping: Option<&Mapping>) -> Result<Header, FileError> {
         let names: Vec<String> =
             names.into_iter().map(|n| n.trim().trim_start_matches('\u{feff}').to_owned()).collect();
         if names.iter().all(|n| n.is_empty()) {
@@ -44,7 +49,15 @@ impl Header {
                 columns.push(None);
                 continue;
             }
-            match find_column(record, name) {
+            let target = match mapping.and_then(|m| m.target(name)) {
+                Some(None) => {
+                    columns.push(None);
+                    continue;
+                }
+                Some(Some(t)) => find_column(record, t),
+                None => find_column(record, name),
+            };
+            match target {
                 Some(c) => {
                     if columns.iter().flatten().any(|k: &&Column| k.path == c.path) {
                         return Err(FileError::DuplicateColumn { column: name.clone() });
@@ -58,7 +71,8 @@ impl Header {
                 }
             }
         }
-        if known == 0 {
+        let constants = mapping.map(|m| m.constant_columns(record)).unwrap_or_default();
+        if known == 0 && constants.is_empty() {
             let joined = names.join(",");
             if let Some(d) = [';', '\t', '|'].into_iter().find(|d| joined.contains(*d)) {
                 return Err(FileError::WrongDelimiter { found: d, header: shorten(&joined) });
@@ -68,7 +82,14 @@ impl Header {
         if !unknown.is_empty() {
             return Err(FileError::UnknownColumns { columns: unknown, record: record.plural() });
         }
-        Ok(Header { names, columns })
+        let transforms = columns
+            .iter()
+            .map(|c| match (c, mapping) {
+                (Some(c), Some(m)) => m.transform(c),
+                _ => Transform::default(),
+            })
+            .collect();
+        Ok(Header { names, columns, transforms, constants })
     }
 }
 
@@ -80,12 +101,32 @@ fn shorten(s: &str) -> String {
 pub fn row_to_json(header: &Header, cells: &[String]) -> Result<Value, Vec<String>> {
     let mut root = Map::new();
     let mut errors = Vec::new();
+    for (column, value) in &header.constants {
+        match cell_to_json(&column.ty, value) {
+            Ok(v) => insert(&mut root, &column.path, v),
+            Err(e) => errors.push(format!("constant {}: {e}", column.path)),
+        }
+    }
     for (i, cell) in cells.iter().enumerate() {
         let Some(Some(column)) = header.columns.get(i) else { continue };
         let cell = cell.trim();
         if cell.is_empty() {
             continue;
         }
+        let rewritten;
+        let cell = match header.transforms.get(i) {
+            Some(t) if !t.is_identity() => match t.apply(cell) {
+                Ok(c) => {
+                    rewritten = c;
+                    rewritten.as_str()
+                }
+                Err(e) => {
+                    errors.push(format!("{}: {e}", header.names[i]));
+                    continue;
+                }
+            },
+            _ => cell,
+        };
         match cell_to_json(&column.ty, cell) {
             Ok(v) => insert(&mut root, &column.path, v),
             Err(e) => errors.push(format!("{}: {e}", header.names[i])),
@@ -217,7 +258,7 @@ mod tests {
     use cosx_proto::v1::{CapacityOffer, RepairOrder};
 
     fn header(names: &[&str]) -> Result<Header, FileError> {
-        Header::parse(RecordType::RepairOrder, names.iter().map(|s| (*s).to_owned()).collect())
+        Header::parse(RecordType::RepairOrder, names.iter().map(|s| (*s).to_owned()).collect(), None)
     }
 
     fn cells(v: &[&str]) -> Vec<String> {
@@ -293,9 +334,62 @@ mod tests {
         };
         let cols: Vec<&Column> = super::super::schema::input_columns(RecordType::CapacityOffer).collect();
         let row = record_to_cells(&offer, &cols)?;
-        let h = Header::parse(RecordType::CapacityOffer, cols.iter().map(|c| c.path.clone()).collect())?;
+        let h = Header::parse(RecordType::CapacityOffer, cols.iter().map(|c| c.path.clone()).collect(), None)?;
         let back: CapacityOffer = json_to_record(row_to_json(&h, &row).map_err(|e| e.join(","))?)?;
         assert_eq!(back, offer);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    fn mapping(text: &str) -> Result<Mapping, Box<dyn std::error::Error>> {
+        let f = tempfile::NamedTempFile::new()?;
+        std::fs::write(f.path(), text)?;
+        Ok(Mapping::load(f.path(), RecordType::RepairOrder)?)
+    }
+
+    const MAP: &str = r#"
+ignore = ["Notes"]
+[columns]
+"Part No" = "item.nsn"
+"Need Date" = "requiredBy"
+"Level" = "maintenanceLevel"
+[constants]
+originator = "US-USAF-OOALC"
+[dates]
+requiredBy = "%m/%d/%Y"
+[enums.maintenanceLevel]
+D = "depot"
+"#;
+
+    #[test]
+    fn a_map_renames_fills_in_and_rewrites() -> Result<(), Box<dyn std::error::Error>> {
+        let m = mapping(MAP)?;
+        let names = ["Part No", "Need Date", "Level", "Notes", "quantity"].map(String::from).to_vec();
+        let h = Header::parse(RecordType::RepairOrder, names, Some(&m))?;
+        let cells = ["2840-01-602-2317", "09/30/2027", "D", "call Bob", "2"].map(String::from);
+        let order: cosx_proto::v1::RepairOrder = json_to_record(row_to_json(&h, &cells).map_err(|e| e.join(","))?)?;
+        assert_eq!(order.originator, "US-USAF-OOALC");
+        assert_eq!(order.required_by, "2027-09-30");
+        assert_eq!(order.maintenance_level, cosx_proto::v1::MaintenanceLevel::Depot as i32);
+        assert_eq!(order.item.map(|i| i.nsn).as_deref(), Some("2840-01-602-2317"));
+        Ok(())
+    }
+
+    #[test]
+    fn mapping_errors_name_the_source_column() -> Result<(), Box<dyn std::error::Error>> {
+        let m = mapping(MAP)?;
+        let h = Header::parse(RecordType::RepairOrder, vec!["Need Date".into()], Some(&m))?;
+        let err = row_to_json(&h, &["2027-09-30".to_owned()]).expect_err("wrong date format");
+        assert!(err[0].starts_with("Need Date: \"2027-09-30\" is not a date in the format \"%m/%d/%Y\""), "{err:?}");
+        let err = Header::parse(RecordType::RepairOrder, vec!["Need Date".into(), "Colour".into()], Some(&m))
+            .expect_err("unmapped");
+        assert!(err.to_string().contains(": Colour;"), "{err}");
+        let err = mapping("[columns]\n\"Part No\" = \"item.partNo\"\n").expect_err("bad target");
+        assert!(err.to_string().contains("column \"Part No\" names \"item.partNo\""), "{err}");
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::FileError;
+use super::map::Mapping;
 use super::row::{Header, RESERVED_PREFIX, row_to_json};
 use super::schema::RecordType;
 
@@ -95,7 +96,12 @@ enum Inner {
 
 impl RowReader {
     /// Opens a CSV file with `delimiter` and resolves its header row.
-    pub fn csv(path: &Path, record: RecordType, delimiter: u8) -> Result<RowReader, FileError> {
+    pub fn csv(
+        path: &Path,
+        record: RecordType,
+        delimiter: u8,
+        mapping: Option<&Mapping>,
+    ) -> Result<RowReader, FileError> {
         let file = open(path)?;
         let mut records = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -108,7 +114,7 @@ impl RowReader {
             return Err(FileError::Empty);
         }
         let names = cells_of(&first, 1, None)?;
-        let header = Header::parse(record, names)?;
+        let header = Header::parse(record, names, mapping)?;
         let width = header.names.len();
         Ok(RowReader { header: Some(header), inner: Inner::Csv { records, row: 1, width } })
     }
@@ -124,12 +130,17 @@ impl RowReader {
 
     /// Rows already in memory (a spreadsheet), the first being the header,
     /// which is row `first` of the sheet.
-    pub fn rows(record: RecordType, mut rows: Vec<Vec<String>>, first: u64) -> Result<RowReader, FileError> {
+    pub fn rows(
+        record: RecordType,
+        mut rows: Vec<Vec<String>>,
+        first: u64,
+        mapping: Option<&Mapping>,
+    ) -> Result<RowReader, FileError> {
         if rows.is_empty() {
             return Err(FileError::Empty);
         }
         let names = rows.remove(0);
-        let header = Header::parse(record, names)?;
+        let header = Header::parse(record, names, mapping)?;
         Ok(RowReader { header: Some(header), inner: Inner::Rows { rows: rows.into_iter(), row: first } })
     }
 
@@ -255,7 +266,7 @@ mod tests {
     #[test]
     fn csv_rows_are_numbered_like_a_spreadsheet() -> Result<(), Box<dyn std::error::Error>> {
         let f = write(b"\xef\xbb\xbftms,quantity\nF-35A,2\n\n\"F-16C\nBlock 50\",3\n")?;
-        let rows = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',')?)?;
+        let rows = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',', None)?)?;
         let numbers: Vec<u64> = rows.iter().map(|r| r.number).collect();
         assert_eq!(numbers, [2, 3]);
         Ok(())
@@ -264,7 +275,7 @@ mod tests {
     #[test]
     fn a_row_with_too_few_cells_names_the_row() -> Result<(), Box<dyn std::error::Error>> {
         let f = write(b"tms,quantity\nF-35A,2\nF-16C\n")?;
-        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',')?).expect_err("short row");
+        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',', None)?).expect_err("short row");
         assert_eq!(err.to_string(), "row 3 has 1 cells, the header has 2");
         Ok(())
     }
@@ -272,7 +283,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_utf8_name_the_row_and_column() -> Result<(), Box<dyn std::error::Error>> {
         let f = write(b"tms,item.nomenclature\nF-35A,PUMP \xff\n")?;
-        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',')?).expect_err("latin-1");
+        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',', None)?).expect_err("latin-1");
         assert!(err.to_string().starts_with("row 2, column item.nomenclature: not UTF-8"), "{err}");
         Ok(())
     }
@@ -282,7 +293,7 @@ mod tests {
         let mut text = b"tms,item.nomenclature\nF-35A,".to_vec();
         text.extend(std::iter::repeat_n(b'A', MAX_CELL_BYTES + 1));
         let f = write(&text)?;
-        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',')?).expect_err("huge");
+        let err = all(RowReader::csv(f.path(), RecordType::RepairOrder, b',', None)?).expect_err("huge");
         assert!(matches!(err, FileError::HugeCell { row: 2, .. }), "{err}");
         Ok(())
     }

@@ -265,3 +265,54 @@ async fn an_xlsx_sheet_imports_and_a_damaged_one_is_refused_whole() -> anyhow::R
     assert_eq!(stored_orders(&ex).await?.len(), 2, "nothing of a refused workbook is stored");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_erp_extract_imports_through_a_map_file() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let map = dir.path().join("map.toml");
+    std::fs::write(
+        &map,
+        format!(
+            r#"ignore = ["Remarks"]
+[columns]
+"NSN" = "item.nsn"
+"Qty" = "quantity"
+"Need By" = "requiredBy"
+"Lvl" = "maintenanceLevel"
+"Sys" = "tms"
+[constants]
+originator = "{}"
+systemCategory = "aircraft"
+repairType = "repair-and-return"
+priority = "3"
+"location.name" = "Hill AFB"
+"location.nation" = "USA"
+"location.region" = "northcom"
+"location.latitude" = "41.12"
+"location.longitude" = "-111.97"
+department = "air-force"
+estimatedLaborHours = "40"
+[dates]
+requiredBy = "%d.%m.%Y"
+[enums.maintenanceLevel]
+DEP = "depot"
+"#,
+            party::USAF
+        ),
+    )?;
+    let file = dir.path().join("erp.csv");
+    std::fs::write(
+        &file,
+        "NSN,Qty,Need By,Lvl,Sys,Remarks\n2840-01-602-2317,3,30.09.2027,DEP,F-35A,urgent\n2840-01-602-2317,1,31.09.2027,DEP,F-35A,\n",
+    )?;
+    let (f, m) = (file.display().to_string(), map.display().to_string());
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &f, "--map", &m]).await, 3);
+    let stored = stored_orders(&ex).await?;
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].quantity, stored[0].required_by.as_str()), (3, "2027-09-30"));
+    let rejects = std::fs::read_to_string(dir.path().join("erp.csv.rejects.csv"))?;
+    assert!(rejects.contains("Need By: \"\"31.09.2027\"\" is not a date in the format"), "{rejects}");
+    Ok(())
+}
