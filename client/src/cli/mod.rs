@@ -28,6 +28,7 @@ use crate::enums;
 use crate::error::ClientError;
 
 mod certs;
+mod export;
 mod feed;
 pub mod import;
 mod ingest;
@@ -95,6 +96,8 @@ pub enum Command {
     /// Import records from CSV, JSON lines or XLSX, or write a template file.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Export what this party may see as CSV or JSON lines, in the import columns.
+    Export(export::ExportArgs),
     /// Show one record by name: repairOrders/ID, capacityOffers/ID,
     /// availabilityReports/ID or parties/ID.
     Get {
@@ -523,6 +526,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
     match command {
         Command::Certs(_) | Command::Import(_) => Ok(Outcome::Success),
         Command::Submit(args) => submit::run(&client, args, &printer).await,
+        Command::Export(args) => export::run(&client, args).await,
         Command::Get { name } => read::get(&client, &name, &printer).await.map(|()| Outcome::Success),
         Command::List(cmd) => read::list(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

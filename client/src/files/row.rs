@@ -58,6 +58,9 @@ impl Header {
                 None => find_column(record, name),
             };
             match target {
+                // Output-only columns (an export's name, state, times) are the
+                // server's to set: read past them so an export imports again.
+                Some(c) if c.output_only => columns.push(None),
                 Some(c) => {
                     if columns.iter().flatten().any(|k: &&Column| k.path == c.path) {
                         return Err(FileError::DuplicateColumn { column: name.clone() });
