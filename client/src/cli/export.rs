@@ -1,4 +1,4 @@
-//! `cosx export orders|offers|reports --format csv|jsonl --out FILE`:
+//! `cosx export orders|offers|reports --format csv|jsonl|parquet --out FILE`:
 //! what the caller may see, page by page through the List calls, in the
 //! same flat columns `cosx import` reads (so an export imports again).
 //!
@@ -18,6 +18,7 @@ use super::import::Records;
 use crate::Client;
 use crate::error::ClientError;
 use crate::files::RecordType;
+use crate::files::parquet_out::ParquetSink;
 use crate::files::row::record_to_cells;
 use crate::files::schema::{Column, columns};
 
@@ -28,6 +29,8 @@ pub enum ExportFormat {
     Csv,
     /// One proto3-JSON object per line.
     Jsonl,
+    /// Apache Parquet with typed columns (DATE, TIMESTAMP UTC, integers, strings).
+    Parquet,
 }
 
 /// `cosx export ...`
@@ -39,7 +42,7 @@ pub struct ExportArgs {
     /// The file to write (replaced when the export is complete).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// csv or jsonl (default: from the extension of --out, else csv).
+    /// csv, jsonl or parquet (default: from the extension of --out, else csv).
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Only this TMS.
@@ -56,6 +59,7 @@ struct Sink {
     columns: Vec<&'static Column>,
     csv: Option<csv::Writer<std::io::BufWriter<std::fs::File>>>,
     jsonl: Option<std::io::BufWriter<std::fs::File>>,
+    parquet: Option<ParquetSink>,
     path: PathBuf,
     rows: u64,
 }
@@ -66,7 +70,7 @@ impl Sink {
         let file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(werr)?);
         let columns: Vec<&Column> =
             columns(record).iter().filter(|c| c.path != "sync" && !c.path.starts_with("sync.")).collect();
-        let mut sink = Sink { format, columns, csv: None, jsonl: None, path, rows: 0 };
+        let mut sink = Sink { format, columns, csv: None, jsonl: None, parquet: None, path, rows: 0 };
         match format {
             ExportFormat::Csv => {
                 let mut w = csv::Writer::from_writer(file);
@@ -74,6 +78,10 @@ impl Sink {
                 sink.csv = Some(w);
             }
             ExportFormat::Jsonl => sink.jsonl = Some(file),
+            ExportFormat::Parquet => {
+                let file = file.into_inner().map_err(|e| sink.err(e.error()))?;
+                sink.parquet = Some(ParquetSink::create(file, &sink.columns).map_err(|e| sink.err(e))?);
+            }
         }
         Ok(sink)
     }
@@ -88,6 +96,12 @@ impl Sink {
                 ExportFormat::Csv => {
                     let cells = record_to_cells(r, &self.columns).map_err(|e| self.err(e))?;
                     let res = self.csv.as_mut().map(|w| w.write_record(&cells));
+                    if let Some(Err(e)) = res {
+                        return Err(self.err(e));
+                    }
+                }
+                ExportFormat::Parquet => {
+                    let res = self.parquet.as_mut().map(|p| p.write(r));
                     if let Some(Err(e)) = res {
                         return Err(self.err(e));
                     }
@@ -112,6 +126,9 @@ impl Sink {
             _ => Ok(()),
         };
         flushed.map_err(|e| self.err(e))?;
+        if let Some(p) = self.parquet.take() {
+            p.finish().map_err(|e| self.err(e))?;
+        }
         Ok(self.rows)
     }
 }
@@ -121,6 +138,7 @@ pub(crate) async fn run(client: &Client, args: ExportArgs) -> Result<Outcome, Cl
     let format = args.format.unwrap_or_else(|| {
         match args.out.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).as_deref() {
             Some("jsonl" | "ndjson" | "json") => ExportFormat::Jsonl,
+            Some("parquet" | "pq") => ExportFormat::Parquet,
             _ => ExportFormat::Csv,
         }
     });

@@ -8,6 +8,7 @@
 
 pub mod examples;
 pub mod map;
+pub mod parquet_out;
 pub mod row;
 pub mod schema;
 pub mod sheet;

@@ -394,3 +394,55 @@ async fn a_contractors_export_holds_only_what_it_may_see() -> anyhow::Result<()>
     assert_eq!(export(party::COORDINATOR).await?.len(), 3);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_parquet_export_has_typed_columns_and_the_apis_values() -> anyhow::Result<()> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
+    let file = dir.path().join("orders.csv");
+    std::fs::write(&file, format!("{header}\n{row}\n{}\n", with_cell(&header, &row, "quantity", "7")?))?;
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &file.display().to_string()]).await, 0);
+    let out = dir.path().join("orders.parquet");
+    let o = out.display().to_string();
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["export", "orders", "--out", &o]).await, 0);
+
+    let reader = SerializedFileReader::new(std::fs::File::open(&out)?)?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let type_of = |name: &str| {
+        schema.columns().iter().find(|c| c.name() == name).map(|c| (c.physical_type(), c.logical_type_ref().cloned()))
+    };
+    assert_eq!(type_of("requiredBy"), Some((parquet::basic::Type::INT32, Some(parquet::basic::LogicalType::Date))));
+    assert!(matches!(
+        type_of("createTime"),
+        Some((
+            parquet::basic::Type::INT64,
+            Some(parquet::basic::LogicalType::Timestamp { is_adjusted_to_u_t_c: true, .. })
+        ))
+    ));
+    assert_eq!(type_of("quantity").map(|t| t.0), Some(parquet::basic::Type::INT64));
+    let mut api = stored_orders(&ex).await?;
+    api.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut rows = Vec::new();
+    for r in reader.get_row_iter(None)? {
+        let r = r?;
+        let get = |name: &str| r.get_column_iter().find(|(n, _)| n.as_str() == name).map(|(_, f)| f.clone());
+        rows.push((get("name"), get("quantity"), get("requiredBy"), get("item.nsn"), get("retrograde.volumeM3")));
+    }
+    rows.sort_by(|a, b| format!("{:?}", a.0).cmp(&format!("{:?}", b.0)));
+    assert_eq!(rows.len(), api.len());
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).ok_or_else(|| anyhow::anyhow!("epoch"))?;
+    for (row, order) in rows.iter().zip(&api) {
+        assert_eq!(row.0, Some(Field::Str(order.name.clone())));
+        assert_eq!(row.1, Some(Field::Long(i64::from(order.quantity))));
+        let days = (chrono::NaiveDate::parse_from_str(&order.required_by, "%Y-%m-%d")? - epoch).num_days();
+        assert_eq!(row.2, Some(Field::Date(i32::try_from(days)?)));
+        assert_eq!(row.3, Some(Field::Str(order.item.as_ref().map(|i| i.nsn.clone()).unwrap_or_default())));
+        assert_eq!(row.4, Some(Field::Null), "a value the record does not carry is null");
+    }
+    Ok(())
+}
