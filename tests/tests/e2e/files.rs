@@ -444,5 +444,31 @@ async fn a_parquet_export_has_typed_columns_and_the_apis_values() -> anyhow::Res
         assert_eq!(row.3, Some(Field::Str(order.item.as_ref().map(|i| i.nsn.clone()).unwrap_or_default())));
         assert_eq!(row.4, Some(Field::Null), "a value the record does not carry is null");
     }
+
+    // An independent reader (pyarrow) sees the same rows in the Parquet and
+    // CSV files, when it is installed (`python3 -m pip install pyarrow`).
+    let csv_out = dir.path().join("orders.csv.export");
+    let c = csv_out.display().to_string();
+    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["export", "orders", "--format", "csv", "--out", &c]).await, 0);
+    let expected: Vec<serde_json::Value> = api
+        .iter()
+        .map(|o| serde_json::json!({"name": o.name, "quantity": o.quantity, "requiredBy": o.required_by}))
+        .collect();
+    let expect = dir.path().join("expected.json");
+    std::fs::write(&expect, serde_json::to_string(&expected)?)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_export.py");
+    let has_pyarrow =
+        std::process::Command::new("python3").args(["-c", "import pyarrow"]).status().is_ok_and(|s| s.success());
+    if has_pyarrow {
+        let output = std::process::Command::new("python3")
+            .arg(&script)
+            .args(["--parquet", &o, "--csv", &c, "--expect"])
+            .arg(&expect)
+            .output()?;
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        eprint!("{}", String::from_utf8_lossy(&output.stdout));
+    } else {
+        eprintln!("pyarrow check skipped: pyarrow not installed (python3 -m pip install pyarrow)");
+    }
     Ok(())
 }
