@@ -193,18 +193,19 @@ impl SourceSpec {
 /// number of data rows; the error is the message the command prints.
 pub fn preflight(records: Records, args: &ImportArgs) -> Result<u64, ClientError> {
     let spec = SourceSpec::from_args(records.into(), args)?;
-    check(&spec).map_err(|e| spec.bad(e))
+    check(&spec).map(|(rows, _)| rows).map_err(|e| spec.bad(e))
 }
 
-/// Pass 1: the file's structure, offline. Returns the number of data rows.
-fn check(spec: &SourceSpec) -> Result<u64, FileError> {
+/// Pass 1: the file's structure, offline. Returns the number of data rows
+/// and the header row as written (none for JSON lines).
+fn check(spec: &SourceSpec) -> Result<(u64, Option<Vec<String>>), FileError> {
     let mut reader = spec.open()?;
     let mut rows = 0;
     while let Some(row) = reader.next_row() {
         row?;
         rows += 1;
     }
-    Ok(rows)
+    Ok((rows, reader.header().map(|h| h.names.clone())))
 }
 
 /// What travels with each row to its result.
@@ -218,11 +219,10 @@ async fn import(record: RecordType, args: ImportArgs, global: &GlobalArgs) -> Re
     let started = Instant::now();
     let spec = SourceSpec::from_args(record, &args)?;
     let checked = spec.clone();
-    let total = tokio::task::spawn_blocking(move || check(&checked))
+    let (total, header_names) = tokio::task::spawn_blocking(move || check(&checked))
         .await
         .map_err(|e| ClientError::Usage(format!("file check stopped: {e}")))?
         .map_err(|e| spec.bad(e))?;
-    let header_names = spec.open().map_err(|e| spec.bad(e))?.header().map(|h| h.names.clone());
 
     let settings = super::profile::resolve(global, &super::profile::process_env)?;
     let client = Client::connect(&settings).await?;
