@@ -289,7 +289,13 @@ fn produce(spec: &SourceSpec, batch: &str, tx: &mpsc::Sender<Job<Tag>>) -> Resul
     let mut ids = RequestIds::new(spec.record, batch);
     while let Some(row) = reader.next_row() {
         let row = row?;
-        let job = match row.to_json(reader.header()).and_then(|v| request(spec.record, v, &mut ids)) {
+        let converted = row.to_json(reader.header()).and_then(|v| {
+            request(spec.record, v, &mut ids).map_err(|errors| match reader.header() {
+                Some(h) => errors.into_iter().map(|e| h.name_source(e)).collect(),
+                None => errors,
+            })
+        });
+        let job = match converted {
             Ok(request) => Job::Send(Tag { number: row.number, original: row.original, errors: Vec::new() }, request),
             Err(errors) => Job::Skip(Tag { number: row.number, original: row.original, errors }),
         };

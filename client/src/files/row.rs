@@ -100,6 +100,19 @@ fn shorten(s: &str) -> String {
     if s.chars().count() > 80 { format!("{}...", s.chars().take(80).collect::<String>()) } else { s.to_owned() }
 }
 
+impl Header {
+    /// Words an error about field `path: ...` with the file's own column
+    /// when the file calls it something else (`Qty (quantity): ...`).
+    pub fn name_source(&self, error: String) -> String {
+        let Some((path, rest)) = error.split_once(": ") else { return error };
+        let source = self.columns.iter().zip(&self.names).find(|(c, _)| c.is_some_and(|c| c.path == path));
+        match source {
+            Some((_, name)) if name != path => format!("{name} ({path}): {rest}"),
+            _ => error,
+        }
+    }
+}
+
 /// Builds the proto3 JSON object of a row. Errors name the column.
 pub fn row_to_json(header: &Header, cells: &[String]) -> Result<Value, Vec<String>> {
     let mut root = Map::new();

@@ -305,7 +305,7 @@ DEP = "depot"
     let file = dir.path().join("erp.csv");
     std::fs::write(
         &file,
-        "NSN,Qty,Need By,Lvl,Sys,Remarks\n2840-01-602-2317,3,30.09.2027,DEP,F-35A,urgent\n2840-01-602-2317,1,31.09.2027,DEP,F-35A,\n",
+        "NSN,Qty,Need By,Lvl,Sys,Remarks\n2840-01-602-2317,3,30.09.2027,DEP,F-35A,urgent\n2840-01-602-2317,1,31.09.2027,DEP,F-35A,\n2840-01-602-2317,many,30.09.2027,DEP,F-35A,\n",
     )?;
     let (f, m) = (file.display().to_string(), map.display().to_string());
     assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &f, "--map", &m]).await, 3);
@@ -314,6 +314,7 @@ DEP = "depot"
     assert_eq!((stored[0].quantity, stored[0].required_by.as_str()), (3, "2027-09-30"));
     let rejects = std::fs::read_to_string(dir.path().join("erp.csv.rejects.csv"))?;
     assert!(rejects.contains("Need By: \"\"31.09.2027\"\" is not a date in the format"), "{rejects}");
+    assert!(rejects.contains("Qty (quantity): "), "a field error names the source column: {rejects}");
     Ok(())
 }
 
