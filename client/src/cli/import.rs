@@ -6,7 +6,7 @@
 //! (readable, UTF-8, a header of known columns, every row as wide as the
 //! header, no huge cell) and counts rows, so a damaged file is refused whole
 //! with one message and nothing stored; the second converts each row through
-//! the record's proto3 JSON and streams it, at most [`ingest::WINDOW`] rows
+//! the record's proto3 JSON and streams it, at most 256 rows
 //! in flight. Refused rows go to a reject file with the server's words. The
 //! server alone decides what is valid; this module never retries a refused
 //! row or edits one.
