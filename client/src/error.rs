@@ -58,6 +58,25 @@ pub enum ClientError {
         /// Where and why parsing failed.
         reason: String,
     },
+    /// A bulk file cannot be imported at all; nothing of it was sent.
+    #[error("{}: {reason}; nothing was imported", path.display())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the row and column.
+        reason: String,
+    },
+    /// An import's stream failed part way.
+    #[error(
+        "the import stopped at row {row}: {}; re-run the same command to finish (rows already stored are not stored twice)",
+        render_status(status)
+    )]
+    Interrupted {
+        /// The first row without an answer.
+        row: u64,
+        /// Why the stream failed.
+        status: Box<tonic::Status>,
+    },
     /// The profile file or a profile in it is missing or malformed.
     #[error("profile: {0}")]
     Profile(String),

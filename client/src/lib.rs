@@ -16,6 +16,7 @@ pub mod cli;
 mod connection;
 pub mod enums;
 mod error;
+pub mod files;
 pub mod records;
 mod status;
 

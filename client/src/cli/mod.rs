@@ -12,7 +12,8 @@
 //! `cosx submit --file`. Errors go to standard error.
 //!
 //! Exit codes: 0 success; 1 a call failed or a submitted record was refused;
-//! 2 bad usage. This module owns process concerns (exit codes, stdout); the
+//! 2 bad usage; `cosx import`: 3 some rows refused (see the reject file),
+//! 4 the file cannot be imported at all (nothing was sent). This module owns process concerns (exit codes, stdout); the
 //! command modules return errors and never exit.
 
 use std::path::PathBuf;
@@ -27,7 +28,10 @@ use crate::enums;
 use crate::error::ClientError;
 
 mod certs;
+mod export;
 mod feed;
+pub mod import;
+mod ingest;
 pub mod metrics;
 mod node;
 mod order;
@@ -89,6 +93,11 @@ pub enum Command {
     Certs(CertsCommand),
     /// Submit records from a proto3-JSON file.
     Submit(SubmitArgs),
+    /// Import records from CSV, JSON lines or XLSX, or write a template file.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Export what this party may see as CSV or JSON lines, in the import columns.
+    Export(export::ExportArgs),
     /// Show one record by name: repairOrders/ID, capacityOffers/ID,
     /// availabilityReports/ID or parties/ID.
     Get {
@@ -472,11 +481,13 @@ pub async fn run(cli: Cli) -> ExitCode {
     match dispatch(cli).await {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::SomeRefused) => ExitCode::from(1),
+        Ok(Outcome::RowsRefused) => ExitCode::from(3),
         Err(ClientError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cosx: {err}");
             match err {
                 ClientError::Usage(_) | ClientError::Profile(_) => ExitCode::from(2),
+                ClientError::BadFile { .. } => ExitCode::from(4),
                 _ => ExitCode::from(1),
             }
         }
@@ -490,6 +501,8 @@ pub(crate) enum Outcome {
     Success,
     /// The command ran but some records were refused (already reported).
     SomeRefused,
+    /// An import ran but some rows were refused (in the reject file).
+    RowsRefused,
 }
 
 async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
@@ -500,6 +513,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         certs::run(cmd, &printer)?;
         return Ok(Outcome::Success);
     }
+    // Imports check the file offline before connecting.
+    if let Command::Import(cmd) = command {
+        return import::run(cmd, &global).await;
+    }
     // Refuse a malformed name before spending a TLS handshake on it.
     if let Command::Get { name } = &command {
         read::resource_of(name)?;
@@ -507,8 +524,9 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
     let settings = profile::resolve(&global, &profile::process_env)?;
     let client = crate::Client::connect(&settings).await?;
     match command {
-        Command::Certs(_) => Ok(Outcome::Success),
+        Command::Certs(_) | Command::Import(_) => Ok(Outcome::Success),
         Command::Submit(args) => submit::run(&client, args, &printer).await,
+        Command::Export(args) => export::run(&client, args).await,
         Command::Get { name } => read::get(&client, &name, &printer).await.map(|()| Outcome::Success),
         Command::List(cmd) => read::list(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

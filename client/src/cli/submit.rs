@@ -13,6 +13,7 @@ use cosx_proto::v1::{
 };
 use tonic_types::StatusExt;
 
+use super::ingest::Job;
 use super::output::{Printer, render_table};
 use super::{Outcome, RecordKind, SubmitArgs};
 use crate::Client;
@@ -106,27 +107,30 @@ pub(crate) fn status_result(index: u64, status: &tonic::Status) -> IngestResult 
 }
 
 async fn ingest(client: &Client, requests: &[IngestRequest]) -> Result<Vec<IngestResult>, ClientError> {
-    let mut exchange = client.exchange();
-    let mut stream = exchange.ingest(tokio_stream::iter(requests.to_vec())).await?.into_inner();
-    let mut results: Vec<Option<IngestResult>> = vec![None; requests.len()];
-    // A failure of the stream itself is reported against every record that
-    // got no result, rather than hiding the results that did arrive.
-    let mut broken: Option<tonic::Status> = None;
-    loop {
-        match stream.message().await {
-            Ok(Some(result)) => {
-                if let Some(slot) = usize::try_from(result.index).ok().and_then(|i| results.get_mut(i)) {
-                    *slot = Some(result);
-                }
-            }
-            Ok(None) => break,
-            Err(status) => {
-                broken = Some(status);
+    let (tx, rx) = tokio::sync::mpsc::channel(super::ingest::WINDOW);
+    let jobs: Vec<Job<usize>> = requests.iter().cloned().enumerate().map(|(i, r)| Job::Send(i, r)).collect();
+    let feed = tokio::spawn(async move {
+        for job in jobs {
+            if tx.send(job).await.is_err() {
                 break;
             }
         }
-    }
-    let missing = broken.unwrap_or_else(|| tonic::Status::unknown("no result received for this record"));
+    });
+    let mut results: Vec<Option<IngestResult>> = vec![None; requests.len()];
+    let outcome = super::ingest::run(client, rx, |i, result| {
+        if let (Some(slot), Some(result)) = (results.get_mut(i), result) {
+            *slot = Some(result);
+        }
+        Ok(())
+    })
+    .await?;
+    feed.abort();
+    // A failure of the stream itself is reported against every record that
+    // got no result, rather than hiding the results that did arrive.
+    let missing = match outcome {
+        Ok(()) => tonic::Status::unknown("no result received for this record"),
+        Err(broken) => broken.status,
+    };
     Ok(results.into_iter().enumerate().map(|(i, r)| r.unwrap_or_else(|| status_result(i as u64, &missing))).collect())
 }
 

@@ -29,7 +29,7 @@ async fn cosx_at(port: u16, as_party: &str, pki: &Path, args: &[&str]) -> bool {
     format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
 }
 
-fn write_pki(ex: &TestExchange, dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn write_pki(ex: &TestExchange, dir: &Path) -> anyhow::Result<()> {
     std::fs::write(dir.join("ca.pem"), ex.ca.cert_pem())?;
     for p in [party::USAF, party::COORDINATOR, party::MHI] {
         let issued = ex.ca.issue_party(p)?;

@@ -15,6 +15,7 @@ mod balance;
 mod cli;
 mod demand;
 mod feed;
+mod files;
 mod hardening_fuzz;
 mod hardening_limits;
 mod hardening_paging;
