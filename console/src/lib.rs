@@ -38,6 +38,8 @@ pub fn router(local: Local) -> Router {
         .route("/console/allocation/commit", post(pages::commit))
         .route("/console/static/console.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/console/static/console.js", get(|| async { asset("text/javascript; charset=utf-8", JS) }))
+        // Browsers ask for it on every site; an empty answer keeps their consoles quiet.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(local)
 }
@@ -60,7 +62,9 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
         HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with no-referrer a browser sends
+    // `Origin: null` on the console's own form posts.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
     response
@@ -69,15 +73,16 @@ async fn security_headers(request: axum::extract::Request, next: axum::middlewar
 /// Whether a state-changing request comes from the console's own pages: a
 /// browser sends the client certificate on cross-site requests too, so a
 /// POST is refused when `Sec-Fetch-Site` says another site (anything but
-/// `same-origin`) or `Origin` names another host than `Host`.
-pub fn same_origin(headers: &HeaderMap) -> bool {
+/// `same-origin`) or `Origin` names another host than `Host` (or, over
+/// HTTP/2, which carries no `Host`, the request's `:authority`).
+pub fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
     if let Some(site) = headers.get("sec-fetch-site")
         && site.as_bytes() != b"same-origin"
     {
         return false;
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(uri.authority().map(|a| a.as_str()));
         let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://").map(|(_, rest)| rest.to_owned()));
         return match (host, origin_host) {
             (Some(host), Some(origin_host)) => host.eq_ignore_ascii_case(&origin_host),
@@ -91,7 +96,7 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// saying why.
 #[derive(Debug)]
 pub struct PageError {
-    status: StatusCode,
+    pub(crate) status: StatusCode,
     title: &'static str,
     message: String,
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{Extensions, HeaderMap};
+use axum::http::{Extensions, HeaderMap, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use cosx_edge::json::Local;
 use cosx_proto::v1 as pb;
@@ -133,6 +133,15 @@ async fn balance_of(local: &Local, ext: &Extensions) -> Result<pb::GetWorkloadBa
     Ok(local.call(ext, &format!("{SIGNALS}GetWorkloadBalance"), &request).await?)
 }
 
+/// None when the service refuses the party this answer (PERMISSION_DENIED).
+fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, PageError> {
+    match answer {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.status == axum::http::StatusCode::FORBIDDEN => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Overview: open alerts, order counts by state, parties.
 pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
     let orders = all_orders(&local, &ext).await?;
@@ -144,13 +153,22 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
     if f.csv() {
         return Ok(csv::download("orders-by-state", &["state", "orders"], &rows));
     }
-    let gaps = comparison(&local, &ext, None).await?;
+    // A section the service refuses this party is left out, as the API leaves it out.
+    let gaps = allowed(comparison(&local, &ext, None).await)?.unwrap_or_default();
     let bottlenecks: Vec<_> = gaps.rows.iter().filter(|r| r.bottleneck).collect();
-    let balance = balance_of(&local, &ext).await?;
+    let balance = allowed(balance_of(&local, &ext).await)?.unwrap_or_default();
     let warnings: Vec<_> = balance.departments.iter().filter(|d| d.status > pb::BalanceStatus::Ok as i32).collect();
-    let parties: pb::ListPartiesResponse = local
-        .call(&ext, "/cosx.v1.Registry/ListParties", &pb::ListPartiesRequest { page_size: 1000, ..Default::default() })
-        .await?;
+    let parties: pb::ListPartiesResponse = allowed(
+        local
+            .call(
+                &ext,
+                "/cosx.v1.Registry/ListParties",
+                &pb::ListPartiesRequest { page_size: 1000, ..Default::default() },
+            )
+            .await
+            .map_err(PageError::from),
+    )?
+    .unwrap_or_default();
     page(
         "Overview",
         html! {
@@ -576,8 +594,8 @@ pub(crate) async fn allocation() -> Page {
 }
 
 /// Runs Propose and shows the plan for review, with a form to commit exactly it.
-pub(crate) async fn propose(State(local): State<Local>, ext: Extensions, headers: HeaderMap) -> Page {
-    if !same_origin(&headers) {
+pub(crate) async fn propose(State(local): State<Local>, ext: Extensions, headers: HeaderMap, uri: Uri) -> Page {
+    if !same_origin(&headers, &uri) {
         return Err(PageError::forbidden("cross-site request refused"));
     }
     let plan: pb::AllocationPlan =
@@ -619,9 +637,10 @@ pub(crate) async fn commit(
     State(local): State<Local>,
     ext: Extensions,
     headers: HeaderMap,
+    uri: Uri,
     Form(form): Form<CommitForm>,
 ) -> Page {
-    if !same_origin(&headers) {
+    if !same_origin(&headers, &uri) {
         return Err(PageError::forbidden("cross-site request refused"));
     }
     let bytes = hex::decode(&form.plan).map_err(|e| PageError::bad_request(format!("plan: not hex: {e}")))?;
