@@ -179,7 +179,7 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
                     @for r in &bottlenecks {
                         li.alert.red { "Bottleneck " (region_name(r.key.as_ref().map_or(0, |k| k.region))) " "
                             (r.key.as_ref().map_or("", |k| k.tms.as_str())) " " (r.period.as_ref().map_or("", |p| p.label.as_str()))
-                            ": demand " (format!("{:.1}", r.demand)) " over capacity " (format!("{:.1}", r.capacity)) }
+                            ": " (r.demand_kind.to_lowercase()) " demand " (format!("{:.1}", r.demand)) " over capacity " (format!("{:.1}", r.capacity)) }
                     }
                     @for d in &warnings {
                         li.alert.orange { "50/50 " (balance_name(d.status)) ": " (department_name(d.department)) " FY" (d.fiscal_year)
