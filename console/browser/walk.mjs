@@ -10,7 +10,7 @@ import path from "node:path";
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].slice(2)] = process.argv[i + 1];
 const fail = (m) => { console.error("FAIL: " + m); process.exit(1); };
-const pages = ["/console", "/console/orders", "/console/demand", "/console/capacity", "/console/balance", "/console/allocation"];
+const pages = ["/console", "/console/orders", "/console/demand", "/console/capacity", "/console/balance", "/console/availability", "/console/allocation"];
 
 async function session(party, certs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cosx-chromium-"));
@@ -25,7 +25,7 @@ async function session(party, certs) {
 }
 
 // Pages a contractor may be refused (the API refuses it the same figures).
-const mayRefuse = new Set(["/console/capacity", "/console/balance", "/console/demand", "/console/allocation"]);
+const mayRefuse = new Set(["/console/capacity", "/console/balance", "/console/demand", "/console/availability", "/console/allocation"]);
 
 async function walk(party, label) {
   const ctx = await session(party, true);

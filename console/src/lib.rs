@@ -33,6 +33,7 @@ pub fn router(local: Local) -> Router {
         .route("/console/demand/cell", get(pages::demand_cell))
         .route("/console/capacity", get(pages::capacity))
         .route("/console/balance", get(pages::balance))
+        .route("/console/availability", get(pages::availability))
         .route("/console/allocation", get(pages::allocation))
         .route("/console/allocation/propose", post(pages::propose))
         .route("/console/allocation/commit", post(pages::commit))

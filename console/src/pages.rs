@@ -40,6 +40,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                         a href="/console/demand" { "Regional demand" }
                         a href="/console/capacity" { "Capacity gaps" }
                         a href="/console/balance" { "50/50 balance" }
+                        a href="/console/availability" { "Availability" }
                         a href="/console/orders" { "Orders" }
                         a href="/console/allocation" { "Allocation" }
                     }
@@ -576,6 +577,46 @@ pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(f
                     td { (format!("{:.1}", u.offered)) } td { (format!("{:.1}", u.used)) } td { (pct(u.utilization)) }
                 } } }
             }
+        },
+    )
+}
+
+/// Availability: A_M, A_O and C/DA per TMS and timeframe (DoDI 3110.05).
+pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let r: pb::GetAvailabilityMetricsResponse = local
+        .call(&ext, &format!("{SIGNALS}GetAvailabilityMetrics"), &pb::GetAvailabilityMetricsRequest::default())
+        .await?;
+    let head =
+        ["tms", "owner", "timeframe_start", "timeframe_end", "reports", "a_m", "a_o", "cost_per_day_of_availability"];
+    let rows: Vec<Vec<String>> = r
+        .metrics
+        .iter()
+        .map(|m| {
+            vec![
+                m.tms.clone(),
+                m.owner.clone(),
+                m.timeframe_start.clone(),
+                m.timeframe_end.clone(),
+                m.reports.to_string(),
+                pct(m.a_m),
+                pct(m.a_o),
+                m.cost_per_day_of_availability.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into()),
+            ]
+        })
+        .collect();
+    if f.csv() {
+        return Ok(csv::download("availability", &head, &rows));
+    }
+    page(
+        "Availability",
+        html! {
+            h1 { "Availability" }
+            p { span #reports-considered { (r.reports_considered) } " reports considered." }
+            table #availability {
+                thead { tr { @for h in head { th { (h) } } } }
+                tbody { @for row in &rows { tr { @for c in row { td { (c) } } } } }
+            }
+            (csv_link("/console/availability"))
         },
     )
 }

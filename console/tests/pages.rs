@@ -181,7 +181,13 @@ async fn pages_show_the_api_figures_escape_fields_hide_others_orders_and_refuse_
         "{}",
         demand.body
     );
-    for path in ["/console/capacity", "/console/balance", "/console/allocation", "/console/demand?format=csv"] {
+    for path in [
+        "/console/capacity",
+        "/console/balance",
+        "/console/allocation",
+        "/console/availability",
+        "/console/demand?format=csv",
+    ] {
         assert_eq!(get(&ex, party::COORDINATOR, path).await?.status, 200, "{path}");
     }
 
