@@ -49,6 +49,12 @@ await coord.page.screenshot({ path: path.join(args.shots, "coordinator-order.png
 await coord.page.goto(args.url + "/console");
 const cell = await coord.page.locator("#orders-by-state tr", { hasText: "REPAIR_ORDER_STATE_SUBMITTED" }).locator("td.num").textContent();
 if (cell.trim() !== args.submitted) fail(`overview shows ${cell} submitted, API ${args.submitted}`);
+// A heat-map cell opens its chart: bars coloured by the DCM rule, capacity and surge lines.
+await coord.page.goto(args.url + "/console/demand");
+await Promise.all([coord.page.waitForNavigation(), coord.page.click("#demand td a")]);
+if ((await coord.page.locator("svg.chart rect.bar").count()) === 0) fail("the cell chart has no bars");
+if ((await coord.page.locator("svg.chart polyline.capacity").count()) !== 1) fail("the cell chart has no capacity line");
+await coord.page.screenshot({ path: path.join(args.shots, "coordinator-demand-cell.png"), fullPage: true });
 // Propose from the page (same origin) works.
 await coord.page.goto(args.url + "/console/allocation");
 await Promise.all([coord.page.waitForNavigation(), coord.page.click("#propose")]);
