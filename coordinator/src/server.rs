@@ -116,7 +116,11 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(
                 AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
             );
-        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION], web: None }
+        Services {
+            routes,
+            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION],
+            web: Some(cosx_console::web_face()),
+        }
     })
     .await?;
     let (metrics_addr, metrics) = match config.metrics_listen {

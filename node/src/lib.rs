@@ -140,7 +140,11 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
-        Services { routes, names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, NODE], web: None }
+        Services {
+            routes,
+            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, NODE],
+            web: Some(cosx_console::web_face()),
+        }
     })
     .await?;
     let addr = serving.addr;

@@ -1,0 +1,701 @@
+//! The console's pages. Each handler asks the listener's services (as the
+//! page's party, through [`Local::call`]) and renders what they answer.
+//! Must never: compute a figure the services compute, or trust a form field
+//! the services do not check again.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{Extensions, HeaderMap, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use cosx_edge::json::Local;
+use cosx_proto::v1 as pb;
+use maud::{DOCTYPE, Markup, html};
+use prost::Message;
+use serde::Deserialize;
+
+use crate::{PageError, csv, same_origin};
+
+type Page = Result<Response, PageError>;
+
+const EXCHANGE: &str = "/cosx.v1.Exchange/";
+const SIGNALS: &str = "/cosx.v1.Signals/";
+const PAGE_SIZE: i32 = 50;
+
+/// The frame every page shares.
+pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    title { (title) " · cosx console" }
+                    link rel="stylesheet" href="/console/static/console.css";
+                    script src="/console/static/console.js" defer {}
+                }
+                body {
+                    nav {
+                        a href="/console" { "Overview" }
+                        a href="/console/demand" { "Regional demand" }
+                        a href="/console/capacity" { "Capacity gaps" }
+                        a href="/console/balance" { "50/50 balance" }
+                        a href="/console/availability" { "Availability" }
+                        a href="/console/orders" { "Orders" }
+                        a href="/console/allocation" { "Allocation" }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+fn page(title: &str, body: Markup) -> Page {
+    Ok(layout(title, body).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Format {
+    format: Option<String>,
+}
+
+impl Format {
+    fn csv(&self) -> bool {
+        self.format.as_deref() == Some("csv")
+    }
+}
+
+fn csv_link(path: &str) -> Markup {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    html! { p.download { a href=(format!("{path}{sep}format=csv")) { "Download CSV" } } }
+}
+
+fn state_name(state: i32) -> &'static str {
+    pb::RepairOrderState::try_from(state).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
+}
+
+fn region_name(region: i32) -> &'static str {
+    pb::Region::try_from(region).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
+}
+
+fn department_name(d: i32) -> &'static str {
+    pb::MilitaryDepartment::try_from(d).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
+}
+
+fn balance_name(s: i32) -> &'static str {
+    pb::BalanceStatus::try_from(s).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+fn dollars(cents: i64) -> String {
+    format!("{:.2}", cents as f64 / 100.0)
+}
+
+fn time(t: &Option<cosx_proto::pbjson_types::Timestamp>) -> String {
+    t.as_ref().map(|t| format!("{}.{:03}", t.seconds, t.nanos / 1_000_000)).unwrap_or_default()
+}
+
+/// Every order the party may list, following the pages.
+async fn all_orders(local: &Local, ext: &Extensions) -> Result<Vec<pb::RepairOrder>, PageError> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let request = pb::ListRepairOrdersRequest { page_size: 1000, page_token: token, ..Default::default() };
+        let r: pb::ListRepairOrdersResponse = local.call(ext, &format!("{EXCHANGE}ListRepairOrders"), &request).await?;
+        out.extend(r.repair_orders);
+        if r.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = r.next_page_token;
+    }
+}
+
+async fn comparison(
+    local: &Local,
+    ext: &Extensions,
+    filter: Option<pb::DemandFilter>,
+) -> Result<pb::GetCapacityComparisonResponse, PageError> {
+    let request = pb::GetCapacityComparisonRequest {
+        granularity: pb::Granularity::Month as i32,
+        filter,
+        forecast_periods: 6,
+        ..Default::default()
+    };
+    Ok(local.call(ext, &format!("{SIGNALS}GetCapacityComparison"), &request).await?)
+}
+
+async fn balance_of(local: &Local, ext: &Extensions) -> Result<pb::GetWorkloadBalanceResponse, PageError> {
+    let request = pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() };
+    Ok(local.call(ext, &format!("{SIGNALS}GetWorkloadBalance"), &request).await?)
+}
+
+/// None when the service refuses the party this answer (PERMISSION_DENIED).
+fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, PageError> {
+    match answer {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.status == axum::http::StatusCode::FORBIDDEN => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Overview: open alerts, order counts by state, parties.
+pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let orders = all_orders(&local, &ext).await?;
+    let mut by_state: BTreeMap<i32, u64> = BTreeMap::new();
+    for o in &orders {
+        *by_state.entry(o.state).or_default() += 1;
+    }
+    let rows: Vec<Vec<String>> = by_state.iter().map(|(s, n)| vec![state_name(*s).to_owned(), n.to_string()]).collect();
+    if f.csv() {
+        return Ok(csv::download("orders-by-state", &["state", "orders"], &rows));
+    }
+    // A section the service refuses this party is left out, as the API leaves it out.
+    let gaps = allowed(comparison(&local, &ext, None).await)?.unwrap_or_default();
+    let bottlenecks: Vec<_> = gaps.rows.iter().filter(|r| r.bottleneck).collect();
+    let balance = allowed(balance_of(&local, &ext).await)?.unwrap_or_default();
+    let warnings: Vec<_> = balance.departments.iter().filter(|d| d.status > pb::BalanceStatus::Ok as i32).collect();
+    let parties: pb::ListPartiesResponse = allowed(
+        local
+            .call(
+                &ext,
+                "/cosx.v1.Registry/ListParties",
+                &pb::ListPartiesRequest { page_size: 1000, ..Default::default() },
+            )
+            .await
+            .map_err(PageError::from),
+    )?
+    .unwrap_or_default();
+    page(
+        "Overview",
+        html! {
+            h1 { "Overview" }
+            section #alerts {
+                h2 { "Open alerts" }
+                ul #live-alerts data-events="/v1/events" {
+                    @for r in &bottlenecks {
+                        li.alert.red { "Bottleneck " (region_name(r.key.as_ref().map_or(0, |k| k.region))) " "
+                            (r.key.as_ref().map_or("", |k| k.tms.as_str())) " " (r.period.as_ref().map_or("", |p| p.label.as_str()))
+                            ": " (r.demand_kind.to_lowercase()) " demand " (format!("{:.1}", r.demand)) " over capacity " (format!("{:.1}", r.capacity)) }
+                    }
+                    @for d in &warnings {
+                        li.alert.orange { "50/50 " (balance_name(d.status)) ": " (department_name(d.department)) " FY" (d.fiscal_year)
+                            " contract share " (pct(d.contract_share)) }
+                    }
+                    @if bottlenecks.is_empty() && warnings.is_empty() { li.none { "No open alerts." } }
+                }
+            }
+            section {
+                h2 { "Orders by state" }
+                table #orders-by-state {
+                    thead { tr { th { "State" } th { "Orders" } } }
+                    tbody { @for r in &rows { tr { td { (r[0]) } td.num { (r[1]) } } } }
+                }
+                (csv_link("/console"))
+            }
+            section {
+                h2 { "Parties" }
+                table {
+                    thead { tr { th { "Party" } th { "Kind" } th { "Nation" } th { "Name" } th { "Suspended" } } }
+                    tbody { @for p in &parties.parties { tr {
+                        td { (p.party_id) }
+                        td { (pb::PartyKind::try_from(p.kind).map(|k| k.as_str_name()).unwrap_or("")) }
+                        td { (p.nation) } td { (p.display_name) } td { (if p.suspended { "yes" } else { "no" }) }
+                    } } }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct OrderQuery {
+    state: Option<String>,
+    tms: Option<String>,
+    page_token: Option<String>,
+    format: Option<String>,
+}
+
+/// Orders: filtered (state, TMS) and paged as the API pages them.
+pub(crate) async fn orders(State(local): State<Local>, ext: Extensions, Query(q): Query<OrderQuery>) -> Page {
+    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => pb::RepairOrderState::from_str_name(s)
+            .map(|s| s as i32)
+            .ok_or_else(|| PageError::bad_request(format!("state: no such state {s:?}")))?,
+    };
+    let tms = q.tms.clone().unwrap_or_default();
+    let request = pb::ListRepairOrdersRequest {
+        page_size: PAGE_SIZE,
+        page_token: q.page_token.clone().unwrap_or_default(),
+        state,
+        tms: tms.clone(),
+        ..Default::default()
+    };
+    let r: pb::ListRepairOrdersResponse = local.call(&ext, &format!("{EXCHANGE}ListRepairOrders"), &request).await?;
+    let rows: Vec<Vec<String>> = r
+        .repair_orders
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.originator.clone(),
+                o.tms.clone(),
+                o.quantity.to_string(),
+                state_name(o.state).to_owned(),
+                o.provider.clone(),
+                o.required_by.clone(),
+            ]
+        })
+        .collect();
+    let head = ["name", "originator", "tms", "quantity", "state", "provider", "required_by"];
+    if q.format.as_deref() == Some("csv") {
+        return Ok(csv::download("orders", &head, &rows));
+    }
+    let filter = format!("state={}&tms={}", q.state.clone().unwrap_or_default(), tms);
+    page(
+        "Orders",
+        html! {
+            h1 { "Repair orders" }
+            form method="get" action="/console/orders" {
+                label { "State " select name="state" {
+                    option value="" { "any" }
+                    @for s in 1..=11 { option value=(state_name(s)) selected[s == state] { (state_name(s)) } }
+                } }
+                label { " TMS " input name="tms" value=(tms); }
+                button { "Filter" }
+            }
+            table #orders {
+                thead { tr { @for h in head { th { (h) } } } }
+                tbody { @for (o, row) in r.repair_orders.iter().zip(&rows) { tr {
+                    td { a href=(format!("/console/{}", o.name)) { (row[0]) } }
+                    @for cell in &row[1..] { td { (cell) } }
+                } } }
+            }
+            @if !r.next_page_token.is_empty() {
+                p { a #next href=(format!("/console/orders?{}&page_token={}", encode(&filter), encode(&r.next_page_token))) { "Next page" } }
+            }
+            (csv_link(&format!("/console/orders?{}", encode(&filter))))
+        },
+    )
+}
+
+/// Percent-encodes what is not safe in a query (keeps `=` and `&` of `filter` strings out of values).
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~=&".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One order and its lifecycle as a timeline. Another party's order answers
+/// NOT_FOUND from the service, so it renders the same page as a missing one.
+pub(crate) async fn order(State(local): State<Local>, ext: Extensions, Path(id): Path<String>) -> Page {
+    let name = format!("repairOrders/{id}");
+    let o: pb::RepairOrder = local
+        .call(&ext, &format!("{EXCHANGE}GetRepairOrder"), &pb::GetRepairOrderRequest { name: name.clone() })
+        .await?;
+    let h: pb::GetRepairOrderHistoryResponse = local
+        .call(&ext, &format!("{EXCHANGE}GetRepairOrderHistory"), &pb::GetRepairOrderHistoryRequest { name })
+        .await?;
+    let item = o.item.clone().unwrap_or_default();
+    page(
+        &o.name,
+        html! {
+            h1 { "Order " (o.name) }
+            dl #order {
+                dt { "Originator" } dd { (o.originator) }
+                dt { "TMS" } dd { (o.tms) }
+                dt { "Item" } dd { (item.nsn) " " (item.nomenclature) }
+                dt { "Quantity" } dd #quantity { (o.quantity) }
+                dt { "State" } dd #state { (state_name(o.state)) }
+                dt { "Provider" } dd { (o.provider) }
+                dt { "Required by" } dd { (o.required_by) }
+                dt { "Department" } dd { (department_name(o.department)) }
+                dt { "Labor hours (est.)" } dd { (o.estimated_labor_hours) }
+                @if !o.parent.is_empty() { dt { "Split from" } dd { (o.parent) } }
+                dt { "Version" } dd { (o.version) }
+            }
+            h2 { "History" }
+            ol.timeline {
+                @for t in &h.transitions { li {
+                    span.when { (time(&t.time)) } " "
+                    strong { (state_name(t.from_state)) " → " (state_name(t.to_state)) } " by " (t.actor)
+                    @if !t.provider.is_empty() { " (provider " (t.provider) ")" }
+                    @if !t.reason.is_empty() { ": " em { (t.reason) } }
+                } }
+            }
+        },
+    )
+}
+
+/// The Catena-X DCM colour of a demand against capacity and surge.
+fn dcm_class(demand: f64, capacity: f64, surge: f64) -> &'static str {
+    if demand <= capacity {
+        "green"
+    } else if demand <= capacity + surge {
+        "orange"
+    } else {
+        "red"
+    }
+}
+
+/// Regional demand: a heat map of region × TMS × month, with forecasts.
+pub(crate) async fn demand(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let request = pb::GetDemandSignalRequest {
+        granularity: pb::Granularity::Month as i32,
+        forecast_periods: 6,
+        forecast_measure: pb::DemandMeasure::Quantity as i32,
+        ..Default::default()
+    };
+    let r: pb::GetDemandSignalResponse = local.call(&ext, &format!("{SIGNALS}GetDemandSignal"), &request).await?;
+    let key = |k: &Option<pb::DemandCellKey>| k.as_ref().map(|k| (k.region, k.tms.clone())).unwrap_or_default();
+    let mut months: Vec<String> = r.cells.iter().filter_map(|c| c.period.as_ref().map(|p| p.label.clone())).collect();
+    months.sort();
+    months.dedup();
+    let mut grid: BTreeMap<(i32, String), BTreeMap<String, &pb::DemandCell>> = BTreeMap::new();
+    for c in &r.cells {
+        grid.entry(key(&c.key)).or_default().insert(c.period.as_ref().map(|p| p.label.clone()).unwrap_or_default(), c);
+    }
+    let forecasts: BTreeMap<(i32, String), &pb::CellForecast> = r.forecasts.iter().map(|f| (key(&f.key), f)).collect();
+    let rows: Vec<Vec<String>> = r
+        .cells
+        .iter()
+        .map(|c| {
+            let (region, tms) = key(&c.key);
+            vec![
+                region_name(region).to_owned(),
+                tms,
+                c.period.as_ref().map(|p| p.label.clone()).unwrap_or_default(),
+                if c.suppressed { "suppressed".into() } else { c.orders.to_string() },
+                if c.suppressed { "".into() } else { c.quantity.to_string() },
+                if c.suppressed { "".into() } else { format!("{:.1}", c.labor_hours) },
+            ]
+        })
+        .collect();
+    if f.csv() {
+        return Ok(csv::download("demand", &["region", "tms", "month", "orders", "quantity", "labor_hours"], &rows));
+    }
+    let max = r.cells.iter().filter(|c| !c.suppressed).map(|c| c.quantity).max().unwrap_or(0).max(1);
+    page(
+        "Regional demand",
+        html! {
+            h1 { "Regional demand" }
+            p { "Quantity per region, TMS and month; k = " (r.k) ", orders counted " span #orders-counted { (r.orders_counted) } "." }
+            table.heat #demand {
+                thead { tr { th { "Region" } th { "TMS" } @for m in &months { th { (m) } } th { "Forecast" } } }
+                tbody { @for ((region, tms), cells) in &grid { tr {
+                    th { (region_name(*region)) } th { (tms) }
+                    @for m in &months {
+                        @match cells.get(m) {
+                            Some(c) if c.suppressed => td.suppressed { "·" },
+                            Some(c) => td class=(format!("h{}", (c.quantity * 4).div_ceil(max))) {
+                                a href=(format!("/console/demand/cell?region={}&tms={}", region_name(*region), encode(tms))) { (c.quantity) }
+                            },
+                            None => td.h0 { "" },
+                        }
+                    }
+                    td.forecast { @if let Some(f) = forecasts.get(&(*region, tms.clone())) {
+                        (f.pattern) " / " (f.method) ": "
+                        @for p in &f.points { (format!("{:.1} ", p.point)) }
+                    } }
+                } } }
+            }
+            (csv_link("/console/demand"))
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CellQuery {
+    region: String,
+    tms: String,
+    format: Option<String>,
+}
+
+/// One cell's chart: demand bars (forecast with its band), capacity and surge lines.
+pub(crate) async fn demand_cell(State(local): State<Local>, ext: Extensions, Query(q): Query<CellQuery>) -> Page {
+    let region = pb::Region::from_str_name(&q.region)
+        .ok_or_else(|| PageError::bad_request(format!("region: no such region {:?}", q.region)))?;
+    let filter = pb::DemandFilter { regions: vec![region as i32], tms: vec![q.tms.clone()], ..Default::default() };
+    let r = comparison(&local, &ext, Some(filter)).await?;
+    let rows = comparison_rows(&r.rows);
+    if q.format.as_deref() == Some("csv") {
+        return Ok(csv::download("cell", &COMPARISON_HEAD, &rows));
+    }
+    page(
+        "Demand cell",
+        html! {
+            h1 { (q.region) " · " (q.tms) }
+            (chart(&r.rows))
+            (comparison_table(&rows))
+            (csv_link(&format!("/console/demand/cell?region={}&tms={}", q.region, encode(&q.tms))))
+        },
+    )
+}
+
+const COMPARISON_HEAD: [&str; 9] =
+    ["region", "tms", "period", "kind", "demand", "capacity", "surge", "balance", "status"];
+
+fn comparison_rows(rows: &[pb::CapacityComparisonRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            let k = r.key.clone().unwrap_or_default();
+            vec![
+                region_name(k.region).to_owned(),
+                k.tms,
+                r.period.as_ref().map(|p| p.label.clone()).unwrap_or_default(),
+                r.demand_kind.clone(),
+                if r.suppressed { "suppressed".into() } else { format!("{:.1}", r.demand) },
+                format!("{:.1}", r.capacity),
+                format!("{:.1}", r.surge),
+                format!("{:.1}", r.balance),
+                dcm_class(r.demand, r.capacity, r.surge).to_owned(),
+            ]
+        })
+        .collect()
+}
+
+fn comparison_table(rows: &[Vec<String>]) -> Markup {
+    html! {
+        table #comparison {
+            thead { tr { @for h in COMPARISON_HEAD { th { (h) } } } }
+            tbody { @for r in rows { tr class=(r[8]) { @for c in r { td { (c) } } } } }
+        }
+    }
+}
+
+/// Demand as bars coloured by the DCM rule, capacity and capacity + surge as lines.
+fn chart(rows: &[pb::CapacityComparisonRow]) -> Markup {
+    let (w, h, pad) = (720.0_f64, 240.0_f64, 24.0_f64);
+    let top = rows.iter().map(|r| r.demand_upper.unwrap_or(r.demand).max(r.capacity + r.surge)).fold(1.0_f64, f64::max);
+    let n = rows.len().max(1) as f64;
+    let step = (w - 2.0 * pad) / n;
+    let y = |v: f64| h - pad - (v / top) * (h - 2.0 * pad);
+    let line = |f: &dyn Fn(&pb::CapacityComparisonRow) -> f64| {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| format!("{:.1},{:.1}", pad + step * (i as f64 + 0.5), y(f(r))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    html! {
+        svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" aria-label="demand against capacity" {
+            @for (i, r) in rows.iter().enumerate() {
+                @let x = pad + step * i as f64;
+                @if let Some(up) = r.demand_upper {
+                    rect.band x=(format!("{:.1}", x + step * 0.1)) y=(format!("{:.1}", y(up))) width=(format!("{:.1}", step * 0.8)) height=(format!("{:.1}", (y(r.demand) - y(up)).max(0.0))) {}
+                }
+                rect class=(format!("bar {} {}", dcm_class(r.demand, r.capacity, r.surge), r.demand_kind.to_lowercase()))
+                    x=(format!("{:.1}", x + step * 0.1)) y=(format!("{:.1}", y(r.demand))) width=(format!("{:.1}", step * 0.8)) height=(format!("{:.1}", h - pad - y(r.demand))) {
+                    title { (r.period.as_ref().map_or("", |p| p.label.as_str())) ": " (format!("{:.1}", r.demand)) }
+                }
+            }
+            polyline.capacity points=(line(&|r| r.capacity)) {}
+            polyline.surge points=(line(&|r| r.capacity + r.surge)) {}
+        }
+    }
+}
+
+/// Capacity gaps: bottlenecks, worst shortfall first.
+pub(crate) async fn capacity(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let r = comparison(&local, &ext, None).await?;
+    let mut gaps: Vec<pb::CapacityComparisonRow> = r.rows.into_iter().filter(|r| r.bottleneck).collect();
+    gaps.sort_by(|a, b| a.balance.total_cmp(&b.balance));
+    let rows = comparison_rows(&gaps);
+    if f.csv() {
+        return Ok(csv::download("capacity-gaps", &COMPARISON_HEAD, &rows));
+    }
+    page(
+        "Capacity gaps",
+        html! {
+            h1 { "Capacity gaps" }
+            p { span #bottlenecks { (r.bottlenecks) } " bottlenecks, worst first." }
+            (comparison_table(&rows))
+            (csv_link("/console/capacity"))
+        },
+    )
+}
+
+/// 50/50 balance per Military Department and fiscal year.
+pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let b = balance_of(&local, &ext).await?;
+    let head = [
+        "department",
+        "fiscal_year",
+        "organic",
+        "contract",
+        "organic_hours",
+        "contract_hours",
+        "contract_share",
+        "status",
+    ];
+    let rows: Vec<Vec<String>> = b
+        .departments
+        .iter()
+        .map(|d| {
+            let p = d.projected.unwrap_or_default();
+            vec![
+                department_name(d.department).to_owned(),
+                d.fiscal_year.to_string(),
+                dollars(p.organic_cents),
+                dollars(p.contract_cents),
+                format!("{:.1}", p.organic_hours),
+                format!("{:.1}", p.contract_hours),
+                pct(d.contract_share),
+                balance_name(d.status).to_owned(),
+            ]
+        })
+        .collect();
+    if f.csv() {
+        return Ok(csv::download("balance", &head, &rows));
+    }
+    page(
+        "50/50 balance",
+        html! {
+            h1 { "50/50 balance" }
+            p { "Warning at " (format!("{:.0}", b.warning_percent)) " %, limit 50 % (projected, proposed work included)." }
+            table #balance {
+                thead { tr { @for h in head { th { (h) } } } }
+                tbody { @for (d, r) in b.departments.iter().zip(&rows) { tr class=(balance_name(d.status).to_lowercase()) { @for c in r { td { (c) } } } } }
+            }
+            (csv_link("/console/balance"))
+            h2 { "Utilization of offered capacity" }
+            table {
+                thead { tr { th { "Provider" } th { "From" } th { "To" } th { "Offered" } th { "Used" } th { "Utilization" } } }
+                tbody { @for u in &b.utilization { tr {
+                    td { (u.provider) } td { (u.period_start) } td { (u.period_end) }
+                    td { (format!("{:.1}", u.offered)) } td { (format!("{:.1}", u.used)) } td { (pct(u.utilization)) }
+                } } }
+            }
+        },
+    )
+}
+
+/// Availability: A_M, A_O and C/DA per TMS and timeframe (DoDI 3110.05).
+pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
+    let r: pb::GetAvailabilityMetricsResponse = local
+        .call(&ext, &format!("{SIGNALS}GetAvailabilityMetrics"), &pb::GetAvailabilityMetricsRequest::default())
+        .await?;
+    let head =
+        ["tms", "owner", "timeframe_start", "timeframe_end", "reports", "a_m", "a_o", "cost_per_day_of_availability"];
+    let rows: Vec<Vec<String>> = r
+        .metrics
+        .iter()
+        .map(|m| {
+            vec![
+                m.tms.clone(),
+                m.owner.clone(),
+                m.timeframe_start.clone(),
+                m.timeframe_end.clone(),
+                m.reports.to_string(),
+                pct(m.a_m),
+                pct(m.a_o),
+                m.cost_per_day_of_availability.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into()),
+            ]
+        })
+        .collect();
+    if f.csv() {
+        return Ok(csv::download("availability", &head, &rows));
+    }
+    page(
+        "Availability",
+        html! {
+            h1 { "Availability" }
+            p { span #reports-considered { (r.reports_considered) } " reports considered." }
+            table #availability {
+                thead { tr { @for h in head { th { (h) } } } }
+                tbody { @for row in &rows { tr { @for c in row { td { (c) } } } } }
+            }
+            (csv_link("/console/availability"))
+        },
+    )
+}
+
+/// Allocation: a button that runs Propose (coordinators only; others get the service's refusal).
+pub(crate) async fn allocation() -> Page {
+    page(
+        "Allocation",
+        html! {
+            h1 { "Allocation" }
+            form method="post" action="/console/allocation/propose" {
+                button #propose { "Propose a plan" }
+            }
+        },
+    )
+}
+
+/// Runs Propose and shows the plan for review, with a form to commit exactly it.
+pub(crate) async fn propose(State(local): State<Local>, ext: Extensions, headers: HeaderMap, uri: Uri) -> Page {
+    if !same_origin(&headers, &uri) {
+        return Err(PageError::forbidden("cross-site request refused"));
+    }
+    let plan: pb::AllocationPlan =
+        local.call(&ext, "/cosx.v1.Allocation/Propose", &pb::ProposeAllocationRequest::default()).await?;
+    let commit = pb::CommitAllocationRequest { assignments: plan.assignments.clone() };
+    page(
+        "Allocation plan",
+        html! {
+            h1 { "Proposed plan" }
+            p { (plan.assignments.len()) " placements, " (plan.unplaced.len()) " unplaced, total cost " (dollars(plan.total_cost_cents)) "." }
+            table #plan {
+                thead { tr { th { "Order" } th { "Provider" } th { "Units" } th { "Distance km" } th { "Cost" } th { "Contract work (50/50)" } } }
+                tbody { @for a in &plan.assignments { tr {
+                    td { (a.repair_order) } td { (a.provider) } td { (a.units) } td { (format!("{:.0}", a.distance_km)) }
+                    td { (dollars(a.total_cost_cents)) }
+                    td { (department_name(a.contract_work_department)) " FY" (a.contract_work_fiscal_year) }
+                } } }
+            }
+            h2 { "Unplaced" }
+            table #unplaced {
+                thead { tr { th { "Order" } th { "Reason" } th { "Detail" } } }
+                tbody { @for u in &plan.unplaced { tr { td { (u.repair_order) } td { (u.reason) } td { (u.detail) } } } }
+            }
+            form method="post" action="/console/allocation/commit" {
+                input type="hidden" name="plan" value=(hex::encode(commit.encode_to_vec()));
+                button #commit { "Commit this plan" }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CommitForm {
+    plan: String,
+}
+
+/// Commits the reviewed plan; the service checks every placement again.
+pub(crate) async fn commit(
+    State(local): State<Local>,
+    ext: Extensions,
+    headers: HeaderMap,
+    uri: Uri,
+    Form(form): Form<CommitForm>,
+) -> Page {
+    if !same_origin(&headers, &uri) {
+        return Err(PageError::forbidden("cross-site request refused"));
+    }
+    let bytes = hex::decode(&form.plan).map_err(|e| PageError::bad_request(format!("plan: not hex: {e}")))?;
+    let request = pb::CommitAllocationRequest::decode(bytes.as_slice())
+        .map_err(|e| PageError::bad_request(format!("plan: not a plan: {e}")))?;
+    let r: pb::CommitAllocationResponse = local.call(&ext, "/cosx.v1.Allocation/Commit", &request).await?;
+    page(
+        "Allocation committed",
+        html! {
+            h1 { "Commit" }
+            table #committed {
+                thead { tr { th { "Order" } th { "Proposed" } th { "Refused because" } } }
+                tbody { @for c in &r.results { tr { td { (c.repair_order) } td { (if c.proposed { "yes" } else { "no" }) } td { (c.error) } } } }
+            }
+        },
+    )
+}
