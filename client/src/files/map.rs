@@ -114,22 +114,5 @@ impl Mapping {
 
 fn find_column_path(name: &str) -> String {
     // Settings may use proto (snake_case) names; compare on the JSON path.
-    name.split('.')
-        .map(|part| {
-            let mut out = String::new();
-            let mut upper = false;
-            for c in part.chars() {
-                if c == '_' {
-                    upper = true;
-                } else if upper {
-                    out.extend(c.to_uppercase());
-                    upper = false;
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    name.split('.').map(super::schema::snake_to_camel).collect::<Vec<_>>().join(".")
 }

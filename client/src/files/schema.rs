@@ -116,7 +116,8 @@ pub fn find_column(record: RecordType, header: &str) -> Option<&'static Column> 
     })
 }
 
-fn snake_to_camel(s: &str) -> String {
+/// `repair_order` as proto3 JSON names it: `repairOrder`.
+pub(super) fn snake_to_camel(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut upper = false;
     for c in s.chars() {
