@@ -115,17 +115,19 @@ impl PageError {
 impl From<tonic::Status> for PageError {
     fn from(s: tonic::Status) -> PageError {
         use tonic::Code;
-        let (status, title) = match s.code() {
-            Code::InvalidArgument | Code::OutOfRange => (StatusCode::BAD_REQUEST, "Bad request"),
-            Code::FailedPrecondition => (StatusCode::BAD_REQUEST, "Not possible now"),
-            Code::NotFound => (StatusCode::NOT_FOUND, "Not found"),
-            Code::AlreadyExists | Code::Aborted => (StatusCode::CONFLICT, "Conflict"),
-            Code::PermissionDenied => (StatusCode::FORBIDDEN, "Not allowed"),
-            Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "Not identified"),
-            Code::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
-            Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Unavailable"),
-            Code::DeadlineExceeded => (StatusCode::GATEWAY_TIMEOUT, "Timed out"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "Error"),
+        // The HTTP status is the JSON face's, from the one table of them.
+        let status = cosx_edge::json::errors::http_status(s.code());
+        let title = match s.code() {
+            Code::InvalidArgument | Code::OutOfRange => "Bad request",
+            Code::FailedPrecondition => "Not possible now",
+            Code::NotFound => "Not found",
+            Code::AlreadyExists | Code::Aborted => "Conflict",
+            Code::PermissionDenied => "Not allowed",
+            Code::Unauthenticated => "Not identified",
+            Code::ResourceExhausted => "Too many requests",
+            Code::Unavailable => "Unavailable",
+            Code::DeadlineExceeded => "Timed out",
+            _ => "Error",
         };
         if status.is_server_error() {
             tracing::warn!(code = ?s.code(), message = s.message(), "console page failed");

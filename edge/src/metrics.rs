@@ -78,7 +78,7 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 /// A call answered: its method, the gRPC code at the head of the response,
 /// and how long it took to get there.
 pub fn call_answered(method: &str, code: tonic::Code, took: Duration) {
-    let code = code_name(code);
+    let code = crate::json::errors::code_name(code);
     // Unknown paths are one series, so a scanner cannot grow the page.
     let method = if method.starts_with("/cosx.v1.") || method.starts_with("/grpc.") { method } else { "other" };
     bump(&METRICS.calls, (method.to_owned(), code));
@@ -115,29 +115,6 @@ pub fn writer_queue(change: i64) {
 /// A feed subscription opened (or, negative, closed).
 pub fn feed_subscribers(change: i64) {
     METRICS.feed_subscribers.fetch_add(change, Ordering::Relaxed);
-}
-
-fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code as C;
-    match code {
-        C::Ok => "OK",
-        C::Cancelled => "CANCELLED",
-        C::Unknown => "UNKNOWN",
-        C::InvalidArgument => "INVALID_ARGUMENT",
-        C::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        C::NotFound => "NOT_FOUND",
-        C::AlreadyExists => "ALREADY_EXISTS",
-        C::PermissionDenied => "PERMISSION_DENIED",
-        C::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        C::FailedPrecondition => "FAILED_PRECONDITION",
-        C::Aborted => "ABORTED",
-        C::OutOfRange => "OUT_OF_RANGE",
-        C::Unimplemented => "UNIMPLEMENTED",
-        C::Internal => "INTERNAL",
-        C::Unavailable => "UNAVAILABLE",
-        C::DataLoss => "DATA_LOSS",
-        C::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

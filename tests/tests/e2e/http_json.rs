@@ -186,3 +186,22 @@ async fn ingest_over_http_streams_ndjson_results_in_order_and_names_a_bad_line()
     assert_eq!(listed.into_inner().repair_orders.len(), 3, "the lines before the bad one are stored, none after");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_suspended_party_is_refused_over_http_json_as_over_grpc() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let channel = ex.channel(party::KAI).await?;
+    let before = http_json(&channel, Method::GET, "/v1/repairOrders", &[], None).await?;
+    assert_eq!(before.status, 200);
+    ex.registry(party::COORDINATOR)
+        .await?
+        .suspend_party(pb::SuspendPartyRequest { name: format!("parties/{}", party::KAI), ..Default::default() })
+        .await?;
+    let after = http_json(&channel, Method::GET, "/v1/repairOrders", &[], None).await?;
+    assert_eq!(after.status, http::StatusCode::FORBIDDEN, "{:?}", after.body);
+    assert_eq!(after.body["error"]["status"], "PERMISSION_DENIED");
+    // The same refusal on the events stream: nothing is streamed.
+    let events = http_json(&channel, Method::GET, "/v1/events", &[], None).await?;
+    assert_eq!(events.status, http::StatusCode::FORBIDDEN);
+    Ok(())
+}
