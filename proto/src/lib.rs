@@ -2,7 +2,7 @@
 //!
 //! Messages and service stubs come from tonic-prost-build; their proto3 JSON
 //! mapping (used by the CLI's `--file` input and `--json` output) from pbjson.
-//! This crate holds no logic: converting these messages into domain types is
+//! Besides the wire's own names (`names`), this crate holds no logic: converting these messages into domain types is
 //! the server's and client's job, at the API boundary.
 
 #![allow(missing_docs, unreachable_pub, clippy::all)]
@@ -15,5 +15,7 @@ pub mod v1 {
 
 /// Encoded `FileDescriptorSet` of the whole API, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cosx_descriptor.bin"));
+
+pub mod names;
 
 pub use pbjson_types;

@@ -114,5 +114,5 @@ impl Mapping {
 
 fn find_column_path(name: &str) -> String {
     // Settings may use proto (snake_case) names; compare on the JSON path.
-    name.split('.').map(super::schema::snake_to_camel).collect::<Vec<_>>().join(".")
+    cosx_proto::names::json_field_path(name)
 }

@@ -111,26 +111,9 @@ pub fn find_column(record: RecordType, header: &str) -> Option<&'static Column> 
     let header = header.trim();
     let cols = columns(record);
     cols.iter().find(|c| c.path == header).or_else(|| {
-        let camel = header.split('.').map(snake_to_camel).collect::<Vec<_>>().join(".");
+        let camel = cosx_proto::names::json_field_path(header);
         cols.iter().find(|c| c.path == camel)
     })
-}
-
-/// `repair_order` as proto3 JSON names it: `repairOrder`.
-pub(super) fn snake_to_camel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut upper = false;
-    for c in s.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Fields whose strings are calendar dates, `YYYY-MM-DD` (the proto says so
@@ -177,7 +160,7 @@ impl Pool {
     fn flatten(&self, message: &str, prefix: &str, top: bool, out: &mut Vec<Column>) {
         let Some(m) = self.messages.get(message) else { return };
         for f in &m.field {
-            let json = f.json_name.clone().unwrap_or_else(|| snake_to_camel(f.name()));
+            let json = f.json_name.clone().unwrap_or_else(|| cosx_proto::names::lower_camel(f.name()));
             let path = if prefix.is_empty() { json.clone() } else { format!("{prefix}.{json}") };
             let output_only = top && (f.number() == 1 && f.name() == "name" || f.number() >= 20);
             let type_name = f.type_name().trim_start_matches('.');

@@ -31,50 +31,7 @@ pub fn http_status(code: Code) -> http::StatusCode {
     }
 }
 
-/// `INVALID_ARGUMENT`, as AIP-193 spells a code.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-    }
-}
-
-/// `repair_order.item.nsn` as the JSON body names it: `repairOrder.item.nsn`
-/// (indexes such as `parts[1]` kept).
-pub fn json_field_path(path: &str) -> String {
-    path.split('.').map(lower_camel).collect::<Vec<_>>().join(".")
-}
-
-fn lower_camel(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    let mut upper = false;
-    for c in segment.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use cosx_proto::names::{code_name, json_field_path};
 
 /// An HTTP error answer: status, headers and AIP-193 body.
 #[derive(Debug, Clone)]

@@ -270,7 +270,13 @@ async fn feed_checkpoints_do_not_count_other_parties_commits() -> anyhow::Result
     while let Ok(next) = tokio::time::timeout(Duration::from_secs(2), stream.message()).await {
         let Some(e) = next? else { break };
         if e.kind == pb::EventKind::Checkpoint as i32 {
-            assert_eq!(Some(e.sequence), seen_own, "the checkpoint is KAI's own cursor");
+            // A heartbeat may still go out before the order's event: it
+            // must not count the hidden orders either.
+            let Some(own_sequence) = seen_own else {
+                assert!(e.sequence <= party_events, "a checkpoint at {} counts USAF's hidden orders", e.sequence);
+                continue;
+            };
+            assert_eq!(e.sequence, own_sequence, "the checkpoint is KAI's own cursor");
             break;
         }
         if let Some(pb::event::Subject::RepairOrder(o)) = &e.subject
