@@ -147,6 +147,7 @@ fn node_config(dir: &Path, party: &str, listen: SocketAddr, upstream: SocketAddr
         limits: Limits { calls_per_second_per_party: 2_000.0, burst_per_party: 4_000, ..Default::default() },
         shutdown_grace: Duration::from_secs(2),
         metrics_listen: None,
+        outbox_retention: cosx_node::config::DEFAULT_OUTBOX_RETENTION,
         webhooks: Vec::new(),
     }
 }

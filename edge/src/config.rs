@@ -158,7 +158,7 @@ pub mod duration {
 
     use serde::{Deserialize, Deserializer};
 
-    /// Parses `"<number><unit>"`, unit one of ms, s, m, h.
+    /// Parses `"<number><unit>"`, unit one of ms, s, m, h, d.
     pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
@@ -169,7 +169,8 @@ pub mod duration {
             "s" => Ok(Duration::from_secs(n)),
             "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
             "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
-            _ => Err(format!("{text:?}: unit must be ms, s, m or h")),
+            "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
+            _ => Err(format!("{text:?}: unit must be ms, s, m, h or d")),
         }
     }
 

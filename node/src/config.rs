@@ -108,10 +108,24 @@ pub struct NodeConfig {
     /// none if unset. Keep it on loopback or a management network.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// How long a delivered write stays in the outbox (default 30 days):
+    /// its effect is in the replica and the coordinator keeps its request
+    /// id for good, so this is only how long the node itself answers a
+    /// repeated request id from its own record (its idempotency window);
+    /// queued and refused writes stay until they are settled or seen to.
+    #[serde(default = "default_outbox_retention", with = "cosx_edge::config::duration")]
+    pub outbox_retention: std::time::Duration,
     /// `[[webhooks]]`: the party's feed delivered to HTTP endpoints, as the
     /// node's party (see `cosx_webhooks`); cursors in `<database>.webhooks`.
     #[serde(default)]
     pub webhooks: Vec<cosx_webhooks::WebhookConfig>,
+}
+
+/// Thirty days.
+pub const DEFAULT_OUTBOX_RETENTION: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+fn default_outbox_retention() -> std::time::Duration {
+    DEFAULT_OUTBOX_RETENTION
 }
 
 fn default_shutdown_grace() -> std::time::Duration {

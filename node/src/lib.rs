@@ -93,6 +93,28 @@ fn party_of(cert_pem: &str, trust_domain: &str) -> anyhow::Result<PartyId> {
     PartyId::parse(&id).map_err(|e| anyhow::anyhow!("upstream.cert: {e}"))
 }
 
+/// Forgets delivered writes once they are older than `retention`, checking
+/// a few times per retention (at most hourly, at least every second), so the
+/// outbox holds the writes of one retention and not the node's whole history.
+async fn forget_delivered_forever(store: Arc<NodeStore>, retention: std::time::Duration) {
+    let every = (retention / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(before) =
+            chrono::TimeDelta::from_std(retention).ok().and_then(|r| chrono::Utc::now().checked_sub_signed(r))
+        else {
+            continue;
+        };
+        match store.forget_delivered(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(writes = n, "forgot delivered writes past the outbox retention"),
+            Err(e) => tracing::warn!(error = %e, "could not forget delivered writes; will try again"),
+        }
+    }
+}
+
 /// Opens the node's database, starts the link to the coordinator (which may
 /// be down: the node serves regardless) and serves its party's systems.
 pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
@@ -107,7 +129,8 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
     });
     let mut links = vec![
         tokio::spawn(upstream::forward(store.clone(), upstream.clone())),
-        tokio::spawn(upstream::follow(store, upstream)),
+        tokio::spawn(upstream::follow(store.clone(), upstream)),
+        tokio::spawn(forget_delivered_forever(store, config.outbox_retention)),
     ];
     let listener = TcpListener::bind(config.listen).await?;
     let mut metrics_addr = None;

@@ -689,6 +689,38 @@ impl NodeStore {
         Ok(())
     }
 
+    /// Forgets delivered writes settled before `before`, a slice at a time
+    /// so no transaction holds the writer long; answers how many. Their
+    /// effect stays in the replica and the coordinator keeps their request
+    /// ids, so only the node's own answer to a repeat goes (see
+    /// `outbox_retention`). Queued and refused writes are never forgotten.
+    pub async fn forget_delivered(&self, before: DateTime<Utc>) -> Result<u64> {
+        const SLICE: i64 = 10_000;
+        let cutoff = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let mut forgotten = 0;
+        loop {
+            let _writer = self.writer.lock().await;
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let sequences: Vec<i64> = sqlx::query_scalar(
+                "SELECT sequence FROM outbox WHERE state = 'delivered' AND done_time < ? ORDER BY sequence LIMIT ?",
+            )
+            .bind(&cutoff)
+            .bind(SLICE)
+            .fetch_all(&mut *tx)
+            .await?;
+            let (Some(first), Some(last)) = (sequences.first(), sequences.last()) else { return Ok(forgotten) };
+            for table in ["outbox_subject", "outbox"] {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE sequence BETWEEN ?1 AND ?2 AND sequence IN
+                       (SELECT sequence FROM outbox WHERE state = 'delivered' AND done_time < ?3)"
+                );
+                sqlx::query(&sql).bind(first).bind(last).bind(&cutoff).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            forgotten += sequences.len() as u64;
+        }
+    }
+
     /// The coordinator refused a write: it is kept, with the reason, on the
     /// write and on every record it touched; it is not retried.
     pub async fn rejected(&self, sequence: i64, code: &str, message: &str) -> Result<()> {

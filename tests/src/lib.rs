@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cosx_certs::{ExchangeCa, Issued, LeafSpec};
+use cosx_client::files::examples;
 use cosx_coordinator::config::{CoordinatorConfig, LogFormat, PartyConfig, TlsConfig};
 use cosx_coordinator::server::{self, Running};
-use cosx_client::files::examples;
 use cosx_proto::v1 as pb;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 

@@ -62,6 +62,7 @@ impl TestExchange {
             },
             shutdown_grace: cosx_coordinator::config::DEFAULT_SHUTDOWN_GRACE,
             metrics_listen: Some("127.0.0.1:0".parse()?),
+            outbox_retention: cosx_node::config::DEFAULT_OUTBOX_RETENTION,
             webhooks: Vec::new(),
         })
     }
@@ -73,7 +74,11 @@ impl TestExchange {
 
     /// Starts a node for `party` whose upstream is `upstream`.
     pub async fn start_node_via(&self, party: &str, upstream: SocketAddr) -> anyhow::Result<TestNode> {
-        let config = self.node_config(party, upstream)?;
+        self.start_node_from(party, self.node_config(party, upstream)?).await
+    }
+
+    /// Starts a node for `party` from `config` (e.g. [`Self::node_config`] changed).
+    pub async fn start_node_from(&self, party: &str, config: NodeConfig) -> anyhow::Result<TestNode> {
         let running = node::start(&config).await?;
         Ok(TestNode { config, running: Some(running), party: party.to_owned() })
     }

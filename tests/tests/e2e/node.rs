@@ -453,6 +453,44 @@ async fn a_repeated_request_id_at_a_node_is_answered_once_and_forwarded_once() -
     Ok(())
 }
 
+#[tokio::test]
+async fn a_node_forgets_delivered_writes_past_its_outbox_retention_and_keeps_their_effect() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut config = ex.node_config(party::USAF, ex.addr())?;
+    config.outbox_retention = Duration::from_secs(1);
+    let node = ex.start_node_from(party::USAF, config).await?;
+    let mut local = Exchange::new(ex.node_channel(&node).await?);
+    let mut status = pb::node_client::NodeClient::new(ex.node_channel(&node).await?);
+    let order = create(&mut local, "forgotten-later".into()).await?;
+    settle(&ex, &node).await?;
+    let writes = |state: pb::WriteState| pb::ListWritesRequest { state: state as i32, ..Default::default() };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !status.list_writes(writes(pb::WriteState::Delivered)).await?.into_inner().writes.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the delivered write is still in the outbox");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The record stays, as the coordinator has it.
+    let kept = local.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await?.into_inner();
+    assert_eq!((kept.version, kept.state), (order.version, order.state));
+    assert_eq!(sync_state(&kept), pb::SyncState::Synced);
+    // Later writes are forwarded as before.
+    let later = create(&mut local, "after-the-window".into()).await?;
+    settle(&ex, &node).await?;
+    let mut coordinator = ex.exchange(party::USAF).await?;
+    let names: Vec<String> = all_orders(&mut coordinator, party::USAF).await?.into_iter().map(|o| o.name).collect();
+    assert_eq!(names, vec![order.name.clone(), later.name]);
+    // A request id repeated after the window is new to the node, but not to
+    // the coordinator, which keeps request ids for good: it is refused there
+    // (and shown refused at the node), never stored twice.
+    create(&mut local, "forgotten-later".into()).await?;
+    settle(&ex, &node).await?;
+    let refused = status.list_writes(writes(pb::WriteState::Rejected)).await?.into_inner().writes;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].error_code, "ALREADY_EXISTS", "{refused:?}");
+    assert_eq!(all_orders(&mut coordinator, party::USAF).await?.len(), 2);
+    Ok(())
+}
+
 /// One command of the differential test, as a party sends it.
 #[derive(Debug, Clone)]
 enum Command {
