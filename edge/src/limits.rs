@@ -312,7 +312,9 @@ where
             ));
             return Box::pin(std::future::ready(Ok(refuse(status, grpc))));
         };
-        let limit = shared.max_message_bytes(request.uri().path());
+        // An HTTP/JSON call is limited, and counted, as the method it maps to.
+        let path = if grpc { path } else { crate::json::grpc_path_of(request.method(), &path).unwrap_or(path) };
+        let limit = shared.max_message_bytes(&path);
         let deadline = grpc_timeout(&request);
         let timeout = shared.message_timeout;
         let framing = Framing::of(&request, grpc);
@@ -338,7 +340,7 @@ where
                 None => call.await,
             };
             if let Ok(response) = &answer {
-                let code = Status::from_header_map(response.headers()).map_or(Code::Ok, |s| s.code());
+                let code = crate::json::errors::AnsweredCode::of(response);
                 crate::metrics::call_answered(&method, code, started.elapsed());
             }
             answer

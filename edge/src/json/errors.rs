@@ -33,6 +33,27 @@ pub fn http_status(code: Code) -> http::StatusCode {
 
 pub use cosx_proto::names::{code_name, json_field_path};
 
+/// The gRPC code an HTTP answer stands for, carried on the response (not
+/// sent) so admission's call metrics count HTTP/JSON and console calls by
+/// the same codes as gRPC ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnsweredCode(pub Code);
+
+impl AnsweredCode {
+    /// The code of `response`: its `grpc-status`, else the one the face
+    /// carried, else OK for a success and UNKNOWN for anything else.
+    pub fn of<B>(response: &http::Response<B>) -> Code {
+        if let Some(status) = Status::from_header_map(response.headers()) {
+            return status.code();
+        }
+        match response.extensions().get::<AnsweredCode>() {
+            Some(AnsweredCode(code)) => *code,
+            None if response.status().is_success() || response.status().is_redirection() => Code::Ok,
+            None => Code::Unknown,
+        }
+    }
+}
+
 /// An HTTP error answer: status, headers and AIP-193 body.
 #[derive(Debug, Clone)]
 pub struct HttpError {
@@ -103,6 +124,7 @@ impl HttpError {
     pub fn response<B: From<String>>(&self) -> http::Response<B> {
         let mut response = http::Response::new(B::from(self.body().to_string()));
         *response.status_mut() = self.status;
+        response.extensions_mut().insert(AnsweredCode(self.code));
         let headers = response.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         if let Some(secs) = self.retry_after {

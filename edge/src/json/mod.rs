@@ -45,6 +45,24 @@ pub type Body = axum::body::Body;
 /// message limit is usually the lower one.
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 
+/// The API's HTTP bindings, read once per process from the annotations.
+static ROUTES: std::sync::LazyLock<Vec<Route>> =
+    std::sync::LazyLock::new(|| descriptors().ok().and_then(|pool| routes::routes(&pool).ok()).unwrap_or_default());
+
+/// The gRPC path an HTTP request maps to (`POST /v1/repairOrders` →
+/// `/cosx.v1.Exchange/CreateRepairOrder`), so admission applies the same
+/// per-method limits to both faces; `None` for unmapped requests.
+pub fn grpc_path_of(verb: &Method, path: &str) -> Option<String> {
+    route_of(&ROUTES, verb, path).map(|(route, _)| route.grpc_path())
+}
+
+/// The route `verb path` takes, with its captured variables.
+fn route_of<'r>(routes: &'r [Route], verb: &Method, path: &str) -> Option<(&'r Route, Vec<(String, String)>)> {
+    routes
+        .iter()
+        .find_map(|route| (route.verb == verb).then(|| route.template.matches(path)).flatten().map(|c| (route, c)))
+}
+
 /// The HTTP/JSON face of one listener.
 #[derive(Clone)]
 pub struct JsonApi {
@@ -52,7 +70,6 @@ pub struct JsonApi {
 }
 
 struct Inner {
-    routes: Vec<Route>,
     openapi: Bytes,
     local: Local,
 }
@@ -61,9 +78,10 @@ impl JsonApi {
     /// The face over `local`, mapped by the API's own annotations.
     pub fn new(local: Local) -> anyhow::Result<JsonApi> {
         let pool = descriptors()?;
+        // Built here, not lazily, so a bad binding fails the start with its reason.
         let routes = routes::routes(&pool)?;
         let openapi = Bytes::from(serde_json::to_vec_pretty(&openapi::document(&pool, &routes))?);
-        Ok(JsonApi { inner: Arc::new(Inner { routes, openapi, local }) })
+        Ok(JsonApi { inner: Arc::new(Inner { openapi, local }) })
     }
 
     /// Answers one HTTP request (any request the gRPC routes did not take).
@@ -74,7 +92,10 @@ impl JsonApi {
                 .into_http::<Body>();
         }
         match self.dispatch(request).await {
-            Ok(response) => response,
+            Ok(mut response) => {
+                response.extensions_mut().insert(errors::AnsweredCode(Code::Ok));
+                response
+            }
             Err(e) => e.response(),
         }
     }
@@ -87,18 +108,9 @@ impl JsonApi {
             }
             return Ok(json_response(StatusCode::OK, self.inner.openapi.clone(), None));
         }
-        let mut allowed = Vec::new();
-        let mut found = None;
-        for route in &self.inner.routes {
-            if let Some(captured) = route.template.matches(&path) {
-                if route.verb == request.method() {
-                    found = Some((route, captured));
-                    break;
-                }
-                allowed.push(route.verb.as_str());
-            }
-        }
-        let Some((route, captured)) = found else {
+        let Some((route, captured)) = route_of(&ROUTES, request.method(), &path) else {
+            let allowed: Vec<&str> =
+                ROUTES.iter().filter(|r| r.template.matches(&path).is_some()).map(|r| r.verb.as_str()).collect();
             if allowed.is_empty() {
                 return Err(HttpError::new(Code::NotFound, format!("no cosx.v1 method is mapped to {path}")));
             }
@@ -193,6 +205,20 @@ async fn read_body(body: Body) -> Result<Bytes, HttpError> {
     match http_body_util::Limited::new(body, MAX_JSON_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
+            // Admission's own refusal (the method's message limit, a stalled
+            // body) is answered as gRPC would: its code and its words.
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e.as_ref());
+            while let Some(c) = cause {
+                if let Some(status) = c.downcast_ref::<tonic::Status>() {
+                    let mut err = HttpError::new(status.code(), status.message().to_owned());
+                    if status.code() == Code::OutOfRange {
+                        // Over the method's message limit: HTTP has its own word for it.
+                        err.status = StatusCode::PAYLOAD_TOO_LARGE;
+                    }
+                    return Err(err);
+                }
+                cause = c.source();
+            }
             let mut err = HttpError::new(Code::ResourceExhausted, format!("request body refused: {e}"));
             err.status = StatusCode::PAYLOAD_TOO_LARGE;
             err.retry_after = None;

@@ -79,6 +79,14 @@ async fn an_oversize_message_is_out_of_range_and_the_server_keeps_serving() -> a
     .await;
     assert_eq!(outcome.expect_err("an oversize ingest record was accepted").code(), Code::OutOfRange);
 
+    // Same over HTTP/JSON: the limit is the method's, whichever face calls it.
+    let body = serde_json::json!({ "repairOrder": { "item": { "nomenclature": "X".repeat(10_000) } } });
+    let channel = ex.channel(party::USAF).await?;
+    let answer = cosx_tests::http_json(&channel, http::Method::POST, "/v1/repairOrders", &[], Some(body)).await?;
+    assert_eq!(answer.status, http::StatusCode::PAYLOAD_TOO_LARGE, "{}", answer.body);
+    assert_eq!(answer.body["error"]["status"], "OUT_OF_RANGE", "{}", answer.body);
+    assert!(answer.body["error"]["message"].as_str().unwrap_or("").contains("over 4096 bytes"), "{}", answer.body);
+
     // Nothing stored, and a normal order still goes through.
     let list = exchange.list_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
     assert!(list.repair_orders.is_empty());
@@ -250,6 +258,11 @@ async fn the_coordinator_serves_prometheus_metrics_on_its_own_listener() -> anyh
     ex.registry(party::USAF).await?.list_parties(pb::ListPartiesRequest::default()).await?;
     let _ = ex.registry("SGP-NOBODY").await?.list_parties(pb::ListPartiesRequest::default()).await;
     let _feed = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?;
+    // HTTP/JSON calls count under the method they map to, with its code.
+    let channel = ex.channel(party::USAF).await?;
+    let missing = "/v1/repairOrders/US-USAF-OOALC.nothing-here";
+    let answer = cosx_tests::http_json(&channel, http::Method::GET, missing, &[], None).await?;
+    assert_eq!(answer.status, http::StatusCode::NOT_FOUND, "{}", answer.body);
     let addr = ex.running.as_ref().and_then(|r| r.metrics_addr()).ok_or_else(|| anyhow::anyhow!("no metrics"))?;
     let mut socket = tokio::net::TcpStream::connect(addr).await?;
     socket.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n").await?;
@@ -259,6 +272,7 @@ async fn the_coordinator_serves_prometheus_metrics_on_its_own_listener() -> anyh
     for line in [
         "cosx_calls_total{method=\"/cosx.v1.Registry/ListParties\",code=\"OK\"}",
         "cosx_calls_refused_total{limit=\"not admitted\"}",
+        "cosx_calls_total{method=\"/cosx.v1.Exchange/GetRepairOrder\",code=\"NOT_FOUND\"}",
         "cosx_call_duration_seconds_bucket{method=\"/cosx.v1.Registry/ListParties\",le=\"+Inf\"}",
         "cosx_commit_batch_size_count",
         "cosx_writer_queue_depth",
