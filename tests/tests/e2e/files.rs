@@ -14,7 +14,7 @@ use super::cli::write_pki;
 
 /// Runs the CLI as `as_party` and returns its exit code (0 all accepted,
 /// 3 some rows refused, 4 file refused whole, 1 call failed).
-async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> u8 {
+pub(super) async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> u8 {
     let endpoint = format!("https://localhost:{}", ex.addr().port());
     let mut argv: Vec<String> = ["cosx", "--endpoint", &endpoint].iter().map(ToString::to_string).collect();
     for (flag, ext) in [("--cert", "pem"), ("--key", "key")] {
