@@ -324,3 +324,23 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_party_node_serves_the_coordinators_export_for_its_party() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    stock(&ex).await?;
+    let node = ex.start_node(party::USAF).await?;
+    let mut at_node = Export::new(ex.node_channel(&node).await?);
+    let mut at_coordinator = export(&ex, party::USAF).await?;
+    let asked = pb::GetAvailabilityMetricsRequest::default();
+    let via_node = all(at_node.export_availability_tms(asked.clone()).await?.into_inner()).await?;
+    assert_eq!(via_node, all(at_coordinator.export_availability_tms(asked).await?.into_inner()).await?);
+    assert_eq!(via_node.len(), 2);
+    let cells = all(at_node.export_demand(monthly()).await?.into_inner()).await?;
+    assert_eq!(cells, all(at_coordinator.export_demand(monthly()).await?.into_inner()).await?);
+    // The node refuses what the coordinator refuses, by the same field.
+    let paged = pb::ListRepairOrdersRequest { page_size: 5, ..Default::default() };
+    let status = at_node.export_repair_orders(paged).await.err().ok_or_else(|| anyhow::anyhow!("paged export"))?;
+    assert_eq!(violated_fields(&status), ["page_size"]);
+    Ok(())
+}
