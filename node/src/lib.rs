@@ -40,7 +40,9 @@ use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
-use self::api::{Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService};
+use self::api::{
+    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService,
+};
 use self::config::NodeConfig;
 use self::store::NodeStore;
 use self::upstream::Upstream;

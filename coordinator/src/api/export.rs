@@ -283,7 +283,10 @@ impl pb::export_server::Export for ExportService {
         let caller = authenticate(&self.core, &request)?;
         let r = request.get_ref();
         if r.forecast_periods != 0 {
-            return Err(refuse("forecast_periods", "must be 0: an export holds cells; forecasts come from GetDemandSignal"));
+            return Err(refuse(
+                "forecast_periods",
+                "must be 0: an export holds cells; forecasts come from GetDemandSignal",
+            ));
         }
         let answer = self.signals.demand_signal(&caller, r).await?;
         Ok(stream_all(answer.cells))

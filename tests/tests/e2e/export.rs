@@ -103,7 +103,8 @@ async fn each_export_holds_what_the_api_answers_the_same_party() -> anyhow::Resu
             .into_iter()
             .map(|o| o.name)
             .collect();
-        let exported = all(out.export_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner()).await?;
+        let exported =
+            all(out.export_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner()).await?;
         assert_eq!(exported.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), listed, "{who}");
 
         // Demand: the same cells, suppressed ones still suppressed with nothing in them.
@@ -124,11 +125,20 @@ async fn each_export_holds_what_the_api_answers_the_same_party() -> anyhow::Resu
         let tms = all(out.export_availability_tms(asked.clone()).await?.into_inner()).await?;
         assert_eq!(tms.len(), metrics.metrics.len(), "{who}");
         for (row, m) in tms.iter().zip(&metrics.metrics) {
-            let (t, p) = (m.tai_time.clone().unwrap_or_default(), m.pmai_time.clone().unwrap_or_default());
-            assert_eq!((&row.tms, &row.timeframe_start, &row.timeframe_end), (&m.tms, &m.timeframe_start, &m.timeframe_end));
-            assert_eq!((row.a_m, row.a_o, row.cost_per_day_of_availability), (m.a_m, m.a_o, m.cost_per_day_of_availability));
+            let (t, p) = (m.tai_time.unwrap_or_default(), m.pmai_time.unwrap_or_default());
+            assert_eq!(
+                (&row.tms, &row.timeframe_start, &row.timeframe_end),
+                (&m.tms, &m.timeframe_start, &m.timeframe_end)
+            );
+            assert_eq!(
+                (row.a_m, row.a_o, row.cost_per_day_of_availability),
+                (m.a_m, m.a_o, m.cost_per_day_of_availability)
+            );
             assert_eq!((row.tai, row.pmai), (m.tai_inventory, m.pmai_inventory));
-            assert_eq!((row.tai_possible_days, row.tai_available_days, row.tai_nmcm_days), (t.possible, t.available, t.nmcm));
+            assert_eq!(
+                (row.tai_possible_days, row.tai_available_days, row.tai_nmcm_days),
+                (t.possible, t.available, t.nmcm)
+            );
             assert_eq!((row.pmai_possible_days, row.pmai_available_days), (p.possible, p.available));
             assert_eq!(row.tai_upnr_reconciled_days, t.upnr_unaccounted + t.upnr_missing_assets);
             assert_eq!(row.cda_cost_cents, m.costs.as_ref().map_or(0, |c| c.cda_cents));
@@ -139,9 +149,12 @@ async fn each_export_holds_what_the_api_answers_the_same_party() -> anyhow::Resu
         let assets = all(out.export_availability_assets(asked).await?.into_inner()).await?;
         assert_eq!(assets.len(), api_assets.len(), "{who}");
         for (row, a) in assets.iter().zip(&api_assets) {
-            let time = a.time.clone().unwrap_or_default();
+            let time = a.time.unwrap_or_default();
             assert_eq!((&row.serial, &row.owner, row.pmai), (&a.serial, &a.owner, a.pmai));
-            assert_eq!((row.possible_days, row.available_days, row.availability), (time.possible, time.available, a.availability));
+            assert_eq!(
+                (row.possible_days, row.available_days, row.availability),
+                (time.possible, time.available, a.availability)
+            );
             assert_eq!(row.report_version, 1);
         }
         match who {
@@ -187,10 +200,8 @@ async fn an_export_request_it_cannot_honour_is_refused_naming_the_field() -> any
     let forecast = pb::GetDemandSignalRequest { forecast_periods: 3, ..monthly() };
     let status = out.export_demand(forecast).await.err().ok_or_else(|| anyhow::anyhow!("forecast exported"))?;
     assert_eq!(violated_fields(&status), ["forecast_periods"]);
-    let grouped = pb::GetAvailabilityMetricsRequest {
-        group_by: pb::AvailabilityGrouping::Owner as i32,
-        ..Default::default()
-    };
+    let grouped =
+        pb::GetAvailabilityMetricsRequest { group_by: pb::AvailabilityGrouping::Owner as i32, ..Default::default() };
     let status = out.export_availability_tms(grouped).await.err().ok_or_else(|| anyhow::anyhow!("grouped"))?;
     assert_eq!(violated_fields(&status), ["group_by"]);
     let follow = pb::SubscribeRequest { checkpoints: true, ..Default::default() };
@@ -223,7 +234,9 @@ async fn the_http_face_streams_an_export_as_ndjson() -> anyhow::Result<()> {
 }
 
 /// The Parquet columns of `file`: name, physical type and logical type.
-fn parquet_columns(file: &Path) -> anyhow::Result<Vec<(String, parquet::basic::Type, Option<parquet::basic::LogicalType>)>> {
+fn parquet_columns(
+    file: &Path,
+) -> anyhow::Result<Vec<(String, parquet::basic::Type, Option<parquet::basic::LogicalType>)>> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let reader = SerializedFileReader::new(std::fs::File::open(file)?)?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
@@ -252,7 +265,10 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
     let a = assets_file.display().to_string();
     assert_eq!(cosx(&ex, party::USAF, dir.path(), &["export", "availability-assets", "--out", &a]).await, 0);
     // A flag the table has no filter for is refused before anything is asked.
-    assert_eq!(cosx(&ex, party::USAF, dir.path(), &["export", "demand", "--fiscal-year", "2027", "--out", &a]).await, 2);
+    assert_eq!(
+        cosx(&ex, party::USAF, dir.path(), &["export", "demand", "--fiscal-year", "2027", "--out", &a]).await,
+        2
+    );
 
     let cols = parquet_columns(&tms_file)?;
     let ty = |name: &str| cols.iter().find(|c| c.0 == name).map(|c| (c.1, c.2.clone()));
@@ -303,9 +319,19 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
         std::process::Command::new("python3").args(["-c", "import pyarrow"]).status().is_ok_and(|s| s.success());
     if has_pyarrow {
         let expect = dir.path().join("tms-expected.json");
-        std::fs::write(&expect, serde_json::to_string(&api.metrics.iter().map(|m| serde_json::json!({
-            "tms": m.tms, "timeframeStart": m.timeframe_start, "aM": m.a_m, "aO": m.a_o,
-        })).collect::<Vec<_>>())?)?;
+        std::fs::write(
+            &expect,
+            serde_json::to_string(
+                &api.metrics
+                    .iter()
+                    .map(|m| {
+                        serde_json::json!({
+                            "tms": m.tms, "timeframeStart": m.timeframe_start, "aM": m.a_m, "aO": m.a_o,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            )?,
+        )?;
         let output = std::process::Command::new("python3")
             .arg(&script)
             .args(["--tms-parquet", &t, "--tms-expect"])
