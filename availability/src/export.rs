@@ -158,39 +158,40 @@ pub fn asset_rows(a: &ReportAssessment) -> Vec<AssetRow> {
 
 /// One row per TMS and timeframe, from [`by_tms_and_timeframe`](crate::by_tms_and_timeframe).
 pub fn tms_rows(rollups: &[Rollup<TmsTimeframe>]) -> Vec<TmsRow> {
-    rollups
-        .iter()
-        .map(|r| {
-            let (t, p): (&TimeAccount, &TimeAccount) = (&r.tai_time, &r.pmai_time);
-            TmsRow {
-                tms: r.key.tms.clone(),
-                timeframe_first: r.key.timeframe.first,
-                timeframe_last: r.key.timeframe.last,
-                reports: r.reports,
-                tai: r.tai_inventory,
-                pmai: r.pmai_inventory,
-                tai_possible_days: t.possible.get(),
-                tai_available_days: t.available.get(),
-                tai_nmcm_days: t.nmcm.get(),
-                tai_nmcs_days: t.nmcs.get(),
-                tai_depot_days: t.depot.get(),
-                tai_upnr_reported_days: t.upnr_reported.get(),
-                tai_upnr_reconciled_days: t.upnr_from_reconciliation().get(),
-                pmai_possible_days: p.possible.get(),
-                pmai_available_days: p.available.get(),
-                pmai_nmcm_days: p.nmcm.get(),
-                pmai_nmcs_days: p.nmcs.get(),
-                pmai_depot_days: p.depot.get(),
-                pmai_upnr_reported_days: p.upnr_reported.get(),
-                pmai_upnr_reconciled_days: p.upnr_from_reconciliation().get(),
-                a_m: r.a_m,
-                a_o: r.a_o,
-                cda_cost_cents: r.costs.cda_cents,
-                excluded_cost_cents: r.costs.excluded_cents,
-                cost_per_day_of_availability: r.cost_per_day_of_availability,
-            }
-        })
-        .collect()
+    rollups.iter().map(|r| tms_row(&r.key.tms, r.key.timeframe.first, r.key.timeframe.last, r)).collect()
+}
+
+/// The row of one rollup of any key, placed at `tms` and the timeframe
+/// `first..=last` (for rollups grouped by TMS and timeframe elsewhere).
+pub fn tms_row<K>(tms: &str, first: NaiveDate, last: NaiveDate, r: &Rollup<K>) -> TmsRow {
+    let (t, p): (&TimeAccount, &TimeAccount) = (&r.tai_time, &r.pmai_time);
+    TmsRow {
+        tms: tms.to_owned(),
+        timeframe_first: first,
+        timeframe_last: last,
+        reports: r.reports,
+        tai: r.tai_inventory,
+        pmai: r.pmai_inventory,
+        tai_possible_days: t.possible.get(),
+        tai_available_days: t.available.get(),
+        tai_nmcm_days: t.nmcm.get(),
+        tai_nmcs_days: t.nmcs.get(),
+        tai_depot_days: t.depot.get(),
+        tai_upnr_reported_days: t.upnr_reported.get(),
+        tai_upnr_reconciled_days: t.upnr_from_reconciliation().get(),
+        pmai_possible_days: p.possible.get(),
+        pmai_available_days: p.available.get(),
+        pmai_nmcm_days: p.nmcm.get(),
+        pmai_nmcs_days: p.nmcs.get(),
+        pmai_depot_days: p.depot.get(),
+        pmai_upnr_reported_days: p.upnr_reported.get(),
+        pmai_upnr_reconciled_days: p.upnr_from_reconciliation().get(),
+        a_m: r.a_m,
+        a_o: r.a_o,
+        cda_cost_cents: r.costs.cda_cents,
+        excluded_cost_cents: r.costs.excluded_cents,
+        cost_per_day_of_availability: r.cost_per_day_of_availability,
+    }
 }
 
 /// One row per cost element of an assessment.

@@ -448,7 +448,8 @@ async fn step_on(
     // 4b. Propose through the API, at small sizes.
     if size <= args.propose_max_orders {
         eprintln!("step {size}: propose");
-        let allocation = pb::allocation_client::AllocationClient::new(channel).max_decoding_message_size(256 << 20);
+        let allocation =
+            pb::allocation_client::AllocationClient::new(channel.clone()).max_decoding_message_size(256 << 20);
         let l = measure::repeat(reps.clamp(1, 5), || {
             let mut c = allocation.clone();
             async move { c.propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await }
@@ -470,6 +471,48 @@ async fn step_on(
             );
         }
     }
+
+    // 4c. Bulk export: every stored order streamed through ExportRepairOrders
+    // against paging the same orders through ListRepairOrders (1,000 a page),
+    // three runs each, interleaved.
+    eprintln!("step {size}: export");
+    let exchange = pb::exchange_client::ExchangeClient::new(channel.clone()).max_decoding_message_size(256 << 20);
+    let export = pb::export_client::ExportClient::new(channel).max_decoding_message_size(256 << 20);
+    let (mut exported, mut listed) = (Vec::new(), Vec::new());
+    let mut rows = 0usize;
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let mut stream =
+            export.clone().export_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner();
+        rows = 0;
+        while stream.message().await?.is_some() {
+            rows += 1;
+        }
+        exported.push(started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
+        let mut token = String::new();
+        loop {
+            let req = pb::ListRepairOrdersRequest { page_size: 1000, page_token: token, ..Default::default() };
+            let page = exchange.clone().list_repair_orders(req).await?.into_inner();
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        listed.push(started.elapsed().as_secs_f64());
+    }
+    exported.sort_by(f64::total_cmp);
+    listed.sort_by(f64::total_cmp);
+    figures.push(
+        Figure::new("3 queries", "ExportRepairOrders, every order (median of 3)", size, exported[1], "s")
+            .against("ListRepairOrders paged 1,000 (median of 3)", listed[1])
+            .note(format!(
+                "{rows} rows; export min {} max {} s, {} rows/s",
+                fmt(exported[0]),
+                fmt(exported[2]),
+                fmt(rows as f64 / exported[1].max(1e-9))
+            )),
+    );
 
     // 5. Peak resident memory during this step (whole process: coordinator,
     // clients and the ceiling's SQLite all live in it).

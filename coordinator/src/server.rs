@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
-use crate::api::{AllocationService, ExchangeService, FeedService, RegistryService, SignalsService};
+use crate::api::{AllocationService, ExchangeService, ExportService, FeedService, RegistryService, SignalsService};
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
 use crate::store;
@@ -97,6 +98,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         admit: Arc::new(move |party: &str| admitted.admits(party)),
     };
     let serving = cosx_edge::listener::serve(listener, edge, |cx| {
+        let signals = Arc::new(SignalsService::new(core.clone(), views, config.signals.clone()));
         let mut routes = RoutesBuilder::default();
         routes
             .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
@@ -109,16 +111,16 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 ))
                 .max_decoding_message_size(cx.max_message),
             )
+            .add_service(SignalsServer::from_arc(signals.clone()).max_decoding_message_size(cx.max_message))
             .add_service(
-                SignalsServer::new(SignalsService::new(core.clone(), views, config.signals.clone()))
-                    .max_decoding_message_size(cx.max_message),
+                ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message),
             )
             .add_service(
                 AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
             );
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION],
+            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, EXPORT],
             web: Some(cosx_console::web_face()),
         }
     })

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use cosx_domain::PartyId;
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
@@ -39,7 +40,9 @@ use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
-use self::api::{Node, NodeAllocation, NodeExchange, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService};
+use self::api::{
+    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService,
+};
 use self::config::NodeConfig;
 use self::store::NodeStore;
 use self::upstream::Upstream;
@@ -162,10 +165,11 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(FeedServer::new(NodeFeed(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, NODE],
+            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, EXPORT, NODE],
             web: Some(cosx_console::web_face()),
         }
     })

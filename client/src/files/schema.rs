@@ -105,6 +105,23 @@ pub fn columns(record: RecordType) -> &'static [Column] {
     all.get(&record).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// The flat columns of any `cosx.v1` message an export writes (e.g.
+/// `cosx.v1.DemandCell`), in field-number order; empty for an unknown name.
+pub fn message_columns(message: &str) -> &'static [Column] {
+    static ALL: OnceLock<std::sync::Mutex<HashMap<String, &'static [Column]>>> = OnceLock::new();
+    let all = ALL.get_or_init(Default::default);
+    let mut all = all.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = all.get(message) {
+        return c;
+    }
+    let mut out = Vec::new();
+    Pool::load().flatten(message, "", true, &mut out);
+    // A handful of message types per process: leaked once, kept for its life.
+    let leaked: &'static [Column] = Vec::leak(out);
+    all.insert(message.to_owned(), leaked);
+    leaked
+}
+
 /// Finds the column a header names: its dotted JSON path, or the same path
 /// in proto (snake_case) field names.
 pub fn find_column(record: RecordType, header: &str) -> Option<&'static Column> {
@@ -228,6 +245,18 @@ mod tests {
         assert_eq!(by("createTime"), Some(true));
         assert_eq!(by("item.nsn"), Some(false));
         assert_eq!(find_column(RecordType::RepairOrder, "createTime").map(|c| &c.ty), Some(&ColumnType::Timestamp));
+    }
+
+    #[test]
+    fn export_rows_have_typed_columns() {
+        let ty = |m: &str, p: &str| message_columns(m).iter().find(|c| c.path == p).map(|c| c.ty.clone());
+        assert_eq!(ty("cosx.v1.AvailabilityTmsRow", "timeframeStart"), Some(ColumnType::Date));
+        assert_eq!(ty("cosx.v1.AvailabilityTmsRow", "aM"), Some(ColumnType::Double));
+        assert_eq!(ty("cosx.v1.AvailabilityTmsRow", "cdaCostCents"), Some(ColumnType::Int64));
+        assert_eq!(ty("cosx.v1.DemandCell", "period.startDate"), Some(ColumnType::Date));
+        assert_eq!(ty("cosx.v1.DemandCell", "suppressed"), Some(ColumnType::Bool));
+        assert!(matches!(ty("cosx.v1.AvailabilityAssetRow", "systemCategory"), Some(ColumnType::Enum(_))));
+        assert!(message_columns("cosx.v1.NoSuchThing").is_empty());
     }
 
     #[test]

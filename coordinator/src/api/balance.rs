@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cosx_allocation as core;
 use cosx_domain::records::{DepotBaseline, WorkProgress};
-use cosx_domain::{Action, PartyId, Violations};
+use cosx_domain::{Action, Caller, PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -58,16 +58,15 @@ pub(crate) async fn workload_balance(
     core_: &Coordinator,
     views: &tokio::sync::Mutex<LogViews>,
     settings: &SignalsConfig,
-    request: Request<pb::GetWorkloadBalanceRequest>,
-) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
-    let caller = authenticate(core_, &request)?;
+    caller: &Caller,
+    r: &pb::GetWorkloadBalanceRequest,
+) -> Result<pb::GetWorkloadBalanceResponse, Status> {
     if !caller.is_coordinator() {
         return Err(CoreError::PermissionDenied(
             "workload balance and allocation are computed for coordinating offices only".into(),
         )
         .into());
     }
-    let r = request.get_ref();
     let mut v = Violations::new();
     let only_department =
         if r.department == 0 { None } else { department_in(&mut v, "department".into(), r.department) };
@@ -126,13 +125,7 @@ pub(crate) async fn workload_balance(
             utilization: u.utilization,
         })
         .collect();
-    Ok(Response::new(pb::GetWorkloadBalanceResponse {
-        departments,
-        by_nation,
-        by_region,
-        warning_percent,
-        utilization,
-    }))
+    Ok(pb::GetWorkloadBalanceResponse { departments, by_nation, by_region, warning_percent, utilization })
 }
 
 /// Records depot work done outside the exchange.

@@ -20,6 +20,55 @@ use cosx_edge::request::*;
 /// The Exchange service.
 pub struct ExchangeService(pub Arc<Coordinator>);
 
+/// The store filter of a `ListRepairOrders` (and `ExportRepairOrders`) request.
+pub(super) fn order_filter(r: &pb::ListRepairOrdersRequest) -> Result<RecordFilter, Status> {
+    let mut v = Violations::new();
+    let state = convert::optional_enum(&mut v, "state", r.state, state_in);
+    let region = convert::optional_enum(&mut v, "region", r.region, region_in);
+    valid(v, Some(()))?;
+    Ok(RecordFilter {
+        state: state.map(|s| s.as_str().to_owned()),
+        tms: optional_string(&r.tms),
+        owner: optional_string(&r.originator),
+        provider: optional_string(&r.provider),
+        region: region.map(|r| r.as_str().to_owned()),
+        include_superseded: false,
+    })
+}
+
+/// The store filter of a `ListCapacityOffers` (and `ExportCapacityOffers`) request.
+pub(super) fn offer_filter(r: &pb::ListCapacityOffersRequest) -> Result<RecordFilter, Status> {
+    let mut v = Violations::new();
+    let region = convert::optional_enum(&mut v, "region", r.region, region_in);
+    let state = match pb::CapacityOfferState::try_from(r.state) {
+        Ok(pb::CapacityOfferState::Unspecified) => None,
+        Ok(s) => Some(s.as_str_name().trim_start_matches("CAPACITY_OFFER_STATE_").to_owned()),
+        Err(_) => {
+            v.add("state", format!("{} is not a known CapacityOfferState value", r.state));
+            None
+        }
+    };
+    valid(v, Some(()))?;
+    Ok(RecordFilter {
+        state,
+        tms: optional_string(&r.tms),
+        owner: optional_string(&r.provider),
+        provider: None,
+        region: region.map(|r| r.as_str().to_owned()),
+        include_superseded: false,
+    })
+}
+
+/// The store filter of a `ListAvailabilityReports` (and `ExportAvailabilityReports`) request.
+pub(super) fn report_filter(r: &pb::ListAvailabilityReportsRequest) -> RecordFilter {
+    RecordFilter {
+        tms: optional_string(&r.tms),
+        owner: optional_string(&r.reporter),
+        include_superseded: r.include_superseded,
+        ..RecordFilter::default()
+    }
+}
+
 async fn create_order(
     core: &Coordinator,
     caller: &Caller,
@@ -182,18 +231,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        let mut v = Violations::new();
-        let state = convert::optional_enum(&mut v, "state", r.state, state_in);
-        let region = convert::optional_enum(&mut v, "region", r.region, region_in);
-        valid(v, Some(()))?;
-        let filter = RecordFilter {
-            state: state.map(|s| s.as_str().to_owned()),
-            tms: optional_string(&r.tms),
-            owner: optional_string(&r.originator),
-            provider: optional_string(&r.provider),
-            region: region.map(|r| r.as_str().to_owned()),
-            include_superseded: false,
-        };
+        let filter = order_filter(r)?;
         let page = self.0.list_orders(&caller, &filter, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListRepairOrdersResponse {
             repair_orders: page.items.iter().map(repair_order_out).collect(),
@@ -265,25 +303,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        let mut v = Violations::new();
-        let region = convert::optional_enum(&mut v, "region", r.region, region_in);
-        let state = match pb::CapacityOfferState::try_from(r.state) {
-            Ok(pb::CapacityOfferState::Unspecified) => None,
-            Ok(s) => Some(s.as_str_name().trim_start_matches("CAPACITY_OFFER_STATE_").to_owned()),
-            Err(_) => {
-                v.add("state", format!("{} is not a known CapacityOfferState value", r.state));
-                None
-            }
-        };
-        valid(v, Some(()))?;
-        let filter = RecordFilter {
-            state,
-            tms: optional_string(&r.tms),
-            owner: optional_string(&r.provider),
-            provider: None,
-            region: region.map(|r| r.as_str().to_owned()),
-            include_superseded: false,
-        };
+        let filter = offer_filter(r)?;
         let page = self.0.list_offers(&caller, &filter, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListCapacityOffersResponse {
             capacity_offers: page.items.iter().map(capacity_offer_out).collect(),
@@ -347,12 +367,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
     ) -> Result<Response<pb::ListAvailabilityReportsResponse>, Status> {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
-        let filter = RecordFilter {
-            tms: optional_string(&r.tms),
-            owner: optional_string(&r.reporter),
-            include_superseded: r.include_superseded,
-            ..RecordFilter::default()
-        };
+        let filter = report_filter(r);
         let page = self.0.list_reports(&caller, &filter, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListAvailabilityReportsResponse {
             availability_reports: page.items.iter().map(availability_report_out).collect(),

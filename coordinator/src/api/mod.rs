@@ -6,6 +6,7 @@
 mod alerts;
 mod balance;
 mod exchange;
+mod export;
 mod feed;
 mod registry;
 mod signals;
@@ -21,6 +22,7 @@ use crate::coordinator::Coordinator;
 
 pub use balance::AllocationService;
 pub use exchange::ExchangeService;
+pub use export::ExportService;
 pub use feed::FeedService;
 pub use registry::RegistryService;
 pub use signals::SignalsService;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use cosx_availability as core;
 use cosx_demand as dm;
-use cosx_domain::Violations;
+use cosx_domain::{Caller, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
@@ -162,19 +162,7 @@ impl pb::signals_server::Signals for SignalsService {
         request: Request<pb::GetAvailabilityMetricsRequest>,
     ) -> Result<Response<pb::GetAvailabilityMetricsResponse>, Status> {
         let caller = authenticate(&self.core, &request)?;
-        let mut v = Violations::new();
-        let q = query(&mut v, request.get_ref());
-        valid(v, Some(()))?;
-        let targets = self.core.list_targets(&caller, None, None).await?;
-        let mut views = self.views.lock().await;
-        views.catch_up(&self.core).await?;
-        let visible = views.reports.iter().filter(|k| Coordinator::may_see_report(&caller, &k.report));
-        let m = metrics::metrics(visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
-            let mut v = Violations::new();
-            v.add("request", e.to_string());
-            Status::from(CoreError::Invalid(v))
-        })?;
-        drop(views);
+        let m = self.availability(&caller, request.get_ref()).await?;
         let out = pb::GetAvailabilityMetricsResponse {
             metrics: m
                 .metrics
@@ -277,7 +265,8 @@ impl pb::signals_server::Signals for SignalsService {
         &self,
         request: Request<pb::GetWorkloadBalanceRequest>,
     ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
-        super::balance::workload_balance(&self.core, &self.views, &self.config, request).await
+        let caller = authenticate(&self.core, &request)?;
+        Ok(Response::new(self.workload_balance(&caller, request.get_ref()).await?))
     }
 
     async fn set_depot_baseline(
@@ -292,7 +281,55 @@ impl pb::signals_server::Signals for SignalsService {
         request: Request<pb::GetDemandSignalRequest>,
     ) -> Result<Response<pb::GetDemandSignalResponse>, Status> {
         let caller = authenticate(&self.core, &request)?;
-        let r = request.get_ref();
+        Ok(Response::new(self.demand_signal(&caller, request.get_ref()).await?))
+    }
+
+    async fn get_capacity_comparison(
+        &self,
+        request: Request<pb::GetCapacityComparisonRequest>,
+    ) -> Result<Response<pb::GetCapacityComparisonResponse>, Status> {
+        self.capacity_comparison(request).await
+    }
+}
+
+impl SignalsService {
+    /// `GetWorkloadBalance` for `caller` (coordinators only).
+    pub(super) async fn workload_balance(
+        &self,
+        caller: &Caller,
+        r: &pb::GetWorkloadBalanceRequest,
+    ) -> Result<pb::GetWorkloadBalanceResponse, Status> {
+        super::balance::workload_balance(&self.core, &self.views, &self.config, caller, r).await
+    }
+
+    /// What `GetAvailabilityMetrics` computes for `caller`, over the current
+    /// reports it may see; `ExportAvailability*` flattens the same answer.
+    pub(super) async fn availability(
+        &self,
+        caller: &Caller,
+        r: &pb::GetAvailabilityMetricsRequest,
+    ) -> Result<metrics::AvailabilityMetrics, Status> {
+        let mut v = Violations::new();
+        let q = query(&mut v, r);
+        valid(v, Some(()))?;
+        let targets = self.core.list_targets(caller, None, None).await?;
+        let mut views = self.views.lock().await;
+        views.catch_up(&self.core).await?;
+        let visible = views.reports.iter().filter(|k| Coordinator::may_see_report(caller, &k.report));
+        metrics::metrics(visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
+            let mut v = Violations::new();
+            v.add("request", e.to_string());
+            Status::from(CoreError::Invalid(v))
+        })
+    }
+
+    /// `GetDemandSignal` for `caller`: cells released to it under the
+    /// disclosure control, and forecasts of the windows it is shown in full.
+    pub(super) async fn demand_signal(
+        &self,
+        caller: &Caller,
+        r: &pb::GetDemandSignalRequest,
+    ) -> Result<pb::GetDemandSignalResponse, Status> {
         let mut v = Violations::new();
         let basis = match pb::DateBasis::try_from(r.basis) {
             Ok(pb::DateBasis::Submitted) => dm::DateBasis::Submitted,
@@ -351,10 +388,10 @@ impl pb::signals_server::Signals for SignalsService {
             k: if matches!(viewer, dm::Viewer::Party(_)) { control.k } else { 1 },
             orders_counted: dm::orders_counted(&view.cube, viewer, &cells),
         };
-        Ok(Response::new(out))
+        Ok(out)
     }
 
-    async fn get_capacity_comparison(
+    async fn capacity_comparison(
         &self,
         request: Request<pb::GetCapacityComparisonRequest>,
     ) -> Result<Response<pb::GetCapacityComparisonResponse>, Status> {

@@ -279,9 +279,11 @@ fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String
 
 // After `record_as!`: macros are in scope only below their definition.
 mod exchange;
+mod export;
 mod feed;
 mod passthrough;
 
 pub use exchange::NodeExchange;
+pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
 pub use passthrough::{NodeAllocation, NodeRegistry, NodeSignals};

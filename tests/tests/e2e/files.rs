@@ -14,7 +14,7 @@ use super::cli::write_pki;
 
 /// Runs the CLI as `as_party` and returns its exit code (0 all accepted,
 /// 3 some rows refused, 4 file refused whole, 1 call failed).
-async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> u8 {
+pub(super) async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> u8 {
     let endpoint = format!("https://localhost:{}", ex.addr().port());
     let mut argv: Vec<String> = ["cosx", "--endpoint", &endpoint].iter().map(ToString::to_string).collect();
     for (flag, ext) in [("--cert", "pem"), ("--key", "key")] {
@@ -276,12 +276,14 @@ async fn an_erp_extract_imports_through_a_map_file() -> anyhow::Result<()> {
         &map,
         format!(
             r#"ignore = ["Remarks"]
+hours_per_day = 8
 [columns]
 "NSN" = "item.nsn"
 "Qty" = "quantity"
 "Need By" = "requiredBy"
 "Lvl" = "maintenanceLevel"
 "Sys" = "tms"
+"Labor Days" = "estimatedLaborHours"
 [constants]
 originator = "{}"
 systemCategory = "aircraft"
@@ -293,7 +295,8 @@ priority = "3"
 "location.latitude" = "41.12"
 "location.longitude" = "-111.97"
 department = "air-force"
-estimatedLaborHours = "40"
+[units]
+estimatedLaborHours = "days"
 [dates]
 requiredBy = "%d.%m.%Y"
 [enums.maintenanceLevel]
@@ -305,16 +308,20 @@ DEP = "depot"
     let file = dir.path().join("erp.csv");
     std::fs::write(
         &file,
-        "NSN,Qty,Need By,Lvl,Sys,Remarks\n2840-01-602-2317,3,30.09.2027,DEP,F-35A,urgent\n2840-01-602-2317,1,31.09.2027,DEP,F-35A,\n2840-01-602-2317,many,30.09.2027,DEP,F-35A,\n",
+        "NSN,Qty,Need By,Lvl,Sys,Labor Days,Remarks\n2840-01-602-2317,3,30.09.2027,DEP,F-35A,5,urgent\n\
+         2840-01-602-2317,1,31.09.2027,DEP,F-35A,5,\n2840-01-602-2317,many,30.09.2027,DEP,F-35A,5,\n\
+         2840-01-602-2317,2,30.09.2027,DEP,F-35A,five,\n",
     )?;
     let (f, m) = (file.display().to_string(), map.display().to_string());
     assert_eq!(cosx(&ex, party::USAF, dir.path(), &["import", "orders", &f, "--map", &m]).await, 3);
     let stored = stored_orders(&ex).await?;
     assert_eq!(stored.len(), 1);
     assert_eq!((stored[0].quantity, stored[0].required_by.as_str()), (3, "2027-09-30"));
+    assert_eq!(stored[0].estimated_labor_hours, 40.0, "5 working days of 8 hours");
     let rejects = std::fs::read_to_string(dir.path().join("erp.csv.rejects.csv"))?;
     assert!(rejects.contains("Need By: \"\"31.09.2027\"\" is not a date in the format"), "{rejects}");
     assert!(rejects.contains("Qty (quantity): "), "a field error names the source column: {rejects}");
+    assert!(rejects.contains("Labor Days: \"\"five\"\" is not a number"), "{rejects}");
     Ok(())
 }
 
