@@ -232,6 +232,15 @@ fn order_open(order: &OrderView<'_>) -> Result<(), QuoteError> {
     if order.state.is_open() { Ok(()) } else { Err(QuoteError::OrderNotOpen(order.state)) }
 }
 
+/// Whether `caller` may ask for quotes on `order` at all: its originator or
+/// a coordinator, while the order is open.
+pub fn check_may_ask(order: OrderView<'_>, caller: &PartyId, caller_is_coordinator: bool) -> Result<(), QuoteError> {
+    if !(caller_is_coordinator || caller == order.originator) {
+        return Err(QuoteError::NotTheOwnerOrCoordinator);
+    }
+    order_open(&order)
+}
+
 /// Whether `caller` may ask `provider` to quote on `order`, given the
 /// provider's existing quote on it (if any). A closed or expired quote is
 /// asked again (it becomes REQUESTED); eligibility is the caller's to check
@@ -244,10 +253,7 @@ pub fn check_request(
     existing: Option<&Quote>,
     today: NaiveDate,
 ) -> Result<(), QuoteError> {
-    if !(caller_is_coordinator || caller == order.originator) {
-        return Err(QuoteError::NotTheOwnerOrCoordinator);
-    }
-    order_open(&order)?;
+    check_may_ask(order, caller, caller_is_coordinator)?;
     if provider == order.originator {
         return Err(QuoteError::OwnOrder);
     }

@@ -193,6 +193,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
             provider: optional_string(&r.provider),
             region: region.map(|r| r.as_str().to_owned()),
             include_superseded: false,
+            id_prefix: None,
         };
         let page = self.0.list_orders(&caller, &filter, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListRepairOrdersResponse {
@@ -283,6 +284,7 @@ impl pb::exchange_server::Exchange for ExchangeService {
             provider: None,
             region: region.map(|r| r.as_str().to_owned()),
             include_superseded: false,
+            id_prefix: None,
         };
         let page = self.0.list_offers(&caller, &filter, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListCapacityOffersResponse {
