@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
+use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
-use crate::api::{AllocationService, ExchangeService, FeedService, RegistryService, SignalsService};
+use crate::api::{AllocationService, ExchangeService, FeedService, QuotesService, RegistryService, SignalsService};
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
 use crate::store;
@@ -101,6 +102,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         routes
             .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(
                 FeedServer::new(FeedService::new(
                     core.clone(),
@@ -118,7 +120,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             );
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION],
             web: Some(cosx_console::web_face()),
         }
     })

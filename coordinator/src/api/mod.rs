@@ -7,6 +7,7 @@ mod alerts;
 mod balance;
 mod exchange;
 mod feed;
+mod quotes;
 mod registry;
 mod signals;
 
@@ -22,6 +23,7 @@ use crate::coordinator::Coordinator;
 pub use balance::AllocationService;
 pub use exchange::ExchangeService;
 pub use feed::FeedService;
+pub use quotes::QuotesService;
 pub use registry::RegistryService;
 pub use signals::SignalsService;
 

@@ -31,6 +31,7 @@ pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error, quote
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
+pub use quotes::QuoteTargets;
 use crate::store::*;
 
 type Result<T> = std::result::Result<T, CoreError>;
