@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
-use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;

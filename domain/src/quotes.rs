@@ -214,7 +214,10 @@ impl fmt::Display for QuoteError {
             QuoteError::NotTheOwner => f.write_str("only the order's originator may accept a quote"),
             QuoteError::NotTheProvider => f.write_str("only the provider asked may answer this quote"),
             QuoteError::OrderNotOpen(s) => {
-                write!(f, "the order is {s}; quotes are asked, given and accepted only while it is SUBMITTED or DECLINED")
+                write!(
+                    f,
+                    "the order is {s}; quotes are asked, given and accepted only while it is SUBMITTED or DECLINED"
+                )
             }
             QuoteError::OwnOrder => f.write_str("the order's originator cannot be asked to quote on its own order"),
             QuoteError::AlreadyOpen(s) => write!(f, "already has a {} quote on this order", s.as_str()),

@@ -8,8 +8,8 @@
 
 use clap::{Args, Subcommand};
 use cosx_proto::v1::{
-    AcceptQuoteRequest, GetQuoteRequest, ListQuotesRequest, Money, QuoteKind, QuoteState, QuoteTerms,
-    RepairProcess, RequestQuotesRequest, SubmitQuoteRequest,
+    AcceptQuoteRequest, GetQuoteRequest, ListQuotesRequest, Money, QuoteKind, QuoteState, QuoteTerms, RepairProcess,
+    RequestQuotesRequest, SubmitQuoteRequest,
 };
 
 use super::fresh_request_id;
@@ -219,6 +219,9 @@ mod tests {
         assert_eq!((order_name(order).as_str(), provider.len(), all_eligible), ("repairOrders/o1", 2, false));
         assert!(Wrap::try_parse_from(["quote", "request", "o1"]).is_err());
         assert!(Wrap::try_parse_from(["quote", "request", "o1", "--all-eligible", "--provider", "X"]).is_err());
-        assert!(matches!(parse(&["request", "o1", "--all-eligible"]), QuoteCommand::Request { all_eligible: true, .. }));
+        assert!(matches!(
+            parse(&["request", "o1", "--all-eligible"]),
+            QuoteCommand::Request { all_eligible: true, .. }
+        ));
     }
 }

@@ -46,7 +46,10 @@ impl pb::quotes_server::Quotes for QuotesService {
         let mut v = Violations::new();
         let order = resource_id(&mut v, "name", &r.name, "repairOrders");
         if r.providers.len() > cosx_domain::quotes::MAX_QUOTE_PROVIDERS {
-            v.add("providers", format!("at most {}, not {}", cosx_domain::quotes::MAX_QUOTE_PROVIDERS, r.providers.len()));
+            v.add(
+                "providers",
+                format!("at most {}, not {}", cosx_domain::quotes::MAX_QUOTE_PROVIDERS, r.providers.len()),
+            );
         }
         let providers: Vec<PartyId> = r
             .providers

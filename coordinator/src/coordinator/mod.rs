@@ -31,8 +31,8 @@ pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error, quote
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
-pub use quotes::QuoteTargets;
 use crate::store::*;
+pub use quotes::QuoteTargets;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -366,7 +366,12 @@ impl Coordinator {
 
     /// Every registered party, by id.
     fn registered_parties(&self) -> HashMap<PartyId, Party> {
-        self.parties.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, (p, _))| (k.clone(), p.clone())).collect()
+        self.parties
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, (p, _))| (k.clone(), p.clone()))
+            .collect()
     }
 
     /// The store (for audit tools).

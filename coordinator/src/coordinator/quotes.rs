@@ -174,7 +174,9 @@ impl Coordinator {
         let mut out: Vec<PartyId> = parties
             .values()
             .filter(|p| !p.suspended && p.kind != cosx_domain::PartyKind::Coordinator && p.id != order.draft.originator)
-            .filter(|p| cosx_allocation::provider_eligibility(&core_order, &core_offers, p.id.as_str(), &config).is_ok())
+            .filter(|p| {
+                cosx_allocation::provider_eligibility(&core_order, &core_offers, p.id.as_str(), &config).is_ok()
+            })
             .map(|p| p.id.clone())
             .collect();
         out.sort();
@@ -287,7 +289,13 @@ impl Coordinator {
         Ok(accepted)
     }
 
-    async fn accept_one(&self, caller: &Caller, id: &str, version: i64, key: &RequestKey) -> Result<(Quote, RepairOrder)> {
+    async fn accept_one(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        key: &RequestKey,
+    ) -> Result<(Quote, RepairOrder)> {
         let mut quote = self.get_quote(caller, id).await?;
         let mut order = self.get_order(caller, &quote.order_id).await?;
         let name = format!("repairOrders/{id}");
@@ -298,8 +306,8 @@ impl Coordinator {
             )));
         }
         let today = now().date_naive();
-        let step = quotes::check_accept(&quote, order_view(&order), caller.id(), today)
-            .map_err(|e| quote_error(&name, e))?;
+        let step =
+            quotes::check_accept(&quote, order_view(&order), caller.id(), today).map_err(|e| quote_error(&name, e))?;
         // The same checks as a coordinator's proposal: the provider still
         // provides, and allocation's rules still allow it.
         self.check_proposable("name", &quote.provider)?;
@@ -354,7 +362,8 @@ impl Coordinator {
     /// another quote was accepted, not whose).
     async fn close_other_quotes(&self, caller: &Caller, accepted: &Quote, key: &RequestKey) -> Result<()> {
         for _attempt in 0..3 {
-            let filter = RecordFilter { id_prefix: Some(quotes::quotes_of(&accepted.order_id)), ..RecordFilter::default() };
+            let filter =
+                RecordFilter { id_prefix: Some(quotes::quotes_of(&accepted.order_id)), ..RecordFilter::default() };
             let all: Vec<Quote> = self.all_records(RecordKind::Quote, &system_viewer(), &filter).await?;
             let mut raced = false;
             for other in quotes::closed_by(accepted, &all) {

@@ -153,7 +153,12 @@ mod tests {
             quote_name_in(&mut v, "name", "repairOrders/US-USAF-OOALC.o-1/quotes/JPN-MHI-KOMAKI").unwrap();
         assert_eq!(order, "US-USAF-OOALC.o-1");
         assert_eq!(provider.as_str(), "JPN-MHI-KOMAKI");
-        for bad in ["repairOrders/x", "quotes/JPN-MHI-KOMAKI", "repairOrders/a b/quotes/JPN-MHI-KOMAKI", "repairOrders/x/quotes/%"] {
+        for bad in [
+            "repairOrders/x",
+            "quotes/JPN-MHI-KOMAKI",
+            "repairOrders/a b/quotes/JPN-MHI-KOMAKI",
+            "repairOrders/x/quotes/%",
+        ] {
             let mut v = Violations::new();
             assert_eq!(quote_name_in(&mut v, "name", bad), None, "{bad}");
             assert!(!v.is_empty());

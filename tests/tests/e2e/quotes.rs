@@ -32,7 +32,12 @@ fn terms(kind: pb::QuoteKind, amount_minor: i64, turnaround_days: u32) -> pb::Qu
     }
 }
 
-async fn submit(c: &mut Quotes, q: &pb::Quote, t: pb::QuoteTerms, request_id: &str) -> Result<pb::Quote, tonic::Status> {
+async fn submit(
+    c: &mut Quotes,
+    q: &pb::Quote,
+    t: pb::QuoteTerms,
+    request_id: &str,
+) -> Result<pb::Quote, tonic::Status> {
     c.submit_quote(pb::SubmitQuoteRequest {
         name: q.name.clone(),
         terms: Some(t),
@@ -48,7 +53,12 @@ async fn order(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
     Ok(ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner())
 }
 
-async fn ask(c: &mut Quotes, o: &pb::RepairOrder, providers: &[&str], request_id: &str) -> Result<Vec<pb::Quote>, tonic::Status> {
+async fn ask(
+    c: &mut Quotes,
+    o: &pb::RepairOrder,
+    providers: &[&str],
+    request_id: &str,
+) -> Result<Vec<pb::Quote>, tonic::Status> {
     c.request_quotes(pb::RequestQuotesRequest {
         name: o.name.clone(),
         providers: providers.iter().map(|p| (*p).to_owned()).collect(),
@@ -80,7 +90,10 @@ async fn quote_events(ex: &TestExchange, who: &str) -> anyhow::Result<Vec<(i32, 
 }
 
 fn fields(status: &tonic::Status) -> Vec<String> {
-    status.get_details_bad_request().map(|b| b.field_violations.into_iter().map(|f| f.field).collect()).unwrap_or_default()
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|f| f.field).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -106,7 +119,11 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
     // An interim answer cannot be accepted; the provider revises it to a final one.
     let interim = submit(&mut mhi, &mhi_q[0], terms(pb::QuoteKind::Interim, 15_000_000, 60), "").await?;
     let err = usaf
-        .accept_quote(pb::AcceptQuoteRequest { name: interim.name.clone(), version: interim.version, ..Default::default() })
+        .accept_quote(pb::AcceptQuoteRequest {
+            name: interim.name.clone(),
+            version: interim.version,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
@@ -116,7 +133,11 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
     let kai_fin = submit(&mut kai, &kai_q[0], terms(pb::QuoteKind::Final, 12_000_000, 90), "").await?;
 
     let accepted = usaf
-        .accept_quote(pb::AcceptQuoteRequest { name: fin.name.clone(), version: fin.version, request_id: "acc-1".into() })
+        .accept_quote(pb::AcceptQuoteRequest {
+            name: fin.name.clone(),
+            version: fin.version,
+            request_id: "acc-1".into(),
+        })
         .await?
         .into_inner();
     let (q, proposed) = (accepted.quote.unwrap_or_default(), accepted.repair_order.unwrap_or_default());
@@ -243,10 +264,8 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     assert_eq!(fields(&err), ["providers[1]", "providers[2]", "providers[3]", "providers[4]"], "{err:?}");
-    let err = usaf
-        .request_quotes(pb::RequestQuotesRequest { name: o.name.clone(), ..Default::default() })
-        .await
-        .unwrap_err();
+    let err =
+        usaf.request_quotes(pb::RequestQuotesRequest { name: o.name.clone(), ..Default::default() }).await.unwrap_err();
     assert_eq!(fields(&err), ["providers"]);
     assert!(listed(&mut usaf, &o.name).await?.is_empty(), "a refused request asks no one");
 
@@ -258,11 +277,7 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
     bad.process = 99;
     let err = submit(&mut mhi, &q, bad, "").await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert_eq!(
-        fields(&err),
-        ["terms.kind", "terms.price", "terms.turnaround_days", "terms.process"],
-        "{err:?}"
-    );
+    assert_eq!(fields(&err), ["terms.kind", "terms.price", "terms.turnaround_days", "terms.process"], "{err:?}");
     let mut past = terms(pb::QuoteKind::Final, 100, 10);
     past.valid_until = in_days(-1);
     let err = submit(&mut mhi, &q, past, "").await.unwrap_err();

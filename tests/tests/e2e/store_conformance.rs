@@ -518,7 +518,9 @@ async fn quotes_list_by_their_order_and_show_only_to_owner_provider_and_coordina
     assert_eq!(of("US-USAF-OOALC.o10", coordinator()).await?.len(), 1);
     assert!(of("US-USAF-OOALC.o", coordinator()).await?.is_empty());
     // A quote is not an order, and ids are not patterns.
-    assert!(store.list_records(RecordKind::RepairOrder, &coordinator(), &RecordFilter::default(), 0, 100).await?.is_empty());
+    assert!(
+        store.list_records(RecordKind::RepairOrder, &coordinator(), &RecordFilter::default(), 0, 100).await?.is_empty()
+    );
     assert!(of("US-USAF-OOALC.o%", coordinator()).await?.is_empty());
     assert!(of("US-USAF-OOALC.o_", coordinator()).await?.is_empty());
     Ok(())
