@@ -25,7 +25,7 @@ pub enum EventContent {
         /// this step (a proposal). Absent from every older entry, and left
         /// out when unset, so their content reads and hashes as before.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        quote: Option<Quote>,
+        quote: Option<Box<Quote>>,
     },
     /// An order split into parts.
     Split {

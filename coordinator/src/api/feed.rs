@@ -69,7 +69,7 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
         EventContent::RepairOrder { order, transition, quote } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(order)));
             out.transition = transition.as_ref().map(|t| transition_out(t, e.sequence));
-            out.accepted_quote = quote.as_ref().map(quote_out);
+            out.accepted_quote = quote.as_deref().map(quote_out);
         }
         EventContent::Quote { quote } => out.subject = Some(Subject::Quote(quote_out(quote))),
         EventContent::Split { parent, parts } => {

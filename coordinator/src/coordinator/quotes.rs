@@ -351,7 +351,7 @@ impl Coordinator {
             kind: "QUOTE_ACCEPTED",
             subject: format!("repairOrders/{}", order.id),
             audience: aud,
-            content: EventContent::RepairOrder { order, transition: Some(transition), quote: Some(quote) },
+            content: EventContent::RepairOrder { order, transition: Some(transition), quote: Some(Box::new(quote)) },
             time,
         };
         Ok(self.commit(caller, key, change, &response).await?.unwrap_or(response))

@@ -118,7 +118,7 @@ mod tests {
     fn terms() -> pb::QuoteTerms {
         pb::QuoteTerms {
             kind: pb::QuoteKind::Final as i32,
-            price: Some(pb::Money { currency_code: "USD".into(), amount_minor: 125_000_00 }),
+            price: Some(pb::Money { currency_code: "USD".into(), amount_minor: 12_500_000 }),
             turnaround_days: 45,
             process: pb::RepairProcess::Overhaul as i32,
             valid_until: "2027-02-01".into(),
@@ -143,7 +143,7 @@ mod tests {
         let mut v = Violations::new();
         let good = quote_terms_in(&mut v, "terms", &Some(terms())).unwrap();
         assert!(v.is_empty());
-        assert_eq!(good.price.amount_minor, 125_000_00);
+        assert_eq!(good.price.amount_minor, 12_500_000);
     }
 
     #[test]

@@ -125,7 +125,7 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
             ..Default::default()
         })
         .await
-        .unwrap_err();
+        .expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert!(err.message().contains("INTERIM"), "{}", err.message());
     let fin = submit(&mut mhi, &interim, terms(pb::QuoteKind::Final, 14_250_000, 45), "").await?;
@@ -149,7 +149,7 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
     assert_eq!(closed.state, pb::QuoteState::Closed as i32);
     assert!(!closed.close_reason.contains(party::MHI), "a closed provider does not learn who won");
     // Closed is final: no revision, no acceptance.
-    let err = submit(&mut kai, &closed, terms(pb::QuoteKind::Final, 1, 1), "").await.unwrap_err();
+    let err = submit(&mut kai, &closed, terms(pb::QuoteKind::Final, 1, 1), "").await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition);
 
     // Nothing was accepted on the provider's behalf: it accepts the order itself.
@@ -216,7 +216,7 @@ async fn another_contractor_cannot_see_answer_or_accept_a_quote_it_was_not_asked
     let missing = format!("repairOrders/{}.nothing/quotes/{}", party::USAF, party::KAI);
     let unasked = format!("{}/quotes/{}", o.name, party::KAI);
     for name in [q.name.clone(), unasked.clone(), missing.clone()] {
-        let err = kai.get_quote(pb::GetQuoteRequest { name: name.clone() }).await.unwrap_err();
+        let err = kai.get_quote(pb::GetQuoteRequest { name: name.clone() }).await.expect_err("refused");
         assert_eq!(err.code(), Code::NotFound, "{name}");
         let err = kai
             .submit_quote(pb::SubmitQuoteRequest {
@@ -226,27 +226,27 @@ async fn another_contractor_cannot_see_answer_or_accept_a_quote_it_was_not_asked
                 ..Default::default()
             })
             .await
-            .unwrap_err();
+            .expect_err("refused");
         assert_eq!(err.code(), Code::NotFound, "{name}");
         let err = kai
             .accept_quote(pb::AcceptQuoteRequest { name: name.clone(), version: 2, ..Default::default() })
             .await
-            .unwrap_err();
+            .expect_err("refused");
         assert_eq!(err.code(), Code::NotFound, "{name}");
     }
     assert!(listed(&mut kai, &o.name).await?.is_empty());
     assert!(listed(&mut kai, "repairOrders/-").await?.is_empty());
     // It cannot ask for quotes on an order it may not see, nor name itself into one.
-    let err = ask(&mut kai, &o, &[party::KAI], "").await.unwrap_err();
+    let err = ask(&mut kai, &o, &[party::KAI], "").await.expect_err("refused");
     assert_eq!(err.code(), Code::NotFound);
     // The quoting provider cannot accept its own quote.
     let err = mhi
         .accept_quote(pb::AcceptQuoteRequest { name: q.name.clone(), version: q.version, ..Default::default() })
         .await
-        .unwrap_err();
+        .expect_err("refused");
     assert!(matches!(err.code(), Code::NotFound | Code::PermissionDenied), "{err:?}");
     // The owner cannot answer for the provider.
-    let err = submit(&mut usaf, &q, terms(pb::QuoteKind::Final, 1, 1), "").await.unwrap_err();
+    let err = submit(&mut usaf, &q, terms(pb::QuoteKind::Final, 1, 1), "").await.expect_err("refused");
     assert_eq!(err.code(), Code::PermissionDenied);
     // Nothing changed.
     let after = usaf.get_quote(pb::GetQuoteRequest { name: q.name.clone() }).await?.into_inner();
@@ -261,30 +261,32 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
     let o = order(&ex).await?;
     let err = ask(&mut usaf, &o, &[party::MHI, party::MHI, party::COORDINATOR, "NOT-A-PARTY", party::USAF], "")
         .await
-        .unwrap_err();
+        .expect_err("refused");
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     assert_eq!(fields(&err), ["providers[1]", "providers[2]", "providers[3]", "providers[4]"], "{err:?}");
-    let err =
-        usaf.request_quotes(pb::RequestQuotesRequest { name: o.name.clone(), ..Default::default() }).await.unwrap_err();
+    let err = usaf
+        .request_quotes(pb::RequestQuotesRequest { name: o.name.clone(), ..Default::default() })
+        .await
+        .expect_err("refused");
     assert_eq!(fields(&err), ["providers"]);
     assert!(listed(&mut usaf, &o.name).await?.is_empty(), "a refused request asks no one");
 
     let q = ask(&mut usaf, &o, &[party::MHI], "").await?.remove(0);
-    let err = ask(&mut usaf, &o, &[party::MHI], "").await.unwrap_err();
+    let err = ask(&mut usaf, &o, &[party::MHI], "").await.expect_err("refused");
     assert_eq!(fields(&err), ["providers[0]"], "asked twice: {err:?}");
     let mut bad = terms(pb::QuoteKind::Unspecified, -1, 0);
     bad.valid_until = in_days(-1);
     bad.process = 99;
-    let err = submit(&mut mhi, &q, bad, "").await.unwrap_err();
+    let err = submit(&mut mhi, &q, bad, "").await.expect_err("refused");
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(fields(&err), ["terms.kind", "terms.price", "terms.turnaround_days", "terms.process"], "{err:?}");
     let mut past = terms(pb::QuoteKind::Final, 100, 10);
     past.valid_until = in_days(-1);
-    let err = submit(&mut mhi, &q, past, "").await.unwrap_err();
+    let err = submit(&mut mhi, &q, past, "").await.expect_err("refused");
     assert_eq!(fields(&err), ["terms.valid_until"], "{err:?}");
     let err = submit(&mut mhi, &pb::Quote { version: 7, ..q.clone() }, terms(pb::QuoteKind::Final, 1, 1), "")
         .await
-        .unwrap_err();
+        .expect_err("refused");
     assert_eq!(err.code(), Code::Aborted, "stale version");
     let same = mhi.get_quote(pb::GetQuoteRequest { name: q.name.clone() }).await?.into_inner();
     assert_eq!((same.version, same.terms), (1, None), "refusals change nothing");
@@ -301,9 +303,9 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
         })
         .await?
         .into_inner();
-    let err = ask(&mut usaf, &cancelled, &[party::KAI], "").await.unwrap_err();
+    let err = ask(&mut usaf, &cancelled, &[party::KAI], "").await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    let err = submit(&mut mhi, &q, terms(pb::QuoteKind::Final, 1, 1), "").await.unwrap_err();
+    let err = submit(&mut mhi, &q, terms(pb::QuoteKind::Final, 1, 1), "").await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert!(err.message().contains("CANCELLED"), "{}", err.message());
     Ok(())
@@ -322,7 +324,8 @@ async fn a_repeated_request_id_replays_each_quote_step_and_commits_nothing_more(
     let q2 = submit(&mut mhi, &first[0], terms(pb::QuoteKind::Final, 5_000_000, 20), "answer").await?;
     assert_eq!(q, q2);
     // The same request id with another payload is refused.
-    let err = submit(&mut mhi, &first[0], terms(pb::QuoteKind::Final, 6_000_000, 20), "answer").await.unwrap_err();
+    let err =
+        submit(&mut mhi, &first[0], terms(pb::QuoteKind::Final, 6_000_000, 20), "answer").await.expect_err("refused");
     assert_eq!(err.code(), Code::AlreadyExists, "{err:?}");
     let accept = pb::AcceptQuoteRequest { name: q.name.clone(), version: q.version, request_id: "yes".into() };
     let a = usaf.accept_quote(accept.clone()).await?.into_inner();
@@ -342,7 +345,7 @@ async fn every_eligible_provider_means_those_with_a_capable_offer_allocation_all
     let mut usaf = quotes(&ex, party::USAF).await?;
     let o = order(&ex).await?;
     let all = pb::RequestQuotesRequest { name: o.name.clone(), all_eligible: true, ..Default::default() };
-    let err = usaf.request_quotes(all.clone()).await.unwrap_err();
+    let err = usaf.request_quotes(all.clone()).await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "no capable offer yet: {err:?}");
     ex.exchange(party::MHI)
         .await?
