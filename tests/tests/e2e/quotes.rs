@@ -361,3 +361,52 @@ async fn every_eligible_provider_means_those_with_a_capable_offer_allocation_all
     assert!(usaf.request_quotes(all).await?.into_inner().quotes.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn quotes_work_over_http_json_with_the_same_rules() -> anyhow::Result<()> {
+    use cosx_tests::http_json;
+    use http::{Method, StatusCode};
+    use serde_json::json;
+    let ex = TestExchange::start().await?;
+    let o = order(&ex).await?;
+    let (usaf, mhi, kai) =
+        (ex.channel(party::USAF).await?, ex.channel(party::MHI).await?, ex.channel(party::KAI).await?);
+    let asked = http_json(
+        &usaf,
+        Method::POST,
+        &format!("/v1/{}:requestQuotes", o.name),
+        &[],
+        Some(json!({"providers": [party::MHI], "requestId": "http-ask"})),
+    )
+    .await?;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    let name = asked.body["quotes"][0]["name"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(name, format!("{}/quotes/{}", o.name, party::MHI));
+    let mut t = json!({
+        "kind": "QUOTE_KIND_FINAL",
+        "price": {"currencyCode": "USD", "amountMinor": "-100"},
+        "turnaroundDays": 30,
+        "process": "REPAIR_PROCESS_REPAIR",
+        "validUntil": in_days(10),
+    });
+    let refused =
+        http_json(&mhi, Method::POST, &format!("/v1/{name}:submit"), &[], Some(json!({"terms": t, "version": 1})))
+            .await?;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.to_string().contains("terms.price"), "{}", refused.body);
+    t["price"]["amountMinor"] = json!("100000");
+    let answered =
+        http_json(&mhi, Method::POST, &format!("/v1/{name}:submit"), &[], Some(json!({"terms": t, "version": 1})))
+            .await?;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    assert_eq!(answered.body["state"], "QUOTE_STATE_QUOTED");
+    let hidden = http_json(&kai, Method::GET, &format!("/v1/{name}"), &[], None).await?;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    let listed = http_json(&usaf, Method::GET, &format!("/v1/{}/quotes", o.name), &[], None).await?;
+    assert_eq!(listed.body["quotes"].as_array().map(Vec::len), Some(1), "{}", listed.body);
+    let accepted =
+        http_json(&usaf, Method::POST, &format!("/v1/{name}:accept"), &[], Some(json!({"version": 2}))).await?;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert_eq!(accepted.body["repairOrder"]["state"], "REPAIR_ORDER_STATE_PROPOSED");
+    Ok(())
+}
