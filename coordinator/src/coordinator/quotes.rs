@@ -69,6 +69,23 @@ impl Coordinator {
         targets: QuoteTargets,
         key: &RequestKey,
     ) -> Result<Vec<Quote>> {
+        // A repeat of a request that named its providers replays it whole,
+        // even after the order has moved on (AIP-155: the first answer).
+        if let QuoteTargets::Named(providers) = &targets
+            && !key.request_id.is_empty()
+            && !providers.is_empty()
+        {
+            let mut replayed = Vec::with_capacity(providers.len());
+            for p in providers {
+                match self.replay::<Quote>(caller, &part_key(key, "request", p)).await? {
+                    Some(q) => replayed.push(q),
+                    None => break,
+                }
+            }
+            if replayed.len() == providers.len() {
+                return Ok(replayed);
+            }
+        }
         let order = self.get_order(caller, order_id).await?;
         let today = now().date_naive();
         // Who may ask, and on what order, before anything about providers is judged.

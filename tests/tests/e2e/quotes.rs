@@ -331,6 +331,8 @@ async fn a_repeated_request_id_replays_each_quote_step_and_commits_nothing_more(
     let a = usaf.accept_quote(accept.clone()).await?.into_inner();
     let b = usaf.accept_quote(accept).await?.into_inner();
     assert_eq!(a, b);
+    // The request is replayed as first answered, though the order has since been proposed.
+    assert_eq!(ask(&mut usaf, &o, &[party::MHI, party::KAI], "ask").await?, first);
     let kai_q = kai.get_quote(pb::GetQuoteRequest { name: first[1].name.clone() }).await?.into_inner();
     assert_eq!((kai_q.state, kai_q.version), (pb::QuoteState::Closed as i32, 2), "closed once");
     let events = quote_events(&ex, party::USAF).await?;
