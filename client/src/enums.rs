@@ -8,8 +8,8 @@
 
 use cosx_proto::v1::{
     AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, Region, RepairOrderState, RepairType, SyncState, SystemCategory, TimeUnit,
-    WriteState,
+    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState, RepairProcess, RepairType,
+    SyncState, SystemCategory, TimeUnit, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -51,6 +51,9 @@ proto_enum! {
     BalanceStatus => "BALANCE_STATUS_", "balance status";
     WriteState => "WRITE_STATE_", "write state";
     SyncState => "SYNC_STATE_", "sync state";
+    QuoteState => "QUOTE_STATE_", "quote state";
+    QuoteKind => "QUOTE_KIND_", "quote kind";
+    RepairProcess => "REPAIR_PROCESS_", "repair process";
 }
 
 /// Every specified value of `E`, in number order.

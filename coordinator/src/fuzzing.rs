@@ -36,6 +36,9 @@ pub const METHODS: &[&str] = &[
     "ListAvailabilityReports",
     "SetAvailabilityTarget",
     "ListAvailabilityTargets",
+    "SubmitQuote",
+    "GetQuote",
+    "AcceptQuote",
     "Ingest",
     "Subscribe",
 ];
@@ -229,6 +232,22 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
                 Some(Record::AvailabilityReport(a)) => report(&Some(a.clone()), &r.request_id),
                 None => Outcome::Refused,
             }
+        }
+        "SubmitQuote" => {
+            let r = decode!(pb::SubmitQuoteRequest, bytes);
+            let mut v = Violations::new();
+            let name = quote_name_in(&mut v, "name", &r.name);
+            let terms = quote_terms_in(&mut v, "terms", &r.terms);
+            match outcome(v, name.zip(terms)) {
+                Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
+                _ => Outcome::Refused,
+            }
+        }
+        "GetQuote" | "AcceptQuote" => {
+            let r = decode!(pb::GetQuoteRequest, bytes);
+            let mut v = Violations::new();
+            let name = quote_name_in(&mut v, "name", &r.name);
+            outcome(v, name)
         }
         "Subscribe" => {
             let r = decode!(pb::SubscribeRequest, bytes);

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cosx_allocation as alloc;
+use cosx_domain::quotes::Quote;
 use cosx_domain::records::*;
 use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, Region};
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,11 @@ pub enum EventContent {
         order: RepairOrder,
         /// The lifecycle step, for transitions.
         transition: Option<Transition>,
+        /// For `QUOTE_ACCEPTED`: the accepted quote whose acceptance made
+        /// this step (a proposal). Absent from every older entry, and left
+        /// out when unset, so their content reads and hashes as before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quote: Option<Box<Quote>>,
     },
     /// An order split into parts.
     Split {
@@ -32,6 +38,11 @@ pub enum EventContent {
     CapacityOffer {
         /// The offer after the change.
         offer: CapacityOffer,
+    },
+    /// A quote requested, submitted or closed.
+    Quote {
+        /// The quote after the change.
+        quote: Quote,
     },
     /// A report submitted.
     AvailabilityReport {

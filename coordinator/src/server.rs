@@ -9,12 +9,15 @@ use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCA
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
+use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
-use crate::api::{AllocationService, ExchangeService, ExportService, FeedService, RegistryService, SignalsService};
+use crate::api::{
+    AllocationService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService, SignalsService,
+};
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
 use crate::store;
@@ -103,6 +106,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         routes
             .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(
                 FeedServer::new(FeedService::new(
                     core.clone(),
@@ -120,7 +124,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             );
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, EXPORT],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT],
             web: Some(cosx_console::web_face()),
         }
     })

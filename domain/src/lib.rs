@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod offers;
 pub mod party;
+pub mod quotes;
 pub mod records;
 pub mod visibility;
 pub mod vocab;

@@ -94,6 +94,25 @@ pub fn lifecycle_error(e: LifecycleError) -> CoreError {
     }
 }
 
+/// The status a refused quote step maps to (coordinator and node alike):
+/// a wrong actor is PERMISSION_DENIED, terms already past their validity
+/// name the field, the rest is FAILED_PRECONDITION.
+pub fn quote_error(name: &str, e: cosx_domain::quotes::QuoteError) -> CoreError {
+    use cosx_domain::quotes::QuoteError as Q;
+    match e {
+        Q::NotTheOwner | Q::NotTheOwnerOrCoordinator | Q::NotTheProvider => {
+            CoreError::PermissionDenied(format!("{name}: {e}"))
+        }
+        Q::Lifecycle(l) => lifecycle_error(l),
+        Q::ValidUntilPast(_) => {
+            let mut v = Violations::new();
+            v.add("terms.valid_until", e.to_string());
+            CoreError::Invalid(v)
+        }
+        _ => CoreError::FailedPrecondition(format!("{name}: {e}")),
+    }
+}
+
 /// The status a refused offer change maps to (coordinator and node alike).
 pub fn offer_change_error(name: &str, e: OfferChangeError) -> CoreError {
     match e {

@@ -35,13 +35,14 @@ use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
+use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use self::api::{
-    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeRegistry, NodeSignals, NodeStatusService,
+    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals, NodeStatusService,
 };
 use self::config::NodeConfig;
 use self::store::NodeStore;
@@ -166,10 +167,11 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, FEED, SIGNALS, ALLOCATION, EXPORT, NODE],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE],
             web: Some(cosx_console::web_face()),
         }
     })

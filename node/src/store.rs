@@ -221,6 +221,10 @@ impl Record {
             Some(Subject::Party(r)) => vec![Record::Party(r.clone())],
             // Alerts are events, not records: the node keeps them in its event log only.
             Some(Subject::BottleneckAlert(_) | Subject::BalanceAlert(_)) | None => vec![],
+            // Quotes are not replicated at a node yet (nor served by it): the
+            // node keeps their events in its event log only. The order a
+            // QUOTE_ACCEPTED proposes is its subject and is replicated above.
+            Some(Subject::Quote(_)) => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         out

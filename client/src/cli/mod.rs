@@ -38,6 +38,7 @@ mod order;
 mod output;
 mod party;
 mod profile;
+pub mod quote;
 mod read;
 pub mod signals;
 mod submit;
@@ -110,6 +111,9 @@ pub enum Command {
     /// Move a repair order along its lifecycle, split it, or show its history.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Ask for quotes on an order, answer them, list them, accept one.
+    #[command(subcommand)]
+    Quote(quote::QuoteCommand),
     /// Follow the event feed; Ctrl-C stops.
     Feed(FeedArgs),
     /// Register or suspend parties (coordinators only).
@@ -530,6 +534,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Get { name } => read::get(&client, &name, &printer).await.map(|()| Outcome::Success),
         Command::List(cmd) => read::list(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Quote(cmd) => quote::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

@@ -200,6 +200,25 @@ impl Columns for CapacityOffer {
     }
 }
 
+impl Columns for cosx_proto::v1::Quote {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        use cosx_proto::v1::{QuoteKind, QuoteState, RepairProcess};
+        let t = self.terms.as_ref();
+        vec![
+            ("NAME", self.name.clone()),
+            ("STATE", display::<QuoteState>(self.state)),
+            ("VERSION", version(self.version)),
+            ("PROVIDER", self.provider.clone()),
+            ("KIND", t.map(|t| display::<QuoteKind>(t.kind)).unwrap_or_default()),
+            ("PRICE", t.map(|t| money(t.price.as_ref())).unwrap_or_default()),
+            ("DAYS", t.map(|t| t.turnaround_days.to_string()).unwrap_or_default()),
+            ("PROCESS", t.map(|t| display::<RepairProcess>(t.process)).unwrap_or_default()),
+            ("VALID UNTIL", t.map(|t| t.valid_until.clone()).unwrap_or_default()),
+            ("UPDATED", time(self.update_time.as_ref())),
+        ]
+    }
+}
+
 impl Columns for AvailabilityReport {
     fn columns(&self) -> Vec<(&'static str, String)> {
         let inventory = self.inventory.as_ref();

@@ -33,6 +33,7 @@ pub(super) fn order_filter(r: &pb::ListRepairOrdersRequest) -> Result<RecordFilt
         provider: optional_string(&r.provider),
         region: region.map(|r| r.as_str().to_owned()),
         include_superseded: false,
+        id_prefix: None,
     })
 }
 
@@ -56,6 +57,7 @@ pub(super) fn offer_filter(r: &pb::ListCapacityOffersRequest) -> Result<RecordFi
         provider: None,
         region: region.map(|r| r.as_str().to_owned()),
         include_superseded: false,
+        id_prefix: None,
     })
 }
 

@@ -63,12 +63,15 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
         subject: None,
         transition: None,
         split_parts: vec![],
+        accepted_quote: None,
     };
     match &e.content {
-        EventContent::RepairOrder { order, transition } => {
+        EventContent::RepairOrder { order, transition, quote } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(order)));
             out.transition = transition.as_ref().map(|t| transition_out(t, e.sequence));
+            out.accepted_quote = quote.as_deref().map(quote_out);
         }
+        EventContent::Quote { quote } => out.subject = Some(Subject::Quote(quote_out(quote))),
         EventContent::Split { parent, parts } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(parent)));
             out.split_parts = parts.iter().map(repair_order_out).collect();

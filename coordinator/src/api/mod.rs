@@ -8,6 +8,7 @@ mod balance;
 mod exchange;
 mod export;
 mod feed;
+mod quotes;
 mod registry;
 mod signals;
 
@@ -24,6 +25,7 @@ pub use balance::AllocationService;
 pub use exchange::ExchangeService;
 pub use export::ExportService;
 pub use feed::FeedService;
+pub use quotes::QuotesService;
 pub use registry::RegistryService;
 pub use signals::SignalsService;
 

@@ -23,14 +23,16 @@ use tokio::sync::watch;
 mod availability;
 mod capacity_offers;
 mod events;
+mod quotes;
 mod registry;
 mod repair_orders;
 
-pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error};
+pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error, quote_error};
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
 use crate::store::*;
+pub use quotes::QuoteTargets;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -184,6 +186,8 @@ fn collection(kind: RecordKind) -> &'static str {
         RecordKind::AvailabilityReport => "availabilityReports",
         RecordKind::AvailabilityTarget => "availabilityTargets",
         RecordKind::DepotBaseline => "depotBaselines",
+        // A quote's id is `{order}/quotes/{provider}`: its name is `repairOrders/{id}`.
+        RecordKind::Quote => "repairOrders",
     }
 }
 
@@ -207,6 +211,12 @@ fn viewer(caller: &Caller) -> Viewer {
         nation: caller.party.nation.to_string(),
         coordinator: caller.is_coordinator(),
     }
+}
+
+/// The exchange itself, reading what a rule needs (never what a caller is
+/// shown): sees every record.
+fn system_viewer() -> Viewer {
+    Viewer { party: SYSTEM_ACTOR.to_owned(), nation: String::new(), coordinator: true }
 }
 
 fn page_bounds(page_size: i32, page_token: &str) -> Result<(i64, u32)> {
@@ -310,15 +320,13 @@ impl Coordinator {
     /// provider with no capable offer on record is judged as the registry
     /// knows it (`signals::balance::registered_provider`: its own nation, no
     /// authorizations).
-    async fn check_eligibility(&self, caller: &Caller, order: &RepairOrder, provider: &PartyId) -> Result<()> {
+    ///
+    /// The provider's offers are read as the exchange sees them, not as the
+    /// caller does: an owner asking a provider to quote is judged by the same
+    /// offers a coordinator's proposal would be (only the verdict is shown).
+    async fn check_eligibility(&self, order: &RepairOrder, provider: &PartyId) -> Result<()> {
         use crate::signals::balance as adapt;
-        let parties: HashMap<PartyId, Party> = self
-            .parties
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, (p, _))| (k.clone(), p.clone()))
-            .collect();
+        let parties = self.registered_parties();
         let id = &order.id;
         let Some(core_order) = adapt::open_orders(std::slice::from_ref(order), &parties).pop() else {
             return Err(CoreError::FailedPrecondition(format!(
@@ -328,7 +336,7 @@ impl Coordinator {
         };
         let filter =
             RecordFilter { state: Some("ACTIVE".into()), owner: Some(provider.to_string()), ..RecordFilter::default() };
-        let offers: Vec<CapacityOffer> = self.all_visible(RecordKind::CapacityOffer, caller, &filter).await?;
+        let offers: Vec<CapacityOffer> = self.all_records(RecordKind::CapacityOffer, &system_viewer(), &filter).await?;
         let today = now().date_naive();
         let mut core_offers = adapt::offers(&offers, &parties, today);
         if !core_offers.iter().any(|f| cosx_allocation::eligibility::is_capable(&core_order, f))
@@ -354,6 +362,16 @@ impl Coordinator {
             };
             CoreError::FailedPrecondition(format!("{provider} may not be proposed repairOrders/{id}: {why}"))
         })
+    }
+
+    /// Every registered party, by id.
+    fn registered_parties(&self) -> HashMap<PartyId, Party> {
+        self.parties
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, (p, _))| (k.clone(), p.clone()))
+            .collect()
     }
 
     /// The store (for audit tools).
@@ -709,10 +727,20 @@ impl Coordinator {
         caller: &Caller,
         filter: &RecordFilter,
     ) -> Result<Vec<T>> {
+        self.all_records(kind, &viewer(caller), filter).await
+    }
+
+    /// Every current record of a kind `viewer` may see.
+    async fn all_records<T: DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        viewer: &Viewer,
+        filter: &RecordFilter,
+    ) -> Result<Vec<T>> {
         let mut out = Vec::new();
         let mut after = 0;
         loop {
-            let rows = self.store.list_records(kind, &viewer(caller), filter, after, MAX_PAGE).await?;
+            let rows = self.store.list_records(kind, viewer, filter, after, MAX_PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = last.position;
             let full = rows.len() == MAX_PAGE as usize;

@@ -59,7 +59,11 @@ impl Coordinator {
                     kind: "REPAIR_ORDER_CREATED",
                     subject: format!("repairOrders/{}", order.id),
                     audience: aud,
-                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    content: EventContent::RepairOrder {
+                        order: order.clone(),
+                        transition: Some(transition),
+                        quote: None,
+                    },
                     time,
                 },
                 RecordKind::RepairOrder,
@@ -111,19 +115,7 @@ impl Coordinator {
             )));
         }
         if let Action::Propose(provider) = &action {
-            let (party, _) = self.party(provider).ok_or_else(|| {
-                let mut v = Violations::new();
-                v.add("provider", format!("{provider} is not a registered party"));
-                CoreError::Invalid(v)
-            })?;
-            if party.suspended {
-                return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
-            }
-            if party.kind == cosx_domain::PartyKind::Coordinator {
-                return Err(CoreError::FailedPrecondition(format!(
-                    "{provider} is a coordinating office, not a provider"
-                )));
-            }
+            self.check_proposable("provider", provider)?;
         }
         let step = lifecycle::apply(
             OrderView { state: order.state, originator: &order.draft.originator, provider: order.provider.as_ref() },
@@ -134,7 +126,7 @@ impl Coordinator {
         .map_err(lifecycle_error)?;
         // The same eligibility as `Allocation` (DESIGN §2, controls; FMS third-country rules).
         if let Action::Propose(provider) = &action {
-            self.check_eligibility(caller, &order, provider).await?;
+            self.check_eligibility(&order, provider).await?;
         }
         let time = now();
         let held_by = order.provider.clone();
@@ -175,13 +167,34 @@ impl Coordinator {
                     kind: "REPAIR_ORDER_TRANSITIONED",
                     subject: format!("repairOrders/{}", order.id),
                     audience: aud,
-                    content: EventContent::RepairOrder { order: order.clone(), transition: Some(transition) },
+                    content: EventContent::RepairOrder {
+                        order: order.clone(),
+                        transition: Some(transition),
+                        quote: None,
+                    },
                     time,
                 },
                 &order,
             )
             .await?;
         Ok(replayed.unwrap_or(order))
+    }
+
+    /// Refuses `provider` (named by request field `field`) unless it is a
+    /// registered, unsuspended party that is not a coordinating office.
+    pub(super) fn check_proposable(&self, field: &str, provider: &PartyId) -> Result<()> {
+        let (party, _) = self.party(provider).ok_or_else(|| {
+            let mut v = Violations::new();
+            v.add(field, format!("{provider} is not a registered party"));
+            CoreError::Invalid(v)
+        })?;
+        if party.suspended {
+            return Err(CoreError::FailedPrecondition(format!("provider {provider} is suspended")));
+        }
+        if party.kind == cosx_domain::PartyKind::Coordinator {
+            return Err(CoreError::FailedPrecondition(format!("{provider} is a coordinating office, not a provider")));
+        }
+        Ok(())
     }
 
     /// Splits an open order into parts (originator or coordinator).

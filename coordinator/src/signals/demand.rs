@@ -56,7 +56,7 @@ impl DemandView {
     pub(crate) fn apply(&mut self, core_: &Coordinator, event: &Event) -> Result<(), core::DemandError> {
         let nation = |o: &RepairOrder| core_.party_nation(&o.draft.originator).unwrap_or_else(Nation::usa);
         match &event.content {
-            EventContent::RepairOrder { order, transition } => match transition.as_ref().and_then(|t| t.from) {
+            EventContent::RepairOrder { order, transition, .. } => match transition.as_ref().and_then(|t| t.from) {
                 // Created.
                 None => {
                     self.cube.add(&demand_order(order, &nation(order), false))?;

@@ -89,7 +89,7 @@ impl LogViews {
         self.cursor = event.sequence;
         self.workload.apply(&event.content);
         match &event.content {
-            EventContent::RepairOrder { order, transition } => {
+            EventContent::RepairOrder { order, transition, .. } => {
                 self.alerts.dirty_balances = true;
                 // Demand changes when an order is created or cancelled.
                 let from = transition.as_ref().and_then(|t| t.from);

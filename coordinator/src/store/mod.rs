@@ -35,6 +35,8 @@ pub enum RecordKind {
     AvailabilityTarget,
     /// Depot work outside the exchange for one department and fiscal year.
     DepotBaseline,
+    /// A provider's quote on an order (`{order}/quotes/{provider}`).
+    Quote,
 }
 
 impl RecordKind {
@@ -46,6 +48,7 @@ impl RecordKind {
             RecordKind::AvailabilityReport => "availability_report",
             RecordKind::AvailabilityTarget => "availability_target",
             RecordKind::DepotBaseline => "depot_baseline",
+            RecordKind::Quote => "quote",
         }
     }
 }
@@ -248,6 +251,22 @@ pub struct RecordFilter {
     pub region: Option<String>,
     /// Include superseded report versions.
     pub include_superseded: bool,
+    /// Only ids that start with this (the quotes of one order,
+    /// `{order}/quotes/`): a range on the primary key, never a `LIKE`.
+    pub id_prefix: Option<String>,
+}
+
+impl RecordFilter {
+    /// The half-open id range `[prefix, prefix + U+10FFFF)` of
+    /// [`RecordFilter::id_prefix`]: every id starting with the prefix, and
+    /// no other, in byte order (both backends compare ids bytewise: SQLite's
+    /// BINARY collation, PostgreSQL's `COLLATE "C"`).
+    pub fn id_range(&self) -> (Option<String>, Option<String>) {
+        match &self.id_prefix {
+            None => (None, None),
+            Some(p) => (Some(p.clone()), Some(format!("{p}\u{10FFFF}"))),
+        }
+    }
 }
 
 /// A stored record.

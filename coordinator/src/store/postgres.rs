@@ -655,8 +655,10 @@ impl Store for PostgresStore {
                AND ($7::text IS NULL OR state = $7) AND ($8::text IS NULL OR tms = $8)
                AND ($9::text IS NULL OR owner = $9) AND ($10::text IS NULL OR provider = $10)
                AND ($11::text IS NULL OR region = $11) AND ($12 OR NOT superseded)
+               AND ($14::text IS NULL OR (id COLLATE \"C\" >= $14 AND id COLLATE \"C\" < $15))
              ORDER BY position LIMIT $13"
         );
+        let (from, to) = filter.id_range();
         let rows = bind_viewer(sqlx::query(&sql), viewer)
             .bind(kind.as_str())
             .bind(after)
@@ -667,6 +669,8 @@ impl Store for PostgresStore {
             .bind(&filter.region)
             .bind(filter.include_superseded)
             .bind(i64::from(limit))
+            .bind(from)
+            .bind(to)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())

@@ -663,8 +663,10 @@ impl Store for SqliteStore {
             "SELECT body, position FROM records WHERE {VISIBLE} AND kind = ?5 AND position > ?6
                AND (?7 IS NULL OR state = ?7) AND (?8 IS NULL OR tms = ?8) AND (?9 IS NULL OR owner = ?9)
                AND (?10 IS NULL OR provider = ?10) AND (?11 IS NULL OR region = ?11) AND (?12 OR superseded = 0)
+               AND (?14 IS NULL OR (id >= ?14 AND id < ?15))
              ORDER BY position LIMIT ?13"
         );
+        let (from, to) = filter.id_range();
         let rows = bind_viewer(sqlx::query(&sql), viewer)
             .bind(kind.as_str())
             .bind(after)
@@ -675,6 +677,8 @@ impl Store for SqliteStore {
             .bind(&filter.region)
             .bind(filter.include_superseded)
             .bind(i64::from(limit))
+            .bind(from)
+            .bind(to)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())

@@ -291,10 +291,12 @@ pub fn party_out(p: &Party, etag: i64) -> pb::Party {
 
 mod offers;
 mod orders;
+mod quotes;
 mod reports;
 mod targets;
 
 pub use offers::*;
 pub use orders::*;
+pub use quotes::*;
 pub use reports::*;
 pub use targets::*;

@@ -28,7 +28,8 @@ pub fn document(pool: &DescriptorPool, routes: &[Route]) -> Value {
         let captured: BTreeSet<&str> = route.template.variables().collect();
         let mut parameters: Vec<Value> = route
             .template
-            .variables()
+            .openapi_parameters()
+            .into_iter()
             .map(|field| {
                 json!({
                     "name": field,

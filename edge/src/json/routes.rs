@@ -138,8 +138,37 @@ impl Template {
         })
     }
 
+    /// The OpenAPI path parameters of [`Template::openapi_path`], in order.
+    pub fn openapi_parameters(&self) -> Vec<String> {
+        self.segments
+            .iter()
+            .flat_map(|s| match s {
+                Segment::Variable { field, pattern } => {
+                    let names = Self::wildcard_names(field, pattern);
+                    if names.is_empty() { vec![field.clone()] } else { names }
+                }
+                Segment::Literal(_) => vec![],
+            })
+            .collect()
+    }
+
+    fn wildcard_names(field: &str, pattern: &[Part]) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut before: Option<&str> = None;
+        for p in pattern {
+            match p {
+                Part::Literal(l) => before = Some(l),
+                Part::One if names.is_empty() => names.push(field.to_owned()),
+                Part::One => names.push(format!("{field}.{}", before.unwrap_or("id"))),
+            }
+        }
+        names
+    }
+
     /// The template in OpenAPI's form: `/v1/repairOrders/{repairOrder}:transition`
-    /// with one parameter per variable (named by its field path).
+    /// with one parameter per `*` ([`Template::openapi_parameters`]): the
+    /// first of a variable is named by its field path, each later one by the
+    /// field path and the literal before it (`{name}/quotes/{name.quotes}`).
     pub fn openapi_path(&self) -> String {
         let mut out = String::new();
         for segment in &self.segments {
@@ -147,21 +176,22 @@ impl Template {
             match segment {
                 Segment::Literal(l) => out.push_str(l),
                 Segment::Variable { field, pattern } => {
-                    let prefix: Vec<&str> = pattern
-                        .iter()
-                        .take_while(|p| matches!(p, Part::Literal(_)))
-                        .map(|p| match p {
-                            Part::Literal(l) => l.as_str(),
-                            Part::One => "",
-                        })
-                        .collect();
-                    for l in &prefix {
-                        out.push_str(l);
-                        out.push('/');
+                    let mut names = Self::wildcard_names(field, pattern).into_iter();
+                    let mut first_wildcard_seen = false;
+                    let mut parts = Vec::new();
+                    for p in pattern {
+                        match p {
+                            Part::Literal(l) => parts.push(l.clone()),
+                            Part::One => {
+                                first_wildcard_seen = true;
+                                parts.push(format!("{{{}}}", names.next().unwrap_or_default()));
+                            }
+                        }
                     }
-                    out.push('{');
-                    out.push_str(field);
-                    out.push('}');
+                    if !first_wildcard_seen {
+                        parts.push(format!("{{{field}}}"));
+                    }
+                    out.push_str(&parts.join("/"));
                 }
             }
         }

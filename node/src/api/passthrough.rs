@@ -130,3 +130,40 @@ impl pb::allocation_server::Allocation for NodeAllocation {
         pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, commit)
     }
 }
+
+/// Quotes at a node: passed through to the coordinator, which holds the
+/// order a quote is about and decides every step (UNAVAILABLE while the
+/// link is down; quotes are not yet queued in the outbox).
+pub struct NodeQuotes(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::quotes_server::Quotes for NodeQuotes {
+    async fn request_quotes(
+        &self,
+        request: Request<pb::RequestQuotesRequest>,
+    ) -> Result<Response<pb::RequestQuotesResponse>, Status> {
+        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, request_quotes)
+    }
+
+    async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
+        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, submit_quote)
+    }
+
+    async fn get_quote(&self, request: Request<pb::GetQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
+        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, get_quote)
+    }
+
+    async fn list_quotes(
+        &self,
+        request: Request<pb::ListQuotesRequest>,
+    ) -> Result<Response<pb::ListQuotesResponse>, Status> {
+        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, list_quotes)
+    }
+
+    async fn accept_quote(
+        &self,
+        request: Request<pb::AcceptQuoteRequest>,
+    ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
+        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, accept_quote)
+    }
+}

@@ -160,3 +160,58 @@ async fn the_cli_reads_a_nodes_status_outbox_and_replica() -> anyhow::Result<()>
     assert!(!cosx_at(port, party::MHI, dir.path(), &["node", "status"]).await);
     Ok(())
 }
+
+#[tokio::test]
+async fn cosx_quote_requests_answers_lists_and_accepts_a_quote() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let dir = tempfile::tempdir()?;
+    write_pki(&ex, dir.path())?;
+    let pki = dir.path();
+    let o = ex
+        .exchange(party::USAF)
+        .await?
+        .create_repair_order(pb::CreateRepairOrderRequest {
+            repair_order: Some(repair_order(party::USAF)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert!(cosx(&ex, party::USAF, pki, &["quote", "request", &o.name, "--provider", party::MHI]).await);
+    let quote = format!("{}/quotes/{}", o.name, party::MHI);
+    let valid_until = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let answer = |price: &'static str, version: &'static str| {
+        [
+            "quote",
+            "submit",
+            &quote,
+            "--version",
+            version,
+            "--kind",
+            "final",
+            "--price-cents",
+            price,
+            "--turnaround-days",
+            "40",
+            "--process",
+            "repair",
+            "--valid-until",
+            &valid_until,
+        ]
+        .map(str::to_owned)
+    };
+    // A negative price is the coordinator's to refuse, and the command fails.
+    let refused = answer("-1", "1");
+    assert!(!cosx(&ex, party::MHI, pki, &refused.iter().map(String::as_str).collect::<Vec<_>>()).await);
+    let good = answer("9900000", "1");
+    assert!(cosx(&ex, party::MHI, pki, &good.iter().map(String::as_str).collect::<Vec<_>>()).await);
+    assert!(cosx(&ex, party::USAF, pki, &["quote", "list", &o.name, "--state", "quoted"]).await);
+    assert!(cosx(&ex, party::USAF, pki, &["quote", "accept", &quote, "--version", "2"]).await);
+    let order = ex
+        .exchange(party::USAF)
+        .await?
+        .get_repair_order(pb::GetRepairOrderRequest { name: o.name.clone() })
+        .await?
+        .into_inner();
+    assert_eq!((order.state, order.provider.as_str()), (pb::RepairOrderState::Proposed as i32, party::MHI));
+    Ok(())
+}

@@ -171,6 +171,23 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             pb::SuspendPartyRequest { name: "parties/KOR-KAI-SACHEON".into(), reason: "x".into(), etag: "3".into() }
                 .encode_to_vec(),
         ],
+        "SubmitQuote" => vec![
+            pb::SubmitQuoteRequest {
+                name: "repairOrders/US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI".into(),
+                terms: Some(pb::QuoteTerms {
+                    kind: pb::QuoteKind::Final as i32,
+                    price: Some(pb::Money { currency_code: "USD".into(), amount_minor: 1_000_000 }),
+                    turnaround_days: 30,
+                    process: pb::RepairProcess::Repair as i32,
+                    valid_until: "2027-02-01".into(),
+                    conditions: "none".into(),
+                }),
+                version: 1,
+                request_id: "q-1".into(),
+            }
+            .encode_to_vec(),
+        ],
+        "GetQuote" | "AcceptQuote" => vec![name("repairOrders/US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI")],
         "Subscribe" => {
             vec![pb::SubscribeRequest { after_sequence: 42, kinds: vec![1, 2], ..Default::default() }.encode_to_vec()]
         }

@@ -28,6 +28,7 @@ mod idempotency;
 mod identity;
 mod lifecycle;
 mod node;
+mod quotes;
 mod records;
 mod replicas;
 mod store_conformance;

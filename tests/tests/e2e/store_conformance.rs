@@ -94,6 +94,7 @@ conformance!(
     reopening_keeps_everything_and_migrates_nothing_twice,
     many_commits_at_once_each_get_their_own_outcome_and_the_log_stays_whole,
     many_commits_at_once_without_database_errors_get_the_outcomes_of_one_at_a_time,
+    quotes_list_by_their_order_and_show_only_to_owner_provider_and_coordinators,
 );
 
 // ----- building commits ---------------------------------------------------
@@ -454,6 +455,74 @@ async fn listing_filters_and_pages_in_commit_order(db: Db) -> anyhow::Result<()>
     assert_eq!(by(RecordFilter { owner: Some("JPN-MHI-KOMAKI".into()), ..RecordFilter::default() }).await?, 0);
     assert_eq!(by(RecordFilter { tms: Some("F-35A".into()), ..RecordFilter::default() }).await?, 5);
     assert_eq!(by(RecordFilter { region: Some("EUCOM".into()), ..RecordFilter::default() }).await?, 0);
+    Ok(())
+}
+
+/// A quote record `{order}/quotes/{provider}`, seen by the order's owner and the provider only.
+fn quote(order: &str, provider: &str) -> Commit {
+    let id = format!("{order}/quotes/{provider}");
+    let audience = Audience { provider: Some(provider.into()), ..owned_by("US-USAF-OOALC") };
+    Commit {
+        idempotency: None,
+        party: None,
+        records: vec![RecordWrite {
+            kind: RecordKind::Quote,
+            id: id.clone(),
+            expected_version: None,
+            version: 1,
+            audience: audience.clone(),
+            state: Some("REQUESTED".into()),
+            tms: None,
+            region: None,
+            natural_key: None,
+            supersedes: None,
+            body: format!("{{\"id\":\"{id}\"}}"),
+        }],
+        transitions: vec![],
+        event: event("QUOTE_REQUESTED", &format!("repairOrders/{id}"), audience),
+        response: "{}".into(),
+    }
+}
+
+async fn quotes_list_by_their_order_and_show_only_to_owner_provider_and_coordinators(db: Db) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    // Order ids that share a prefix with each other must not share quotes.
+    for (order, provider) in [
+        ("US-USAF-OOALC.o1", "JPN-MHI-KOMAKI"),
+        ("US-USAF-OOALC.o1", "KOR-KAI-SACHEON"),
+        ("US-USAF-OOALC.o10", "JPN-MHI-KOMAKI"),
+        ("US-USAF-OOALC.o1-2", "KOR-KAI-SACHEON"),
+    ] {
+        store.commit(quote(order, provider)).await?;
+    }
+    let of = |order: &str, viewer: Viewer| {
+        let store = store.clone();
+        let filter = RecordFilter { id_prefix: Some(format!("{order}/quotes/")), ..RecordFilter::default() };
+        async move {
+            let rows = store.list_records(RecordKind::Quote, &viewer, &filter, 0, 100).await?;
+            anyhow::Ok(rows.into_iter().map(|r| r.body).collect::<Vec<_>>())
+        }
+    };
+    let body = |id: &str| format!("{{\"id\":\"{id}\"}}");
+    assert_eq!(
+        of("US-USAF-OOALC.o1", coordinator()).await?,
+        vec![body("US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI"), body("US-USAF-OOALC.o1/quotes/KOR-KAI-SACHEON")]
+    );
+    assert_eq!(of("US-USAF-OOALC.o1", viewer("US-USAF-OOALC", "USA")).await?.len(), 2);
+    assert_eq!(
+        of("US-USAF-OOALC.o1", viewer("JPN-MHI-KOMAKI", "JPN")).await?,
+        vec![body("US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI")]
+    );
+    // Same nation as a quoting provider: nothing (a quote is released to no nation).
+    assert!(of("US-USAF-OOALC.o1", viewer("JPN-KHI-GIFU", "JPN")).await?.is_empty());
+    assert_eq!(of("US-USAF-OOALC.o10", coordinator()).await?.len(), 1);
+    assert!(of("US-USAF-OOALC.o", coordinator()).await?.is_empty());
+    // A quote is not an order, and ids are not patterns.
+    assert!(
+        store.list_records(RecordKind::RepairOrder, &coordinator(), &RecordFilter::default(), 0, 100).await?.is_empty()
+    );
+    assert!(of("US-USAF-OOALC.o%", coordinator()).await?.is_empty());
+    assert!(of("US-USAF-OOALC.o_", coordinator()).await?.is_empty());
     Ok(())
 }
 
