@@ -21,6 +21,10 @@ pub(crate) type Page = Result<Response, PageError>;
 pub(crate) const EXCHANGE: &str = "/cosx.v1.Exchange/";
 pub(crate) const SIGNALS: &str = "/cosx.v1.Signals/";
 pub(crate) const PAGE_SIZE: i32 = 50;
+/// The feed's alert events as server-sent events, with checkpoints so the
+/// page's script knows when the replay of past alerts ends.
+const LIVE_ALERTS: &str = "/v1/events?checkpoints=true&kinds=EVENT_KIND_BOTTLENECK_RAISED&kinds=EVENT_KIND_BOTTLENECK_CLEARED\
+     &kinds=EVENT_KIND_BALANCE_WARNING&kinds=EVENT_KIND_BALANCE_VIOLATION&kinds=EVENT_KIND_BALANCE_CLEARED";
 
 /// The frame every page shares.
 pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
@@ -102,21 +106,6 @@ pub(crate) fn time(t: &Option<cosx_proto::pbjson_types::Timestamp>) -> String {
     t.as_ref().map(|t| format!("{}.{:03}", t.seconds, t.nanos / 1_000_000)).unwrap_or_default()
 }
 
-/// Every order the party may list, following the pages.
-async fn all_orders(local: &Local, ext: &Extensions) -> Result<Vec<pb::RepairOrder>, PageError> {
-    let mut out = Vec::new();
-    let mut token = String::new();
-    loop {
-        let request = pb::ListRepairOrdersRequest { page_size: 1000, page_token: token, ..Default::default() };
-        let r: pb::ListRepairOrdersResponse = local.call(ext, &format!("{EXCHANGE}ListRepairOrders"), &request).await?;
-        out.extend(r.repair_orders);
-        if r.next_page_token.is_empty() {
-            return Ok(out);
-        }
-        token = r.next_page_token;
-    }
-}
-
 async fn comparison(
     local: &Local,
     ext: &Extensions,
@@ -147,12 +136,11 @@ pub(crate) fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, Page
 
 /// Overview: open alerts, order counts by state, parties.
 pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
-    let orders = all_orders(&local, &ext).await?;
-    let mut by_state: BTreeMap<i32, u64> = BTreeMap::new();
-    for o in &orders {
-        *by_state.entry(o.state).or_default() += 1;
-    }
-    let rows: Vec<Vec<String>> = by_state.iter().map(|(s, n)| vec![state_name(*s).to_owned(), n.to_string()]).collect();
+    // Counted by the service from its views, not by listing every order.
+    let counts: pb::GetOrderCountsResponse =
+        local.call(&ext, &format!("{SIGNALS}GetOrderCounts"), &pb::GetOrderCountsRequest {}).await?;
+    let rows: Vec<Vec<String>> =
+        counts.counts.iter().map(|c| vec![state_name(c.state).to_owned(), c.orders.to_string()]).collect();
     if f.csv() {
         return Ok(csv::download("orders-by-state", &["state", "orders"], &rows));
     }
@@ -178,7 +166,7 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
             h1 { "Overview" }
             section #alerts {
                 h2 { "Open alerts" }
-                ul #live-alerts data-events="/v1/events" {
+                ul #live-alerts data-events=(LIVE_ALERTS) {
                     @for r in &bottlenecks {
                         li.alert.red { "Bottleneck " (region_name(r.key.as_ref().map_or(0, |k| k.region))) " "
                             (r.key.as_ref().map_or("", |k| k.tms.as_str())) " " (r.period.as_ref().map_or("", |p| p.label.as_str()))
@@ -196,6 +184,7 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
                 table #orders-by-state {
                     thead { tr { th { "State" } th { "Orders" } } }
                     tbody { @for r in &rows { tr { td { (r[0]) } td.num { (r[1]) } } } }
+                    tfoot { tr { th { "All" } td.num #orders-total { (counts.total) } } }
                 }
                 (csv_link("/console"))
             }

@@ -211,13 +211,11 @@ mod tests {
     }
 
     fn issue(ca: &Path, out: &Path) -> CertsCommand {
-        CertsCommand::Issue {
-            ca: ca.to_owned(),
-            party: "JPN-MHI-KOMAKI".into(),
-            out: out.to_owned(),
-            p12: None,
-            p12_passphrase: None,
-        }
+        issue_p12(ca, out, None, None)
+    }
+
+    fn issue_p12(ca: &Path, out: &Path, p12: Option<PathBuf>, p12_passphrase: Option<String>) -> CertsCommand {
+        CertsCommand::Issue { ca: ca.to_owned(), party: "JPN-MHI-KOMAKI".into(), out: out.to_owned(), p12, p12_passphrase }
     }
 
     #[test]
@@ -227,11 +225,7 @@ mod tests {
         init(&ca_dir, false).expect("init");
         let out = dir.path().join("issued");
         let p12 = dir.path().join("browser/JPN-MHI-KOMAKI.p12");
-        let cmd = CertsCommand::Issue {
-            p12: Some(p12.clone()),
-            p12_passphrase: Some("s3cret phrase".into()),
-            ..issue(&ca_dir, &out)
-        };
+        let cmd = issue_p12(&ca_dir, &out, Some(p12.clone()), Some("s3cret phrase".into()));
         run(cmd, &Printer::new(true)).expect("issue --p12");
         #[cfg(unix)]
         {
@@ -253,8 +247,7 @@ mod tests {
         init(&ca_dir, false).expect("init");
         let out = dir.path().join("issued");
         for pass in [None, Some(String::new())] {
-            let cmd =
-                CertsCommand::Issue { p12: Some(out.join("x.p12")), p12_passphrase: pass, ..issue(&ca_dir, &out) };
+            let cmd = issue_p12(&ca_dir, &out, Some(out.join("x.p12")), pass);
             let err = run(cmd, &Printer::new(true)).expect_err("no passphrase");
             assert!(err.to_string().contains("--p12-passphrase: required with --p12"), "{err}");
             assert!(!out.exists(), "nothing written");
@@ -334,7 +327,7 @@ mod tests {
     fn issuing_without_a_ca_names_the_missing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let err = run(
-            CertsCommand::Issue { party: "X-Y".into(), ..issue(&dir.path().join("nope"), dir.path()) },
+            issue(&dir.path().join("nope"), dir.path()),
             &Printer::new(true),
         )
         .expect_err("no ca");
