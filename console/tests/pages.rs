@@ -290,7 +290,12 @@ async fn offer_and_report_lists_filter_and_page_as_the_api_and_hide_other_partie
     // Filters go to the API: a TMS no offer has lists nothing; a bad state names the field.
     let none = get(&ex, party::COORDINATOR, "/console/offers?tms=C-130J&format=csv").await?;
     assert_eq!(parse_csv(&none.body).len(), 1, "{}", none.body);
-    let active = get(&ex, party::COORDINATOR, "/console/offers?state=CAPACITY_OFFER_STATE_ACTIVE&region=REGION_INDOPACOM&format=csv").await?;
+    let active = get(
+        &ex,
+        party::COORDINATOR,
+        "/console/offers?state=CAPACITY_OFFER_STATE_ACTIVE&region=REGION_INDOPACOM&format=csv",
+    )
+    .await?;
     assert_eq!(parse_csv(&active.body).len() - 1, 50);
     let bad = get(&ex, party::COORDINATOR, "/console/offers?state=BOGUS").await?;
     assert_eq!(bad.status, 400);
@@ -332,8 +337,9 @@ async fn offer_and_report_lists_filter_and_page_as_the_api_and_hide_other_partie
 async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_breakdowns() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let mut usaf = ex.exchange(party::USAF).await?;
+    // Two reports of fleet totals and one (August) of its 24 assets.
     for (start, end, available) in
-        [("2026-09-01", "2026-09-30", 600.0), ("2026-10-01", "2026-10-31", 520.0), ("2026-11-01", "2026-11-30", 300.0)]
+        [("2026-07-01", "2026-07-31", 520.0), ("2026-08-01", "2026-08-31", 0.0), ("2026-10-01", "2026-10-31", 480.0)]
     {
         let mut r = cosx_tests::availability_report(party::USAF);
         r.timeframe_start = start.into();
@@ -341,12 +347,18 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
         if let Some(t) = r.tai_time.as_mut() {
             t.available = available;
         }
-        r.assets = vec![pb::AssetAvailability {
-            serial: "<b>AF-0001</b>".into(),
-            pmai: true,
-            possible: 30.0,
-            time: Some(pb::TimeByCategory { available: 25.0, nmcm: 5.0, ..Default::default() }),
-        }];
+        if start == "2026-08-01" {
+            r.tai_time = None;
+            r.pmai_time = None;
+            r.assets = (0..24)
+                .map(|i| pb::AssetAvailability {
+                    serial: if i == 0 { "<b>AF-0001</b>".into() } else { format!("AF-{:04}", i + 1) },
+                    pmai: i < 20,
+                    possible: 31.0,
+                    time: Some(pb::TimeByCategory { available: 25.0, nmcm: 6.0, ..Default::default() }),
+                })
+                .collect();
+        }
         usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
             availability_report: Some(r),
             ..Default::default()
@@ -354,7 +366,13 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
         .await?;
     }
     usaf.set_availability_target(pb::SetAvailabilityTargetRequest {
-        target: Some(pb::AvailabilityTarget { tms: "F-35A".into(), a_m: Some(0.9), a_o: Some(0.8), ..Default::default() }),
+        target: Some(pb::AvailabilityTarget {
+            owner: party::USAF.into(),
+            tms: "F-35A".into(),
+            a_m: Some(0.9),
+            a_o: Some(0.8),
+            ..Default::default()
+        }),
         ..Default::default()
     })
     .await?;
@@ -385,7 +403,11 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
     let fleet = "/console/availability/fleet?owner=US-USAF-OOALC&tms=F-35A";
     let page = get(&ex, party::COORDINATOR, fleet).await?;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains(&format!("<strong id=\"rolling-a-m\">{}</strong>", pct(health.rolling_a_m))), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<strong id=\"rolling-a-m\">{}</strong>", pct(health.rolling_a_m))),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("class=\"series am\"") && page.body.contains("class=\"rule target-am\""));
     assert!(page.body.contains("&lt;b&gt;AF-0001&lt;/b&gt;"), "asset serials render as text");
     let inputs = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=inputs&format=csv")).await?.body);
@@ -396,24 +418,36 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
         m
     }) {
         let tai = m.tai_time.unwrap_or_default();
-        assert_eq!(row[..5], [
-            m.timeframe_start.clone(),
-            m.tai_inventory.to_string(),
-            format!("{:.1}", tai.possible),
-            format!("{:.1}", tai.available),
-            pct(m.a_m)
-        ]);
+        assert_eq!(
+            row[..5],
+            [
+                m.timeframe_start.clone(),
+                m.tai_inventory.to_string(),
+                format!("{:.1}", tai.possible),
+                format!("{:.1}", tai.available),
+                pct(m.a_m)
+            ]
+        );
     }
     let trend = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=trend&format=csv")).await?.body);
     assert_eq!(trend.len() - 1, health.months_with_data as usize, "{trend:?}");
     let assets = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=assets&format=csv")).await?.body);
     assert_eq!(assets.len() - 1, api.assets.len());
-    assert_eq!(api.assets.len(), 3);
+    assert_eq!(api.assets.len(), 24);
     let checks = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=checks&format=csv")).await?.body);
     let check = health.high_non_availability_a_m.clone().unwrap_or_default();
-    assert_eq!(checks[1], ["A_M".to_owned(), check.inventory.to_string(), check.threshold.to_string(),
-        pct(check.rolling_average), pct(check.target), pct(check.trigger_at_or_below),
-        (if check.fires { "FLAGGED" } else { "no" }).to_owned()]);
+    assert_eq!(
+        checks[1],
+        [
+            "A_M".to_owned(),
+            check.inventory.to_string(),
+            check.threshold.to_string(),
+            pct(check.rolling_average),
+            pct(check.target),
+            pct(check.trigger_at_or_below),
+            (if check.fires { "FLAGGED" } else { "no" }).to_owned()
+        ]
+    );
     let bad = get(&ex, party::COORDINATOR, &format!("{fleet}&table=nope&format=csv")).await?;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("table: no table"), "{}", bad.body);
@@ -479,10 +513,8 @@ async fn a_new_alert_reaches_the_overview_s_event_stream_without_a_reload() -> a
 
     // Follow it as a browser's EventSource would.
     let mut tls = connect(&ex, party::COORDINATOR).await?;
-    let request = format!(
-        "GET {events} HTTP/1.1\r\nHost: localhost:{}\r\nAccept: text/event-stream\r\n\r\n",
-        ex.addr().port()
-    );
+    let request =
+        format!("GET {events} HTTP/1.1\r\nHost: localhost:{}\r\nAccept: text/event-stream\r\n\r\n", ex.addr().port());
     tls.write_all(request.as_bytes()).await?;
     let mut seen = String::new();
     let mut read_until = async |needle: &str, seen: &mut String| -> anyhow::Result<()> {

@@ -215,7 +215,13 @@ mod tests {
     }
 
     fn issue_p12(ca: &Path, out: &Path, p12: Option<PathBuf>, p12_passphrase: Option<String>) -> CertsCommand {
-        CertsCommand::Issue { ca: ca.to_owned(), party: "JPN-MHI-KOMAKI".into(), out: out.to_owned(), p12, p12_passphrase }
+        CertsCommand::Issue {
+            ca: ca.to_owned(),
+            party: "JPN-MHI-KOMAKI".into(),
+            out: out.to_owned(),
+            p12,
+            p12_passphrase,
+        }
     }
 
     #[test]
@@ -326,11 +332,7 @@ mod tests {
     #[test]
     fn issuing_without_a_ca_names_the_missing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = run(
-            issue(&dir.path().join("nope"), dir.path()),
-            &Printer::new(true),
-        )
-        .expect_err("no ca");
+        let err = run(issue(&dir.path().join("nope"), dir.path()), &Printer::new(true)).expect_err("no ca");
         assert!(err.to_string().starts_with("cannot read --ca file "), "{err}");
     }
 }
