@@ -553,3 +553,76 @@ async fn a_new_alert_reaches_the_overview_s_event_stream_without_a_reload() -> a
     assert!(line.contains("EVENT_KIND_BOTTLENECK_RAISED"), "{line}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_overview_counts_by_state_what_each_party_s_own_list_holds() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let mut names = Vec::new();
+    for i in 0..4 {
+        let mut o = repair_order(party::USAF);
+        if i == 0 {
+            // Released to Korea: KAI sees it, MHI does not.
+            o.controls = Some(pb::Controls {
+                releasability: Some(pb::Releasability { nations: vec!["KOR".into()], ..Default::default() }),
+                ..Default::default()
+            });
+        }
+        let created = usaf
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
+            .await?
+            .into_inner();
+        names.push((created.name, created.version));
+    }
+    // One proposed to MHI, then another proposed to MHI and declined: each step moves the counts.
+    let mut coordinator = ex.exchange(party::COORDINATOR).await?;
+    for (name, version) in &names[1..3] {
+        coordinator
+            .transition_repair_order(pb::TransitionRepairOrderRequest {
+                name: name.clone(),
+                version: *version,
+                action: pb::RepairOrderAction::Propose as i32,
+                provider: party::MHI.into(),
+                ..Default::default()
+            })
+            .await?;
+    }
+    ex.exchange(party::MHI)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: names[2].0.clone(),
+            version: names[2].1 + 1,
+            action: pb::RepairOrderAction::Decline as i32,
+            reason: "no slot".into(),
+            ..Default::default()
+        })
+        .await?;
+
+    for who in [party::COORDINATOR, party::USAF, party::MHI, party::KAI, party::RAAF] {
+        let list = ex
+            .exchange(who)
+            .await?
+            .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
+            .await?
+            .into_inner()
+            .repair_orders;
+        let mut expected: Vec<Vec<String>> = Vec::new();
+        for state in 1..=11 {
+            let n = list.iter().filter(|o| o.state == state).count();
+            if n > 0 {
+                let name = pb::RepairOrderState::try_from(state).map(|s| s.as_str_name()).unwrap_or("");
+                expected.push(vec![name.to_owned(), n.to_string()]);
+            }
+        }
+        let csv = parse_csv(&get(&ex, who, "/console?format=csv").await?.body);
+        assert_eq!(csv[1..], expected[..], "{who}");
+        let page = get(&ex, who, "/console").await?;
+        assert!(page.body.contains(&format!("id=\"orders-total\">{}</td>", list.len())), "{who}");
+    }
+    // The counts say what the lists say: KAI one (released), MHI the one still proposed to it.
+    let kai = parse_csv(&get(&ex, party::KAI, "/console?format=csv").await?.body);
+    assert_eq!(kai[1..], [vec!["REPAIR_ORDER_STATE_SUBMITTED".to_owned(), "1".to_owned()]]);
+    let mhi = parse_csv(&get(&ex, party::MHI, "/console?format=csv").await?.body);
+    assert!(mhi.contains(&vec!["REPAIR_ORDER_STATE_PROPOSED".to_owned(), "1".to_owned()]), "{mhi:?}");
+    Ok(())
+}
