@@ -128,7 +128,7 @@ pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Qu
                 tbody { @for (h, row) in r.health.iter().zip(&health) { tr {
                     td { a href=(format!("/console/availability/fleet?owner={}&tms={}", encode(&h.owner), encode(&h.tms))) { (row[0]) } }
                     @for (i, c) in row[1..].iter().enumerate() {
-                        td class=(if c.starts_with("FLAGGED") { "flag" } else if i >= 3 && i <= 7 { "num" } else { "" }) { (c) }
+                        td class=(if c.starts_with("FLAGGED") { "flag" } else if (3..=7).contains(&i) { "num" } else { "" }) { (c) }
                     }
                 } } }
             }
@@ -239,7 +239,7 @@ pub(crate) async fn fleet(State(local): State<Local>, ext: Extensions, Query(q):
         })
         .collect();
     let check_row = |figure: &str, c: &Option<pb::NonAvailabilityCheck>| {
-        let c = c.clone().unwrap_or_default();
+        let c = c.unwrap_or_default();
         vec![
             figure.to_owned(),
             c.inventory.to_string(),

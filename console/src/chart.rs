@@ -84,7 +84,7 @@ pub(crate) fn f(v: f64) -> String {
 
 /// The smallest of 1, 2, 2.5 or 5 times a power of ten at or above `v` (1 for nothing).
 pub(crate) fn nice(v: f64) -> f64 {
-    if !(v > 0.0) || !v.is_finite() {
+    if !v.is_finite() || v <= 0.0 {
         return 1.0;
     }
     let magnitude = 10f64.powf(v.log10().floor());

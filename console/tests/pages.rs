@@ -435,7 +435,7 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
     assert_eq!(assets.len() - 1, api.assets.len());
     assert_eq!(api.assets.len(), 24);
     let checks = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=checks&format=csv")).await?.body);
-    let check = health.high_non_availability_a_m.clone().unwrap_or_default();
+    let check = health.high_non_availability_a_m.unwrap_or_default();
     assert_eq!(
         checks[1],
         [

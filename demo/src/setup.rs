@@ -25,12 +25,12 @@ const TRUST_DOMAIN: &str = "rsf.example";
 /// The parties whose identities the demo also writes as PKCS#12 files
 /// (pki/PARTY.p12) for a browser to open the web console with: the
 /// coordinating office and one contractor.
-pub const CONSOLE_PARTIES: [&str; 2] = [COORDINATOR, "JPN-MHI-KOMAKI"];
+pub(crate) const CONSOLE_PARTIES: [&str; 2] = [COORDINATOR, "JPN-MHI-KOMAKI"];
 
 /// The passphrase of the demo's PKCS#12 files: `COSX_P12_PASSPHRASE`, else
 /// `cosx-demo` (the demo's PKI is a throwaway one on this machine; its CA
 /// key lies unencrypted next to it).
-pub fn p12_passphrase() -> String {
+pub(crate) fn p12_passphrase() -> String {
     std::env::var("COSX_P12_PASSPHRASE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "cosx-demo".to_owned())
 }
 
