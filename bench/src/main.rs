@@ -403,6 +403,20 @@ async fn step_on(
     })
     .await?;
     latency_figures(figures, "3 queries", "GetWorkloadBalance", size, &l, &nothing, floor_name);
+    let l = measure::repeat(reps, || {
+        let mut c = signals.clone();
+        async move { c.get_order_counts(pb::GetOrderCountsRequest {}).await }
+    })
+    .await?;
+    latency_figures(figures, "3 queries", "GetOrderCounts", size, &l, &nothing, floor_name);
+    // The web console's overview (order counts, bottlenecks, 50/50, parties)
+    // rendered over HTTPS as the coordinating office.
+    let l = measure::repeat(reps, || {
+        let c = channel.clone();
+        async move { measure::http_get(c, "/console").await.map_err(tonic::Status::internal) }
+    })
+    .await?;
+    latency_figures(figures, "3 queries", "Console overview GET /console", size, &l, &nothing, floor_name);
 
     // 3b. A record the caller may not see answers as one that does not exist,
     // in time too: MHI asks for a USAF order (hidden) and for no order (missing).

@@ -77,6 +77,19 @@ pub(crate) async fn http_creates(channels: Vec<Channel>, calls: usize, prefix: &
     .await
 }
 
+/// One GET of `path` over `channel` (the listener's HTTP faces), read to
+/// the end; an error unless it answers 200.
+pub(crate) async fn http_get(mut channel: Channel, path: &str) -> Result<(), String> {
+    let request = http::Request::get(path)
+        .body(tonic::body::Body::new(http_body_util::Empty::<bytes::Bytes>::new()))
+        .map_err(|e| e.to_string())?;
+    use tower::{Service as _, ServiceExt as _};
+    let response = channel.ready().await.map_err(|e| e.to_string())?.call(request).await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body()).await.map_err(|e| e.to_string())?.to_bytes();
+    if status.is_success() { Ok(()) } else { Err(format!("{status}: {}", String::from_utf8_lossy(&body))) }
+}
+
 /// Runs `calls` creates over `channels`, one client per channel making one
 /// call at a time, after one untimed call per client.
 async fn spread<F, Fut>(channels: Vec<Channel>, calls: usize, prefix: &str, call: F) -> anyhow::Result<Latencies>

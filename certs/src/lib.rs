@@ -12,6 +12,11 @@
 
 use std::net::IpAddr;
 
+#[cfg(feature = "pkcs12")]
+mod pkcs12;
+#[cfg(feature = "pkcs12")]
+pub use pkcs12::pkcs12;
+
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevocationReason, RevokedCertParams,
@@ -28,6 +33,14 @@ pub enum CertError {
     /// A trust domain or party id that cannot appear in a SPIFFE id.
     #[error("{field}: {reason}")]
     InvalidName {
+        /// Which input was wrong.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A PKCS#12 file could not be written from the inputs given.
+    #[error("{field}: {reason}")]
+    Pkcs12 {
         /// Which input was wrong.
         field: &'static str,
         /// What is wrong with it.

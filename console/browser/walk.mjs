@@ -1,7 +1,10 @@
 // Walks every console page in Debian chromium as the coordinator and as a
 // contractor, with their client certificates; fails on any console error.
 // Usage: node walk.mjs --url URL --pki DIR --coordinator ID --contractor ID
-//        --order ID --submitted N --shots DIR
+//        --order ID --offer ID --owner ID --submitted N --passphrase P --shots DIR
+// A party with PKI/ID.p12 presents that PKCS#12 file (as a browser imports it),
+// else PKI/ID.pem and PKI/ID.key. PKI/alert-order.json is an order that tips
+// a cell into a bottleneck; posting it as the owner must add a live alert.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import os from "node:os";
@@ -10,7 +13,13 @@ import path from "node:path";
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].slice(2)] = process.argv[i + 1];
 const fail = (m) => { console.error("FAIL: " + m); process.exit(1); };
-const pages = ["/console", "/console/orders", "/console/demand", "/console/capacity", "/console/balance", "/console/availability", "/console/allocation"];
+const pages = ["/console", "/console/orders", "/console/offers", "/console/reports", "/console/demand", "/console/capacity", "/console/balance", "/console/availability", "/console/allocation"];
+
+function identity(party) {
+  const p12 = path.join(args.pki, party + ".p12");
+  if (fs.existsSync(p12)) return { origin: args.url, pfxPath: p12, passphrase: args.passphrase };
+  return { origin: args.url, certPath: path.join(args.pki, party + ".pem"), keyPath: path.join(args.pki, party + ".key") };
+}
 
 async function session(party, certs) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cosx-chromium-"));
@@ -19,7 +28,7 @@ async function session(party, certs) {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     ignoreHTTPSErrors: true,
-    clientCertificates: certs ? [{ origin: args.url, certPath: path.join(args.pki, party + ".pem"), keyPath: path.join(args.pki, party + ".key") }] : [],
+    clientCertificates: certs ? [identity(party)] : [],
   });
   return browser;
 }
@@ -40,11 +49,13 @@ async function walk(party, label) {
     await page.screenshot({ path: path.join(args.shots, `${label}${p.replaceAll("/", "-")}.png`), fullPage: true });
   }
   const order = await page.goto(args.url + "/console/orders/" + args.order);
-  return { ctx, page, errors, orderStatus: order.status() };
+  const offer = await page.goto(args.url + "/console/offers/" + args.offer);
+  return { ctx, page, errors, orderStatus: order.status(), offerStatus: offer.status() };
 }
 
 const coord = await walk(args.coordinator, "coordinator");
 if (coord.orderStatus !== 200) fail("coordinator cannot open the order: " + coord.orderStatus);
+if (coord.offerStatus !== 200) fail("coordinator cannot open the offer: " + coord.offerStatus);
 await coord.page.screenshot({ path: path.join(args.shots, "coordinator-order.png"), fullPage: true });
 await coord.page.goto(args.url + "/console");
 const cell = await coord.page.locator("#orders-by-state tr", { hasText: "REPAIR_ORDER_STATE_SUBMITTED" }).locator("td.num").textContent();
@@ -55,6 +66,31 @@ await Promise.all([coord.page.waitForNavigation(), coord.page.click("#demand td 
 if ((await coord.page.locator("svg.chart rect.bar").count()) === 0) fail("the cell chart has no bars");
 if ((await coord.page.locator("svg.chart polyline.capacity").count()) !== 1) fail("the cell chart has no capacity line");
 await coord.page.screenshot({ path: path.join(args.shots, "coordinator-demand-cell.png"), fullPage: true });
+// The overview adds a new alert without a reload: the owner's orders tip a cell into a bottleneck.
+await coord.page.goto(args.url + "/console");
+await coord.page.waitForTimeout(1500); // the event stream is open and past its first checkpoint
+const owner = await session(args.owner, true);
+const body = fs.readFileSync(path.join(args.pki, "alert-order.json"), "utf8");
+for (let i = 0; i < 4; i++) {
+  const r = await owner.request.post(args.url + "/v1/repairOrders", { headers: { "content-type": "application/json" }, data: body });
+  if (r.status() !== 200) fail("creating an order over HTTP/JSON answered " + r.status() + " " + (await r.text()));
+}
+await owner.close();
+try {
+  await coord.page.locator("#live-alerts li.live.red").first().waitFor({ timeout: 20000 });
+} catch (e) { fail("no live alert appeared on the overview: " + (await coord.page.locator("#live-alerts").innerHTML())); }
+const live = await coord.page.locator("#live-alerts li.live.red").first().textContent();
+if (!live.includes("Bottleneck raised") || !live.includes("F-35A")) fail("live alert reads " + live);
+await coord.page.screenshot({ path: path.join(args.shots, "coordinator-live-alert.png"), fullPage: true });
+// A fleet's availability page: its trend chart on labelled axes, the flags, the inputs.
+await coord.page.goto(args.url + "/console/availability");
+await Promise.all([coord.page.waitForNavigation(), coord.page.click("#health td a")]);
+if ((await coord.page.locator("svg.chart g.axes text.tick").count()) < 5) fail("the trend chart has no axis ticks");
+if ((await coord.page.locator("#inputs tbody tr").count()) === 0) fail("no inputs on the fleet page");
+await coord.page.screenshot({ path: path.join(args.shots, "coordinator-availability-fleet.png"), fullPage: true });
+// Every table's CSV download parses (as a browser downloads it).
+const csv = await coord.ctx.request.get(args.url + "/console/balance?table=nations&format=csv");
+if (!(await csv.text()).startsWith("key,cents,hours,share_of_cents,share_of_hours")) fail("balance CSV header");
 // Propose from the page (same origin) works.
 await coord.page.goto(args.url + "/console/allocation");
 await Promise.all([coord.page.waitForNavigation(), coord.page.click("#propose")]);
@@ -69,6 +105,7 @@ await coord.ctx.close();
 
 const contractor = await walk(args.contractor, "contractor");
 if (contractor.orderStatus !== 404) fail("contractor opened another's order: " + contractor.orderStatus);
+if (contractor.offerStatus !== 404) fail("contractor opened another's offer: " + contractor.offerStatus);
 if (contractor.errors.filter((e) => !e.includes("404") && !e.includes("403")).length) fail("console errors as contractor: " + contractor.errors.join("; "));
 await contractor.ctx.close();
 

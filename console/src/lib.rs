@@ -9,8 +9,12 @@
 //! certificate, or change anything on a request that may come from another
 //! site (see [`same_origin`]).
 
+mod availability;
+mod balance;
+mod chart;
 mod csv;
 mod pages;
+mod records;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -32,8 +36,13 @@ pub fn router(local: Local) -> Router {
         .route("/console/demand", get(pages::demand))
         .route("/console/demand/cell", get(pages::demand_cell))
         .route("/console/capacity", get(pages::capacity))
-        .route("/console/balance", get(pages::balance))
-        .route("/console/availability", get(pages::availability))
+        .route("/console/balance", get(balance::balance))
+        .route("/console/availability", get(availability::availability))
+        .route("/console/availability/fleet", get(availability::fleet))
+        .route("/console/offers", get(records::offers))
+        .route("/console/offers/{id}", get(records::offer))
+        .route("/console/reports", get(records::reports))
+        .route("/console/reports/{id}", get(records::report))
         .route("/console/allocation", get(pages::allocation))
         .route("/console/allocation/propose", post(pages::propose))
         .route("/console/allocation/commit", post(pages::commit))

@@ -16,11 +16,15 @@ use serde::Deserialize;
 
 use crate::{PageError, csv, same_origin};
 
-type Page = Result<Response, PageError>;
+pub(crate) type Page = Result<Response, PageError>;
 
-const EXCHANGE: &str = "/cosx.v1.Exchange/";
-const SIGNALS: &str = "/cosx.v1.Signals/";
-const PAGE_SIZE: i32 = 50;
+pub(crate) const EXCHANGE: &str = "/cosx.v1.Exchange/";
+pub(crate) const SIGNALS: &str = "/cosx.v1.Signals/";
+pub(crate) const PAGE_SIZE: i32 = 50;
+/// The feed's alert events as server-sent events, with checkpoints so the
+/// page's script knows when the replay of past alerts ends.
+const LIVE_ALERTS: &str = "/v1/events?checkpoints=true&kinds=EVENT_KIND_BOTTLENECK_RAISED&kinds=EVENT_KIND_BOTTLENECK_CLEARED\
+     &kinds=EVENT_KIND_BALANCE_WARNING&kinds=EVENT_KIND_BALANCE_VIOLATION&kinds=EVENT_KIND_BALANCE_CLEARED";
 
 /// The frame every page shares.
 pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
@@ -42,6 +46,8 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                         a href="/console/balance" { "50/50 balance" }
                         a href="/console/availability" { "Availability" }
                         a href="/console/orders" { "Orders" }
+                        a href="/console/offers" { "Offers" }
+                        a href="/console/reports" { "Reports" }
                         a href="/console/allocation" { "Allocation" }
                     }
                     main { (body) }
@@ -52,7 +58,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
     )
 }
 
-fn page(title: &str, body: Markup) -> Page {
+pub(crate) fn page(title: &str, body: Markup) -> Page {
     Ok(layout(title, body).into_response())
 }
 
@@ -67,7 +73,7 @@ impl Format {
     }
 }
 
-fn csv_link(path: &str) -> Markup {
+pub(crate) fn csv_link(path: &str) -> Markup {
     let sep = if path.contains('?') { '&' } else { '?' };
     html! { p.download { a href=(format!("{path}{sep}format=csv")) { "Download CSV" } } }
 }
@@ -76,43 +82,28 @@ fn state_name(state: i32) -> &'static str {
     pb::RepairOrderState::try_from(state).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
 }
 
-fn region_name(region: i32) -> &'static str {
+pub(crate) fn region_name(region: i32) -> &'static str {
     pb::Region::try_from(region).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
 }
 
-fn department_name(d: i32) -> &'static str {
+pub(crate) fn department_name(d: i32) -> &'static str {
     pb::MilitaryDepartment::try_from(d).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
 }
 
-fn balance_name(s: i32) -> &'static str {
+pub(crate) fn balance_name(s: i32) -> &'static str {
     pb::BalanceStatus::try_from(s).map(|s| s.as_str_name()).unwrap_or("UNKNOWN")
 }
 
-fn pct(v: Option<f64>) -> String {
+pub(crate) fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into())
 }
 
-fn dollars(cents: i64) -> String {
+pub(crate) fn dollars(cents: i64) -> String {
     format!("{:.2}", cents as f64 / 100.0)
 }
 
-fn time(t: &Option<cosx_proto::pbjson_types::Timestamp>) -> String {
+pub(crate) fn time(t: &Option<cosx_proto::pbjson_types::Timestamp>) -> String {
     t.as_ref().map(|t| format!("{}.{:03}", t.seconds, t.nanos / 1_000_000)).unwrap_or_default()
-}
-
-/// Every order the party may list, following the pages.
-async fn all_orders(local: &Local, ext: &Extensions) -> Result<Vec<pb::RepairOrder>, PageError> {
-    let mut out = Vec::new();
-    let mut token = String::new();
-    loop {
-        let request = pb::ListRepairOrdersRequest { page_size: 1000, page_token: token, ..Default::default() };
-        let r: pb::ListRepairOrdersResponse = local.call(ext, &format!("{EXCHANGE}ListRepairOrders"), &request).await?;
-        out.extend(r.repair_orders);
-        if r.next_page_token.is_empty() {
-            return Ok(out);
-        }
-        token = r.next_page_token;
-    }
 }
 
 async fn comparison(
@@ -129,13 +120,13 @@ async fn comparison(
     Ok(local.call(ext, &format!("{SIGNALS}GetCapacityComparison"), &request).await?)
 }
 
-async fn balance_of(local: &Local, ext: &Extensions) -> Result<pb::GetWorkloadBalanceResponse, PageError> {
+pub(crate) async fn balance_of(local: &Local, ext: &Extensions) -> Result<pb::GetWorkloadBalanceResponse, PageError> {
     let request = pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() };
     Ok(local.call(ext, &format!("{SIGNALS}GetWorkloadBalance"), &request).await?)
 }
 
 /// None when the service refuses the party this answer (PERMISSION_DENIED).
-fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, PageError> {
+pub(crate) fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, PageError> {
     match answer {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.status == axum::http::StatusCode::FORBIDDEN => Ok(None),
@@ -145,12 +136,11 @@ fn allowed<T>(answer: Result<T, PageError>) -> Result<Option<T>, PageError> {
 
 /// Overview: open alerts, order counts by state, parties.
 pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
-    let orders = all_orders(&local, &ext).await?;
-    let mut by_state: BTreeMap<i32, u64> = BTreeMap::new();
-    for o in &orders {
-        *by_state.entry(o.state).or_default() += 1;
-    }
-    let rows: Vec<Vec<String>> = by_state.iter().map(|(s, n)| vec![state_name(*s).to_owned(), n.to_string()]).collect();
+    // Counted by the service from its views, not by listing every order.
+    let counts: pb::GetOrderCountsResponse =
+        local.call(&ext, &format!("{SIGNALS}GetOrderCounts"), &pb::GetOrderCountsRequest {}).await?;
+    let rows: Vec<Vec<String>> =
+        counts.counts.iter().map(|c| vec![state_name(c.state).to_owned(), c.orders.to_string()]).collect();
     if f.csv() {
         return Ok(csv::download("orders-by-state", &["state", "orders"], &rows));
     }
@@ -176,7 +166,7 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
             h1 { "Overview" }
             section #alerts {
                 h2 { "Open alerts" }
-                ul #live-alerts data-events="/v1/events" {
+                ul #live-alerts data-events=(LIVE_ALERTS) {
                     @for r in &bottlenecks {
                         li.alert.red { "Bottleneck " (region_name(r.key.as_ref().map_or(0, |k| k.region))) " "
                             (r.key.as_ref().map_or("", |k| k.tms.as_str())) " " (r.period.as_ref().map_or("", |p| p.label.as_str()))
@@ -194,6 +184,7 @@ pub(crate) async fn overview(State(local): State<Local>, ext: Extensions, Query(
                 table #orders-by-state {
                     thead { tr { th { "State" } th { "Orders" } } }
                     tbody { @for r in &rows { tr { td { (r[0]) } td.num { (r[1]) } } } }
+                    tfoot { tr { th { "All" } td.num #orders-total { (counts.total) } } }
                 }
                 (csv_link("/console"))
             }
@@ -272,7 +263,7 @@ pub(crate) async fn orders(State(local): State<Local>, ext: Extensions, Query(q)
             table #orders {
                 thead { tr { @for h in head { th { (h) } } } }
                 tbody { @for (o, row) in r.repair_orders.iter().zip(&rows) { tr {
-                    td { a href=(format!("/console/{}", o.name)) { (row[0]) } }
+                    td { a href=(format!("/console/orders/{}", o.name.trim_start_matches("repairOrders/"))) { (row[0]) } }
                     @for cell in &row[1..] { td { (cell) } }
                 } } }
             }
@@ -285,7 +276,7 @@ pub(crate) async fn orders(State(local): State<Local>, ext: Extensions, Query(q)
 }
 
 /// Percent-encodes what is not safe in a query (keeps `=` and `&` of `filter` strings out of values).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~=&".contains(&b) {
@@ -474,34 +465,45 @@ fn comparison_table(rows: &[Vec<String>]) -> Markup {
     }
 }
 
-/// Demand as bars coloured by the DCM rule, capacity and capacity + surge as lines.
+/// Demand as bars coloured by the DCM rule (forecast months paler, their
+/// band behind), capacity and capacity + surge as lines, on labelled axes.
 fn chart(rows: &[pb::CapacityComparisonRow]) -> Markup {
-    let (w, h, pad) = (720.0_f64, 240.0_f64, 24.0_f64);
-    let top = rows.iter().map(|r| r.demand_upper.unwrap_or(r.demand).max(r.capacity + r.surge)).fold(1.0_f64, f64::max);
-    let n = rows.len().max(1) as f64;
-    let step = (w - 2.0 * pad) / n;
-    let y = |v: f64| h - pad - (v / top) * (h - 2.0 * pad);
-    let line = |f: &dyn Fn(&pb::CapacityComparisonRow) -> f64| {
+    use crate::chart::{Frame, f};
+    let top = rows.iter().map(|r| r.demand_upper.unwrap_or(r.demand).max(r.capacity + r.surge)).fold(0.0_f64, f64::max);
+    let labels: Vec<String> =
+        rows.iter().map(|r| r.period.as_ref().map(|p| p.label.clone()).unwrap_or_default()).collect();
+    let frame = Frame::new(rows.len(), top);
+    let step = frame.step();
+    let base = frame.height - frame.bottom;
+    let line = |v: &dyn Fn(&pb::CapacityComparisonRow) -> f64| {
         rows.iter()
             .enumerate()
-            .map(|(i, r)| format!("{:.1},{:.1}", pad + step * (i as f64 + 0.5), y(f(r))))
+            .map(|(i, r)| format!("{},{}", f(frame.x(i) + step / 2.0), f(frame.y(v(r)))))
             .collect::<Vec<_>>()
             .join(" ")
     };
     html! {
-        svg.chart viewBox=(format!("0 0 {w} {h}")) role="img" aria-label="demand against capacity" {
+        svg.chart viewBox=(format!("0 0 {} {}", frame.width, frame.height)) role="img" aria-label="demand against capacity" {
+            (frame.axes(&labels, "month (paler bars: forecast)", "labor hours", &|v| format!("{v:.0}")))
             @for (i, r) in rows.iter().enumerate() {
-                @let x = pad + step * i as f64;
+                @let x = frame.x(i);
                 @if let Some(up) = r.demand_upper {
-                    rect.band x=(format!("{:.1}", x + step * 0.1)) y=(format!("{:.1}", y(up))) width=(format!("{:.1}", step * 0.8)) height=(format!("{:.1}", (y(r.demand) - y(up)).max(0.0))) {}
+                    rect.band x=(f(x + step * 0.1)) y=(f(frame.y(up))) width=(f(step * 0.8)) height=(f((frame.y(r.demand) - frame.y(up)).max(0.0))) {}
                 }
-                rect class=(format!("bar {} {}", dcm_class(r.demand, r.capacity, r.surge), r.demand_kind.to_lowercase()))
-                    x=(format!("{:.1}", x + step * 0.1)) y=(format!("{:.1}", y(r.demand))) width=(format!("{:.1}", step * 0.8)) height=(format!("{:.1}", h - pad - y(r.demand))) {
-                    title { (r.period.as_ref().map_or("", |p| p.label.as_str())) ": " (format!("{:.1}", r.demand)) }
+                @if !r.suppressed {
+                    rect class=(format!("bar {} {}", dcm_class(r.demand, r.capacity, r.surge), r.demand_kind.to_lowercase()))
+                        x=(f(x + step * 0.1)) y=(f(frame.y(r.demand))) width=(f(step * 0.8)) height=(f(base - frame.y(r.demand))) {
+                        title { (labels[i]) " " (r.demand_kind.to_lowercase()) ": " (format!("{:.1}", r.demand)) }
+                    }
                 }
             }
             polyline.capacity points=(line(&|r| r.capacity)) {}
             polyline.surge points=(line(&|r| r.capacity + r.surge)) {}
+        }
+        p.legend {
+            span.key.green { "demand within capacity" } " " span.key.orange { "within capacity + surge" } " "
+            span.key.red { "above both" } " " span.key.band { "forecast band" } " "
+            span.key.capacity { "capacity offered" } " " span.key.surge { "capacity + surge" }
         }
     }
 }
@@ -522,101 +524,6 @@ pub(crate) async fn capacity(State(local): State<Local>, ext: Extensions, Query(
             p { span #bottlenecks { (r.bottlenecks) } " bottlenecks, worst first." }
             (comparison_table(&rows))
             (csv_link("/console/capacity"))
-        },
-    )
-}
-
-/// 50/50 balance per Military Department and fiscal year.
-pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
-    let b = balance_of(&local, &ext).await?;
-    let head = [
-        "department",
-        "fiscal_year",
-        "organic",
-        "contract",
-        "organic_hours",
-        "contract_hours",
-        "contract_share",
-        "status",
-    ];
-    let rows: Vec<Vec<String>> = b
-        .departments
-        .iter()
-        .map(|d| {
-            let p = d.projected.unwrap_or_default();
-            vec![
-                department_name(d.department).to_owned(),
-                d.fiscal_year.to_string(),
-                dollars(p.organic_cents),
-                dollars(p.contract_cents),
-                format!("{:.1}", p.organic_hours),
-                format!("{:.1}", p.contract_hours),
-                pct(d.contract_share),
-                balance_name(d.status).to_owned(),
-            ]
-        })
-        .collect();
-    if f.csv() {
-        return Ok(csv::download("balance", &head, &rows));
-    }
-    page(
-        "50/50 balance",
-        html! {
-            h1 { "50/50 balance" }
-            p { "Warning at " (format!("{:.0}", b.warning_percent)) " %, limit 50 % (projected, proposed work included)." }
-            table #balance {
-                thead { tr { @for h in head { th { (h) } } } }
-                tbody { @for (d, r) in b.departments.iter().zip(&rows) { tr class=(balance_name(d.status).to_lowercase()) { @for c in r { td { (c) } } } } }
-            }
-            (csv_link("/console/balance"))
-            h2 { "Utilization of offered capacity" }
-            table {
-                thead { tr { th { "Provider" } th { "From" } th { "To" } th { "Offered" } th { "Used" } th { "Utilization" } } }
-                tbody { @for u in &b.utilization { tr {
-                    td { (u.provider) } td { (u.period_start) } td { (u.period_end) }
-                    td { (format!("{:.1}", u.offered)) } td { (format!("{:.1}", u.used)) } td { (pct(u.utilization)) }
-                } } }
-            }
-        },
-    )
-}
-
-/// Availability: A_M, A_O and C/DA per TMS and timeframe (DoDI 3110.05).
-pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Query(f): Query<Format>) -> Page {
-    let r: pb::GetAvailabilityMetricsResponse = local
-        .call(&ext, &format!("{SIGNALS}GetAvailabilityMetrics"), &pb::GetAvailabilityMetricsRequest::default())
-        .await?;
-    let head =
-        ["tms", "owner", "timeframe_start", "timeframe_end", "reports", "a_m", "a_o", "cost_per_day_of_availability"];
-    let rows: Vec<Vec<String>> = r
-        .metrics
-        .iter()
-        .map(|m| {
-            vec![
-                m.tms.clone(),
-                m.owner.clone(),
-                m.timeframe_start.clone(),
-                m.timeframe_end.clone(),
-                m.reports.to_string(),
-                pct(m.a_m),
-                pct(m.a_o),
-                m.cost_per_day_of_availability.map(|c| format!("{c:.2}")).unwrap_or_else(|| "–".into()),
-            ]
-        })
-        .collect();
-    if f.csv() {
-        return Ok(csv::download("availability", &head, &rows));
-    }
-    page(
-        "Availability",
-        html! {
-            h1 { "Availability" }
-            p { span #reports-considered { (r.reports_considered) } " reports considered." }
-            table #availability {
-                thead { tr { @for h in head { th { (h) } } } }
-                tbody { @for row in &rows { tr { @for c in row { td { (c) } } } } }
-            }
-            (csv_link("/console/availability"))
         },
     )
 }

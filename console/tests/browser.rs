@@ -7,9 +7,32 @@ use std::process::Command;
 use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, party, repair_order};
 
+const PASSPHRASE: &str = "walk the console";
+
 #[tokio::test]
 async fn every_page_walks_in_chromium_as_coordinator_and_contractor() -> anyhow::Result<()> {
-    let ex = TestExchange::start().await?;
+    // Actual demand only, and thresholds the walk's orders cross on purpose.
+    let ex = TestExchange::start_with(|c, _, _| {
+        c.signals.bottleneck_forecast_periods = 0;
+        c.signals.bottleneck_absolute_hours = 100.0;
+        c.signals.bottleneck_relative = 0.1;
+        Ok(())
+    })
+    .await?;
+    // 4,000 h over 2027-01..03 (March: 1,377.8 h) against the three orders' 1,440 h: short by
+    // 62 h, under the threshold; one more order in the walk raises a bottleneck.
+    let offer = ex
+        .exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .name
+        .trim_start_matches("capacityOffers/")
+        .to_owned();
     let mut usaf = ex.exchange(party::USAF).await?;
     let mut first = None;
     for _ in 0..3 {
@@ -22,14 +45,24 @@ async fn every_page_walks_in_chromium_as_coordinator_and_contractor() -> anyhow:
             .into_inner();
         first.get_or_insert(o.name);
     }
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(cosx_tests::availability_report(party::USAF)),
+        ..Default::default()
+    })
+    .await?;
     let order = first.unwrap_or_default().trim_start_matches("repairOrders/").to_owned();
     let pki = ex.dir.path().join("browser-pki");
     std::fs::create_dir_all(&pki)?;
-    for id in [party::COORDINATOR, party::KAI] {
+    for id in [party::COORDINATOR, party::USAF] {
         let issued = ex.ca.issue_party(id)?;
         std::fs::write(pki.join(format!("{id}.pem")), &issued.cert_pem)?;
         std::fs::write(pki.join(format!("{id}.key")), &issued.key_pem)?;
     }
+    // The contractor presents its identity as the PKCS#12 file `cosx certs issue --p12` writes.
+    let issued = ex.ca.issue_party(party::KAI)?;
+    let p12 = cosx_certs::pkcs12(&issued, ex.ca.cert_pem(), party::KAI, PASSPHRASE)?;
+    std::fs::write(pki.join(format!("{}.p12", party::KAI)), p12)?;
+    std::fs::write(pki.join("alert-order.json"), serde_json::to_vec(&repair_order(party::USAF))?)?;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let shots = root.join("../target/console-screenshots");
     std::fs::create_dir_all(&shots)?;
@@ -39,6 +72,7 @@ async fn every_page_walks_in_chromium_as_coordinator_and_contractor() -> anyhow:
         Command::new("node")
             .arg(script)
             .args(["--url", &url, "--coordinator", party::COORDINATOR, "--contractor", party::KAI, "--order", &order])
+            .args(["--offer", &offer, "--owner", party::USAF, "--passphrase", PASSPHRASE])
             .args(["--submitted", "3"])
             .arg("--pki")
             .arg(&pki)

@@ -26,23 +26,7 @@ async fn fetch(
     extra: &str,
     body: &str,
 ) -> anyhow::Result<Answer> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let issued = ex.ca.issue_party(who)?;
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in CertificateDer::pem_slice_iter(ex.ca.cert_pem().as_bytes()) {
-        roots.add(ca?)?;
-    }
-    let chain = CertificateDer::pem_slice_iter(issued.cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes())?;
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(ex.addr()).await?;
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(ServerName::try_from("localhost")?.to_owned(), tcp)
-        .await?;
+    let mut tls = connect(ex, who).await?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\nContent-Length: {}\r\n{extra}\r\n{body}",
         ex.addr().port(),
@@ -57,6 +41,29 @@ async fn fetch(
     let body =
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest)? } else { rest.to_owned() };
     Ok(Answer { status, head: head.to_owned(), body })
+}
+
+type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// A mutual-TLS connection (HTTP/1.1) to the exchange as `who`.
+async fn connect(ex: &TestExchange, who: &str) -> anyhow::Result<Tls> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let issued = ex.ca.issue_party(who)?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(ex.ca.cert_pem().as_bytes()) {
+        roots.add(ca?)?;
+    }
+    let chain = CertificateDer::pem_slice_iter(issued.cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes())?;
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(ex.addr()).await?;
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost")?.to_owned(), tcp)
+        .await?)
 }
 
 fn dechunk(mut s: &str) -> anyhow::Result<String> {
@@ -222,5 +229,400 @@ async fn pages_show_the_api_figures_escape_fields_hide_others_orders_and_refuse_
     let bad = get(&ex, party::COORDINATOR, "/console/orders?state=BOGUS").await?;
     assert_eq!(bad.status, 400);
     assert!(bad.body.contains("state: no such state"));
+    Ok(())
+}
+
+/// The `name`'s last segment: the id a console URL takes.
+fn id_of(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+#[tokio::test]
+async fn offer_and_report_lists_filter_and_page_as_the_api_and_hide_other_parties_records() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut mhi = ex.exchange(party::MHI).await?;
+    let mut offers = Vec::new();
+    for _ in 0..51 {
+        let o = mhi
+            .create_capacity_offer(pb::CreateCapacityOfferRequest {
+                capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        offers.push(o.name);
+    }
+    let report = ex
+        .exchange(party::USAF)
+        .await?
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(cosx_tests::availability_report(party::USAF)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+
+    // Each party's list is the API's list for it: the owner and the
+    // coordinator see the 51 offers, another contractor none.
+    for (who, expected) in [(party::COORDINATOR, 51), (party::MHI, 51), (party::KAI, 0)] {
+        let api = ex
+            .exchange(who)
+            .await?
+            .list_capacity_offers(pb::ListCapacityOffersRequest { page_size: 1000, ..Default::default() })
+            .await?
+            .into_inner();
+        assert_eq!(api.capacity_offers.len(), expected, "{who}");
+        let first = get(&ex, who, "/console/offers?format=csv").await?;
+        assert_eq!(first.status, 200, "{}", first.body);
+        let rows = parse_csv(&first.body);
+        assert_eq!(rows[0][..3], ["name", "provider", "site"]);
+        // A page holds at most 50; the next one follows the API's token.
+        assert_eq!(rows.len() - 1, expected.min(50), "{who}");
+        let html = get(&ex, who, "/console/offers").await?;
+        assert_eq!(html.body.contains("id=\"next\""), expected > 50, "{who}");
+    }
+    let html = get(&ex, party::MHI, "/console/offers").await?;
+    let next = html.body.split("id=\"next\" href=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+    let next = next.replace("&amp;", "&");
+    let second = get(&ex, party::MHI, &format!("{next}&format=csv")).await?;
+    assert_eq!(parse_csv(&second.body).len() - 1, 1, "{next}: {}", second.body);
+
+    // Filters go to the API: a TMS no offer has lists nothing; a bad state names the field.
+    let none = get(&ex, party::COORDINATOR, "/console/offers?tms=C-130J&format=csv").await?;
+    assert_eq!(parse_csv(&none.body).len(), 1, "{}", none.body);
+    let active = get(
+        &ex,
+        party::COORDINATOR,
+        "/console/offers?state=CAPACITY_OFFER_STATE_ACTIVE&region=REGION_INDOPACOM&format=csv",
+    )
+    .await?;
+    assert_eq!(parse_csv(&active.body).len() - 1, 50);
+    let bad = get(&ex, party::COORDINATOR, "/console/offers?state=BOGUS").await?;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("state: no such offer state"), "{}", bad.body);
+    let bad = get(&ex, party::COORDINATOR, "/console/reports?superseded=maybe").await?;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("superseded: expected yes or no"), "{}", bad.body);
+
+    // One offer's page for its provider; for another contractor the same 404 as a missing offer.
+    let offer = format!("/console/offers/{}", id_of(&offers[0]));
+    let own = get(&ex, party::MHI, &offer).await?;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert!(own.body.contains("4000.0") && own.body.contains("DSP-5 050-123456"), "{}", own.body);
+    let theirs = get(&ex, party::KAI, &offer).await?;
+    let missing = get(&ex, party::KAI, "/console/offers/00000000-0000-0000-0000-000000000000").await?;
+    assert_eq!((theirs.status, missing.status), (404, 404));
+    assert_eq!(theirs.body, missing.body);
+
+    // Reports: the reporter and the coordinator list and open it; a contractor neither.
+    let page = format!("/console/reports/{}", id_of(&report.name));
+    for who in [party::USAF, party::COORDINATOR] {
+        let list = get(&ex, who, "/console/reports?format=csv").await?;
+        let rows = parse_csv(&list.body);
+        assert_eq!(rows.len(), 2, "{who}: {}", list.body);
+        assert_eq!(rows[1][..3], [report.name.clone(), party::USAF.to_owned(), "F-35A".to_owned()]);
+        let one = get(&ex, who, &page).await?;
+        assert_eq!(one.status, 200, "{}", one.body);
+        assert!(one.body.contains("<td class=\"num\">520</td>"), "{}", one.body);
+    }
+    assert_eq!(parse_csv(&get(&ex, party::KAI, "/console/reports?format=csv").await?.body).len(), 1);
+    let theirs = get(&ex, party::KAI, &page).await?;
+    let missing = get(&ex, party::KAI, "/console/reports/00000000-0000-0000-0000-000000000000").await?;
+    assert_eq!((theirs.status, missing.status), (404, 404));
+    assert_eq!(theirs.body, missing.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_breakdowns() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    // Two reports of fleet totals and one (August) of its 24 assets.
+    for (start, end, available) in
+        [("2026-07-01", "2026-07-31", 520.0), ("2026-08-01", "2026-08-31", 0.0), ("2026-10-01", "2026-10-31", 480.0)]
+    {
+        let mut r = cosx_tests::availability_report(party::USAF);
+        r.timeframe_start = start.into();
+        r.timeframe_end = end.into();
+        if let Some(t) = r.tai_time.as_mut() {
+            t.available = available;
+        }
+        if start == "2026-08-01" {
+            r.tai_time = None;
+            r.pmai_time = None;
+            r.assets = (0..24)
+                .map(|i| pb::AssetAvailability {
+                    serial: if i == 0 { "<b>AF-0001</b>".into() } else { format!("AF-{:04}", i + 1) },
+                    pmai: i < 20,
+                    possible: 31.0,
+                    time: Some(pb::TimeByCategory { available: 25.0, nmcm: 6.0, ..Default::default() }),
+                })
+                .collect();
+        }
+        usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(r),
+            ..Default::default()
+        })
+        .await?;
+    }
+    usaf.set_availability_target(pb::SetAvailabilityTargetRequest {
+        target: Some(pb::AvailabilityTarget {
+            owner: party::USAF.into(),
+            tms: "F-35A".into(),
+            a_m: Some(0.9),
+            a_o: Some(0.8),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+    .await?;
+    let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
+    let api = signals
+        .get_availability_metrics(pb::GetAvailabilityMetricsRequest {
+            owner: party::USAF.into(),
+            tms: "F-35A".into(),
+            include_assets: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let health = api.health.first().ok_or_else(|| anyhow::anyhow!("no health row"))?;
+    let pct = |v: Option<f64>| v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into());
+
+    // The fleets' table links to the drill-down and carries the service's flags.
+    let page = get(&ex, party::COORDINATOR, "/console/availability").await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("/console/availability/fleet?owner=US-USAF-OOALC&amp;tms=F-35A"), "{}", page.body);
+    let csv = parse_csv(&get(&ex, party::COORDINATOR, "/console/availability?table=health&format=csv").await?.body);
+    assert_eq!(csv.len(), 2, "{csv:?}");
+    assert_eq!(csv[1][5], pct(health.rolling_a_m));
+    let fires = health.high_non_availability_a_m.as_ref().is_some_and(|c| c.fires);
+    assert_eq!(csv[1][9], if fires { "FLAGGED" } else { "no" });
+
+    // The drill-down: the rolling averages, the trend of the window, every input, every asset.
+    let fleet = "/console/availability/fleet?owner=US-USAF-OOALC&tms=F-35A";
+    let page = get(&ex, party::COORDINATOR, fleet).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<strong id=\"rolling-a-m\">{}</strong>", pct(health.rolling_a_m))),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("class=\"series am\"") && page.body.contains("class=\"rule target-am\""));
+    assert!(page.body.contains("&lt;b&gt;AF-0001&lt;/b&gt;"), "asset serials render as text");
+    let inputs = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=inputs&format=csv")).await?.body);
+    assert_eq!(inputs.len() - 1, api.metrics.len());
+    for (row, m) in inputs[1..].iter().zip({
+        let mut m: Vec<_> = api.metrics.iter().collect();
+        m.sort_by(|a, b| a.timeframe_start.cmp(&b.timeframe_start));
+        m
+    }) {
+        let tai = m.tai_time.unwrap_or_default();
+        assert_eq!(
+            row[..5],
+            [
+                m.timeframe_start.clone(),
+                m.tai_inventory.to_string(),
+                format!("{:.1}", tai.possible),
+                format!("{:.1}", tai.available),
+                pct(m.a_m)
+            ]
+        );
+    }
+    let trend = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=trend&format=csv")).await?.body);
+    assert_eq!(trend.len() - 1, health.months_with_data as usize, "{trend:?}");
+    let assets = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=assets&format=csv")).await?.body);
+    assert_eq!(assets.len() - 1, api.assets.len());
+    assert_eq!(api.assets.len(), 24);
+    let checks = parse_csv(&get(&ex, party::COORDINATOR, &format!("{fleet}&table=checks&format=csv")).await?.body);
+    let check = health.high_non_availability_a_m.unwrap_or_default();
+    assert_eq!(
+        checks[1],
+        [
+            "A_M".to_owned(),
+            check.inventory.to_string(),
+            check.threshold.to_string(),
+            pct(check.rolling_average),
+            pct(check.target),
+            pct(check.trigger_at_or_below),
+            (if check.fires { "FLAGGED" } else { "no" }).to_owned()
+        ]
+    );
+    let bad = get(&ex, party::COORDINATOR, &format!("{fleet}&table=nope&format=csv")).await?;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("table: no table"), "{}", bad.body);
+
+    // A contractor gets what the API gives it for the same fleet: no reports of others'.
+    let theirs = get(&ex, party::KAI, &format!("{fleet}&table=inputs&format=csv")).await?;
+    let api_kai = pb::signals_client::SignalsClient::new(ex.channel(party::KAI).await?)
+        .get_availability_metrics(pb::GetAvailabilityMetricsRequest {
+            owner: party::USAF.into(),
+            tms: "F-35A".into(),
+            include_assets: true,
+            ..Default::default()
+        })
+        .await;
+    match api_kai {
+        Ok(a) => assert_eq!(parse_csv(&theirs.body).len() - 1, a.into_inner().metrics.len()),
+        Err(s) => assert_eq!(theirs.status, cosx_edge::json::errors::http_status(s.code()).as_u16()),
+    }
+    assert!(!theirs.body.contains("AF-0001"));
+
+    // 50/50: every breakdown the API gives, each downloadable.
+    let balance = signals
+        .get_workload_balance(pb::GetWorkloadBalanceRequest { include_proposed: true, ..Default::default() })
+        .await?
+        .into_inner();
+    let page = get(&ex, party::COORDINATOR, "/console/balance").await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("class=\"rule limit\""), "the 50 % limit is drawn");
+    for (table, rows) in [
+        ("departments", balance.departments.len()),
+        ("parts", balance.departments.len() * 7),
+        ("nations", balance.by_nation.len()),
+        ("regions", balance.by_region.len()),
+        ("utilization", balance.utilization.len()),
+    ] {
+        let csv = get(&ex, party::COORDINATOR, &format!("/console/balance?table={table}&format=csv")).await?;
+        assert_eq!(csv.status, 200, "{table}");
+        assert_eq!(parse_csv(&csv.body).len() - 1, rows, "{table}: {}", csv.body);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_alert_reaches_the_overview_s_event_stream_without_a_reload() -> anyhow::Result<()> {
+    let ex = TestExchange::start_with(|c, _, _| {
+        c.signals.bottleneck_forecast_periods = 0;
+        c.signals.bottleneck_absolute_hours = 100.0;
+        c.signals.bottleneck_relative = 0.1;
+        Ok(())
+    })
+    .await?;
+    // The overview names the stream its script follows.
+    let page = get(&ex, party::COORDINATOR, "/console").await?;
+    let events = page
+        .body
+        .split("data-events=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .ok_or_else(|| anyhow::anyhow!("no event stream on the overview"))?
+        .replace("&amp;", "&");
+    assert!(events.starts_with("/v1/events?checkpoints=true&kinds=EVENT_KIND_BOTTLENECK_RAISED"), "{events}");
+    assert!(page.body.contains("No open alerts."));
+
+    // Follow it as a browser's EventSource would.
+    let mut tls = connect(&ex, party::COORDINATOR).await?;
+    let request =
+        format!("GET {events} HTTP/1.1\r\nHost: localhost:{}\r\nAccept: text/event-stream\r\n\r\n", ex.addr().port());
+    tls.write_all(request.as_bytes()).await?;
+    let mut seen = String::new();
+    let mut read_until = async |needle: &str, seen: &mut String| -> anyhow::Result<()> {
+        let mut buf = [0u8; 4096];
+        while !seen.contains(needle) {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(20), tls.read(&mut buf)).await??;
+            anyhow::ensure!(n > 0, "stream closed before {needle:?}; got {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        Ok(())
+    };
+    read_until("EVENT_KIND_CHECKPOINT", &mut seen).await?;
+    assert!(seen.to_ascii_lowercase().contains("content-type: text/event-stream"), "{seen}");
+    assert!(!seen.contains("bottleneckAlert"), "nothing raised yet: {seen}");
+
+    // Demand over capacity: the coordinator raises a bottleneck, and the open stream carries it.
+    ex.exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
+            ..Default::default()
+        })
+        .await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    for _ in 0..4 {
+        let mut o = repair_order(party::USAF);
+        o.tms = "F-35A".into();
+        o.required_by = "2027-03-31".into();
+        o.quantity = 4;
+        o.estimated_labor_hours = 480.0;
+        usaf.create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() }).await?;
+    }
+    read_until("bottleneckAlert", &mut seen).await?;
+    let line = seen.lines().find(|l| l.contains("bottleneckAlert")).unwrap_or_default();
+    assert!(line.starts_with("data: {") && line.contains("\"raised\":true") && line.contains("F-35A"), "{line}");
+    assert!(line.contains("EVENT_KIND_BOTTLENECK_RAISED"), "{line}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_overview_counts_by_state_what_each_party_s_own_list_holds() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let mut names = Vec::new();
+    for i in 0..4 {
+        let mut o = repair_order(party::USAF);
+        if i == 0 {
+            // Released to Korea: KAI sees it, MHI does not.
+            o.controls = Some(pb::Controls {
+                releasability: Some(pb::Releasability { nations: vec!["KOR".into()], ..Default::default() }),
+                ..Default::default()
+            });
+        }
+        let created = usaf
+            .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() })
+            .await?
+            .into_inner();
+        names.push((created.name, created.version));
+    }
+    // One proposed to MHI, then another proposed to MHI and declined: each step moves the counts.
+    let mut coordinator = ex.exchange(party::COORDINATOR).await?;
+    for (name, version) in &names[1..3] {
+        coordinator
+            .transition_repair_order(pb::TransitionRepairOrderRequest {
+                name: name.clone(),
+                version: *version,
+                action: pb::RepairOrderAction::Propose as i32,
+                provider: party::MHI.into(),
+                ..Default::default()
+            })
+            .await?;
+    }
+    ex.exchange(party::MHI)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: names[2].0.clone(),
+            version: names[2].1 + 1,
+            action: pb::RepairOrderAction::Decline as i32,
+            reason: "no slot".into(),
+            ..Default::default()
+        })
+        .await?;
+
+    for who in [party::COORDINATOR, party::USAF, party::MHI, party::KAI, party::RAAF] {
+        let list = ex
+            .exchange(who)
+            .await?
+            .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
+            .await?
+            .into_inner()
+            .repair_orders;
+        let mut expected: Vec<Vec<String>> = Vec::new();
+        for state in 1..=11 {
+            let n = list.iter().filter(|o| o.state == state).count();
+            if n > 0 {
+                let name = pb::RepairOrderState::try_from(state).map(|s| s.as_str_name()).unwrap_or("");
+                expected.push(vec![name.to_owned(), n.to_string()]);
+            }
+        }
+        let csv = parse_csv(&get(&ex, who, "/console?format=csv").await?.body);
+        assert_eq!(csv[1..], expected[..], "{who}");
+        let page = get(&ex, who, "/console").await?;
+        assert!(page.body.contains(&format!("id=\"orders-total\">{}</td>", list.len())), "{who}");
+    }
+    // The counts say what the lists say: KAI one (released), MHI the one still proposed to it.
+    let kai = parse_csv(&get(&ex, party::KAI, "/console?format=csv").await?.body);
+    assert_eq!(kai[1..], [vec!["REPAIR_ORDER_STATE_SUBMITTED".to_owned(), "1".to_owned()]]);
+    let mhi = parse_csv(&get(&ex, party::MHI, "/console?format=csv").await?.body);
+    assert!(mhi.contains(&vec!["REPAIR_ORDER_STATE_PROPOSED".to_owned(), "1".to_owned()]), "{mhi:?}");
     Ok(())
 }

@@ -266,6 +266,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("  {} party nodes, each with its own SQLite outbox and replica, mTLS both ways:", rows.len());
     print!("{}", dashboard::table(&["party", "kind", "nation", "node", "name"], &rows));
     println!("  {COORDINATOR} (coordinating office) talks to the coordinator directly.");
+    print!("{}", console_help(&demo));
 
     // The coordinating office records depot work done outside the exchange,
     // so the 50/50 share starts where the departments' books stand.
@@ -539,6 +540,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         cut_note = if cut.is_some() { " (the one that was cut off)" } else { "" },
     );
 
+    print!("{}", console_help(&demo));
     if !args.exit {
         println!("\nServing until Ctrl-C.");
         let _ = tokio::signal::ctrl_c().await;
@@ -548,6 +550,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     demo.coordinator.trigger_stop();
     demo.coordinator.wait().await
+}
+
+/// Where the web console is and which files open it in a browser.
+fn console_help(demo: &Demo) -> String {
+    let dir = demo.dir.display();
+    let files: Vec<String> = setup::CONSOLE_PARTIES.iter().map(|p| format!("  {dir}/pki/{p}.p12")).collect();
+    format!(
+        "\nWeb console: {}/console (each node serves its own at /console too)\n\
+         Import a client certificate into the browser (PKCS#12, passphrase {:?}), and trust {dir}/pki/ca.pem:\n\
+         {}\n",
+        demo.endpoint,
+        setup::p12_passphrase(),
+        files.join("\n")
+    )
 }
 
 impl Tally {

@@ -22,6 +22,18 @@ use cosx_node::config::{NodeConfig, RetryConfig, UpstreamConfig};
 
 const TRUST_DOMAIN: &str = "rsf.example";
 
+/// The parties whose identities the demo also writes as PKCS#12 files
+/// (pki/PARTY.p12) for a browser to open the web console with: the
+/// coordinating office and one contractor.
+pub(crate) const CONSOLE_PARTIES: [&str; 2] = [COORDINATOR, "JPN-MHI-KOMAKI"];
+
+/// The passphrase of the demo's PKCS#12 files: `COSX_P12_PASSPHRASE`, else
+/// `cosx-demo` (the demo's PKI is a throwaway one on this machine; its CA
+/// key lies unencrypted next to it).
+pub(crate) fn p12_passphrase() -> String {
+    std::env::var("COSX_P12_PASSPHRASE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "cosx-demo".to_owned())
+}
+
 fn write_file(path: &Path, contents: &str, secret: bool) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
@@ -61,6 +73,16 @@ fn prepare(dir: &Path, listen: SocketAddr) -> anyhow::Result<CoordinatorConfig> 
         let issued = ca.issue_party(p.id)?;
         write_file(&pki.join(format!("{}.pem", p.id)), &issued.cert_pem, false)?;
         write_file(&pki.join(format!("{}.key", p.id)), &issued.key_pem, true)?;
+        if CONSOLE_PARTIES.contains(&p.id) {
+            let p12 = cosx_certs::pkcs12(&issued, ca.cert_pem(), p.id, &p12_passphrase())?;
+            let path = pki.join(format!("{}.p12", p.id));
+            std::fs::write(&path, p12).with_context(|| format!("writing {}", path.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
     }
     let parties: Vec<PartyConfig> = PARTIES
         .iter()

@@ -31,14 +31,37 @@ pub(crate) fn run(cmd: CertsCommand, printer: &Printer) -> Result<(), ClientErro
             create_dir(&out)?;
             let cert_path = out.join("ca.pem");
             write_public(&cert_path, ca.cert_pem())?;
-            write_private(&key_path, &ca.key_pem())?;
+            write_private(&key_path, ca.key_pem())?;
             report(printer, &cert_path, &key_path, &format!("exchange CA for trust domain {trust_domain}"))
         }
-        CertsCommand::Issue { ca, party, out } => {
+        CertsCommand::Issue { ca, party, out, p12, p12_passphrase } => {
+            // Checked before anything is written: a refused run leaves no files.
+            let p12 = match (p12, p12_passphrase) {
+                (Some(path), Some(pass)) if !pass.is_empty() => Some((path, pass)),
+                (Some(_), _) => {
+                    return Err(ClientError::Usage(
+                        "--p12-passphrase: required with --p12 (or set COSX_P12_PASSPHRASE), and not empty".into(),
+                    ));
+                }
+                (None, _) => None,
+            };
             let ca = load_ca(&ca)?;
             let issued = ca.issue_party(&party)?;
             let (cert, key) = write_issued(&out, &party, &issued)?;
-            report(printer, &cert, &key, &format!("party {party} in trust domain {}", ca.trust_domain()))
+            report(printer, &cert, &key, &format!("party {party} in trust domain {}", ca.trust_domain()))?;
+            if let Some((path, pass)) = p12 {
+                let bytes = cosx_certs::pkcs12(&issued, ca.cert_pem(), &party, &pass)?;
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    create_dir(dir)?;
+                }
+                write_private(&path, &bytes)?;
+                if printer.is_json() {
+                    printer.json_line(&serde_json::json!({ "pkcs12": path.display().to_string() }))?;
+                } else {
+                    printer.line(&format!("  PKCS#12     {} (mode 0600; import it into a browser)", path.display()))?;
+                }
+            }
+            Ok(())
         }
         CertsCommand::Server { ca, names, out } => {
             let ca = load_ca(&ca)?;
@@ -158,7 +181,7 @@ fn write_public(path: &Path, contents: &str) -> Result<(), ClientError> {
 
 /// Writes a private key readable by the owner only: to a fresh temporary
 /// file created 0600, then renamed over `path`.
-fn write_private(path: &Path, contents: &str) -> Result<(), ClientError> {
+fn write_private(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), ClientError> {
     let err = |source| ClientError::WriteFile { path: path.to_owned(), source };
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
@@ -171,7 +194,7 @@ fn write_private(path: &Path, contents: &str) -> Result<(), ClientError> {
     }
     let result = options
         .open(&tmp)
-        .and_then(|mut f| f.write_all(contents.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|mut f| f.write_all(contents.as_ref()).and_then(|()| f.sync_all()))
         .and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -185,6 +208,56 @@ mod tests {
 
     fn init(out: &Path, force: bool) -> Result<(), ClientError> {
         run(CertsCommand::Init { trust_domain: "cosx.test".into(), out: out.to_owned(), force }, &Printer::new(true))
+    }
+
+    fn issue(ca: &Path, out: &Path) -> CertsCommand {
+        issue_p12(ca, out, None, None)
+    }
+
+    fn issue_p12(ca: &Path, out: &Path, p12: Option<PathBuf>, p12_passphrase: Option<String>) -> CertsCommand {
+        CertsCommand::Issue {
+            ca: ca.to_owned(),
+            party: "JPN-MHI-KOMAKI".into(),
+            out: out.to_owned(),
+            p12,
+            p12_passphrase,
+        }
+    }
+
+    #[test]
+    fn issue_with_p12_writes_a_passphrase_protected_pkcs12_of_the_same_identity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca_dir = dir.path().join("ca");
+        init(&ca_dir, false).expect("init");
+        let out = dir.path().join("issued");
+        let p12 = dir.path().join("browser/JPN-MHI-KOMAKI.p12");
+        let cmd = issue_p12(&ca_dir, &out, Some(p12.clone()), Some("s3cret phrase".into()));
+        run(cmd, &Printer::new(true)).expect("issue --p12");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p12).expect("p12").permissions().mode() & 0o777, 0o600);
+        }
+        let bytes = std::fs::read(&p12).expect("read p12");
+        let pem = std::fs::read_to_string(out.join("JPN-MHI-KOMAKI.pem")).expect("pem");
+        let store = p12_keystore::KeyStore::from_pkcs12(&bytes, "s3cret phrase").expect("opens");
+        let (_, chain) = store.private_key_chain().expect("key chain");
+        assert_eq!(Some(chain.chain()[0].as_der().to_vec()), cosx_certs::pem_to_der(&pem));
+        assert!(p12_keystore::KeyStore::from_pkcs12(&bytes, "guess").is_err());
+    }
+
+    #[test]
+    fn p12_without_a_passphrase_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca_dir = dir.path().join("ca");
+        init(&ca_dir, false).expect("init");
+        let out = dir.path().join("issued");
+        for pass in [None, Some(String::new())] {
+            let cmd = issue_p12(&ca_dir, &out, Some(out.join("x.p12")), pass);
+            let err = run(cmd, &Printer::new(true)).expect_err("no passphrase");
+            assert!(err.to_string().contains("--p12-passphrase: required with --p12"), "{err}");
+            assert!(!out.exists(), "nothing written");
+        }
     }
 
     #[test]
@@ -220,8 +293,7 @@ mod tests {
         let out = dir.path().join("issued");
         init(&ca_dir, false).expect("init");
         let printer = Printer::new(true);
-        run(CertsCommand::Issue { ca: ca_dir.clone(), party: "JPN-MHI-KOMAKI".into(), out: out.clone() }, &printer)
-            .expect("issue");
+        run(issue(&ca_dir, &out), &printer).expect("issue");
         run(
             CertsCommand::Server { ca: ca_dir, names: vec!["localhost".into(), "127.0.0.1".into()], out: out.clone() },
             &printer,
@@ -243,8 +315,7 @@ mod tests {
         let printer = Printer::new(true);
         let crl = dir.path().join("crl.pem");
         run(CertsCommand::Crl { ca: ca_dir.clone(), out: crl.clone() }, &printer).expect("empty crl");
-        run(CertsCommand::Issue { ca: ca_dir.clone(), party: "JPN-MHI-KOMAKI".into(), out: ca_dir.clone() }, &printer)
-            .expect("issue");
+        run(issue(&ca_dir, &ca_dir), &printer).expect("issue");
         let cert = ca_dir.join("JPN-MHI-KOMAKI.pem");
         for _ in 0..2 {
             run(CertsCommand::Revoke { ca: ca_dir.clone(), cert: cert.clone(), crl: Some(crl.clone()) }, &printer)
@@ -261,11 +332,7 @@ mod tests {
     #[test]
     fn issuing_without_a_ca_names_the_missing_file() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = run(
-            CertsCommand::Issue { ca: dir.path().join("nope"), party: "X-Y".into(), out: dir.path().to_owned() },
-            &Printer::new(true),
-        )
-        .expect_err("no ca");
+        let err = run(issue(&dir.path().join("nope"), dir.path()), &Printer::new(true)).expect_err("no ca");
         assert!(err.to_string().starts_with("cannot read --ca file "), "{err}");
     }
 }

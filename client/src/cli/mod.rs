@@ -154,7 +154,8 @@ pub enum CertsCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Issue a party certificate: OUT/PARTY_ID.pem and OUT/PARTY_ID.key.
+    /// Issue a party certificate: OUT/PARTY_ID.pem and OUT/PARTY_ID.key,
+    /// and with --p12 also a PKCS#12 file a browser imports (the web console).
     Issue {
         /// Directory holding ca.pem and ca.key.
         #[arg(long, value_name = "DIR")]
@@ -165,6 +166,13 @@ pub enum CertsCommand {
         /// Directory to write into (created if missing).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also write certificate, key and CA as a PKCS#12 file here (mode 0600).
+        #[arg(long, value_name = "FILE")]
+        p12: Option<PathBuf>,
+        /// Passphrase protecting the PKCS#12 file (required with --p12). Prefer
+        /// the environment variable: a flag is visible to other local users.
+        #[arg(long, value_name = "PASSPHRASE", env = "COSX_P12_PASSPHRASE", hide_env_values = true)]
+        p12_passphrase: Option<String>,
     },
     /// Issue a server certificate: OUT/server.pem and OUT/server.key.
     Server {
@@ -608,12 +616,13 @@ mod tests {
     #[test]
     fn certs_issue_takes_a_ca_directory() {
         let cli = parse(&["certs", "issue", "--ca", "ca-dir", "--party", "JPN-MHI-KOMAKI", "--out", "o"]);
-        let Command::Certs(CertsCommand::Issue { ca, party, out }) = cli.command else {
+        let Command::Certs(CertsCommand::Issue { ca, party, out, p12, .. }) = cli.command else {
             panic!("expected certs issue");
         };
         assert_eq!(ca, PathBuf::from("ca-dir"));
         assert_eq!(party, "JPN-MHI-KOMAKI");
         assert_eq!(out, PathBuf::from("o"));
+        assert_eq!(p12, None);
     }
 
     #[test]

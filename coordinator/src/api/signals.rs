@@ -276,6 +276,21 @@ impl pb::signals_server::Signals for SignalsService {
         super::balance::set_depot_baseline(&self.core, request).await
     }
 
+    async fn get_order_counts(
+        &self,
+        request: Request<pb::GetOrderCountsRequest>,
+    ) -> Result<Response<pb::GetOrderCountsResponse>, Status> {
+        let caller = authenticate(&self.core, &request)?;
+        let mut views = self.views.lock().await;
+        views.catch_up(&self.core).await?;
+        let counts = views.order_counts.visible_to(&caller.party);
+        drop(views);
+        let total = counts.iter().map(|(_, n)| n).sum();
+        let counts =
+            counts.into_iter().map(|(state, orders)| pb::OrderCount { state: state_out(state), orders }).collect();
+        Ok(Response::new(pb::GetOrderCountsResponse { counts, total }))
+    }
+
     async fn get_demand_signal(
         &self,
         request: Request<pb::GetDemandSignalRequest>,

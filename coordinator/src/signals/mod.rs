@@ -10,5 +10,6 @@ pub mod alerts;
 pub mod availability;
 pub mod balance;
 pub mod demand;
+pub mod order_counts;
 pub mod views;
 pub mod workload;

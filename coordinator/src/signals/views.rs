@@ -34,6 +34,8 @@ pub struct LogViews {
     pub alerts: AlertBook,
     /// The current availability reports, assessed.
     pub reports: super::availability::CurrentReports,
+    /// Repair orders counted per state and visibility class.
+    pub order_counts: super::order_counts::OrderCounts,
     cursor: i64,
 }
 
@@ -90,6 +92,7 @@ impl LogViews {
         self.workload.apply(&event.content);
         match &event.content {
             EventContent::RepairOrder { order, transition, .. } => {
+                self.order_counts.apply(order);
                 self.alerts.dirty_balances = true;
                 // Demand changes when an order is created or cancelled.
                 let from = transition.as_ref().and_then(|t| t.from);
@@ -98,6 +101,10 @@ impl LogViews {
                 }
             }
             EventContent::Split { parent, parts } => {
+                self.order_counts.apply(parent);
+                for part in parts {
+                    self.order_counts.apply(part);
+                }
                 self.alerts.dirty_balances = true;
                 self.alerts.dirty_cells.insert(order_cell(parent));
                 self.alerts.dirty_cells.extend(parts.iter().map(order_cell));

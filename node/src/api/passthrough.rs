@@ -109,6 +109,13 @@ impl pb::signals_server::Signals for NodeSignals {
     ) -> Result<Response<pb::DepotBaseline>, Status> {
         pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, set_depot_baseline)
     }
+
+    async fn get_order_counts(
+        &self,
+        request: Request<pb::GetOrderCountsRequest>,
+    ) -> Result<Response<pb::GetOrderCountsResponse>, Status> {
+        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_order_counts)
+    }
 }
 
 /// Allocation at a node: passed through to the coordinator.

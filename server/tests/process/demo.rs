@@ -12,6 +12,7 @@ fn run_demo(dir: &Path, seed: &str) -> Result<String, Box<dyn std::error::Error>
     let output = Command::new(env!("CARGO_BIN_EXE_cosx-server"))
         .args(["demo", "--exit", "--listen", "127.0.0.1:0", "--months", "3", "--seed", seed, "--dir"])
         .arg(dir)
+        .env_remove("COSX_P12_PASSPHRASE")
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
@@ -99,6 +100,15 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
         "nodes/PHL-PAF-CLARK.db",
     ] {
         assert!(dir.path().join(file).exists(), "{file} missing");
+    }
+    // The web console's address and a browser's PKCS#12 identities for the
+    // coordinating office and one contractor, opening with the printed passphrase.
+    has("Web console: https://localhost:");
+    has("passphrase \"cosx-demo\"");
+    for party in ["US-INDOPACOM-J4", "JPN-MHI-KOMAKI"] {
+        let p12 = std::fs::read(dir.path().join(format!("pki/{party}.p12")))?;
+        let store = p12_keystore::KeyStore::from_pkcs12(&p12, "cosx-demo")?;
+        assert!(store.private_key_chain().is_some(), "{party}.p12 holds no key");
     }
     let verify = Command::new(env!("CARGO_BIN_EXE_cosx-server"))
         .args(["audit", "verify", "--config"])

@@ -1,0 +1,89 @@
+//! How many repair orders are in each lifecycle state, kept from the event
+//! log by [`super::views::LogViews`], so a count (the console's overview)
+//! costs the number of distinct visibility classes, not the number of
+//! orders.
+//!
+//! Orders are counted per class: state, originator, provider and
+//! releasability, the inputs of [`may_see`]. A caller's count adds up the
+//! classes [`may_see`] lets it see, the same rule a read or list applies.
+//! Each order is remembered only as the class it was counted in (a 128-bit
+//! id and a class number), so a step moves it between classes. Must never:
+//! hold an order's contents, or judge visibility other than by [`may_see`].
+
+use std::collections::HashMap;
+
+use cosx_domain::party::Party;
+use cosx_domain::records::RepairOrder;
+use cosx_domain::visibility::may_see;
+use cosx_domain::{Nation, PartyId, Releasability, RepairOrderState};
+
+/// What decides who sees an order, and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Class {
+    state: RepairOrderState,
+    owner: PartyId,
+    provider: Option<PartyId>,
+    nations: Vec<Nation>,
+    parties: Vec<PartyId>,
+}
+
+/// Orders counted per class.
+#[derive(Debug, Default)]
+pub struct OrderCounts {
+    classes: Vec<(Class, u64)>,
+    index: HashMap<Class, u32>,
+    /// Each order's class, by its id.
+    orders: HashMap<u128, u32>,
+}
+
+/// An order id as a 128-bit key: the UUID it is, else a hash of its text.
+fn key(id: &str) -> u128 {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) => u.as_u128(),
+        Err(_) => {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(id.as_bytes());
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&d[..16]);
+            u128::from_be_bytes(b)
+        }
+    }
+}
+
+impl OrderCounts {
+    /// Counts `order` as it is now (created, stepped or split).
+    pub fn apply(&mut self, order: &RepairOrder) {
+        let class = Class {
+            state: order.state,
+            owner: order.draft.originator.clone(),
+            provider: order.provider.clone(),
+            nations: order.draft.controls.releasability.nations.clone(),
+            parties: order.draft.controls.releasability.parties.clone(),
+        };
+        let next = self.classes.len() as u32;
+        let to = *self.index.entry(class.clone()).or_insert(next);
+        if to == next {
+            self.classes.push((class, 0));
+        }
+        if let Some(from) = self.orders.insert(key(&order.id), to)
+            && let Some((_, n)) = self.classes.get_mut(from as usize)
+        {
+            *n = n.saturating_sub(1);
+        }
+        if let Some((_, n)) = self.classes.get_mut(to as usize) {
+            *n += 1;
+        }
+    }
+
+    /// The orders `viewer` may see, per state, in [`RepairOrderState::ALL`] order (states with none left out).
+    pub fn visible_to(&self, viewer: &Party) -> Vec<(RepairOrderState, u64)> {
+        let mut by_state: HashMap<RepairOrderState, u64> = HashMap::new();
+        for (class, n) in &self.classes {
+            let releasability = Releasability { nations: class.nations.clone(), parties: class.parties.clone() };
+            if *n > 0 && may_see(viewer, &class.owner, class.provider.as_ref(), &releasability) {
+                *by_state.entry(class.state).or_default() += n;
+            }
+        }
+        RepairOrderState::ALL.iter().filter_map(|s| by_state.get(s).map(|n| (*s, *n))).collect()
+    }
+}
