@@ -68,30 +68,53 @@ pub(crate) fn capacity_offer(provider: &str, i: usize) -> pb::CapacityOffer {
             latitude: 35.2553,
             longitude: 136.9244,
         }),
-        capabilities: vec![pb::Capability {
-            tms: TMS[i % TMS.len()].into(),
-            maintenance_level: pb::MaintenanceLevel::Depot as i32,
-            repair_types: vec![pb::RepairType::RepairAndReturn as i32],
-            ..Default::default()
-        }],
+        // Both levels the orders ask for, so every order of the TMS is capable.
+        capabilities: [pb::MaintenanceLevel::Depot, pb::MaintenanceLevel::Intermediate]
+            .into_iter()
+            .map(|level| pb::Capability {
+                tms: TMS[i % TMS.len()].into(),
+                maintenance_level: level as i32,
+                repair_types: vec![pb::RepairType::RepairAndReturn as i32],
+                ..Default::default()
+            })
+            .collect(),
         unit: pb::CapacityUnit::LaborHours as i32,
-        periods: vec![pb::CapacityPeriod {
-            start_date: "2027-01-01".into(),
-            end_date: "2027-03-31".into(),
-            capacity: 4000.0,
-            surge_capacity: 1000.0,
-        }],
+        // Every quarter the orders fall due in (2027 and 2028), with room
+        // for the share of the orders a provider gets, so a plan can place most.
+        periods: (0..8)
+            .map(|q| {
+                let (year, first) = (2027 + q / 4, 1 + 3 * (q % 4));
+                let last_day = if first == 1 || first == 10 { 31 } else { 30 };
+                pb::CapacityPeriod {
+                    start_date: format!("{year}-{first:02}-01"),
+                    end_date: format!("{year}-{:02}-{last_day}", first + 2),
+                    capacity: 40_000.0,
+                    surge_capacity: 10_000.0,
+                }
+            })
+            .collect(),
         valid_from: "2026-12-01".into(),
-        valid_until: "2027-12-31".into(),
+        valid_until: "2028-12-31".into(),
         lead_time_days: 14,
         rate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 }),
-        authorizations: vec![pb::ProviderAuthorization {
-            kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
-            tms: TMS[i % TMS.len()].into(),
-            reference: "DSP-5 050-123456".into(),
-            nations: vec!["USA".into()],
-            ..Default::default()
-        }],
+        authorizations: vec![
+            pb::ProviderAuthorization {
+                kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
+                tms: TMS[i % TMS.len()].into(),
+                reference: "DSP-5 050-123456".into(),
+                nations: vec!["USA".into()],
+                ..Default::default()
+            },
+            // The orders' USML category: without it a foreign provider is
+            // ineligible for every one of them (EXPORT_CONTROL).
+            pb::ProviderAuthorization {
+                kind: pb::provider_authorization::Kind::ExportLicense as i32,
+                tms: TMS[i % TMS.len()].into(),
+                reference: "DSP-5 050-654321".into(),
+                export_classification: "XIX(f)".into(),
+                ..Default::default()
+            },
+        ],
         ..Default::default()
     }
 }
