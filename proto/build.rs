@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cosx/v1/allocation.proto",
         "cosx/v1/node.proto",
         "cosx/v1/export.proto",
+        "cosx/v1/webhooks.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

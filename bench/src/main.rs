@@ -462,6 +462,30 @@ async fn step_on(
     // 4b. Propose through the API, at small sizes.
     if size <= args.propose_max_orders {
         eprintln!("step {size}: propose");
+        // The Air Force's organic depot work outside the exchange, as a
+        // coordinating office records it: twice what every stored order
+        // would cost, so the 50/50 rule leaves contract room and the plan
+        // places orders (without it every contract placement is BLOCKED_BY_5050).
+        let mut signals_writer = pb::signals_client::SignalsClient::new(channel.clone());
+        let organic_cents = i64::try_from(size).unwrap_or(i64::MAX / 2).saturating_mul(2 * 18_000_000);
+        for fiscal_year in [2027, 2028, 2029] {
+            signals_writer
+                .set_depot_baseline(pb::SetDepotBaselineRequest {
+                    baseline: Some(pb::DepotBaseline {
+                        department: pb::MilitaryDepartment::AirForce as i32,
+                        fiscal_year,
+                        work: Some(pb::WorkSplit {
+                            organic_cents,
+                            contract_cents: 0,
+                            organic_hours: size as f64 * 480.0,
+                            contract_hours: 0.0,
+                        }),
+                        ..Default::default()
+                    }),
+                    request_id: format!("bench-baseline-{size}-{fiscal_year}"),
+                })
+                .await?;
+        }
         let allocation =
             pb::allocation_client::AllocationClient::new(channel.clone()).max_decoding_message_size(256 << 20);
         let l = measure::repeat(reps.clamp(1, 5), || {
@@ -472,15 +496,29 @@ async fn step_on(
         if let Ok(plan) = allocation.clone().propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await
         {
             let plan = plan.into_inner();
+            // Why orders were left unplaced, most frequent first, with the blocking rules.
+            let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+            for u in &plan.unplaced {
+                let key = if u.blocked_by.is_empty() {
+                    u.reason.clone()
+                } else {
+                    format!("{} [{}]", u.reason, u.blocked_by.join(","))
+                };
+                *reasons.entry(key).or_default() += 1;
+            }
+            let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+            reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+            let why: Vec<String> = reasons.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect();
             figures.push(
                 Figure::new("4 allocation", "Propose (API) p50", size, l.quantile_ms(0.5), "ms")
                     .against(floor_name, nothing.quantile_ms(0.5))
                     .note(format!(
-                        "{} open orders x {} offers; {} placed, {} unplaced",
+                        "{} open orders x {} offers; {} placed, {} unplaced{}",
                         plan.open_orders,
                         plan.offers,
                         plan.assignments.len(),
-                        plan.unplaced.len()
+                        plan.unplaced.len(),
+                        if why.is_empty() { String::new() } else { format!(" ({})", why.join("; ")) }
                     )),
             );
         }

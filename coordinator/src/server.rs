@@ -12,6 +12,7 @@ use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
@@ -100,6 +101,23 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         shutdown_grace: config.shutdown_grace,
         admit: Arc::new(move |party: &str| admitted.admits(party)),
     };
+    // The parked deliveries of the coordinator's webhooks (which follow the
+    // feed as a coordinating party), for coordinating parties only.
+    let managers = core.clone();
+    let webhooks = Arc::new(cosx_webhooks::WebhooksService::new(
+        cosx_webhooks::store_path_beside(&config.database),
+        Arc::new(move |leaf: Option<&[u8]>| {
+            let caller = managers.authenticate(leaf)?;
+            tracing::Span::current().record("party", caller.id().as_str());
+            if caller.is_coordinator() {
+                Ok(())
+            } else {
+                Err(tonic::Status::permission_denied(
+                    "only a COORDINATOR party may see or retry the coordinator's parked webhook deliveries",
+                ))
+            }
+        }),
+    ));
     let serving = cosx_edge::listener::serve(listener, edge, |cx| {
         let signals = Arc::new(SignalsService::new(core.clone(), views, config.signals.clone()));
         let mut routes = RoutesBuilder::default();
@@ -121,10 +139,11 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             )
             .add_service(
                 AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
-            );
+            )
+            .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS],
             web: Some(cosx_console::web_face()),
         }
     })

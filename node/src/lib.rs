@@ -1,7 +1,8 @@
 //! A party node: the store-and-forward gateway a party runs next to its own
 //! systems (depot MIS, ERP, the `cosx` CLI).
 //!
-//! It serves the same `cosx.v1` API as the coordinator, plus `cosx.v1.Node`,
+//! It serves the same `cosx.v1` API as the coordinator, plus `cosx.v1.Node`
+//! (and `cosx.v1.Webhooks` for the parked deliveries of its webhooks),
 //! to clients whose certificates are issued for the node's party (the party
 //! named in its upstream certificate); any other party is refused. A write
 //! is checked, stored in the node's SQLite outbox and replica, and answered;
@@ -38,6 +39,7 @@ use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
 use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
@@ -157,6 +159,12 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             }
         }),
     };
+    // The parked deliveries of the node's webhooks, for its own party only.
+    let admitted = node.clone();
+    let webhooks = Arc::new(cosx_webhooks::WebhooksService::new(
+        cosx_webhooks::store_path_beside(&config.database),
+        Arc::new(move |leaf: Option<&[u8]>| admitted.authenticate_leaf(leaf)),
+    ));
     let serving = edge::serve(listener, edge, |cx| {
         let n = &node;
         let mut routes = RoutesBuilder::default();
@@ -168,10 +176,11 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message));
+            .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS],
             web: Some(cosx_console::web_face()),
         }
     })

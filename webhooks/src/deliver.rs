@@ -50,17 +50,27 @@ pub fn parse_kind(text: &str) -> Option<EventKind> {
     EventKind::from_str_name(&full).filter(|k| !matches!(k, EventKind::Unspecified | EventKind::Checkpoint))
 }
 
+/// Why `name` cannot name a webhook, if it cannot: 1 to 64 of
+/// `A-Z a-z 0-9 . _ -` (it is a header value and a cursor key).
+pub(crate) fn name_problem(name: &str) -> Option<String> {
+    let fine = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    (!fine).then(|| {
+        let shown: String = name.chars().take(80).collect();
+        let more = if shown.len() < name.len() { "..." } else { "" };
+        format!("{shown:?}{more}: expected 1 to 64 of A-Z a-z 0-9 . _ -")
+    })
+}
+
 impl Webhook {
     /// Checks `config` and reads its secret and CA files. Errors name the
     /// field: `webhooks[erp].secret_file: ...`.
     pub fn load(config: &WebhookConfig) -> Result<Self, WebhookError> {
         let name = config.name.clone();
         let bad = |field: &'static str, reason: String| WebhookError::Config { webhook: name.clone(), field, reason };
-        if name.is_empty()
-            || name.len() > 64
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            return Err(bad("name", format!("{name:?}: expected 1 to 64 of A-Z a-z 0-9 . _ -")));
+        if let Some(problem) = name_problem(&name) {
+            return Err(bad("name", problem));
         }
         parse_url(&config.url).map_err(|e| bad("url", e))?;
         let mut kinds = Vec::new();

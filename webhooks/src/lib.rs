@@ -10,12 +10,14 @@
 //! `Cosx-Event-Sequence`, `Cosx-Timestamp` and `Cosx-Signature` headers
 //! ([`signature`]). Its cursor moves only after a 2xx; failed attempts are
 //! retried with backoff, then parked ([`CursorStore::list_parked`],
-//! [`CursorStore::retry_parked`]) and the webhook waits.
+//! [`CursorStore::retry_parked`]) and the webhook waits; the CLI and
+//! `cosx.v1.Webhooks` ([`api`]) list and release them.
 //!
 //! This crate must never read the exchange's records from a store, decide
 //! who may see an event, or skip one: visibility is the feed's, and an event
 //! that cannot be delivered holds its webhook until someone retries it.
 
+pub mod api;
 pub mod config;
 mod deliver;
 mod error;
@@ -23,6 +25,7 @@ mod http;
 pub mod signature;
 mod store;
 
+pub use api::WebhooksService;
 pub use config::{FeedIdentity, WebhookConfig};
 pub use deliver::{Webhook, parse_kind, run};
 pub use error::WebhookError;

@@ -434,6 +434,16 @@ pub enum NodeCommand {
         #[arg(long)]
         limit: Option<u32>,
     },
+    /// The webhook deliveries parked after their last attempt (pointed at the
+    /// coordinator: the coordinator's, for coordinating parties), or release one.
+    Webhooks {
+        /// Release this webhook's parked delivery: it is sent again, then the rest.
+        #[arg(long, value_name = "WEBHOOK", conflicts_with = "retry_all")]
+        retry: Option<String>,
+        /// Release every webhook's parked delivery.
+        #[arg(long)]
+        retry_all: bool,
+    },
 }
 
 /// `cosx party ...`

@@ -1,8 +1,13 @@
-//! `cosx node status|writes`: what a party node holds for the coordinator.
-//! Point `--endpoint` at the node, not the coordinator.
+//! `cosx node status|writes|webhooks`: what a party node holds for the
+//! coordinator, and its parked webhook deliveries. Point `--endpoint` at the
+//! node (`webhooks` also answers at the coordinator, for its own webhooks).
 
 use cosx_proto::v1::node_client::NodeClient;
-use cosx_proto::v1::{GetNodeStatusRequest, ListWritesRequest, NodeStatus, Write, WriteState};
+use cosx_proto::v1::webhooks_client::WebhooksClient;
+use cosx_proto::v1::{
+    EventKind, GetNodeStatusRequest, ListParkedDeliveriesRequest, ListWritesRequest, NodeStatus, ParkedDelivery,
+    RetryParkedDeliveryRequest, Write, WriteState,
+};
 
 use super::NodeCommand;
 use super::output::{Columns, Printer, time};
@@ -29,6 +34,34 @@ pub(crate) async fn run(client: &Client, cmd: NodeCommand, printer: &Printer) ->
             }
             printer.records(&writes)
         }
+        NodeCommand::Webhooks { retry: None, retry_all: false } => {
+            let mut hooks = WebhooksClient::new(client.channel());
+            let parked = hooks.list_parked_deliveries(ListParkedDeliveriesRequest {}).await?.into_inner();
+            if parked.parked_deliveries.is_empty() && !printer.is_json() {
+                eprintln!("no parked deliveries");
+            }
+            printer.records(&parked.parked_deliveries)
+        }
+        NodeCommand::Webhooks { retry, retry_all } => {
+            let mut hooks = WebhooksClient::new(client.channel());
+            let request = RetryParkedDeliveryRequest { webhook: retry.unwrap_or_default(), all: retry_all };
+            let released = hooks.retry_parked_delivery(request).await?.into_inner().released;
+            eprintln!("released {released} parked deliver{}", if released == 1 { "y" } else { "ies" });
+            Ok(())
+        }
+    }
+}
+
+impl Columns for ParkedDelivery {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("WEBHOOK", self.webhook.clone()),
+            ("SEQ", self.sequence.to_string()),
+            ("KIND", display::<EventKind>(self.kind)),
+            ("ATTEMPTS", self.attempts.to_string()),
+            ("PARKED", time(self.park_time.as_ref())),
+            ("LAST ERROR", self.last_error.clone()),
+        ]
     }
 }
 

@@ -52,7 +52,11 @@ impl Node {
     /// issued for it.
     fn authenticate<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let certs = request.peer_certs();
-        let leaf = certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref());
+        self.authenticate_leaf(certs.as_ref().and_then(|c| c.first()).map(|c| c.as_ref()))
+    }
+
+    /// As [`Self::authenticate`], from the verified leaf certificate (DER).
+    pub fn authenticate_leaf(&self, leaf: Option<&[u8]>) -> Result<(), Status> {
         let leaf = leaf.ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
         let id = cosx_certs::party_id_from_cert(leaf, &self.trust_domain)
             .map_err(|e| Status::unauthenticated(e.to_string()))?;

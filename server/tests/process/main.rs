@@ -8,4 +8,5 @@ mod crash;
 mod demo;
 mod harness;
 mod node_crash;
+mod node_webhooks;
 mod shutdown;

@@ -18,7 +18,9 @@ use cosx_proto::v1 as pb;
 
 use super::harness::*;
 
-fn setup(dir: &Path, coordinator: u16, node: u16) -> anyhow::Result<Pki> {
+/// Writes the PKI, `coordinator.toml` and `node.toml` (the depot's node on
+/// `node`, its upstream on `coordinator`, `extra` appended) into `dir`.
+pub(crate) fn setup(dir: &Path, coordinator: u16, node: u16, extra: &str) -> anyhow::Result<Pki> {
     let pki = coordinator_dir(dir, coordinator, "")?;
     std::fs::write(
         dir.join("node.toml"),
@@ -28,23 +30,23 @@ fn setup(dir: &Path, coordinator: u16, node: u16) -> anyhow::Result<Pki> {
              [upstream]\nendpoint = \"https://127.0.0.1:{coordinator}\"\nca = \"ca.pem\"\ncert = \"depot.pem\"\n\
              key = \"depot.key\"\nserver_name = \"localhost\"\n\
              [retry]\ninitial_backoff = \"50ms\"\nmax_backoff = \"500ms\"\n\
-             [limits]\ncalls_per_second_per_party = 100000.0\nburst_per_party = 100000\n"
+             [limits]\ncalls_per_second_per_party = 100000.0\nburst_per_party = 100000\n{extra}"
         ),
     )?;
     Ok(pki)
 }
 
-fn spawn_node(dir: &Path) -> anyhow::Result<Child> {
+pub(crate) fn spawn_node(dir: &Path) -> anyhow::Result<Child> {
     spawn("node", &dir.join("node.toml"), "error")
 }
 
-async fn node_status(pki: &Pki, port: u16) -> Result<pb::NodeStatus, tonic::Status> {
+pub(crate) async fn node_status(pki: &Pki, port: u16) -> Result<pb::NodeStatus, tonic::Status> {
     let channel = channel(pki, port).map_err(|e| tonic::Status::unavailable(e.to_string()))?;
     Ok(pb::node_client::NodeClient::new(channel).get_status(pb::GetNodeStatusRequest {}).await?.into_inner())
 }
 
 /// Waits until the node answers.
-async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
+pub(crate) async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match node_status(pki, port).await {
@@ -57,7 +59,7 @@ async fn ready(pki: &Pki, port: u16) -> anyhow::Result<()> {
 
 /// Writes `w{i}` for i in `from..to` to the node; returns what it
 /// acknowledged (request id → order name) and where it stopped.
-async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTreeMap<String, String>, usize) {
+pub(crate) async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTreeMap<String, String>, usize) {
     let mut acked = BTreeMap::new();
     let Ok(ch) = channel(pki, port) else { return (acked, from) };
     let mut client = pb::exchange_client::ExchangeClient::new(ch);
@@ -90,7 +92,7 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
     let seed = rng;
     let dir = tempfile::tempdir()?;
     let (coordinator_port, node_port) = (free_port()?, free_port()?);
-    let pki = setup(dir.path(), coordinator_port, node_port)?;
+    let pki = setup(dir.path(), coordinator_port, node_port, "")?;
     let coordinator =
         cosx_coordinator::server::start(&CoordinatorConfig::load(&dir.path().join("coordinator.toml"))?).await?;
 
@@ -179,7 +181,7 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
 async fn sighup_reloads_a_node_and_does_not_stop_it() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (coordinator, port) = (free_port()?, free_port()?);
-    let pki = setup(dir.path(), coordinator, port)?;
+    let pki = setup(dir.path(), coordinator, port, "")?;
     let mut node = spawn_node(dir.path())?;
     ready(&pki, port).await?;
     for _ in 0..3 {

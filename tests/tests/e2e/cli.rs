@@ -158,6 +158,15 @@ async fn the_cli_reads_a_nodes_status_outbox_and_replica() -> anyhow::Result<()>
     assert!(cosx_at(port, party::USAF, dir.path(), &["get", &created.name]).await);
     // The node serves its own party only: MHI's certificate is refused there.
     assert!(!cosx_at(port, party::MHI, dir.path(), &["node", "status"]).await);
+
+    // Parked webhook deliveries: none yet; a retry of a webhook with nothing
+    // parked fails; only the node's party, or at the coordinator a coordinator, may ask.
+    assert!(cosx_at(port, party::USAF, dir.path(), &["node", "webhooks"]).await);
+    assert!(cosx_at(port, party::USAF, dir.path(), &["node", "webhooks", "--retry-all"]).await);
+    assert!(!cosx_at(port, party::USAF, dir.path(), &["node", "webhooks", "--retry", "erp"]).await);
+    assert!(!cosx_at(port, party::MHI, dir.path(), &["node", "webhooks"]).await);
+    assert!(cosx(&ex, party::COORDINATOR, dir.path(), &["--json", "node", "webhooks"]).await);
+    assert!(!cosx(&ex, party::USAF, dir.path(), &["node", "webhooks"]).await);
     Ok(())
 }
 
