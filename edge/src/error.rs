@@ -42,6 +42,17 @@ pub enum CoreError {
     Store(StoreError),
 }
 
+impl CoreError {
+    /// Optimistic concurrency, the one wording every face gives: `name` is
+    /// at version `have`, and the caller wrote against `asked`.
+    pub fn check_version(name: &str, have: i64, asked: i64) -> Result<(), CoreError> {
+        if have == asked {
+            return Ok(());
+        }
+        Err(CoreError::Aborted(format!("{name} is at version {have}, not {asked}: read it again and retry")))
+    }
+}
+
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -67,10 +67,6 @@ pub fn set_target(id: &str, draft: AvailabilityTargetDraft, time: DateTime<Utc>)
     availability_target_out(&AvailabilityTarget { id: id.to_owned(), version: 1, draft, create_time: time })
 }
 
-fn stale(name: &str, have: i64, asked: i64) -> CoreError {
-    CoreError::Aborted(format!("{name} is at version {have}, not {asked}: read it again and retry"))
-}
-
 fn party(v: &mut Violations, field: &str, id: &str) -> Option<PartyId> {
     v.check(field, PartyId::parse(id))
 }
@@ -85,9 +81,7 @@ pub fn transitioned(
     progress: &WorkProgress,
     time: DateTime<Utc>,
 ) -> Result<pb::RepairOrder> {
-    if order.version != version {
-        return Err(stale(&order.name, order.version, version));
-    }
+    CoreError::check_version(&order.name, order.version, version)?;
     let mut v = Violations::new();
     let state = state_in(&mut v, "state".into(), order.state);
     let originator = party(&mut v, "originator", &order.originator);
@@ -136,9 +130,7 @@ pub fn split(
             parent.name
         )));
     }
-    if parent.version != version {
-        return Err(stale(&parent.name, parent.version, version));
-    }
+    CoreError::check_version(&parent.name, parent.version, version)?;
     let id = parent.name.trim_start_matches("repairOrders/");
     let hours_per_item = parent.estimated_labor_hours / f64::from(parent.quantity.max(1));
     let parts = quantities

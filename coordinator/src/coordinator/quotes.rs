@@ -261,12 +261,7 @@ impl Coordinator {
             return Ok(done);
         }
         let mut quote = self.get_quote(caller, id).await?;
-        if quote.version != version {
-            return Err(CoreError::Aborted(format!(
-                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
-                quote.version
-            )));
-        }
+        CoreError::check_version(&format!("repairOrders/{id}"), quote.version, version)?;
         // The rule needs the order's state, which the provider may not see itself.
         let order: RepairOrder = self
             .store
@@ -316,12 +311,7 @@ impl Coordinator {
         let mut quote = self.get_quote(caller, id).await?;
         let mut order = self.get_order(caller, &quote.order_id).await?;
         let name = format!("repairOrders/{id}");
-        if quote.version != version {
-            return Err(CoreError::Aborted(format!(
-                "{name} is at version {}, not {version}: read it again and retry",
-                quote.version
-            )));
-        }
+        CoreError::check_version(&name, quote.version, version)?;
         let today = now().date_naive();
         let step =
             quotes::check_accept(&quote, order_view(&order), caller.id(), today).map_err(|e| quote_error(&name, e))?;

@@ -108,12 +108,7 @@ impl Coordinator {
         }
         let mut order = self.get_order(caller, id).await?;
         // A stale view is refused first: the caller must re-read before anything else is judged.
-        if order.version != version {
-            return Err(CoreError::Aborted(format!(
-                "repairOrders/{id} is at version {}, not {version}: read it again and retry",
-                order.version
-            )));
-        }
+        CoreError::check_version(&format!("repairOrders/{id}"), order.version, version)?;
         if let Action::Propose(provider) = &action {
             self.check_proposable("provider", provider)?;
         }
