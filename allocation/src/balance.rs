@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Department, FiscalYear, MaintenanceLevel, Nation, ProviderKind, Region};
@@ -251,6 +251,11 @@ pub struct DepartmentBalance {
     /// ([`FiscalYearBasis::WorkDate`]). `by_funds_year + by_work_date +
     /// baseline = projected`.
     pub by_work_date: Split,
+    /// The exchange work of `projected` (not the baseline, which is entered
+    /// per fiscal year) by the calendar month of its work date, oldest
+    /// first, so a chart can follow the share through the year. The months'
+    /// sum is `by_funds_year + by_work_date`.
+    pub by_month: Vec<MonthlyWork>,
     /// Projected contract share of dollars.
     pub contract_share: Option<f64>,
     /// Projected contract share of labor hours.
@@ -295,9 +300,12 @@ pub fn department_balances(
     config: &BalanceConfig,
 ) -> Result<Vec<DepartmentBalance>, InputError> {
     check_config(config)?;
-    // Per key: [completed, estimated, proposed] × [by funds year, by work date], and the baseline.
+    // Per key: [completed, estimated, proposed] × [by funds year, by work date],
+    // the baseline, and the projected exchange work per [completed,
+    // estimated, proposed] by month of its work date.
     type BySourceAndBasis = [[Split; 2]; 3];
-    let mut acc: BTreeMap<(Department, FiscalYear), (BySourceAndBasis, Split)> = BTreeMap::new();
+    type ByMonth = BTreeMap<NaiveDate, [Split; 3]>;
+    let mut acc: BTreeMap<(Department, FiscalYear), (BySourceAndBasis, Split, ByMonth)> = BTreeMap::new();
     for (i, r) in work.iter().enumerate() {
         check_record(i, r)?;
         let Some(dept) = r.department else { continue };
@@ -315,7 +323,10 @@ pub fn department_balances(
             FiscalYearBasis::WorkDate => 1,
         };
         let contract = r.provider_kind.counts_as_contract(config.partner_government_is_organic);
-        acc.entry((dept, fy)).or_default().0[slot][basis].add_work(contract, r.cost_cents, r.labor_hours);
+        let entry = acc.entry((dept, fy)).or_default();
+        entry.0[slot][basis].add_work(contract, r.cost_cents, r.labor_hours);
+        let month = r.performed_on.with_day(1).unwrap_or(r.performed_on);
+        entry.2.entry(month).or_default()[slot].add_work(contract, r.cost_cents, r.labor_hours);
     }
     for (i, b) in baseline.iter().enumerate() {
         for (name, v) in [("organic_cents", b.organic_cents), ("contract_cents", b.contract_cents)] {
@@ -337,7 +348,7 @@ pub fn department_balances(
     }
     Ok(acc
         .into_iter()
-        .map(|((department, fiscal_year), (sources, base))| {
+        .map(|((department, fiscal_year), (sources, base, months))| {
             let total = |slot: &[Split; 2]| {
                 let mut s = slot[0];
                 s.add(&slot[1]);
@@ -353,6 +364,22 @@ pub fn department_balances(
             let mut projected = base;
             projected.add(&by_funds_year);
             projected.add(&by_work_date);
+            let mut so_far = Split::default();
+            let by_month = months
+                .into_iter()
+                .filter_map(|(month, slots)| {
+                    let mut work = Split::default();
+                    for &slot in projected_slots {
+                        work.add(&slots[slot]);
+                    }
+                    so_far.add(&work);
+                    (work != Split::default()).then(|| MonthlyWork {
+                        month,
+                        work,
+                        cumulative_contract_share: so_far.contract_share_dollars(),
+                    })
+                })
+                .collect();
             DepartmentBalance {
                 department,
                 fiscal_year,
@@ -363,6 +390,7 @@ pub fn department_balances(
                 projected,
                 by_funds_year,
                 by_work_date,
+                by_month,
                 contract_share: projected.contract_share_dollars(),
                 contract_share_hours: projected.contract_share_hours(),
                 status: dollar_status(&projected, config.warning_threshold_bp),
@@ -370,6 +398,18 @@ pub fn department_balances(
             }
         })
         .collect())
+}
+
+/// Exchange work counted in a department's fiscal year, in one calendar month.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MonthlyWork {
+    /// First day of the month.
+    pub month: NaiveDate,
+    /// Organic and contract work in the month.
+    pub work: Split,
+    /// Contract share of the dollars of the exchange work in this and the
+    /// earlier months (the baseline, not dated, left out).
+    pub cumulative_contract_share: Option<f64>,
 }
 
 /// Use of one provider's offered capacity in one period.

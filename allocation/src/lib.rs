@@ -25,9 +25,9 @@ pub mod model;
 
 pub use allocate::allocate;
 pub use balance::{
-    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, FiscalYearBasis, ProviderUtilization, ShareRow,
-    Split, WorkRecord, WorkSource, attributed_fiscal_year, department_balances, provider_utilization, shares_by_nation,
-    shares_by_region,
+    BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, FiscalYearBasis, MonthlyWork, ProviderUtilization,
+    ShareRow, Split, WorkRecord, WorkSource, attributed_fiscal_year, department_balances, provider_utilization,
+    shares_by_nation, shares_by_region,
 };
 pub use check::{Violation, check_plan};
 pub use domain::{

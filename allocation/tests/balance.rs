@@ -278,3 +278,50 @@ fn work_performed_at_ogden_on_an_item_located_in_japan_counts_for_the_us_and_nor
         vec![(Region::Indopacom, 100), (Region::Northcom, 900)]
     );
 }
+
+#[test]
+fn by_month_follows_the_projected_exchange_work_through_the_year_and_sums_to_it() {
+    let records = vec![
+        work(ProviderKind::Organic, WorkSource::Completed, date(2026, 10, 3), 300_000, 30.0),
+        work(ProviderKind::Contractor, WorkSource::Completed, date(2026, 10, 28), 100_000, 10.0),
+        work(ProviderKind::Contractor, WorkSource::InProgress, date(2027, 2, 14), 150_000, 20.0),
+        // Funds of FY2027 spent on work dated in FY2028: counted in FY2027, in its own month.
+        WorkRecord {
+            funds_fiscal_year: Some(FiscalYear(2027)),
+            ..work(ProviderKind::Organic, WorkSource::Accepted, date(2027, 10, 9), 50_000, 5.0)
+        },
+        work(ProviderKind::Contractor, WorkSource::Proposed, date(2027, 2, 1), 400_000, 40.0),
+    ];
+    let baseline = vec![BaselineWork {
+        department: Department::AirForce,
+        fiscal_year: FiscalYear(2027),
+        organic_cents: 200_000,
+        contract_cents: 100_000,
+        organic_hours: 20.0,
+        contract_hours: 5.0,
+    }];
+    let months = |config: &BalanceConfig| {
+        let b = department_balances(&records, &baseline, config).unwrap().remove(0);
+        let mut sum = Split::default();
+        for m in &b.by_month {
+            sum.organic_cents += m.work.organic_cents;
+            sum.contract_cents += m.work.contract_cents;
+        }
+        // The months hold the exchange work of the projection, never the baseline.
+        assert_eq!(
+            (sum.organic_cents + b.baseline.organic_cents, sum.contract_cents + b.baseline.contract_cents),
+            (b.projected.organic_cents, b.projected.contract_cents)
+        );
+        b.by_month.iter().map(|m| (m.month, m.work.organic_cents, m.work.contract_cents)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        months(&BalanceConfig::default()),
+        vec![(date(2026, 10, 1), 300_000, 100_000), (date(2027, 2, 1), 0, 150_000), (date(2027, 10, 1), 50_000, 0),]
+    );
+    let b = department_balances(&records, &baseline, &BalanceConfig::default()).unwrap().remove(0);
+    let cumulative: Vec<Option<f64>> = b.by_month.iter().map(|m| m.cumulative_contract_share).collect();
+    assert_eq!(cumulative, [Some(0.25), Some(250_000.0 / 550_000.0), Some(250_000.0 / 600_000.0)]);
+    // Proposed work joins its month only when the projection counts it.
+    let with = BalanceConfig { include_proposed: true, ..BalanceConfig::default() };
+    assert_eq!(months(&with)[1], (date(2027, 2, 1), 0, 550_000));
+}

@@ -12,7 +12,7 @@ use cosx_proto::v1 as pb;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::chart::{Rule, bars};
+use crate::chart::{Rule, Series, bars, lines};
 use crate::pages::{Page, balance_name, balance_of, csv_link, department_name, dollars, page, pct};
 use crate::{PageError, csv};
 
@@ -26,6 +26,16 @@ const DEPARTMENT_HEAD: [&str; 8] =
     ["department", "fiscal_year", "organic", "contract", "organic_hours", "contract_hours", "contract_share", "status"];
 const PART_HEAD: [&str; 7] =
     ["department", "fiscal_year", "part", "organic", "contract", "organic_hours", "contract_hours"];
+const MONTH_HEAD: [&str; 8] = [
+    "department",
+    "fiscal_year",
+    "month",
+    "organic",
+    "contract",
+    "organic_hours",
+    "contract_hours",
+    "cumulative_contract_share",
+];
 const SHARE_HEAD: [&str; 5] = ["key", "cents", "hours", "share_of_cents", "share_of_hours"];
 const UTILIZATION_HEAD: [&str; 7] =
     ["provider", "period_start", "period_end", "unit", "offered", "used", "utilization"];
@@ -120,6 +130,19 @@ pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(q
             })
         })
         .collect();
+    let months: Vec<Vec<String>> = b
+        .departments
+        .iter()
+        .flat_map(|d| {
+            d.by_month.iter().map(move |m| {
+                let mut row =
+                    vec![department_name(d.department).to_owned(), d.fiscal_year.to_string(), m.month.clone()];
+                row.extend(split_cells(&m.work));
+                row.push(pct(m.cumulative_contract_share));
+                row
+            })
+        })
+        .collect();
     let nations = share_rows(&b.by_nation);
     let regions = share_rows(&b.by_region);
     let utilization: Vec<Vec<String>> = b
@@ -141,6 +164,7 @@ pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(q
         let (name, head, rows): (&str, &[&str], &[Vec<String>]) = match q.table.as_deref().unwrap_or("departments") {
             "departments" => ("balance", &DEPARTMENT_HEAD, &departments),
             "parts" => ("balance-parts", &PART_HEAD, &parts),
+            "months" => ("balance-by-month", &MONTH_HEAD, &months),
             "nations" => ("balance-by-nation", &SHARE_HEAD, &nations),
             "regions" => ("balance-by-region", &SHARE_HEAD, &regions),
             "utilization" => ("utilization", &UTILIZATION_HEAD, &utilization),
@@ -162,6 +186,55 @@ pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(q
         Rule { name: "limit 50 %".into(), class: "limit", value: 0.5 },
     ];
     let top = b.departments.iter().filter_map(|d| d.contract_share).fold(0.5, f64::max);
+    let month_chart = {
+        let labels: Vec<String> = b
+            .departments
+            .iter()
+            .flat_map(|d| d.by_month.iter().map(|m| m.month.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names: Vec<String> = b
+            .departments
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} FY{}",
+                    department_name(d.department).trim_start_matches("MILITARY_DEPARTMENT_"),
+                    d.fiscal_year
+                )
+            })
+            .collect();
+        const CLASSES: [&str; 4] = ["s0", "s1", "s2", "s3"];
+        let series: Vec<Series<'_>> = b
+            .departments
+            .iter()
+            .zip(&names)
+            .enumerate()
+            .map(|(i, (d, name))| Series {
+                name,
+                class: CLASSES[i % CLASSES.len()],
+                values: labels
+                    .iter()
+                    .map(|l| d.by_month.iter().find(|m| &m.month == l).and_then(|m| m.cumulative_contract_share))
+                    .collect(),
+            })
+            .collect();
+        let top = b
+            .departments
+            .iter()
+            .flat_map(|d| d.by_month.iter().filter_map(|m| m.cumulative_contract_share))
+            .fold(0.5, f64::max);
+        lines(
+            "contract share of the exchange's work through the year",
+            &labels,
+            &series,
+            &rules,
+            ("month of the work", "contract share so far"),
+            top,
+            &percent_tick,
+        )
+    };
     let utilization_chart = {
         let labels: Vec<String> = b.utilization.iter().map(|u| format!("{} {}", u.provider, u.period_start)).collect();
         let values: Vec<(Option<f64>, &str)> = b.utilization.iter().map(|u| (u.utilization, "utilization")).collect();
@@ -192,6 +265,11 @@ pub(crate) async fn balance(State(local): State<Local>, ext: Extensions, Query(q
             p { "Projected = completed + accepted and in work + baseline (+ proposed); the exchange's part of it is counted by its funds' fiscal year where known, else by its work date." }
             (table("parts", &PART_HEAD, &parts))
             (csv_link("/console/balance?table=parts"))
+            h2 { "By month through the year" }
+            p { "The exchange's work counted in each fiscal year by the month of its work date, and the contract share of it so far (the baseline, entered per year, is not dated and left out)." }
+            (month_chart)
+            (table("by-month", &MONTH_HEAD, &months))
+            (csv_link("/console/balance?table=months"))
             h2 { "Shares by provider nation" }
             (share_chart("nation", &b.by_nation))
             (table("by-nation", &SHARE_HEAD, &nations))

@@ -479,6 +479,7 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
     for (table, rows) in [
         ("departments", balance.departments.len()),
         ("parts", balance.departments.len() * 7),
+        ("months", balance.departments.iter().map(|d| d.by_month.len()).sum()),
         ("nations", balance.by_nation.len()),
         ("regions", balance.by_region.len()),
         ("utilization", balance.utilization.len()),
@@ -487,6 +488,16 @@ async fn availability_and_balance_pages_show_the_api_figures_flags_inputs_and_br
         assert_eq!(csv.status, 200, "{table}");
         assert_eq!(parse_csv(&csv.body).len() - 1, rows, "{table}: {}", csv.body);
     }
+    // By month: the API's months and cumulative shares, in its order.
+    let csv = get(&ex, party::COORDINATOR, "/console/balance?table=months&format=csv").await?;
+    let shown: Vec<(String, String)> =
+        parse_csv(&csv.body).into_iter().skip(1).map(|r| (r[2].clone(), r[7].clone())).collect();
+    let api: Vec<(String, String)> = balance
+        .departments
+        .iter()
+        .flat_map(|d| d.by_month.iter().map(|m| (m.month.clone(), pct(m.cumulative_contract_share))))
+        .collect();
+    assert_eq!(shown, api);
     Ok(())
 }
 

@@ -333,14 +333,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{}: offer", spec.provider))?;
     }
     let offered: f64 = OFFERS.iter().map(|o| o.hours_per_month).sum();
+    let in_region = |r: pb::Region| {
+        let hours: f64 = OFFERS.iter().filter(|o| o.site.region == r).map(|o| o.hours_per_month).sum();
+        format!("{} {}", r.as_str_name().trim_start_matches("REGION_"), dashboard::thousands(hours))
+    };
     println!(
-        "  {} capacity offers from {} providers: {} depot labor hours a month (in theater: {})",
+        "  {} capacity offers from {} providers: {} depot labor hours a month (in theater: {}, {}, {})",
         OFFERS.len(),
         OFFERS.iter().map(|o| o.provider).collect::<std::collections::BTreeSet<_>>().len(),
         dashboard::thousands(offered),
-        dashboard::thousands(
-            OFFERS.iter().filter(|o| o.site.region == pb::Region::Indopacom).map(|o| o.hours_per_month).sum()
-        )
+        in_region(pb::Region::Indopacom),
+        in_region(pb::Region::Eucom),
+        in_region(pb::Region::Southcom),
     );
     for (i, fleet) in FLEETS.iter().enumerate() {
         demo.exchange(fleet.owner)?

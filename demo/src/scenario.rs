@@ -298,7 +298,16 @@ pub fn repair_order(rng: &mut Rng, fleet: &Fleet, month: &Month, serial: u32) ->
             .into(),
             fiscal_year: fiscal_year(failed),
         }),
-        None => pb::funding::Source::FmsCase(pb::funding::FmsCase { loa_id: "RP-D-QAF".into() }),
+        // A partner's depot work is bought through its Foreign Military
+        // Sales case (the LOA's country code is the owner's).
+        None => pb::funding::Source::FmsCase(pb::funding::FmsCase {
+            loa_id: match fleet.base.nation {
+                "NOR" => "NO-D-SAB",
+                "COL" => "CO-B-UAC",
+                _ => "RP-D-QAF",
+            }
+            .into(),
+        }),
     };
     let criticality = match priority {
         1..=3 => pb::retrograde::Level::High,

@@ -1,5 +1,7 @@
-//! The demo's world: the parties of an INDOPACOM regional sustainment
-//! exchange, their bases, fleets and repair capabilities, a catalog of
+//! The demo's world: the parties of a regional sustainment exchange in three
+//! combatant commands (INDOPACOM, where the pilots run; EUCOM, with NATO
+//! partner depots and fleets; SOUTHCOM, with its partners), their bases,
+//! fleets and repair capabilities, a catalog of
 //! repairable items with real-looking NSNs, and the capacity the providers
 //! offer. Synthetic but plausible.
 //!
@@ -39,7 +41,7 @@ const fn place(name: &'static str, nation: &'static str, region: pb::Region, lat
     Place { name, nation, region, lat, lon }
 }
 
-use pb::Region::{Indopacom, Northcom};
+use pb::Region::{Eucom, Indopacom, Northcom, Southcom};
 
 /// A party of the exchange.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +70,7 @@ pub const PARTIES: &[PartySpec] = &[
         kind: "COORDINATOR",
         nation: "USA",
         department: None,
-        name: "INDOPACOM J4 regional sustainment coordination",
+        name: "INDOPACOM J4 regional sustainment coordination (with EUCOM and SOUTHCOM)",
     },
     PartySpec {
         id: "US-PACAF-A4",
@@ -167,6 +169,72 @@ pub const PARTIES: &[PartySpec] = &[
         nation: "USA",
         department: None,
         name: "General Atomics Aeronautical Systems, Poway",
+    },
+    // EUCOM: a US fleet owner, a NATO partner fleet and NATO partner depots.
+    PartySpec {
+        id: "US-USAFE-A4",
+        kind: "ORGANIC",
+        nation: "USA",
+        department: Some("AIR_FORCE"),
+        name: "US Air Forces in Europe A4, fleet owner",
+    },
+    PartySpec {
+        id: "NOR-RNOAF-ORLAND",
+        kind: "PARTNER_GOVERNMENT",
+        nation: "NOR",
+        department: None,
+        name: "Royal Norwegian Air Force 132 Air Wing, Orland",
+    },
+    PartySpec {
+        id: "NOR-KONGSBERG-RYGGE",
+        kind: "CONTRACTOR",
+        nation: "NOR",
+        department: None,
+        name: "Kongsberg Aviation Maintenance Services, Rygge",
+    },
+    PartySpec {
+        id: "ITA-LEONARDO-CAMERI",
+        kind: "CONTRACTOR",
+        nation: "ITA",
+        department: None,
+        name: "Leonardo, Cameri final assembly and MRO&U",
+    },
+    PartySpec {
+        id: "POL-WZL2-BYDGOSZCZ",
+        kind: "PARTNER_GOVERNMENT",
+        nation: "POL",
+        department: None,
+        name: "Military Aviation Works No. 2, Bydgoszcz",
+    },
+    // SOUTHCOM: a US fleet owner, a partner fleet, a partner depot and the
+    // US organic depot for the type.
+    PartySpec {
+        id: "US-ARSOUTH-G4",
+        kind: "ORGANIC",
+        nation: "USA",
+        department: Some("ARMY"),
+        name: "US Army South G4, fleet owner",
+    },
+    PartySpec {
+        id: "COL-FAC-CATAM",
+        kind: "PARTNER_GOVERNMENT",
+        nation: "COL",
+        department: None,
+        name: "Colombian Aerospace Force, CATAM Bogota",
+    },
+    PartySpec {
+        id: "COL-CIAC-MADRID",
+        kind: "PARTNER_GOVERNMENT",
+        nation: "COL",
+        department: None,
+        name: "Corporacion de la Industria Aeronautica Colombiana, Madrid",
+    },
+    PartySpec {
+        id: "US-ARMY-CCAD",
+        kind: "ORGANIC",
+        nation: "USA",
+        department: Some("ARMY"),
+        name: "Corpus Christi Army Depot",
     },
 ];
 
@@ -325,6 +393,18 @@ const FA50: &[ItemSpec] = &[
     item("1680-01-671-0234", "ACTUATOR, HORIZONTAL TAIL", 40.0, 36_000, 28.0).qty(2),
 ];
 
+const UH60M: &[ItemSpec] = &[
+    item("2840-01-548-5385", "ENGINE, TURBOSHAFT, T700-GE-701D", 310.0, 420_000, 200.0).usml("XIX(f)"),
+    item("1615-01-290-9598", "BLADE, MAIN ROTOR, UH-60", 140.0, 180_000, 110.0).qty(4).usml("VIII(h)"),
+    item("1615-01-463-4611", "GEARBOX, MAIN TRANSMISSION", 260.0, 350_000, 520.0).overhaul().usml("VIII(h)"),
+];
+
+const LAKENHEATH: Place = place("RAF Lakenheath", "GBR", Eucom, 52.4093, 0.5610);
+const SPANGDAHLEM: Place = place("Spangdahlem AB", "DEU", Eucom, 49.9727, 6.6925);
+const ORLAND: Place = place("Orland Main Air Station", "NOR", Eucom, 63.6989, 9.6040);
+const SOTO_CANO: Place = place("Soto Cano AB", "HND", Southcom, 14.3824, -87.6212);
+const CATAM: Place = place("CATAM, Bogota", "COL", Southcom, 4.7016, -74.1469);
+
 const KADENA: Place = place("Kadena AB", "JPN", Indopacom, 26.3516, 127.7692);
 const MISAWA: Place = place("Misawa AB", "JPN", Indopacom, 40.7032, 141.3686);
 const YOKOTA: Place = place("Yokota AB", "JPN", Indopacom, 35.7485, 139.3485);
@@ -482,6 +562,71 @@ pub const FLEETS: &[Fleet] = &[
         target: (0.70, 0.65),
         failures: 0.9,
         items: FA50,
+    },
+    Fleet {
+        owner: "US-USAFE-A4",
+        tms: "F-35A",
+        category: Aircraft,
+        department: Some(AirForce),
+        base: LAKENHEATH,
+        tai: 27,
+        pmai: 24,
+        availability: 0.69,
+        target: (0.70, 0.65),
+        failures: 2.8,
+        items: F35A,
+    },
+    Fleet {
+        owner: "US-USAFE-A4",
+        tms: "F-16C",
+        category: Aircraft,
+        department: Some(AirForce),
+        base: SPANGDAHLEM,
+        tai: 24,
+        pmai: 21,
+        availability: 0.73,
+        target: (0.75, 0.70),
+        failures: 1.9,
+        items: F16C,
+    },
+    Fleet {
+        owner: "NOR-RNOAF-ORLAND",
+        tms: "F-35A",
+        category: Aircraft,
+        department: None,
+        base: ORLAND,
+        tai: 20,
+        pmai: 17,
+        availability: 0.71,
+        target: (0.72, 0.68),
+        failures: 1.6,
+        items: F35A,
+    },
+    Fleet {
+        owner: "US-ARSOUTH-G4",
+        tms: "UH-60M",
+        category: Aircraft,
+        department: Some(Army),
+        base: SOTO_CANO,
+        tai: 18,
+        pmai: 15,
+        availability: 0.74,
+        target: (0.80, 0.75),
+        failures: 1.4,
+        items: UH60M,
+    },
+    Fleet {
+        owner: "COL-FAC-CATAM",
+        tms: "UH-60M",
+        category: Aircraft,
+        department: None,
+        base: CATAM,
+        tai: 20,
+        pmai: 16,
+        availability: 0.66,
+        target: (0.75, 0.70),
+        failures: 1.2,
+        items: UH60M,
     },
 ];
 
@@ -660,5 +805,65 @@ pub const OFFERS: &[OfferSpec] = &[
         // licence for controlled items, a US contractor at home included.
         licences: &["VIII(h)", "XI(c)", "XII(c)"],
         certifications: &["AS9100D", "OEM"],
+    },
+    OfferSpec {
+        provider: "NOR-KONGSBERG-RYGGE",
+        site: place("Kongsberg Aviation Maintenance Services, Rygge", "NOR", Eucom, 59.3783, 10.7856),
+        capabilities: &[("F-35A", Depot)],
+        hours_per_month: 800.0,
+        surge_per_month: 300.0,
+        rate_usd: 176,
+        lead_time_days: 14,
+        transfer_nations: &["USA"],
+        licences: &["VIII(h)", "XIX(f)"],
+        certifications: &["AS9110C", "F135 regional depot"],
+    },
+    OfferSpec {
+        provider: "ITA-LEONARDO-CAMERI",
+        site: place("Cameri FACO and MRO&U", "ITA", Eucom, 45.5296, 8.6692),
+        capabilities: &[("F-35A", Depot)],
+        hours_per_month: 900.0,
+        surge_per_month: 300.0,
+        rate_usd: 171,
+        lead_time_days: 14,
+        transfer_nations: &["USA", "NOR"],
+        licences: &["VIII(h)", "XIX(f)"],
+        certifications: &["AS9110C", "JSF MRO&U"],
+    },
+    OfferSpec {
+        provider: "POL-WZL2-BYDGOSZCZ",
+        site: place("WZL-2, Bydgoszcz", "POL", Eucom, 53.0968, 17.9777),
+        capabilities: &[("F-16C", Depot)],
+        hours_per_month: 700.0,
+        surge_per_month: 250.0,
+        rate_usd: 96,
+        lead_time_days: 14,
+        transfer_nations: &["USA"],
+        licences: &["VIII(h)", "XI(c)", "XIX(f)"],
+        certifications: &["AQAP-2110"],
+    },
+    OfferSpec {
+        provider: "COL-CIAC-MADRID",
+        site: place("CIAC, Madrid, Cundinamarca", "COL", Southcom, 4.7297, -74.2642),
+        capabilities: &[("UH-60M", Depot)],
+        hours_per_month: 600.0,
+        surge_per_month: 250.0,
+        rate_usd: 88,
+        lead_time_days: 10,
+        transfer_nations: &["USA"],
+        licences: &["VIII(h)", "XIX(f)"],
+        certifications: &["AS9110C"],
+    },
+    OfferSpec {
+        provider: "US-ARMY-CCAD",
+        site: place("Corpus Christi Army Depot, Texas", "USA", Northcom, 27.6926, -97.2911),
+        capabilities: &[("UH-60M", Depot)],
+        hours_per_month: 1_500.0,
+        surge_per_month: 500.0,
+        rate_usd: 129,
+        lead_time_days: 30,
+        transfer_nations: &["COL"],
+        licences: &[],
+        certifications: &["ISO 9001", "AS9110C"],
     },
 ];

@@ -97,7 +97,8 @@ const NATIONS: &[&str] = &[
     "USA", "JPN", "KOR", "AUS", "SGP", "PHL", "NZL", "IND", "IDN", "MYS", "THA", "VNM", "TWN", "CAN", "GBR", "FRA",
     "DEU", "ITA", "ESP", "NLD", "BEL", "NOR", "DNK", "SWE", "FIN", "POL", "CZE", "SVK", "HUN", "ROU", "BGR", "GRC",
     "TUR", "PRT", "EST", "LVA", "LTU", "HRV", "SVN", "ALB", "MNE", "MKD", "LUX", "ISL", "ISR", "SAU", "ARE", "QAT",
-    "KWT", "BHR", "JOR", "EGY", "MAR", "BRA", "CHL", "COL", "PER", "MEX", "ARG", "ZAF", "KEN",
+    "KWT", "BHR", "JOR", "EGY", "MAR", "BRA", "CHL", "COL", "PER", "MEX", "ARG", "ZAF", "KEN", "HND", "GTM", "SLV",
+    "CRI", "PAN", "DOM", "ECU", "URY", "PRY", "BLZ", "JAM", "TTO", "GUY",
 ];
 
 impl Nation {

@@ -100,6 +100,15 @@ pub(crate) async fn workload_balance(
             projected: Some(split_out(&b.projected)),
             by_funds_year: Some(split_out(&b.by_funds_year)),
             by_work_date: Some(split_out(&b.by_work_date)),
+            by_month: b
+                .by_month
+                .iter()
+                .map(|m| pb::MonthlyWork {
+                    month: m.month.format("%Y-%m").to_string(),
+                    work: Some(split_out(&m.work)),
+                    cumulative_contract_share: m.cumulative_contract_share,
+                })
+                .collect(),
             contract_share: b.contract_share,
             contract_share_hours: b.contract_share_hours,
             status: status_out(b.status),

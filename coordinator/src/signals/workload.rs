@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use cosx_allocation as core;
 use cosx_domain::records::{CapacityOffer, DepotBaseline, OfferState, RepairOrder};
 use cosx_domain::{MilitaryDepartment, Party, PartyId};
@@ -50,7 +50,10 @@ impl Sum {
     }
 }
 
-type DepartmentKey = (core::Department, core::FiscalYear, core::FiscalYearBasis, core::WorkSource, core::ProviderKind);
+/// Department, fiscal year, basis, source, provider kind and the first day
+/// of the work date's month (the balance's by-month breakdown).
+type DepartmentKey =
+    (core::Department, core::FiscalYear, core::FiscalYearBasis, core::WorkSource, core::ProviderKind, NaiveDate);
 type PlaceKey = (core::Nation, core::Region, core::WorkSource);
 type ProviderDayKey = (String, NaiveDate, core::WorkSource);
 
@@ -164,7 +167,8 @@ impl WorkloadView {
             && r.maintenance_level == core::MaintenanceLevel::Depot
         {
             let (fy, basis) = r.fiscal_year_counted();
-            op(adding, &mut self.by_department, (dept, fy, basis, r.source, r.provider_kind), r);
+            let month = r.performed_on.with_day(1).unwrap_or(r.performed_on);
+            op(adding, &mut self.by_department, (dept, fy, basis, r.source, r.provider_kind, month), r);
         }
         op(adding, &mut self.by_place, (r.site_nation.clone(), r.site_region, r.source), r);
         op(adding, &mut self.by_provider_day, (r.provider_id.clone(), r.performed_on, r.source), r);
@@ -188,13 +192,13 @@ impl WorkloadView {
         let work: Vec<core::WorkRecord> = self
             .by_department
             .iter()
-            .filter_map(|((dept, fy, basis, source, kind), sum)| {
-                Some(synthetic(sum, *source, fy.first_day()?, |r| {
+            .map(|((dept, fy, basis, source, kind, month), sum)| {
+                synthetic(sum, *source, *month, |r| {
                     r.department = Some(*dept);
                     r.provider_kind = *kind;
                     // The same fiscal year by the same rule: the funds' year, or the work date's.
                     r.funds_fiscal_year = (*basis == core::FiscalYearBasis::Funds).then_some(*fy);
-                }))
+                })
             })
             .collect();
         core::department_balances(&work, &self.baselines(), config)

@@ -53,7 +53,7 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
     let has = |s: &str| assert!(out.contains(s), "missing {s:?} in:\n{out}");
 
     // Nodes for the parties, one coordinating office at the coordinator.
-    has("14 party nodes");
+    has("23 party nodes");
     has("== Month 3:");
     // Orders raised, allocated, accepted, worked and closed.
     let placed = number_after(&out, "allocation: placed").unwrap_or(0.0);
@@ -67,6 +67,12 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
     let demand = number_after(&out, "regional demand:").unwrap_or(0.0);
     assert!(demand > 0.0, "no demand:\n{out}");
     has("CROSTON_SBA");
+    // Three regions to compare: the INDOPACOM pilots, EUCOM with NATO partners, SOUTHCOM.
+    for region in ["INDOPACOM", "EUCOM", "SOUTHCOM"] {
+        let row =
+            out.lines().any(|l| l.trim_start().starts_with(region) && (l.contains(" TSB") || l.contains("CROSTON")));
+        assert!(row, "no regional demand row for {region}:\n{out}");
+    }
     has("demand against capacity");
     has("worst bottlenecks");
     for department in ["Air Force", "Navy", "Army"] {

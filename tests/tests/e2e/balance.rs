@@ -317,6 +317,15 @@ async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> any
     assert_eq!(fy2027.proposed.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
     assert_eq!(fy2027.by_funds_year.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
     assert_eq!(fy2027.by_work_date.as_ref().map(|s| s.contract_cents), Some(0), "{fy2027:?}");
+    // By month: the FY2027 funds' work sits in the month of its date, October 2027.
+    let months = |b: &pb::DepartmentBalance| -> Vec<(String, i64, Option<f64>)> {
+        b.by_month
+            .iter()
+            .map(|m| (m.month.clone(), m.work.map_or(0, |w| w.contract_cents), m.cumulative_contract_share))
+            .collect()
+    };
+    assert_eq!(months(&fy2027), [("2027-10".to_owned(), 18_000_000, Some(1.0))]);
+    assert!(air_force_fy2027(&ex, false).await?.by_month.is_empty(), "proposed work only when asked");
     let all = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
         .get_workload_balance(pb::GetWorkloadBalanceRequest {
             fiscal_year: 2028,
@@ -328,6 +337,7 @@ async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> any
     let fy2028 = all.departments.first().ok_or_else(|| anyhow::anyhow!("no FY2028 balance: {all:?}"))?;
     assert_eq!(fy2028.by_work_date.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2028:?}");
     assert_eq!(fy2028.by_funds_year.as_ref().map(|s| s.contract_cents), Some(0), "{fy2028:?}");
+    assert_eq!(months(fy2028), [("2027-10".to_owned(), 18_000_000, Some(1.0))]);
     Ok(())
 }
 
