@@ -8,8 +8,8 @@
 
 use cosx_proto::v1::{
     AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState, RepairProcess, RepairType,
-    SyncState, SystemCategory, TimeUnit, WriteState,
+    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairExceptionKind, RepairExceptionState,
+    RepairOrderState, RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -54,6 +54,8 @@ proto_enum! {
     QuoteState => "QUOTE_STATE_", "quote state";
     QuoteKind => "QUOTE_KIND_", "quote kind";
     RepairProcess => "REPAIR_PROCESS_", "repair process";
+    RepairExceptionKind => "REPAIR_EXCEPTION_KIND_", "repair exception kind";
+    RepairExceptionState => "REPAIR_EXCEPTION_STATE_", "repair exception state";
 }
 
 /// Every specified value of `E`, in number order.

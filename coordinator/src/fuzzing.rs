@@ -39,6 +39,8 @@ pub const METHODS: &[&str] = &[
     "SubmitQuote",
     "GetQuote",
     "AcceptQuote",
+    "RaiseException",
+    "AnswerException",
     "Ingest",
     "Subscribe",
 ];
@@ -248,6 +250,26 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
             let mut v = Violations::new();
             let name = quote_name_in(&mut v, "name", &r.name);
             outcome(v, name)
+        }
+        "RaiseException" => {
+            let r = decode!(pb::RaiseExceptionRequest, bytes);
+            let mut v = Violations::new();
+            let order = resource_id(&mut v, "parent", &r.parent, "repairOrders");
+            let cause = exception_cause_in(&mut v, &r);
+            match outcome(v, order.zip(cause)) {
+                Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
+                _ => Outcome::Refused,
+            }
+        }
+        "AnswerException" => {
+            let r = decode!(pb::AnswerExceptionRequest, bytes);
+            let mut v = Violations::new();
+            let name = exception_name_in(&mut v, "name", &r.name);
+            let answer = exception_answer_in(&mut v, &r);
+            match outcome(v, name.zip(answer)) {
+                Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
+                _ => Outcome::Refused,
+            }
         }
         "Subscribe" => {
             let r = decode!(pb::SubscribeRequest, bytes);

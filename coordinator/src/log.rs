@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cosx_allocation as alloc;
+use cosx_domain::exceptions::RepairException;
 use cosx_domain::quotes::Quote;
 use cosx_domain::records::*;
 use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, Region};
@@ -26,6 +27,10 @@ pub enum EventContent {
         /// out when unset, so their content reads and hashes as before.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quote: Option<Box<Quote>>,
+        /// For `REPAIR_EXCEPTION_*`: the exception raised or answered
+        /// (the order's state is unchanged). Absent from every other entry.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exception: Option<Box<RepairException>>,
     },
     /// An order split into parts.
     Split {

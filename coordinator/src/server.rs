@@ -11,13 +11,15 @@ use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use crate::api::{
-    AllocationService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService, SignalsService,
+    AllocationService, ExceptionsService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService,
+    SignalsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -126,6 +128,9 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(
+                RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
                 FeedServer::new(FeedService::new(
                     core.clone(),
                     cx.closing.clone(),
@@ -143,7 +148,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, EXCEPTIONS, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS],
             web: Some(cosx_console::web_face()),
         }
     })

@@ -303,6 +303,11 @@ pub struct Transition {
     pub provider: Option<PartyId>,
     /// Dates and actuals given with the step.
     pub progress: WorkProgress,
+    /// For a repair exception raised or answered (the state does not
+    /// change): the exception's id. Absent from every other step, and left
+    /// out when unset, so older entries read and hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
 }
 
 /// A capability a provider offers.

@@ -36,7 +36,8 @@ pub fn step_provider<'a>(
 /// The positions of the steps of an order's history `viewer` may see, in
 /// order: each as the feed showed it ([`step_provider`]). A provider
 /// proposed the order later does not learn of an earlier provider's
-/// proposal, decline or reason.
+/// proposal, decline or reason. A repair exception's step is seen as the
+/// exception is (owner, provider, coordinators: nothing released).
 pub fn visible_history(
     viewer: &Party,
     owner: &PartyId,
@@ -51,7 +52,8 @@ pub fn visible_history(
             RepairOrderState::Declined => None,
             _ => holder,
         };
-        if may_see(viewer, owner, step_provider(holder, after, step.to), releasability) {
+        let released = if step.exception.is_some() { &Releasability::default() } else { releasability };
+        if may_see(viewer, owner, step_provider(holder, after, step.to), released) {
             seen.push(i);
         }
         holder = after;
@@ -93,5 +95,36 @@ mod tests {
         let to_mhi = Releasability { nations: vec![], parties: vec![mhi.id.clone()] };
         assert!(may_see(&mhi, &owner.id, None, &to_mhi));
         assert!(!may_see(&kai, &owner.id, None, &to_mhi));
+    }
+
+    #[test]
+    fn a_released_party_sees_an_orders_steps_but_not_its_repair_exception_steps() {
+        use crate::records::WorkProgress;
+        use RepairOrderState as S;
+        let owner = party("US-USAF-OOALC", PartyKind::Organic, "USA");
+        let mhi = party("JPN-MHI-KOMAKI", PartyKind::Contractor, "JPN");
+        let kai = party("KOR-KAI-SACHEON", PartyKind::Contractor, "KOR");
+        let to_korea = Releasability { nations: vec![Nation::parse("KOR").unwrap()], parties: vec![] };
+        let at = |version: i64, from: Option<S>, to: S, provider: Option<&Party>, exception: Option<&str>| Transition {
+            version,
+            from,
+            to,
+            actor: owner.id.clone(),
+            time: chrono::DateTime::UNIX_EPOCH,
+            reason: None,
+            provider: provider.map(|p| p.id.clone()),
+            progress: WorkProgress::default(),
+            exception: exception.map(str::to_owned),
+        };
+        let steps = vec![
+            at(1, None, S::Submitted, None, None),
+            at(2, Some(S::Submitted), S::Proposed, Some(&mhi), None),
+            at(3, Some(S::Proposed), S::Accepted, None, None),
+            at(4, Some(S::Accepted), S::Accepted, None, Some("o/exceptions/1")),
+            at(5, Some(S::Accepted), S::Inducted, None, None),
+        ];
+        assert_eq!(visible_history(&kai, &owner.id, &to_korea, &steps), vec![0, 1, 2, 4]);
+        assert_eq!(visible_history(&mhi, &owner.id, &to_korea, &steps), vec![1, 2, 3, 4]);
+        assert_eq!(visible_history(&owner, &owner.id, &to_korea, &steps), vec![0, 1, 2, 3, 4]);
     }
 }

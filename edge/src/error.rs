@@ -137,3 +137,15 @@ pub fn offer_change_error(name: &str, e: OfferChangeError) -> CoreError {
         }
     }
 }
+
+/// The status a refused repair-exception step maps to (coordinator and
+/// node alike): a wrong actor is PERMISSION_DENIED, the rest (including a
+/// lifecycle step an open exception blocks) FAILED_PRECONDITION, with the
+/// reason naming the exception.
+pub fn exception_error(name: &str, e: cosx_domain::exceptions::ExceptionError) -> CoreError {
+    use cosx_domain::exceptions::ExceptionError as E;
+    match e {
+        E::NotTheOwner | E::NotTheProvider => CoreError::PermissionDenied(format!("{name}: {e}")),
+        _ => CoreError::FailedPrecondition(format!("{name}: {e}")),
+    }
+}

@@ -38,13 +38,15 @@ use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
 use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
 use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
+use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
 use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use self::api::{
-    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals, NodeStatusService,
+    Node, NodeAllocation, NodeExceptions, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals,
+    NodeStatusService,
 };
 use self::config::NodeConfig;
 use self::store::NodeStore;
@@ -176,11 +178,14 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(
+                RepairExceptionsServer::new(NodeExceptions(n.clone())).max_decoding_message_size(cx.max_message),
+            )
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, EXCEPTIONS, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS],
             web: Some(cosx_console::web_face()),
         }
     })

@@ -28,6 +28,7 @@ use crate::enums;
 use crate::error::ClientError;
 
 mod certs;
+pub mod exception;
 mod export;
 mod feed;
 pub mod import;
@@ -114,6 +115,9 @@ pub enum Command {
     /// Ask for quotes on an order, answer them, list them, accept one.
     #[command(subcommand)]
     Quote(quote::QuoteCommand),
+    /// Raise a repair exception on an order you hold, answer one, list an order's.
+    #[command(subcommand)]
+    Exception(exception::ExceptionCommand),
     /// Follow the event feed; Ctrl-C stops.
     Feed(FeedArgs),
     /// Register or suspend parties (coordinators only).
@@ -553,6 +557,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::List(cmd) => read::list(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Quote(cmd) => quote::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Exception(cmd) => exception::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

@@ -219,6 +219,23 @@ impl Columns for cosx_proto::v1::Quote {
     }
 }
 
+impl Columns for cosx_proto::v1::RepairException {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        use cosx_proto::v1::{RepairExceptionKind, RepairExceptionState};
+        vec![
+            ("NAME", self.name.clone()),
+            ("STATE", display::<RepairExceptionState>(self.state)),
+            ("KIND", display::<RepairExceptionKind>(self.kind)),
+            ("PROVIDER", self.provider.clone()),
+            ("NEW ESTIMATE", money(self.new_estimate.as_ref())),
+            ("NEW DATE", self.new_completion_date.clone()),
+            ("TEXT", self.text.clone()),
+            ("ANSWER", self.answer_reason.clone()),
+            ("UPDATED", time(self.update_time.as_ref())),
+        ]
+    }
+}
+
 impl Columns for AvailabilityReport {
     fn columns(&self) -> Vec<(&'static str, String)> {
         let inventory = self.inventory.as_ref();

@@ -64,12 +64,14 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
         transition: None,
         split_parts: vec![],
         accepted_quote: None,
+        repair_exception: None,
     };
     match &e.content {
-        EventContent::RepairOrder { order, transition, quote } => {
+        EventContent::RepairOrder { order, transition, quote, exception } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(order)));
             out.transition = transition.as_ref().map(|t| transition_out(t, e.sequence));
             out.accepted_quote = quote.as_deref().map(quote_out);
+            out.repair_exception = exception.as_deref().map(exception_out);
         }
         EventContent::Quote { quote } => out.subject = Some(Subject::Quote(quote_out(quote))),
         EventContent::Split { parent, parts } => {

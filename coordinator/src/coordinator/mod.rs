@@ -23,11 +23,12 @@ use tokio::sync::watch;
 mod availability;
 mod capacity_offers;
 mod events;
+mod exceptions;
 mod quotes;
 mod registry;
 mod repair_orders;
 
-pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error, quote_error};
+pub use cosx_edge::error::{CoreError, exception_error, lifecycle_error, offer_change_error, quote_error};
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
@@ -188,6 +189,8 @@ fn collection(kind: RecordKind) -> &'static str {
         RecordKind::DepotBaseline => "depotBaselines",
         // A quote's id is `{order}/quotes/{provider}`: its name is `repairOrders/{id}`.
         RecordKind::Quote => "repairOrders",
+        // Likewise `{order}/exceptions/{n}`.
+        RecordKind::RepairException => "repairOrders",
     }
 }
 

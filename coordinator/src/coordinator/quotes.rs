@@ -334,6 +334,7 @@ impl Coordinator {
             )),
             provider: step.provider.clone(),
             progress: WorkProgress::default(),
+            exception: None,
         };
         order.state = step.to;
         order.provider = step.provider;
@@ -358,7 +359,12 @@ impl Coordinator {
             kind: "QUOTE_ACCEPTED",
             subject: format!("repairOrders/{}", order.id),
             audience: aud,
-            content: EventContent::RepairOrder { order, transition: Some(transition), quote: Some(Box::new(quote)) },
+            content: EventContent::RepairOrder {
+                order,
+                transition: Some(transition),
+                quote: Some(Box::new(quote)),
+                exception: None,
+            },
             time,
         };
         Ok(self.commit(caller, key, change, &response).await?.unwrap_or(response))

@@ -42,6 +42,7 @@ impl Coordinator {
             reason: None,
             provider: None,
             progress: WorkProgress::default(),
+            exception: None,
         };
         let write = order_write(&order, None)?;
         let aud = write.audience.clone();
@@ -63,6 +64,7 @@ impl Coordinator {
                         order: order.clone(),
                         transition: Some(transition),
                         quote: None,
+                        exception: None,
                     },
                     time,
                 },
@@ -119,6 +121,20 @@ impl Coordinator {
             &action,
         )
         .map_err(lifecycle_error)?;
+        // An open repair exception holds back completing and shipping, and a
+        // cost-over one the cost completed at (`cosx_domain::exceptions`).
+        if cosx_domain::exceptions::may_block(&action) {
+            let raised = self.order_exceptions(&order.id).await?;
+            let cost = progress.actual_cost.as_ref().or(order.progress.actual_cost.as_ref());
+            cosx_domain::exceptions::check_step(
+                &raised,
+                &order.id,
+                order.draft.funding.estimated_cost.as_ref(),
+                &action,
+                cost,
+            )
+            .map_err(|e| exception_error(&format!("repairOrders/{id}"), e))?;
+        }
         // The same eligibility as `Allocation` (DESIGN §2, controls; FMS third-country rules).
         if let Action::Propose(provider) = &action {
             self.check_eligibility(&order, provider).await?;
@@ -137,6 +153,7 @@ impl Coordinator {
                 _ => None,
             },
             progress: progress.clone(),
+            exception: None,
         };
         order.state = step.to;
         order.provider = step.provider;
@@ -166,6 +183,7 @@ impl Coordinator {
                         order: order.clone(),
                         transition: Some(transition),
                         quote: None,
+                        exception: None,
                     },
                     time,
                 },
@@ -263,6 +281,7 @@ impl Coordinator {
             reason: Some(reason),
             provider: None,
             progress: WorkProgress::default(),
+            exception: None,
         };
         let mut writes = vec![order_write(&parent, Some(version))?];
         let mut transitions =
@@ -278,6 +297,7 @@ impl Coordinator {
                 reason: Some(format!("split from repairOrders/{}", parent.id)),
                 provider: None,
                 progress: WorkProgress::default(),
+                exception: None,
             };
             transitions.push(TransitionWrite { order_id: part.id.clone(), version: 1, body: to_json(&created)? });
         }

@@ -567,7 +567,7 @@ pub(crate) mod tests {
                     });
                     ids.push(o.id.clone());
                     orders.insert(o.id.clone(), o.clone());
-                    view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None });
+                    view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None, exception: None });
                 }
                 Step::Move { order, state, provider, actual } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)) else { continue };
@@ -580,14 +580,24 @@ pub(crate) mod tests {
                         o.progress.actual_completion_date = Some(o.draft.required_by - chrono::Days::new(40));
                     }
                     o.version += 1;
-                    view.apply(&EventContent::RepairOrder { order: o.clone(), transition: None, quote: None });
+                    view.apply(&EventContent::RepairOrder {
+                        order: o.clone(),
+                        transition: None,
+                        quote: None,
+                        exception: None,
+                    });
                 }
                 Step::Cancel { order } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)) else { continue };
                     let o = orders.get_mut(id).unwrap();
                     o.state = RepairOrderState::Cancelled;
                     o.version += 1;
-                    view.apply(&EventContent::RepairOrder { order: o.clone(), transition: None, quote: None });
+                    view.apply(&EventContent::RepairOrder {
+                        order: o.clone(),
+                        transition: None,
+                        quote: None,
+                        exception: None,
+                    });
                 }
                 Step::Split { order } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)).cloned() else { continue };
@@ -683,10 +693,10 @@ pub(crate) mod tests {
         o.id = "x".into();
         o.state = RepairOrderState::Accepted;
         o.provider = Some(party(1).id);
-        view.apply(&EventContent::RepairOrder { order: o.clone(), transition: None, quote: None });
+        view.apply(&EventContent::RepairOrder { order: o.clone(), transition: None, quote: None, exception: None });
         assert_eq!(view.department_balances(&core::BalanceConfig::default()).unwrap().len(), 1);
         o.state = RepairOrderState::Cancelled;
-        view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None });
+        view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None, exception: None });
         assert!(view.by_department.is_empty() && view.by_place.is_empty() && view.by_provider_day.is_empty());
     }
 }

@@ -37,6 +37,8 @@ pub enum RecordKind {
     DepotBaseline,
     /// A provider's quote on an order (`{order}/quotes/{provider}`).
     Quote,
+    /// A provider's repair exception on an order (`{order}/exceptions/{n}`).
+    RepairException,
 }
 
 impl RecordKind {
@@ -49,6 +51,7 @@ impl RecordKind {
             RecordKind::AvailabilityTarget => "availability_target",
             RecordKind::DepotBaseline => "depot_baseline",
             RecordKind::Quote => "quote",
+            RecordKind::RepairException => "repair_exception",
         }
     }
 }

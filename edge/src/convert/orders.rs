@@ -311,5 +311,6 @@ pub fn transition_out(t: &Transition, sequence: i64) -> pb::RepairOrderTransitio
         provider: t.provider.as_ref().map(ToString::to_string).unwrap_or_default(),
         progress: Some(progress_out(&t.progress)),
         sequence,
+        repair_exception: t.exception.as_ref().map(|id| format!("repairOrders/{id}")).unwrap_or_default(),
     }
 }

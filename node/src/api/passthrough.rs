@@ -174,3 +174,48 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, accept_quote)
     }
 }
+
+/// Repair exceptions at a node: passed through to the coordinator, which
+/// holds the order's exceptions and decides every step (UNAVAILABLE while
+/// the link is down; exceptions are not yet queued in the outbox). The
+/// order each step moves comes back on the feed and is replicated.
+pub struct NodeExceptions(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
+    async fn raise_exception(
+        &self,
+        request: Request<pb::RaiseExceptionRequest>,
+    ) -> Result<Response<pb::RepairException>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
+            raise_exception
+        )
+    }
+
+    async fn answer_exception(
+        &self,
+        request: Request<pb::AnswerExceptionRequest>,
+    ) -> Result<Response<pb::RepairException>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
+            answer_exception
+        )
+    }
+
+    async fn list_exceptions(
+        &self,
+        request: Request<pb::ListExceptionsRequest>,
+    ) -> Result<Response<pb::ListExceptionsResponse>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
+            list_exceptions
+        )
+    }
+}

@@ -188,6 +188,26 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             .encode_to_vec(),
         ],
         "GetQuote" | "AcceptQuote" => vec![name("repairOrders/US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI")],
+        "RaiseException" => vec![
+            pb::RaiseExceptionRequest {
+                parent: "repairOrders/US-USAF-OOALC.o1".into(),
+                kind: pb::RepairExceptionKind::CostOverEstimate as i32,
+                new_estimate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 2_000_000 }),
+                text: "corrosion".into(),
+                request_id: "x-1".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ],
+        "AnswerException" => vec![
+            pb::AnswerExceptionRequest {
+                name: "repairOrders/US-USAF-OOALC.o1/exceptions/1".into(),
+                decision: pb::answer_exception_request::Decision::Reject as i32,
+                reason: "too dear".into(),
+                request_id: "x-2".into(),
+            }
+            .encode_to_vec(),
+        ],
         "Subscribe" => {
             vec![pb::SubscribeRequest { after_sequence: 42, kinds: vec![1, 2], ..Default::default() }.encode_to_vec()]
         }
