@@ -7,6 +7,7 @@
 //! functions over them, tested without a server or a database.
 
 pub mod audit;
+pub mod comments;
 pub mod field;
 pub mod fiscal;
 pub mod lifecycle;
@@ -15,6 +16,7 @@ pub mod offers;
 pub mod party;
 pub mod quotes;
 pub mod records;
+pub mod update_requests;
 pub mod visibility;
 pub mod vocab;
 
