@@ -7,9 +7,9 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState, RepairProcess, RepairType,
-    SyncState, SystemCategory, TimeUnit, WriteState,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, CommentState, CommentType, EventKind,
+    Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState,
+    RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit, UpdateRequestState, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -54,6 +54,9 @@ proto_enum! {
     QuoteState => "QUOTE_STATE_", "quote state";
     QuoteKind => "QUOTE_KIND_", "quote kind";
     RepairProcess => "REPAIR_PROCESS_", "repair process";
+    CommentType => "COMMENT_TYPE_", "comment type";
+    CommentState => "COMMENT_STATE_", "comment state";
+    UpdateRequestState => "UPDATE_REQUEST_STATE_", "update request state";
 }
 
 /// Every specified value of `E`, in number order.

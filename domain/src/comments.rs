@@ -250,7 +250,12 @@ fn check_author(comment: &Comment, caller: &PartyId) -> Result<(), CommentError>
 
 /// The comment after `caller` edits it to `body` at `time`: a new version,
 /// the current one kept among the earlier versions.
-pub fn edit(comment: &Comment, caller: &PartyId, body: CommentBody, time: DateTime<Utc>) -> Result<Comment, CommentError> {
+pub fn edit(
+    comment: &Comment,
+    caller: &PartyId,
+    body: CommentBody,
+    time: DateTime<Utc>,
+) -> Result<Comment, CommentError> {
     check_author(comment, caller)?;
     if body == comment.body {
         return Err(CommentError::Unchanged);
@@ -259,7 +264,11 @@ pub fn edit(comment: &Comment, caller: &PartyId, body: CommentBody, time: DateTi
         return Err(CommentError::TooManyVersions);
     }
     let mut next = comment.clone();
-    next.earlier.push(CommentVersion { version: comment.version, body: comment.body.clone(), time: comment.update_time });
+    next.earlier.push(CommentVersion {
+        version: comment.version,
+        body: comment.body.clone(),
+        time: comment.update_time,
+    });
     next.body = body;
     next.version += 1;
     next.update_time = time;
@@ -319,10 +328,10 @@ mod tests {
     #[test]
     fn reference_dates_are_sorted_and_never_repeated() {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        assert_eq!(reference_dates(vec![d("2027-03-01"), d("2027-01-15")]).unwrap(), vec![
-            d("2027-01-15"),
-            d("2027-03-01")
-        ]);
+        assert_eq!(
+            reference_dates(vec![d("2027-03-01"), d("2027-01-15")]).unwrap(),
+            vec![d("2027-01-15"), d("2027-03-01")]
+        );
         assert!(reference_dates(vec![d("2027-01-15"), d("2027-01-15")]).is_err());
         assert!(reference_dates(vec![d("2027-01-15"); MAX_REFERENCE_DATES + 1]).is_err());
     }
@@ -336,7 +345,10 @@ mod tests {
         assert_eq!(edited.body.text, "Seal kit arrives 2027-02-01.");
         assert_eq!(edited.earlier, vec![CommentVersion { version: 1, body: c.body.clone(), time: c.update_time }]);
         assert_eq!(edited.update_time, later);
-        assert_eq!(edit(&c, &id("KOR-KAI-SACHEON"), body("mine now"), later), Err(CommentError::NotTheAuthor(c.author.clone())));
+        assert_eq!(
+            edit(&c, &id("KOR-KAI-SACHEON"), body("mine now"), later),
+            Err(CommentError::NotTheAuthor(c.author.clone()))
+        );
         assert_eq!(edit(&c, &c.author, c.body.clone(), later), Err(CommentError::Unchanged));
     }
 

@@ -45,6 +45,22 @@ pub enum UpdateSubject {
     },
 }
 
+/// What a caller asks for, before the coordinator has looked the record up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateAsk {
+    /// A newer version of a record (its owner is asked).
+    Record(RecordRef),
+    /// `party`'s report(s) for the month starting `month`.
+    MissingReport {
+        /// The party asked.
+        party: PartyId,
+        /// First day of the month.
+        month: NaiveDate,
+        /// The TMS missing; none: any report.
+        tms: Vec<Tms>,
+    },
+}
+
 /// Where a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -274,16 +290,14 @@ pub fn missing_reports(reports: &[ReportSeen], today: NaiveDate, after_days: u32
         let m = month_start(r.start);
         first.entry((&r.reporter, &r.tms)).and_modify(|f| *f = (*f).min(m)).or_insert(m);
     }
-    let earliest = month_start(today)
-        .checked_sub_months(Months::new(MISSING_REPORT_LOOKBACK_MONTHS))
-        .unwrap_or(NaiveDate::MIN);
+    let earliest =
+        month_start(today).checked_sub_months(Months::new(MISSING_REPORT_LOOKBACK_MONTHS)).unwrap_or(NaiveDate::MIN);
     let mut owed: BTreeMap<(&PartyId, NaiveDate), BTreeSet<&Tms>> = BTreeMap::new();
     for ((reporter, tms), first_month) in first {
         let mut month = first_month.max(earliest);
         while is_overdue(month, today, after_days) {
-            let reported = reports
-                .iter()
-                .any(|r| &r.reporter == reporter && &r.tms == tms && covers(month, r.start, r.end));
+            let reported =
+                reports.iter().any(|r| &r.reporter == reporter && &r.tms == tms && covers(month, r.start, r.end));
             if !reported {
                 owed.entry((reporter, month)).or_default().insert(tms);
             }
@@ -304,9 +318,8 @@ pub fn missing_reports(reports: &[ReportSeen], today: NaiveDate, after_days: u32
 /// addressee's): every TMS it names (or, naming none, any report) has a
 /// report overlapping the month.
 pub fn report_arrived(month: NaiveDate, tms: &[Tms], reports: &[ReportSeen]) -> bool {
-    let covering = |t: Option<&Tms>| {
-        reports.iter().any(|r| t.is_none_or(|t| &r.tms == t) && covers(month, r.start, r.end))
-    };
+    let covering =
+        |t: Option<&Tms>| reports.iter().any(|r| t.is_none_or(|t| &r.tms == t) && covers(month, r.start, r.end));
     if tms.is_empty() { covering(None) } else { tms.iter().all(|t| covering(Some(t))) }
 }
 
@@ -373,11 +386,14 @@ mod tests {
             .iter()
             .map(|m| (m.reporter.to_string(), m.month.to_string(), m.tms.iter().map(ToString::to_string).collect()))
             .collect();
-        assert_eq!(got, vec![
-            (usaf.into(), "2026-11-01".into(), vec!["F-16C".into()]),
-            (usaf.into(), "2026-12-01".into(), vec!["C-130J".into()]),
-            (usaf.into(), "2027-01-01".into(), vec!["C-130J".into(), "F-16C".into()]),
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                (usaf.into(), "2026-11-01".into(), vec!["F-16C".into()]),
+                (usaf.into(), "2026-12-01".into(), vec!["C-130J".into()]),
+                (usaf.into(), "2027-01-01".into(), vec!["C-130J".into(), "F-16C".into()]),
+            ]
+        );
         // A day earlier, January is not overdue yet.
         assert!(missing_reports(&reports, d("2027-02-10"), 10).iter().all(|m| m.month < d("2027-01-01")));
         // A longer grace moves every month back.
@@ -455,7 +471,10 @@ mod tests {
         assert!(check_withdraw(&r, &id("US-INDOPACOM-J4"), true, "COSX-SIGNALS").is_err(), "not the system's own");
         let answered = r.closed(UpdateRequestState::Answered, Some("done".into()), now);
         assert_eq!(answered.version, 2);
-        assert_eq!(check_answer(&answered, &r.addressee), Err(UpdateRequestError::NotOpen(UpdateRequestState::Answered)));
+        assert_eq!(
+            check_answer(&answered, &r.addressee),
+            Err(UpdateRequestError::NotOpen(UpdateRequestState::Answered))
+        );
         let mut system = r.clone();
         system.requester = id("COSX-SIGNALS");
         assert_eq!(check_withdraw(&system, &id("US-INDOPACOM-J4"), true, "COSX-SIGNALS"), Ok(()));

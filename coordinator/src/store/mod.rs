@@ -37,6 +37,10 @@ pub enum RecordKind {
     DepotBaseline,
     /// A provider's quote on an order (`{order}/quotes/{provider}`).
     Quote,
+    /// A comment on a record (`{collection}/{record}/comments/{comment}`).
+    Comment,
+    /// A request for update (`updateRequests/{id}`).
+    UpdateRequest,
 }
 
 impl RecordKind {
@@ -49,6 +53,8 @@ impl RecordKind {
             RecordKind::AvailabilityTarget => "availability_target",
             RecordKind::DepotBaseline => "depot_baseline",
             RecordKind::Quote => "quote",
+            RecordKind::Comment => "comment",
+            RecordKind::UpdateRequest => "update_request",
         }
     }
 }
