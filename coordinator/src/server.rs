@@ -191,7 +191,8 @@ fn spawn_update_request_sweep(core: &Arc<Coordinator>, signals: &crate::config::
     let mut head = core.watch_head();
     let (every, after_days) = (signals.update_request_sweep_every, signals.missing_report_after_days);
     tokio::spawn(async move {
-        let mut full = tokio::time::interval(every);
+        // The first full sweep waits one period: a restart does not ask at once.
+        let mut full = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let whole = tokio::select! {
                 _ = full.tick() => true,

@@ -67,7 +67,7 @@ impl Coordinator {
         let audience = self.commented_record(caller, &record).await?;
         let time = now();
         let comment = Comment::written(record, &new_id(), caller.id(), body, time);
-        self.commit_comment(caller, key, comment, None, audience, "COMMENT_ADDED", time).await
+        self.commit_comment(caller, key, comment, None, audience, "COMMENT_ADDED").await
     }
 
     async fn commit_comment(
@@ -78,8 +78,8 @@ impl Coordinator {
         expected: Option<i64>,
         audience: Audience,
         kind: &'static str,
-        time: DateTime<Utc>,
     ) -> Result<Comment> {
+        let time = comment.update_time;
         let change = Change {
             records: vec![comment_write(&comment, expected, audience.clone())?],
             transitions: vec![],
@@ -145,7 +145,7 @@ impl Coordinator {
         CoreError::check_version(id, comment.version, version)?;
         let time = now();
         let next = comments::edit(&comment, caller.id(), body, time).map_err(|e| comment_error(id, e))?;
-        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_EDITED", time).await
+        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_EDITED").await
     }
 
     /// The author withdraws a comment (kept, marked WITHDRAWN).
@@ -165,6 +165,6 @@ impl Coordinator {
         CoreError::check_version(id, comment.version, version)?;
         let time = now();
         let next = comments::withdraw(&comment, caller.id(), time).map_err(|e| comment_error(id, e))?;
-        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_WITHDRAWN", time).await
+        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_WITHDRAWN").await
     }
 }
