@@ -7,9 +7,10 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairExceptionKind, RepairExceptionState,
-    RepairOrderState, RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit, WriteState,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, CommentState, CommentType, EventKind,
+    Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairExceptionKind,
+    RepairExceptionState, RepairOrderState, RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit,
+    UpdateRequestState, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -56,6 +57,9 @@ proto_enum! {
     RepairProcess => "REPAIR_PROCESS_", "repair process";
     RepairExceptionKind => "REPAIR_EXCEPTION_KIND_", "repair exception kind";
     RepairExceptionState => "REPAIR_EXCEPTION_STATE_", "repair exception state";
+    CommentType => "COMMENT_TYPE_", "comment type";
+    CommentState => "COMMENT_STATE_", "comment state";
+    UpdateRequestState => "UPDATE_REQUEST_STATE_", "update request state";
 }
 
 /// Every specified value of `E`, in number order.

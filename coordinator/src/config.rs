@@ -51,6 +51,13 @@ pub struct SignalsConfig {
     pub alerts: bool,
     /// Forecast parameters (`[signals.forecast]`); a request may override each.
     pub forecast: ForecastSettings,
+    /// Days after a month ends before the coordinator asks a party for its
+    /// missing availability report of that month (a request for update).
+    pub missing_report_after_days: u32,
+    /// How often the coordinator looks for missing reports (requests for
+    /// update are also closed when their newer version arrives, after each commit).
+    #[serde(with = "duration")]
+    pub update_request_sweep_every: Duration,
 }
 
 /// Smoothing parameters and band of the demand forecasts
@@ -141,6 +148,8 @@ impl Default for SignalsConfig {
             balance_warning_percent: 45.0,
             alerts: true,
             forecast: ForecastSettings::default(),
+            missing_report_after_days: cosx_domain::update_requests::DEFAULT_MISSING_REPORT_AFTER_DAYS,
+            update_request_sweep_every: Duration::from_secs(3600),
         }
     }
 }
@@ -168,6 +177,7 @@ impl SignalsConfig {
         parsed(var, "COSX_SIGNALS_BOTTLENECK_CELLS_WITHOUT_CAPACITY", &mut self.bottleneck_cells_without_capacity)?;
         parsed(var, "COSX_SIGNALS_BALANCE_WARNING_PERCENT", &mut self.balance_warning_percent)?;
         parsed(var, "COSX_SIGNALS_ALERTS", &mut self.alerts)?;
+        parsed(var, "COSX_SIGNALS_MISSING_REPORT_AFTER_DAYS", &mut self.missing_report_after_days)?;
         Ok(())
     }
 
@@ -185,6 +195,12 @@ impl SignalsConfig {
             if !(v.is_finite() && v >= 0.0) {
                 return invalid(format!("signals.{name} {v}: expected a finite number >= 0"));
             }
+        }
+        if self.missing_report_after_days > 366 {
+            return invalid("signals.missing_report_after_days: at most 366".into());
+        }
+        if self.update_request_sweep_every.is_zero() {
+            return invalid("signals.update_request_sweep_every must be more than 0s".into());
         }
         if self.bottleneck_forecast_periods > 120 {
             return invalid("signals.bottleneck_forecast_periods: at most 120".into());

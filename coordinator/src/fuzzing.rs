@@ -39,6 +39,11 @@ pub const METHODS: &[&str] = &[
     "SubmitQuote",
     "GetQuote",
     "AcceptQuote",
+    "AddComment",
+    "EditComment",
+    "GetComment",
+    "RequestUpdate",
+    "AnswerUpdateRequest",
     "RaiseException",
     "AnswerException",
     "Ingest",
@@ -250,6 +255,42 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
             let mut v = Violations::new();
             let name = quote_name_in(&mut v, "name", &r.name);
             outcome(v, name)
+        }
+        "AddComment" => {
+            let r = decode!(pb::AddCommentRequest, bytes);
+            let mut v = Violations::new();
+            let record = record_ref_in(&mut v, "parent", &r.parent);
+            let body = comment_content_in(&mut v, "content", &r.content);
+            match outcome(v, record.zip(body)) {
+                Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
+                _ => Outcome::Refused,
+            }
+        }
+        "EditComment" => {
+            let r = decode!(pb::EditCommentRequest, bytes);
+            let mut v = Violations::new();
+            let name = comment_name_in(&mut v, "name", &r.name);
+            let body = comment_content_in(&mut v, "content", &r.content);
+            outcome(v, name.zip(body))
+        }
+        "GetComment" => {
+            let r = decode!(pb::GetCommentRequest, bytes);
+            let mut v = Violations::new();
+            let name = comment_name_in(&mut v, "name", &r.name);
+            outcome(v, name)
+        }
+        "RequestUpdate" => {
+            let r = decode!(pb::RequestUpdateRequest, bytes);
+            let mut v = Violations::new();
+            let ask = update_ask_in(&mut v, &r.record, &r.missing_report, &r.text);
+            outcome(v, ask)
+        }
+        "AnswerUpdateRequest" => {
+            let r = decode!(pb::AnswerUpdateRequestRequest, bytes);
+            let mut v = Violations::new();
+            let id = resource_id(&mut v, "name", &r.name, "updateRequests");
+            let answer = v.check("answer", cosx_domain::comments::parse_text(&r.answer));
+            outcome(v, id.zip(answer))
         }
         "RaiseException" => {
             let r = decode!(pb::RaiseExceptionRequest, bytes);

@@ -7,8 +7,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use cosx_allocation as alloc;
 use cosx_domain::exceptions::RepairException;
+use cosx_domain::comments::Comment;
 use cosx_domain::quotes::Quote;
 use cosx_domain::records::*;
+use cosx_domain::update_requests::UpdateRequest;
 use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, Region};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +50,16 @@ pub enum EventContent {
     Quote {
         /// The quote after the change.
         quote: Quote,
+    },
+    /// A comment added, edited or withdrawn.
+    Comment {
+        /// The comment after the change.
+        comment: Comment,
+    },
+    /// A request for update asked, answered, satisfied or withdrawn.
+    UpdateRequest {
+        /// The request after the change.
+        request: UpdateRequest,
     },
     /// A report submitted.
     AvailabilityReport {

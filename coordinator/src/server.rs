@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -13,13 +14,14 @@ use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use cosx_proto::v1::update_requests_server::{SERVICE_NAME as UPDATE_REQUESTS, UpdateRequestsServer};
 use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use crate::api::{
-    AllocationService, ExceptionsService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService,
-    SignalsService,
+    AllocationService, CommentsService, ExceptionsService, ExchangeService, ExportService, FeedService, QuotesService,
+    RegistryService, SignalsService, UpdateRequestsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -94,6 +96,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     if config.signals.alerts {
         crate::signals::alerts::spawn(&core, views.clone(), (&config.signals).into());
     }
+    spawn_update_request_sweep(&core, &config.signals);
     let listener = TcpListener::bind(config.listen).await?;
     let admitted = core.clone();
     let edge = Edge {
@@ -127,6 +130,11 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(CommentsServer::new(CommentsService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(
+                UpdateRequestsServer::new(UpdateRequestsService(core.clone()))
+                    .max_decoding_message_size(cx.max_message),
+            )
             .add_service(
                 RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message),
             )
@@ -148,7 +156,19 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, EXCEPTIONS, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS],
+            names: vec![
+                REGISTRY,
+                EXCHANGE,
+                QUOTES,
+                EXCEPTIONS,
+                COMMENTS,
+                UPDATE_REQUESTS,
+                FEED,
+                SIGNALS,
+                ALLOCATION,
+                EXPORT,
+                WEBHOOKS,
+            ],
             web: Some(cosx_console::web_face()),
         }
     })
@@ -164,6 +184,39 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     let addr = serving.addr;
     tracing::info!(%addr, database = %config.database, "coordinator serving cosx.v1 over mutual TLS");
     Ok(Running { addr, core, serving, metrics_addr, _metrics: metrics })
+}
+
+/// The coordinator's own requests for update: every
+/// `update_request_sweep_every` a full sweep (missing monthly reports on
+/// today's date, then satisfied requests), and after commits (at most once
+/// a second) the satisfied requests only, so a request closes soon after
+/// its newer version is written. The rules are `cosx_domain::update_requests`.
+fn spawn_update_request_sweep(core: &Arc<Coordinator>, signals: &crate::config::SignalsConfig) {
+    let weak = Arc::downgrade(core);
+    let mut head = core.watch_head();
+    let (every, after_days) = (signals.update_request_sweep_every, signals.missing_report_after_days);
+    tokio::spawn(async move {
+        // The first full sweep waits one period: a restart does not ask at once.
+        let mut full = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        loop {
+            let whole = tokio::select! {
+                _ = full.tick() => true,
+                changed = head.changed() => if changed.is_err() { return } else { false },
+            };
+            let Some(core) = weak.upgrade() else { return };
+            let done = if whole {
+                core.sweep_update_requests(chrono::Utc::now().date_naive(), after_days).await.map(|_| ())
+            } else {
+                core.close_satisfied_update_requests().await.map(|_| ())
+            };
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "the requests-for-update sweep failed; retrying later");
+            }
+            drop(core);
+            // Commits meanwhile are seen by `changed` on the next turn.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }
 
 /// Serves `GET /metrics` for the coordinator on `listener` until the task

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod exceptions;
+pub mod comments;
 pub mod field;
 pub mod fiscal;
 pub mod lifecycle;
@@ -16,6 +17,7 @@ pub mod offers;
 pub mod party;
 pub mod quotes;
 pub mod records;
+pub mod update_requests;
 pub mod visibility;
 pub mod vocab;
 

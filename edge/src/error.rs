@@ -124,6 +124,29 @@ pub fn quote_error(name: &str, e: cosx_domain::quotes::QuoteError) -> CoreError 
     }
 }
 
+/// The status a refused comment change maps to (coordinator and node
+/// alike): another party's comment is PERMISSION_DENIED (the caller may see
+/// it, so nothing is revealed), the rest FAILED_PRECONDITION.
+pub fn comment_error(name: &str, e: cosx_domain::comments::CommentError) -> CoreError {
+    use cosx_domain::comments::CommentError as C;
+    match e {
+        C::NotTheAuthor(_) => CoreError::PermissionDenied(format!("{name}: {e}")),
+        _ => CoreError::FailedPrecondition(format!("{name}: {e}")),
+    }
+}
+
+/// The status a refused request-for-update step maps to: the wrong party
+/// is PERMISSION_DENIED, the rest FAILED_PRECONDITION.
+pub fn update_request_error(name: &str, e: cosx_domain::update_requests::UpdateRequestError) -> CoreError {
+    use cosx_domain::update_requests::UpdateRequestError as U;
+    match e {
+        U::NotACoordinator | U::NotTheAddressee(_) | U::NotTheRequester(_) => {
+            CoreError::PermissionDenied(format!("{name}: {e}"))
+        }
+        _ => CoreError::FailedPrecondition(format!("{name}: {e}")),
+    }
+}
+
 /// The status a refused offer change maps to (coordinator and node alike).
 pub fn offer_change_error(name: &str, e: OfferChangeError) -> CoreError {
     match e {

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use cosx_domain::PartyId;
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -40,13 +41,14 @@ use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
 use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
 use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
 use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
+use cosx_proto::v1::update_requests_server::{SERVICE_NAME as UPDATE_REQUESTS, UpdateRequestsServer};
 use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
 use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use self::api::{
-    Node, NodeAllocation, NodeExceptions, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals,
-    NodeStatusService,
+    Node, NodeAllocation, NodeComments, NodeExceptions, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry,
+    NodeSignals, NodeStatusService, NodeUpdateRequests,
 };
 use self::config::NodeConfig;
 use self::store::NodeStore;
@@ -181,11 +183,28 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(
                 RepairExceptionsServer::new(NodeExceptions(n.clone())).max_decoding_message_size(cx.max_message),
             )
+            .add_service(CommentsServer::new(NodeComments(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(
+                UpdateRequestsServer::new(NodeUpdateRequests(n.clone())).max_decoding_message_size(cx.max_message),
+            )
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, EXCEPTIONS, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS],
+            names: vec![
+                REGISTRY,
+                EXCHANGE,
+                QUOTES,
+                EXCEPTIONS,
+                COMMENTS,
+                UPDATE_REQUESTS,
+                FEED,
+                SIGNALS,
+                ALLOCATION,
+                EXPORT,
+                NODE,
+                WEBHOOKS,
+            ],
             web: Some(cosx_console::web_face()),
         }
     })

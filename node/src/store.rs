@@ -225,6 +225,9 @@ impl Record {
             // node keeps their events in its event log only. The order a
             // QUOTE_ACCEPTED proposes is its subject and is replicated above.
             Some(Subject::Quote(_)) => vec![],
+            // Comments and requests for update are passed through to the
+            // coordinator, not replicated: their events stay in the log only.
+            Some(Subject::Comment(_) | Subject::UpdateRequest(_)) => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         out

@@ -29,6 +29,7 @@ use crate::error::ClientError;
 
 mod certs;
 pub mod exception;
+pub mod comment;
 mod export;
 mod feed;
 pub mod import;
@@ -118,6 +119,12 @@ pub enum Command {
     /// Raise a repair exception on an order you hold, answer one, list an order's.
     #[command(subcommand)]
     Exception(exception::ExceptionCommand),
+    /// Comment on a record you may see; edit, withdraw or list comments.
+    #[command(subcommand)]
+    Comment(comment::CommentCommand),
+    /// Ask for a newer version of a record or a missing monthly report; answer or withdraw a request.
+    #[command(subcommand)]
+    UpdateRequest(comment::UpdateRequestCommand),
     /// Follow the event feed; Ctrl-C stops.
     Feed(FeedArgs),
     /// Register or suspend parties (coordinators only).
@@ -558,6 +565,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Order(cmd) => order::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Quote(cmd) => quote::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Exception(cmd) => exception::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::Comment(cmd) => comment::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
+        Command::UpdateRequest(cmd) => {
+            comment::run_update_request(&client, cmd, &printer).await.map(|()| Outcome::Success)
+        }
         Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

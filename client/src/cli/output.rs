@@ -219,6 +219,43 @@ impl Columns for cosx_proto::v1::Quote {
     }
 }
 
+impl Columns for cosx_proto::v1::Comment {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        use cosx_proto::v1::{CommentState, CommentType};
+        let c = self.content.as_ref();
+        vec![
+            ("NAME", self.name.clone()),
+            ("STATE", display::<CommentState>(self.state)),
+            ("VERSION", version(self.version)),
+            ("AUTHOR", self.author.clone()),
+            ("TYPE", c.map(|c| display::<CommentType>(c.comment_type)).unwrap_or_default()),
+            ("DATES", c.map(|c| c.reference_dates.join(",")).unwrap_or_default()),
+            ("TEXT", c.map(|c| c.text.clone()).unwrap_or_default()),
+            ("UPDATED", time(self.update_time.as_ref())),
+        ]
+    }
+}
+
+impl Columns for cosx_proto::v1::UpdateRequest {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        use cosx_proto::v1::UpdateRequestState;
+        let about = match &self.missing_report {
+            Some(m) => format!("report {} {}", m.month, m.tms.join(",")),
+            None => format!("{} after v{}", self.record, self.record_version),
+        };
+        vec![
+            ("NAME", self.name.clone()),
+            ("STATE", display::<UpdateRequestState>(self.state)),
+            ("VERSION", version(self.version)),
+            ("REQUESTER", self.requester.clone()),
+            ("ADDRESSEE", self.addressee.clone()),
+            ("ABOUT", about.trim_end().to_owned()),
+            ("ANSWER", self.answer.clone()),
+            ("UPDATED", time(self.update_time.as_ref())),
+        ]
+    }
+}
+
 impl Columns for cosx_proto::v1::RepairException {
     fn columns(&self) -> Vec<(&'static str, String)> {
         use cosx_proto::v1::{RepairExceptionKind, RepairExceptionState};

@@ -6,6 +6,7 @@
 mod alerts;
 mod balance;
 mod exceptions;
+mod comments;
 mod exchange;
 mod export;
 mod feed;
@@ -24,6 +25,7 @@ use crate::coordinator::Coordinator;
 
 pub use balance::AllocationService;
 pub use exceptions::ExceptionsService;
+pub use comments::{CommentsService, UpdateRequestsService};
 pub use exchange::ExchangeService;
 pub use export::ExportService;
 pub use feed::FeedService;

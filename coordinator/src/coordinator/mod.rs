@@ -22,18 +22,23 @@ use tokio::sync::watch;
 
 mod availability;
 mod capacity_offers;
+mod comments;
 mod events;
 mod exceptions;
 mod quotes;
 mod registry;
 mod repair_orders;
+mod update_requests;
 
-pub use cosx_edge::error::{CoreError, exception_error, lifecycle_error, offer_change_error, quote_error};
+pub use cosx_edge::error::{
+    CoreError, comment_error, exception_error, lifecycle_error, offer_change_error, quote_error, update_request_error,
+};
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
 use crate::store::*;
 pub use quotes::QuoteTargets;
+pub use update_requests::Swept;
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -191,6 +196,9 @@ fn collection(kind: RecordKind) -> &'static str {
         RecordKind::Quote => "repairOrders",
         // Likewise `{order}/exceptions/{n}`.
         RecordKind::RepairException => "repairOrders",
+        // A comment's id is its whole resource name.
+        RecordKind::Comment => "comments",
+        RecordKind::UpdateRequest => "updateRequests",
     }
 }
 
@@ -687,9 +695,20 @@ impl Coordinator {
         page_size: i32,
         page_token: &str,
     ) -> Result<Page<T>> {
+        self.list_as(kind, &viewer(caller), filter, page_size, page_token).await
+    }
+
+    /// A page of the records of `kind` that `viewer` may see.
+    async fn list_as<T: DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        viewer: &Viewer,
+        filter: &RecordFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<T>> {
         let (after, size) = page_bounds(page_size, page_token)?;
-        let viewer = viewer(caller);
-        let mut rows = self.store.list_records(kind, &viewer, filter, after, size + 1).await?;
+        let mut rows = self.store.list_records(kind, viewer, filter, after, size + 1).await?;
         let mut more = rows.len() > size as usize;
         // Records written by one commit (the parts of a split) share a
         // position, and the next page starts after a position: never end a
@@ -705,7 +724,7 @@ impl Coordinator {
                 // The whole page is one group: take all of it.
                 let mut limit = (size as u32).saturating_mul(2).max(16);
                 loop {
-                    rows = self.store.list_records(kind, &viewer, filter, after, limit).await?;
+                    rows = self.store.list_records(kind, viewer, filter, after, limit).await?;
                     if rows.len() < limit as usize || rows.last().is_some_and(|r| r.position != boundary) {
                         break;
                     }

@@ -39,6 +39,10 @@ pub enum RecordKind {
     Quote,
     /// A provider's repair exception on an order (`{order}/exceptions/{n}`).
     RepairException,
+    /// A comment on a record (`{collection}/{record}/comments/{comment}`).
+    Comment,
+    /// A request for update (`updateRequests/{id}`).
+    UpdateRequest,
 }
 
 impl RecordKind {
@@ -52,6 +56,8 @@ impl RecordKind {
             RecordKind::DepotBaseline => "depot_baseline",
             RecordKind::Quote => "quote",
             RecordKind::RepairException => "repair_exception",
+            RecordKind::Comment => "comment",
+            RecordKind::UpdateRequest => "update_request",
         }
     }
 }

@@ -290,6 +290,7 @@ pub fn party_out(p: &Party, etag: i64) -> pb::Party {
 }
 
 mod exceptions;
+mod comments;
 mod offers;
 mod orders;
 mod quotes;
@@ -297,6 +298,7 @@ mod reports;
 mod targets;
 
 pub use exceptions::*;
+pub use comments::*;
 pub use offers::*;
 pub use orders::*;
 pub use quotes::*;

@@ -290,4 +290,6 @@ mod passthrough;
 pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
-pub use passthrough::{NodeAllocation, NodeExceptions, NodeQuotes, NodeRegistry, NodeSignals};
+pub use passthrough::{
+    NodeAllocation, NodeComments, NodeExceptions, NodeQuotes, NodeRegistry, NodeSignals, NodeUpdateRequests,
+};

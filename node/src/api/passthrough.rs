@@ -175,6 +175,85 @@ impl pb::quotes_server::Quotes for NodeQuotes {
     }
 }
 
+/// Comments at a node: passed through to the coordinator, which reads the
+/// commented record through its own read path and decides every step
+/// (UNAVAILABLE while the link is down; not yet queued in the outbox).
+pub struct NodeComments(pub Arc<Node>);
+
+type CommentsUpstream = pb::comments_client::CommentsClient<tonic::transport::Channel>;
+
+#[tonic::async_trait]
+impl pb::comments_server::Comments for NodeComments {
+    async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
+        pass_through!(self, request, CommentsUpstream, add_comment)
+    }
+
+    async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {
+        pass_through!(self, request, CommentsUpstream, edit_comment)
+    }
+
+    async fn withdraw_comment(
+        &self,
+        request: Request<pb::WithdrawCommentRequest>,
+    ) -> Result<Response<pb::Comment>, Status> {
+        pass_through!(self, request, CommentsUpstream, withdraw_comment)
+    }
+
+    async fn get_comment(&self, request: Request<pb::GetCommentRequest>) -> Result<Response<pb::Comment>, Status> {
+        pass_through!(self, request, CommentsUpstream, get_comment)
+    }
+
+    async fn list_comments(
+        &self,
+        request: Request<pb::ListCommentsRequest>,
+    ) -> Result<Response<pb::ListCommentsResponse>, Status> {
+        pass_through!(self, request, CommentsUpstream, list_comments)
+    }
+}
+
+/// Requests for update at a node: passed through to the coordinator.
+pub struct NodeUpdateRequests(pub Arc<Node>);
+
+type UpdateRequestsUpstream = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
+
+#[tonic::async_trait]
+impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
+    async fn request_update(
+        &self,
+        request: Request<pb::RequestUpdateRequest>,
+    ) -> Result<Response<pb::UpdateRequest>, Status> {
+        pass_through!(self, request, UpdateRequestsUpstream, request_update)
+    }
+
+    async fn get_update_request(
+        &self,
+        request: Request<pb::GetUpdateRequestRequest>,
+    ) -> Result<Response<pb::UpdateRequest>, Status> {
+        pass_through!(self, request, UpdateRequestsUpstream, get_update_request)
+    }
+
+    async fn list_update_requests(
+        &self,
+        request: Request<pb::ListUpdateRequestsRequest>,
+    ) -> Result<Response<pb::ListUpdateRequestsResponse>, Status> {
+        pass_through!(self, request, UpdateRequestsUpstream, list_update_requests)
+    }
+
+    async fn answer_update_request(
+        &self,
+        request: Request<pb::AnswerUpdateRequestRequest>,
+    ) -> Result<Response<pb::UpdateRequest>, Status> {
+        pass_through!(self, request, UpdateRequestsUpstream, answer_update_request)
+    }
+
+    async fn withdraw_update_request(
+        &self,
+        request: Request<pb::WithdrawUpdateRequestRequest>,
+    ) -> Result<Response<pb::UpdateRequest>, Status> {
+        pass_through!(self, request, UpdateRequestsUpstream, withdraw_update_request)
+    }
+}
+
 /// Repair exceptions at a node: passed through to the coordinator, which
 /// holds the order's exceptions and decides every step (UNAVAILABLE while
 /// the link is down; exceptions are not yet queued in the outbox). The

@@ -188,6 +188,55 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             .encode_to_vec(),
         ],
         "GetQuote" | "AcceptQuote" => vec![name("repairOrders/US-USAF-OOALC.o1/quotes/JPN-MHI-KOMAKI")],
+        "AddComment" | "EditComment" => {
+            let content = Some(pb::CommentContent {
+                comment_type: pb::CommentType::Warning as i32,
+                reference_dates: vec!["2027-02-01".into()],
+                text: "Seal kit on back order.".into(),
+            });
+            vec![
+                pb::AddCommentRequest {
+                    parent: "repairOrders/US-USAF-OOALC.o1".into(),
+                    content: content.clone(),
+                    request_id: "c-1".into(),
+                }
+                .encode_to_vec(),
+                pb::EditCommentRequest {
+                    name: "capacityOffers/JPN-MHI-KOMAKI.f1/comments/0a1b".into(),
+                    content,
+                    version: 1,
+                    request_id: "c-2".into(),
+                }
+                .encode_to_vec(),
+            ]
+        }
+        "GetComment" => vec![name("availabilityReports/r1/comments/0a1b")],
+        "RequestUpdate" => vec![
+            pb::RequestUpdateRequest {
+                record: "repairOrders/US-USAF-OOALC.o1".into(),
+                text: "please".into(),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+            pb::RequestUpdateRequest {
+                missing_report: Some(pb::MissingReport {
+                    party: "US-USAF-OOALC".into(),
+                    month: "2027-01".into(),
+                    tms: vec!["F-16C".into()],
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        ],
+        "AnswerUpdateRequest" => vec![
+            pb::AnswerUpdateRequestRequest {
+                name: "updateRequests/0190".into(),
+                answer: "sent".into(),
+                version: 1,
+                request_id: "a-1".into(),
+            }
+            .encode_to_vec(),
+        ],
         "RaiseException" => vec![
             pb::RaiseExceptionRequest {
                 parent: "repairOrders/US-USAF-OOALC.o1".into(),

@@ -13,6 +13,7 @@ mod audit;
 mod availability;
 mod balance;
 mod cli;
+mod comments;
 mod demand;
 mod exceptions;
 mod export;

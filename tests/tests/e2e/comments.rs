@@ -1,0 +1,475 @@
+//! Comments and requests for update through the API: a comment on an order
+//! is seen exactly by those who may see the order (a third party can
+//! neither read, list, add nor infer it, on reads or on the feed; a provider
+//! proposed the order later sees it then); only the author edits (versions
+//! kept) or withdraws; bad input is refused field by field; a request for a
+//! newer version closes by itself when the owner writes one; the
+//! coordinator asks for a missing monthly report once the configured days
+//! have passed, and the request closes when the report arrives. Over gRPC,
+//! HTTP/JSON, the CLI and a party's node.
+
+use std::time::Duration;
+
+use cosx_proto::v1 as pb;
+use cosx_tests::{TestExchange, availability_report, party, repair_order, violated_fields};
+use tonic::Code;
+
+type Comments = pb::comments_client::CommentsClient<tonic::transport::Channel>;
+type Requests = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
+
+async fn comments(ex: &TestExchange, who: &str) -> anyhow::Result<Comments> {
+    Ok(pb::comments_client::CommentsClient::new(ex.channel(who).await?))
+}
+
+async fn requests(ex: &TestExchange, who: &str) -> anyhow::Result<Requests> {
+    Ok(pb::update_requests_client::UpdateRequestsClient::new(ex.channel(who).await?))
+}
+
+async fn order(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
+    let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
+    Ok(ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner())
+}
+
+fn content(kind: pb::CommentType, text: &str) -> pb::CommentContent {
+    pb::CommentContent { comment_type: kind as i32, reference_dates: vec!["2027-02-01".into()], text: text.into() }
+}
+
+async fn add(c: &mut Comments, parent: &str, text: &str, request_id: &str) -> Result<pb::Comment, tonic::Status> {
+    let request = pb::AddCommentRequest {
+        parent: parent.into(),
+        content: Some(content(pb::CommentType::Warning, text)),
+        request_id: request_id.into(),
+    };
+    c.add_comment(request).await.map(|r| r.into_inner())
+}
+
+async fn listed(c: &mut Comments, parent: &str, include_withdrawn: bool) -> Result<Vec<pb::Comment>, tonic::Status> {
+    let request = pb::ListCommentsRequest { parent: parent.into(), include_withdrawn, ..Default::default() };
+    c.list_comments(request).await.map(|r| r.into_inner().comments)
+}
+
+/// `who`'s feed from the start, as (kind, subject name) for comment and update-request events, read until quiet.
+async fn conversation_events(ex: &TestExchange, who: &str) -> anyhow::Result<Vec<(pb::EventKind, String)>> {
+    let mut stream = ex.feed(who).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+    let mut out = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
+        let Some(e) = next? else { break };
+        let kind = pb::EventKind::try_from(e.kind).unwrap_or(pb::EventKind::Unspecified);
+        match &e.subject {
+            Some(pb::event::Subject::Comment(c)) => out.push((kind, c.name.clone())),
+            Some(pb::event::Subject::UpdateRequest(r)) => out.push((kind, r.name.clone())),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn a_comment_is_seen_exactly_by_those_who_may_see_its_record() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let (mut usaf, mut kai, mut mhi, mut j4) = (
+        comments(&ex, party::USAF).await?,
+        comments(&ex, party::KAI).await?,
+        comments(&ex, party::MHI).await?,
+        comments(&ex, party::COORDINATOR).await?,
+    );
+    let o = order(&ex).await?;
+    let c = add(&mut usaf, &o.name, "Seal kit on back order; induction slips.", "c-1").await?;
+    assert!(c.name.starts_with(&format!("{}/comments/", o.name)), "{}", c.name);
+    assert_eq!((c.author.as_str(), c.version, c.parent.as_str()), (party::USAF, 1, o.name.as_str()));
+    assert_eq!(listed(&mut usaf, &o.name, false).await?, vec![c.clone()]);
+    assert_eq!(listed(&mut j4, &o.name, false).await?, vec![c.clone()], "coordinators see every record");
+
+    // A third party: listing answers exactly what reading the order answers.
+    let read = ex
+        .exchange(party::KAI)
+        .await?
+        .get_repair_order(pb::GetRepairOrderRequest { name: o.name.clone() })
+        .await
+        .expect_err("hidden order");
+    let list = listed(&mut kai, &o.name, true).await.expect_err("hidden comments");
+    assert_eq!((list.code(), list.message()), (read.code(), read.message()));
+    assert_eq!(list.code(), Code::NotFound);
+    // ... the same as for an order that does not exist at all.
+    let absent = listed(&mut kai, "repairOrders/US-USAF-OOALC.nope", false).await.expect_err("absent");
+    assert_eq!(absent.code(), Code::NotFound);
+    let get = kai.get_comment(pb::GetCommentRequest { name: c.name.clone() }).await.expect_err("hidden comment");
+    let made_up = format!("{}/comments/0000", o.name);
+    let get_absent = kai.get_comment(pb::GetCommentRequest { name: made_up.clone() }).await.expect_err("absent");
+    assert_eq!((get.code(), get_absent.code()), (Code::NotFound, Code::NotFound));
+    assert_eq!(get.message().replace(&c.name, "X"), get_absent.message().replace(&made_up, "X"));
+    let write = add(&mut kai, &o.name, "I was here", "").await.expect_err("no comment on a hidden record");
+    assert_eq!(write.code(), Code::NotFound);
+    let edit = kai
+        .edit_comment(pb::EditCommentRequest {
+            name: c.name.clone(),
+            content: Some(content(pb::CommentType::Information, "mine")),
+            version: 1,
+            request_id: String::new(),
+        })
+        .await
+        .expect_err("hidden");
+    assert_eq!(edit.code(), Code::NotFound, "editing a hidden comment does not reveal it exists");
+    assert!(conversation_events(&ex, party::KAI).await?.is_empty(), "nothing on a third party's feed");
+    assert_eq!(conversation_events(&ex, party::USAF).await?, vec![(pb::EventKind::CommentAdded, c.name.clone())]);
+
+    // MHI cannot see the order until it is proposed to MHI; then it sees its comments.
+    assert_eq!(listed(&mut mhi, &o.name, false).await.expect_err("not yet").code(), Code::NotFound);
+    let proposed = ex
+        .exchange(party::COORDINATOR)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: o.name.clone(),
+            version: o.version,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: party::MHI.into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(proposed.provider, party::MHI);
+    assert_eq!(listed(&mut mhi, &o.name, false).await?, vec![c.clone()]);
+    let reply = add(&mut mhi, &o.name, "We can take it after 2027-02-01.", "").await?;
+    assert_eq!(listed(&mut usaf, &o.name, false).await?.len(), 2);
+    assert_eq!(listed(&mut kai, &o.name, false).await.expect_err("still hidden").code(), Code::NotFound);
+    assert!(conversation_events(&ex, party::MHI).await?.contains(&(pb::EventKind::CommentAdded, reply.name)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_the_author_edits_or_withdraws_and_every_version_is_kept() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let (mut usaf, mut j4) = (comments(&ex, party::USAF).await?, comments(&ex, party::COORDINATOR).await?);
+    let o = order(&ex).await?;
+    let c = add(&mut usaf, &o.name, "first words", "").await?;
+    let edit = |name: &str, version: i64, text: &str, request_id: &str| pb::EditCommentRequest {
+        name: name.into(),
+        content: Some(content(pb::CommentType::ActionRequired, text)),
+        version,
+        request_id: request_id.into(),
+    };
+    // The coordinator may see it, but it is not its comment.
+    let foreign = j4.edit_comment(edit(&c.name, 1, "not yours", "")).await.expect_err("another's comment");
+    assert_eq!(foreign.code(), Code::PermissionDenied, "{foreign:?}");
+    let stale = usaf.edit_comment(edit(&c.name, 7, "stale", "")).await.expect_err("stale version");
+    assert_eq!(stale.code(), Code::Aborted);
+    let edited = usaf.edit_comment(edit(&c.name, 1, "second words", "e-1")).await?.into_inner();
+    assert_eq!(edited.version, 2);
+    assert_eq!(edited.content.as_ref().map(|c| c.text.as_str()), Some("second words"));
+    assert_eq!(edited.earlier_versions.len(), 1);
+    assert_eq!(edited.earlier_versions[0].content, c.content);
+    // A repeated request id replays the first answer and changes nothing.
+    assert_eq!(usaf.edit_comment(edit(&c.name, 1, "second words", "e-1")).await?.into_inner(), edited);
+    let withdraw =
+        |name: &str, version: i64| pb::WithdrawCommentRequest { name: name.into(), version, request_id: String::new() };
+    assert_eq!(
+        j4.withdraw_comment(withdraw(&c.name, 2)).await.expect_err("not the author").code(),
+        Code::PermissionDenied
+    );
+    let gone = usaf.withdraw_comment(withdraw(&c.name, 2)).await?.into_inner();
+    assert_eq!((gone.state, gone.version), (pb::CommentState::Withdrawn as i32, 3));
+    assert!(listed(&mut usaf, &o.name, false).await?.is_empty());
+    assert_eq!(listed(&mut usaf, &o.name, true).await?, vec![gone.clone()]);
+    let after = usaf.edit_comment(edit(&c.name, 3, "back again", "")).await.expect_err("withdrawn");
+    assert_eq!(after.code(), Code::FailedPrecondition);
+    let kinds: Vec<pb::EventKind> = conversation_events(&ex, party::USAF).await?.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, [pb::EventKind::CommentAdded, pb::EventKind::CommentEdited, pb::EventKind::CommentWithdrawn]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_comments_are_refused_field_by_field_and_change_nothing() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = comments(&ex, party::USAF).await?;
+    let o = order(&ex).await?;
+    let request = |parent: &str, kind: i32, dates: Vec<&str>, text: String| pb::AddCommentRequest {
+        parent: parent.into(),
+        content: Some(pb::CommentContent {
+            comment_type: kind,
+            reference_dates: dates.into_iter().map(String::from).collect(),
+            text,
+        }),
+        request_id: String::new(),
+    };
+    let cases = [
+        (request(&o.name, 2, vec![], String::new()), vec!["content.text"]),
+        (request(&o.name, 2, vec![], "x".repeat(5001)), vec!["content.text"]),
+        (request(&o.name, 0, vec![], "x".into()), vec!["content.comment_type"]),
+        (request(&o.name, 99, vec!["soon"], "x".into()), vec!["content.comment_type", "content.reference_dates[0]"]),
+        (request(&o.name, 1, vec!["2027-01-01", "2027-01-01"], "x".into()), vec!["content.reference_dates"]),
+        (request("quotes/x", 1, vec![], "x".into()), vec!["parent"]),
+        (request(&format!("{}/comments/a", o.name), 1, vec![], "x".into()), vec!["parent"]),
+    ];
+    for (bad, fields) in cases {
+        let status = usaf.add_comment(bad).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert_eq!(violated_fields(&status), fields);
+    }
+    assert!(listed(&mut usaf, &o.name, true).await?.is_empty(), "a refusal changes nothing");
+    // Exactly 5,000 characters (not bytes) is accepted.
+    let longest = usaf.add_comment(request(&o.name, 1, vec![], "é".repeat(5000))).await?.into_inner();
+    assert_eq!(longest.content.map(|c| c.text.chars().count()), Some(5000));
+    Ok(())
+}
+
+#[tokio::test]
+async fn comments_on_a_report_follow_the_report() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let report = ex
+        .exchange(party::USAF)
+        .await?
+        .submit_availability_report(pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(availability_report(party::USAF)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut j4 = comments(&ex, party::COORDINATOR).await?;
+    let c = add(&mut j4, &report.name, "NMCS looks high for F-35A; please confirm.", "").await?;
+    assert_eq!(listed(&mut comments(&ex, party::USAF).await?, &report.name, false).await?, vec![c]);
+    let hidden = add(&mut comments(&ex, party::MHI).await?, &report.name, "x", "").await.expect_err("hidden");
+    assert_eq!(hidden.code(), Code::NotFound);
+    Ok(())
+}
+
+async fn ask_record(r: &mut Requests, record: &str, text: &str) -> Result<pb::UpdateRequest, tonic::Status> {
+    let request = pb::RequestUpdateRequest { record: record.into(), text: text.into(), ..Default::default() };
+    r.request_update(request).await.map(|r| r.into_inner())
+}
+
+async fn get_request(r: &mut Requests, name: &str) -> Result<pb::UpdateRequest, tonic::Status> {
+    r.get_update_request(pb::GetUpdateRequestRequest { name: name.into() }).await.map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_request_for_a_newer_version_is_answered_or_closes_when_the_owner_writes_one() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let core = ex.running.as_ref().map(|r| r.core.clone()).ok_or_else(|| anyhow::anyhow!("not running"))?;
+    let (mut usaf, mut kai, mut j4) =
+        (requests(&ex, party::USAF).await?, requests(&ex, party::KAI).await?, requests(&ex, party::COORDINATOR).await?);
+    let o = order(&ex).await?;
+    // Asking about a record one may not see is NOT_FOUND, as reading it is.
+    assert_eq!(ask_record(&mut kai, &o.name, "").await.expect_err("hidden").code(), Code::NotFound);
+    assert_eq!(ask_record(&mut usaf, &o.name, "").await.expect_err("own").code(), Code::FailedPrecondition);
+    let asked = ask_record(&mut j4, &o.name, "Is the required-by date still right?").await?;
+    assert_eq!((asked.addressee.as_str(), asked.record_version), (party::USAF, o.version));
+    assert_eq!(asked.state, pb::UpdateRequestState::Open as i32);
+    let mine = usaf
+        .list_update_requests(pb::ListUpdateRequestsRequest { addressee: party::USAF.into(), ..Default::default() })
+        .await?
+        .into_inner()
+        .update_requests;
+    assert_eq!(mine, vec![asked.clone()]);
+    assert_eq!(get_request(&mut kai, &asked.name).await.expect_err("hidden").code(), Code::NotFound);
+    let all = pb::ListUpdateRequestsRequest::default();
+    assert!(kai.list_update_requests(all.clone()).await?.into_inner().update_requests.is_empty());
+
+    // A second request is answered by the addressee only, once.
+    let second = ask_record(&mut j4, &o.name, "").await?;
+    let answer = |version: i64, text: &str| pb::AnswerUpdateRequestRequest {
+        name: second.name.clone(),
+        answer: text.into(),
+        version,
+        request_id: String::new(),
+    };
+    assert_eq!(j4.answer_update_request(answer(1, "me")).await.expect_err("not asked").code(), Code::PermissionDenied);
+    let empty = usaf.answer_update_request(answer(1, "")).await.expect_err("empty");
+    assert_eq!(violated_fields(&empty), ["answer"]);
+    let answered = usaf.answer_update_request(answer(1, "Unchanged; the date holds.")).await?.into_inner();
+    assert_eq!((answered.state, answered.version), (pb::UpdateRequestState::Answered as i32, 2));
+    let again = usaf.answer_update_request(answer(2, "again")).await.expect_err("closed");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+
+    // The owner writes a newer version: the first request closes by itself.
+    ex.exchange(party::USAF)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: o.name.clone(),
+            version: o.version,
+            action: pb::RepairOrderAction::Cancel as i32,
+            reason: "no longer needed".into(),
+            ..Default::default()
+        })
+        .await?;
+    core.close_satisfied_update_requests().await?;
+    let satisfied = get_request(&mut usaf, &asked.name).await?;
+    assert_eq!(satisfied.state, pb::UpdateRequestState::Satisfied as i32, "{satisfied:?}");
+    assert!(satisfied.answer.contains("version 2"), "{}", satisfied.answer);
+    let kinds: Vec<pb::EventKind> = conversation_events(&ex, party::USAF).await?.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == pb::EventKind::UpdateRequested).count(), 2);
+    assert!(kinds.contains(&pb::EventKind::UpdateRequestAnswered));
+    assert!(kinds.contains(&pb::EventKind::UpdateRequestSatisfied));
+    assert!(conversation_events(&ex, party::KAI).await?.is_empty());
+    Ok(())
+}
+
+/// A monthly F-35A report of `usaf`'s for the month starting `start` (days in the month).
+fn monthly_report(start: &str, days: u32) -> pb::AvailabilityReport {
+    let mut r = availability_report(party::USAF);
+    let first: chrono::NaiveDate = start.parse().unwrap_or_default();
+    r.timeframe_start = start.into();
+    r.timeframe_end = (first + chrono::Duration::days(i64::from(days) - 1)).to_string();
+    // The example is a 31-day month: take a shorter month's days off what was available.
+    let short = f64::from(31 - days);
+    if let Some(t) = r.tai_time.as_mut() {
+        t.available -= 24.0 * short;
+    }
+    if let Some(t) = r.pmai_time.as_mut() {
+        t.available -= 20.0 * short;
+    }
+    r
+}
+
+#[tokio::test]
+async fn the_coordinator_asks_for_a_missing_monthly_report_once_the_days_have_passed() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let core = ex.running.as_ref().map(|r| r.core.clone()).ok_or_else(|| anyhow::anyhow!("not running"))?;
+    let mut exchange = ex.exchange(party::USAF).await?;
+    for (start, days) in [("2026-08-01", 31), ("2026-10-01", 31)] {
+        let request = pb::SubmitAvailabilityReportRequest {
+            availability_report: Some(monthly_report(start, days)),
+            ..Default::default()
+        };
+        exchange.submit_availability_report(request).await?;
+    }
+    let day = |s: &str| s.parse::<chrono::NaiveDate>();
+    let name = "updateRequests/missing-report.US-USAF-OOALC.2026-09";
+    let mut usaf = requests(&ex, party::USAF).await?;
+    // Ten days after September ends the report is not yet overdue ...
+    core.sweep_update_requests(day("2026-10-10")?, 10).await?;
+    assert_eq!(get_request(&mut usaf, name).await.expect_err("not yet").code(), Code::NotFound);
+    // ... the eleventh day it is, and the coordinator asks, once.
+    core.sweep_update_requests(day("2026-10-11")?, 10).await?;
+    core.sweep_update_requests(day("2026-10-12")?, 10).await?;
+    let asked = get_request(&mut usaf, name).await?;
+    assert_eq!((asked.requester.as_str(), asked.state), ("COSX-SIGNALS", pb::UpdateRequestState::Open as i32));
+    let missing = asked.missing_report.clone().unwrap_or_default();
+    assert_eq!((missing.month.as_str(), missing.tms), ("2026-09", vec!["F-35A".to_owned()]));
+    let events = conversation_events(&ex, party::USAF).await?;
+    assert_eq!(events, vec![(pb::EventKind::UpdateRequested, name.to_owned())], "raised once");
+    assert_eq!(
+        get_request(&mut requests(&ex, party::MHI).await?, name).await.expect_err("not MHI's").code(),
+        Code::NotFound
+    );
+    // The report arrives: the request closes by itself.
+    let late = pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(monthly_report("2026-09-01", 30)),
+        ..Default::default()
+    };
+    exchange.submit_availability_report(late).await?;
+    core.close_satisfied_update_requests().await?;
+    assert_eq!(get_request(&mut usaf, name).await?.state, pb::UpdateRequestState::Satisfied as i32);
+    // Settled months are never asked again.
+    core.sweep_update_requests(day("2026-12-20")?, 10).await?;
+    assert_eq!(get_request(&mut usaf, name).await?.state, pb::UpdateRequestState::Satisfied as i32);
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_coordinators_ask_a_party_for_a_missing_report_of_a_month_that_is_over() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let today = chrono::Utc::now().date_naive();
+    let this_month = today.format("%Y-%m").to_string();
+    let last_month =
+        (today - chrono::Duration::days(i64::from(chrono::Datelike::day(&today)))).format("%Y-%m").to_string();
+    let ask = |party: &str, month: &str| pb::RequestUpdateRequest {
+        missing_report: Some(pb::MissingReport { party: party.into(), month: month.into(), tms: vec![] }),
+        ..Default::default()
+    };
+    let mut j4 = requests(&ex, party::COORDINATOR).await?;
+    let refused = requests(&ex, party::USAF).await?.request_update(ask(party::KAI, &last_month)).await.expect_err("no");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let early = j4.request_update(ask(party::KAI, &this_month)).await.expect_err("month not over");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    let bad = j4.request_update(ask("kai", "2027-13")).await.expect_err("bad");
+    assert_eq!(violated_fields(&bad), ["missing_report.party", "missing_report.month"]);
+    let both = pb::RequestUpdateRequest { record: "repairOrders/x".into(), ..ask(party::KAI, &last_month) };
+    assert_eq!(violated_fields(&j4.request_update(both).await.expect_err("both")), ["missing_report"]);
+    let asked = j4.request_update(ask(party::KAI, &last_month)).await?.into_inner();
+    assert_eq!(asked.addressee, party::KAI);
+    let mut kai = requests(&ex, party::KAI).await?;
+    assert_eq!(get_request(&mut kai, &asked.name).await?, asked);
+    // The coordinator withdraws what it asked.
+    let withdraw = pb::WithdrawUpdateRequestRequest { name: asked.name.clone(), version: 1, request_id: String::new() };
+    assert_eq!(
+        kai.withdraw_update_request(withdraw.clone()).await.expect_err("not KAI's").code(),
+        Code::PermissionDenied
+    );
+    let gone = j4.withdraw_update_request(withdraw).await?.into_inner();
+    assert_eq!(gone.state, pb::UpdateRequestState::Withdrawn as i32);
+    Ok(())
+}
+
+#[tokio::test]
+async fn comments_work_over_http_json_and_the_cli_with_the_same_rules() -> anyhow::Result<()> {
+    use cosx_tests::http_json;
+    use http::{Method, StatusCode};
+    use serde_json::json;
+    let ex = TestExchange::start().await?;
+    let o = order(&ex).await?;
+    let (usaf, kai) = (ex.channel(party::USAF).await?, ex.channel(party::KAI).await?);
+    let body = json!({"content": {"commentType": "COMMENT_TYPE_INFORMATION", "text": "Shipped by air."}});
+    let added = http_json(&usaf, Method::POST, &format!("/v1/{}/comments", o.name), &[], Some(body.clone())).await?;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let refused = http_json(
+        &usaf,
+        Method::POST,
+        &format!("/v1/{}/comments", o.name),
+        &[],
+        Some(json!({"content": {"commentType": "COMMENT_TYPE_WARNING", "text": ""}})),
+    )
+    .await?;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.to_string().contains("content.text"), "{}", refused.body);
+    let hidden = http_json(&kai, Method::GET, &format!("/v1/{}/comments", o.name), &[], None).await?;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    let hidden_add = http_json(&kai, Method::POST, &format!("/v1/{}/comments", o.name), &[], Some(body)).await?;
+    assert_eq!(hidden_add.status, StatusCode::NOT_FOUND, "{}", hidden_add.body);
+
+    // The CLI, as the coordinator, comments on the same order.
+    let dir = tempfile::tempdir()?;
+    crate::cli::write_pki(&ex, dir.path())?;
+    let endpoint = format!("https://localhost:{}", ex.addr().port());
+    let cosx = |party: &str, args: &[&str]| {
+        let pki = dir.path();
+        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
+        for (flag, file) in
+            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
+        {
+            argv.push(flag.into());
+            argv.push(pki.join(file).display().to_string());
+        }
+        argv.extend(args.iter().map(ToString::to_string));
+        async move {
+            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
+            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
+        }
+    };
+    let args =
+        ["comment", "add", &o.name, "--type", "action-required", "--text", "Confirm the NSN.", "--date", "2027-01-15"];
+    assert!(cosx(party::COORDINATOR, &args).await);
+    assert!(!cosx(party::COORDINATOR, &["comment", "add", &o.name, "--type", "warning", "--text", ""]).await);
+    assert!(cosx(party::USAF, &["comment", "list", &o.name]).await);
+    assert!(cosx(party::COORDINATOR, &["update-request", "ask", &o.name, "--text", "Newer data, please."]).await);
+    let listed = http_json(&usaf, Method::GET, &format!("/v1/{}/comments", o.name), &[], None).await?;
+    let texts: Vec<&str> = listed.body["comments"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["content"]["text"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(texts, ["Shipped by air.", "Confirm the NSN."]);
+    let asked = http_json(&usaf, Method::GET, "/v1/updateRequests", &[], None).await?;
+    assert_eq!(asked.body["updateRequests"].as_array().map(Vec::len), Some(1), "{}", asked.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_party_comments_through_its_own_node_as_it_would_at_the_coordinator() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let usaf_node = ex.start_node(party::USAF).await?;
+    let mut at_node = pb::comments_client::CommentsClient::new(ex.node_channel(&usaf_node).await?);
+    let o = order(&ex).await?;
+    let c = add(&mut at_node, &o.name, "Through the node.", "node-c").await?;
+    assert_eq!(listed(&mut comments(&ex, party::USAF).await?, &o.name, false).await?, vec![c.clone()]);
+    assert_eq!(listed(&mut at_node, &o.name, false).await?, vec![c]);
+    Ok(())
+}
