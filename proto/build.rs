@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cosx/v1/records.proto",
         "cosx/v1/exchange.proto",
         "cosx/v1/quotes.proto",
+        "cosx/v1/disruptions.proto",
         "cosx/v1/feed.proto",
         "cosx/v1/signals.proto",
         "cosx/v1/allocation.proto",

@@ -7,9 +7,9 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, EventKind, Granularity, MaintenanceLevel,
-    MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState, RepairProcess, RepairType,
-    SyncState, SystemCategory, TimeUnit, WriteState,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, DisruptionCause, DisruptionState, EventKind,
+    Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairOrderState,
+    RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -54,6 +54,8 @@ proto_enum! {
     QuoteState => "QUOTE_STATE_", "quote state";
     QuoteKind => "QUOTE_KIND_", "quote kind";
     RepairProcess => "REPAIR_PROCESS_", "repair process";
+    DisruptionCause => "DISRUPTION_CAUSE_", "disruption cause";
+    DisruptionState => "DISRUPTION_STATE_", "disruption state";
 }
 
 /// Every specified value of `E`, in number order.

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cosx_allocation as alloc;
+use cosx_domain::disruptions::Disruption;
 use cosx_domain::quotes::Quote;
 use cosx_domain::records::*;
 use cosx_domain::{CapacityUnit, MaintenanceLevel, MilitaryDepartment, Party, Region};
@@ -43,6 +44,11 @@ pub enum EventContent {
     Quote {
         /// The quote after the change.
         quote: Quote,
+    },
+    /// A disruption declared, updated or resolved.
+    Disruption {
+        /// The disruption after the change.
+        disruption: Disruption,
     },
     /// A report submitted.
     AvailabilityReport {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -17,7 +18,8 @@ use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use crate::api::{
-    AllocationService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService, SignalsService,
+    AllocationService, DisruptionsService, ExchangeService, ExportService, FeedService, QuotesService, RegistryService,
+    SignalsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -126,6 +128,9 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
             .add_service(
+                DisruptionsServer::new(DisruptionsService(core.clone())).max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
                 FeedServer::new(FeedService::new(
                     core.clone(),
                     cx.closing.clone(),
@@ -143,7 +148,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, WEBHOOKS, DISRUPTIONS],
             web: Some(cosx_console::web_face()),
         }
     })

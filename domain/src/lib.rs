@@ -7,6 +7,7 @@
 //! functions over them, tested without a server or a database.
 
 pub mod audit;
+pub mod disruptions;
 pub mod field;
 pub mod fiscal;
 pub mod lifecycle;

@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 use cosx_domain::PartyId;
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
+use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -44,7 +45,8 @@ use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use self::api::{
-    Node, NodeAllocation, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals, NodeStatusService,
+    Node, NodeAllocation, NodeDisruptions, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry, NodeSignals,
+    NodeStatusService,
 };
 use self::config::NodeConfig;
 use self::store::NodeStore;
@@ -176,11 +178,12 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
+            .add_service(DisruptionsServer::new(NodeDisruptions(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
             routes,
-            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS],
+            names: vec![REGISTRY, EXCHANGE, QUOTES, FEED, SIGNALS, ALLOCATION, EXPORT, NODE, WEBHOOKS, DISRUPTIONS],
             web: Some(cosx_console::web_face()),
         }
     })

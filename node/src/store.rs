@@ -225,6 +225,8 @@ impl Record {
             // node keeps their events in its event log only. The order a
             // QUOTE_ACCEPTED proposes is its subject and is replicated above.
             Some(Subject::Quote(_)) => vec![],
+            // Disruptions likewise: passed through, their events kept in the log only.
+            Some(Subject::Disruption(_)) => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         out

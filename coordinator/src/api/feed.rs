@@ -72,6 +72,7 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
             out.accepted_quote = quote.as_deref().map(quote_out);
         }
         EventContent::Quote { quote } => out.subject = Some(Subject::Quote(quote_out(quote))),
+        EventContent::Disruption { disruption } => out.subject = Some(Subject::Disruption(disruption_out(disruption))),
         EventContent::Split { parent, parts } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(parent)));
             out.split_parts = parts.iter().map(repair_order_out).collect();

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod balance;
+mod disruptions;
 mod exchange;
 mod export;
 mod feed;
@@ -22,6 +23,7 @@ use tonic::{Request, Status};
 use crate::coordinator::Coordinator;
 
 pub use balance::AllocationService;
+pub use disruptions::DisruptionsService;
 pub use exchange::ExchangeService;
 pub use export::ExportService;
 pub use feed::FeedService;

@@ -22,16 +22,18 @@ use tokio::sync::watch;
 
 mod availability;
 mod capacity_offers;
+mod disruptions;
 mod events;
 mod quotes;
 mod registry;
 mod repair_orders;
 
-pub use cosx_edge::error::{CoreError, lifecycle_error, offer_change_error, quote_error};
+pub use cosx_edge::error::{CoreError, disruption_error, lifecycle_error, offer_change_error, quote_error};
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
 use crate::store::*;
+pub use disruptions::MAX_AFFECTED_ORDERS;
 pub use quotes::QuoteTargets;
 
 type Result<T> = std::result::Result<T, CoreError>;
@@ -188,6 +190,7 @@ fn collection(kind: RecordKind) -> &'static str {
         RecordKind::DepotBaseline => "depotBaselines",
         // A quote's id is `{order}/quotes/{provider}`: its name is `repairOrders/{id}`.
         RecordKind::Quote => "repairOrders",
+        RecordKind::Disruption => "disruptions",
     }
 }
 

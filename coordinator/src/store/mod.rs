@@ -37,6 +37,8 @@ pub enum RecordKind {
     DepotBaseline,
     /// A provider's quote on an order (`{order}/quotes/{provider}`).
     Quote,
+    /// A provider's disruption notice for one of its sites (`{PROVIDER}.{name}`).
+    Disruption,
 }
 
 impl RecordKind {
@@ -49,6 +51,7 @@ impl RecordKind {
             RecordKind::AvailabilityTarget => "availability_target",
             RecordKind::DepotBaseline => "depot_baseline",
             RecordKind::Quote => "quote",
+            RecordKind::Disruption => "disruption",
         }
     }
 }

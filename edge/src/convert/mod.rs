@@ -289,12 +289,14 @@ pub fn party_out(p: &Party, etag: i64) -> pb::Party {
     }
 }
 
+mod disruptions;
 mod offers;
 mod orders;
 mod quotes;
 mod reports;
 mod targets;
 
+pub use disruptions::*;
 pub use offers::*;
 pub use orders::*;
 pub use quotes::*;

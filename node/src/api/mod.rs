@@ -290,4 +290,4 @@ mod passthrough;
 pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
-pub use passthrough::{NodeAllocation, NodeQuotes, NodeRegistry, NodeSignals};
+pub use passthrough::{NodeAllocation, NodeDisruptions, NodeQuotes, NodeRegistry, NodeSignals};

@@ -9,7 +9,7 @@ use cosx_client::cli::{Cli, run};
 use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, party, repair_order};
 
-async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> bool {
+pub(crate) async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[&str]) -> bool {
     cosx_at(ex.addr().port(), as_party, pki, args).await
 }
 

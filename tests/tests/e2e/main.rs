@@ -14,6 +14,7 @@ mod availability;
 mod balance;
 mod cli;
 mod demand;
+mod disruptions;
 mod export;
 mod feed;
 mod files;
