@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cosx/v1/quotes.proto",
         "cosx/v1/exceptions.proto",
         "cosx/v1/comments.proto",
+        "cosx/v1/disruptions.proto",
         "cosx/v1/feed.proto",
         "cosx/v1/signals.proto",
         "cosx/v1/allocation.proto",

@@ -7,10 +7,10 @@
 //! filter out is how one asks for "any".
 
 use cosx_proto::v1::{
-    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, CommentState, CommentType, EventKind,
-    Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, QuoteKind, QuoteState, Region, RepairExceptionKind,
-    RepairExceptionState, RepairOrderState, RepairProcess, RepairType, SyncState, SystemCategory, TimeUnit,
-    UpdateRequestState, WriteState,
+    AvailabilityGrouping, BalanceStatus, CapacityOfferState, CapacityUnit, CommentState, CommentType, DisruptionCause,
+    DisruptionState, EventKind, Granularity, MaintenanceLevel, MilitaryDepartment, PartyKind, QuoteKind, QuoteState,
+    Region, RepairExceptionKind, RepairExceptionState, RepairOrderState, RepairProcess, RepairType, SyncState,
+    SystemCategory, TimeUnit, UpdateRequestState, WriteState,
 };
 
 /// A generated proto enum whose value names share one prefix.
@@ -60,6 +60,8 @@ proto_enum! {
     CommentType => "COMMENT_TYPE_", "comment type";
     CommentState => "COMMENT_STATE_", "comment state";
     UpdateRequestState => "UPDATE_REQUEST_STATE_", "update request state";
+    DisruptionCause => "DISRUPTION_CAUSE_", "disruption cause";
+    DisruptionState => "DISRUPTION_STATE_", "disruption state";
 }
 
 /// Every specified value of `E`, in number order.

@@ -46,6 +46,8 @@ pub const METHODS: &[&str] = &[
     "AnswerUpdateRequest",
     "RaiseException",
     "AnswerException",
+    "DeclareDisruption",
+    "ResolveDisruption",
     "Ingest",
     "Subscribe",
 ];
@@ -311,6 +313,24 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
                 Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
                 _ => Outcome::Refused,
             }
+        }
+        "DeclareDisruption" => {
+            let r = decode!(pb::DeclareDisruptionRequest, bytes);
+            let mut v = Violations::new();
+            // The provider is the caller's identity, never a request field.
+            let provider = cosx_domain::PartyId::parse("JPN-MHI-KOMAKI").ok();
+            let draft = provider.and_then(|p| disruption_draft_in(&mut v, "disruption", &p, &r.disruption));
+            match outcome(v, draft) {
+                Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,
+                _ => Outcome::Refused,
+            }
+        }
+        "ResolveDisruption" => {
+            let r = decode!(pb::ResolveDisruptionRequest, bytes);
+            let mut v = Violations::new();
+            let id = resource_id(&mut v, "name", &r.name, "disruptions");
+            let resolution = disruption_text_in(&mut v, "resolution", &r.resolution);
+            outcome(v, id.zip(resolution))
         }
         "Subscribe" => {
             let r = decode!(pb::SubscribeRequest, bytes);

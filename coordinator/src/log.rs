@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cosx_allocation as alloc;
-use cosx_domain::exceptions::RepairException;
 use cosx_domain::comments::Comment;
+use cosx_domain::disruptions::Disruption;
+use cosx_domain::exceptions::RepairException;
 use cosx_domain::quotes::Quote;
 use cosx_domain::records::*;
 use cosx_domain::update_requests::UpdateRequest;
@@ -60,6 +61,11 @@ pub enum EventContent {
     UpdateRequest {
         /// The request after the change.
         request: UpdateRequest,
+    },
+    /// A disruption declared, updated or resolved.
+    Disruption {
+        /// The disruption after the change.
+        disruption: Disruption,
     },
     /// A report submitted.
     AvailabilityReport {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
+use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -20,8 +21,8 @@ use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use crate::api::{
-    AllocationService, CommentsService, ExceptionsService, ExchangeService, ExportService, FeedService, QuotesService,
-    RegistryService, SignalsService, UpdateRequestsService,
+    AllocationService, CommentsService, DisruptionsService, ExceptionsService, ExchangeService, ExportService,
+    FeedService, QuotesService, RegistryService, SignalsService, UpdateRequestsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -139,6 +140,9 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message),
             )
             .add_service(
+                DisruptionsServer::new(DisruptionsService(core.clone())).max_decoding_message_size(cx.max_message),
+            )
+            .add_service(
                 FeedServer::new(FeedService::new(
                     core.clone(),
                     cx.closing.clone(),
@@ -163,6 +167,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 EXCEPTIONS,
                 COMMENTS,
                 UPDATE_REQUESTS,
+                DISRUPTIONS,
                 FEED,
                 SIGNALS,
                 ALLOCATION,

@@ -7,8 +7,9 @@
 //! functions over them, tested without a server or a database.
 
 pub mod audit;
-pub mod exceptions;
 pub mod comments;
+pub mod disruptions;
+pub mod exceptions;
 pub mod field;
 pub mod fiscal;
 pub mod lifecycle;

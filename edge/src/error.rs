@@ -147,6 +147,22 @@ pub fn update_request_error(name: &str, e: cosx_domain::update_requests::UpdateR
     }
 }
 
+/// The status a refused disruption step maps to (coordinator and node
+/// alike): the wrong party is PERMISSION_DENIED, a site that is not the
+/// caller's or a changed site names the field, the rest is FAILED_PRECONDITION.
+pub fn disruption_error(name: &str, e: cosx_domain::disruptions::DisruptionError) -> CoreError {
+    use cosx_domain::disruptions::DisruptionError as D;
+    match e {
+        D::NotAProvider | D::NotTheDeclarer | D::NotACoordinator => CoreError::PermissionDenied(format!("{name}: {e}")),
+        D::NotYourSite(_) | D::SiteChanged => {
+            let mut v = Violations::new();
+            v.add("disruption.site", e.to_string());
+            CoreError::Invalid(v)
+        }
+        _ => CoreError::FailedPrecondition(format!("{name}: {e}")),
+    }
+}
+
 /// The status a refused offer change maps to (coordinator and node alike).
 pub fn offer_change_error(name: &str, e: OfferChangeError) -> CoreError {
     match e {

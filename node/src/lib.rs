@@ -33,6 +33,7 @@ use std::sync::Arc;
 use cosx_domain::PartyId;
 use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
 use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
+use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
 use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
 use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
 use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
@@ -47,8 +48,8 @@ use tokio::net::TcpListener;
 use tonic::service::RoutesBuilder;
 
 use self::api::{
-    Node, NodeAllocation, NodeComments, NodeExceptions, NodeExchange, NodeExport, NodeFeed, NodeQuotes, NodeRegistry,
-    NodeSignals, NodeStatusService, NodeUpdateRequests,
+    Node, NodeAllocation, NodeComments, NodeDisruptions, NodeExceptions, NodeExchange, NodeExport, NodeFeed,
+    NodeQuotes, NodeRegistry, NodeSignals, NodeStatusService, NodeUpdateRequests,
 };
 use self::config::NodeConfig;
 use self::store::NodeStore;
@@ -187,6 +188,7 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
             .add_service(
                 UpdateRequestsServer::new(NodeUpdateRequests(n.clone())).max_decoding_message_size(cx.max_message),
             )
+            .add_service(DisruptionsServer::new(NodeDisruptions(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {
@@ -198,6 +200,7 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
                 EXCEPTIONS,
                 COMMENTS,
                 UPDATE_REQUESTS,
+                DISRUPTIONS,
                 FEED,
                 SIGNALS,
                 ALLOCATION,

@@ -228,6 +228,8 @@ impl Record {
             // Comments and requests for update are passed through to the
             // coordinator, not replicated: their events stay in the log only.
             Some(Subject::Comment(_) | Subject::UpdateRequest(_)) => vec![],
+            // Disruptions likewise: passed through, their events kept in the log only.
+            Some(Subject::Disruption(_)) => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         out

@@ -51,6 +51,7 @@ pub(crate) fn event_cells(event: &Event) -> [String; 6] {
         Some(Subject::Quote(q)) => (q.name.clone(), display::<cosx_proto::v1::QuoteState>(q.state)),
         Some(Subject::Comment(c)) => (c.name.clone(), display::<cosx_proto::v1::CommentState>(c.state)),
         Some(Subject::UpdateRequest(r)) => (r.name.clone(), display::<cosx_proto::v1::UpdateRequestState>(r.state)),
+        Some(Subject::Disruption(d)) => (d.name.clone(), display::<cosx_proto::v1::DisruptionState>(d.state)),
         Some(Subject::AvailabilityTarget(t)) => (t.name.clone(), format!("v{}", t.version)),
         Some(Subject::Party(p)) => {
             (p.name.clone(), if p.suspended { "SUSPENDED".to_owned() } else { "ACTIVE".to_owned() })

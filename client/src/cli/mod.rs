@@ -28,8 +28,9 @@ use crate::enums;
 use crate::error::ClientError;
 
 mod certs;
-pub mod exception;
 pub mod comment;
+pub mod disruption;
+pub mod exception;
 mod export;
 mod feed;
 pub mod import;
@@ -125,6 +126,9 @@ pub enum Command {
     /// Ask for a newer version of a record or a missing monthly report; answer or withdraw a request.
     #[command(subcommand)]
     UpdateRequest(comment::UpdateRequestCommand),
+    /// Declare, update, resolve and list disruptions; re-plan the work they strand.
+    #[command(subcommand)]
+    Disruption(disruption::DisruptionCommand),
     /// Follow the event feed; Ctrl-C stops.
     Feed(FeedArgs),
     /// Register or suspend parties (coordinators only).
@@ -569,6 +573,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome, ClientError> {
         Command::UpdateRequest(cmd) => {
             comment::run_update_request(&client, cmd, &printer).await.map(|()| Outcome::Success)
         }
+        Command::Disruption(cmd) => disruption::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Feed(args) => feed::run(&client, args, &printer).await.map(|()| Outcome::Success),
         Command::Party(cmd) => party::run(&client, cmd, &printer).await.map(|()| Outcome::Success),
         Command::Metrics(cmd) => metrics::run(&client, cmd, &printer).await.map(|()| Outcome::Success),

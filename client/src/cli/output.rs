@@ -273,6 +273,24 @@ impl Columns for cosx_proto::v1::RepairException {
     }
 }
 
+impl Columns for cosx_proto::v1::Disruption {
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        use cosx_proto::v1::{DisruptionCause, DisruptionState};
+        vec![
+            ("NAME", self.name.clone()),
+            ("STATE", display::<DisruptionState>(self.state)),
+            ("VERSION", version(self.version)),
+            ("PROVIDER", self.provider.clone()),
+            ("SITE", self.site.clone()),
+            ("CAUSE", display::<DisruptionCause>(self.cause)),
+            ("LOST", format!("{}%", self.capacity_reduction_percent)),
+            ("FROM", self.start_date.clone()),
+            ("EXPECTED END", self.expected_end_date.clone()),
+            ("UPDATED", time(self.update_time.as_ref())),
+        ]
+    }
+}
+
 impl Columns for AvailabilityReport {
     fn columns(&self) -> Vec<(&'static str, String)> {
         let inventory = self.inventory.as_ref();

@@ -317,6 +317,18 @@ pub(crate) async fn allocate(client: &Client, cmd: AllocateCommand, printer: &Pr
         .await
         .map_err(status)?
         .into_inner();
+    show_plan(client, plan, commit, printer).await
+}
+
+/// Prints a plan (of `cosx allocate` or `cosx disruption replan`) and, with
+/// `commit`, commits its assignments through `Allocation.Commit`.
+pub(crate) async fn show_plan(
+    client: &Client,
+    plan: cosx_proto::v1::AllocationPlan,
+    commit: bool,
+    printer: &Printer,
+) -> Result<(), ClientError> {
+    let mut allocation = cosx_proto::v1::allocation_client::AllocationClient::new(client.channel());
     if printer.is_json() && !commit {
         return printer.json_line(&plan);
     }

@@ -46,7 +46,7 @@ fn share<K>(key: String, s: &core::ShareRow<K>) -> pb::WorkShare {
     }
 }
 
-fn core_error(e: core::InputError) -> Status {
+pub(crate) fn core_error(e: core::InputError) -> Status {
     let mut v = Violations::new();
     v.add("request", e.to_string());
     Status::from(CoreError::Invalid(v))
@@ -197,6 +197,63 @@ pub(crate) async fn set_depot_baseline(
     }))
 }
 
+/// A plan for a response: each assignment with the version of the order it
+/// was made from, each order it could not place with its reason in words.
+pub(crate) fn plan_out(
+    plan: &core::AllocationPlan,
+    orders: &[cosx_domain::RepairOrder],
+    open: usize,
+    offer_count: usize,
+) -> pb::AllocationPlan {
+    let version = |id: &str| orders.iter().find(|o| o.id == id).map_or(0, |o| o.version);
+    pb::AllocationPlan {
+        assignments: plan
+            .assignments
+            .iter()
+            .map(|a| {
+                let e = &a.explanation;
+                pb::AllocationAssignment {
+                    repair_order: format!("repairOrders/{}", a.order_id),
+                    order_version: version(&a.order_id),
+                    capacity_offer: format!("capacityOffers/{}", a.offer_id),
+                    provider: a.provider_id.clone(),
+                    units: a.units,
+                    distance_km: e.distance_km,
+                    transit_days: e.transit_days,
+                    retrograde_cost_cents: e.retrograde_cost_cents,
+                    repair_cost_cents: e.repair_cost_cents,
+                    total_cost_cents: e.total_cost_cents,
+                    eligible_offers: e.eligible_offers,
+                    cheaper_offer_was_full: e.cheaper_offer_was_full,
+                    contract_work_department: e
+                        .contract_work_for
+                        .map_or(0, |(d, _)| department_out(department_back(d))),
+                    contract_work_fiscal_year: e.contract_work_for.map_or(0, |(_, fy)| fy.0),
+                    disruption: String::new(),
+                }
+            })
+            .collect(),
+        unplaced: plan
+            .unplaced
+            .iter()
+            .map(|u| {
+                let (reason, detail) = adapt::reason_detail(&u.reason);
+                let blocked_by = match &u.reason {
+                    core::UnplacedReason::NoEligibleProvider { blocked_by } => {
+                        blocked_by.iter().map(|b| b.code().to_owned()).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                pb::UnplacedOrder { repair_order: format!("repairOrders/{}", u.order_id), reason, detail, blocked_by }
+            })
+            .collect(),
+        served_priority_weight: plan.served_priority_weight,
+        total_cost_cents: plan.total_cost_cents,
+        open_orders: open as u32,
+        offers: offer_count as u32,
+    }
+}
+
 /// The Allocation service.
 pub struct AllocationService(pub Arc<Coordinator>);
 
@@ -230,58 +287,7 @@ impl pb::allocation_server::Allocation for AllocationService {
         valid(v, Some(()))?;
         let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
         let (plan, orders, open, offer_count) = plan(&self.0, &caller, as_of).await?;
-        let version = |id: &str| orders.iter().find(|o| o.id == id).map_or(0, |o| o.version);
-        let out = pb::AllocationPlan {
-            assignments: plan
-                .assignments
-                .iter()
-                .map(|a| {
-                    let e = &a.explanation;
-                    pb::AllocationAssignment {
-                        repair_order: format!("repairOrders/{}", a.order_id),
-                        order_version: version(&a.order_id),
-                        capacity_offer: format!("capacityOffers/{}", a.offer_id),
-                        provider: a.provider_id.clone(),
-                        units: a.units,
-                        distance_km: e.distance_km,
-                        transit_days: e.transit_days,
-                        retrograde_cost_cents: e.retrograde_cost_cents,
-                        repair_cost_cents: e.repair_cost_cents,
-                        total_cost_cents: e.total_cost_cents,
-                        eligible_offers: e.eligible_offers,
-                        cheaper_offer_was_full: e.cheaper_offer_was_full,
-                        contract_work_department: e
-                            .contract_work_for
-                            .map_or(0, |(d, _)| department_out(department_back(d))),
-                        contract_work_fiscal_year: e.contract_work_for.map_or(0, |(_, fy)| fy.0),
-                    }
-                })
-                .collect(),
-            unplaced: plan
-                .unplaced
-                .iter()
-                .map(|u| {
-                    let (reason, detail) = adapt::reason_detail(&u.reason);
-                    let blocked_by = match &u.reason {
-                        core::UnplacedReason::NoEligibleProvider { blocked_by } => {
-                            blocked_by.iter().map(|b| b.code().to_owned()).collect()
-                        }
-                        _ => Vec::new(),
-                    };
-                    pb::UnplacedOrder {
-                        repair_order: format!("repairOrders/{}", u.order_id),
-                        reason,
-                        detail,
-                        blocked_by,
-                    }
-                })
-                .collect(),
-            served_priority_weight: plan.served_priority_weight,
-            total_cost_cents: plan.total_cost_cents,
-            open_orders: open as u32,
-            offers: offer_count as u32,
-        };
-        Ok(Response::new(out))
+        Ok(Response::new(plan_out(&plan, &orders, open, offer_count)))
     }
 
     async fn commit(
@@ -303,8 +309,20 @@ impl pb::allocation_server::Allocation for AllocationService {
                 "repairOrders",
             );
             let provider = v.check(&format!("assignments[{i}].provider"), PartyId::parse(&a.provider));
-            if let (Some(id), Some(provider)) = (id, provider) {
-                steps.push((a.repair_order.clone(), id, a.order_version, provider, a.clone()));
+            // A re-plan's assignment moves an order stranded by this disruption.
+            let disruption = if a.disruption.is_empty() {
+                Some(None)
+            } else {
+                super::convert::resource_id(
+                    &mut v,
+                    &format!("assignments[{i}].disruption"),
+                    &a.disruption,
+                    "disruptions",
+                )
+                .map(Some)
+            };
+            if let (Some(id), Some(provider), Some(disruption)) = (id, provider, disruption) {
+                steps.push((a.repair_order.clone(), id, a.order_version, provider, a.clone(), disruption));
             }
         }
         valid(v, Some(()))?;
@@ -324,7 +342,25 @@ impl pb::allocation_server::Allocation for AllocationService {
         let allocation = self.0.allocation_config(today);
         let offers = adapt::offers(&domain_offers, &parties, today);
         let mut ineligible = HashMap::new();
-        steps.retain(|(name, id, _, provider, _)| {
+        // A move off a disrupted site is judged by the disruption's rule
+        // and the same eligibility as any proposal (`check_disrupted_move`).
+        let mut moves = std::collections::HashSet::new();
+        for (name, id, _, provider, _, disruption) in &steps {
+            if let Some(d) = disruption {
+                match self.0.check_disrupted_move(&caller, d, id, provider).await {
+                    Ok(_) => {
+                        moves.insert(id.clone());
+                    }
+                    Err(e) => {
+                        ineligible.insert(name.clone(), Status::from(e).message().to_owned());
+                    }
+                }
+            }
+        }
+        steps.retain(|(name, id, _, provider, _, disruption)| {
+            if disruption.is_some() {
+                return moves.contains(id);
+            }
             let verdict = match open.iter().find(|o| &o.id == id) {
                 Some(order) => {
                     core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
@@ -344,9 +380,12 @@ impl pb::allocation_server::Allocation for AllocationService {
         });
         let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
         let before = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
-        for (_, id, _, provider, _) in &steps {
+        for (_, id, _, provider, _, _) in &steps {
             let Some(o) = orders.iter().find(|o| &o.id == id) else { continue };
-            if !o.state.is_open() {
+            if moves.contains(id) {
+                // The moved work leaves the disrupted provider's count.
+                work.retain(|w| &w.order_id != id);
+            } else if !o.state.is_open() {
                 continue;
             }
             let mut proposed = o.clone();
@@ -378,23 +417,30 @@ impl pb::allocation_server::Allocation for AllocationService {
                 Some(pb::CommitResult { repair_order: a.repair_order.clone(), proposed: false, error })
             })
             .collect();
-        for (name, id, version, provider, a) in steps {
-            let reason = Some(format!(
+        for (name, id, version, provider, a, disruption) in steps {
+            let reason = format!(
                 "allocation: {:.0} km, total cost {} cents, {} eligible offer(s)",
                 a.distance_km, a.total_cost_cents, a.eligible_offers
-            ));
-            let outcome = self
-                .0
-                .transition_order(
-                    &caller,
-                    &id,
-                    version,
-                    Action::Propose(provider),
-                    reason,
-                    WorkProgress::default(),
-                    &RequestKey::default(),
-                )
-                .await;
+            );
+            let outcome = match disruption {
+                Some(d) => {
+                    let reason = format!("re-plan of disruptions/{d}: moved off the disrupted site; {reason}");
+                    self.0.move_disrupted_order(&caller, &d, &id, version, &provider, reason).await
+                }
+                None => {
+                    self.0
+                        .transition_order(
+                            &caller,
+                            &id,
+                            version,
+                            Action::Propose(provider),
+                            Some(reason),
+                            WorkProgress::default(),
+                            &RequestKey::default(),
+                        )
+                        .await
+                }
+            };
             results.push(match outcome {
                 Ok(_) => pb::CommitResult { repair_order: name, proposed: true, error: String::new() },
                 Err(e) => pb::CommitResult {

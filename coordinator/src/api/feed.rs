@@ -78,6 +78,7 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
         EventContent::UpdateRequest { request } => {
             out.subject = Some(Subject::UpdateRequest(update_request_out(request)))
         }
+        EventContent::Disruption { disruption } => out.subject = Some(Subject::Disruption(disruption_out(disruption))),
         EventContent::Split { parent, parts } => {
             out.subject = Some(Subject::RepairOrder(repair_order_out(parent)));
             out.split_parts = parts.iter().map(repair_order_out).collect();

@@ -5,8 +5,9 @@
 
 mod alerts;
 mod balance;
-mod exceptions;
 mod comments;
+mod disruptions;
+mod exceptions;
 mod exchange;
 mod export;
 mod feed;
@@ -24,8 +25,9 @@ use tonic::{Request, Status};
 use crate::coordinator::Coordinator;
 
 pub use balance::AllocationService;
-pub use exceptions::ExceptionsService;
 pub use comments::{CommentsService, UpdateRequestsService};
+pub use disruptions::DisruptionsService;
+pub use exceptions::ExceptionsService;
 pub use exchange::ExchangeService;
 pub use export::ExportService;
 pub use feed::FeedService;

@@ -434,7 +434,13 @@ impl SignalsService {
         let control = self.disclosure();
         // A party sees capacity of the offers it may see (its own, and those released to it).
         let offers = self.core.visible_offers(&caller).await?;
-        let capacity: Vec<dm::CapacityEntry> = capacity_entries(&offers, unit, granularity)
+        // Less what active disruptions take from the offers' sites (kept in the views).
+        let disruptions = {
+            let mut views = self.views.lock().await;
+            views.catch_up(&self.core).await?;
+            views.disruptions()
+        };
+        let capacity: Vec<dm::CapacityEntry> = capacity_entries(&offers, &disruptions, unit, granularity)
             .into_iter()
             .filter(|c| selected(&query, &c.key, c.period))
             .collect();

@@ -23,6 +23,7 @@ use tokio::sync::watch;
 mod availability;
 mod capacity_offers;
 mod comments;
+mod disruptions;
 mod events;
 mod exceptions;
 mod quotes;
@@ -31,12 +32,14 @@ mod repair_orders;
 mod update_requests;
 
 pub use cosx_edge::error::{
-    CoreError, comment_error, exception_error, lifecycle_error, offer_change_error, quote_error, update_request_error,
+    CoreError, comment_error, disruption_error, exception_error, lifecycle_error, offer_change_error, quote_error,
+    update_request_error,
 };
 pub use cosx_edge::request::RequestKey;
 
 pub use crate::log::{Event, EventContent};
 use crate::store::*;
+pub use disruptions::MAX_AFFECTED_ORDERS;
 pub use quotes::QuoteTargets;
 pub use update_requests::Swept;
 
@@ -199,6 +202,7 @@ fn collection(kind: RecordKind) -> &'static str {
         // A comment's id is its whole resource name.
         RecordKind::Comment => "comments",
         RecordKind::UpdateRequest => "updateRequests",
+        RecordKind::Disruption => "disruptions",
     }
 }
 

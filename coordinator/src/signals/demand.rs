@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 use cosx_demand as core;
+use cosx_domain::disruptions::{Disruption, capability_label, remaining_share};
 use cosx_domain::records::{CapacityOffer, RepairOrder};
 use cosx_domain::{CapacityUnit, Nation, RepairOrderState};
 
@@ -90,10 +91,12 @@ pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
     }
 }
 
-/// Capacity of offers in `unit`, per cell and period of `granularity`.
-/// An offer period that spans several periods is spread over them by days;
-/// an offer with several capabilities is shared evenly among them, so that
-/// no capacity is counted twice.
+/// Capacity of offers in `unit`, per cell and period of `granularity`,
+/// less what active `disruptions` take from their sites on the days they
+/// are in effect (`cosx_domain::disruptions::remaining_share`, the one rule
+/// for it). An offer period that spans several periods is spread over them
+/// by days; an offer with several capabilities is shared evenly among
+/// them, so that no capacity is counted twice.
 ///
 /// An offer's periods are first summed per period of `granularity`, so an
 /// offer yields at most one entry per capability and period of its
@@ -101,6 +104,7 @@ pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
 /// spelled: overlapping or split periods cost a comparison nothing more.
 pub fn capacity_entries(
     offers: &[CapacityOffer],
+    disruptions: &[Disruption],
     unit: CapacityUnit,
     granularity: core::Granularity,
 ) -> Vec<core::CapacityEntry> {
@@ -110,32 +114,45 @@ pub fn capacity_entries(
         if d.capabilities.is_empty() {
             continue;
         }
-        let mut per_period: std::collections::BTreeMap<core::Period, (f64, f64)> = std::collections::BTreeMap::new();
-        for p in &d.periods {
-            let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;
-            let mut day = p.start;
-            while day <= p.end {
-                let period = core::Period::containing(day, granularity);
-                let last = period.end().min(p.end);
-                let fraction = ((last - day).num_days() + 1) as f64 / days_total;
-                let sums = per_period.entry(period).or_insert((0.0, 0.0));
-                sums.0 += p.capacity * fraction;
-                sums.1 += p.surge_capacity * fraction;
-                match last.succ_opt() {
-                    Some(next) => day = next,
-                    None => break,
-                }
-            }
-        }
         let share = 1.0 / d.capabilities.len() as f64;
         for cap in &d.capabilities {
-            let label =
-                cap.tms.as_ref().map(ToString::to_string).or_else(|| cap.component_family.clone()).unwrap_or_default();
+            let label = capability_label(cap);
+            let mut per_period: std::collections::BTreeMap<core::Period, (f64, f64)> =
+                std::collections::BTreeMap::new();
+            for p in &d.periods {
+                let days_total = ((p.end - p.start).num_days() + 1).max(1) as f64;
+                let mut day = p.start;
+                while day <= p.end {
+                    let period = core::Period::containing(day, granularity);
+                    let last = period.end().min(p.end);
+                    let fraction = ((last - day).num_days() + 1) as f64 / days_total;
+                    let remaining = if disruptions.is_empty() {
+                        1.0
+                    } else {
+                        remaining_share(
+                            disruptions,
+                            &d.provider,
+                            &d.site.name,
+                            &label,
+                            cap.maintenance_level,
+                            day,
+                            last,
+                        )
+                    };
+                    let sums = per_period.entry(period).or_insert((0.0, 0.0));
+                    sums.0 += p.capacity * fraction * remaining;
+                    sums.1 += p.surge_capacity * fraction * remaining;
+                    match last.succ_opt() {
+                        Some(next) => day = next,
+                        None => break,
+                    }
+                }
+            }
             let key = core::CellKey::new(d.site.region, label, cap.maintenance_level);
-            for (period, (offered, surge)) in &per_period {
+            for (period, (offered, surge)) in per_period {
                 out.push(core::CapacityEntry {
                     key: key.clone(),
-                    period: *period,
+                    period,
                     unit: capacity_unit(unit),
                     offered: offered * share,
                     surge: surge * share,

@@ -1,13 +1,14 @@
 //! Everything the signals keep from the event log, read by one cursor: the
 //! demand cube, the workload balance, the active capacity offers (indexed by
-//! demand cell), the current availability reports (assessed once) and the
-//! alert state. Queries and the alert task share one
+//! demand cell), the active disruptions, the current availability reports
+//! (assessed once) and the alert state. Queries and the alert task share one
 //! instance; each catches it up to the log's end before reading it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use cosx_demand as dm;
 use cosx_domain::CapacityUnit;
+use cosx_domain::disruptions::{Disruption, DisruptionState};
 use cosx_domain::records::{CapacityOffer, OfferState, RepairOrder};
 
 use super::alerts::{AlertBook, AlertSettings, DueAlert, balance_due, bottleneck_due};
@@ -30,6 +31,9 @@ pub struct LogViews {
     offers: BTreeMap<String, CapacityOffer>,
     /// Ids of the active offers with a capability in each cell.
     offers_by_cell: BTreeMap<dm::CellKey, BTreeSet<String>>,
+    /// Active disruptions by id: the capacity they take is left out of
+    /// every comparison and alert.
+    disruptions: BTreeMap<String, Disruption>,
     /// Alert state.
     pub alerts: AlertBook,
     /// The current availability reports, assessed.
@@ -67,6 +71,11 @@ impl LogViews {
     /// The active offers.
     pub fn offers(&self) -> Vec<CapacityOffer> {
         self.offers.values().cloned().collect()
+    }
+
+    /// The active disruptions.
+    pub fn disruptions(&self) -> Vec<Disruption> {
+        self.disruptions.values().cloned().collect()
     }
 
     /// Reads the log from the cursor to its end.
@@ -132,6 +141,22 @@ impl LogViews {
             EventContent::AvailabilityReport { report } => {
                 self.reports.apply(report, core.reporter_nation(report));
             }
+            EventContent::Disruption { disruption } => {
+                // The cells of its provider's offers at the site are judged again.
+                let d = &disruption.draft;
+                let cells: Vec<dm::CellKey> = self
+                    .offers
+                    .values()
+                    .filter(|o| o.draft.provider == d.provider && o.draft.site.name == d.site)
+                    .flat_map(offer_cells)
+                    .collect();
+                self.alerts.dirty_cells.extend(cells);
+                if disruption.state == DisruptionState::Active {
+                    self.disruptions.insert(disruption.id.clone(), disruption.clone());
+                } else {
+                    self.disruptions.remove(&disruption.id);
+                }
+            }
             EventContent::DepotBaseline { .. } => self.alerts.dirty_balances = true,
             EventContent::Bottleneck { alert } => self.alerts.record_bottleneck(alert),
             EventContent::WorkloadBalance { alert } => self.alerts.record_balance(alert),
@@ -154,6 +179,7 @@ impl LogViews {
         if offers.is_empty() && !settings.cells_without_capacity {
             return BTreeMap::new();
         }
+        let disruptions = self.disruptions();
         let mut units: BTreeSet<CapacityUnit> = offers.iter().map(|o| o.draft.unit).collect();
         if units.is_empty() {
             units.insert(CapacityUnit::LaborHours);
@@ -163,10 +189,11 @@ impl LogViews {
         let mut out = BTreeMap::new();
         for unit in units {
             let core_unit = super::demand::capacity_unit(unit);
-            let capacity: Vec<dm::CapacityEntry> = capacity_entries(&offers, unit, dm::Granularity::Month)
-                .into_iter()
-                .filter(|c| &c.key == cell)
-                .collect();
+            let capacity: Vec<dm::CapacityEntry> =
+                capacity_entries(&offers, &disruptions, unit, dm::Granularity::Month)
+                    .into_iter()
+                    .filter(|c| &c.key == cell)
+                    .collect();
             let mut demand = Vec::new();
             if let Some((first, last)) = extent {
                 if let Ok(series) = cube.series(cell, dm::DateBasis::RequiredBy, first, last) {

@@ -43,6 +43,8 @@ pub enum RecordKind {
     Comment,
     /// A request for update (`updateRequests/{id}`).
     UpdateRequest,
+    /// A provider's disruption notice for one of its sites (`{PROVIDER}.{name}`).
+    Disruption,
 }
 
 impl RecordKind {
@@ -58,6 +60,7 @@ impl RecordKind {
             RecordKind::RepairException => "repair_exception",
             RecordKind::Comment => "comment",
             RecordKind::UpdateRequest => "update_request",
+            RecordKind::Disruption => "disruption",
         }
     }
 }

@@ -289,16 +289,18 @@ pub fn party_out(p: &Party, etag: i64) -> pb::Party {
     }
 }
 
-mod exceptions;
 mod comments;
+mod disruptions;
+mod exceptions;
 mod offers;
 mod orders;
 mod quotes;
 mod reports;
 mod targets;
 
-pub use exceptions::*;
 pub use comments::*;
+pub use disruptions::*;
+pub use exceptions::*;
 pub use offers::*;
 pub use orders::*;
 pub use quotes::*;

@@ -291,5 +291,6 @@ pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
 pub use passthrough::{
-    NodeAllocation, NodeComments, NodeExceptions, NodeQuotes, NodeRegistry, NodeSignals, NodeUpdateRequests,
+    NodeAllocation, NodeComments, NodeDisruptions, NodeExceptions, NodeQuotes, NodeRegistry, NodeSignals,
+    NodeUpdateRequests,
 };

@@ -298,3 +298,96 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         )
     }
 }
+
+/// Disruptions at a node: passed through to the coordinator, which holds
+/// the offers that name a provider's sites and the orders a disruption
+/// strands, and decides every step (UNAVAILABLE while the link is down;
+/// notices are not yet queued in the outbox).
+pub struct NodeDisruptions(pub Arc<Node>);
+
+#[tonic::async_trait]
+impl pb::disruptions_server::Disruptions for NodeDisruptions {
+    async fn declare_disruption(
+        &self,
+        request: Request<pb::DeclareDisruptionRequest>,
+    ) -> Result<Response<pb::Disruption>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            declare_disruption
+        )
+    }
+
+    async fn update_disruption(
+        &self,
+        request: Request<pb::UpdateDisruptionRequest>,
+    ) -> Result<Response<pb::Disruption>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            update_disruption
+        )
+    }
+
+    async fn resolve_disruption(
+        &self,
+        request: Request<pb::ResolveDisruptionRequest>,
+    ) -> Result<Response<pb::Disruption>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            resolve_disruption
+        )
+    }
+
+    async fn get_disruption(
+        &self,
+        request: Request<pb::GetDisruptionRequest>,
+    ) -> Result<Response<pb::Disruption>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            get_disruption
+        )
+    }
+
+    async fn list_disruptions(
+        &self,
+        request: Request<pb::ListDisruptionsRequest>,
+    ) -> Result<Response<pb::ListDisruptionsResponse>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            list_disruptions
+        )
+    }
+
+    async fn list_affected_orders(
+        &self,
+        request: Request<pb::ListAffectedOrdersRequest>,
+    ) -> Result<Response<pb::ListAffectedOrdersResponse>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            list_affected_orders
+        )
+    }
+
+    async fn propose_replan(
+        &self,
+        request: Request<pb::ProposeReplanRequest>,
+    ) -> Result<Response<pb::AllocationPlan>, Status> {
+        pass_through!(
+            self,
+            request,
+            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
+            propose_replan
+        )
+    }
+}

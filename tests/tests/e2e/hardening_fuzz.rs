@@ -257,6 +257,31 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
             }
             .encode_to_vec(),
         ],
+        "DeclareDisruption" => vec![
+            pb::DeclareDisruptionRequest {
+                disruption: Some(pb::Disruption {
+                    site: "Komaki South".into(),
+                    cause: pb::DisruptionCause::NaturalDisaster as i32,
+                    capacity_reduction_percent: 60,
+                    capabilities: vec![pb::AffectedCapability { tms_or_family: "F-35A".into(), maintenance_level: 3 }],
+                    start_date: "2027-03-01".into(),
+                    expected_end_date: "2027-03-31".into(),
+                    text: "Typhoon".into(),
+                    ..Default::default()
+                }),
+                request_id: "d-1".into(),
+            }
+            .encode_to_vec(),
+        ],
+        "ResolveDisruption" => vec![
+            pb::ResolveDisruptionRequest {
+                name: "disruptions/JPN-MHI-KOMAKI.0190".into(),
+                resolution: "Power restored".into(),
+                version: 1,
+                request_id: String::new(),
+            }
+            .encode_to_vec(),
+        ],
         "Subscribe" => {
             vec![pb::SubscribeRequest { after_sequence: 42, kinds: vec![1, 2], ..Default::default() }.encode_to_vec()]
         }

@@ -15,6 +15,7 @@ mod balance;
 mod cli;
 mod comments;
 mod demand;
+mod disruptions;
 mod exceptions;
 mod export;
 mod feed;
