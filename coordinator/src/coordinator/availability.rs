@@ -225,29 +225,4 @@ impl Coordinator {
         };
         Ok(self.commit(caller, key, change, &baseline).await?.unwrap_or(baseline))
     }
-
-    /// Inputs of the workload balance and of allocation, as a coordinator
-    /// sees them: every order, every active offer, every baseline, and the
-    /// registry (for provider kinds and nations). Coordinators only.
-    pub async fn balance_inputs(
-        &self,
-        caller: &Caller,
-    ) -> Result<(Vec<RepairOrder>, Vec<CapacityOffer>, Vec<DepotBaseline>, HashMap<PartyId, Party>)> {
-        if !caller.is_coordinator() {
-            return Err(CoreError::PermissionDenied(
-                "workload balance and allocation are computed for coordinating offices only".into(),
-            ));
-        }
-        let orders = self.all_visible(RecordKind::RepairOrder, caller, &RecordFilter::default()).await?;
-        let offers = self.visible_offers(caller).await?;
-        let baselines = self.all_visible(RecordKind::DepotBaseline, caller, &RecordFilter::default()).await?;
-        let parties = self
-            .parties
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, (p, _))| (k.clone(), p.clone()))
-            .collect();
-        Ok((orders, offers, baselines, parties))
-    }
 }
