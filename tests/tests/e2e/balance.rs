@@ -366,8 +366,7 @@ fn placements(plan: &pb::AllocationPlan) -> Vec<(String, i64, String)> {
 }
 
 #[tokio::test]
-async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_plans_the_same() -> anyhow::Result<()>
-{
+async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_plans_the_same() -> anyhow::Result<()> {
     let mut ex = TestExchange::start().await?;
     offer(&ex, eligible_offer()).await?;
     let mut orders = Vec::new();
