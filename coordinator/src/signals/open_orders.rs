@@ -45,10 +45,8 @@ impl OpenOrders {
         };
         self.open.remove(&place);
         let open = order.state.is_open();
-        if open {
-            if let Some(core_order) = adapt::open_orders(std::slice::from_ref(order), parties).pop() {
-                self.open.insert(place, (core_order, order.version));
-            }
+        if open && let Some(core_order) = adapt::open_orders(std::slice::from_ref(order), parties).pop() {
+            self.open.insert(place, (core_order, order.version));
         }
         if open || order.state == RepairOrderState::Proposed {
             self.places.insert(key, place);
