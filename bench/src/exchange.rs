@@ -1,7 +1,10 @@
 //! Real coordinators, and a stub that stores nothing, on loopback with real
 //! mutual TLS: one exchange CA per run, one fresh database per coordinator.
+//! A coordinator runs in the bench's process, or as the `cosx-server`
+//! binary in its own (so that its memory is measured apart from the bench's).
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cosx_certs::ExchangeCa;
@@ -30,6 +33,67 @@ const PARTIES: &[(&str, &str, &str, Option<&str>)] = &[
     (USAF, "ORGANIC", "USA", Some("AIR_FORCE")),
     (MHI, "CONTRACTOR", "JPN", None),
 ];
+
+/// A coordinator under test.
+pub(crate) enum Coordinator {
+    /// `cosx_coordinator::server::start` in the bench's process.
+    InProcess(Running),
+    /// `cosx-server coordinator` as its own process.
+    Process {
+        /// The process (killed if dropped).
+        child: tokio::process::Child,
+        /// Where it listens.
+        addr: SocketAddr,
+    },
+}
+
+impl Coordinator {
+    /// Where it listens.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        match self {
+            Coordinator::InProcess(running) => running.addr,
+            Coordinator::Process { addr, .. } => *addr,
+        }
+    }
+
+    /// Its process id, when it runs in its own process.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match self {
+            Coordinator::InProcess(_) => None,
+            Coordinator::Process { child, .. } => child.id(),
+        }
+    }
+
+    /// Stops it (the process is killed: SQLite and PostgreSQL keep what
+    /// they acknowledged, and the step's database is removed next anyway).
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        match self {
+            Coordinator::InProcess(running) => running.stop().await,
+            Coordinator::Process { mut child, .. } => {
+                child.start_kill()?;
+                child.wait().await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The rate limits lifted for the bench (one party calling as fast as it can on purpose).
+fn bench_limits() -> Limits {
+    Limits {
+        calls_per_second_per_party: 1e9,
+        burst_per_party: u32::MAX / 2,
+        max_concurrent_calls: 4096,
+        max_concurrent_calls_per_party: 4096,
+        ..Limits::default()
+    }
+}
+
+/// The `cosx-server` binary beside the bench's own (both built into the
+/// same target folder by `cargo build --release -p cosx-bench -p cosx-server`).
+pub(crate) fn server_beside_bench() -> anyhow::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name("cosx-server"))
+}
 
 /// A run's PKI, in a temporary folder that also holds the databases.
 pub(crate) struct Pki {
@@ -91,13 +155,7 @@ impl Pki {
                     display_name: None,
                 })
                 .collect(),
-            limits: Limits {
-                calls_per_second_per_party: 1e9,
-                burst_per_party: u32::MAX / 2,
-                max_concurrent_calls: 4096,
-                max_concurrent_calls_per_party: 4096,
-                ..Limits::default()
-            },
+            limits: bench_limits(),
             metrics_listen: None,
             shutdown_grace: Duration::from_secs(5),
             signals: Default::default(),
@@ -106,6 +164,64 @@ impl Pki {
             webhooks_identity: None,
         };
         server::start(&config).await
+    }
+
+    /// Starts `server_bin coordinator` as its own process over `db`, with
+    /// the configuration [`Pki::start_coordinator`] uses, written as its
+    /// TOML file; waits until it accepts connections.
+    pub(crate) async fn start_process(&self, db: &Db, server_bin: &Path, name: &str) -> anyhow::Result<Coordinator> {
+        // A free port, given back just before the coordinator binds it.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let limits = bench_limits();
+        let mut toml = format!(
+            "listen = \"{addr}\"\ndatabase = {database:?}\ntrust_domain = \"{TRUST_DOMAIN}\"\nshutdown_grace = \"5s\"\n\n\
+             [tls]\ncert = {cert:?}\nkey = {key:?}\nclient_ca = {ca:?}\n\n\
+             [limits]\ncalls_per_second_per_party = {rate:e}\nburst_per_party = {burst}\n\
+             max_concurrent_calls = {calls}\nmax_concurrent_calls_per_party = {per_party}\n",
+            database = db.url(),
+            cert = self.tls.cert.display().to_string(),
+            key = self.tls.key.display().to_string(),
+            ca = self.tls.client_ca.display().to_string(),
+            rate = limits.calls_per_second_per_party,
+            burst = limits.burst_per_party,
+            calls = limits.max_concurrent_calls,
+            per_party = limits.max_concurrent_calls_per_party,
+        );
+        for (id, kind, nation, dept) in PARTIES {
+            toml.push_str(&format!("\n[[parties]]\nid = \"{id}\"\nkind = \"{kind}\"\nnation = \"{nation}\"\n"));
+            if let Some(dept) = dept {
+                toml.push_str(&format!("department = \"{dept}\"\n"));
+            }
+        }
+        let config = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&config, toml)?;
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log")))?;
+        let mut child = tokio::process::Command::new(server_bin)
+            .arg("coordinator")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                anyhow::anyhow!("{}: {e} (build it: cargo build --release -p cosx-server)", server_bin.display())
+            })?;
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                let log = std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default();
+                anyhow::bail!("{} exited with {status} before serving: {log}", server_bin.display());
+            }
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                return Ok(Coordinator::Process { child, addr });
+            }
+            if started.elapsed() > Duration::from_secs(120) {
+                anyhow::bail!("{} did not listen on {addr} within 120 s", server_bin.display());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Starts the store-nothing stub with the coordinator's own TLS acceptor

@@ -88,18 +88,32 @@ pub(crate) struct Streamed {
     /// Records refused, and the first refusal.
     pub(crate) refused: usize,
     pub(crate) first_refusal: Option<String>,
+    /// The names of the stored records, if asked for.
+    pub(crate) names: Vec<String>,
 }
 
 /// Streams `records` through one `Ingest` call and waits for every result.
 pub(crate) async fn stream(channel: Channel, records: Vec<pb::IngestRequest>) -> anyhow::Result<Streamed> {
+    stream_keeping(channel, records, false).await
+}
+
+/// [`stream`], keeping the names of the stored records when `keep_names`.
+pub(crate) async fn stream_keeping(
+    channel: Channel,
+    records: Vec<pb::IngestRequest>,
+    keep_names: bool,
+) -> anyhow::Result<Streamed> {
     let mut client = pb::exchange_client::ExchangeClient::new(channel).max_decoding_message_size(64 << 20);
     let started = Instant::now();
     let mut results = client.ingest(tokio_stream::iter(records)).await?.into_inner();
-    let (mut accepted, mut refused, mut first_refusal) = (0, 0, None);
+    let (mut accepted, mut refused, mut first_refusal, mut names) = (0, 0, None, Vec::new());
     while let Some(result) = results.next().await {
         let result = result?;
         if result.code == 0 {
             accepted += 1;
+            if keep_names {
+                names.push(result.name);
+            }
         } else {
             refused += 1;
             if first_refusal.is_none() {
@@ -107,7 +121,7 @@ pub(crate) async fn stream(channel: Channel, records: Vec<pb::IngestRequest>) ->
             }
         }
     }
-    Ok(Streamed { elapsed: started.elapsed(), accepted, refused, first_refusal })
+    Ok(Streamed { elapsed: started.elapsed(), accepted, refused, first_refusal, names })
 }
 
 /// A value read back from the coordinator's database.

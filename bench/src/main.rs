@@ -6,8 +6,10 @@
 //! the same rows into the same backend (SQLite, or PostgreSQL with
 //! `--database-url`); unary durable submits from N concurrent clients
 //! against the stub; query latencies over what was loaded; and allocation
-//! (pure, and `Propose` through the API at small sizes), with the peak
-//! resident memory of the process at each size. Prints a Markdown table
+//! (pure, and `Propose` through the API over the stored open orders), with
+//! the peak resident memory at each size (of the coordinator alone when
+//! `--coordinator-process` runs it as the `cosx-server` binary in its own
+//! process). Prints a Markdown table
 //! and, with `--json-out`, writes the figures as JSON. Run it in release
 //! mode; `--smoke` checks the harness in seconds and asserts nothing.
 
@@ -24,7 +26,7 @@ use cosx_proto::v1 as pb;
 use pb::ingest_request::Record;
 use serde_json::json;
 
-use crate::exchange::{COORDINATOR, MHI, Pki, USAF};
+use crate::exchange::{COORDINATOR, Coordinator, MHI, Pki, USAF};
 use crate::measure::Latencies;
 
 /// Benchmark cosx against same-run baselines.
@@ -50,8 +52,24 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     query_reps: usize,
     /// Largest step at which Propose is timed through the API.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 1_000_000)]
     propose_max_orders: usize,
+    /// Capacity offers in place when Propose is timed (the step's `--offers`
+    /// and as many more as it takes, loaded after the queries).
+    #[arg(long, default_value_t = 5_000)]
+    propose_offers: usize,
+    /// Before Propose, cancel streamed orders (through the API, 16 at a
+    /// time) until at most this many of them are open; the rest stay stored.
+    #[arg(long)]
+    open_orders: Option<usize>,
+    /// Run each step's coordinator as the `cosx-server` binary in its own
+    /// process (found beside this binary unless `--server-bin`), and report
+    /// its peak resident memory apart from the bench's.
+    #[arg(long)]
+    coordinator_process: bool,
+    /// The `cosx-server` binary for `--coordinator-process`.
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
     /// Pure allocation instances, ORDERSxOFFERS.
     #[arg(long, value_delimiter = ',', default_values_t = ["10000x1000".to_owned(), "10000x5000".to_owned(), "100000x1000".to_owned(), "100000x5000".to_owned()])]
     alloc: Vec<String>,
@@ -196,11 +214,12 @@ fn ingest_requests(n: usize, prefix: &str, record: impl Fn(usize) -> Record) -> 
 
 /// Streams records into the coordinator, then inserts the rows it wrote
 /// into a fresh SQLite file as fast as SQLite goes, and reports both.
+/// Returns the names of the stored records when `keep_names`.
 #[allow(clippy::too_many_arguments)]
 async fn ingest_vs_ceiling(
     args: &Args,
     pki: &Pki,
-    running: &cosx_coordinator::server::Running,
+    running: &Coordinator,
     db: &ingest::Db,
     figures: &mut Vec<Figure>,
     size: usize,
@@ -208,11 +227,12 @@ async fn ingest_vs_ceiling(
     kind: &str,
     prefix: &str,
     records: Vec<pb::IngestRequest>,
-) -> anyhow::Result<()> {
+    keep_names: bool,
+) -> anyhow::Result<Vec<String>> {
     let n = records.len();
     let party = if kind == "capacity_offer" { MHI } else { USAF };
     let before = ingest::last_sequence(db).await?;
-    let mut streamed = ingest::stream(pki.channel(running.addr, party).await?, records).await?;
+    let mut streamed = ingest::stream_keeping(pki.channel(running.addr(), party).await?, records, keep_names).await?;
     // What the coordinator still owes for these records counts against it:
     // its WAL checkpoint (SQLite checkpoints in the background), timed and
     // added. Its views then catch up (a query waits for that), untimed but
@@ -251,13 +271,13 @@ async fn ingest_vs_ceiling(
             .against(db.ceiling_name(), ceiling)
             .note(note),
     );
-    Ok(())
+    Ok(streamed.names)
 }
 
 /// Waits until the coordinator's views have caught up with its log (a
 /// coordinator's signals query catches them up before it answers).
-async fn settle_views(pki: &Pki, running: &cosx_coordinator::server::Running) -> anyhow::Result<()> {
-    let mut signals = pb::signals_client::SignalsClient::new(pki.channel(running.addr, COORDINATOR).await?);
+async fn settle_views(pki: &Pki, running: &Coordinator) -> anyhow::Result<()> {
+    let mut signals = pb::signals_client::SignalsClient::new(pki.channel(running.addr(), COORDINATOR).await?);
     signals
         .get_workload_balance(pb::GetWorkloadBalanceRequest {
             department: pb::MilitaryDepartment::AirForce as i32,
@@ -283,12 +303,34 @@ async fn step_on(
     db: &ingest::Db,
     figures: &mut Vec<Figure>,
 ) -> anyhow::Result<()> {
-    let running = pki.start_coordinator(db).await?;
+    let running = if args.coordinator_process {
+        let bin = match &args.server_bin {
+            Some(bin) => bin.clone(),
+            None => exchange::server_beside_bench()?,
+        };
+        pki.start_process(db, &bin, &format!("coordinator-{size}")).await?
+    } else {
+        Coordinator::InProcess(pki.start_coordinator(db).await?)
+    };
     eprintln!("step {size}: ingest");
 
     // 1. Streaming ingest against the raw insert of the same rows.
     let orders = ingest_requests(size, "io-", |i| Record::RepairOrder(fixtures::repair_order(USAF, i)));
-    ingest_vs_ceiling(args, pki, &running, db, figures, size, "repair orders", "repair_order", "io-", orders).await?;
+    let keep_names = args.open_orders.is_some_and(|open| open < size);
+    let order_names = ingest_vs_ceiling(
+        args,
+        pki,
+        &running,
+        db,
+        figures,
+        size,
+        "repair orders",
+        "repair_order",
+        "io-",
+        orders,
+        keep_names,
+    )
+    .await?;
     let n_reports = ((size as f64) * args.reports_per_order).ceil() as usize;
     let reports =
         ingest_requests(n_reports, "ir-", |i| Record::AvailabilityReport(fixtures::availability_report(USAF, i)));
@@ -303,10 +345,11 @@ async fn step_on(
         "availability_report",
         "ir-",
         reports,
+        false,
     )
     .await?;
     let offers = ingest_requests(args.offers, "if-", |i| Record::CapacityOffer(fixtures::capacity_offer(MHI, i)));
-    let streamed = ingest::stream(pki.channel(running.addr, MHI).await?, offers).await?;
+    let streamed = ingest::stream(pki.channel(running.addr(), MHI).await?, offers).await?;
     if streamed.refused > 0 {
         eprintln!("offers: {} refused, first: {:?}", streamed.refused, streamed.first_refusal);
     }
@@ -315,7 +358,7 @@ async fn step_on(
     eprintln!("step {size}: unary");
     let mut channels = Vec::new();
     for _ in 0..args.clients {
-        channels.push(pki.channel(running.addr, USAF).await?);
+        channels.push(pki.channel(running.addr(), USAF).await?);
     }
     let durable = measure::unary_creates(channels, args.unary_calls, &format!("u{size}")).await?;
     let stub = pki.start_stub().await?;
@@ -339,7 +382,7 @@ async fn step_on(
     // 2b. The same creates over HTTP/JSON, against gRPC in the same step.
     let mut channels = Vec::new();
     for _ in 0..args.clients {
-        channels.push(pki.channel(running.addr, USAF).await?);
+        channels.push(pki.channel(running.addr(), USAF).await?);
     }
     let json = measure::http_creates(channels, args.unary_calls, &format!("h{size}")).await?;
     let mut note = format!("{} clients, {} calls, POST /v1/repairOrders", args.clients, json.samples.len());
@@ -354,7 +397,7 @@ async fn step_on(
 
     // 3. Queries over what was loaded, against a no-op mTLS round trip.
     eprintln!("step {size}: queries");
-    let channel = pki.channel(running.addr, COORDINATOR).await?;
+    let channel = pki.channel(running.addr(), COORDINATOR).await?;
     let signals = pb::signals_client::SignalsClient::new(channel.clone()).max_decoding_message_size(256 << 20);
     let reps = args.query_reps;
     let demand = pb::GetDemandSignalRequest {
@@ -420,7 +463,7 @@ async fn step_on(
 
     // 3b. A record the caller may not see answers as one that does not exist,
     // in time too: MHI asks for a USAF order (hidden) and for no order (missing).
-    let mut usaf = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr, USAF).await?);
+    let mut usaf = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr(), USAF).await?);
     let hidden = usaf
         .create_repair_order(pb::CreateRepairOrderRequest {
             repair_order: Some(fixtures::repair_order(USAF, 0)),
@@ -429,7 +472,7 @@ async fn step_on(
         .await?
         .into_inner()
         .name;
-    let exchange = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr, MHI).await?);
+    let exchange = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr(), MHI).await?);
     let not_found = |name: String| {
         let mut c = exchange.clone();
         async move {
@@ -459,8 +502,35 @@ async fn step_on(
         latency_figures(figures, "3 queries", "GetRepairOrder hidden NOT_FOUND", size, &h, &m, "missing NOT_FOUND");
     }
 
-    // 4b. Propose through the API, at small sizes.
+    // 4b. Propose through the API over the stored open orders.
     if size <= args.propose_max_orders {
+        // Orders no longer open: cancelled by their originator, through the API.
+        if let Some(open) = args.open_orders.filter(|open| *open < order_names.len()) {
+            eprintln!("step {size}: cancel {} orders", order_names.len() - open);
+            let mut channels = Vec::new();
+            for _ in 0..args.clients {
+                channels.push(pki.channel(running.addr(), USAF).await?);
+            }
+            let cancelled = measure::cancel_orders(channels, order_names[open..].to_vec()).await?;
+            let mut note = format!("{} clients; {} orders left open of {}", args.clients, open, order_names.len());
+            if cancelled.errors > 0 {
+                note.push_str(&format!("; {} failed, first: {:?}", cancelled.errors, cancelled.first_error));
+            }
+            figures.push(
+                Figure::new("4 allocation", "CancelRepairOrder throughput (setup)", size, cancelled.rate(), "calls/s")
+                    .note(note),
+            );
+        }
+        drop(order_names);
+        if args.propose_offers > args.offers {
+            let more = ingest_requests(args.propose_offers - args.offers, "ipf-", |i| {
+                Record::CapacityOffer(fixtures::capacity_offer(MHI, args.offers + i))
+            });
+            let streamed = ingest::stream(pki.channel(running.addr(), MHI).await?, more).await?;
+            if streamed.refused > 0 {
+                eprintln!("offers: {} refused, first: {:?}", streamed.refused, streamed.first_refusal);
+            }
+        }
         eprintln!("step {size}: propose");
         // The Air Force's organic depot work outside the exchange, as a
         // coordinating office records it: twice what every stored order
@@ -510,10 +580,13 @@ async fn step_on(
             reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
             let why: Vec<String> = reasons.iter().take(3).map(|(r, n)| format!("{n} {r}")).collect();
             figures.push(
-                Figure::new("4 allocation", "Propose (API) p50", size, l.quantile_ms(0.5), "ms")
-                    .against(floor_name, nothing.quantile_ms(0.5))
+                Figure::new("4 allocation", "Propose (API) p50", size, l.quantile_ms(0.5) / 1e3, "s")
+                    .against("DESIGN target, not a same-run baseline", 10.0)
                     .note(format!(
-                        "{} open orders x {} offers; {} placed, {} unplaced{}",
+                        "{} calls, min {} max {} s; {} open orders x {} offers; {} placed, {} unplaced{}",
+                        l.samples.len(),
+                        fmt(l.quantile_ms(0.0) / 1e3),
+                        fmt(l.quantile_ms(1.0) / 1e3),
                         plan.open_orders,
                         plan.offers,
                         plan.assignments.len(),
@@ -566,17 +639,56 @@ async fn step_on(
             )),
     );
 
-    // 5. Peak resident memory during this step (whole process: coordinator,
-    // clients and the ceiling's SQLite all live in it).
+    // 5. Peak resident memory during this step: of the coordinator's own
+    // process when it has one (it started with this step), and of the bench's
+    // (the coordinator too when it runs inside, and the clients and the
+    // ceiling's SQLite).
+    if let Some(pid) = running.pid() {
+        let (hwm, rss) = measure::memory_mib_of(&pid.to_string());
+        if let Some(hwm) = hwm {
+            figures.push(
+                Figure::new("5 growth", COORDINATOR_PEAK, size, hwm, "MiB")
+                    .note(format!("cosx-server pid {pid}; RSS at end of step {}", rss.map(fmt).unwrap_or_default())),
+            );
+        }
+    }
     let (hwm, rss) = measure::memory_mib();
     if let Some(hwm) = hwm {
+        let whose = if running.pid().is_some() { "bench process alone" } else { "process" };
         figures.push(
-            Figure::new("5 growth", "peak RSS of the process (VmHWM)", size, hwm, "MiB")
+            Figure::new("5 growth", format!("peak RSS of the {whose} (VmHWM)"), size, hwm, "MiB")
                 .note(format!("RSS at end of step {}", rss.map(fmt).unwrap_or_default())),
         );
     }
     running.stop().await?;
     Ok(())
+}
+
+/// The figure name of the coordinator process's peak memory.
+const COORDINATOR_PEAK: &str = "peak RSS of the coordinator process (VmHWM)";
+
+/// How the coordinator's peak memory grew from each step to the next.
+fn growth(figures: &[Figure]) -> Vec<Figure> {
+    let peaks: Vec<&Figure> = figures.iter().filter(|f| f.name == COORDINATOR_PEAK).collect();
+    peaks
+        .windows(2)
+        .map(|w| {
+            let orders = |f: &Figure| f.size.parse::<f64>().unwrap_or(f64::NAN);
+            Figure::new(
+                "5 growth",
+                "coordinator peak RSS growth",
+                format!("{}->{}", w[0].size, w[1].size),
+                w[1].value / w[0].value,
+                "x",
+            )
+            .note(format!(
+                "{} -> {} MiB while stored orders grew {}x",
+                fmt(w[0].value),
+                fmt(w[1].value),
+                fmt(orders(w[1]) / orders(w[0]))
+            ))
+        })
+        .collect()
 }
 
 fn parse_instance(s: &str) -> anyhow::Result<(usize, usize)> {
@@ -603,6 +715,8 @@ async fn main() -> anyhow::Result<()> {
         args.unary_calls = 40;
         args.query_reps = 3;
         args.alloc = vec!["300x30".to_owned(), "600x60".to_owned()];
+        args.propose_offers = 8;
+        args.open_orders = Some(40);
     }
     args.sizes.sort_unstable();
     let pki = Pki::create()?;
@@ -610,6 +724,8 @@ async fn main() -> anyhow::Result<()> {
     for &size in &args.sizes {
         step(&args, &pki, size, &mut figures).await?;
     }
+    let grown = growth(&figures);
+    figures.extend(grown);
     for instance in &args.alloc {
         let (orders, offers) = parse_instance(instance)?;
         eprintln!("allocate {orders} x {offers}");

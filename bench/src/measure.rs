@@ -145,6 +145,51 @@ where
     Ok(all)
 }
 
+/// Cancels the orders named (each at version 1, as the originator) over
+/// `channels`, one client per channel making one call at a time.
+pub(crate) async fn cancel_orders(channels: Vec<Channel>, names: Vec<String>) -> anyhow::Result<Latencies> {
+    let names = Arc::new(names);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for channel in channels {
+        let (next, names) = (next.clone(), names.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = pb::exchange_client::ExchangeClient::new(channel);
+            let (mut samples, mut errors, mut first_error) = (Vec::new(), 0usize, None);
+            while let Some(name) = names.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let t = Instant::now();
+                let step = pb::TransitionRepairOrderRequest {
+                    name: name.clone(),
+                    version: 1,
+                    action: pb::RepairOrderAction::Cancel as i32,
+                    reason: "bench: no longer needed".into(),
+                    request_id: format!("cancel-{name}"),
+                    ..Default::default()
+                };
+                match client.transition_repair_order(step).await {
+                    Ok(_) => samples.push(t.elapsed()),
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e.to_string());
+                    }
+                }
+            }
+            (samples, errors, first_error)
+        }));
+    }
+    let mut all = Latencies { elapsed: Duration::ZERO, samples: Vec::new(), errors: 0, first_error: None };
+    for task in tasks {
+        let (samples, errors, first_error) = task.await?;
+        all.samples.extend(samples);
+        all.errors += errors;
+        all.first_error = all.first_error.or(first_error);
+    }
+    all.elapsed = started.elapsed();
+    all.samples.sort();
+    Ok(all)
+}
+
 /// Runs `call` once untimed, then `reps` times one after another.
 pub(crate) async fn repeat<F, Fut, T>(reps: usize, mut call: F) -> anyhow::Result<Latencies>
 where
@@ -165,7 +210,12 @@ where
 
 /// `(VmHWM, VmRSS)` of this process in MiB, when `/proc` has them.
 pub(crate) fn memory_mib() -> (Option<f64>, Option<f64>) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    memory_mib_of("self")
+}
+
+/// `(VmHWM, VmRSS)` in MiB of the process `pid` (a number, or `self`).
+pub(crate) fn memory_mib_of(pid: &str) -> (Option<f64>, Option<f64>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
             .lines()

@@ -125,7 +125,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
         }),
     ));
     let serving = cosx_edge::listener::serve(listener, edge, |cx| {
-        let signals = Arc::new(SignalsService::new(core.clone(), views, config.signals.clone()));
+        let signals = Arc::new(SignalsService::new(core.clone(), views.clone(), config.signals.clone()));
         let mut routes = RoutesBuilder::default();
         routes
             .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
@@ -155,7 +155,8 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message),
             )
             .add_service(
-                AllocationServer::new(AllocationService(core.clone())).max_decoding_message_size(cx.max_message),
+                AllocationServer::new(AllocationService::new(core.clone(), views.clone()))
+                    .max_decoding_message_size(cx.max_message),
             )
             .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
         Services {

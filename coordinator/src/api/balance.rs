@@ -201,11 +201,10 @@ pub(crate) async fn set_depot_baseline(
 /// was made from, each order it could not place with its reason in words.
 pub(crate) fn plan_out(
     plan: &core::AllocationPlan,
-    orders: &[cosx_domain::RepairOrder],
+    version: &dyn Fn(&str) -> i64,
     open: usize,
     offer_count: usize,
 ) -> pb::AllocationPlan {
-    let version = |id: &str| orders.iter().find(|o| o.id == id).map_or(0, |o| o.version);
     pb::AllocationPlan {
         assignments: plan
             .assignments
@@ -254,25 +253,87 @@ pub(crate) fn plan_out(
     }
 }
 
-/// The Allocation service.
-pub struct AllocationService(pub Arc<Coordinator>);
+/// The Allocation service: plans over the views kept from the log.
+pub struct AllocationService {
+    core: Arc<Coordinator>,
+    views: Arc<tokio::sync::Mutex<LogViews>>,
+}
 
-/// Plans over what the coordinator holds now. Balances count proposed work
-/// too, so that plans committed one after another cannot add up past 50 %.
+impl AllocationService {
+    /// Serves allocation over `core` and the views shared with the signals.
+    pub fn new(core: Arc<Coordinator>, views: Arc<tokio::sync::Mutex<LogViews>>) -> Self {
+        AllocationService { core, views }
+    }
+}
+
+/// What allocation works from, taken from the views at the log's end (and
+/// copied out, so that the solver runs without holding them): the open
+/// orders with their versions, the active offers, the registry, and one
+/// work record per department sum with the baselines (the 50/50 balance's
+/// inputs). Coordinators only.
+struct Inputs {
+    open: Vec<core::OpenOrder>,
+    versions: Vec<i64>,
+    offers: Vec<cosx_domain::records::CapacityOffer>,
+    parties: HashMap<PartyId, cosx_domain::Party>,
+    work: Vec<core::WorkRecord>,
+    baselines: Vec<core::BaselineWork>,
+}
+
+async fn inputs(
+    core_: &Coordinator,
+    views: &tokio::sync::Mutex<LogViews>,
+    caller: &cosx_domain::Caller,
+) -> Result<Inputs, Status> {
+    if !caller.is_coordinator() {
+        return Err(CoreError::PermissionDenied(
+            "workload balance and allocation are computed for coordinating offices only".into(),
+        )
+        .into());
+    }
+    let mut views = views.lock().await;
+    views.catch_up(core_).await?;
+    let (open, versions) = views.open_orders.listed().cloned().unzip();
+    Ok(Inputs {
+        open,
+        versions,
+        offers: views.offers_listed(),
+        parties: views.workload.parties().clone(),
+        work: views.workload.department_work(),
+        baselines: views.workload.baselines(),
+    })
+}
+
+/// Balances count proposed work too, so that plans committed one after
+/// another cannot add up past 50 %.
+fn balance_config() -> core::BalanceConfig {
+    core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() }
+}
+
+/// Plans over what the coordinator holds now.
 async fn plan(
     core_: &Coordinator,
+    views: &tokio::sync::Mutex<LogViews>,
     caller: &cosx_domain::Caller,
     as_of: chrono::NaiveDate,
-) -> Result<(core::AllocationPlan, Vec<cosx_domain::RepairOrder>, usize, usize), Status> {
-    let (orders, offers, baselines, parties) = core_.balance_inputs(caller).await?;
-    let work = adapt::work_records(&orders, &offers, &parties);
-    let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
-    let balances = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+) -> Result<(core::AllocationPlan, HashMap<String, i64>, usize, usize), Status> {
+    let inputs = inputs(core_, views, caller).await?;
+    let balances = core::department_balances(&inputs.work, &inputs.baselines, &balance_config()).map_err(core_error)?;
     let funds: Vec<core::FundsBalance> = balances.iter().map(core::FundsBalance::from).collect();
-    let open = adapt::open_orders(&orders, &parties);
-    let offers = adapt::offers(&offers, &parties, as_of);
-    let plan = core::allocate(&open, &offers, &funds, &core_.allocation_config(as_of)).map_err(core_error)?;
-    Ok((plan, orders, open.len(), offers.len()))
+    let offers = adapt::offers(&inputs.offers, &inputs.parties, as_of);
+    let config = core_.allocation_config(as_of);
+    let (open, offer_count) = (inputs.open.len(), offers.len());
+    // The solver runs for seconds at a hundred thousand orders: off the
+    // async workers, which serve every other call meanwhile.
+    let (plan, orders) = tokio::task::spawn_blocking(move || {
+        let plan = core::allocate(&inputs.open, &offers, &funds, &config);
+        (plan, inputs.open)
+    })
+    .await
+    .map_err(|e| Status::internal(format!("allocation stopped: {e}")))?;
+    let plan = plan.map_err(core_error)?;
+    let versions = orders.into_iter().map(|o| o.id).zip(inputs.versions).collect();
+    Ok((plan, versions, open, offer_count))
 }
 
 #[tonic::async_trait]
@@ -281,20 +342,21 @@ impl pb::allocation_server::Allocation for AllocationService {
         &self,
         request: Request<pb::ProposeAllocationRequest>,
     ) -> Result<Response<pb::AllocationPlan>, Status> {
-        let caller = authenticate(&self.0, &request)?;
+        let caller = authenticate(&self.core, &request)?;
         let mut v = Violations::new();
         let as_of = v.check("as_of", cosx_domain::vocab::parse_optional_date(&request.get_ref().as_of)).flatten();
         valid(v, Some(()))?;
         let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-        let (plan, orders, open, offer_count) = plan(&self.0, &caller, as_of).await?;
-        Ok(Response::new(plan_out(&plan, &orders, open, offer_count)))
+        let (plan, versions, open, offer_count) = plan(&self.core, &self.views, &caller, as_of).await?;
+        let version = |id: &str| versions.get(id).copied().unwrap_or(0);
+        Ok(Response::new(plan_out(&plan, &version, open, offer_count)))
     }
 
     async fn commit(
         &self,
         request: Request<pb::CommitAllocationRequest>,
     ) -> Result<Response<pb::CommitAllocationResponse>, Status> {
-        let caller = authenticate(&self.0, &request)?;
+        let caller = authenticate(&self.core, &request)?;
         if !caller.is_coordinator() {
             return Err(CoreError::PermissionDenied("only a COORDINATOR party may commit an allocation".into()).into());
         }
@@ -331,23 +393,22 @@ impl pb::allocation_server::Allocation for AllocationService {
         // department and fiscal year would pass 50 % because of it. One
         // already over (cost overruns, say) that the plan does not push
         // further does not block work for the others.
-        let (orders, domain_offers, baselines, parties) = self.0.balance_inputs(&caller).await?;
+        let inputs = inputs(&self.core, &self.views, &caller).await?;
         // Every assignment is re-checked against the rules Propose applies
         // (capability, export licences, third-country and prime approvals,
         // organic-only, own orders): an edited plan proposes nothing the
         // solver could not have.
-        let open = adapt::open_orders(&orders, &parties);
-        let mut work = adapt::work_records(&orders, &domain_offers, &parties);
+        let open: HashMap<&str, &core::OpenOrder> = inputs.open.iter().map(|o| (o.id.as_str(), o)).collect();
         let today = chrono::Utc::now().date_naive();
-        let allocation = self.0.allocation_config(today);
-        let offers = adapt::offers(&domain_offers, &parties, today);
+        let allocation = self.core.allocation_config(today);
+        let offers = adapt::offers(&inputs.offers, &inputs.parties, today);
         let mut ineligible = HashMap::new();
         // A move off a disrupted site is judged by the disruption's rule
         // and the same eligibility as any proposal (`check_disrupted_move`).
         let mut moves = std::collections::HashSet::new();
         for (name, id, _, provider, _, disruption) in &steps {
             if let Some(d) = disruption {
-                match self.0.check_disrupted_move(&caller, d, id, provider).await {
+                match self.core.check_disrupted_move(&caller, d, id, provider).await {
                     Ok(_) => {
                         moves.insert(id.clone());
                     }
@@ -361,7 +422,7 @@ impl pb::allocation_server::Allocation for AllocationService {
             if disruption.is_some() {
                 return moves.contains(id);
             }
-            let verdict = match open.iter().find(|o| &o.id == id) {
+            let verdict = match open.get(id.as_str()) {
                 Some(order) => {
                     core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
                         let (_, detail) = adapt::reason_detail(&reason);
@@ -378,22 +439,29 @@ impl pb::allocation_server::Allocation for AllocationService {
                 }
             }
         });
-        let config = core::BalanceConfig { include_proposed: true, ..core::BalanceConfig::default() };
-        let before = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+        let config = balance_config();
+        let mut work = inputs.work;
+        let before = core::department_balances(&work, &inputs.baselines, &config).map_err(core_error)?;
+        // The work each proposal would add, from the order as stored (only
+        // the orders of this commit are read).
         for (_, id, _, provider, _, _) in &steps {
-            let Some(o) = orders.iter().find(|o| &o.id == id) else { continue };
+            let o = match self.core.get_order(&caller, id).await {
+                Ok(o) => o,
+                Err(CoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if moves.contains(id) {
                 // The moved work leaves the disrupted provider's count.
                 work.retain(|w| &w.order_id != id);
             } else if !o.state.is_open() {
                 continue;
             }
-            let mut proposed = o.clone();
+            let mut proposed = o;
             proposed.state = cosx_domain::RepairOrderState::Proposed;
             proposed.provider = Some(provider.clone());
-            work.extend(adapt::work_records(&[proposed], &domain_offers, &parties));
+            work.extend(adapt::work_records(&[proposed], &inputs.offers, &inputs.parties));
         }
-        let after = core::department_balances(&work, &adapt::baselines(&baselines), &config).map_err(core_error)?;
+        let after = core::department_balances(&work, &inputs.baselines, &config).map_err(core_error)?;
         let pushed_over = |b: &&core::DepartmentBalance| {
             b.status == core::BalanceStatus::Violation
                 && !before.iter().any(|a| {
@@ -425,10 +493,10 @@ impl pb::allocation_server::Allocation for AllocationService {
             let outcome = match disruption {
                 Some(d) => {
                     let reason = format!("re-plan of disruptions/{d}: moved off the disrupted site; {reason}");
-                    self.0.move_disrupted_order(&caller, &d, &id, version, &provider, reason).await
+                    self.core.move_disrupted_order(&caller, &d, &id, version, &provider, reason).await
                 }
                 None => {
-                    self.0
+                    self.core
                         .transition_order(
                             &caller,
                             &id,

@@ -168,7 +168,12 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         let open = adapt::open_orders(&reopened_orders, &parties);
         let core_offers = adapt::offers(&reduced, &parties, as_of);
         let plan = core::allocate(&open, &core_offers, &funds, &self.0.allocation_config(as_of)).map_err(core_error)?;
-        let mut out = plan_out(&plan, &stranded, open.len(), core_offers.len());
+        let mut out = plan_out(
+            &plan,
+            &|id| stranded.iter().find(|o| o.id == id).map_or(0, |o| o.version),
+            open.len(),
+            core_offers.len(),
+        );
         let name = format!("disruptions/{}", disruption.id);
         let provider = disruption.draft.provider.to_string();
         // What the disrupted site can still take stays there: not a move.

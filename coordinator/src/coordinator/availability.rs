@@ -226,9 +226,10 @@ impl Coordinator {
         Ok(self.commit(caller, key, change, &baseline).await?.unwrap_or(baseline))
     }
 
-    /// Inputs of the workload balance and of allocation, as a coordinator
-    /// sees them: every order, every active offer, every baseline, and the
-    /// registry (for provider kinds and nations). Coordinators only.
+    /// What a disruption's re-plan weighs, as a coordinator sees it: every
+    /// order, every active offer, every baseline, and the registry (for
+    /// provider kinds and nations), read from the store (Propose and Commit
+    /// read the log views instead). Coordinators only.
     pub async fn balance_inputs(
         &self,
         caller: &Caller,

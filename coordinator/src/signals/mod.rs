@@ -2,7 +2,8 @@
 //! records to the pure cores (`cosx-availability`, `cosx-demand` and
 //! `cosx-allocation`) and the queries over them. The adapters do no I/O:
 //! the coordinator gathers the records a caller may see and hands them here.
-//! `views` keeps the demand cube, the workload balance and the alert state
+//! `views` keeps the demand cube, the workload balance, the orders open for
+//! allocation and the alert state
 //! up to date from the event log (reading it through the coordinator), and
 //! `alerts` runs the task that raises bottleneck and 50/50 alerts on the feed.
 
@@ -10,6 +11,7 @@ pub mod alerts;
 pub mod availability;
 pub mod balance;
 pub mod demand;
+pub mod open_orders;
 pub mod order_counts;
 pub mod views;
 pub mod workload;

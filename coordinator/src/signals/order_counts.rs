@@ -7,7 +7,10 @@
 //! releasability, the inputs of [`may_see`]. A caller's count adds up the
 //! classes [`may_see`] lets it see, the same rule a read or list applies.
 //! Each order is remembered only as the class it was counted in (a 128-bit
-//! id and a class number), so a step moves it between classes. Must never:
+//! id and a class number), so a step moves it between classes; an order in
+//! a terminal state (closed, cancelled) takes no further step, so it stays
+//! counted and is forgotten (memory follows the orders still moving, not
+//! history). Must never:
 //! hold an order's contents, or judge visibility other than by [`may_see`].
 
 use std::collections::HashMap;
@@ -37,7 +40,7 @@ pub struct OrderCounts {
 }
 
 /// An order id as a 128-bit key: the UUID it is, else a hash of its text.
-fn key(id: &str) -> u128 {
+pub(crate) fn order_key(id: &str) -> u128 {
     match uuid::Uuid::parse_str(id) {
         Ok(u) => u.as_u128(),
         Err(_) => {
@@ -65,13 +68,16 @@ impl OrderCounts {
         if to == next {
             self.classes.push((class, 0));
         }
-        if let Some(from) = self.orders.insert(key(&order.id), to)
+        if let Some(from) = self.orders.insert(order_key(&order.id), to)
             && let Some((_, n)) = self.classes.get_mut(from as usize)
         {
             *n = n.saturating_sub(1);
         }
         if let Some((_, n)) = self.classes.get_mut(to as usize) {
             *n += 1;
+        }
+        if order.state.is_terminal() {
+            self.orders.remove(&order_key(&order.id));
         }
     }
 
@@ -85,5 +91,33 @@ impl OrderCounts {
             }
         }
         RepairOrderState::ALL.iter().filter_map(|s| by_state.get(s).map(|n| (*s, *n))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::signals::workload::tests::base_order;
+    use cosx_domain::PartyKind;
+
+    #[test]
+    fn a_cancelled_order_stays_counted_and_is_forgotten() {
+        let coordinator = Party {
+            id: PartyId::parse("US-INDOPACOM-J4").unwrap(),
+            kind: PartyKind::Coordinator,
+            nation: Nation::usa(),
+            department: None,
+            display_name: "J4".into(),
+            suspended: false,
+        };
+        let mut counts = OrderCounts::default();
+        let mut o = base_order();
+        o.id = "o-1".into();
+        counts.apply(&o);
+        o.state = RepairOrderState::Cancelled;
+        counts.apply(&o);
+        assert_eq!(counts.visible_to(&coordinator), [(RepairOrderState::Cancelled, 1)]);
+        assert!(counts.orders.is_empty(), "a terminal order is not remembered");
     }
 }

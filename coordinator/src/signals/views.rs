@@ -1,10 +1,11 @@
 //! Everything the signals keep from the event log, read by one cursor: the
 //! demand cube, the workload balance, the active capacity offers (indexed by
-//! demand cell), the active disruptions, the current availability reports
-//! (assessed once) and the alert state. Queries and the alert task share one
+//! demand cell), the active disruptions, the orders open for allocation,
+//! the current availability reports (assessed once) and the alert state.
+//! Queries and the alert task share one
 //! instance; each catches it up to the log's end before reading it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cosx_demand as dm;
 use cosx_domain::CapacityUnit;
@@ -40,6 +41,11 @@ pub struct LogViews {
     pub reports: super::availability::CurrentReports,
     /// Repair orders counted per state and visibility class.
     pub order_counts: super::order_counts::OrderCounts,
+    /// The orders open for allocation.
+    pub open_orders: super::open_orders::OpenOrders,
+    /// The sequence of the event that created each offer, the order a
+    /// listing of the store returns them in.
+    offer_places: HashMap<String, i64>,
     cursor: i64,
 }
 
@@ -78,6 +84,15 @@ impl LogViews {
         self.disruptions.values().cloned().collect()
     }
 
+    /// The active offers in the order a listing of the store returns them
+    /// (by creation), for the allocation core, whose ties follow its input.
+    pub fn offers_listed(&self) -> Vec<CapacityOffer> {
+        let mut offers: Vec<(i64, &CapacityOffer)> =
+            self.offers.values().map(|o| (self.offer_places.get(&o.id).copied().unwrap_or(i64::MAX), o)).collect();
+        offers.sort_by_key(|(place, _)| *place);
+        offers.into_iter().map(|(_, o)| o.clone()).collect()
+    }
+
     /// Reads the log from the cursor to its end.
     pub async fn catch_up(&mut self, core: &Coordinator) -> Result<(), CoreError> {
         loop {
@@ -102,6 +117,7 @@ impl LogViews {
         match &event.content {
             EventContent::RepairOrder { order, transition, .. } => {
                 self.order_counts.apply(order);
+                self.open_orders.apply(event.sequence, 0, order, self.workload.parties());
                 self.alerts.dirty_balances = true;
                 // Demand changes when an order is created or cancelled.
                 let from = transition.as_ref().and_then(|t| t.from);
@@ -111,14 +127,22 @@ impl LogViews {
             }
             EventContent::Split { parent, parts } => {
                 self.order_counts.apply(parent);
-                for part in parts {
+                self.open_orders.apply(event.sequence, 0, parent, self.workload.parties());
+                for (i, part) in parts.iter().enumerate() {
                     self.order_counts.apply(part);
+                    self.open_orders.apply(
+                        event.sequence,
+                        u32::try_from(i).unwrap_or(u32::MAX),
+                        part,
+                        self.workload.parties(),
+                    );
                 }
                 self.alerts.dirty_balances = true;
                 self.alerts.dirty_cells.insert(order_cell(parent));
                 self.alerts.dirty_cells.extend(parts.iter().map(order_cell));
             }
             EventContent::CapacityOffer { offer } => {
+                self.offer_places.entry(offer.id.clone()).or_insert(event.sequence);
                 if let Some(old) = self.offers.remove(&offer.id) {
                     for cell in offer_cells(&old) {
                         if let Some(ids) = self.offers_by_cell.get_mut(&cell) {

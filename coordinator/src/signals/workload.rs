@@ -189,8 +189,14 @@ impl WorkloadView {
         &self,
         config: &core::BalanceConfig,
     ) -> Result<Vec<core::DepartmentBalance>, core::InputError> {
-        let work: Vec<core::WorkRecord> = self
-            .by_department
+        core::department_balances(&self.department_work(), &self.baselines(), config)
+    }
+
+    /// One synthetic work record per department sum: what
+    /// [`core::department_balances`] makes of them is what it makes of
+    /// every order's record (allocation adds the work a plan would propose).
+    pub fn department_work(&self) -> Vec<core::WorkRecord> {
+        self.by_department
             .iter()
             .map(|((dept, fy, basis, source, kind, month), sum)| {
                 synthetic(sum, *source, *month, |r| {
@@ -200,8 +206,7 @@ impl WorkloadView {
                     r.funds_fiscal_year = (*basis == core::FiscalYearBasis::Funds).then_some(*fy);
                 })
             })
-            .collect();
-        core::department_balances(&work, &self.baselines(), config)
+            .collect()
     }
 
     /// Balances, shares and utilization; `offers` are the active offers.

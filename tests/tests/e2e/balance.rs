@@ -369,3 +369,74 @@ async fn work_at_a_us_depot_on_an_item_in_japan_counts_for_northcom_and_the_usa(
     assert_eq!(keys(&answer.by_nation), ["USA"], "{answer:?}");
     Ok(())
 }
+
+/// What a plan says, order by order: the order at its version, and where it goes.
+fn placements(plan: &pb::AllocationPlan) -> Vec<(String, i64, String)> {
+    plan.assignments.iter().map(|a| (a.repair_order.clone(), a.order_version, a.capacity_offer.clone())).collect()
+}
+
+#[tokio::test]
+async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_plans_the_same() -> anyhow::Result<()> {
+    let mut ex = TestExchange::start().await?;
+    offer(&ex, eligible_offer()).await?;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(create(&ex, party::USAF, repair_order(party::USAF)).await?);
+    }
+    baseline(&ex, 1_000_000_000, 0).await?;
+    let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
+    let first = propose(&mut j4).await?;
+    assert_eq!((first.open_orders, first.assignments.len()), (3, 3), "{first:?}");
+
+    // Proposed by hand, then declined: open again, at its new version.
+    propose_by_hand(&ex, &orders[0], party::MHI).await?;
+    let plan = propose(&mut j4).await?;
+    assert_eq!(plan.open_orders, 2, "{plan:?}");
+    assert!(plan.assignments.iter().all(|a| a.repair_order != orders[0].name), "{plan:?}");
+    ex.exchange(party::MHI)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: orders[0].name.clone(),
+            version: orders[0].version + 1,
+            action: pb::RepairOrderAction::Decline as i32,
+            reason: "no slot this quarter".into(),
+            ..Default::default()
+        })
+        .await?;
+    let declined = propose(&mut j4).await?;
+    assert_eq!(declined.open_orders, 3, "{declined:?}");
+    let again = declined.assignments.iter().find(|a| a.repair_order == orders[0].name);
+    assert_eq!(again.map(|a| a.order_version), Some(orders[0].version + 2), "{declined:?}");
+
+    // Cancelled by its originator: never planned again, and a commit of it is refused.
+    ex.exchange(party::USAF)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: orders[1].name.clone(),
+            version: orders[1].version,
+            action: pb::RepairOrderAction::Cancel as i32,
+            ..Default::default()
+        })
+        .await?;
+    let plan = propose(&mut j4).await?;
+    assert_eq!(plan.open_orders, 2, "{plan:?}");
+    assert!(plan.assignments.iter().chain(&first.assignments).any(|a| a.repair_order == orders[1].name));
+    assert!(plan.assignments.iter().all(|a| a.repair_order != orders[1].name), "{plan:?}");
+    let stale: Vec<pb::AllocationAssignment> =
+        first.assignments.iter().filter(|a| a.repair_order == orders[1].name).cloned().collect();
+    let refused = j4.commit(pb::CommitAllocationRequest { assignments: stale }).await?.into_inner();
+    assert_eq!(refused.results.len(), 1, "{refused:?}");
+    assert!(!refused.results[0].proposed && refused.results[0].error.contains("not open"), "{refused:?}");
+
+    // A new coordinator process rebuilds the open orders from the log: the same plan.
+    ex.restart().await?;
+    let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
+    let after = propose(&mut j4).await?;
+    assert_eq!(placements(&after), placements(&plan));
+    assert_eq!((after.open_orders, after.offers), (plan.open_orders, plan.offers));
+    // And commits it: the proposals land at the versions the plan gave.
+    let done = j4.commit(pb::CommitAllocationRequest { assignments: after.assignments.clone() }).await?.into_inner();
+    assert!(done.results.iter().all(|r| r.proposed), "{done:?}");
+    assert_eq!(propose(&mut j4).await?.open_orders, 0);
+    Ok(())
+}
