@@ -21,6 +21,7 @@
 //! never reach into the coordinator's core to read or change state: what
 //! it shows, a party with the same certificate could see.
 
+mod conversation;
 pub mod dashboard;
 pub mod link;
 pub mod scenario;
@@ -383,6 +384,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut last_step: BTreeMap<String, u32> = BTreeMap::new();
     let mut serial = 0u32;
     let mut total = Tally::default();
+    let mut typhoon = None;
     for m in 1..=args.months {
         let month = Month::nth(start, m);
         println!("\n== Month {m}: {} (FY{} Q{}) ==", month.label(), month.fiscal_year(), month.fiscal_quarter());
@@ -425,6 +427,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             }
         }
         demo.settle().await?;
+        if m == 1 {
+            // Quotes before an order: the owner picks the provider on price.
+            conversation::quotes_before_an_order(&demo, "US-PACAF-A4", "C-130J", &month).await?;
+            demo.settle().await?;
+        }
+        if m == 3
+            && let Some(t) = typhoon.take()
+        {
+            conversation::the_typhoon_passes(&demo, &t).await?;
+            demo.settle().await?;
+        }
 
         // The coordinating office allocates the open orders and commits the plan.
         let mut allocation = pb::allocation_client::AllocationClient::new(demo.j4.channel());
@@ -441,10 +454,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             };
         print!("{}", dashboard::allocation(&plan, &committed, &index));
         demo.settle().await?;
+        if m == 2 {
+            // A typhoon hits a depot for the month: the office re-plans what it strands.
+            typhoon = Some(conversation::a_typhoon_strands_work(&demo, &month).await?);
+            demo.settle().await?;
+        }
 
         // Providers answer proposals and move their work on, through their nodes.
         work_month(&demo, &mut rng, &month, &mut last_step, &mut tally).await?;
         demo.settle().await?;
+        if m == 2 {
+            // Work turns out dearer than estimated: a repair exception, answered by the owner.
+            conversation::an_exception_on_work_in_progress(&demo).await?;
+            demo.settle().await?;
+        }
         close_shipped(&demo, &month, &mut tally).await?;
         demo.settle().await?;
         println!(

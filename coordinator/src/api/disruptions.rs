@@ -184,8 +184,12 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
             repair_order: a.repair_order,
             reason: STAYS.into(),
             detail: format!(
-                "{provider}'s site {:?} keeps enough capacity for it while disrupted ({}% lost)",
-                disruption.draft.site, disruption.draft.capacity_reduction_percent
+                "{provider}'s site {:?} keeps enough capacity for it in the periods its work falls in \
+                 ({}% lost from {} to {})",
+                disruption.draft.site,
+                disruption.draft.capacity_reduction_percent,
+                disruption.draft.start,
+                disruption.draft.expected_end
             ),
             blocked_by: vec![],
         }));

@@ -73,6 +73,15 @@ fn the_demo_runs_the_exchange_end_to_end_and_exits() -> Result<(), Box<dyn std::
             out.lines().any(|l| l.trim_start().starts_with(region) && (l.contains(" TSB") || l.contains("CROSTON")));
         assert!(row, "no regional demand row for {region}:\n{out}");
     }
+    // The repair conversation: quotes before an order, an exception, a typhoon and its re-plan.
+    has("eligible providers to quote on");
+    has("final quote at $");
+    has("raised a cost-over-estimate exception on");
+    has("!! typhoon: JPN-MHI-KOMAKI declared a disruption at Komaki South");
+    let moves = number_after(&out, "order(s) stranded at Komaki South;").unwrap_or(0.0);
+    assert!(moves > 0.0, "the re-plan moves nothing:\n{out}");
+    has("order(s) proposed to their new providers");
+    has("resolved the typhoon's disruption");
     has("demand against capacity");
     has("worst bottlenecks");
     for department in ["Air Force", "Navy", "Army"] {
