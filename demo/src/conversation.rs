@@ -15,9 +15,8 @@ use cosx_proto::v1 as pb;
 use super::scenario::{CUT_OFF, Month, PARTIES};
 use super::{Demo, date};
 
-/// The depot the typhoon hits, and the site its offer names.
+/// The depot the typhoon hits (at the site its offer names).
 const TYPHOON_PROVIDER: &str = "JPN-MHI-KOMAKI";
-const TYPHOON_SITE: &str = "Komaki South";
 
 fn money(cents: i64) -> pb::Money {
     pb::Money { currency_code: "USD".into(), amount_minor: cents }
@@ -157,10 +156,15 @@ pub(crate) async fn an_exception_on_work_in_progress(demo: &Demo) -> anyhow::Res
 /// commits the moves (each new provider still accepts or declines).
 /// Returns the disruption's name and version, for resolving it later.
 pub(crate) async fn a_typhoon_strands_work(demo: &Demo, month: &Month) -> anyhow::Result<(String, i64)> {
+    let site = super::OFFERS
+        .iter()
+        .find(|o| o.provider == TYPHOON_PROVIDER)
+        .map(|o| o.site.name)
+        .context("the typhoon's depot offers no capacity")?;
     let declared = pb::disruptions_client::DisruptionsClient::new(demo.node(TYPHOON_PROVIDER)?.client.channel())
         .declare_disruption(pb::DeclareDisruptionRequest {
             disruption: Some(pb::Disruption {
-                site: TYPHOON_SITE.into(),
+                site: site.into(),
                 cause: pb::DisruptionCause::NaturalDisaster as i32,
                 capacity_reduction_percent: 100,
                 start_date: date(month.first),
@@ -176,7 +180,7 @@ pub(crate) async fn a_typhoon_strands_work(demo: &Demo, month: &Month) -> anyhow
         .context("typhoon: declare")?
         .into_inner();
     println!(
-        "  !! typhoon: {TYPHOON_PROVIDER} declared a disruption at {TYPHOON_SITE}: closed (all of its capacity lost) {} to {}",
+        "  !! typhoon: {TYPHOON_PROVIDER} declared a disruption at {site}: closed (all of its capacity lost) {} to {}",
         declared.start_date, declared.expected_end_date
     );
     let channel = demo.j4.channel();
@@ -191,7 +195,7 @@ pub(crate) async fn a_typhoon_strands_work(demo: &Demo, month: &Month) -> anyhow
         .await?
         .into_inner();
     println!(
-        "  the coordinating office's re-plan: {} order(s) stranded at {TYPHOON_SITE}; {} move, {} stay or cannot move",
+        "  the coordinating office's re-plan: {} order(s) stranded at {site}; {} move, {} stay or cannot move",
         stranded.len(),
         plan.assignments.len(),
         plan.unplaced.len()

@@ -323,36 +323,10 @@ impl Coordinator {
         order.provider = step.provider;
         order.version += 1;
         order.update_time = time;
-        let write = order_write(&order, Some(version))?;
-        let mut aud = write.audience.clone();
-        if let Some(old) = held_by {
-            aud.parties.push(old.to_string());
-        }
-        let replayed = self
-            .commit(
-                caller,
-                &RequestKey::default(),
-                Change {
-                    records: vec![write],
-                    transitions: vec![TransitionWrite {
-                        order_id: order.id.clone(),
-                        version: order.version,
-                        body: to_json(&transition)?,
-                    }],
-                    kind: "REPAIR_ORDER_TRANSITIONED",
-                    subject: format!("repairOrders/{}", order.id),
-                    audience: aud,
-                    content: EventContent::RepairOrder {
-                        order: order.clone(),
-                        transition: Some(transition),
-                        quote: None,
-                        exception: None,
-                    },
-                    time,
-                },
-                &order,
-            )
-            .await?;
-        Ok(replayed.unwrap_or(order))
+        // The provider it leaves learns of the move too.
+        self.commit_order_step(caller, &RequestKey::default(), order, transition, version, |aud| {
+            aud.parties.extend(held_by.map(|p| p.to_string()))
+        })
+        .await
     }
 }

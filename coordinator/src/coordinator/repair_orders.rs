@@ -160,11 +160,28 @@ impl Coordinator {
         order.version += 1;
         order.update_time = time;
         order.progress.merge(&progress);
-        let write = order_write(&order, Some(version))?;
         // The feed shows a step to the parties it concerns (a provider that
         // declines still learns its own decline went through); history does the same.
+        let provider = step_provider(held_by.as_ref(), order.provider.as_ref(), order.state).map(ToString::to_string);
+        self.commit_order_step(caller, key, order, transition, version, |aud| aud.provider = provider).await
+    }
+
+    /// Commits one lifecycle step of `order`, already moved on by
+    /// `transition` from `expected_version`: the order, its history step and
+    /// one `REPAIR_ORDER_TRANSITIONED` event, whose audience is the order's
+    /// as `widen` leaves it. The one commit of every order step.
+    pub(super) async fn commit_order_step(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        order: RepairOrder,
+        transition: Transition,
+        expected_version: i64,
+        widen: impl FnOnce(&mut Audience),
+    ) -> Result<RepairOrder> {
+        let write = order_write(&order, Some(expected_version))?;
         let mut aud = write.audience.clone();
-        aud.provider = step_provider(held_by.as_ref(), order.provider.as_ref(), order.state).map(ToString::to_string);
+        widen(&mut aud);
         let replayed = self
             .commit(
                 caller,
@@ -185,7 +202,7 @@ impl Coordinator {
                         quote: None,
                         exception: None,
                     },
-                    time,
+                    time: order.update_time,
                 },
                 &order,
             )
