@@ -5,20 +5,19 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
-use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
-use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
-use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
-use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
-use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
-use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
-use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
-use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
-use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
-use cosx_proto::v1::update_requests_server::{SERVICE_NAME as UPDATE_REQUESTS, UpdateRequestsServer};
-use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
+use cosx_proto::v1::allocation_server::AllocationServer;
+use cosx_proto::v1::comments_server::CommentsServer;
+use cosx_proto::v1::disruptions_server::DisruptionsServer;
+use cosx_proto::v1::exchange_server::ExchangeServer;
+use cosx_proto::v1::export_server::ExportServer;
+use cosx_proto::v1::feed_server::FeedServer;
+use cosx_proto::v1::quotes_server::QuotesServer;
+use cosx_proto::v1::registry_server::RegistryServer;
+use cosx_proto::v1::repair_exceptions_server::RepairExceptionsServer;
+use cosx_proto::v1::signals_server::SignalsServer;
+use cosx_proto::v1::update_requests_server::UpdateRequestsServer;
+use cosx_proto::v1::webhooks_server::WebhooksServer;
 use tokio::net::TcpListener;
-use tonic::service::RoutesBuilder;
 
 use crate::api::{
     AllocationService, CommentsService, DisruptionsService, ExceptionsService, ExchangeService, ExportService,
@@ -126,23 +125,19 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
     ));
     let serving = cosx_edge::listener::serve(listener, edge, |cx| {
         let signals = Arc::new(SignalsService::new(core.clone(), views.clone(), config.signals.clone()));
-        let mut routes = RoutesBuilder::default();
-        routes
-            .add_service(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(CommentsServer::new(CommentsService(core.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(
+        let mut services = Services::new(Some(cosx_console::web_face()));
+        services
+            .add(RegistryServer::new(RegistryService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(ExchangeServer::new(ExchangeService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(QuotesServer::new(QuotesService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(CommentsServer::new(CommentsService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(
                 UpdateRequestsServer::new(UpdateRequestsService(core.clone()))
                     .max_decoding_message_size(cx.max_message),
             )
-            .add_service(
-                RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message),
-            )
-            .add_service(
-                DisruptionsServer::new(DisruptionsService(core.clone())).max_decoding_message_size(cx.max_message),
-            )
-            .add_service(
+            .add(RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(DisruptionsServer::new(DisruptionsService(core.clone())).max_decoding_message_size(cx.max_message))
+            .add(
                 FeedServer::new(FeedService::new(
                     core.clone(),
                     cx.closing.clone(),
@@ -150,33 +145,14 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 ))
                 .max_decoding_message_size(cx.max_message),
             )
-            .add_service(SignalsServer::from_arc(signals.clone()).max_decoding_message_size(cx.max_message))
-            .add_service(
-                ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message),
-            )
-            .add_service(
+            .add(SignalsServer::from_arc(signals.clone()).max_decoding_message_size(cx.max_message))
+            .add(ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message))
+            .add(
                 AllocationServer::new(AllocationService::new(core.clone(), views.clone()))
                     .max_decoding_message_size(cx.max_message),
             )
-            .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
-        Services {
-            routes,
-            names: vec![
-                REGISTRY,
-                EXCHANGE,
-                QUOTES,
-                EXCEPTIONS,
-                COMMENTS,
-                UPDATE_REQUESTS,
-                DISRUPTIONS,
-                FEED,
-                SIGNALS,
-                ALLOCATION,
-                EXPORT,
-                WEBHOOKS,
-            ],
-            web: Some(cosx_console::web_face()),
-        }
+            .add(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
+        services
     })
     .await?;
     let (metrics_addr, metrics) = match config.metrics_listen {

@@ -222,15 +222,14 @@ pub fn demand(signal: &pb::GetDemandSignalResponse) -> String {
         .iter()
         .map(|(key, (orders, qty, hours, months))| {
             let f = forecasts.get(key);
+            // The methods' forecasts are flat, so one point stands for the
+            // coming months. Its band is of one month's demand, not of the
+            // mean: a sparse cell's mean can lie above a band of [0, 0].
             let next: Vec<String> = f
-                .map(|f| {
-                    f.points
-                        .iter()
-                        .take(3)
-                        .map(|p| format!("{} [{}-{}]", thousands(p.point), thousands(p.lower), thousands(p.upper)))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .and_then(|f| f.points.first())
+                .map(|p| format!("{}/mo (band {}-{})", thousands(p.point), thousands(p.lower), thousands(p.upper)))
+                .into_iter()
+                .collect();
             vec![
                 key.0.clone(),
                 key.1.clone(),
@@ -254,7 +253,7 @@ pub fn demand(signal: &pb::GetDemandSignalResponse) -> String {
             ">months",
             "pattern",
             "method",
-            "forecast labor h, next months [band]",
+            "forecast labor h (band: one month's demand)",
         ],
         &rows,
     ));

@@ -52,14 +52,38 @@ pub struct Context {
 }
 
 /// The services of a listener, and the names health reports as serving.
+/// Built with [`Services::add`], so a service's name comes from the service
+/// itself and health can never report a list that differs from the routes.
 pub struct Services {
-    /// The gRPC services.
-    pub routes: RoutesBuilder,
-    /// Their full names (`cosx.v1.Exchange`), for `grpc.health.v1`.
-    pub names: Vec<&'static str>,
-    /// Pages served beside the API (the web console), built over the
-    /// same services called in process as the page's party.
-    pub web: Option<WebFace>,
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+    web: Option<WebFace>,
+}
+
+impl Services {
+    /// No services yet; `web` are the pages served beside the API (the web
+    /// console), built over the same services called in process.
+    pub fn new(web: Option<WebFace>) -> Self {
+        Services { routes: RoutesBuilder::default(), names: Vec::new(), web }
+    }
+
+    /// Adds a gRPC service; health reports it serving under its full name
+    /// (`cosx.v1.Exchange`).
+    pub fn add<S>(&mut self, service: S) -> &mut Self
+    where
+        S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
+            + tonic::server::NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(service);
+        self
+    }
 }
 
 /// Builds a listener's web pages from its services, called in process.

@@ -31,21 +31,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cosx_domain::PartyId;
-use cosx_proto::v1::allocation_server::{AllocationServer, SERVICE_NAME as ALLOCATION};
-use cosx_proto::v1::comments_server::{CommentsServer, SERVICE_NAME as COMMENTS};
-use cosx_proto::v1::disruptions_server::{DisruptionsServer, SERVICE_NAME as DISRUPTIONS};
-use cosx_proto::v1::exchange_server::{ExchangeServer, SERVICE_NAME as EXCHANGE};
-use cosx_proto::v1::export_server::{ExportServer, SERVICE_NAME as EXPORT};
-use cosx_proto::v1::feed_server::{FeedServer, SERVICE_NAME as FEED};
-use cosx_proto::v1::node_server::{NodeServer, SERVICE_NAME as NODE};
-use cosx_proto::v1::quotes_server::{QuotesServer, SERVICE_NAME as QUOTES};
-use cosx_proto::v1::registry_server::{RegistryServer, SERVICE_NAME as REGISTRY};
-use cosx_proto::v1::repair_exceptions_server::{RepairExceptionsServer, SERVICE_NAME as EXCEPTIONS};
-use cosx_proto::v1::signals_server::{SERVICE_NAME as SIGNALS, SignalsServer};
-use cosx_proto::v1::update_requests_server::{SERVICE_NAME as UPDATE_REQUESTS, UpdateRequestsServer};
-use cosx_proto::v1::webhooks_server::{SERVICE_NAME as WEBHOOKS, WebhooksServer};
+use cosx_proto::v1::allocation_server::AllocationServer;
+use cosx_proto::v1::comments_server::CommentsServer;
+use cosx_proto::v1::disruptions_server::DisruptionsServer;
+use cosx_proto::v1::exchange_server::ExchangeServer;
+use cosx_proto::v1::export_server::ExportServer;
+use cosx_proto::v1::feed_server::FeedServer;
+use cosx_proto::v1::node_server::NodeServer;
+use cosx_proto::v1::quotes_server::QuotesServer;
+use cosx_proto::v1::registry_server::RegistryServer;
+use cosx_proto::v1::repair_exceptions_server::RepairExceptionsServer;
+use cosx_proto::v1::signals_server::SignalsServer;
+use cosx_proto::v1::update_requests_server::UpdateRequestsServer;
+use cosx_proto::v1::webhooks_server::WebhooksServer;
 use tokio::net::TcpListener;
-use tonic::service::RoutesBuilder;
 
 use self::api::{
     Node, NodeAllocation, NodeComments, NodeDisruptions, NodeExceptions, NodeExchange, NodeExport, NodeFeed,
@@ -172,44 +171,22 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
     ));
     let serving = edge::serve(listener, edge, |cx| {
         let n = &node;
-        let mut routes = RoutesBuilder::default();
-        routes
-            .add_service(RegistryServer::new(NodeRegistry(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(ExchangeServer::new(NodeExchange(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(FeedServer::new(NodeFeed(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(
-                RepairExceptionsServer::new(NodeExceptions(n.clone())).max_decoding_message_size(cx.max_message),
-            )
-            .add_service(CommentsServer::new(NodeComments(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(
-                UpdateRequestsServer::new(NodeUpdateRequests(n.clone())).max_decoding_message_size(cx.max_message),
-            )
-            .add_service(DisruptionsServer::new(NodeDisruptions(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
-            .add_service(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
-        Services {
-            routes,
-            names: vec![
-                REGISTRY,
-                EXCHANGE,
-                QUOTES,
-                EXCEPTIONS,
-                COMMENTS,
-                UPDATE_REQUESTS,
-                DISRUPTIONS,
-                FEED,
-                SIGNALS,
-                ALLOCATION,
-                EXPORT,
-                NODE,
-                WEBHOOKS,
-            ],
-            web: Some(cosx_console::web_face()),
-        }
+        let mut services = Services::new(Some(cosx_console::web_face()));
+        services
+            .add(RegistryServer::new(NodeRegistry(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(ExchangeServer::new(NodeExchange(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(FeedServer::new(NodeFeed(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(SignalsServer::new(NodeSignals(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(AllocationServer::new(NodeAllocation(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(ExportServer::new(NodeExport(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(QuotesServer::new(NodeQuotes(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(RepairExceptionsServer::new(NodeExceptions(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(CommentsServer::new(NodeComments(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(UpdateRequestsServer::new(NodeUpdateRequests(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(DisruptionsServer::new(NodeDisruptions(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(NodeServer::new(NodeStatusService(n.clone())).max_decoding_message_size(cx.max_message))
+            .add(WebhooksServer::from_arc(webhooks.clone()).max_decoding_message_size(cx.max_message));
+        services
     })
     .await?;
     let addr = serving.addr;
