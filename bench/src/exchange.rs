@@ -85,6 +85,8 @@ fn bench_limits() -> Limits {
         burst_per_party: u32::MAX / 2,
         max_concurrent_calls: 4096,
         max_concurrent_calls_per_party: 4096,
+        // The fan-out figure follows the feed with many subscriptions of one party.
+        max_subscriptions_per_party: 100_000,
         ..Limits::default()
     }
 }
@@ -177,7 +179,8 @@ impl Pki {
             "listen = \"{addr}\"\ndatabase = {database:?}\ntrust_domain = \"{TRUST_DOMAIN}\"\nshutdown_grace = \"5s\"\n\n\
              [tls]\ncert = {cert:?}\nkey = {key:?}\nclient_ca = {ca:?}\n\n\
              [limits]\ncalls_per_second_per_party = {rate:e}\nburst_per_party = {burst}\n\
-             max_concurrent_calls = {calls}\nmax_concurrent_calls_per_party = {per_party}\n",
+             max_concurrent_calls = {calls}\nmax_concurrent_calls_per_party = {per_party}\n\
+             max_subscriptions_per_party = {subscriptions}\n",
             database = db.url(),
             cert = self.tls.cert.display().to_string(),
             key = self.tls.key.display().to_string(),
@@ -186,6 +189,7 @@ impl Pki {
             burst = limits.burst_per_party,
             calls = limits.max_concurrent_calls,
             per_party = limits.max_concurrent_calls_per_party,
+            subscriptions = limits.max_subscriptions_per_party,
         );
         for (id, kind, nation, dept) in PARTIES {
             toml.push_str(&format!("\n[[parties]]\nid = \"{id}\"\nkind = \"{kind}\"\nnation = \"{nation}\"\n"));

@@ -15,6 +15,7 @@
 
 mod alloc;
 mod exchange;
+mod fanout;
 mod fixtures;
 mod ingest;
 mod measure;
@@ -88,6 +89,18 @@ struct Args {
     /// Tiny sizes, for CI: checks the harness works in seconds; asserts nothing about speed.
     #[arg(long)]
     smoke: bool,
+    /// Feed subscribers following live in the fan-out figure (0: skip it).
+    #[arg(long, default_value_t = 1_000)]
+    fanout_subscribers: usize,
+    /// Events per second committed while they follow.
+    #[arg(long, default_value_t = 1_000.0)]
+    fanout_rate: f64,
+    /// How long the writers commit, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    fanout_seconds: f64,
+    /// Only the fan-out figure: no growth steps, no pure allocation.
+    #[arg(long)]
+    fanout_only: bool,
     /// Also write every figure here as JSON.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -691,6 +704,55 @@ fn growth(figures: &[Figure]) -> Vec<Figure> {
         .collect()
 }
 
+/// Feed fan-out (goal 7): the p99 delivery latency to
+/// `--fanout-subscribers` live subscribers at `--fanout-rate` commits per
+/// second, against one subscriber at the same rate in the same run, and the
+/// coordinator's CPU while it serves them. Each run on a fresh coordinator.
+async fn fanout_figures(args: &Args, pki: &Pki, figures: &mut Vec<Figure>) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for (subscribers, label) in [(1, "one"), (args.fanout_subscribers, "many")] {
+        eprintln!("fan-out: {subscribers} subscriber(s) at {} events/s", args.fanout_rate);
+        let db = ingest::Db::create(args.database_url.as_deref(), pki.dir.path(), &format!("fanout-{label}")).await?;
+        let coordinator = if args.coordinator_process {
+            let bin = match &args.server_bin {
+                Some(bin) => bin.clone(),
+                None => exchange::server_beside_bench()?,
+            };
+            pki.start_process(&db, &bin, &format!("fanout-{label}")).await?
+        } else {
+            Coordinator::InProcess(pki.start_coordinator(&db).await?)
+        };
+        let run = fanout::run(pki, &coordinator, subscribers, args.fanout_rate, args.fanout_seconds, label).await;
+        coordinator.stop().await?;
+        db.remove().await?;
+        runs.push(run?);
+    }
+    let (one, many) = (&runs[0], &runs[1]);
+    let size = format!("{} subscribers", args.fanout_subscribers);
+    let whose = if args.coordinator_process { "the coordinator's process" } else { "the whole bench process" };
+    figures.push(
+        Figure::new("7 feed", "Feed delivery latency p99", &size, many.quantile_ms(0.99), "ms")
+            .against("one subscriber, same rate (p99)", one.quantile_ms(0.99))
+            .note(format!(
+                "{} events at {} /s; {} of {} deliveries; p50 {} ms, max {} ms; goal p99 < 100 ms",
+                many.committed,
+                fmt(many.commit_rate),
+                many.delivered,
+                many.expected,
+                fmt(many.quantile_ms(0.5)),
+                fmt(many.quantile_ms(1.0)),
+            )),
+    );
+    if let (Some(cores), Some(alone)) = (many.cpu_cores, one.cpu_cores) {
+        figures.push(
+            Figure::new("7 feed", "CPU while fanning out", &size, cores, "cores")
+                .against("one subscriber, same rate", alone)
+                .note(format!("CPU seconds per second of {whose}")),
+        );
+    }
+    Ok(())
+}
+
 fn parse_instance(s: &str) -> anyhow::Result<(usize, usize)> {
     let (o, f) = s.split_once('x').ok_or_else(|| anyhow::anyhow!("{s:?}: expected ORDERSxOFFERS"))?;
     Ok((o.trim().parse()?, f.trim().parse()?))
@@ -717,6 +779,13 @@ async fn main() -> anyhow::Result<()> {
         args.alloc = vec!["300x30".to_owned(), "600x60".to_owned()];
         args.propose_offers = 8;
         args.open_orders = Some(40);
+        args.fanout_subscribers = 20;
+        args.fanout_rate = 50.0;
+        args.fanout_seconds = 1.0;
+    }
+    if args.fanout_only {
+        args.sizes.clear();
+        args.alloc.clear();
     }
     args.sizes.sort_unstable();
     let pki = Pki::create()?;
@@ -726,6 +795,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let grown = growth(&figures);
     figures.extend(grown);
+    if args.fanout_subscribers > 0 {
+        fanout_figures(&args, &pki, &mut figures).await?;
+    }
     for instance in &args.alloc {
         let (orders, offers) = parse_instance(instance)?;
         eprintln!("allocate {orders} x {offers}");

@@ -136,3 +136,51 @@ async fn a_suspended_party_loses_its_open_feed() -> anyhow::Result<()> {
     assert_eq!(ended, Some(tonic::Code::PermissionDenied));
     Ok(())
 }
+
+/// Every event `stream` delivers until it has been quiet for 400 ms.
+async fn until_quiet(stream: &mut tonic::Streaming<pb::Event>) -> anyhow::Result<Vec<pb::Event>> {
+    let mut events = Vec::new();
+    while let Ok(message) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
+        events.push(message?.ok_or_else(|| anyhow::anyhow!("the feed ended"))?);
+    }
+    Ok(events)
+}
+
+/// Live subscribers are served from the events the coordinator holds in
+/// memory: the visibility rule applies there exactly as in the store. A
+/// contractor following live sees the one order proposed to it and nothing
+/// of the others' orders, and a later replay gives the same events.
+#[tokio::test]
+async fn a_live_subscriber_sees_only_what_it_may_and_the_same_as_a_replay() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut live = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+    let before = until_quiet(&mut live).await?;
+    let names = create(&ex, 4, "live").await?;
+    ex.exchange(party::COORDINATOR)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: names[2].clone(),
+            version: 1,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: party::KAI.into(),
+            ..Default::default()
+        })
+        .await?;
+    let followed = until_quiet(&mut live).await?;
+    let orders: Vec<&str> = followed
+        .iter()
+        .filter_map(|e| match &e.subject {
+            Some(pb::event::Subject::RepairOrder(o)) => Some(o.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(orders, [names[2].as_str()], "only the order proposed to it, once");
+
+    let mut replay = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+    let replayed = until_quiet(&mut replay).await?;
+    let sequences = |events: &[pb::Event]| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
+    let mut lived = sequences(&before);
+    lived.extend(sequences(&followed));
+    assert_eq!(sequences(&replayed), lived, "a replay gives what was followed live");
+    Ok(())
+}
