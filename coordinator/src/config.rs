@@ -8,7 +8,7 @@
 //! Durations are strings with a unit: `"500ms"`, `"10s"`, `"2m"`.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use cosx_domain::{MilitaryDepartment, Nation, Party, PartyId, PartyKind, Violations};
@@ -341,48 +341,21 @@ impl CoordinatorConfig {
         if let Some(v) = var("COSX_TRUST_DOMAIN") {
             self.trust_domain = v;
         }
-        if let Some(v) = var("COSX_TLS_CERT") {
-            self.tls.cert = v.into();
-        }
-        if let Some(v) = var("COSX_TLS_KEY") {
-            self.tls.key = v.into();
-        }
-        if let Some(v) = var("COSX_TLS_CLIENT_CA") {
-            self.tls.client_ca = v.into();
-        }
-        if let Some(v) = var("COSX_TLS_CRLS") {
-            self.tls.crls = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect();
-        }
+        self.tls.apply_env(&var);
         if let Some(v) = var("COSX_SHUTDOWN_GRACE") {
             self.shutdown_grace =
                 duration::parse(&v).map_err(|e| ConfigError::Invalid(format!("COSX_SHUTDOWN_GRACE {e}")))?;
         }
         if let Some(v) = var("COSX_LOG_FORMAT") {
-            self.log_format = match v.as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => {
-                    return Err(ConfigError::Invalid(format!("COSX_LOG_FORMAT {v:?}: expected text or json")));
-                }
-            };
+            self.log_format = LogFormat::from_env(&v)?;
         }
         self.signals.apply_env(&var)?;
         Ok(())
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        let tls = &mut self.tls;
-        for p in [&mut tls.cert, &mut tls.key, &mut tls.client_ca].into_iter().chain(tls.crls.iter_mut()) {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(rest) = self.database.strip_prefix("sqlite://") {
-            let file = Path::new(rest.split('?').next().unwrap_or(rest));
-            if file.is_relative() && !rest.starts_with(':') {
-                self.database = format!("sqlite://{}", base.join(rest).display());
-            }
-        }
+        cosx_edge::config::resolve_relative(base, self.tls.paths_mut());
+        cosx_edge::config::resolve_sqlite_url(base, &mut self.database);
         for w in &mut self.webhooks {
             w.resolve_paths(base);
         }
@@ -449,6 +422,7 @@ impl CoordinatorConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::path::PathBuf;
 
     const FILE: &str = r#"
 listen = "127.0.0.1:7443"

@@ -3,11 +3,14 @@
 //! duration syntax (`"500ms"`, `"10s"`, `"2m"`, `"1h"`). The TOML keys are
 //! the ones `[tls]` and `[limits]` take in either program's file.
 //!
+//! Also what both programs do alike to a loaded file: the `COSX_*`
+//! variables of these sections, and paths taken relative to the file.
+//!
 //! Never reads a file or the environment itself: the programs' own config
-//! modules load the TOML and embed these sections.
+//! modules load the TOML, embed these sections, and pass the variables in.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -45,6 +48,37 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+impl LogFormat {
+    /// The format a `COSX_LOG_FORMAT` value names.
+    pub fn from_env(v: &str) -> Result<Self, ConfigError> {
+        match v {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(ConfigError::Invalid(format!("COSX_LOG_FORMAT {v:?}: expected text or json"))),
+        }
+    }
+}
+
+/// Makes each relative path in `paths` relative to `base` (the config file's folder).
+pub fn resolve_relative<'a>(base: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>) {
+    for p in paths {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+}
+
+/// Makes a `sqlite://FILE[?options]` URL with a relative `FILE` relative to
+/// `base`; other URLs and in-memory databases (`sqlite://:memory:`) are kept.
+pub fn resolve_sqlite_url(base: &Path, database: &mut String) {
+    if let Some(rest) = database.strip_prefix("sqlite://") {
+        let file = Path::new(rest.split('?').next().unwrap_or(rest));
+        if file.is_relative() && !rest.starts_with(':') {
+            *database = format!("sqlite://{}", base.join(rest).display());
+        }
+    }
 }
 
 /// TLS files.
@@ -89,6 +123,28 @@ impl TlsConfig {
             reload_interval: default_reload_interval(),
             enforce_crl_next_update: true,
         }
+    }
+
+    /// Overrides the files from `COSX_TLS_CERT`, `COSX_TLS_KEY`,
+    /// `COSX_TLS_CLIENT_CA` and `COSX_TLS_CRLS` (comma-separated).
+    pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) {
+        if let Some(v) = var("COSX_TLS_CERT") {
+            self.cert = v.into();
+        }
+        if let Some(v) = var("COSX_TLS_KEY") {
+            self.key = v.into();
+        }
+        if let Some(v) = var("COSX_TLS_CLIENT_CA") {
+            self.client_ca = v.into();
+        }
+        if let Some(v) = var("COSX_TLS_CRLS") {
+            self.crls = v.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+        }
+    }
+
+    /// The files this section names, to resolve against the config's folder.
+    pub fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        [&mut self.cert, &mut self.key, &mut self.client_ca].into_iter().chain(self.crls.iter_mut())
     }
 }
 
@@ -178,5 +234,47 @@ pub mod duration {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
         parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_files_and_sqlite_urls_are_taken_from_the_config_folder() {
+        let base = Path::new("/etc/cosx");
+        let mut tls = TlsConfig::new("server.pem".into(), "/abs/server.key".into(), "ca.pem".into());
+        tls.crls.push("crl/a.pem".into());
+        resolve_relative(base, tls.paths_mut());
+        assert_eq!(tls.cert, Path::new("/etc/cosx/server.pem"));
+        assert_eq!(tls.key, Path::new("/abs/server.key"));
+        assert_eq!(tls.crls, [PathBuf::from("/etc/cosx/crl/a.pem")]);
+        for (given, resolved) in [
+            ("sqlite://cosx.db?mode=rwc", "sqlite:///etc/cosx/cosx.db?mode=rwc"),
+            ("sqlite:///var/lib/cosx.db", "sqlite:///var/lib/cosx.db"),
+            ("sqlite://:memory:", "sqlite://:memory:"),
+            ("postgres://db/cosx", "postgres://db/cosx"),
+        ] {
+            let mut url = given.to_owned();
+            resolve_sqlite_url(base, &mut url);
+            assert_eq!(url, resolved, "{given}");
+        }
+    }
+
+    #[test]
+    fn tls_files_and_the_log_format_come_from_the_environment() {
+        let mut tls = TlsConfig::new("a".into(), "b".into(), "c".into());
+        tls.apply_env(&|k: &str| match k {
+            "COSX_TLS_CERT" => Some("/x/cert.pem".to_owned()),
+            "COSX_TLS_CRLS" => Some(" one.pem, ,two.pem".to_owned()),
+            _ => None,
+        });
+        assert_eq!(tls.cert, Path::new("/x/cert.pem"));
+        assert_eq!(tls.key, Path::new("b"));
+        assert_eq!(tls.crls, [PathBuf::from("one.pem"), PathBuf::from("two.pem")]);
+        assert_eq!(LogFormat::from_env("json").ok(), Some(LogFormat::Json));
+        let refused = LogFormat::from_env("yaml").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("COSX_LOG_FORMAT \"yaml\""), "{refused}");
     }
 }

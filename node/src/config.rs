@@ -1,6 +1,7 @@
 //! Node configuration: a TOML file, then `COSX_*` environment variables over
 //! it (`COSX_LISTEN`, `COSX_DATABASE`, `COSX_UPSTREAM_ENDPOINT`,
-//! `COSX_LOG_FORMAT`). Relative paths are taken relative to the file.
+//! `COSX_LOG_FORMAT`, and the `COSX_TLS_*` of the listener's files, as at
+//! the coordinator). Relative paths are taken relative to the file.
 //!
 //! ```toml
 //! listen = "127.0.0.1:7444"
@@ -156,31 +157,16 @@ impl NodeConfig {
             self.upstream.endpoint = v;
         }
         if let Some(v) = var("COSX_LOG_FORMAT") {
-            self.log_format = match v.as_str() {
-                "text" => LogFormat::Text,
-                "json" => LogFormat::Json,
-                _ => return Err(ConfigError::Invalid(format!("COSX_LOG_FORMAT {v:?}: expected text or json"))),
-            };
+            self.log_format = LogFormat::from_env(&v)?;
         }
+        self.tls.apply_env(&var);
         Ok(())
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        let (tls, up) = (&mut self.tls, &mut self.upstream);
-        for p in [&mut tls.cert, &mut tls.key, &mut tls.client_ca, &mut up.ca, &mut up.cert, &mut up.key]
-            .into_iter()
-            .chain(tls.crls.iter_mut())
-        {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(rest) = self.database.strip_prefix("sqlite://")
-            && Path::new(rest).is_relative()
-            && !rest.starts_with(':')
-        {
-            self.database = format!("sqlite://{}", base.join(rest).display());
-        }
+        let up = &mut self.upstream;
+        cosx_edge::config::resolve_relative(base, self.tls.paths_mut().chain([&mut up.ca, &mut up.cert, &mut up.key]));
+        cosx_edge::config::resolve_sqlite_url(base, &mut self.database);
         for w in &mut self.webhooks {
             w.resolve_paths(base);
         }
