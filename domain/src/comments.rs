@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::PartyId;
 
 /// Most characters of a comment's text.
-pub const MAX_COMMENT_TEXT: usize = 5000;
+pub const MAX_COMMENT_TEXT: usize = crate::limits::MAX_LONG_TEXT;
 /// Most reference dates one comment carries.
 pub const MAX_REFERENCE_DATES: usize = 16;
 /// Most versions one comment keeps (its current one and the earlier ones):
@@ -167,19 +167,10 @@ pub fn comments_of(record: &RecordRef) -> String {
 }
 
 /// Parses a comment's text: 1 to [`MAX_COMMENT_TEXT`] characters, not only
-/// blanks, no control characters other than newlines and tabs.
+/// blanks, no control characters other than newlines and tabs (the one
+/// long-text check, `limits::required_long_text`).
 pub fn parse_text(s: &str) -> Result<String, String> {
-    let chars = s.chars().count();
-    if s.trim().is_empty() {
-        return Err("is required: 1 to 5000 characters".into());
-    }
-    if chars > MAX_COMMENT_TEXT {
-        return Err(format!("too long: {chars} characters, at most {MAX_COMMENT_TEXT}"));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("must not contain control characters other than newlines and tabs".into());
-    }
-    Ok(s.to_owned())
+    crate::limits::required_long_text(s)
 }
 
 /// Puts reference dates in order, refusing repeats and more than

@@ -26,7 +26,7 @@ use crate::records::{Capability, CapacityOffer, RepairOrder};
 use crate::vocab::{MaintenanceLevel, PartyId, PartyKind};
 
 /// Most characters of a disruption's text or resolution.
-pub const MAX_TEXT: usize = 5000;
+pub const MAX_TEXT: usize = crate::limits::MAX_LONG_TEXT;
 /// Most capabilities one disruption names.
 pub const MAX_CAPABILITIES: usize = crate::limits::MAX_LIST;
 /// Longest a disruption may be expected to last, in days (ten years).

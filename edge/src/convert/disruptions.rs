@@ -23,19 +23,7 @@ enum_map!(disruption_state_in, disruption_state_out, pb::DisruptionState, Disrup
 /// A text of 1 to [`MAX_TEXT`] characters (newlines and tabs allowed), or
 /// the violation on `field`.
 pub fn disruption_text_in(v: &mut Violations, field: &str, text: &str) -> Option<String> {
-    let chars = text.chars().count();
-    if text.trim().is_empty() {
-        v.add(field, "is required");
-        None
-    } else if chars > MAX_TEXT {
-        v.add(field, format!("too long: {chars} characters, at most {MAX_TEXT}"));
-        None
-    } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        v.add(field, "must not contain control characters other than newlines and tabs");
-        None
-    } else {
-        Some(text.to_owned())
-    }
+    v.check(field, cosx_domain::limits::required_long_text(text))
 }
 
 /// Parses a notice declared or updated by `provider` (the caller): a site,
