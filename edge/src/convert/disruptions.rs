@@ -27,7 +27,8 @@ pub fn disruption_text_in(v: &mut Violations, field: &str, text: &str) -> Option
 }
 
 /// Parses a notice declared or updated by `provider` (the caller): a site,
-/// a cause, a reduction of 0 to 100 percent, at most [`MAX_CAPABILITIES`]
+/// a cause, a reduction of 0 to 100 percent or of labor hours per month
+/// (`disruptions::parse_effect`), at most [`MAX_CAPABILITIES`]
 /// capabilities, a start and an expected end not before it (and at most
 /// [`MAX_DAYS`] after it), and a text.
 pub fn disruption_draft_in(
@@ -43,11 +44,15 @@ pub fn disruption_draft_in(
     let f = |field: &str| at(prefix, field);
     let site = required_text(v, f("site"), &d.site);
     let cause = disruption_cause_in(v, f("cause"), d.cause);
-    let percent = if d.capacity_reduction_percent > 100 {
-        v.add(f("capacity_reduction_percent"), format!("{}: expected 0 to 100", d.capacity_reduction_percent));
-        None
-    } else {
-        u8::try_from(d.capacity_reduction_percent).ok()
+    let effect = match cosx_domain::disruptions::parse_effect(
+        d.capacity_reduction_percent,
+        d.capacity_reduction_hours_per_month,
+    ) {
+        Ok(effect) => Some(effect),
+        Err((field, why)) => {
+            v.add(f(field), why);
+            None
+        }
     };
     if d.capabilities.len() > MAX_CAPABILITIES {
         v.add(f("capabilities"), format!("at most {MAX_CAPABILITIES}, not {}", d.capabilities.len()));
@@ -82,7 +87,8 @@ pub fn disruption_draft_in(
         provider: provider.clone(),
         site: site?,
         cause: cause?,
-        capacity_reduction_percent: percent?,
+        capacity_reduction_percent: effect?.0,
+        capacity_reduction_hours_per_month: effect?.1,
         capabilities,
         start: start?,
         expected_end: end?,
@@ -103,6 +109,7 @@ pub fn disruption_out(d: &Disruption) -> pb::Disruption {
         site: d.draft.site.clone(),
         cause: disruption_cause_out(d.draft.cause),
         capacity_reduction_percent: u32::from(d.draft.capacity_reduction_percent),
+        capacity_reduction_hours_per_month: d.draft.capacity_reduction_hours_per_month.unwrap_or(0),
         capabilities: d
             .draft
             .capabilities
