@@ -349,17 +349,29 @@ pub fn reduced_offer(offer: &CapacityOffer, offers: &[CapacityOffer], disruption
 /// reduces that one of the provider's offers at the site (`site_capabilities`)
 /// covers.
 pub fn affects_order(disruption: &Disruption, order: &RepairOrder, site_capabilities: &[Capability]) -> bool {
-    let label = order_label(order);
-    let level = order.draft.maintenance_level;
     disruption.state == DisruptionState::Active
-        && order.provider.as_ref() == Some(&disruption.draft.provider)
+        && holds_unstarted(order, &disruption.draft.provider)
+        && disruption.covers(&order_label(order), order.draft.maintenance_level)
+        && fits_capabilities(order, site_capabilities)
+}
+
+/// Whether `provider` holds `order` and has not begun it: PROPOSED or
+/// ACCEPTED to it, not yet inducted (the work still waits on its capacity).
+pub fn holds_unstarted(order: &RepairOrder, provider: &PartyId) -> bool {
+    order.provider.as_ref() == Some(provider)
         && matches!(order.state, RepairOrderState::Proposed | RepairOrderState::Accepted)
-        && disruption.covers(&label, level)
-        && site_capabilities.iter().any(|c| {
-            capability_label(c) == label
-                && c.maintenance_level == level
-                && (c.repair_types.is_empty() || c.repair_types.contains(&order.draft.repair_type))
-        })
+}
+
+/// Whether one of `capabilities` covers `order`: its TMS or component
+/// family, its maintenance level and (when the capability names any) its
+/// repair type.
+pub fn fits_capabilities(order: &RepairOrder, capabilities: &[Capability]) -> bool {
+    let label = order_label(order);
+    capabilities.iter().any(|c| {
+        capability_label(c) == label
+            && c.maintenance_level == order.draft.maintenance_level
+            && (c.repair_types.is_empty() || c.repair_types.contains(&order.draft.repair_type))
+    })
 }
 
 /// A stranded order as allocation judges it when re-planning: open again
@@ -504,7 +516,7 @@ pub fn check_move(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::records::{CapacityOfferDraft, CapacityPeriod};
@@ -556,7 +568,7 @@ mod tests {
         }
     }
 
-    fn capability(tms: &str) -> Capability {
+    pub(crate) fn capability(tms: &str) -> Capability {
         Capability {
             tms: Some(Tms::parse(tms).unwrap()),
             component_family: None,
@@ -616,7 +628,6 @@ mod tests {
     fn capacity_is_reduced_only_in_the_disrupted_days_capabilities_and_site() {
         let d = vec![disruption(60, vec![f16()])];
         let mhi = id("JPN-MHI-KOMAKI");
-        let dep = MaintenanceLevel::Depot;
         let slots = CapacityUnit::InductionSlots;
         let share = |site: &str, label: &str, from: &str, to: &str| {
             remaining_share(&d, &[], &at(&mhi, site, label, slots), day(from), day(to))
@@ -639,7 +650,7 @@ mod tests {
         assert_eq!(remaining_share(&[resolved], &[], &x, day("2027-03-10"), day("2027-03-10")), 1.0);
     }
 
-    fn offer(unit: CapacityUnit, capabilities: Vec<Capability>, monthly: f64) -> CapacityOffer {
+    pub(crate) fn offer(unit: CapacityUnit, capabilities: Vec<Capability>, monthly: f64) -> CapacityOffer {
         let period = |start: &str, end: &str| CapacityPeriod {
             start: day(start),
             end: day(end),
@@ -690,7 +701,8 @@ mod tests {
         let d = vec![hours(620, vec![f16()])];
         let mhi = id("JPN-MHI-KOMAKI");
         let here = |label, unit| at(&mhi, "Komaki South", label, unit);
-        let march = |label, unit| remaining_share(&d, &offers, &here(label, unit), day("2027-03-01"), day("2027-03-31"));
+        let march =
+            |label, unit| remaining_share(&d, &offers, &here(label, unit), day("2027-03-01"), day("2027-03-31"));
         // 620 of 3,100 hours: a fifth lost, whichever offer the hours sit in.
         assert!((march("F-16C", CapacityUnit::LaborHours) - 0.8).abs() < 1e-9);
         assert_eq!(march("F-35A", CapacityUnit::LaborHours), 1.0, "another capability keeps its hours");
@@ -707,12 +719,34 @@ mod tests {
         assert!(((2100.0 + 1000.0) - (own_march + shared_march / 2.0) - 620.0).abs() < 1e-6);
         // More hours than the site offers: everything is lost, never less than nothing.
         let all = vec![hours(MAX_HOURS_PER_MONTH, vec![])];
-        assert_eq!(remaining_share(&all, &offers, &here("F-16C", CapacityUnit::LaborHours), day("2027-03-05"), day("2027-03-05")), 0.0);
+        assert_eq!(
+            remaining_share(
+                &all,
+                &offers,
+                &here("F-16C", CapacityUnit::LaborHours),
+                day("2027-03-05"),
+                day("2027-03-05")
+            ),
+            0.0
+        );
         // A site offering no hours for the capability loses nothing it has.
-        assert_eq!(remaining_share(&d, &[], &here("F-16C", CapacityUnit::LaborHours), day("2027-03-05"), day("2027-03-05")), 1.0);
+        assert_eq!(
+            remaining_share(&d, &[], &here("F-16C", CapacityUnit::LaborHours), day("2027-03-05"), day("2027-03-05")),
+            1.0
+        );
         // A percentage and an hours notice on the same day: the larger loss counts.
         let both = vec![hours(620, vec![]), disruption(50, vec![])];
-        assert!((remaining_share(&both, &offers, &here("F-16C", CapacityUnit::LaborHours), day("2027-03-05"), day("2027-03-05")) - 0.5).abs() < 1e-9);
+        assert!(
+            (remaining_share(
+                &both,
+                &offers,
+                &here("F-16C", CapacityUnit::LaborHours),
+                day("2027-03-05"),
+                day("2027-03-05")
+            ) - 0.5)
+                .abs()
+                < 1e-9
+        );
     }
 
     #[test]
@@ -750,7 +784,7 @@ mod tests {
         assert!(!d.visible_to(&party("JPN-KHI-GIFU", PartyKind::Contractor)));
     }
 
-    fn order(state: RepairOrderState, provider: Option<&str>, tms: &str) -> RepairOrder {
+    pub(crate) fn order(state: RepairOrderState, provider: Option<&str>, tms: &str) -> RepairOrder {
         use crate::records::{Controls, Funding, Item, RepairOrderDraft, WorkProgress};
         RepairOrder {
             id: "US-USAF-OOALC.o1".into(),

@@ -9,7 +9,6 @@
 use super::*;
 use cosx_domain::disruptions::{
     AffectedCapability, Disruption, DisruptionCause, DisruptionDraft, DisruptionState, MAX_CAPABILITIES, MAX_DAYS,
-    MAX_TEXT,
 };
 
 enum_map!(disruption_cause_in, disruption_cause_out, pb::DisruptionCause, DisruptionCause, "DisruptionCause", {
@@ -20,7 +19,7 @@ enum_map!(disruption_state_in, disruption_state_out, pb::DisruptionState, Disrup
     Active => Active, Resolved => Resolved,
 });
 
-/// A text of 1 to [`MAX_TEXT`] characters (newlines and tabs allowed), or
+/// A text of 1 to [`cosx_domain::disruptions::MAX_TEXT`] characters (newlines and tabs allowed), or
 /// the violation on `field`.
 pub fn disruption_text_in(v: &mut Violations, field: &str, text: &str) -> Option<String> {
     v.check(field, cosx_domain::limits::required_long_text(text))
@@ -178,7 +177,7 @@ mod tests {
         assert_eq!(good.capacity_reduction_percent, 60);
         assert_eq!(good.capabilities[0].maintenance_level, None);
         let mut v = Violations::new();
-        disruption_text_in(&mut v, "resolution", &"x".repeat(MAX_TEXT + 1));
+        disruption_text_in(&mut v, "resolution", &"x".repeat(cosx_domain::disruptions::MAX_TEXT + 1));
         assert_eq!(v.0.len(), 1);
     }
 }
