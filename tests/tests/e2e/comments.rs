@@ -610,10 +610,15 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     };
     let cell = "indopacom:depot:2027-03:F-35A";
     assert!(
-        cosx(party::COORDINATOR, &["comment", "add", "--demand-cell", cell, "--type", "info", "--text", "Noted."])
-            .await
+        cosx(
+            party::COORDINATOR,
+            &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Noted."]
+        )
+        .await
     );
-    assert!(!cosx(party::MHI, &["comment", "add", "--demand-cell", cell, "--type", "info", "--text", "Mine."]).await);
+    assert!(
+        !cosx(party::MHI, &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]).await
+    );
     assert!(cosx(party::COORDINATOR, &["comment", "list", "--demand-cell", cell]).await);
     assert_eq!(listed(&mut j4, cell_name, false).await?.len(), 3);
     Ok(())
