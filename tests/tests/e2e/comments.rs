@@ -589,6 +589,17 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     }
     assert_eq!(listed(&mut j4, cell_name, true).await?.len(), 2, "refusals changed nothing");
 
+    // Over HTTP/JSON the cell is its name in the path, with the same rule.
+    let path = format!("/v1/{cell_name}/comments");
+    let coordinator = ex.channel(party::COORDINATOR).await?;
+    let seen = cosx_tests::http_json(&coordinator, http::Method::GET, &path, &[], None).await?;
+    assert_eq!(seen.status, http::StatusCode::OK, "{}", seen.body);
+    assert_eq!(seen.body["comments"].as_array().map(Vec::len), Some(2), "{}", seen.body);
+    assert_eq!(seen.body["comments"][0]["demandCell"]["month"], "2027-03", "{}", seen.body);
+    let contractor = ex.channel(party::KAI).await?;
+    let hidden = cosx_tests::http_json(&contractor, http::Method::GET, &path, &[], None).await?;
+    assert_eq!(hidden.status, http::StatusCode::NOT_FOUND, "{}", hidden.body);
+
     // The CLI names the cell by its key fields too.
     let dir = tempfile::tempdir()?;
     crate::cli::write_pki(&ex, dir.path())?;
