@@ -20,6 +20,7 @@ pub(crate) type Page = Result<Response, PageError>;
 
 pub(crate) const EXCHANGE: &str = "/cosx.v1.Exchange/";
 pub(crate) const SIGNALS: &str = "/cosx.v1.Signals/";
+pub(crate) const COMMENTS: &str = "/cosx.v1.Comments/";
 pub(crate) const PAGE_SIZE: i32 = 50;
 /// The feed's alert events as server-sent events, with checkpoints so the
 /// page's script knows when the replay of past alerts ends.
@@ -423,6 +424,7 @@ pub(crate) async fn demand_cell(State(local): State<Local>, ext: Extensions, Que
     if q.format.as_deref() == Some("csv") {
         return Ok(csv::download("cell", &COMPARISON_HEAD, &rows));
     }
+    let notes = cell_comments(&local, &ext, region, &q.tms, &r.rows).await?;
     page(
         "Demand cell",
         html! {
@@ -430,8 +432,54 @@ pub(crate) async fn demand_cell(State(local): State<Local>, ext: Extensions, Que
             (chart(&r.rows))
             (comparison_table(&rows))
             (csv_link(&format!("/console/demand/cell?region={}&tms={}", q.region, encode(&q.tms))))
+            @if let Some(notes) = notes {
+                h2 { "Comments" }
+                table #cell-comments {
+                    thead { tr { th { "month" } th { "level" } th { "author" } th { "type" } th { "text" } } }
+                    tbody { @for c in &notes {
+                        @let key = c.demand_cell.clone().unwrap_or_default();
+                        tr {
+                            td { (key.month) }
+                            td { (pb::MaintenanceLevel::try_from(key.level).map_or("", |l| l.as_str_name())) }
+                            td { (c.author) }
+                            td { (c.content.as_ref().and_then(|t| pb::CommentType::try_from(t.comment_type).ok())
+                                .map_or("", |t| t.as_str_name())) }
+                            td { (c.content.as_ref().map_or("", |t| t.text.as_str())) }
+                        }
+                    } }
+                }
+            }
         },
     )
+}
+
+/// The comments on the cell's months (each level and month the comparison
+/// shows), as the Comments service answers them; `None` when it answers
+/// NOT_FOUND, as it does to anyone but a coordinator.
+async fn cell_comments(
+    local: &Local,
+    ext: &Extensions,
+    region: pb::Region,
+    tms: &str,
+    rows: &[pb::CapacityComparisonRow],
+) -> Result<Option<Vec<pb::Comment>>, PageError> {
+    let mut cells: Vec<(i32, String)> =
+        rows.iter().filter_map(|r| Some((r.key.as_ref()?.level, r.period.as_ref()?.label.clone()))).collect();
+    cells.sort();
+    cells.dedup();
+    let mut out = Vec::new();
+    for (level, month) in cells {
+        let request = pb::ListCommentsRequest {
+            demand_cell: Some(pb::DemandCellRef { region: region as i32, tms: tms.to_owned(), level, month }),
+            ..Default::default()
+        };
+        match local.call::<_, pb::ListCommentsResponse>(ext, &format!("{COMMENTS}ListComments"), &request).await {
+            Ok(page) => out.extend(page.comments),
+            Err(s) if s.code() == tonic::Code::NotFound => return Ok(None),
+            Err(s) => return Err(s.into()),
+        }
+    }
+    Ok(Some(out))
 }
 
 const COMPARISON_HEAD: [&str; 9] =

@@ -198,6 +198,32 @@ async fn pages_show_the_api_figures_escape_fields_hide_others_orders_and_refuse_
         assert_eq!(get(&ex, party::COORDINATOR, path).await?.status, 200, "{path}");
     }
 
+    // A coordinator's comment on a demand cell shows on the cell's page, to coordinators only.
+    pb::comments_client::CommentsClient::new(ex.channel(party::COORDINATOR).await?)
+        .add_comment(pb::AddCommentRequest {
+            demand_cell: Some(pb::DemandCellRef {
+                region: pb::Region::Indopacom as i32,
+                tms: "F-35A".into(),
+                level: pb::MaintenanceLevel::Depot as i32,
+                month: "2027-03".into(),
+            }),
+            content: Some(pb::CommentContent {
+                comment_type: pb::CommentType::Warning as i32,
+                text: "Short in March <b>ask KAI</b>".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?;
+    let cell = "/console/demand/cell?region=REGION_INDOPACOM&tms=F-35A";
+    let page = get(&ex, party::COORDINATOR, cell).await?;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<td>2027-03</td><td>MAINTENANCE_LEVEL_DEPOT</td>"), "{}", page.body);
+    assert!(page.body.contains("Short in March &lt;b&gt;ask KAI&lt;/b&gt;"), "{}", page.body);
+    let theirs = get(&ex, party::USAF, cell).await?;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(!theirs.body.contains("cell-comments") && !theirs.body.contains("Short in March"));
+
     // Cross-site POSTs are refused; a same-origin one runs.
     let cross =
         fetch(&ex, party::COORDINATOR, "POST", "/console/allocation/propose", "Sec-Fetch-Site: cross-site\r\n", "")

@@ -261,7 +261,7 @@ pub fn request(method: &str, bytes: &[u8]) -> Outcome {
         "AddComment" => {
             let r = decode!(pb::AddCommentRequest, bytes);
             let mut v = Violations::new();
-            let record = record_ref_in(&mut v, "parent", &r.parent);
+            let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
             let body = comment_content_in(&mut v, "content", &r.content);
             match outcome(v, record.zip(body)) {
                 Outcome::Accepted if key(&r.request_id, &r) => Outcome::Accepted,

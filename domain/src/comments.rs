@@ -1,12 +1,16 @@
 //! Comments on the records a party may see (Catena-X DCM "comments"): a
-//! repair order, a capacity offer or an availability report, each with a
+//! repair order, a capacity offer or an availability report — and, for
+//! coordinators only, a demand cell ([`DemandCell`]: region × TMS or
+//! component family × maintenance level × month) — each with a
 //! type (information, warning, action required), optional reference dates
 //! and a text of 1 to [`MAX_COMMENT_TEXT`] characters. Only the author edits
 //! (a new version, the earlier ones kept in the comment) or withdraws it.
 //!
 //! A comment has no visibility of its own: whoever may see the commented
 //! record (`visibility::may_see`, applied by the record's own read path)
-//! sees its comments, and nobody else learns they exist. These are the
+//! sees its comments, and nobody else learns they exist. A demand cell is
+//! no record: [`DemandCell::visible_to`] is its rule (coordinators only,
+//! as a party's demand view withholds cells and names no one's orders). These are the
 //! write rules the coordinator applies; pure: no I/O, no clock read.
 
 use std::fmt;
@@ -14,10 +18,11 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::PartyId;
+use crate::party::Party;
+use crate::vocab::{MaintenanceLevel, PartyId, PartyKind, Region};
 
 /// Most characters of a comment's text.
-pub const MAX_COMMENT_TEXT: usize = 5000;
+pub const MAX_COMMENT_TEXT: usize = crate::limits::MAX_LONG_TEXT;
 /// Most reference dates one comment carries.
 pub const MAX_REFERENCE_DATES: usize = 16;
 /// Most versions one comment keeps (its current one and the earlier ones):
@@ -67,18 +72,22 @@ pub enum RecordRef {
     CapacityOffers(String),
     /// `availabilityReports/{id}`.
     AvailabilityReports(String),
+    /// `demandCells/{id}`, the id a [`DemandCell`]'s ([`DemandCell::id`]).
+    DemandCells(String),
 }
 
 impl RecordRef {
     /// The collections that may be commented on, as they start a resource name.
-    pub const COLLECTIONS: [&'static str; 3] = ["repairOrders", "capacityOffers", "availabilityReports"];
+    pub const COLLECTIONS: [&'static str; 4] = ["repairOrders", "capacityOffers", "availabilityReports", "demandCells"];
 
-    /// The record in `collection` with `id` (already a valid resource id).
+    /// The record in `collection` with `id` (already a valid resource id;
+    /// a demand cell's must be one [`DemandCell::id`] gives).
     pub fn new(collection: &str, id: String) -> Option<RecordRef> {
         match collection {
             "repairOrders" => Some(RecordRef::RepairOrders(id)),
             "capacityOffers" => Some(RecordRef::CapacityOffers(id)),
             "availabilityReports" => Some(RecordRef::AvailabilityReports(id)),
+            "demandCells" => DemandCell::from_id(&id).ok().map(|c| RecordRef::DemandCells(c.id())),
             _ => None,
         }
     }
@@ -89,13 +98,17 @@ impl RecordRef {
             RecordRef::RepairOrders(_) => "repairOrders",
             RecordRef::CapacityOffers(_) => "capacityOffers",
             RecordRef::AvailabilityReports(_) => "availabilityReports",
+            RecordRef::DemandCells(_) => "demandCells",
         }
     }
 
     /// The record's id.
     pub fn id(&self) -> &str {
         match self {
-            RecordRef::RepairOrders(id) | RecordRef::CapacityOffers(id) | RecordRef::AvailabilityReports(id) => id,
+            RecordRef::RepairOrders(id)
+            | RecordRef::CapacityOffers(id)
+            | RecordRef::AvailabilityReports(id)
+            | RecordRef::DemandCells(id) => id,
         }
     }
 
@@ -108,6 +121,107 @@ impl RecordRef {
 impl fmt::Display for RecordRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
+    }
+}
+
+/// Most characters of a demand cell's TMS or component family label.
+pub const MAX_CELL_LABEL: usize = 64;
+
+/// A cell of the demand cube a coordinator comments on: region × TMS or
+/// component family × maintenance level × month (the breakdowns by owner
+/// nation and repair type are views of it, not cells of their own).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DemandCell {
+    /// Combatant command area.
+    pub region: Region,
+    /// TMS or component family, as the demand signal labels it.
+    pub tms_or_family: String,
+    /// Maintenance level.
+    pub level: MaintenanceLevel,
+    /// First day of the month.
+    pub month: NaiveDate,
+}
+
+/// Whether a label byte stands for itself in a cell's id.
+fn plain(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'
+}
+
+impl DemandCell {
+    /// Parses a label: 1 to [`MAX_CELL_LABEL`] characters, not only
+    /// blanks, no control characters (labels are TMS designators or
+    /// component families, as orders give them).
+    pub fn parse_label(s: &str) -> Result<String, String> {
+        let chars = s.chars().count();
+        if s.trim().is_empty() {
+            Err("is required: the TMS or component family of the cell".into())
+        } else if chars > MAX_CELL_LABEL {
+            Err(format!("too long: {chars} characters, at most {MAX_CELL_LABEL}"))
+        } else if s.chars().any(char::is_control) {
+            Err("must not contain control characters".into())
+        } else {
+            Ok(s.to_owned())
+        }
+    }
+
+    /// Parses a month `YYYY-MM` (2000 to 2100) to its first day.
+    pub fn parse_month(s: &str) -> Result<NaiveDate, String> {
+        NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
+            .ok()
+            .filter(|d| s.len() == 7 && (2000..=2100).contains(&chrono::Datelike::year(d)))
+            .ok_or_else(|| format!("{s:?}: expected a month YYYY-MM between 2000 and 2100"))
+    }
+
+    /// The cell's id: `{REGION}.{LEVEL}.{YYYY-MM}.{label}`, the label's
+    /// bytes other than `A-Z 0-9 -` written `.XX` (upper-case hex), so the
+    /// id is one resource-name segment and each cell has exactly one.
+    pub fn id(&self) -> String {
+        let mut label = String::new();
+        for b in self.tms_or_family.bytes() {
+            if plain(b) {
+                label.push(char::from(b));
+            } else {
+                label.push_str(&format!(".{b:02X}"));
+            }
+        }
+        format!("{}.{}.{}.{label}", self.region.as_str(), self.level.as_str(), self.month.format("%Y-%m"))
+    }
+
+    /// The cell an id names: exactly the id [`DemandCell::id`] gives it.
+    pub fn from_id(id: &str) -> Result<DemandCell, String> {
+        let bad = || format!("{id:?}: expected REGION.LEVEL.YYYY-MM.LABEL, e.g. INDOPACOM.DEPOT.2027-03.F-35A");
+        let mut parts = id.splitn(4, '.');
+        let (Some(region), Some(level), Some(month), Some(encoded)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let region: Region = region.parse().map_err(|_| bad())?;
+        let level: MaintenanceLevel = level.parse().map_err(|_| bad())?;
+        let month = Self::parse_month(month).map_err(|_| bad())?;
+        let (mut bytes, raw) = (Vec::new(), encoded.as_bytes());
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'.' {
+                let hex = raw.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).ok_or_else(bad)?;
+                bytes.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 3;
+            } else {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+        let label = String::from_utf8(bytes).map_err(|_| bad())?;
+        let cell = DemandCell { region, tms_or_family: Self::parse_label(&label).map_err(|_| bad())?, level, month };
+        // One spelling per cell: no escaped plain byte, no lower-case hex.
+        if cell.id() == id { Ok(cell) } else { Err(bad()) }
+    }
+
+    /// Who may comment on a demand cell and see its comments: coordinators
+    /// only (a party's demand view withholds cells built from few orders,
+    /// and comments on a cell would speak of them).
+    pub fn visible_to(viewer: &Party) -> bool {
+        viewer.kind == PartyKind::Coordinator
     }
 }
 
@@ -167,19 +281,10 @@ pub fn comments_of(record: &RecordRef) -> String {
 }
 
 /// Parses a comment's text: 1 to [`MAX_COMMENT_TEXT`] characters, not only
-/// blanks, no control characters other than newlines and tabs.
+/// blanks, no control characters other than newlines and tabs (the one
+/// long-text check, `limits::required_long_text`).
 pub fn parse_text(s: &str) -> Result<String, String> {
-    let chars = s.chars().count();
-    if s.trim().is_empty() {
-        return Err("is required: 1 to 5000 characters".into());
-    }
-    if chars > MAX_COMMENT_TEXT {
-        return Err(format!("too long: {chars} characters, at most {MAX_COMMENT_TEXT}"));
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("must not contain control characters other than newlines and tabs".into());
-    }
-    Ok(s.to_owned())
+    crate::limits::required_long_text(s)
 }
 
 /// Puts reference dates in order, refusing repeats and more than
@@ -312,6 +417,40 @@ mod tests {
         assert!(!c.id.starts_with(&comments_of(&other)), "an offer with the same id has other comments");
         assert_eq!(RecordRef::new("availabilityReports", "r".into()).unwrap().name(), "availabilityReports/r");
         assert_eq!(RecordRef::new("quotes", "r".into()), None);
+    }
+
+    #[test]
+    fn a_demand_cell_has_exactly_one_id_and_every_label_fits_in_it() {
+        let cell = DemandCell {
+            region: Region::Indopacom,
+            tms_or_family: "F/A-18E".into(),
+            level: MaintenanceLevel::Depot,
+            month: "2027-03-01".parse().unwrap(),
+        };
+        assert_eq!(cell.id(), "INDOPACOM.DEPOT.2027-03.F.2FA-18E");
+        assert_eq!(DemandCell::from_id(&cell.id()).unwrap(), cell);
+        let family = DemandCell { tms_or_family: "Avionics LRU.é".into(), ..cell.clone() };
+        assert_eq!(DemandCell::from_id(&family.id()).unwrap(), family);
+        let r = RecordRef::new("demandCells", "EUCOM.INTERMEDIATE.2026-12.F-16C".into()).unwrap();
+        assert_eq!(r.name(), "demandCells/EUCOM.INTERMEDIATE.2026-12.F-16C");
+        for bad in [
+            "INDOPACOM.DEPOT.2027-03",
+            "MARS.DEPOT.2027-03.F-35A",
+            "INDOPACOM.FIELD.2027-03.F-35A",
+            "INDOPACOM.DEPOT.2027-3.F-35A",
+            "INDOPACOM.DEPOT.2027-13.F-35A",
+            "INDOPACOM.DEPOT.2027-03.",
+            "INDOPACOM.DEPOT.2027-03.F.2fA-18E",
+            "INDOPACOM.DEPOT.2027-03.F.41",
+            "INDOPACOM.DEPOT.2027-03.F.2",
+            "INDOPACOM.DEPOT.2027-03.f-35a",
+            "INDOPACOM.DEPOT.2027-03..07",
+        ] {
+            assert!(DemandCell::from_id(bad).is_err(), "{bad}");
+            assert_eq!(RecordRef::new("demandCells", bad.into()), None, "{bad}");
+        }
+        assert!(DemandCell::parse_label(&"X".repeat(MAX_CELL_LABEL + 1)).is_err());
+        assert!(DemandCell::parse_month("2101-01").is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Disruption notices (issue 23): a provider declares that one of its sites
 //! has lost capacity — a typhoon, a strike, a cyber attack, a port closed —
-//! for all or some of its capabilities, by a percentage, from a start to an
-//! expected end; it may update the notice and resolve it (with a resolution
+//! for all or some of its capabilities, by a percentage or by labor hours
+//! per month, from a start to an expected end; it may update the notice and resolve it (with a resolution
 //! text). Only the declaring provider does.
 //!
 //! The rules here are the one copy of what a disruption does to the rest of
@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::lifecycle::{RepairOrderState, Step};
 use crate::party::Party;
 use crate::records::{Capability, CapacityOffer, RepairOrder};
-use crate::vocab::{MaintenanceLevel, PartyId, PartyKind};
+use crate::vocab::{CapacityUnit, MaintenanceLevel, PartyId, PartyKind};
 
 /// Most characters of a disruption's text or resolution.
-pub const MAX_TEXT: usize = 5000;
+pub const MAX_TEXT: usize = crate::limits::MAX_LONG_TEXT;
 /// Most capabilities one disruption names.
 pub const MAX_CAPABILITIES: usize = crate::limits::MAX_LIST;
 /// Longest a disruption may be expected to last, in days (ten years).
@@ -34,6 +34,11 @@ pub const MAX_DAYS: i64 = 3660;
 /// Most active disruptions at one site: each is judged for every day of
 /// every offer there in each capacity comparison, so their number is bounded.
 pub const MAX_ACTIVE_PER_SITE: usize = 16;
+/// Most labor hours per month one disruption may take from each capability
+/// it names (a million hours: some 6,000 people full time, beyond any one
+/// site). What it takes is never more than the site offers (see
+/// [`remaining_share`]), so a larger figure would mean nothing more.
+pub const MAX_HOURS_PER_MONTH: u32 = 1_000_000;
 
 /// Why capacity was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,8 +107,17 @@ pub struct DisruptionDraft {
     pub site: String,
     /// Why.
     pub cause: DisruptionCause,
-    /// Share of capacity lost, 0 to 100 percent.
+    /// Share of capacity lost, 0 to 100 percent (0 when the loss is given
+    /// in hours instead).
     pub capacity_reduction_percent: u8,
+    /// Or: labor hours lost per calendar month (1 to
+    /// [`MAX_HOURS_PER_MONTH`]) for each capability it reduces, spread evenly
+    /// over the month's days and taken from the labor-hour capacity the
+    /// provider's offers at the site give that capability (never below
+    /// none). It does not change capacity offered in induction slots. Left
+    /// out of a stored notice when unset, so older notices read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_reduction_hours_per_month: Option<u32>,
     /// The capabilities reduced; every capability of the site when empty.
     pub capabilities: Vec<AffectedCapability>,
     /// First day of reduced capacity.
@@ -151,23 +165,103 @@ impl Disruption {
         self.draft.capabilities.is_empty() || self.draft.capabilities.iter().any(|c| c.covers(label, level))
     }
 
-    /// The share of capacity it takes on `day` from `provider`'s `site` for
-    /// `label` at `level`: 0.0 to 1.0.
-    fn reduction_on(
-        &self,
-        provider: &PartyId,
-        site: &str,
-        label: &str,
-        level: MaintenanceLevel,
-        day: NaiveDate,
-    ) -> f64 {
+    /// The share of capacity it takes on `day` from `at`: 0.0 to 1.0. An
+    /// hours effect is judged against `site_hours`, the labor hours the
+    /// site offers `at`'s capability that day (asked only when needed).
+    fn reduction_on(&self, at: &SiteCapability<'_>, day: NaiveDate, site_hours: &mut dyn FnMut() -> f64) -> f64 {
         let applies = self.state == DisruptionState::Active
-            && &self.draft.provider == provider
-            && self.draft.site == site
+            && &self.draft.provider == at.provider
+            && self.draft.site == at.site
             && self.draft.start <= day
             && day <= self.draft.expected_end
-            && self.covers(label, level);
-        if applies { f64::from(self.draft.capacity_reduction_percent.min(100)) / 100.0 } else { 0.0 }
+            && self.covers(at.label, at.level);
+        if !applies {
+            return 0.0;
+        }
+        match self.draft.capacity_reduction_hours_per_month {
+            None => f64::from(self.draft.capacity_reduction_percent.min(100)) / 100.0,
+            Some(_) if at.unit != CapacityUnit::LaborHours => 0.0,
+            Some(hours) => {
+                let offered = site_hours();
+                if offered <= 0.0 { 0.0 } else { (f64::from(hours) / days_in_month(day) / offered).min(1.0) }
+            }
+        }
+    }
+}
+
+/// One capability of one provider's site, in one unit of capacity: what a
+/// disruption's effect is judged on.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteCapability<'a> {
+    /// The provider.
+    pub provider: &'a PartyId,
+    /// Its site's name.
+    pub site: &'a str,
+    /// TMS or component family, as offers name it.
+    pub label: &'a str,
+    /// Maintenance level.
+    pub level: MaintenanceLevel,
+    /// The unit of the capacity being reduced.
+    pub unit: CapacityUnit,
+}
+
+fn days_in_month(day: NaiveDate) -> f64 {
+    use chrono::Datelike;
+    let first = day.with_day(1).unwrap_or(day);
+    let next = first.checked_add_months(chrono::Months::new(1)).unwrap_or(first);
+    ((next - first).num_days()).max(1) as f64
+}
+
+/// The labor hours `offers` give `at`'s capability at its site on `day`: each
+/// period's capacity spread evenly over its days, an offer's capacity shared
+/// evenly among its capabilities (as the capacity comparison counts it).
+pub fn site_hours_on(offers: &[CapacityOffer], at: &SiteCapability<'_>, day: NaiveDate) -> f64 {
+    offers
+        .iter()
+        .filter(|o| {
+            let d = &o.draft;
+            &d.provider == at.provider && d.site.name == at.site && d.unit == CapacityUnit::LaborHours
+        })
+        .map(|o| {
+            let d = &o.draft;
+            let covers =
+                d.capabilities.iter().filter(|c| capability_label(c) == at.label && c.maintenance_level == at.level);
+            let share = covers.count() as f64 / d.capabilities.len().max(1) as f64;
+            let per_day: f64 = d
+                .periods
+                .iter()
+                .filter(|p| p.start <= day && day <= p.end)
+                .map(|p| p.capacity / ((p.end - p.start).num_days() + 1).max(1) as f64)
+                .sum();
+            per_day * share
+        })
+        .sum()
+}
+
+/// The effect a notice declares, as given: a percentage of 0 to 100, or 1
+/// to [`MAX_HOURS_PER_MONTH`] labor hours per month with the percentage 0
+/// (not both). On a refusal, the field to name and why.
+pub fn parse_effect(percent: u32, hours_per_month: u32) -> Result<(u8, Option<u32>), (&'static str, String)> {
+    match (percent, hours_per_month) {
+        (p, 0) => u8::try_from(p)
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(|p| (p, None))
+            .ok_or(("capacity_reduction_percent", format!("{p}: expected 0 to 100"))),
+        (0, h) if h <= MAX_HOURS_PER_MONTH => Ok((0, Some(h))),
+        (0, h) => Err(("capacity_reduction_hours_per_month", format!("{h}: expected 1 to {MAX_HOURS_PER_MONTH}"))),
+        (_, _) => Err((
+            "capacity_reduction_hours_per_month",
+            "give the capacity lost as a percentage or as hours per month, not both".into(),
+        )),
+    }
+}
+
+/// The effect in words: "60%" or "400 h/month".
+pub fn effect_label(d: &DisruptionDraft) -> String {
+    match d.capacity_reduction_hours_per_month {
+        Some(h) => format!("{h} h/month"),
+        None => format!("{}%", d.capacity_reduction_percent),
     }
 }
 
@@ -181,23 +275,24 @@ pub fn order_label(o: &RepairOrder) -> String {
     o.draft.component_family.clone().unwrap_or_else(|| o.draft.tms.to_string())
 }
 
-/// The share of `provider`'s capacity at `site` for `label` at `level` that
-/// remains over the days `from..=to` (the mean of each day's remainder, as
-/// capacity is spread evenly over an offer period's days). On each day the
-/// largest reduction in effect counts: two notices about one site do not
-/// add up past what either says was lost.
+/// The share of the capacity at `at` that remains over the days
+/// `from..=to` (the mean of each day's remainder, as capacity is spread
+/// evenly over an offer period's days). On each day the largest reduction
+/// in effect counts: two notices about one site do not add up past what
+/// either says was lost. An hours effect takes its hours from the labor
+/// hours `offers` (any offers; those of `at`'s site count) give `at`'s
+/// capability that day, so a site's offers together lose exactly those
+/// hours, or everything when they offer fewer.
 pub fn remaining_share(
     disruptions: &[Disruption],
-    provider: &PartyId,
-    site: &str,
-    label: &str,
-    level: MaintenanceLevel,
+    offers: &[CapacityOffer],
+    at: &SiteCapability<'_>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> f64 {
     let relevant: Vec<&Disruption> = disruptions
         .iter()
-        .filter(|d| d.state == DisruptionState::Active && &d.draft.provider == provider && d.draft.site == site)
+        .filter(|d| d.state == DisruptionState::Active && &d.draft.provider == at.provider && d.draft.site == at.site)
         .filter(|d| d.draft.start <= to && from <= d.draft.expected_end)
         .collect();
     if relevant.is_empty() || to < from {
@@ -206,7 +301,9 @@ pub fn remaining_share(
     let (mut days, mut remaining) = (0.0, 0.0);
     let mut day = from;
     while day <= to {
-        let lost = relevant.iter().map(|d| d.reduction_on(provider, site, label, level, day)).fold(0.0, f64::max);
+        let mut hours: Option<f64> = None;
+        let mut site_hours = || *hours.get_or_insert_with(|| site_hours_on(offers, at, day));
+        let lost = relevant.iter().map(|d| d.reduction_on(at, day, &mut site_hours)).fold(0.0, f64::max);
         remaining += 1.0 - lost;
         days += 1.0;
         match day.succ_opt() {
@@ -220,8 +317,9 @@ pub fn remaining_share(
 /// The offer as allocation should count it while `disruptions` are in
 /// effect: each period's capacity and surge scaled by the share that
 /// remains for the offer's most reduced capability (a plan never counts on
-/// capacity a disruption may have taken).
-pub fn reduced_offer(offer: &CapacityOffer, disruptions: &[Disruption]) -> CapacityOffer {
+/// capacity a disruption may have taken). `offers` are the current offers
+/// an hours effect is judged against (see [`remaining_share`]).
+pub fn reduced_offer(offer: &CapacityOffer, offers: &[CapacityOffer], disruptions: &[Disruption]) -> CapacityOffer {
     let d = &offer.draft;
     let mut out = offer.clone();
     for p in &mut out.draft.periods {
@@ -229,15 +327,15 @@ pub fn reduced_offer(offer: &CapacityOffer, disruptions: &[Disruption]) -> Capac
             .capabilities
             .iter()
             .map(|c| {
-                remaining_share(
-                    disruptions,
-                    &d.provider,
-                    &d.site.name,
-                    &capability_label(c),
-                    c.maintenance_level,
-                    p.start,
-                    p.end,
-                )
+                let label = capability_label(c);
+                let at = SiteCapability {
+                    provider: &d.provider,
+                    site: &d.site.name,
+                    label: &label,
+                    level: c.maintenance_level,
+                    unit: d.unit,
+                };
+                remaining_share(disruptions, offers, &at, p.start, p.end)
             })
             .fold(1.0, f64::min);
         p.capacity *= share;
@@ -251,17 +349,29 @@ pub fn reduced_offer(offer: &CapacityOffer, disruptions: &[Disruption]) -> Capac
 /// reduces that one of the provider's offers at the site (`site_capabilities`)
 /// covers.
 pub fn affects_order(disruption: &Disruption, order: &RepairOrder, site_capabilities: &[Capability]) -> bool {
-    let label = order_label(order);
-    let level = order.draft.maintenance_level;
     disruption.state == DisruptionState::Active
-        && order.provider.as_ref() == Some(&disruption.draft.provider)
+        && holds_unstarted(order, &disruption.draft.provider)
+        && disruption.covers(&order_label(order), order.draft.maintenance_level)
+        && fits_capabilities(order, site_capabilities)
+}
+
+/// Whether `provider` holds `order` and has not begun it: PROPOSED or
+/// ACCEPTED to it, not yet inducted (the work still waits on its capacity).
+pub fn holds_unstarted(order: &RepairOrder, provider: &PartyId) -> bool {
+    order.provider.as_ref() == Some(provider)
         && matches!(order.state, RepairOrderState::Proposed | RepairOrderState::Accepted)
-        && disruption.covers(&label, level)
-        && site_capabilities.iter().any(|c| {
-            capability_label(c) == label
-                && c.maintenance_level == level
-                && (c.repair_types.is_empty() || c.repair_types.contains(&order.draft.repair_type))
-        })
+}
+
+/// Whether one of `capabilities` covers `order`: its TMS or component
+/// family, its maintenance level and (when the capability names any) its
+/// repair type.
+pub fn fits_capabilities(order: &RepairOrder, capabilities: &[Capability]) -> bool {
+    let label = order_label(order);
+    capabilities.iter().any(|c| {
+        capability_label(c) == label
+            && c.maintenance_level == order.draft.maintenance_level
+            && (c.repair_types.is_empty() || c.repair_types.contains(&order.draft.repair_type))
+    })
 }
 
 /// A stranded order as allocation judges it when re-planning: open again
@@ -406,7 +516,7 @@ pub fn check_move(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::records::{CapacityOfferDraft, CapacityPeriod};
@@ -437,6 +547,7 @@ mod tests {
             site: "Komaki South".into(),
             cause: DisruptionCause::NaturalDisaster,
             capacity_reduction_percent: percent,
+            capacity_reduction_hours_per_month: None,
             capabilities,
             start: day("2027-03-01"),
             expected_end: day("2027-03-31"),
@@ -457,13 +568,17 @@ mod tests {
         }
     }
 
-    fn capability(tms: &str) -> Capability {
+    pub(crate) fn capability(tms: &str) -> Capability {
         Capability {
             tms: Some(Tms::parse(tms).unwrap()),
             component_family: None,
             maintenance_level: MaintenanceLevel::Depot,
             repair_types: vec![],
         }
+    }
+
+    fn at<'a>(provider: &'a PartyId, site: &'a str, label: &'a str, unit: CapacityUnit) -> SiteCapability<'a> {
+        SiteCapability { provider, site, label, level: MaintenanceLevel::Depot, unit }
     }
 
     fn f16() -> AffectedCapability {
@@ -513,9 +628,9 @@ mod tests {
     fn capacity_is_reduced_only_in_the_disrupted_days_capabilities_and_site() {
         let d = vec![disruption(60, vec![f16()])];
         let mhi = id("JPN-MHI-KOMAKI");
-        let dep = MaintenanceLevel::Depot;
+        let slots = CapacityUnit::InductionSlots;
         let share = |site: &str, label: &str, from: &str, to: &str| {
-            remaining_share(&d, &mhi, site, label, dep, day(from), day(to))
+            remaining_share(&d, &[], &at(&mhi, site, label, slots), day(from), day(to))
         };
         assert!((share("Komaki South", "F-16C", "2027-03-01", "2027-03-31") - 0.4).abs() < 1e-9);
         // Half of a 62-day window (March and April) is disrupted.
@@ -523,32 +638,26 @@ mod tests {
         assert_eq!(share("Komaki South", "F-16C", "2027-04-01", "2027-04-30"), 1.0);
         assert_eq!(share("Komaki South", "F-35A", "2027-03-01", "2027-03-31"), 1.0);
         assert_eq!(share("Gifu", "F-16C", "2027-03-01", "2027-03-31"), 1.0);
-        assert_eq!(
-            remaining_share(
-                &d,
-                &id("KOR-KAI-SACHEON"),
-                "Komaki South",
-                "F-16C",
-                dep,
-                day("2027-03-01"),
-                day("2027-03-31")
-            ),
-            1.0
-        );
+        let kai = id("KOR-KAI-SACHEON");
+        let other = at(&kai, "Komaki South", "F-16C", slots);
+        assert_eq!(remaining_share(&d, &[], &other, day("2027-03-01"), day("2027-03-31")), 1.0);
         // Two notices on the same days: the larger loss counts, never more.
         let both = vec![disruption(60, vec![]), disruption(100, vec![])];
-        assert_eq!(remaining_share(&both, &mhi, "Komaki South", "X", dep, day("2027-03-10"), day("2027-03-10")), 0.0);
+        let x = at(&mhi, "Komaki South", "X", slots);
+        assert_eq!(remaining_share(&both, &[], &x, day("2027-03-10"), day("2027-03-10")), 0.0);
         let mut resolved = disruption(100, vec![]);
         resolved.state = DisruptionState::Resolved;
-        assert_eq!(
-            remaining_share(&[resolved], &mhi, "Komaki South", "X", dep, day("2027-03-10"), day("2027-03-10")),
-            1.0
-        );
+        assert_eq!(remaining_share(&[resolved], &[], &x, day("2027-03-10"), day("2027-03-10")), 1.0);
     }
 
-    #[test]
-    fn a_reduced_offer_counts_what_its_most_reduced_capability_keeps() {
-        let offer = CapacityOffer {
+    pub(crate) fn offer(unit: CapacityUnit, capabilities: Vec<Capability>, monthly: f64) -> CapacityOffer {
+        let period = |start: &str, end: &str| CapacityPeriod {
+            start: day(start),
+            end: day(end),
+            capacity: monthly,
+            surge_capacity: monthly / 5.0,
+        };
+        CapacityOffer {
             id: "JPN-MHI-KOMAKI.o".into(),
             draft: CapacityOfferDraft {
                 provider: id("JPN-MHI-KOMAKI"),
@@ -559,22 +668,9 @@ mod tests {
                     latitude: 35.25,
                     longitude: 136.92,
                 },
-                capabilities: vec![capability("F-16C"), capability("F-35A")],
-                unit: CapacityUnit::InductionSlots,
-                periods: vec![
-                    CapacityPeriod {
-                        start: day("2027-03-01"),
-                        end: day("2027-03-31"),
-                        capacity: 10.0,
-                        surge_capacity: 2.0,
-                    },
-                    CapacityPeriod {
-                        start: day("2027-04-01"),
-                        end: day("2027-04-30"),
-                        capacity: 10.0,
-                        surge_capacity: 2.0,
-                    },
-                ],
+                capabilities,
+                unit,
+                periods: vec![period("2027-03-01", "2027-03-31"), period("2027-04-01", "2027-04-30")],
                 valid_from: day("2027-01-01"),
                 valid_until: day("2027-12-31"),
                 lead_time_days: 0,
@@ -587,12 +683,94 @@ mod tests {
             version: 1,
             create_time: Utc::now(),
             update_time: Utc::now(),
+        }
+    }
+
+    fn hours(per_month: u32, capabilities: Vec<AffectedCapability>) -> Disruption {
+        let mut d = disruption(0, capabilities);
+        d.draft.capacity_reduction_hours_per_month = Some(per_month);
+        d
+    }
+
+    #[test]
+    fn an_hours_effect_takes_its_hours_from_the_sites_labor_hour_capacity() {
+        // 3,100 F-16C hours a month at the site, in two offers (one shares its hours with F-35A).
+        let own = offer(CapacityUnit::LaborHours, vec![capability("F-16C")], 2100.0);
+        let shared = offer(CapacityUnit::LaborHours, vec![capability("F-16C"), capability("F-35A")], 2000.0);
+        let offers = vec![own.clone(), shared.clone()];
+        let d = vec![hours(620, vec![f16()])];
+        let mhi = id("JPN-MHI-KOMAKI");
+        let here = |label, unit| at(&mhi, "Komaki South", label, unit);
+        let march =
+            |label, unit| remaining_share(&d, &offers, &here(label, unit), day("2027-03-01"), day("2027-03-31"));
+        // 620 of 3,100 hours: a fifth lost, whichever offer the hours sit in.
+        assert!((march("F-16C", CapacityUnit::LaborHours) - 0.8).abs() < 1e-9);
+        assert_eq!(march("F-35A", CapacityUnit::LaborHours), 1.0, "another capability keeps its hours");
+        assert_eq!(march("F-16C", CapacityUnit::InductionSlots), 1.0, "slots are not hours");
+        let sum = |o: &CapacityOffer| {
+            let r = reduced_offer(o, &offers, &d);
+            (r.draft.periods[0].capacity, r.draft.periods[1].capacity)
         };
-        let reduced = reduced_offer(&offer, &[disruption(50, vec![f16()])]);
+        let ((own_march, own_april), (shared_march, _)) = (sum(&own), sum(&shared));
+        assert!((own_march - 2100.0 * 0.8).abs() < 1e-6 && own_april == 2100.0);
+        // The shared offer counts only its F-16C half in the site's hours but its most reduced capability rules.
+        assert!((shared_march - 2000.0 * 0.8).abs() < 1e-6);
+        // The site's hours taken together lose exactly the 620 declared.
+        assert!(((2100.0 + 1000.0) - (own_march + shared_march / 2.0) - 620.0).abs() < 1e-6);
+        // More hours than the site offers: everything is lost, never less than nothing.
+        let all = vec![hours(MAX_HOURS_PER_MONTH, vec![])];
+        assert_eq!(
+            remaining_share(
+                &all,
+                &offers,
+                &here("F-16C", CapacityUnit::LaborHours),
+                day("2027-03-05"),
+                day("2027-03-05")
+            ),
+            0.0
+        );
+        // A site offering no hours for the capability loses nothing it has.
+        assert_eq!(
+            remaining_share(&d, &[], &here("F-16C", CapacityUnit::LaborHours), day("2027-03-05"), day("2027-03-05")),
+            1.0
+        );
+        // A percentage and an hours notice on the same day: the larger loss counts.
+        let both = vec![hours(620, vec![]), disruption(50, vec![])];
+        assert!(
+            (remaining_share(
+                &both,
+                &offers,
+                &here("F-16C", CapacityUnit::LaborHours),
+                day("2027-03-05"),
+                day("2027-03-05")
+            ) - 0.5)
+                .abs()
+                < 1e-9
+        );
+    }
+
+    #[test]
+    fn an_effect_is_a_percentage_or_hours_per_month_not_both() {
+        assert_eq!(parse_effect(60, 0), Ok((60, None)));
+        assert_eq!(parse_effect(0, 0), Ok((0, None)));
+        assert_eq!(parse_effect(0, 400), Ok((0, Some(400))));
+        assert_eq!(parse_effect(0, MAX_HOURS_PER_MONTH), Ok((0, Some(MAX_HOURS_PER_MONTH))));
+        assert_eq!(parse_effect(101, 0).unwrap_err().0, "capacity_reduction_percent");
+        assert_eq!(parse_effect(0, MAX_HOURS_PER_MONTH + 1).unwrap_err().0, "capacity_reduction_hours_per_month");
+        assert!(parse_effect(50, 400).unwrap_err().1.contains("not both"));
+        let mut d = draft(0, vec![]);
+        d.capacity_reduction_hours_per_month = Some(400);
+        assert_eq!((effect_label(&d), effect_label(&draft(60, vec![]))), ("400 h/month".into(), "60%".into()));
+    }
+
+    #[test]
+    fn a_reduced_offer_counts_what_its_most_reduced_capability_keeps() {
+        let offer = offer(CapacityUnit::InductionSlots, vec![capability("F-16C"), capability("F-35A")], 10.0);
+        let reduced = reduced_offer(&offer, &[], &[disruption(50, vec![f16()])]);
         assert!((reduced.draft.periods[0].capacity - 5.0).abs() < 1e-9);
         assert!((reduced.draft.periods[0].surge_capacity - 1.0).abs() < 1e-9);
         assert_eq!(reduced.draft.periods[1].capacity, 10.0);
-        assert_eq!(reduced_offer(&offer, &[]), offer);
+        assert_eq!(reduced_offer(&offer, &[], &[]), offer);
     }
 
     #[test]
@@ -606,7 +784,7 @@ mod tests {
         assert!(!d.visible_to(&party("JPN-KHI-GIFU", PartyKind::Contractor)));
     }
 
-    fn order(state: RepairOrderState, provider: Option<&str>, tms: &str) -> RepairOrder {
+    pub(crate) fn order(state: RepairOrderState, provider: Option<&str>, tms: &str) -> RepairOrder {
         use crate::records::{Controls, Funding, Item, RepairOrderDraft, WorkProgress};
         RepairOrder {
             id: "US-USAF-OOALC.o1".into(),

@@ -26,7 +26,7 @@ use crate::records::RepairOrder;
 use crate::vocab::{Money, PartyId, Releasability};
 
 /// Most characters of an exception's text or of an answer's reason.
-pub const MAX_EXCEPTION_TEXT: usize = 5000;
+pub const MAX_EXCEPTION_TEXT: usize = crate::limits::MAX_LONG_TEXT;
 /// Most exceptions one order may have raised on it (each is a record, a
 /// step in the order's history and an event: a provider cannot grow them
 /// without bound).

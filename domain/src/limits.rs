@@ -10,6 +10,31 @@
 /// Longest free-text value we store (names, references, reasons).
 pub const MAX_TEXT: usize = crate::vocab::MAX_TEXT;
 
+/// Longest long text: a comment, a disruption's text or resolution, a
+/// repair exception's text, a quote's conditions, a request for update's
+/// text or answer.
+pub const MAX_LONG_TEXT: usize = 5000;
+
+/// The one check of a long text (see [`MAX_LONG_TEXT`]): at most that many
+/// characters (not bytes), no control characters other than newlines and
+/// tabs. `Ok(None)` when it is empty or only blanks: the caller decides
+/// whether that is allowed.
+pub fn long_text(s: &str) -> Result<Option<String>, String> {
+    let chars = s.chars().count();
+    if chars > MAX_LONG_TEXT {
+        Err(format!("too long: {chars} characters, at most {MAX_LONG_TEXT}"))
+    } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        Err("must not contain control characters other than newlines and tabs".into())
+    } else {
+        Ok((!s.trim().is_empty()).then(|| s.to_owned()))
+    }
+}
+
+/// [`long_text`], required: 1 to [`MAX_LONG_TEXT`] characters, not only blanks.
+pub fn required_long_text(s: &str) -> Result<String, String> {
+    long_text(s)?.ok_or_else(|| format!("is required: 1 to {MAX_LONG_TEXT} characters"))
+}
+
 /// Most entries in any list inside a record: releasability parties and
 /// nations, capabilities, repair types, certifications, authorizations.
 pub const MAX_LIST: usize = 64;
@@ -48,5 +73,23 @@ pub fn page_size(requested: i32) -> Result<u32, &'static str> {
         0 => Ok(DEFAULT_PAGE),
         n if n < 0 => Err("must be >= 0"),
         n => Ok(u32::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_long_text_is_counted_in_characters_and_refuses_control_characters() {
+        assert_eq!(long_text("").unwrap(), None);
+        assert_eq!(long_text(" \n\t").unwrap(), None);
+        assert_eq!(long_text("a\nb\tc").unwrap().as_deref(), Some("a\nb\tc"));
+        assert!(long_text(&"é".repeat(MAX_LONG_TEXT)).unwrap().is_some(), "characters, not bytes");
+        assert!(long_text(&"x".repeat(MAX_LONG_TEXT + 1)).unwrap_err().contains("5001"));
+        assert!(long_text("bell\u{7}").unwrap_err().contains("control"));
+        assert!(required_long_text(" ").unwrap_err().contains("required"));
+        assert_eq!(required_long_text("x").unwrap(), "x");
     }
 }

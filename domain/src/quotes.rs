@@ -24,7 +24,7 @@ use crate::vocab::{Money, PartyId, Releasability};
 /// Most days a quote may promise to turn the work around in.
 pub const MAX_TURNAROUND_DAYS: u32 = 3650;
 /// Most characters of a quote's conditions.
-pub const MAX_CONDITIONS: usize = 5000;
+pub const MAX_CONDITIONS: usize = crate::limits::MAX_LONG_TEXT;
 /// Most providers one quote request names.
 pub const MAX_QUOTE_PROVIDERS: usize = crate::limits::MAX_LIST;
 

@@ -3,6 +3,9 @@
 //! coordinator asks a party for its missing availability report of a month;
 //! the coordinator raises the latter itself once a month's report is
 //! [`missing_reports`] a configured number of days after the month ends.
+//! It also asks a provider for a newer version of each capacity offer
+//! whose validity has lapsed while orders still depend on it
+//! ([`lapsed_offers`]), once per offer version.
 //! The addressee answers; the requester withdraws; a request closes by
 //! itself (SATISFIED) once the newer version or the report exists.
 //!
@@ -17,7 +20,9 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::comments::RecordRef;
+use crate::disruptions::{fits_capabilities, holds_unstarted};
 use crate::party::Party;
+use crate::records::{CapacityOffer, OfferState, RepairOrder};
 use crate::vocab::{PartyId, Releasability, Tms};
 
 /// Default days after a month ends before its missing report is asked for.
@@ -323,6 +328,58 @@ pub fn report_arrived(month: NaiveDate, tms: &[Tms], reports: &[ReportSeen]) -> 
     if tms.is_empty() { covering(None) } else { tms.iter().all(|t| covering(Some(t))) }
 }
 
+/// A capacity offer whose validity has lapsed while orders still depend on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsedOffer {
+    /// The offer's id.
+    pub offer: String,
+    /// Its provider: the party asked.
+    pub provider: PartyId,
+    /// The version that lapsed.
+    pub version: i64,
+    /// Its last valid day.
+    pub valid_until: NaiveDate,
+    /// How many orders depend on it.
+    pub dependent_orders: usize,
+}
+
+/// The id of the coordinator's own request for a newer version of offer
+/// `offer` at `version`: one request per offer version, ever.
+pub fn lapsed_offer_id(offer: &str, version: i64) -> String {
+    format!("lapsed-offer.{offer}.v{version}")
+}
+
+/// Every ACTIVE offer whose validity ended before `today` while orders
+/// still depend on it, in offer order. An order depends on an offer when
+/// the offer's provider holds it unstarted (PROPOSED or ACCEPTED, not yet
+/// inducted: `disruptions::holds_unstarted`) and one of the offer's
+/// capabilities covers it (`disruptions::fits_capabilities`). Orders do not
+/// name the offer they were placed against, so this is the narrowest
+/// reading the records allow: work the provider has yet to start, of a
+/// kind only this offer (or another of the provider's offering the same
+/// capability) says it has capacity for. Inducted work no longer waits on
+/// offered capacity, and open orders are not the provider's yet.
+pub fn lapsed_offers(offers: &[CapacityOffer], orders: &[RepairOrder], today: NaiveDate) -> Vec<LapsedOffer> {
+    offers
+        .iter()
+        .filter(|o| o.state == OfferState::Active && o.draft.valid_until < today)
+        .filter_map(|o| {
+            let d = &o.draft;
+            let dependent_orders = orders
+                .iter()
+                .filter(|r| holds_unstarted(r, &d.provider) && fits_capabilities(r, &d.capabilities))
+                .count();
+            (dependent_orders > 0).then(|| LapsedOffer {
+                offer: o.id.clone(),
+                provider: d.provider.clone(),
+                version: o.version,
+                valid_until: d.valid_until,
+                dependent_orders,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -482,5 +539,45 @@ mod tests {
         assert!(!r.visible_to(&kai));
         assert!(r.visible_to(&party("US-USAF-OOALC", PartyKind::Organic)));
         assert!(r.visible_to(&party("US-INDOPACOM-J4", PartyKind::Coordinator)));
+    }
+
+    #[test]
+    fn an_offer_lapsed_while_its_provider_holds_unstarted_work_it_covers_is_asked_for() {
+        use crate::disruptions::tests::{capability, offer, order};
+        use crate::lifecycle::RepairOrderState as S;
+        use crate::vocab::CapacityUnit;
+        let mut lapsed = offer(CapacityUnit::LaborHours, vec![capability("F-16C")], 100.0);
+        lapsed.draft.valid_until = d("2027-06-30");
+        lapsed.version = 3;
+        let mut elsewhere = lapsed.clone();
+        elsewhere.id = "JPN-MHI-KOMAKI.f-35".into();
+        elsewhere.draft.capabilities = vec![capability("F-35A")];
+        let offers = vec![lapsed.clone(), elsewhere];
+        let orders = vec![
+            order(S::Accepted, Some("JPN-MHI-KOMAKI"), "F-16C"),
+            order(S::Proposed, Some("JPN-MHI-KOMAKI"), "F-16C"),
+            // Not dependent: begun, someone else's, not yet anyone's, another capability.
+            order(S::Inducted, Some("JPN-MHI-KOMAKI"), "F-16C"),
+            order(S::Accepted, Some("KOR-KAI-SACHEON"), "F-16C"),
+            order(S::Submitted, None, "F-16C"),
+        ];
+        let found = lapsed_offers(&offers, &orders, d("2027-07-01"));
+        assert_eq!(
+            found,
+            vec![LapsedOffer {
+                offer: lapsed.id.clone(),
+                provider: id("JPN-MHI-KOMAKI"),
+                version: 3,
+                valid_until: d("2027-06-30"),
+                dependent_orders: 2,
+            }],
+            "the F-35A offer has no order depending on it"
+        );
+        assert!(lapsed_offers(&offers, &orders, d("2027-06-30")).is_empty(), "valid through its last day");
+        let mut withdrawn = lapsed.clone();
+        withdrawn.state = OfferState::Withdrawn;
+        assert!(lapsed_offers(&[withdrawn], &orders, d("2027-07-01")).is_empty());
+        assert!(lapsed_offers(&offers, &orders[2..], d("2027-07-01")).is_empty());
+        assert_eq!(lapsed_offer_id(&lapsed.id, 3), "lapsed-offer.JPN-MHI-KOMAKI.o.v3");
     }
 }

@@ -9,9 +9,10 @@
 
 use clap::{Args, Subcommand};
 use cosx_proto::v1::{
-    AddCommentRequest, AnswerUpdateRequestRequest, CommentContent, CommentType, EditCommentRequest, GetCommentRequest,
-    GetUpdateRequestRequest, ListCommentsRequest, ListUpdateRequestsRequest, MissingReport, RequestUpdateRequest,
-    UpdateRequestState, WithdrawCommentRequest, WithdrawUpdateRequestRequest,
+    AddCommentRequest, AnswerUpdateRequestRequest, CommentContent, CommentType, DemandCellRef, EditCommentRequest,
+    GetCommentRequest, GetUpdateRequestRequest, ListCommentsRequest, ListUpdateRequestsRequest, MaintenanceLevel,
+    MissingReport, Region, RequestUpdateRequest, UpdateRequestState, WithdrawCommentRequest,
+    WithdrawUpdateRequestRequest,
 };
 
 use super::fresh_request_id;
@@ -44,13 +45,34 @@ impl ContentArgs {
     }
 }
 
+/// A demand cell as typed, `REGION:LEVEL:YYYY-MM:TMS` (the TMS or family
+/// last, so it may hold any character). A region or level the client does
+/// not know is sent as an unknown number for the server to refuse.
+fn demand_cell(s: &str) -> Result<DemandCellRef, String> {
+    let parts: Vec<&str> = s.splitn(4, ':').collect();
+    let [region, level, month, tms] = parts[..] else {
+        return Err(format!("{s:?}: expected REGION:LEVEL:YYYY-MM:TMS, e.g. indopacom:depot:2027-03:F-35A"));
+    };
+    Ok(DemandCellRef {
+        region: enums::parse::<Region>(region).map_or(-1, Into::into),
+        tms: tms.to_owned(),
+        level: enums::parse::<MaintenanceLevel>(level).map_or(-1, Into::into),
+        month: month.to_owned(),
+    })
+}
+
 /// `cosx comment ...`
 #[derive(Debug, Subcommand)]
 pub enum CommentCommand {
-    /// Comment on a record you may see: repairOrders/ID, capacityOffers/ID or availabilityReports/ID.
+    /// Comment on a record you may see: repairOrders/ID, capacityOffers/ID or availabilityReports/ID;
+    /// coordinators also on a demand cell (--demand-cell).
     Add {
-        /// The record.
-        record: String,
+        /// The record (or give --demand-cell).
+        #[arg(required_unless_present = "demand_cell")]
+        record: Option<String>,
+        /// Coordinators: a demand cell, REGION:LEVEL:YYYY-MM:TMS (e.g. indopacom:depot:2027-03:F-35A).
+        #[arg(long, value_parser = demand_cell, value_name = "CELL", conflicts_with = "record")]
+        demand_cell: Option<DemandCellRef>,
         /// What the comment says.
         #[command(flatten)]
         content: ContentArgs,
@@ -83,10 +105,14 @@ pub enum CommentCommand {
         #[arg(long, value_name = "ID")]
         request_id: Option<String>,
     },
-    /// The comments on a record, oldest first.
+    /// The comments on a record (or a demand cell), oldest first.
     List {
-        /// The record.
-        record: String,
+        /// The record (or give --demand-cell).
+        #[arg(required_unless_present = "demand_cell")]
+        record: Option<String>,
+        /// Coordinators: a demand cell, REGION:LEVEL:YYYY-MM:TMS.
+        #[arg(long, value_parser = demand_cell, value_name = "CELL", conflicts_with = "record")]
+        demand_cell: Option<DemandCellRef>,
         /// Also list withdrawn comments.
         #[arg(long)]
         include_withdrawn: bool,
@@ -181,9 +207,13 @@ pub(crate) async fn run(client: &Client, cmd: CommentCommand, printer: &Printer)
     let mut comments = cosx_proto::v1::comments_client::CommentsClient::new(client.channel());
     let fresh = |id: Option<String>| id.unwrap_or_else(fresh_request_id);
     match cmd {
-        CommentCommand::Add { record, content, request_id } => {
-            let req =
-                AddCommentRequest { parent: record, content: Some(content.content()), request_id: fresh(request_id) };
+        CommentCommand::Add { record, demand_cell, content, request_id } => {
+            let req = AddCommentRequest {
+                parent: record.unwrap_or_default(),
+                content: Some(content.content()),
+                request_id: fresh(request_id),
+                demand_cell,
+            };
             printer.record(&comments.add_comment(req).await?.into_inner())
         }
         CommentCommand::Edit { name, version, content, request_id } => {
@@ -195,8 +225,13 @@ pub(crate) async fn run(client: &Client, cmd: CommentCommand, printer: &Printer)
             let req = WithdrawCommentRequest { name, version, request_id: fresh(request_id) };
             printer.record(&comments.withdraw_comment(req).await?.into_inner())
         }
-        CommentCommand::List { record, include_withdrawn } => {
-            let mut req = ListCommentsRequest { parent: record, include_withdrawn, ..Default::default() };
+        CommentCommand::List { record, demand_cell, include_withdrawn } => {
+            let mut req = ListCommentsRequest {
+                parent: record.unwrap_or_default(),
+                include_withdrawn,
+                demand_cell,
+                ..Default::default()
+            };
             let mut all = Vec::new();
             loop {
                 let page = comments.list_comments(req.clone()).await?.into_inner();
@@ -308,7 +343,7 @@ mod tests {
             "2027-02-01,2027-01-01",
         ]);
         let Ok(Wrap { c: CommentCommand::Add { record, content, .. } }) = parsed else { panic!("expected add") };
-        assert_eq!(record, "repairOrders/o1");
+        assert_eq!(record.as_deref(), Some("repairOrders/o1"));
         let c = content.content();
         assert_eq!(c.comment_type, CommentType::ActionRequired as i32);
         assert_eq!(c.reference_dates, vec!["2027-02-01", "2027-01-01"], "sorting is the server's");
@@ -316,6 +351,34 @@ mod tests {
         assert!(
             Wrap::try_parse_from(["comment", "add", "repairOrders/o1", "--type", "gossip", "--text", "x"]).is_err()
         );
+    }
+
+    #[test]
+    fn a_demand_cell_is_typed_by_its_key_fields_instead_of_a_record() {
+        let add = |args: &[&str]| {
+            let mut argv = vec!["comment", "add"];
+            argv.extend_from_slice(args);
+            argv.extend_from_slice(&["--type", "warning", "--text", "x"]);
+            Wrap::try_parse_from(argv)
+        };
+        let Ok(Wrap { c: CommentCommand::Add { record, demand_cell, .. } }) =
+            add(&["--demand-cell", "indopacom:depot:2027-03:F/A-18E"])
+        else {
+            panic!("expected add")
+        };
+        let cell = demand_cell.unwrap_or_default();
+        assert_eq!(record, None);
+        assert_eq!((cell.region, cell.level), (Region::Indopacom as i32, MaintenanceLevel::Depot as i32));
+        assert_eq!((cell.month.as_str(), cell.tms.as_str()), ("2027-03", "F/A-18E"));
+        let Ok(Wrap { c: CommentCommand::Add { demand_cell: Some(odd), .. } }) =
+            add(&["--demand-cell", "mars:depot:2027-3:F-35A"])
+        else {
+            panic!("expected add")
+        };
+        assert_eq!((odd.region, odd.month.as_str()), (-1, "2027-3"), "the server refuses what it does not know");
+        assert!(add(&["--demand-cell", "indopacom:depot"]).is_err());
+        assert!(add(&["repairOrders/o1", "--demand-cell", "indopacom:depot:2027-03:F-35A"]).is_err());
+        assert!(add(&[]).is_err(), "a record or a cell is required");
     }
 
     #[test]

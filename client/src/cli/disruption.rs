@@ -90,9 +90,12 @@ pub struct NoticeArgs {
     /// natural-disaster, hostile-action, cyber, labour, parts-shortage, facility, transport or other.
     #[arg(long, value_parser = enums::parse::<DisruptionCause>)]
     pub cause: DisruptionCause,
-    /// Share of capacity lost, 0 to 100.
-    #[arg(long, value_name = "PERCENT")]
-    pub reduction_percent: u32,
+    /// Share of capacity lost, 0 to 100 (or give --reduction-hours-per-month).
+    #[arg(long, value_name = "PERCENT", required_unless_present = "reduction_hours_per_month")]
+    pub reduction_percent: Option<u32>,
+    /// Labor hours lost per month for each capability reduced, instead of a percentage.
+    #[arg(long, value_name = "HOURS", conflicts_with = "reduction_percent")]
+    pub reduction_hours_per_month: Option<u32>,
     /// Capabilities reduced, TMS-or-family[:level]; repeatable or comma-separated (default: all).
     #[arg(long, value_delimiter = ',', value_name = "TMS[:LEVEL]")]
     pub capability: Vec<String>,
@@ -131,7 +134,8 @@ pub(crate) fn notice(a: NoticeArgs) -> (Disruption, String) {
     let d = Disruption {
         site: a.site,
         cause: a.cause.into(),
-        capacity_reduction_percent: a.reduction_percent,
+        capacity_reduction_percent: a.reduction_percent.unwrap_or(0),
+        capacity_reduction_hours_per_month: a.reduction_hours_per_month.unwrap_or(0),
         capabilities,
         start_date: a.start,
         expected_end_date: a.expected_end,
@@ -238,5 +242,19 @@ mod tests {
         assert_eq!(d.capabilities[0].maintenance_level, MaintenanceLevel::Depot as i32);
         assert_eq!(d.capabilities[1], AffectedCapability { tms_or_family: "F-35A".into(), maintenance_level: 0 });
         assert!(!request_id.is_empty());
+        // Or hours per month, never both, and one of the two is required.
+        let hours = |flags: &[&str]| {
+            let mut argv: Vec<&str> = vec!["disruption", "declare", "--site", "S", "--cause", "other"];
+            argv.extend_from_slice(flags);
+            argv.extend_from_slice(&["--start", "2027-03-01", "--expected-end", "2027-03-31"]);
+            Wrap::try_parse_from(argv).map(|w| w.d)
+        };
+        let Ok(DisruptionCommand::Declare(a)) = hours(&["--reduction-hours-per-month", "400"]) else {
+            panic!("expected declare")
+        };
+        let (d, _) = notice(a);
+        assert_eq!((d.capacity_reduction_percent, d.capacity_reduction_hours_per_month), (0, 400));
+        assert!(hours(&["--reduction-hours-per-month", "400", "--reduction-percent", "5"]).is_err());
+        assert!(hours(&[]).is_err());
     }
 }

@@ -283,7 +283,13 @@ impl Columns for cosx_proto::v1::Disruption {
             ("PROVIDER", self.provider.clone()),
             ("SITE", self.site.clone()),
             ("CAUSE", display::<DisruptionCause>(self.cause)),
-            ("LOST", format!("{}%", self.capacity_reduction_percent)),
+            (
+                "LOST",
+                match self.capacity_reduction_hours_per_month {
+                    0 => format!("{}%", self.capacity_reduction_percent),
+                    h => format!("{h} h/month"),
+                },
+            ),
             ("FROM", self.start_date.clone()),
             ("EXPECTED END", self.expected_end_date.clone()),
             ("UPDATED", time(self.update_time.as_ref())),

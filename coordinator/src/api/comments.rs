@@ -37,7 +37,7 @@ impl pb::comments_server::Comments for CommentsService {
         let r = request.get_ref();
         let key = request_key(&r.request_id, r)?;
         let mut v = Violations::new();
-        let record = record_ref_in(&mut v, "parent", &r.parent);
+        let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
         let body = comment_content_in(&mut v, "content", &r.content);
         let (record, body) = valid(v, record.zip(body))?;
         let comment = self.0.add_comment(&caller, record, body, &key).await?;
@@ -87,7 +87,7 @@ impl pb::comments_server::Comments for CommentsService {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let record = record_ref_in(&mut v, "parent", &r.parent);
+        let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
         let record = valid(v, record)?;
         let page = self.0.list_comments(&caller, &record, r.include_withdrawn, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListCommentsResponse {

@@ -163,7 +163,8 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         let funds: Vec<core::FundsBalance> = balances.iter().map(core::FundsBalance::from).collect();
         // Every active disruption's capacity is left out, this one's included.
         let disruptions = self.0.active_disruptions().await?;
-        let reduced: Vec<cosx_domain::CapacityOffer> = offers.iter().map(|o| reduced_offer(o, &disruptions)).collect();
+        let reduced: Vec<cosx_domain::CapacityOffer> =
+            offers.iter().map(|o| reduced_offer(o, &offers, &disruptions)).collect();
         let reopened_orders: Vec<cosx_domain::RepairOrder> = stranded.iter().map(reopened).collect();
         let open = adapt::open_orders(&reopened_orders, &parties);
         let core_offers = adapt::offers(&reduced, &parties, as_of);
@@ -185,9 +186,9 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
             reason: STAYS.into(),
             detail: format!(
                 "{provider}'s site {:?} keeps enough capacity for it in the periods its work falls in \
-                 ({}% lost from {} to {})",
+                 ({} lost from {} to {})",
                 disruption.draft.site,
-                disruption.draft.capacity_reduction_percent,
+                cosx_domain::disruptions::effect_label(&disruption.draft),
                 disruption.draft.start,
                 disruption.draft.expected_end
             ),

@@ -1,14 +1,17 @@
-//! Comments on repair orders, capacity offers and availability reports:
-//! adding, editing (a new version), withdrawing, reading and listing them.
+//! Comments on repair orders, capacity offers, availability reports and
+//! (coordinators only) demand cells: adding, editing (a new version),
+//! withdrawing, reading and listing them.
 //!
 //! Part of the core. A comment has no visibility rule of its own: every
 //! step first reads the commented record through that record's own read
 //! path (`get_order`, `get_offer`, `get_report`, i.e. `may_see` and the
 //! store's `VISIBLE`), so a comment is shown exactly to those who may see
 //! its record, and a record the caller may not see answers NOT_FOUND just
-//! as reading it would. Never touches protobuf.
+//! as reading it would. A demand cell is no record: its rule is
+//! `DemandCell::visible_to` (coordinators), and to anyone else it answers
+//! NOT_FOUND exactly as a hidden record does. Never touches protobuf.
 
-use cosx_domain::comments::{self, Comment, CommentBody, CommentState, RecordRef};
+use cosx_domain::comments::{self, Comment, CommentBody, CommentState, DemandCell, RecordRef};
 
 use super::*;
 
@@ -39,6 +42,13 @@ impl Coordinator {
             RecordRef::AvailabilityReports(id) => {
                 let r = self.get_report(caller, id).await?;
                 audience(&r.draft.reporter, None, &r.draft.releasability)
+            }
+            RecordRef::DemandCells(_) => {
+                if !DemandCell::visible_to(&caller.party) {
+                    return Err(CoreError::NotFound(record.name()));
+                }
+                // Coordinators only: the exchange's own audience.
+                Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() }
             }
         })
     }

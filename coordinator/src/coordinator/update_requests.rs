@@ -2,8 +2,10 @@
 //! or a coordinator asks a party for its missing availability report of a
 //! month; the addressee answers, the requester withdraws; and the sweep the
 //! server runs (`sweep_update_requests`) raises a request for every monthly
-//! report `update_requests::missing_reports` finds overdue and closes as
-//! SATISFIED every open request whose newer version or report has arrived.
+//! report `update_requests::missing_reports` finds overdue and for every
+//! offer `update_requests::lapsed_offers` finds lapsed with orders still
+//! depending on it, and closes as SATISFIED every open request whose newer
+//! version or report has arrived.
 //!
 //! Part of the core. A request is shown with its own rule
 //! (`UpdateRequest::visible_to`: requester, addressee, coordinators, the
@@ -63,6 +65,8 @@ fn seen(r: &AvailabilityReport) -> ReportSeen {
 pub struct Swept {
     /// Requests for missing reports raised.
     pub raised: usize,
+    /// Requests for a newer version of a lapsed offer raised.
+    pub lapsed_offers: usize,
     /// Open requests closed as SATISFIED.
     pub satisfied: usize,
 }
@@ -136,6 +140,11 @@ impl Coordinator {
                 let r = self.get_report(caller, id).await?;
                 (r.draft.reporter, r.version)
             }
+            RecordRef::DemandCells(_) => {
+                let mut v = Violations::new();
+                v.add("record", "a demand cell has no owner to ask for a newer version; comment on it instead");
+                return Err(v.into());
+            }
         })
     }
 
@@ -161,6 +170,7 @@ impl Coordinator {
                 let current: Option<AvailabilityReport> = self.current(&report_key(&report.draft)).await?;
                 Ok(Some(current.map_or(report.version, |c| c.version.max(report.version))))
             }
+            RecordRef::DemandCells(_) => Ok(None),
         }
     }
 
@@ -234,13 +244,72 @@ impl Coordinator {
     /// One round of the coordinator's own requests for update on `today`:
     /// raises a request for each monthly report overdue by more than
     /// `after_days` days (`update_requests::missing_reports`, once per party
-    /// and month ever), then closes every open request whose newer version
-    /// or report has arrived. Safe to run on several replicas at once: each
-    /// change has a deterministic idempotency key.
+    /// and month ever) and for each offer lapsed while orders still depend
+    /// on it (`update_requests::lapsed_offers`, once per offer version
+    /// ever), then closes every open request whose newer version or report
+    /// has arrived. Safe to run on several replicas at once: each change has
+    /// a deterministic idempotency key.
     pub async fn sweep_update_requests(&self, today: NaiveDate, after_days: u32) -> Result<Swept> {
         let raised = self.raise_missing_report_requests(today, after_days).await?;
+        let lapsed_offers = self.raise_lapsed_offer_requests(today).await?;
         let satisfied = self.close_satisfied_update_requests().await?;
-        Ok(Swept { raised, satisfied })
+        Ok(Swept { raised, lapsed_offers, satisfied })
+    }
+
+    async fn raise_lapsed_offer_requests(&self, today: NaiveDate) -> Result<usize> {
+        let active = RecordFilter { state: Some(OfferState::Active.as_str().to_owned()), ..RecordFilter::default() };
+        let offers: Vec<CapacityOffer> = self.all_records(RecordKind::CapacityOffer, &system_viewer(), &active).await?;
+        let lapsed: Vec<CapacityOffer> = offers.into_iter().filter(|o| o.draft.valid_until < today).collect();
+        // Only the orders of providers with a lapsed offer, and only those held unstarted.
+        let providers: std::collections::BTreeSet<&PartyId> = lapsed.iter().map(|o| &o.draft.provider).collect();
+        let mut orders: Vec<RepairOrder> = Vec::new();
+        for provider in providers {
+            for state in [RepairOrderState::Proposed, RepairOrderState::Accepted] {
+                let filter = RecordFilter {
+                    provider: Some(provider.to_string()),
+                    state: Some(state.as_str().to_owned()),
+                    ..RecordFilter::default()
+                };
+                orders
+                    .extend(self.all_records::<RepairOrder>(RecordKind::RepairOrder, &system_viewer(), &filter).await?);
+            }
+        }
+        let system = PartyId::parse(SYSTEM_ACTOR).map_err(|e| CoreError::Store(StoreError::Corrupt(e)))?;
+        let mut raised = 0;
+        for found in rules::lapsed_offers(&lapsed, &orders, today) {
+            if self.party(&found.provider).is_none_or(|(p, _)| p.suspended) {
+                continue;
+            }
+            let id = rules::lapsed_offer_id(&found.offer, found.version);
+            if self.store.record(RecordKind::UpdateRequest, &id).await?.is_some() {
+                continue;
+            }
+            let time = now();
+            let record = RecordRef::CapacityOffers(found.offer.clone());
+            let request = UpdateRequest {
+                text: Some(format!(
+                    "{record}'s validity ended on {} while {} order(s) PROPOSED or ACCEPTED to you for what it \
+                     offers still depend on it: publish a newer version (a new validity) or withdraw it",
+                    found.valid_until, found.dependent_orders
+                )),
+                id: id.clone(),
+                requester: system.clone(),
+                addressee: found.provider,
+                subject: UpdateSubject::Record { record, version: found.version },
+                state: UpdateRequestState::Open,
+                answer: None,
+                version: 1,
+                create_time: time,
+                update_time: time,
+            };
+            if self
+                .commit_as_system(request_change(&request, None, "UPDATE_REQUESTED")?, &format!("update:{id}"))
+                .await?
+            {
+                raised += 1;
+            }
+        }
+        Ok(raised)
     }
 
     async fn raise_missing_report_requests(&self, today: NaiveDate, after_days: u32) -> Result<usize> {

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use cosx_demand as core;
-use cosx_domain::disruptions::{Disruption, capability_label, remaining_share};
+use cosx_domain::disruptions::{Disruption, SiteCapability, capability_label, remaining_share};
 use cosx_domain::records::{CapacityOffer, RepairOrder};
 use cosx_domain::{CapacityUnit, Nation, RepairOrderState};
 
@@ -94,7 +94,9 @@ pub fn capacity_unit(u: CapacityUnit) -> core::CapacityUnit {
 /// Capacity of offers in `unit`, per cell and period of `granularity`,
 /// less what active `disruptions` take from their sites on the days they
 /// are in effect (`cosx_domain::disruptions::remaining_share`, the one rule
-/// for it). An offer period that spans several periods is spread over them
+/// for it: a percentage, or labor hours per month judged against the
+/// hours `offers` give the site, so `offers` must hold every current offer
+/// of a disrupted site's cells). An offer period that spans several periods is spread over them
 /// by days; an offer with several capabilities is shared evenly among
 /// them, so that no capacity is counted twice.
 ///
@@ -129,15 +131,14 @@ pub fn capacity_entries(
                     let remaining = if disruptions.is_empty() {
                         1.0
                     } else {
-                        remaining_share(
-                            disruptions,
-                            &d.provider,
-                            &d.site.name,
-                            &label,
-                            cap.maintenance_level,
-                            day,
-                            last,
-                        )
+                        let at = SiteCapability {
+                            provider: &d.provider,
+                            site: &d.site.name,
+                            label: &label,
+                            level: cap.maintenance_level,
+                            unit,
+                        };
+                        remaining_share(disruptions, offers, &at, day, last)
                     };
                     let sums = per_period.entry(period).or_insert((0.0, 0.0));
                     sums.0 += p.capacity * fraction * remaining;

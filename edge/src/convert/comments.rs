@@ -23,7 +23,13 @@ enum_map!(update_request_state_in, update_request_state_out, pb::UpdateRequestSt
 });
 
 fn expected_record(v: &mut Violations, field: &str, name: &str) {
-    v.add(field, format!("{name:?}: expected repairOrders/ID, capacityOffers/ID or availabilityReports/ID"));
+    v.add(
+        field,
+        format!(
+            "{name:?}: expected repairOrders/ID, capacityOffers/ID, availabilityReports/ID or \
+             demandCells/REGION.LEVEL.YYYY-MM.LABEL"
+        ),
+    );
 }
 
 /// The record a resource name `{collection}/{id}` names, for the
@@ -33,6 +39,10 @@ pub fn record_ref_in(v: &mut Violations, field: &str, name: &str) -> Option<Reco
         expected_record(v, field, name);
         return None;
     };
+    if collection == "demandCells" {
+        // A cell's id is its key (`DemandCell::from_id` says why one is wrong).
+        return v.check(field, DemandCell::from_id(id)).map(|c| RecordRef::DemandCells(c.id()));
+    }
     let mut inner = Violations::new();
     let id = resource_id(&mut inner, field, id, collection);
     match id.and_then(|id| RecordRef::new(collection, id)) {
@@ -64,6 +74,42 @@ pub fn comment_name_in(v: &mut Violations, field: &str, name: &str) -> Option<(R
         );
     }
     parsed
+}
+
+/// A demand cell by its key fields, each refused by its own name.
+pub fn demand_cell_in(v: &mut Violations, prefix: &str, c: &pb::DemandCellRef) -> Option<DemandCell> {
+    let f = |field: &str| at(prefix, field);
+    let region = region_in(v, f("region"), c.region);
+    let label = v.check(&f("tms"), DemandCell::parse_label(&c.tms));
+    let level = level_in(v, f("level"), c.level);
+    let month = v.check(&f("month"), DemandCell::parse_month(&c.month));
+    Some(DemandCell { region: region?, tms_or_family: label?, level: level?, month: month? })
+}
+
+/// What a comment is on: `parent` (a resource name) or `demand_cell` (a
+/// cell by its key fields), exactly one.
+pub fn comment_parent_in(
+    v: &mut Violations,
+    parent: &str,
+    demand_cell: &Option<pb::DemandCellRef>,
+) -> Option<RecordRef> {
+    match (parent.is_empty(), demand_cell) {
+        (_, None) => record_ref_in(v, "parent", parent),
+        (true, Some(c)) => demand_cell_in(v, "demand_cell", c).map(|c| RecordRef::DemandCells(c.id())),
+        (false, Some(_)) => {
+            v.add("demand_cell", "name the record in parent or the demand cell here, not both");
+            None
+        }
+    }
+}
+
+fn demand_cell_out(c: &DemandCell) -> pb::DemandCellRef {
+    pb::DemandCellRef {
+        region: region_out(c.region),
+        tms: c.tms_or_family.clone(),
+        level: level_out(c.level),
+        month: c.month.format("%Y-%m").to_string(),
+    }
 }
 
 /// Parses what an author writes: a type, up to [`MAX_REFERENCE_DATES`]
@@ -120,6 +166,10 @@ pub fn comment_out(c: &Comment) -> pb::Comment {
             .collect(),
         create_time: timestamp(c.create_time),
         update_time: timestamp(c.update_time),
+        demand_cell: match &c.record {
+            RecordRef::DemandCells(id) => DemandCell::from_id(id).ok().as_ref().map(demand_cell_out),
+            _ => None,
+        },
     }
 }
 
@@ -143,7 +193,13 @@ pub fn update_ask_in(
     let text =
         if text.is_empty() { Some(None) } else { v.check("text", cosx_domain::comments::parse_text(text)).map(Some) };
     let ask = match (record.is_empty(), missing) {
-        (false, None) => record_ref_in(v, "record", record).map(UpdateAsk::Record),
+        (false, None) => match record_ref_in(v, "record", record) {
+            Some(RecordRef::DemandCells(_)) => {
+                v.add("record", "a demand cell has no owner to ask for a newer version; comment on it instead");
+                None
+            }
+            r => r.map(UpdateAsk::Record),
+        },
         (true, Some(m)) => {
             let party = party_id(v, "missing_report.party".into(), &m.party);
             let month = month_in(v, "missing_report.month".into(), &m.month);
@@ -259,6 +315,38 @@ mod tests {
         }
         assert!(record_ref_in(&mut Violations::new(), "parent", "availabilityReports/r-1").is_some());
         assert!(record_ref_in(&mut Violations::new(), "parent", "updateRequests/r-1").is_none());
+    }
+
+    #[test]
+    fn a_demand_cell_is_named_or_given_by_its_key_fields_each_refused_by_name() {
+        let key = pb::DemandCellRef {
+            region: pb::Region::Indopacom as i32,
+            tms: "F-35A".into(),
+            level: pb::MaintenanceLevel::Depot as i32,
+            month: "2027-03".into(),
+        };
+        let mut v = Violations::new();
+        let by_key = comment_parent_in(&mut v, "", &Some(key.clone())).unwrap();
+        let by_name = comment_parent_in(&mut v, "demandCells/INDOPACOM.DEPOT.2027-03.F-35A", &None).unwrap();
+        assert!(v.is_empty(), "{v}");
+        assert_eq!((by_key.clone(), by_key.name()), (by_name, "demandCells/INDOPACOM.DEPOT.2027-03.F-35A".into()));
+        let bad = pb::DemandCellRef { region: 99, tms: String::new(), level: 0, month: "2027-3".into() };
+        let mut v = Violations::new();
+        assert_eq!(comment_parent_in(&mut v, "", &Some(bad)), None);
+        let fields: Vec<String> = v.0.iter().map(|f| f.field.clone()).collect();
+        assert_eq!(fields, ["demand_cell.region", "demand_cell.tms", "demand_cell.level", "demand_cell.month"]);
+        let mut v = Violations::new();
+        assert_eq!(comment_parent_in(&mut v, "repairOrders/o-1", &Some(key)), None);
+        assert_eq!(v.0[0].field, "demand_cell");
+        let mut v = Violations::new();
+        assert_eq!(record_ref_in(&mut v, "parent", "demandCells/MARS.DEPOT.2027-03.F-35A"), None);
+        assert_eq!(v.0[0].field, "parent");
+        let mut v = Violations::new();
+        let (record, _) = comment_name_in(&mut v, "name", "demandCells/EUCOM.DEPOT.2027-01.F-16C/comments/0a").unwrap();
+        assert_eq!(record, RecordRef::DemandCells("EUCOM.DEPOT.2027-01.F-16C".into()));
+        let mut v = Violations::new();
+        assert!(update_ask_in(&mut v, "demandCells/EUCOM.DEPOT.2027-01.F-16C", &None, "").is_none());
+        assert_eq!(v.0[0].field, "record");
     }
 
     #[test]

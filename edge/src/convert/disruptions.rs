@@ -9,7 +9,6 @@
 use super::*;
 use cosx_domain::disruptions::{
     AffectedCapability, Disruption, DisruptionCause, DisruptionDraft, DisruptionState, MAX_CAPABILITIES, MAX_DAYS,
-    MAX_TEXT,
 };
 
 enum_map!(disruption_cause_in, disruption_cause_out, pb::DisruptionCause, DisruptionCause, "DisruptionCause", {
@@ -20,26 +19,15 @@ enum_map!(disruption_state_in, disruption_state_out, pb::DisruptionState, Disrup
     Active => Active, Resolved => Resolved,
 });
 
-/// A text of 1 to [`MAX_TEXT`] characters (newlines and tabs allowed), or
+/// A text of 1 to [`cosx_domain::disruptions::MAX_TEXT`] characters (newlines and tabs allowed), or
 /// the violation on `field`.
 pub fn disruption_text_in(v: &mut Violations, field: &str, text: &str) -> Option<String> {
-    let chars = text.chars().count();
-    if text.trim().is_empty() {
-        v.add(field, "is required");
-        None
-    } else if chars > MAX_TEXT {
-        v.add(field, format!("too long: {chars} characters, at most {MAX_TEXT}"));
-        None
-    } else if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        v.add(field, "must not contain control characters other than newlines and tabs");
-        None
-    } else {
-        Some(text.to_owned())
-    }
+    v.check(field, cosx_domain::limits::required_long_text(text))
 }
 
 /// Parses a notice declared or updated by `provider` (the caller): a site,
-/// a cause, a reduction of 0 to 100 percent, at most [`MAX_CAPABILITIES`]
+/// a cause, a reduction of 0 to 100 percent or of labor hours per month
+/// (`disruptions::parse_effect`), at most [`MAX_CAPABILITIES`]
 /// capabilities, a start and an expected end not before it (and at most
 /// [`MAX_DAYS`] after it), and a text.
 pub fn disruption_draft_in(
@@ -55,11 +43,15 @@ pub fn disruption_draft_in(
     let f = |field: &str| at(prefix, field);
     let site = required_text(v, f("site"), &d.site);
     let cause = disruption_cause_in(v, f("cause"), d.cause);
-    let percent = if d.capacity_reduction_percent > 100 {
-        v.add(f("capacity_reduction_percent"), format!("{}: expected 0 to 100", d.capacity_reduction_percent));
-        None
-    } else {
-        u8::try_from(d.capacity_reduction_percent).ok()
+    let effect = match cosx_domain::disruptions::parse_effect(
+        d.capacity_reduction_percent,
+        d.capacity_reduction_hours_per_month,
+    ) {
+        Ok(effect) => Some(effect),
+        Err((field, why)) => {
+            v.add(f(field), why);
+            None
+        }
     };
     if d.capabilities.len() > MAX_CAPABILITIES {
         v.add(f("capabilities"), format!("at most {MAX_CAPABILITIES}, not {}", d.capabilities.len()));
@@ -94,7 +86,8 @@ pub fn disruption_draft_in(
         provider: provider.clone(),
         site: site?,
         cause: cause?,
-        capacity_reduction_percent: percent?,
+        capacity_reduction_percent: effect?.0,
+        capacity_reduction_hours_per_month: effect?.1,
         capabilities,
         start: start?,
         expected_end: end?,
@@ -115,6 +108,7 @@ pub fn disruption_out(d: &Disruption) -> pb::Disruption {
         site: d.draft.site.clone(),
         cause: disruption_cause_out(d.draft.cause),
         capacity_reduction_percent: u32::from(d.draft.capacity_reduction_percent),
+        capacity_reduction_hours_per_month: d.draft.capacity_reduction_hours_per_month.unwrap_or(0),
         capabilities: d
             .draft
             .capabilities
@@ -183,7 +177,7 @@ mod tests {
         assert_eq!(good.capacity_reduction_percent, 60);
         assert_eq!(good.capabilities[0].maintenance_level, None);
         let mut v = Violations::new();
-        disruption_text_in(&mut v, "resolution", &"x".repeat(MAX_TEXT + 1));
+        disruption_text_in(&mut v, "resolution", &"x".repeat(cosx_domain::disruptions::MAX_TEXT + 1));
         assert_eq!(v.0.len(), 1);
     }
 }

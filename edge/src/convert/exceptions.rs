@@ -19,16 +19,7 @@ enum_map!(exception_state_in, exception_state_out, pb::RepairExceptionState, Exc
 /// Text of at most [`MAX_EXCEPTION_TEXT`] characters with no control
 /// characters but newlines and tabs; `None` (and no violation) when empty.
 fn long_text(v: &mut Violations, field: &str, s: &str) -> Option<String> {
-    let chars = s.chars().count();
-    if chars > MAX_EXCEPTION_TEXT {
-        v.add(field, format!("too long: {chars} characters, at most {MAX_EXCEPTION_TEXT}"));
-        None
-    } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        v.add(field, "must not contain control characters other than newlines and tabs");
-        None
-    } else {
-        (!s.trim().is_empty()).then(|| s.to_owned())
-    }
+    v.check(field, cosx_domain::limits::long_text(s)).flatten()
 }
 
 /// Parses what a provider raises: the kind, the new estimate (never

@@ -41,16 +41,7 @@ pub fn quote_terms_in(v: &mut Violations, prefix: &str, t: &Option<pb::QuoteTerm
     }
     let process = repair_process_in(v, f("process"), t.process);
     let valid_until = date(v, f("valid_until"), &t.valid_until);
-    let chars = t.conditions.chars().count();
-    let conditions = if chars > MAX_CONDITIONS {
-        v.add(f("conditions"), format!("too long: {chars} characters, at most {MAX_CONDITIONS}"));
-        None
-    } else if t.conditions.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        v.add(f("conditions"), "must not contain control characters other than newlines and tabs");
-        None
-    } else {
-        (!t.conditions.is_empty()).then(|| t.conditions.clone())
-    };
+    let conditions = v.check(&f("conditions"), cosx_domain::limits::long_text(&t.conditions)).flatten();
     Some(QuoteTerms {
         kind: kind?,
         price: price?,

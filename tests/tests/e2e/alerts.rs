@@ -288,3 +288,60 @@ async fn the_configured_k_decides_which_cells_parties_see() -> anyhow::Result<()
     assert!(answer.cells.iter().any(|c| !c.suppressed && c.orders == 5), "{answer:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_disruption_that_pushes_demand_past_capacity_raises_a_bottleneck_and_its_resolution_clears_it()
+-> anyhow::Result<()> {
+    let ex = exchange().await?;
+    // Komaki South offers 4,000 h over 2027-01-01..03-31: 1,377.8 h in March.
+    offer(&ex, capacity_offer(party::MHI)).await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    // March: 2 × 600 h = 1,200 h, just within what is offered.
+    for _ in 0..2 {
+        order(&mut usaf, "F-35A", "2027-03-31", 4, 600.0).await?;
+    }
+    assert!(alerts(&ex, party::COORDINATOR, Duration::from_secs(1)).await?.is_empty(), "within capacity");
+
+    // A typhoon takes half of Komaki South's F-35A depot capacity in March: 688.9 h against 1,200 h.
+    let mut disruptions = pb::disruptions_client::DisruptionsClient::new(ex.channel(party::MHI).await?);
+    let typhoon = pb::Disruption {
+        site: "Komaki South".into(),
+        cause: pb::DisruptionCause::NaturalDisaster as i32,
+        capacity_reduction_percent: 50,
+        capabilities: vec![pb::AffectedCapability {
+            tms_or_family: "F-35A".into(),
+            maintenance_level: pb::MaintenanceLevel::Depot as i32,
+        }],
+        start_date: "2027-03-01".into(),
+        expected_end_date: "2027-03-31".into(),
+        text: "Typhoon: hangar 3 roof lost".into(),
+        ..Default::default()
+    };
+    let d = disruptions
+        .declare_disruption(pb::DeclareDisruptionRequest { disruption: Some(typhoon), request_id: String::new() })
+        .await?
+        .into_inner();
+    let raised = until_alerts(&ex, 1).await?;
+    let a = bottleneck(&raised[0]).ok_or_else(|| anyhow::anyhow!("not a bottleneck: {:?}", raised[0]))?;
+    assert_eq!(raised[0].kind, pb::EventKind::BottleneckRaised as i32);
+    assert_eq!((period(a), a.key.as_ref().map(|k| k.tms.as_str())), ("2027-03", Some("F-35A")));
+    let march = 4000.0 * 31.0 / 90.0;
+    assert!((a.demand - 1200.0).abs() < 1e-6 && (a.capacity - march / 2.0).abs() < 1e-6, "{a:?}");
+    assert!(alerts(&ex, party::MHI, Duration::from_millis(500)).await?.is_empty(), "coordinators only");
+
+    // Resolved: the capacity is whole again and the alert clears.
+    disruptions
+        .resolve_disruption(pb::ResolveDisruptionRequest {
+            name: d.name.clone(),
+            resolution: "Roof patched, power back".into(),
+            version: d.version,
+            request_id: String::new(),
+        })
+        .await?;
+    let both = until_alerts(&ex, 2).await?;
+    let cleared = bottleneck(&both[1]).ok_or_else(|| anyhow::anyhow!("not a bottleneck: {:?}", both[1]))?;
+    assert_eq!(both[1].kind, pb::EventKind::BottleneckCleared as i32);
+    assert_eq!(period(cleared), "2027-03");
+    assert!(!cleared.raised && (cleared.capacity - march).abs() < 1e-6, "{cleared:?}");
+    Ok(())
+}

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use cosx_proto::v1 as pb;
-use cosx_tests::{TestExchange, availability_report, party, repair_order, violated_fields};
+use cosx_tests::{TestExchange, availability_report, capacity_offer, party, repair_order, violated_fields};
 use tonic::Code;
 
 type Comments = pb::comments_client::CommentsClient<tonic::transport::Channel>;
@@ -39,6 +39,7 @@ async fn add(c: &mut Comments, parent: &str, text: &str, request_id: &str) -> Re
         parent: parent.into(),
         content: Some(content(pb::CommentType::Warning, text)),
         request_id: request_id.into(),
+        demand_cell: None,
     };
     c.add_comment(request).await.map(|r| r.into_inner())
 }
@@ -190,6 +191,7 @@ async fn bad_comments_are_refused_field_by_field_and_change_nothing() -> anyhow:
             text,
         }),
         request_id: String::new(),
+        demand_cell: None,
     };
     let cases = [
         (request(&o.name, 2, vec![], String::new()), vec!["content.text"]),
@@ -471,5 +473,258 @@ async fn a_party_comments_through_its_own_node_as_it_would_at_the_coordinator() 
     let c = add(&mut at_node, &o.name, "Through the node.", "node-c").await?;
     assert_eq!(listed(&mut comments(&ex, party::USAF).await?, &o.name, false).await?, vec![c.clone()]);
     assert_eq!(listed(&mut at_node, &o.name, false).await?, vec![c]);
+    Ok(())
+}
+
+fn f35_march() -> pb::DemandCellRef {
+    pb::DemandCellRef {
+        region: pb::Region::Indopacom as i32,
+        tms: "F-35A".into(),
+        level: pb::MaintenanceLevel::Depot as i32,
+        month: "2027-03".into(),
+    }
+}
+
+async fn add_on_cell(c: &mut Comments, cell: pb::DemandCellRef, text: &str) -> Result<pb::Comment, tonic::Status> {
+    let request = pb::AddCommentRequest {
+        content: Some(content(pb::CommentType::ActionRequired, text)),
+        demand_cell: Some(cell),
+        ..Default::default()
+    };
+    c.add_comment(request).await.map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_touch() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let cell_name = "demandCells/INDOPACOM.DEPOT.2027-03.F-35A";
+    let mut j4 = comments(&ex, party::COORDINATOR).await?;
+    // By its key fields, or by its name: the same cell.
+    let c = add_on_cell(&mut j4, f35_march(), "Komaki South is short in March; ask KAI for surge.").await?;
+    assert_eq!(c.parent, cell_name);
+    assert!(c.name.starts_with(&format!("{cell_name}/comments/")), "{}", c.name);
+    assert_eq!(c.demand_cell, Some(f35_march()), "the key fields come back");
+    let second = add(&mut j4, cell_name, "KAI confirms 400 h of surge.", "").await?;
+    assert_eq!(listed(&mut j4, cell_name, false).await?, vec![c.clone(), second.clone()]);
+    let by_key = pb::ListCommentsRequest { demand_cell: Some(f35_march()), ..Default::default() };
+    assert_eq!(j4.list_comments(by_key.clone()).await?.into_inner().comments, vec![c.clone(), second]);
+    // Another month of the same series is another cell.
+    let april = pb::DemandCellRef { month: "2027-04".into(), ..f35_march() };
+    assert!(
+        j4.list_comments(pb::ListCommentsRequest { demand_cell: Some(april), ..Default::default() })
+            .await?
+            .into_inner()
+            .comments
+            .is_empty()
+    );
+
+    // A contractor, an organic depot and a partner government: NOT_FOUND on every step, exactly as for
+    // a record they may not see, whether the cell has comments or not.
+    let empty_cell = "demandCells/EUCOM.DEPOT.2027-03.F-16C";
+    for who in [party::MHI, party::USAF, party::RAAF] {
+        let mut them = comments(&ex, who).await?;
+        let list = listed(&mut them, cell_name, true).await.expect_err("coordinators only");
+        let list_empty = listed(&mut them, empty_cell, true).await.expect_err("coordinators only");
+        assert_eq!((list.code(), list_empty.code()), (Code::NotFound, Code::NotFound), "{who}");
+        assert_eq!(list.message().replace(cell_name, "X"), list_empty.message().replace(empty_cell, "X"));
+        let by_key = them.list_comments(by_key.clone()).await.expect_err("coordinators only");
+        assert_eq!(by_key.code(), Code::NotFound);
+        assert_eq!(add_on_cell(&mut them, f35_march(), "mine").await.expect_err("no").code(), Code::NotFound);
+        assert_eq!(add(&mut them, cell_name, "mine", "").await.expect_err("no").code(), Code::NotFound);
+        let get = them.get_comment(pb::GetCommentRequest { name: c.name.clone() }).await.expect_err("hidden");
+        assert_eq!(get.code(), Code::NotFound, "{who}");
+        let edit = them
+            .edit_comment(pb::EditCommentRequest {
+                name: c.name.clone(),
+                content: Some(content(pb::CommentType::Information, "mine")),
+                version: 1,
+                request_id: String::new(),
+            })
+            .await
+            .expect_err("hidden");
+        assert_eq!(edit.code(), Code::NotFound, "{who}");
+        let withdraw = them
+            .withdraw_comment(pb::WithdrawCommentRequest {
+                name: c.name.clone(),
+                version: 1,
+                request_id: String::new(),
+            })
+            .await
+            .expect_err("hidden");
+        assert_eq!(withdraw.code(), Code::NotFound, "{who}");
+        assert!(conversation_events(&ex, who).await?.is_empty(), "nothing on {who}'s feed");
+    }
+    // Nor may anyone ask a cell for a newer version: it has no owner.
+    let asked = ask_record(&mut requests(&ex, party::COORDINATOR).await?, cell_name, "").await.expect_err("no owner");
+    assert_eq!(violated_fields(&asked), ["record"]);
+    assert_eq!(
+        conversation_events(&ex, party::COORDINATOR).await?.len(),
+        2,
+        "coordinators see both comments on the feed, and nothing was written by the refused steps"
+    );
+
+    // Bad keys are refused field by field, and nothing changes.
+    let bad = pb::DemandCellRef { region: 42, tms: "x".repeat(65), level: 0, month: "March".into() };
+    let err = add_on_cell(&mut j4, bad, "x").await.expect_err("bad cell");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&err),
+        ["demand_cell.region", "demand_cell.tms", "demand_cell.level", "demand_cell.month"]
+    );
+    let both = pb::AddCommentRequest {
+        parent: cell_name.into(),
+        demand_cell: Some(f35_march()),
+        content: Some(content(pb::CommentType::Warning, "x")),
+        ..Default::default()
+    };
+    assert_eq!(violated_fields(&j4.add_comment(both).await.expect_err("both")), ["demand_cell"]);
+    for name in [
+        "demandCells/INDOPACOM.DEPOT.2027-13.F-35A",
+        "demandCells/ATLANTIS.DEPOT.2027-03.F-35A",
+        "demandCells/INDOPACOM.DEPOT.2027-03.",
+        "demandCells/INDOPACOM.DEPOT.2027-03.F.2dA",
+    ] {
+        let err = add(&mut j4, name, "x", "").await.expect_err("bad name");
+        assert_eq!(violated_fields(&err), ["parent"], "{name}");
+    }
+    assert_eq!(listed(&mut j4, cell_name, true).await?.len(), 2, "refusals changed nothing");
+
+    // Over HTTP/JSON the cell is its name in the path, with the same rule.
+    let path = format!("/v1/{cell_name}/comments");
+    let coordinator = ex.channel(party::COORDINATOR).await?;
+    let seen = cosx_tests::http_json(&coordinator, http::Method::GET, &path, &[], None).await?;
+    assert_eq!(seen.status, http::StatusCode::OK, "{}", seen.body);
+    assert_eq!(seen.body["comments"].as_array().map(Vec::len), Some(2), "{}", seen.body);
+    assert_eq!(seen.body["comments"][0]["demandCell"]["month"], "2027-03", "{}", seen.body);
+    let contractor = ex.channel(party::KAI).await?;
+    let hidden = cosx_tests::http_json(&contractor, http::Method::GET, &path, &[], None).await?;
+    assert_eq!(hidden.status, http::StatusCode::NOT_FOUND, "{}", hidden.body);
+
+    // The CLI names the cell by its key fields too.
+    let dir = tempfile::tempdir()?;
+    crate::cli::write_pki(&ex, dir.path())?;
+    let endpoint = format!("https://localhost:{}", ex.addr().port());
+    let cosx = |party: &str, args: &[&str]| {
+        let pki = dir.path();
+        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
+        for (flag, file) in
+            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
+        {
+            argv.push(flag.into());
+            argv.push(pki.join(file).display().to_string());
+        }
+        argv.extend(args.iter().map(ToString::to_string));
+        async move {
+            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
+            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
+        }
+    };
+    let cell = "indopacom:depot:2027-03:F-35A";
+    assert!(
+        cosx(
+            party::COORDINATOR,
+            &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Noted."]
+        )
+        .await
+    );
+    assert!(
+        !cosx(party::MHI, &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]).await
+    );
+    assert!(cosx(party::COORDINATOR, &["comment", "list", "--demand-cell", cell]).await);
+    assert_eq!(listed(&mut j4, cell_name, false).await?.len(), 3);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_coordinator_asks_for_a_newer_version_of_an_offer_that_lapsed_while_orders_depend_on_it()
+-> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let core = ex.running.as_ref().map(|r| r.core.clone()).ok_or_else(|| anyhow::anyhow!("not running"))?;
+    // MHI's F-35A offer is valid through 2027-12-31; KAI's, for the same work, has no order with KAI.
+    let mut offers = Vec::new();
+    for who in [party::MHI, party::KAI] {
+        let request =
+            pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(who)), ..Default::default() };
+        offers.push(ex.exchange(who).await?.create_capacity_offer(request).await?.into_inner());
+    }
+    let (mhi_offer, kai_offer) = (offers[0].clone(), offers[1].clone());
+    // One order PROPOSED to MHI, another ACCEPTED by MHI: both depend on MHI's offer.
+    let mut j4x = ex.exchange(party::COORDINATOR).await?;
+    for accept in [false, true] {
+        let o = order(&ex).await?;
+        let proposed = j4x
+            .transition_repair_order(pb::TransitionRepairOrderRequest {
+                name: o.name.clone(),
+                version: o.version,
+                action: pb::RepairOrderAction::Propose as i32,
+                provider: party::MHI.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        if accept {
+            ex.exchange(party::MHI)
+                .await?
+                .transition_repair_order(pb::TransitionRepairOrderRequest {
+                    name: proposed.name.clone(),
+                    version: proposed.version,
+                    action: pb::RepairOrderAction::Accept as i32,
+                    ..Default::default()
+                })
+                .await?;
+        }
+    }
+    let day = |s: &str| s.parse::<chrono::NaiveDate>();
+    let name = format!("updateRequests/lapsed-offer.{}.v1", mhi_offer.name.trim_start_matches("capacityOffers/"));
+    let mut mhi = requests(&ex, party::MHI).await?;
+    // On its last valid day nothing is asked ...
+    let swept = core.sweep_update_requests(day("2027-12-31")?, 10).await?;
+    assert_eq!(swept.lapsed_offers, 0);
+    assert_eq!(get_request(&mut mhi, &name).await.expect_err("not yet").code(), Code::NotFound);
+    // ... the day after, MHI is asked once, for that version; KAI's lapsed offer has no order on it.
+    assert_eq!(core.sweep_update_requests(day("2028-01-01")?, 10).await?.lapsed_offers, 1);
+    assert_eq!(core.sweep_update_requests(day("2028-01-02")?, 10).await?.lapsed_offers, 0, "not twice");
+    let asked = get_request(&mut mhi, &name).await?;
+    assert_eq!((asked.requester.as_str(), asked.addressee.as_str()), ("COSX-SIGNALS", party::MHI));
+    assert_eq!((asked.record.as_str(), asked.record_version), (mhi_offer.name.as_str(), 1));
+    assert_eq!(asked.state, pb::UpdateRequestState::Open as i32);
+    assert!(asked.text.contains("2027-12-31") && asked.text.contains("2 order(s)"), "{}", asked.text);
+    let listed = requests(&ex, party::COORDINATOR)
+        .await?
+        .list_update_requests(pb::ListUpdateRequestsRequest::default())
+        .await?
+        .into_inner()
+        .update_requests;
+    assert_eq!(listed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), [name.as_str()], "none for KAI's");
+    assert!(!listed.iter().any(|r| r.record == kai_offer.name));
+    // Seen by MHI and coordinators only.
+    for who in [party::KAI, party::USAF] {
+        let hidden = get_request(&mut requests(&ex, who).await?, &name).await.expect_err("not theirs");
+        assert_eq!(hidden.code(), Code::NotFound, "{who}");
+    }
+    let events = conversation_events(&ex, party::MHI).await?;
+    assert_eq!(events, vec![(pb::EventKind::UpdateRequested, name.clone())]);
+    assert!(conversation_events(&ex, party::KAI).await?.is_empty());
+
+    // MHI publishes a newer version with a new validity: the request closes by itself.
+    let mut newer = capacity_offer(party::MHI);
+    newer.name = mhi_offer.name.clone();
+    newer.version = 1;
+    newer.valid_until = "2028-12-31".into();
+    let updated = ex
+        .exchange(party::MHI)
+        .await?
+        .update_capacity_offer(pb::UpdateCapacityOfferRequest {
+            capacity_offer: Some(newer),
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(updated.version, 2);
+    let swept = core.sweep_update_requests(day("2028-01-03")?, 10).await?;
+    assert_eq!((swept.lapsed_offers, swept.satisfied), (0, 1), "{swept:?}");
+    let done = get_request(&mut mhi, &name).await?;
+    assert_eq!(done.state, pb::UpdateRequestState::Satisfied as i32);
+    assert!(done.answer.contains("version 2"), "{}", done.answer);
     Ok(())
 }

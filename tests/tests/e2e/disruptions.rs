@@ -399,6 +399,41 @@ async fn parties_with_no_order_at_the_site_see_nothing_and_only_the_declarer_cha
 }
 
 #[tokio::test]
+async fn a_loss_in_hours_per_month_takes_exactly_those_hours_from_the_sites_capacity() -> anyhow::Result<()> {
+    let World { ex, stranded, .. } = world().await?;
+    let (mut mhi, mut j4) = (disruptions(&ex, party::MHI).await?, disruptions(&ex, party::COORDINATOR).await?);
+    let (march, feb) = (4000.0 * 31.0 / 90.0, 4000.0 * 28.0 / 90.0);
+    // Both a percentage and hours, or more hours than any site: refused by name, nothing stored.
+    let both = pb::Disruption { capacity_reduction_hours_per_month: 620, ..typhoon() };
+    let err = declare(&mut mhi, both, "").await.expect_err("both");
+    assert_eq!(fields(&err), ["disruption.capacity_reduction_hours_per_month"], "{err:?}");
+    let huge =
+        pb::Disruption { capacity_reduction_percent: 0, capacity_reduction_hours_per_month: 1_000_001, ..typhoon() };
+    let err = declare(&mut mhi, huge, "").await.expect_err("too many hours");
+    assert_eq!(fields(&err), ["disruption.capacity_reduction_hours_per_month"], "{err:?}");
+    assert!(j4.list_disruptions(pb::ListDisruptionsRequest::default()).await?.into_inner().disruptions.is_empty());
+
+    // 620 F-35A depot hours a month lost at Komaki South in March.
+    let hours = pb::Disruption { capacity_reduction_percent: 0, capacity_reduction_hours_per_month: 620, ..typhoon() };
+    let d = declare(&mut mhi, hours, "hours").await?;
+    assert_eq!((d.capacity_reduction_percent, d.capacity_reduction_hours_per_month), (0, 620));
+    assert!((capacity(&ex, "2027-03").await? - (2.0 * march - 620.0)).abs() < 1e-6, "exactly 620 h less");
+    assert!((capacity(&ex, "2027-02").await? - 2.0 * feb).abs() < 1e-6, "February untouched");
+    // The re-plan counts the same reduction: what remains at Komaki South still fits the work, which stays.
+    let plan = replan(&mut j4, &d).await?;
+    assert_eq!(plan.unplaced.len(), stranded.len(), "{plan:?}");
+    assert!(plan.unplaced.iter().all(|u| u.detail.contains("620 h/month")), "{plan:?}");
+    // More hours than the site offers in a month: all of its March capacity is gone, never less than none.
+    let mut all =
+        pb::Disruption { capacity_reduction_percent: 0, capacity_reduction_hours_per_month: 5000, ..typhoon() };
+    all.name = d.name.clone();
+    all.version = d.version;
+    mhi.update_disruption(pb::UpdateDisruptionRequest { disruption: Some(all), request_id: String::new() }).await?;
+    assert!((capacity(&ex, "2027-03").await? - march).abs() < 1e-6, "only Sacheon's March capacity remains");
+    Ok(())
+}
+
+#[tokio::test]
 async fn bad_notices_are_refused_field_by_field_and_only_providers_declare_for_their_own_sites() -> anyhow::Result<()> {
     let World { ex, .. } = world().await?;
     let (mut mhi, mut kai, mut j4) = (

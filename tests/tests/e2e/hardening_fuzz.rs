@@ -199,6 +199,7 @@ fn seeds(method: &str) -> Vec<Vec<u8>> {
                     parent: "repairOrders/US-USAF-OOALC.o1".into(),
                     content: content.clone(),
                     request_id: "c-1".into(),
+                    demand_cell: None,
                 }
                 .encode_to_vec(),
                 pb::EditCommentRequest {
