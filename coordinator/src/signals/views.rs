@@ -125,6 +125,10 @@ impl LogViews {
                     self.alerts.dirty_cells.insert(order_cell(order));
                 }
             }
+            EventContent::QuoteRelease { order } => {
+                self.order_counts.apply(order);
+                self.open_orders.apply(event.sequence, 0, order, self.workload.parties());
+            }
             EventContent::Split { parent, parts } => {
                 self.order_counts.apply(parent);
                 self.open_orders.apply(event.sequence, 0, parent, self.workload.parties());
