@@ -12,6 +12,7 @@ pub mod availability;
 pub mod balance;
 pub mod demand;
 pub mod open_orders;
+pub mod open_quotes;
 pub mod order_counts;
 pub mod views;
 pub mod workload;
