@@ -352,7 +352,8 @@ impl<'a> Prepared<'a> {
         if quotes.is_empty() {
             return;
         }
-        let index: HashMap<&str, u32> = self.orders.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
+        let index: HashMap<&str, u32> =
+            self.orders.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
         for q in quotes {
             if let Some(&o) = index.get(q.order_id.as_str()) {
                 self.quotes.entry(o).or_default().push(q);

@@ -413,7 +413,10 @@ pub fn asked_to_quote(releasability: &Releasability, provider: &PartyId, sees_al
 /// The order's releasability once the quotes of `providers` are no longer
 /// open (accepted, closed): they stop seeing the order through their quote
 /// (the accepted one sees it as its provider). Whether it changed.
-pub fn no_longer_asked<'p>(releasability: &mut Releasability, providers: impl IntoIterator<Item = &'p PartyId>) -> bool {
+pub fn no_longer_asked<'p>(
+    releasability: &mut Releasability,
+    providers: impl IntoIterator<Item = &'p PartyId>,
+) -> bool {
     let before = releasability.asked_to_quote.len();
     for p in providers {
         releasability.asked_to_quote.retain(|a| a != p);
@@ -622,8 +625,10 @@ mod tests {
         let all = vec![open.clone(), asked.clone(), accepted, elsewhere];
         let closed = close_open("US-USAF-OOALC.o1", &all, CloseReason::OrderSplit, Utc::now());
         assert_eq!(closed.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(), [open.id.as_str(), asked.id.as_str()]);
-        assert!(closed.iter().all(|q| q.state == QuoteState::Closed
-            && q.close_reason.as_deref() == Some(CloseReason::OrderSplit.as_str())));
+        assert!(
+            closed.iter().all(|q| q.state == QuoteState::Closed
+                && q.close_reason.as_deref() == Some(CloseReason::OrderSplit.as_str()))
+        );
         assert_eq!(closed[0].version, open.version + 1);
         for r in [CloseReason::AnotherAccepted, CloseReason::OrderCancelled, CloseReason::OrderSplit] {
             assert!(!r.as_str().contains(w.mhi.as_str()));

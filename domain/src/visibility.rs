@@ -114,7 +114,10 @@ mod tests {
             progress: crate::records::WorkProgress::default(),
             exception: None,
         }];
-        assert_eq!(visible_history(&mhi, &owner.id, &asked_mhi, &steps), visible_history(&mhi, &owner.id, &to_mhi, &steps));
+        assert_eq!(
+            visible_history(&mhi, &owner.id, &asked_mhi, &steps),
+            visible_history(&mhi, &owner.id, &to_mhi, &steps)
+        );
     }
 
     #[test]

@@ -211,7 +211,8 @@ pub(crate) fn plan_out(
             .iter()
             .map(|a| {
                 let e = &a.explanation;
-                let quote = e.quote.as_ref().map(|q| (adapt::quote_name(&q.quote_id), q.price_cents, q.turnaround_days));
+                let quote =
+                    e.quote.as_ref().map(|q| (adapt::quote_name(&q.quote_id), q.price_cents, q.turnaround_days));
                 let reason = adapt::placement_reason(
                     e.distance_km,
                     e.total_cost_cents,
@@ -530,7 +531,8 @@ impl pb::allocation_server::Allocation for AllocationService {
             .collect();
         for (name, id, version, provider, a, disruption) in steps {
             // The quote was checked above to be the one the plan priced with.
-            let quoted = (!a.quote.is_empty()).then(|| (a.quote.as_str(), a.repair_cost_cents, a.quoted_turnaround_days));
+            let quoted =
+                (!a.quote.is_empty()).then(|| (a.quote.as_str(), a.repair_cost_cents, a.quoted_turnaround_days));
             let reason = format!(
                 "allocation: {}",
                 adapt::placement_reason(a.distance_km, a.total_cost_cents, a.eligible_offers, quoted)

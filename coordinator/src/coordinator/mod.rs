@@ -623,10 +623,7 @@ impl Coordinator {
                 let most = cosx_domain::limits::MAX_EVENT_BYTES;
                 v.add(
                     "request",
-                    format!(
-                        "the change would publish {} bytes; at most {most} may go out as one event",
-                        content.len()
-                    ),
+                    format!("the change would publish {} bytes; at most {most} may go out as one event", content.len()),
                 );
                 return Err(CoreError::Invalid(v));
             }

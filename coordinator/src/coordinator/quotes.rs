@@ -12,7 +12,6 @@
 
 use cosx_domain::quotes::{self, Quote, QuoteState, QuoteTerms};
 
-
 use super::*;
 
 /// Whom a quote request asks.
@@ -154,7 +153,9 @@ impl Coordinator {
                 });
                 released = Some(o);
             }
-            asked.push(self.commit_quote_with(caller, &part, quote, expected, "QUOTE_REQUESTED", time, records, more).await?);
+            asked.push(
+                self.commit_quote_with(caller, &part, quote, expected, "QUOTE_REQUESTED", time, records, more).await?,
+            );
             if let Some(o) = released {
                 order = o;
             }

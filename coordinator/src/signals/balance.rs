@@ -284,7 +284,8 @@ pub fn placement_reason(
     eligible_offers: u32,
     quote: Option<(&str, i64, u32)>,
 ) -> String {
-    let mut s = format!("{distance_km:.0} km, total cost {total_cost_cents} cents, {eligible_offers} eligible offer(s)");
+    let mut s =
+        format!("{distance_km:.0} km, total cost {total_cost_cents} cents, {eligible_offers} eligible offer(s)");
     if let Some((name, price_cents, turnaround_days)) = quote {
         s.push_str(&format!("; quoted price {price_cents} cents / turnaround {turnaround_days} days ({name})"));
     }

@@ -534,27 +534,27 @@ fn write<'a>(
 
         let mut hash = prev_hash.to_owned();
         for (e, at) in commit.events().zip(sequence..) {
-        let prev_hash = std::mem::take(&mut hash);
-        hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-        sqlx::query(
-            "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+            let prev_hash = std::mem::take(&mut hash);
+            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
+                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
                                      content, prev_hash, hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(at)
-        .bind(&e.time)
-        .bind(&e.kind)
-        .bind(&e.actor)
-        .bind(&e.actor_cert)
-        .bind(&e.subject)
-        .bind(&e.audience.owner)
-        .bind(&e.audience.provider)
-        .bind(e.audience.release_column())
-        .bind(&e.content)
-        .bind(&prev_hash)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
+            )
+            .bind(at)
+            .bind(&e.time)
+            .bind(&e.kind)
+            .bind(&e.actor)
+            .bind(&e.actor_cert)
+            .bind(&e.subject)
+            .bind(&e.audience.owner)
+            .bind(&e.audience.provider)
+            .bind(e.audience.release_column())
+            .bind(&e.content)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
         }
         if let Some(key) = &commit.idempotency {
             sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)")

@@ -343,9 +343,9 @@ fn write<'a>(
 
         let mut hash = prev_hash.to_owned();
         for (e, at) in commit.events().zip(sequence..) {
-        let prev_hash = std::mem::take(&mut hash);
-        hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-        sqlx::query(
+            let prev_hash = std::mem::take(&mut hash);
+            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
     "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to, content, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 )

@@ -586,10 +586,8 @@ async fn a_commits_further_events_follow_its_own_each_seen_by_its_own_audience(d
     let to = |p: &str| Audience { owner: "US-USAF-OOALC".into(), provider: Some(p.into()), ..Audience::default() };
     let with_more = |id: &str| {
         let mut c = create(id, usaf.clone());
-        c.more_events = [mhi, kai]
-            .iter()
-            .map(|p| event("QUOTE_CLOSED", &format!("repairOrders/{id}/quotes/{p}"), to(p)))
-            .collect();
+        c.more_events =
+            [mhi, kai].iter().map(|p| event("QUOTE_CLOSED", &format!("repairOrders/{id}/quotes/{p}"), to(p))).collect();
         c
     };
     assert_eq!(store.commit(with_more("o1")).await?, Committed::New { sequence: 1 });
