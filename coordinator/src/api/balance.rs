@@ -532,7 +532,7 @@ impl pb::allocation_server::Allocation for AllocationService {
         for (name, id, version, provider, a, disruption) in steps {
             // The quote was checked above to be the one the plan priced with.
             let quoted =
-                (!a.quote.is_empty()).then(|| (a.quote.as_str(), a.repair_cost_cents, a.quoted_turnaround_days));
+                (!a.quote.is_empty()).then_some((a.quote.as_str(), a.repair_cost_cents, a.quoted_turnaround_days));
             let reason = format!(
                 "allocation: {}",
                 adapt::placement_reason(a.distance_km, a.total_cost_cents, a.eligible_offers, quoted)
