@@ -3,7 +3,11 @@
 //! with an interim or final quote and may revise it while it is valid; the
 //! owner accepts one final, unexpired quote, which proposes the order to
 //! that provider through the ordinary lifecycle (the provider still accepts
-//! or declines), and the order's other open quotes close.
+//! or declines), and the order's other open quotes close. Cancelling or
+//! splitting the order closes its open quotes too. A provider asked may read
+//! the order, as a party it is released to, while its quote is open; and
+//! until one is accepted, allocation may price the order with a provider at
+//! its usable final quote ([`usable_terms`]).
 //!
 //! One quote record per order and provider, `{order}/quotes/{provider}`, so
 //! a node and the coordinator name it alike and each quote is visible to

@@ -3,8 +3,9 @@
 //!
 //! Every accepted change is one [`Commit`]: the records it writes (each with
 //! the version the writer last saw), the lifecycle step it records, the
-//! idempotency key it answers, and the one event it appends to the
-//! hash-chained log — all in one transaction, so a change and its event are
+//! idempotency key it answers, and the event it appends to the
+//! hash-chained log (with, rarely, further events of the same change, each
+//! for its own audience: [`Commit::more_events`]) — all in one transaction, so a change and its event are
 //! never apart. Backends group concurrent commits into one transaction
 //! (`group`) to share its fsync; each commit still succeeds or fails alone,
 //! and its caller hears back only once that transaction has committed. Records are stored as JSON of their domain type next to the
