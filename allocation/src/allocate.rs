@@ -48,7 +48,7 @@ use crate::eligibility::{Signature, ineligibilities};
 use crate::error::{InputError, invalid};
 use crate::model::{
     AllocationConfig, AllocationPlan, Assignment, CapacityOffer, Explanation, FundsBalance, FundsUse, Ineligibility,
-    OpenOrder, Optimality, PeriodUse, Unplaced, UnplacedReason,
+    OpenOrder, Optimality, OrderQuote, PeriodUse, QuoteUse, Unplaced, UnplacedReason,
 };
 
 const EPS: f64 = 1e-9;
@@ -72,8 +72,26 @@ pub fn allocate(
     balances: &[FundsBalance],
     config: &AllocationConfig,
 ) -> Result<AllocationPlan, InputError> {
+    allocate_quoted(orders, offers, balances, &[], config)
+}
+
+/// [`allocate()`] with providers' quotes: an order placed with a provider
+/// that quoted on it costs the quoted price for its repair (instead of the
+/// offer's rate × units) in every comparison, the proof included, and its
+/// assignment says which quote priced it and when the item is serviceable
+/// by the quoted turnaround. Retrograde cost, capacity, timing and
+/// eligibility are judged as for any placement.
+pub fn allocate_quoted(
+    orders: &[OpenOrder],
+    offers: &[CapacityOffer],
+    balances: &[FundsBalance],
+    quotes: &[OrderQuote],
+    config: &AllocationConfig,
+) -> Result<AllocationPlan, InputError> {
     validate(orders, offers, balances, config)?;
-    let prep = Prepared::new(orders, offers, balances, config);
+    validate_quotes(quotes)?;
+    let mut prep = Prepared::new(orders, offers, balances, config);
+    prep.take_quotes(quotes);
     let base = prep.run(&vec![0.0; prep.fund_keys.len()]);
     let mut best = base.state;
     if base.binding.iter().any(|b| *b) {
@@ -169,6 +187,22 @@ fn validate(
     Ok(())
 }
 
+fn validate_quotes(quotes: &[OrderQuote]) -> Result<(), InputError> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, q) in quotes.iter().enumerate() {
+        if q.price_cents < 0 {
+            return Err(invalid(format!("quotes[{i}].price_cents"), "must not be negative"));
+        }
+        if !seen.insert((q.order_id.as_str(), q.provider_id.as_str())) {
+            return Err(InputError::DuplicateId {
+                field: format!("quotes[{i}]"),
+                id: format!("{} by {}", q.order_id, q.provider_id),
+            });
+        }
+    }
+    Ok(())
+}
+
 struct Group {
     capable: usize,
     eligible: Vec<u32>,
@@ -194,6 +228,8 @@ struct Prepared<'a> {
     order_fund: Vec<Option<u32>>,
     /// Orders by priority band, each band sorted by required-by.
     bands: Vec<Vec<u32>>,
+    /// The quotes of each quoted order (by index), with their providers.
+    quotes: HashMap<u32, Vec<&'a OrderQuote>>,
 }
 
 #[derive(Clone)]
@@ -296,7 +332,42 @@ impl<'a> Prepared<'a> {
         for band in &mut bands {
             band.sort_by_key(|&i| (orders[i as usize].required_by, i));
         }
-        Prepared { orders, offers, config, rt, groups, order_group, fund_keys, fund_base, order_fund, bands }
+        Prepared {
+            orders,
+            offers,
+            config,
+            rt,
+            groups,
+            order_group,
+            fund_keys,
+            fund_base,
+            order_fund,
+            bands,
+            quotes: HashMap::new(),
+        }
+    }
+
+    /// Keeps the quotes for orders of this run, by order.
+    fn take_quotes(&mut self, quotes: &'a [OrderQuote]) {
+        if quotes.is_empty() {
+            return;
+        }
+        let index: HashMap<&str, u32> =
+            self.orders.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
+        for q in quotes {
+            if let Some(&o) = index.get(q.order_id.as_str()) {
+                self.quotes.entry(o).or_default().push(q);
+            }
+        }
+    }
+
+    /// The quote of offer `f`'s provider for order `o`, if it quoted.
+    fn quote(&self, o: usize, f: usize) -> Option<&'a OrderQuote> {
+        if self.quotes.is_empty() {
+            return None;
+        }
+        let provider = self.offers[f].provider_id.as_str();
+        self.quotes.get(&(o as u32))?.iter().copied().find(|q| q.provider_id == provider)
     }
 
     /// Usable period indices of offer `f` for an order due `required_by`, by start date.
@@ -356,7 +427,10 @@ impl<'a> Prepared<'a> {
         let offer = &self.offers[f];
         let dist = order.location.distance_km(&offer.site);
         let retro = dist * self.config.retrograde_cents_per_km_per_item as f64 * f64::from(order.quantity);
-        let repair = offer.rate_cents_per_unit as f64 * self.units(o, f);
+        let repair = match self.quote(o, f) {
+            Some(q) => q.price_cents as f64,
+            None => offer.rate_cents_per_unit as f64 * self.units(o, f),
+        };
         (dist, retro, repair)
     }
 
@@ -687,6 +761,17 @@ impl<'a> Prepared<'a> {
                 eligible_offers,
                 cheaper_offer_was_full,
                 contract_work_for: if self.rt[f].contract { self.orders[o].counts_toward_5050() } else { None },
+                quote: self.quote(o, f).map(|q| {
+                    let first = p.uses.iter().map(|&(j, _)| offer.periods[j].start).min();
+                    let induction = first.map_or(self.rt[f].earliest, |d| d.max(self.rt[f].earliest));
+                    QuoteUse {
+                        quote_id: q.quote_id.clone(),
+                        price_cents: q.price_cents,
+                        turnaround_days: q.turnaround_days,
+                        induction,
+                        serviceable_by: induction + chrono::Duration::days(i64::from(q.turnaround_days)),
+                    }
+                }),
             },
         }
     }

@@ -5,7 +5,8 @@
 //!   year, organic versus contract, and reports utilization and shares.
 //! - [`allocate()`] proposes which offer takes which open order, with an
 //!   explanation for every assignment and a true reason for every order left
-//!   unplaced. A proposal is only a proposal: providers accept or decline
+//!   unplaced; [`allocate_quoted()`] prices an order with a provider that
+//!   quoted on it at the quoted price. A proposal is only a proposal: providers accept or decline
 //!   through the order lifecycle elsewhere.
 //! - [`eligibility`] decides who may be proposed an order (organic-only,
 //!   export control, third-country support, FMF and DSCA waivers), for the
@@ -23,7 +24,7 @@ pub mod eligibility;
 pub mod error;
 pub mod model;
 
-pub use allocate::allocate;
+pub use allocate::{allocate, allocate_quoted};
 pub use balance::{
     BalanceConfig, BalanceStatus, BaselineWork, DepartmentBalance, FiscalYearBasis, MonthlyWork, ProviderUtilization,
     ShareRow, Split, WorkRecord, WorkSource, attributed_fiscal_year, department_balances, provider_utilization,
@@ -37,6 +38,6 @@ pub use eligibility::{ineligibilities, provider_eligibility};
 pub use error::InputError;
 pub use model::{
     AllocationConfig, AllocationPlan, Assignment, Authorizations, Capability, CapacityOffer, CapacityPeriod,
-    CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder, Optimality, PeriodUse, Unplaced,
-    UnplacedReason,
+    CapacityUnit, Explanation, FundsBalance, FundsUse, Ineligibility, OpenOrder, Optimality, OrderQuote, PeriodUse,
+    QuoteUse, Unplaced, UnplacedReason,
 };

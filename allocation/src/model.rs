@@ -188,6 +188,58 @@ impl CapacityOffer {
     }
 }
 
+/// A provider's binding quote for one order, usable on the planning date
+/// (for the exchange: a FINAL quote, still open, valid that day;
+/// `cosx_domain::quotes::usable_terms`). Allocation costs the order's
+/// repair with that provider at the quoted price instead of the offer's
+/// rate × units, on any of the provider's offers, and reports the quoted
+/// turnaround. Quotes for orders not in the run are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderQuote {
+    /// The order quoted on.
+    pub order_id: String,
+    /// The quoting provider.
+    pub provider_id: String,
+    /// The quote's id, reported in the placement.
+    pub quote_id: String,
+    /// Price of the whole order's repair, cents.
+    pub price_cents: i64,
+    /// Days from induction to serviceable.
+    pub turnaround_days: u32,
+}
+
+impl OrderQuote {
+    /// The exchange's quote in allocation's form, if it is usable on
+    /// `as_of` (`cosx_domain::quotes::usable_terms`: FINAL, still open,
+    /// valid that day); an interim, expired, accepted or closed one is not.
+    pub fn usable(quote: &cosx_domain::quotes::Quote, as_of: NaiveDate) -> Option<OrderQuote> {
+        let terms = cosx_domain::quotes::usable_terms(quote, as_of)?;
+        Some(OrderQuote {
+            order_id: quote.order_id.clone(),
+            provider_id: quote.provider.to_string(),
+            quote_id: quote.id.clone(),
+            price_cents: terms.price.amount_minor,
+            turnaround_days: terms.turnaround_days,
+        })
+    }
+}
+
+/// How a quote priced an assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteUse {
+    /// The quote's id.
+    pub quote_id: String,
+    /// The quoted price used as the repair cost, cents.
+    pub price_cents: i64,
+    /// The quoted turnaround, days.
+    pub turnaround_days: u32,
+    /// First day the work can be inducted in the capacity taken: the
+    /// earliest used period's start, not before the offer's earliest start.
+    pub induction: NaiveDate,
+    /// `induction` plus the quoted turnaround: when the item is serviceable.
+    pub serviceable_by: NaiveDate,
+}
+
 /// Standing of one department and FY against 50/50 before this plan:
 /// projected organic and contract dollars (e.g. from
 /// [`crate::balance::DepartmentBalance::projected`]).
@@ -268,7 +320,7 @@ pub struct Explanation {
     pub transit_days: u32,
     /// Retrograde cost, cents.
     pub retrograde_cost_cents: i64,
-    /// Repair cost at the offer's rate, cents.
+    /// Repair cost at the offer's rate, or the quoted price, cents.
     pub repair_cost_cents: i64,
     /// Retrograde plus repair, cents.
     pub total_cost_cents: i64,
@@ -279,6 +331,9 @@ pub struct Explanation {
     pub cheaper_offer_was_full: bool,
     /// Department and FY whose contract share this assignment adds to.
     pub contract_work_for: Option<(Department, FiscalYear)>,
+    /// The provider's quote that priced the repair, if one did.
+    #[serde(default)]
+    pub quote: Option<QuoteUse>,
 }
 
 /// A proposed assignment of one order to one offer.

@@ -172,6 +172,7 @@ fn solve_exact(inst: &common::Instance, served: Option<f64>) -> Option<(Vec<bool
                     eligible_offers: 0,
                     cheaper_offer_was_full: false,
                     contract_work_for: None,
+                    quote: None,
                 },
             });
         }

@@ -603,11 +603,12 @@ pub(crate) async fn propose(State(local): State<Local>, ext: Extensions, headers
             h1 { "Proposed plan" }
             p { (plan.assignments.len()) " placements, " (plan.unplaced.len()) " unplaced, total cost " (dollars(plan.total_cost_cents)) "." }
             table #plan {
-                thead { tr { th { "Order" } th { "Provider" } th { "Units" } th { "Distance km" } th { "Cost" } th { "Contract work (50/50)" } } }
+                thead { tr { th { "Order" } th { "Provider" } th { "Units" } th { "Distance km" } th { "Cost" } th { "Contract work (50/50)" } th { "Why" } } }
                 tbody { @for a in &plan.assignments { tr {
                     td { (a.repair_order) } td { (a.provider) } td { (a.units) } td { (format!("{:.0}", a.distance_km)) }
                     td { (dollars(a.total_cost_cents)) }
                     td { (department_name(a.contract_work_department)) " FY" (a.contract_work_fiscal_year) }
+                    td { (a.reason) @if !a.serviceable_by.is_empty() { "; serviceable by " (a.serviceable_by) } }
                 } } }
             }
             h2 { "Unplaced" }

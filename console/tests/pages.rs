@@ -663,3 +663,58 @@ async fn the_overview_counts_by_state_what_each_party_s_own_list_holds() -> anyh
     assert!(mhi.contains(&vec!["REPAIR_ORDER_STATE_PROPOSED".to_owned(), "1".to_owned()]), "{mhi:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_allocation_plan_page_says_when_a_quote_priced_a_placement() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut offer = cosx_tests::capacity_offer(party::MHI);
+    offer.rate = Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 });
+    let request = pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() };
+    ex.exchange(party::MHI).await?.create_capacity_offer(request).await?;
+    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
+        .set_depot_baseline(pb::SetDepotBaselineRequest {
+            baseline: Some(pb::DepotBaseline {
+                department: pb::MilitaryDepartment::AirForce as i32,
+                fiscal_year: 2027,
+                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await?;
+    let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
+    let order = ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner();
+    let asked = pb::quotes_client::QuotesClient::new(ex.channel(party::USAF).await?)
+        .request_quotes(pb::RequestQuotesRequest {
+            name: order.name.clone(),
+            providers: vec![party::MHI.into()],
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .quotes;
+    // Valid well after any day this runs on.
+    let valid_until = "2099-12-31".to_owned();
+    pb::quotes_client::QuotesClient::new(ex.channel(party::MHI).await?)
+        .submit_quote(pb::SubmitQuoteRequest {
+            name: asked[0].name.clone(),
+            terms: Some(pb::QuoteTerms {
+                kind: pb::QuoteKind::Final as i32,
+                price: Some(pb::Money { currency_code: "USD".into(), amount_minor: 777_000 }),
+                turnaround_days: 21,
+                process: pb::RepairProcess::Repair as i32,
+                valid_until,
+                conditions: String::new(),
+            }),
+            version: asked[0].version,
+            request_id: String::new(),
+        })
+        .await?;
+    let same = format!("Origin: https://localhost:{}\r\nSec-Fetch-Site: same-origin\r\n", ex.addr().port());
+    let plan = fetch(&ex, party::COORDINATOR, "POST", "/console/allocation/propose", &same, "").await?;
+    assert_eq!(plan.status, 200, "{}", plan.body);
+    let expected = format!("quoted price 777000 cents / turnaround 21 days ({})", asked[0].name);
+    assert!(plan.body.contains(&expected), "{}", plan.body);
+    assert!(plan.body.contains("serviceable by"), "{}", plan.body);
+    Ok(())
+}

@@ -35,6 +35,12 @@ pub enum EventContent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exception: Option<Box<RepairException>>,
     },
+    /// An open order released to a provider asked to quote on it (its
+    /// state and history unchanged; `REPAIR_ORDER_RELEASED_FOR_QUOTE`).
+    QuoteRelease {
+        /// The order after the change.
+        order: RepairOrder,
+    },
     /// An order split into parts.
     Split {
         /// The parent after the split.

@@ -3,7 +3,11 @@
 //! with an interim or final quote and may revise it while it is valid; the
 //! owner accepts one final, unexpired quote, which proposes the order to
 //! that provider through the ordinary lifecycle (the provider still accepts
-//! or declines), and the order's other open quotes close.
+//! or declines), and the order's other open quotes close. Cancelling or
+//! splitting the order closes its open quotes too. A provider asked may read
+//! the order, as a party it is released to, while its quote is open; and
+//! until one is accepted, allocation may price the order with a provider at
+//! its usable final quote ([`usable_terms`]).
 //!
 //! One quote record per order and provider, `{order}/quotes/{provider}`, so
 //! a node and the coordinator name it alike and each quote is visible to
@@ -17,7 +21,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::{self, Action, LifecycleError, OrderView, Step};
+use crate::lifecycle::{self, Action, LifecycleError, OrderView, RepairOrderState, Step};
 use crate::party::Party;
 use crate::vocab::{Money, PartyId, Releasability};
 
@@ -346,6 +350,95 @@ pub fn closed_by<'q>(accepted: &Quote, quotes: &'q [Quote]) -> Vec<&'q Quote> {
         .collect()
 }
 
+/// Why a quote closed, in the words its provider reads: never who else
+/// quoted or won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Another quote on the order was accepted.
+    AnotherAccepted,
+    /// The order was cancelled by its originator.
+    OrderCancelled,
+    /// The order was split into parts (each a new order, not yet quoted on).
+    OrderSplit,
+}
+
+impl CloseReason {
+    /// The reason as the quote records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::AnotherAccepted => "another quote on this order was accepted",
+            CloseReason::OrderCancelled => "the order was cancelled",
+            CloseReason::OrderSplit => "the order was split into parts; ask for quotes on the parts",
+        }
+    }
+}
+
+/// Whether the order's open quotes close when an order step takes it to
+/// `to`: a cancelled order (a split's parent too) is quoted on no more. A
+/// proposal does not close them (its provider may still decline); an
+/// accepted quote closes the others itself ([`closed_by`]).
+pub fn closed_by_step(to: RepairOrderState) -> Option<CloseReason> {
+    (to == RepairOrderState::Cancelled).then_some(CloseReason::OrderCancelled)
+}
+
+/// Every quote of `quotes` still REQUESTED or QUOTED (on `order_id`), closed
+/// for `reason` at `time`, one version on.
+pub fn close_open(order_id: &str, quotes: &[Quote], reason: CloseReason, time: DateTime<Utc>) -> Vec<Quote> {
+    quotes
+        .iter()
+        .filter(|q| q.order_id == order_id && matches!(q.state, QuoteState::Requested | QuoteState::Quoted))
+        .map(|q| close(q.clone(), reason, time))
+        .collect()
+}
+
+/// `quote` closed for `reason` at `time`, one version on.
+pub fn close(mut quote: Quote, reason: CloseReason, time: DateTime<Utc>) -> Quote {
+    quote.state = QuoteState::Closed;
+    quote.close_reason = Some(reason.as_str().to_owned());
+    quote.version += 1;
+    quote.update_time = time;
+    quote
+}
+
+/// A provider asked to quote may read the order while its quote is open,
+/// as a party the order is released to does (`visibility::may_see` through
+/// [`Releasability::asked_to_quote`]). Returns the order's releasability
+/// with `provider` asked, or `None` when nothing changes (already asked,
+/// or it sees the order anyway: `sees_already`).
+pub fn asked_to_quote(releasability: &Releasability, provider: &PartyId, sees_already: bool) -> Option<Releasability> {
+    if sees_already || releasability.asked_to_quote.contains(provider) {
+        return None;
+    }
+    let mut r = releasability.clone();
+    r.asked_to_quote.push(provider.clone());
+    Some(r)
+}
+
+/// The order's releasability once the quotes of `providers` are no longer
+/// open (accepted, closed): they stop seeing the order through their quote
+/// (the accepted one sees it as its provider). Whether it changed.
+pub fn no_longer_asked<'p>(
+    releasability: &mut Releasability,
+    providers: impl IntoIterator<Item = &'p PartyId>,
+) -> bool {
+    let before = releasability.asked_to_quote.len();
+    for p in providers {
+        releasability.asked_to_quote.retain(|a| a != p);
+    }
+    releasability.asked_to_quote.len() != before
+}
+
+/// The terms allocation may price an order with on `as_of`: those of a
+/// FINAL quote still QUOTED (not accepted, closed or merely requested) and
+/// valid on `as_of`. Exactly the quotes [`check_accept`] would let the
+/// owner accept that day.
+pub fn usable_terms(quote: &Quote, as_of: NaiveDate) -> Option<&QuoteTerms> {
+    match (quote.state, &quote.terms) {
+        (QuoteState::Quoted, Some(t)) if t.kind == QuoteKind::Final && t.valid_until >= as_of => Some(t),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -519,6 +612,69 @@ mod tests {
         let all = vec![accepted.clone(), other.clone(), done, elsewhere];
         let closed: Vec<&str> = closed_by(&accepted, &all).into_iter().map(|q| q.id.as_str()).collect();
         assert_eq!(closed, vec![other.id.as_str()]);
+    }
+
+    #[test]
+    fn a_cancel_or_split_closes_the_open_quotes_and_nothing_else_does() {
+        let w = world();
+        assert_eq!(closed_by_step(S::Cancelled), Some(CloseReason::OrderCancelled));
+        for s in [S::Proposed, S::Accepted, S::Declined, S::Inducted, S::Closed] {
+            assert_eq!(closed_by_step(s), None, "{s}");
+        }
+        let open = quoted(&w, &w.mhi, terms(QuoteKind::Final, "2027-02-01"));
+        let asked = Quote::requested("US-USAF-OOALC.o1", &w.owner, &w.kai, &w.owner, Utc::now());
+        let mut accepted = quoted(&w, &w.coord, terms(QuoteKind::Final, "2027-02-01"));
+        accepted.state = QuoteState::Accepted;
+        let elsewhere = Quote::requested("US-USAF-OOALC.o2", &w.owner, &w.kai, &w.owner, Utc::now());
+        let all = vec![open.clone(), asked.clone(), accepted, elsewhere];
+        let closed = close_open("US-USAF-OOALC.o1", &all, CloseReason::OrderSplit, Utc::now());
+        assert_eq!(closed.iter().map(|q| q.id.as_str()).collect::<Vec<_>>(), [open.id.as_str(), asked.id.as_str()]);
+        assert!(
+            closed.iter().all(|q| q.state == QuoteState::Closed
+                && q.close_reason.as_deref() == Some(CloseReason::OrderSplit.as_str()))
+        );
+        assert_eq!(closed[0].version, open.version + 1);
+        for r in [CloseReason::AnotherAccepted, CloseReason::OrderCancelled, CloseReason::OrderSplit] {
+            assert!(!r.as_str().contains(w.mhi.as_str()));
+        }
+    }
+
+    #[test]
+    fn allocation_may_price_with_exactly_the_quotes_the_owner_could_accept() {
+        let w = world();
+        let today = day("2027-01-10");
+        let asked = Quote::requested("US-USAF-OOALC.o1", &w.owner, &w.mhi, &w.owner, Utc::now());
+        let mut cases = vec![
+            asked,
+            quoted(&w, &w.mhi, terms(QuoteKind::Final, "2027-01-10")),
+            quoted(&w, &w.mhi, terms(QuoteKind::Final, "2027-01-09")),
+            quoted(&w, &w.mhi, terms(QuoteKind::Interim, "2027-02-01")),
+        ];
+        for state in [QuoteState::Accepted, QuoteState::Closed] {
+            let mut q = quoted(&w, &w.mhi, terms(QuoteKind::Final, "2027-02-01"));
+            q.state = state;
+            cases.push(q);
+        }
+        for q in &cases {
+            let acceptable = check_accept(q, order(&w, S::Submitted), &w.owner, today).is_ok();
+            assert_eq!(usable_terms(q, today).is_some(), acceptable, "{q:?}");
+        }
+        assert_eq!(cases.iter().filter(|q| usable_terms(q, today).is_some()).count(), 1);
+    }
+
+    #[test]
+    fn an_asked_provider_is_released_the_order_until_its_quote_is_no_longer_open() {
+        let w = world();
+        let none = Releasability::default();
+        let r = asked_to_quote(&none, &w.mhi, false).unwrap();
+        assert_eq!(r.asked_to_quote, vec![w.mhi.clone()]);
+        assert!(r.parties.is_empty(), "the owner's own release list is untouched");
+        assert_eq!(asked_to_quote(&r, &w.mhi, false), None, "asked once");
+        assert_eq!(asked_to_quote(&none, &w.mhi, true), None, "it sees the order anyway");
+        let mut both = asked_to_quote(&r, &w.kai, false).unwrap();
+        assert!(no_longer_asked(&mut both, [&w.mhi]));
+        assert_eq!(both.asked_to_quote, vec![w.kai.clone()]);
+        assert!(!no_longer_asked(&mut both, [&w.mhi]));
     }
 
     #[test]

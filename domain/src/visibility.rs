@@ -1,7 +1,8 @@
 //! Who may see what. One rule for reads, lists, history and the feed alike:
 //! a record is visible to the party that made it, to the provider it is
 //! proposed or assigned to, to the parties and nations its releasability
-//! names, and to coordinators. Everyone else must not learn it exists.
+//! names (an order's providers asked to quote among them), and to
+//! coordinators. Everyone else must not learn it exists.
 
 use crate::lifecycle::RepairOrderState;
 use crate::party::Party;
@@ -9,7 +10,9 @@ use crate::records::Transition;
 use crate::vocab::{PartyId, PartyKind, Releasability};
 
 fn released_to(viewer: &Party, releasability: &Releasability) -> bool {
-    releasability.parties.contains(&viewer.id) || releasability.nations.contains(&viewer.nation)
+    releasability.parties.contains(&viewer.id)
+        || releasability.asked_to_quote.contains(&viewer.id)
+        || releasability.nations.contains(&viewer.nation)
 }
 
 /// Whether `viewer` may see a record with this owner, this provider (if any)
@@ -90,11 +93,31 @@ mod tests {
         assert!(!may_see(&kai, &owner.id, Some(&mhi.id), &none));
         assert!(!may_see(&mhi, &owner.id, None, &none));
         assert!(may_see(&coord, &owner.id, None, &none));
-        let to_korea = Releasability { nations: vec![Nation::parse("KOR").unwrap()], parties: vec![] };
+        let to_korea = Releasability { nations: vec![Nation::parse("KOR").unwrap()], ..Default::default() };
         assert!(may_see(&kai, &owner.id, None, &to_korea));
-        let to_mhi = Releasability { nations: vec![], parties: vec![mhi.id.clone()] };
+        let to_mhi = Releasability { parties: vec![mhi.id.clone()], ..Default::default() };
         assert!(may_see(&mhi, &owner.id, None, &to_mhi));
         assert!(!may_see(&kai, &owner.id, None, &to_mhi));
+        // A provider asked to quote sees the order as a party it is released to does.
+        let asked_mhi = Releasability { asked_to_quote: vec![mhi.id.clone()], ..Default::default() };
+        assert!(may_see(&mhi, &owner.id, None, &asked_mhi));
+        assert!(!may_see(&kai, &owner.id, None, &asked_mhi));
+        assert!(!may_see(&party("JPN-KHI-GIFU", PartyKind::Contractor, "JPN"), &owner.id, None, &asked_mhi));
+        let steps = [Transition {
+            version: 1,
+            from: None,
+            to: RepairOrderState::Submitted,
+            actor: owner.id.clone(),
+            time: chrono::DateTime::UNIX_EPOCH,
+            reason: None,
+            provider: None,
+            progress: crate::records::WorkProgress::default(),
+            exception: None,
+        }];
+        assert_eq!(
+            visible_history(&mhi, &owner.id, &asked_mhi, &steps),
+            visible_history(&mhi, &owner.id, &to_mhi, &steps)
+        );
     }
 
     #[test]
@@ -104,7 +127,7 @@ mod tests {
         let owner = party("US-USAF-OOALC", PartyKind::Organic, "USA");
         let mhi = party("JPN-MHI-KOMAKI", PartyKind::Contractor, "JPN");
         let kai = party("KOR-KAI-SACHEON", PartyKind::Contractor, "KOR");
-        let to_korea = Releasability { nations: vec![Nation::parse("KOR").unwrap()], parties: vec![] };
+        let to_korea = Releasability { nations: vec![Nation::parse("KOR").unwrap()], ..Default::default() };
         let at = |version: i64, from: Option<S>, to: S, provider: Option<&Party>, exception: Option<&str>| Transition {
             version,
             from,

@@ -392,6 +392,12 @@ pub struct Releasability {
     pub nations: Vec<Nation>,
     /// Individual parties that may see it.
     pub parties: Vec<PartyId>,
+    /// Providers asked to quote on it (orders only): released to as the
+    /// parties are, but kept by the exchange, not the owner, and never
+    /// shown in the record, so no asked provider learns who else was asked
+    /// (`quotes::release_for_quote`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub asked_to_quote: Vec<PartyId>,
 }
 
 #[cfg(test)]

@@ -344,10 +344,23 @@ pub(crate) async fn show_plan(
                     format!("{:.0} km", a.distance_km),
                     dollars(a.total_cost_cents),
                     a.eligible_offers.to_string(),
+                    if a.quote.is_empty() {
+                        "offer rate".to_owned()
+                    } else {
+                        format!(
+                            "quoted price {} / turnaround {} days, serviceable by {}",
+                            dollars(a.repair_cost_cents),
+                            a.quoted_turnaround_days,
+                            a.serviceable_by
+                        )
+                    },
                 ]
             })
             .collect();
-        printer.line(&render_table(&["ORDER", "PROVIDER", "UNITS", "RETROGRADE", "COST", "ELIGIBLE OFFERS"], &rows))?;
+        printer.line(&render_table(
+            &["ORDER", "PROVIDER", "UNITS", "RETROGRADE", "COST", "ELIGIBLE OFFERS", "REPAIR PRICED BY"],
+            &rows,
+        ))?;
         if !plan.unplaced.is_empty() {
             printer.line("")?;
             let rows: Vec<Vec<String>> = plan

@@ -211,6 +211,14 @@ pub(crate) fn plan_out(
             .iter()
             .map(|a| {
                 let e = &a.explanation;
+                let quote =
+                    e.quote.as_ref().map(|q| (adapt::quote_name(&q.quote_id), q.price_cents, q.turnaround_days));
+                let reason = adapt::placement_reason(
+                    e.distance_km,
+                    e.total_cost_cents,
+                    e.eligible_offers,
+                    quote.as_ref().map(|(n, p, d)| (n.as_str(), *p, *d)),
+                );
                 pb::AllocationAssignment {
                     repair_order: format!("repairOrders/{}", a.order_id),
                     order_version: version(&a.order_id),
@@ -229,6 +237,10 @@ pub(crate) fn plan_out(
                         .map_or(0, |(d, _)| department_out(department_back(d))),
                     contract_work_fiscal_year: e.contract_work_for.map_or(0, |(_, fy)| fy.0),
                     disruption: String::new(),
+                    quote: quote.map(|(n, _, _)| n).unwrap_or_default(),
+                    quoted_turnaround_days: e.quote.as_ref().map_or(0, |q| q.turnaround_days),
+                    serviceable_by: e.quote.as_ref().map(|q| q.serviceable_by.to_string()).unwrap_or_default(),
+                    reason,
                 }
             })
             .collect(),
@@ -273,6 +285,8 @@ impl AllocationService {
 /// inputs). Coordinators only.
 struct Inputs {
     open: Vec<core::OpenOrder>,
+    /// The quotes usable on the plan's date for the open orders.
+    quotes: Vec<core::OrderQuote>,
     versions: Vec<i64>,
     offers: Vec<cosx_domain::records::CapacityOffer>,
     parties: HashMap<PartyId, cosx_domain::Party>,
@@ -284,6 +298,7 @@ async fn inputs(
     core_: &Coordinator,
     views: &tokio::sync::Mutex<LogViews>,
     caller: &cosx_domain::Caller,
+    as_of: chrono::NaiveDate,
 ) -> Result<Inputs, Status> {
     if !caller.is_coordinator() {
         return Err(CoreError::PermissionDenied(
@@ -293,15 +308,42 @@ async fn inputs(
     }
     let mut views = views.lock().await;
     views.catch_up(core_).await?;
-    let (open, versions) = views.open_orders.listed().cloned().unzip();
+    let (open, versions): (Vec<core::OpenOrder>, Vec<i64>) = views.open_orders.listed().cloned().unzip();
+    let ids: std::collections::HashSet<&str> = open.iter().map(|o| o.id.as_str()).collect();
+    let quotes = views.open_quotes.usable(as_of, |id| ids.contains(id));
     Ok(Inputs {
         open,
+        quotes,
         versions,
         offers: views.offers_listed(),
         parties: views.workload.parties().clone(),
         work: views.workload.department_work(),
         baselines: views.workload.baselines(),
     })
+}
+
+/// Whether an assignment to commit names the quote the plan priced it
+/// with, and that quote is still usable with the same terms: a quote
+/// accepted, closed, revised or expired since, or one the assignment
+/// names that never priced this order with this provider, is refused.
+fn quoted_as_planned(a: &pb::AllocationAssignment, usable: Option<&core::OrderQuote>) -> Result<(), String> {
+    if a.quote.is_empty() {
+        return Ok(());
+    }
+    match usable {
+        Some(q)
+            if adapt::quote_name(&q.quote_id) == a.quote
+                && q.price_cents == a.repair_cost_cents
+                && q.turnaround_days == a.quoted_turnaround_days =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(format!("{} was revised since the plan was made; propose again", a.quote)),
+        None => Err(format!(
+            "{} is not a usable quote for {} by {} (accepted, closed, interim or expired); propose again",
+            a.quote, a.repair_order, a.provider
+        )),
+    }
 }
 
 /// Balances count proposed work too, so that plans committed one after
@@ -317,7 +359,7 @@ async fn plan(
     caller: &cosx_domain::Caller,
     as_of: chrono::NaiveDate,
 ) -> Result<(core::AllocationPlan, HashMap<String, i64>, usize, usize), Status> {
-    let inputs = inputs(core_, views, caller).await?;
+    let inputs = inputs(core_, views, caller, as_of).await?;
     let balances = core::department_balances(&inputs.work, &inputs.baselines, &balance_config()).map_err(core_error)?;
     let funds: Vec<core::FundsBalance> = balances.iter().map(core::FundsBalance::from).collect();
     let offers = adapt::offers(&inputs.offers, &inputs.parties, as_of);
@@ -326,7 +368,7 @@ async fn plan(
     // The solver runs for seconds at a hundred thousand orders: off the
     // async workers, which serve every other call meanwhile.
     let (plan, orders) = tokio::task::spawn_blocking(move || {
-        let plan = core::allocate(&inputs.open, &offers, &funds, &config);
+        let plan = core::allocate_quoted(&inputs.open, &offers, &funds, &inputs.quotes, &config);
         (plan, inputs.open)
     })
     .await
@@ -393,13 +435,15 @@ impl pb::allocation_server::Allocation for AllocationService {
         // department and fiscal year would pass 50 % because of it. One
         // already over (cost overruns, say) that the plan does not push
         // further does not block work for the others.
-        let inputs = inputs(&self.core, &self.views, &caller).await?;
+        let today = chrono::Utc::now().date_naive();
+        let inputs = inputs(&self.core, &self.views, &caller, today).await?;
         // Every assignment is re-checked against the rules Propose applies
         // (capability, export licences, third-country and prime approvals,
         // organic-only, own orders): an edited plan proposes nothing the
         // solver could not have.
         let open: HashMap<&str, &core::OpenOrder> = inputs.open.iter().map(|o| (o.id.as_str(), o)).collect();
-        let today = chrono::Utc::now().date_naive();
+        let quotes: HashMap<(&str, &str), &core::OrderQuote> =
+            inputs.quotes.iter().map(|q| ((q.order_id.as_str(), q.provider_id.as_str()), q)).collect();
         let allocation = self.core.allocation_config(today);
         let offers = adapt::offers(&inputs.offers, &inputs.parties, today);
         let mut ineligible = HashMap::new();
@@ -418,17 +462,17 @@ impl pb::allocation_server::Allocation for AllocationService {
                 }
             }
         }
-        steps.retain(|(name, id, _, provider, _, disruption)| {
+        steps.retain(|(name, id, _, provider, a, disruption)| {
             if disruption.is_some() {
                 return moves.contains(id);
             }
             let verdict = match open.get(id.as_str()) {
-                Some(order) => {
-                    core::provider_eligibility(order, &offers, provider.as_str(), &allocation).map_err(|reason| {
+                Some(order) => core::provider_eligibility(order, &offers, provider.as_str(), &allocation)
+                    .map_err(|reason| {
                         let (_, detail) = adapt::reason_detail(&reason);
                         format!("{provider} may not be proposed {name}: {detail}")
                     })
-                }
+                    .and_then(|()| quoted_as_planned(a, quotes.get(&(id.as_str(), provider.as_str())).copied())),
                 None => Err(format!("{name} is not open for allocation")),
             };
             match verdict {
@@ -486,9 +530,12 @@ impl pb::allocation_server::Allocation for AllocationService {
             })
             .collect();
         for (name, id, version, provider, a, disruption) in steps {
+            // The quote was checked above to be the one the plan priced with.
+            let quoted =
+                (!a.quote.is_empty()).then_some((a.quote.as_str(), a.repair_cost_cents, a.quoted_turnaround_days));
             let reason = format!(
-                "allocation: {:.0} km, total cost {} cents, {} eligible offer(s)",
-                a.distance_km, a.total_cost_cents, a.eligible_offers
+                "allocation: {}",
+                adapt::placement_reason(a.distance_km, a.total_cost_cents, a.eligible_offers, quoted)
             );
             let outcome = match disruption {
                 Some(d) => {

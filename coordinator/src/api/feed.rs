@@ -74,6 +74,7 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
             out.repair_exception = exception.as_deref().map(exception_out);
         }
         EventContent::Quote { quote } => out.subject = Some(Subject::Quote(quote_out(quote))),
+        EventContent::QuoteRelease { order } => out.subject = Some(Subject::RepairOrder(repair_order_out(order))),
         EventContent::Comment { comment } => out.subject = Some(Subject::Comment(comment_out(comment))),
         EventContent::UpdateRequest { request } => {
             out.subject = Some(Subject::UpdateRequest(update_request_out(request)))

@@ -74,6 +74,7 @@ impl Coordinator {
                 audience: Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() },
                 content: to_json(&content)?,
             },
+            more_events: vec![],
             response: "null".to_owned(),
         };
         match self.store.commit(commit).await {

@@ -214,7 +214,9 @@ fn audience(owner: &PartyId, provider: Option<&PartyId>, releasability: &cosx_do
     Audience {
         owner: owner.to_string(),
         provider: provider.map(ToString::to_string),
-        parties: ids(&releasability.parties),
+        // The providers asked to quote are released to as the parties are
+        // (`visibility::may_see`), in the one release column.
+        parties: ids(&releasability.parties).into_iter().chain(ids(&releasability.asked_to_quote)).collect(),
         nations: releasability.nations.iter().map(ToString::to_string).collect(),
         everyone: false,
     }
@@ -288,6 +290,15 @@ struct Change {
     audience: Audience,
     content: EventContent,
     time: DateTime<Utc>,
+}
+
+/// A further event of a [`Change`], with its own audience (see
+/// [`Commit::more_events`]).
+struct MoreEvent {
+    kind: &'static str,
+    subject: String,
+    audience: Audience,
+    content: EventContent,
 }
 
 fn report_key(d: &AvailabilityReportDraft) -> String {
@@ -558,35 +569,82 @@ impl Coordinator {
         change: Change,
         response: String,
     ) -> Result<Option<String>> {
+        self.commit_json_with(caller, key, change, Vec::new(), response).await
+    }
+
+    /// [`Self::commit`] with further events of the same change, each with
+    /// its own audience, appended right after the change's own event in the
+    /// same transaction.
+    async fn commit_with<T: Serialize + DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        change: Change,
+        more: Vec<MoreEvent>,
+        response: &T,
+    ) -> Result<Option<T>> {
+        let response = to_json(response)?;
+        self.commit_json_with(caller, key, change, more, response).await?.map(|r| from_json(&r)).transpose()
+    }
+
+    async fn commit_json_with(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        change: Change,
+        more: Vec<MoreEvent>,
+        response: String,
+    ) -> Result<Option<String>> {
         // Re-checked at every write, not only when a call starts: a party
         // suspended while its Ingest stream (or any long call) is open
         // writes nothing more.
         if !self.still_admitted(caller) {
             return Err(CoreError::PermissionDenied(format!("party {} is suspended", caller.id())));
         }
-        let Change { records, transitions, kind, subject, audience: event_audience, content, time } = change;
-        let remembered_audience = event_audience.clone();
+        let Change { records, transitions, kind, subject, audience, content, time } = change;
         let time = rfc3339(time);
-        let event = Event {
-            sequence: 0,
-            // As it reads back from the log (microseconds).
-            time: parse_time(&time)?,
-            kind: kind.to_owned(),
-            actor: caller.id().to_string(),
-            content,
-        };
-        let content = to_json(&event.content)?;
-        if content.len() > cosx_domain::limits::MAX_EVENT_BYTES {
-            // A backstop behind the request limits: an event no subscriber
-            // could receive would stop every feed behind it.
-            let mut v = Violations::new();
-            let most = cosx_domain::limits::MAX_EVENT_BYTES;
-            v.add(
-                "request",
-                format!("the change would publish {} bytes; at most {most} may go out as one event", content.len()),
-            );
-            return Err(CoreError::Invalid(v));
+        let mut events = Vec::with_capacity(1 + more.len());
+        for (kind, subject, audience, content) in std::iter::once((kind, subject, audience, content))
+            .chain(more.into_iter().map(|m| (m.kind, m.subject, m.audience, m.content)))
+        {
+            let event = Event {
+                sequence: 0,
+                // As it reads back from the log (microseconds).
+                time: parse_time(&time)?,
+                kind: kind.to_owned(),
+                actor: caller.id().to_string(),
+                content,
+            };
+            let content = to_json(&event.content)?;
+            if content.len() > cosx_domain::limits::MAX_EVENT_BYTES {
+                // A backstop behind the request limits: an event no subscriber
+                // could receive would stop every feed behind it.
+                let mut v = Violations::new();
+                let most = cosx_domain::limits::MAX_EVENT_BYTES;
+                v.add(
+                    "request",
+                    format!("the change would publish {} bytes; at most {most} may go out as one event", content.len()),
+                );
+                return Err(CoreError::Invalid(v));
+            }
+            let stored = NewEvent {
+                time: time.clone(),
+                kind: kind.to_owned(),
+                actor: caller.id().to_string(),
+                actor_cert: caller.cert_fingerprint.clone(),
+                subject,
+                audience: audience.clone(),
+                content,
+            };
+            events.push((event, audience, stored));
         }
+        let mut stored: Vec<NewEvent> = Vec::with_capacity(events.len());
+        let mut remembered = Vec::with_capacity(events.len());
+        for (event, audience, new) in events {
+            stored.push(new);
+            remembered.push((event, audience));
+        }
+        let first = stored.remove(0);
         let commit = Commit {
             idempotency: (!key.request_id.is_empty()).then(|| IdempotencyKey {
                 caller: caller.id().to_string(),
@@ -596,24 +654,21 @@ impl Coordinator {
             party: None,
             records,
             transitions,
-            event: NewEvent {
-                time,
-                kind: kind.to_owned(),
-                actor: caller.id().to_string(),
-                actor_cert: caller.cert_fingerprint.clone(),
-                subject,
-                audience: event_audience,
-                content,
-            },
+            event: first,
+            more_events: stored,
             response,
         };
         match self.store.commit(commit).await? {
             Committed::New { sequence } => {
-                self.remember(Event { sequence, ..event }, remembered_audience);
+                let mut last = sequence;
+                for ((event, audience), at) in remembered.into_iter().zip(sequence..) {
+                    self.remember(Event { sequence: at, ..event }, audience);
+                    last = at;
+                }
                 self.head.send_if_modified(|h| {
-                    let newer = sequence > *h;
+                    let newer = last > *h;
                     if newer {
-                        *h = sequence;
+                        *h = last;
                     }
                     newer
                 });
@@ -649,6 +704,7 @@ impl Coordinator {
                 audience: Audience { owner: party.id.to_string(), everyone: true, ..Audience::default() },
                 content: to_json(&EventContent::Party { party: party.clone() })?,
             },
+            more_events: vec![],
             response: to_json(&party)?,
         };
         let etag = expected.map_or(1, |e| e + 1);

@@ -124,12 +124,41 @@ impl Coordinator {
         if !v.is_empty() {
             return Err(v.into());
         }
+        let mut order = order;
         for (part, provider, existing) in to_ask {
             let expected = existing.as_ref().map(|q| q.version);
             let time = now();
             let fresh = Quote::requested(&order.id, &order.draft.originator, provider, caller.id(), time);
             let quote = quotes::request(existing, fresh);
-            asked.push(self.commit_quote(caller, &part, quote, expected, "QUOTE_REQUESTED", time).await?);
+            // The provider may read what it is asked to quote on: the order is
+            // released to it, in the same commit, unless it sees it already.
+            let sees = self.party(provider).is_some_and(|(p, _)| {
+                may_see(&p, &order.draft.originator, order.provider.as_ref(), &order.draft.controls.releasability)
+            });
+            let mut records = Vec::new();
+            let mut more = Vec::new();
+            let mut released = None;
+            if let Some(r) = quotes::asked_to_quote(&order.draft.controls.releasability, provider, sees) {
+                let mut o = order.clone();
+                o.draft.controls.releasability = r;
+                o.version += 1;
+                o.update_time = time;
+                records.push(order_write(&o, Some(order.version))?);
+                more.push(MoreEvent {
+                    kind: "REPAIR_ORDER_RELEASED_FOR_QUOTE",
+                    subject: format!("repairOrders/{}", o.id),
+                    // Its owner and the provider asked, not the others asked before.
+                    audience: audience(&o.draft.originator, Some(provider), &cosx_domain::Releasability::default()),
+                    content: EventContent::QuoteRelease { order: o.clone() },
+                });
+                released = Some(o);
+            }
+            asked.push(
+                self.commit_quote_with(caller, &part, quote, expected, "QUOTE_REQUESTED", time, records, more).await?,
+            );
+            if let Some(o) = released {
+                order = o;
+            }
         }
         Ok(asked)
     }
@@ -216,17 +245,62 @@ impl Coordinator {
         kind: &'static str,
         time: DateTime<Utc>,
     ) -> Result<Quote> {
+        self.commit_quote_with(caller, key, quote, expected, kind, time, Vec::new(), Vec::new()).await
+    }
+
+    /// Commits one quote's change with `records` and `more` events beside it.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit_quote_with(
+        &self,
+        caller: &Caller,
+        key: &RequestKey,
+        quote: Quote,
+        expected: Option<i64>,
+        kind: &'static str,
+        time: DateTime<Utc>,
+        records: Vec<RecordWrite>,
+        more: Vec<MoreEvent>,
+    ) -> Result<Quote> {
         let write = quote_write(&quote, expected)?;
         let change = Change {
             audience: write.audience.clone(),
-            records: vec![write],
+            records: std::iter::once(write).chain(records).collect(),
             transitions: vec![],
             kind,
             subject: format!("repairOrders/{}", quote.id),
             content: EventContent::Quote { quote: quote.clone() },
             time,
         };
-        Ok(self.commit(caller, key, change, &quote).await?.unwrap_or(quote))
+        Ok(self.commit_with(caller, key, change, more, &quote).await?.unwrap_or(quote))
+    }
+
+    /// The order's open quotes closed for `reason`, each as a record write
+    /// and a `QUOTE_CLOSED` event seen by its own provider, to commit with
+    /// the order's own step; the order (`order`, already moved on) stops
+    /// being released to their providers.
+    pub(super) async fn quotes_closing_with(
+        &self,
+        order: &mut RepairOrder,
+        reason: quotes::CloseReason,
+        time: DateTime<Utc>,
+    ) -> Result<(Vec<RecordWrite>, Vec<MoreEvent>)> {
+        let filter = RecordFilter { id_prefix: Some(quotes::quotes_of(&order.id)), ..RecordFilter::default() };
+        let all: Vec<Quote> = self.all_records(RecordKind::Quote, &system_viewer(), &filter).await?;
+        let closed = quotes::close_open(&order.id, &all, reason, time);
+        quotes::no_longer_asked(&mut order.draft.controls.releasability, closed.iter().map(|q| &q.provider));
+        let mut records = Vec::with_capacity(closed.len());
+        let mut more = Vec::with_capacity(closed.len());
+        for q in closed {
+            let write = quote_write(&q, Some(q.version - 1))?;
+            more.push(MoreEvent {
+                kind: "QUOTE_CLOSED",
+                subject: format!("repairOrders/{}", q.id),
+                audience: write.audience.clone(),
+                content: EventContent::Quote { quote: q },
+            });
+            records.push(write);
+        }
+        Ok((records, more))
     }
 
     /// One quote, if the caller may see it (owner, quoting provider,
@@ -341,6 +415,11 @@ impl Coordinator {
         order.version += 1;
         order.update_time = time;
         order.draft.funding.estimated_cost = Some(terms.price.clone());
+        // No quote on the order stays open (this one accepted, the others
+        // closing next): none of their providers sees the order through it
+        // any longer, nor this proposal (the accepted one sees it as its provider).
+        let asked = order.draft.controls.releasability.asked_to_quote.clone();
+        quotes::no_longer_asked(&mut order.draft.controls.releasability, &asked);
         quote.state = QuoteState::Accepted;
         quote.version += 1;
         quote.update_time = time;
@@ -380,13 +459,9 @@ impl Coordinator {
             let all: Vec<Quote> = self.all_records(RecordKind::Quote, &system_viewer(), &filter).await?;
             let mut raced = false;
             for other in quotes::closed_by(accepted, &all) {
-                let mut q = other.clone();
-                let expected = q.version;
+                let expected = other.version;
                 let time = now();
-                q.state = QuoteState::Closed;
-                q.close_reason = Some("another quote on this order was accepted".into());
-                q.version += 1;
-                q.update_time = time;
+                let q = quotes::close(other.clone(), quotes::CloseReason::AnotherAccepted, time);
                 let part = part_key(key, "close", &q.provider);
                 match self.commit_quote(caller, &part, q, Some(expected), "QUOTE_CLOSED", time).await {
                     Ok(_) => {}

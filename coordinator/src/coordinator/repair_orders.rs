@@ -174,20 +174,29 @@ impl Coordinator {
         &self,
         caller: &Caller,
         key: &RequestKey,
-        order: RepairOrder,
+        mut order: RepairOrder,
         transition: Transition,
         expected_version: i64,
         widen: impl FnOnce(&mut Audience),
     ) -> Result<RepairOrder> {
+        // A step that ends the order closes its open quotes in the same
+        // commit, each with its own event to its own provider.
+        let (quote_writes, closed) = match cosx_domain::quotes::closed_by_step(order.state) {
+            Some(reason) => {
+                let time = order.update_time;
+                self.quotes_closing_with(&mut order, reason, time).await?
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let write = order_write(&order, Some(expected_version))?;
         let mut aud = write.audience.clone();
         widen(&mut aud);
         let replayed = self
-            .commit(
+            .commit_with(
                 caller,
                 key,
                 Change {
-                    records: vec![write],
+                    records: std::iter::once(write).chain(quote_writes).collect(),
                     transitions: vec![TransitionWrite {
                         order_id: order.id.clone(),
                         version: order.version,
@@ -204,6 +213,7 @@ impl Coordinator {
                     },
                     time: order.update_time,
                 },
+                closed,
                 &order,
             )
             .await?;
@@ -285,6 +295,17 @@ impl Coordinator {
         parent.state = RepairOrderState::Cancelled;
         parent.version += 1;
         parent.update_time = time;
+        // The parent's open quotes close with the split; the parts are new
+        // orders that no provider has been asked to quote on yet.
+        let (quote_writes, closed) =
+            self.quotes_closing_with(&mut parent, cosx_domain::quotes::CloseReason::OrderSplit, time).await?;
+        let parts: Vec<RepairOrder> = parts
+            .into_iter()
+            .map(|mut p| {
+                p.draft.controls.releasability.asked_to_quote.clear();
+                p
+            })
+            .collect();
         let reason = format!(
             "split into {}",
             parts.iter().map(|p| format!("repairOrders/{}", p.id)).collect::<Vec<_>>().join(", ")
@@ -319,9 +340,10 @@ impl Coordinator {
             transitions.push(TransitionWrite { order_id: part.id.clone(), version: 1, body: to_json(&created)? });
         }
         let aud = writes[0].audience.clone();
+        writes.extend(quote_writes);
         let response = (parent.clone(), parts.clone());
         let replayed = self
-            .commit(
+            .commit_with(
                 caller,
                 key,
                 Change {
@@ -333,6 +355,7 @@ impl Coordinator {
                     content: EventContent::Split { parent, parts },
                     time,
                 },
+                closed,
                 &response,
             )
             .await?;

@@ -409,6 +409,7 @@ impl Coordinator {
                 audience: audience.clone(),
                 content: to_json(&event.content)?,
             },
+            more_events: vec![],
             response: "null".to_owned(),
         };
         match self.store.commit(commit).await {

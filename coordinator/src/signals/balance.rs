@@ -275,6 +275,28 @@ pub fn offers(
         .collect()
 }
 
+/// Why an assignment went where it went, in words: the cost terms and,
+/// when a quote priced the repair, the quote (one wording for a plan's
+/// placements and for the reason the proposal records).
+pub fn placement_reason(
+    distance_km: f64,
+    total_cost_cents: i64,
+    eligible_offers: u32,
+    quote: Option<(&str, i64, u32)>,
+) -> String {
+    let mut s =
+        format!("{distance_km:.0} km, total cost {total_cost_cents} cents, {eligible_offers} eligible offer(s)");
+    if let Some((name, price_cents, turnaround_days)) = quote {
+        s.push_str(&format!("; quoted price {price_cents} cents / turnaround {turnaround_days} days ({name})"));
+    }
+    s
+}
+
+/// The resource name of a quote by its id.
+pub fn quote_name(quote_id: &str) -> String {
+    format!("repairOrders/{quote_id}")
+}
+
 /// What an unplaced reason says, in words.
 pub fn reason_detail(r: &core::UnplacedReason) -> (String, String) {
     use core::UnplacedReason as U;

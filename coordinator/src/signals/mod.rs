@@ -3,7 +3,7 @@
 //! `cosx-allocation`) and the queries over them. The adapters do no I/O:
 //! the coordinator gathers the records a caller may see and hands them here.
 //! `views` keeps the demand cube, the workload balance, the orders open for
-//! allocation and the alert state
+//! allocation, the quotes that may price them and the alert state
 //! up to date from the event log (reading it through the coordinator), and
 //! `alerts` runs the task that raises bottleneck and 50/50 alerts on the feed.
 
@@ -12,6 +12,7 @@ pub mod availability;
 pub mod balance;
 pub mod demand;
 pub mod open_orders;
+pub mod open_quotes;
 pub mod order_counts;
 pub mod views;
 pub mod workload;

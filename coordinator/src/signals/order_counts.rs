@@ -28,6 +28,7 @@ struct Class {
     provider: Option<PartyId>,
     nations: Vec<Nation>,
     parties: Vec<PartyId>,
+    asked_to_quote: Vec<PartyId>,
 }
 
 /// Orders counted per class.
@@ -62,6 +63,7 @@ impl OrderCounts {
             provider: order.provider.clone(),
             nations: order.draft.controls.releasability.nations.clone(),
             parties: order.draft.controls.releasability.parties.clone(),
+            asked_to_quote: order.draft.controls.releasability.asked_to_quote.clone(),
         };
         let next = self.classes.len() as u32;
         let to = *self.index.entry(class.clone()).or_insert(next);
@@ -85,7 +87,11 @@ impl OrderCounts {
     pub fn visible_to(&self, viewer: &Party) -> Vec<(RepairOrderState, u64)> {
         let mut by_state: HashMap<RepairOrderState, u64> = HashMap::new();
         for (class, n) in &self.classes {
-            let releasability = Releasability { nations: class.nations.clone(), parties: class.parties.clone() };
+            let releasability = Releasability {
+                nations: class.nations.clone(),
+                parties: class.parties.clone(),
+                asked_to_quote: class.asked_to_quote.clone(),
+            };
             if *n > 0 && may_see(viewer, &class.owner, class.provider.as_ref(), &releasability) {
                 *by_state.entry(class.state).or_default() += n;
             }

@@ -1,6 +1,7 @@
 //! Everything the signals keep from the event log, read by one cursor: the
 //! demand cube, the workload balance, the active capacity offers (indexed by
-//! demand cell), the active disruptions, the orders open for allocation,
+//! demand cell), the active disruptions, the orders open for allocation
+//! and the quotes that may price them,
 //! the current availability reports (assessed once) and the alert state.
 //! Queries and the alert task share one
 //! instance; each catches it up to the log's end before reading it.
@@ -43,6 +44,8 @@ pub struct LogViews {
     pub order_counts: super::order_counts::OrderCounts,
     /// The orders open for allocation.
     pub open_orders: super::open_orders::OpenOrders,
+    /// The quotes that may price them.
+    pub open_quotes: super::open_quotes::OpenQuotes,
     /// The sequence of the event that created each offer, the order a
     /// listing of the store returns them in.
     offer_places: HashMap<String, i64>,
@@ -115,7 +118,10 @@ impl LogViews {
         self.cursor = event.sequence;
         self.workload.apply(&event.content);
         match &event.content {
-            EventContent::RepairOrder { order, transition, .. } => {
+            EventContent::RepairOrder { order, transition, quote, .. } => {
+                if let Some(quote) = quote {
+                    self.open_quotes.apply(quote);
+                }
                 self.order_counts.apply(order);
                 self.open_orders.apply(event.sequence, 0, order, self.workload.parties());
                 self.alerts.dirty_balances = true;
@@ -124,6 +130,10 @@ impl LogViews {
                 if from.is_none() || order.state == cosx_domain::RepairOrderState::Cancelled {
                     self.alerts.dirty_cells.insert(order_cell(order));
                 }
+            }
+            EventContent::QuoteRelease { order } => {
+                self.order_counts.apply(order);
+                self.open_orders.apply(event.sequence, 0, order, self.workload.parties());
             }
             EventContent::Split { parent, parts } => {
                 self.order_counts.apply(parent);
@@ -162,6 +172,7 @@ impl LogViews {
                     self.offers.insert(offer.id.clone(), offer.clone());
                 }
             }
+            EventContent::Quote { quote } => self.open_quotes.apply(quote),
             EventContent::AvailabilityReport { report } => {
                 self.reports.apply(report, core.reporter_nation(report));
             }

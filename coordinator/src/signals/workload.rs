@@ -107,7 +107,7 @@ impl WorkloadView {
             EventContent::Party { party } => {
                 self.parties.insert(party.id.clone(), party.clone());
             }
-            EventContent::RepairOrder { order, .. } => self.order(order),
+            EventContent::RepairOrder { order, .. } | EventContent::QuoteRelease { order } => self.order(order),
             EventContent::Split { parent, parts } => {
                 self.order(parent);
                 for part in parts {

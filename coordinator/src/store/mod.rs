@@ -3,8 +3,9 @@
 //!
 //! Every accepted change is one [`Commit`]: the records it writes (each with
 //! the version the writer last saw), the lifecycle step it records, the
-//! idempotency key it answers, and the one event it appends to the
-//! hash-chained log — all in one transaction, so a change and its event are
+//! idempotency key it answers, and the event it appends to the
+//! hash-chained log (with, rarely, further events of the same change, each
+//! for its own audience: [`Commit::more_events`]) — all in one transaction, so a change and its event are
 //! never apart. Backends group concurrent commits into one transaction
 //! (`group`) to share its fsync; each commit still succeeds or fails alone,
 //! and its caller hears back only once that transaction has committed. Records are stored as JSON of their domain type next to the
@@ -220,14 +221,31 @@ pub struct Commit {
     pub transitions: Vec<TransitionWrite>,
     /// The event.
     pub event: NewEvent,
+    /// Further events of the same change, appended right after `event`
+    /// (the sequences that follow its own) in the same transaction: one per
+    /// party that may see only its own part of the change (each quote an
+    /// order step closes goes to its own provider). Usually empty.
+    pub more_events: Vec<NewEvent>,
     /// JSON of the response, returned again to a repeat of the request.
     pub response: String,
+}
+
+impl Commit {
+    /// The events the commit appends, in order: `event`, then `more_events`.
+    pub fn events(&self) -> impl Iterator<Item = &NewEvent> {
+        std::iter::once(&self.event).chain(&self.more_events)
+    }
+
+    /// How many log entries the commit appends.
+    pub fn event_count(&self) -> i64 {
+        1 + self.more_events.len() as i64
+    }
 }
 
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
-    /// Stored, as event `sequence`.
+    /// Stored, as event `sequence` (and its `more_events` right after).
     New {
         /// Sequence of the appended event.
         sequence: i64,

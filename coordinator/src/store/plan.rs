@@ -186,10 +186,11 @@ impl Decider {
                 }
             }
             plan.transitions.extend(commit.transitions.iter().map(|t| (t, sequence)));
-            let e = &commit.event;
-            let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &head.1);
-            plan.events.push((sequence, e, std::mem::replace(&mut head.1, hash.clone()), hash));
-            head.0 = sequence;
+            for (e, at) in commit.events().zip(sequence..) {
+                let hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &head.1);
+                plan.events.push((at, e, std::mem::replace(&mut head.1, hash.clone()), hash));
+                head.0 = at;
+            }
             if let Some(key) = &commit.idempotency {
                 self.keys.insert(
                     (key.caller.clone(), key.request_id.clone()),

@@ -145,8 +145,8 @@ fn transaction<'a>(pool: &'a PgPool, batch: &'a [Commit]) -> BoxFuture<'a, Resul
         let mut outcomes = Vec::with_capacity(batch.len());
         for commit in batch {
             let outcome = apply_in_savepoint(&mut tx, commit, &mut head).await?;
-            if matches!(outcome, Ok(Committed::New { .. })) {
-                notices.push(format!("{} {}", head.0, commit.event.kind));
+            if let Ok(Committed::New { sequence }) = &outcome {
+                notices.extend(commit.events().zip(*sequence..).map(|(e, at)| format!("{at} {}", e.kind)));
             }
             outcomes.push(outcome);
         }
@@ -418,7 +418,7 @@ fn apply_in_savepoint<'a>(
         match write(conn, commit, sequence, &head.1).await {
             Ok(hash) => {
                 sqlx::query("RELEASE SAVEPOINT one_commit").execute(&mut *conn).await?;
-                *head = (sequence, hash);
+                *head = (sequence + commit.event_count() - 1, hash);
                 Ok(Ok(Committed::New { sequence }))
             }
             Err(refused) => {
@@ -532,27 +532,30 @@ fn write<'a>(
                 .await?;
         }
 
-        let e = &commit.event;
-        let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, prev_hash);
-        sqlx::query(
-            "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
+        let mut hash = prev_hash.to_owned();
+        for (e, at) in commit.events().zip(sequence..) {
+            let prev_hash = std::mem::take(&mut hash);
+            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
+                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
                                      content, prev_hash, hash)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(sequence)
-        .bind(&e.time)
-        .bind(&e.kind)
-        .bind(&e.actor)
-        .bind(&e.actor_cert)
-        .bind(&e.subject)
-        .bind(&e.audience.owner)
-        .bind(&e.audience.provider)
-        .bind(e.audience.release_column())
-        .bind(&e.content)
-        .bind(prev_hash)
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
+            )
+            .bind(at)
+            .bind(&e.time)
+            .bind(&e.kind)
+            .bind(&e.actor)
+            .bind(&e.actor_cert)
+            .bind(&e.subject)
+            .bind(&e.audience.owner)
+            .bind(&e.audience.provider)
+            .bind(e.audience.release_column())
+            .bind(&e.content)
+            .bind(&prev_hash)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+        }
         if let Some(key) = &commit.idempotency {
             sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)")
                 .bind(&key.caller)

@@ -233,7 +233,7 @@ fn apply_in_savepoint<'a>(
         match write(conn, commit, sequence, &head.1).await {
             Ok(hash) => {
                 sqlx::query("RELEASE one_commit").execute(&mut *conn).await?;
-                *head = (sequence, hash);
+                *head = (sequence + commit.event_count() - 1, hash);
                 Ok(Ok(Committed::New { sequence }))
             }
             Err(refused) => {
@@ -341,13 +341,15 @@ fn write<'a>(
                 .await?;
         }
 
-        let e = &commit.event;
-        let hash = entry_hash(sequence, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, prev_hash);
-        sqlx::query(
+        let mut hash = prev_hash.to_owned();
+        for (e, at) in commit.events().zip(sequence..) {
+            let prev_hash = std::mem::take(&mut hash);
+            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
+            sqlx::query(
     "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to, content, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 )
-.bind(sequence)
+.bind(at)
 .bind(&e.time)
 .bind(&e.kind)
 .bind(&e.actor)
@@ -357,10 +359,11 @@ fn write<'a>(
 .bind(&e.audience.provider)
 .bind(e.audience.release_column())
 .bind(&e.content)
-.bind(prev_hash)
+.bind(&prev_hash)
 .bind(&hash)
 .execute(&mut *conn)
 .await?;
+        }
 
         if let Some(key) = &commit.idempotency {
             sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES (?, ?, ?, ?)")

@@ -226,9 +226,13 @@ fn releasability(v: &mut Violations, prefix: &str, r: &Option<pb::Releasability>
             .enumerate()
             .filter_map(|(i, p)| party_id(v, format!("{prefix}.party_ids[{i}]"), p))
             .collect(),
+        // Kept by the exchange (a quote request), never set by a writer.
+        asked_to_quote: Vec::new(),
     }
 }
 
+/// The releasability as records show it: the providers asked to quote are
+/// left out, so that none learns who else was asked.
 fn releasability_out(r: &Releasability) -> Option<pb::Releasability> {
     Some(pb::Releasability {
         nations: r.nations.iter().map(ToString::to_string).collect(),

@@ -247,6 +247,7 @@ fn sees(me: Option<&Party>, record: &Record) -> bool {
     let released = |r: &Option<pb::Releasability>| Releasability {
         parties: r.iter().flat_map(|r| r.party_ids.iter()).filter_map(|p| id(p)).collect(),
         nations: r.iter().flat_map(|r| r.nations.iter()).filter_map(|n| Nation::parse(n).ok()).collect(),
+        asked_to_quote: Vec::new(),
     };
     let check = |owner: &str, provider: &str, r: &Option<pb::Releasability>| match id(owner) {
         Some(owner) => may_see(me, &owner, id(provider).as_ref(), &released(r)),

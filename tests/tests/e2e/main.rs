@@ -31,6 +31,7 @@ mod idempotency;
 mod identity;
 mod lifecycle;
 mod node;
+mod quoted_orders;
 mod quotes;
 mod records;
 mod replicas;

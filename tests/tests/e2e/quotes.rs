@@ -11,17 +11,17 @@ use cosx_tests::{TestExchange, capacity_offer, party, repair_order};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-type Quotes = pb::quotes_client::QuotesClient<tonic::transport::Channel>;
+pub(crate) type Quotes = pb::quotes_client::QuotesClient<tonic::transport::Channel>;
 
-async fn quotes(ex: &TestExchange, who: &str) -> anyhow::Result<Quotes> {
+pub(crate) async fn quotes(ex: &TestExchange, who: &str) -> anyhow::Result<Quotes> {
     Ok(pb::quotes_client::QuotesClient::new(ex.channel(who).await?))
 }
 
-fn in_days(days: i64) -> String {
+pub(crate) fn in_days(days: i64) -> String {
     (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
 }
 
-fn terms(kind: pb::QuoteKind, amount_minor: i64, turnaround_days: u32) -> pb::QuoteTerms {
+pub(crate) fn terms(kind: pb::QuoteKind, amount_minor: i64, turnaround_days: u32) -> pb::QuoteTerms {
     pb::QuoteTerms {
         kind: kind as i32,
         price: Some(pb::Money { currency_code: "USD".into(), amount_minor }),
@@ -32,7 +32,7 @@ fn terms(kind: pb::QuoteKind, amount_minor: i64, turnaround_days: u32) -> pb::Qu
     }
 }
 
-async fn submit(
+pub(crate) async fn submit(
     c: &mut Quotes,
     q: &pb::Quote,
     t: pb::QuoteTerms,
@@ -48,12 +48,12 @@ async fn submit(
     .map(|r| r.into_inner())
 }
 
-async fn order(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
+pub(crate) async fn order(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
     let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
     Ok(ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner())
 }
 
-async fn ask(
+pub(crate) async fn ask(
     c: &mut Quotes,
     o: &pb::RepairOrder,
     providers: &[&str],
@@ -69,7 +69,7 @@ async fn ask(
     .map(|r| r.into_inner().quotes)
 }
 
-async fn listed(c: &mut Quotes, parent: &str) -> anyhow::Result<Vec<pb::Quote>> {
+pub(crate) async fn listed(c: &mut Quotes, parent: &str) -> anyhow::Result<Vec<pb::Quote>> {
     let request = pb::ListQuotesRequest { parent: parent.into(), ..Default::default() };
     Ok(c.list_quotes(request).await?.into_inner().quotes)
 }
@@ -89,7 +89,7 @@ async fn quote_events(ex: &TestExchange, who: &str) -> anyhow::Result<Vec<(i32, 
     Ok(out)
 }
 
-fn fields(status: &tonic::Status) -> Vec<String> {
+pub(crate) fn fields(status: &tonic::Status) -> Vec<String> {
     status
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|f| f.field).collect())
@@ -291,13 +291,15 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
     let same = mhi.get_quote(pb::GetQuoteRequest { name: q.name.clone() }).await?.into_inner();
     assert_eq!((same.version, same.terms), (1, None), "refusals change nothing");
 
-    // A cancelled order takes no quotes, answers or acceptances.
-    let cancelled = ex
-        .exchange(party::USAF)
-        .await?
+    // A cancelled order takes no quotes, answers or acceptances. (Asking
+    // MHI released the order to it: a new version, read again.)
+    let mut usaf_x = ex.exchange(party::USAF).await?;
+    let now = usaf_x.get_repair_order(pb::GetRepairOrderRequest { name: o.name.clone() }).await?.into_inner();
+    assert_eq!(now.version, o.version + 1);
+    let cancelled = usaf_x
         .transition_repair_order(pb::TransitionRepairOrderRequest {
             name: o.name.clone(),
-            version: o.version,
+            version: now.version,
             action: pb::RepairOrderAction::Cancel as i32,
             ..Default::default()
         })
@@ -305,9 +307,12 @@ async fn bad_terms_bad_providers_and_closed_orders_are_refused_field_by_field() 
         .into_inner();
     let err = ask(&mut usaf, &cancelled, &[party::KAI], "").await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    let err = submit(&mut mhi, &q, terms(pb::QuoteKind::Final, 1, 1), "").await.expect_err("refused");
+    // Its quote closed with the cancel.
+    let closed = mhi.get_quote(pb::GetQuoteRequest { name: q.name.clone() }).await?.into_inner();
+    let err = submit(&mut mhi, &closed, terms(pb::QuoteKind::Final, 1, 1), "").await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    assert!(err.message().contains("CANCELLED"), "{}", err.message());
+    assert!(err.message().contains("CLOSED"), "{}", err.message());
+    assert_eq!(closed.close_reason, "the order was cancelled");
     Ok(())
 }
 

@@ -95,6 +95,7 @@ conformance!(
     many_commits_at_once_each_get_their_own_outcome_and_the_log_stays_whole,
     many_commits_at_once_without_database_errors_get_the_outcomes_of_one_at_a_time,
     quotes_list_by_their_order_and_show_only_to_owner_provider_and_coordinators,
+    a_commits_further_events_follow_its_own_each_seen_by_its_own_audience,
 );
 
 // ----- building commits ---------------------------------------------------
@@ -139,6 +140,7 @@ fn create(id: &str, audience: Audience) -> Commit {
         records: vec![order(id, audience.clone(), None, 1)],
         transitions: vec![TransitionWrite { order_id: id.into(), version: 1, body: "{\"to\":\"SUBMITTED\"}".into() }],
         event: event("REPAIR_ORDER_CREATED", &format!("repairOrders/{id}"), audience),
+        more_events: vec![],
         response: format!("{{\"name\":\"repairOrders/{id}\"}}"),
     }
 }
@@ -155,6 +157,7 @@ fn update(id: &str, audience: Audience, from: i64) -> Commit {
             body: "{\"to\":\"PROPOSED\"}".into(),
         }],
         event: event("REPAIR_ORDER_PROPOSED", &format!("repairOrders/{id}"), audience),
+        more_events: vec![],
         response: format!("{{\"version\":{}}}", from + 1),
     }
 }
@@ -180,6 +183,7 @@ fn party_commit(id: &str, nation: &str, suspended: bool, expected: Option<i64>) 
             &format!("parties/{id}"),
             Audience { owner: id.into(), everyone: true, ..Audience::default() },
         ),
+        more_events: vec![],
         response: format!("{{\"id\":\"{id}\"}}"),
     })
 }
@@ -285,6 +289,7 @@ async fn a_new_report_version_supersedes_the_current_one(db: Db) -> anyhow::Resu
         }],
         transitions: vec![],
         event: event("AVAILABILITY_REPORT_SUBMITTED", &format!("availabilityReports/{id}"), owned_by("US-USAF-OOALC")),
+        more_events: vec![],
         response: "{}".into(),
     };
     let key = "US-USAF-OOALC|F-35A|2026-10-01|2026-10-31";
@@ -380,10 +385,12 @@ async fn the_store_shows_exactly_what_may_see_allows_on_random_records(db: Db) -
         let provider = (next(3) == 0).then(|| ids[next(ids.len())]);
         let parties: Vec<&str> = (0..next(3)).map(|_| ids[next(ids.len())]).collect();
         let released_nations: Vec<&str> = (0..next(2)).map(|_| nations[next(nations.len())]).collect();
+        // Providers asked to quote go in the release column beside the parties.
+        let asked: Vec<&str> = (0..next(2)).map(|_| ids[next(ids.len())]).collect();
         let audience = Audience {
             owner: owner.into(),
             provider: provider.map(Into::into),
-            parties: parties.iter().map(|p| (*p).to_owned()).collect(),
+            parties: parties.iter().chain(&asked).map(|p| (*p).to_owned()).collect(),
             nations: released_nations.iter().map(|p| (*p).to_owned()).collect(),
             everyone: false,
         };
@@ -392,6 +399,10 @@ async fn the_store_shows_exactly_what_may_see_allows_on_random_records(db: Db) -
             nations: released_nations
                 .iter()
                 .map(|p| Nation::parse(p).map_err(anyhow::Error::msg))
+                .collect::<Result<_, _>>()?,
+            asked_to_quote: asked
+                .iter()
+                .map(|p| PartyId::parse(p).map_err(anyhow::Error::msg))
                 .collect::<Result<_, _>>()?,
         };
         let id = format!("r{n}");
@@ -480,6 +491,7 @@ fn quote(order: &str, provider: &str) -> Commit {
         }],
         transitions: vec![],
         event: event("QUOTE_REQUESTED", &format!("repairOrders/{id}"), audience),
+        more_events: vec![],
         response: "{}".into(),
     }
 }
@@ -560,6 +572,49 @@ async fn the_log_is_a_hash_chain_that_verifies(db: Db) -> anyhow::Result<()> {
     for pair in first.iter().chain(&rest).collect::<Vec<_>>().windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
+    Ok(())
+}
+
+/// A commit's further events (`Commit::more_events`) take the sequences
+/// right after its own event, in one hash chain, each seen only by its own
+/// audience; whether the store decides a group in memory or (next to a
+/// commit only the database refuses) commit by commit.
+async fn a_commits_further_events_follow_its_own_each_seen_by_its_own_audience(db: Db) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    let usaf = owned_by("US-USAF-OOALC");
+    let (mhi, kai) = ("JPN-MHI-KOMAKI", "KOR-KAI-SACHEON");
+    let to = |p: &str| Audience { owner: "US-USAF-OOALC".into(), provider: Some(p.into()), ..Audience::default() };
+    let with_more = |id: &str| {
+        let mut c = create(id, usaf.clone());
+        c.more_events =
+            [mhi, kai].iter().map(|p| event("QUOTE_CLOSED", &format!("repairOrders/{id}/quotes/{p}"), to(p))).collect();
+        c
+    };
+    assert_eq!(store.commit(with_more("o1")).await?, Committed::New { sequence: 1 });
+    assert_eq!(store.commit(create("o2", usaf.clone())).await?, Committed::New { sequence: 4 });
+    let mut colliding = create("o3", usaf.clone());
+    colliding.transitions[0].order_id = "o1".into();
+    let (stored, refused) = tokio::join!(store.commit(with_more("o4")), store.commit(colliding));
+    assert!(matches!(refused, Err(StoreError::Database(_))), "{refused:?}");
+    let Committed::New { sequence } = stored? else { anyhow::bail!("o4 was not stored") };
+    let log: Vec<(i64, String)> =
+        store.events(&coordinator(), 0, 100).await?.into_iter().map(|e| (e.entry.sequence, e.subject)).collect();
+    let o4: Vec<(i64, String)> = log.iter().filter(|(_, s)| s.contains("/o4")).cloned().collect();
+    assert_eq!(
+        o4,
+        vec![
+            (sequence, "repairOrders/o4".to_owned()),
+            (sequence + 1, format!("repairOrders/o4/quotes/{mhi}")),
+            (sequence + 2, format!("repairOrders/o4/quotes/{kai}")),
+        ]
+    );
+    assert_eq!(audit::verify_store(&*store).await?.map_err(|b| anyhow::anyhow!("{b}"))?, 7);
+    assert_eq!(store.head().await?, 7);
+    let set = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<_>>();
+    let quotes_of = |p: &str| set(&[format!("repairOrders/o1/quotes/{p}"), format!("repairOrders/o4/quotes/{p}")]);
+    assert_eq!(subjects_seen(&*store, &viewer(mhi, "JPN")).await?, quotes_of(mhi));
+    assert_eq!(subjects_seen(&*store, &viewer(kai, "KOR")).await?, quotes_of(kai));
+    assert_eq!(subjects_seen(&*store, &viewer("US-USAF-OOALC", "USA")).await?.len(), 7);
     Ok(())
 }
 
@@ -762,6 +817,7 @@ fn report(id: &str, natural_key: &str, supersedes: Option<&str>) -> Commit {
         }],
         transitions: vec![],
         event: event("AVAILABILITY_REPORT_SUBMITTED", &format!("availabilityReports/{id}"), owned_by("US-USAF-OOALC")),
+        more_events: vec![],
         response: format!("{{\"id\":\"{id}\"}}"),
     }
 }
