@@ -121,6 +121,22 @@ impl Pki {
         Ok(Pki { dir, ca, tls })
     }
 
+    /// The exchange CA's certificate file (PEM).
+    pub(crate) fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("pki").join("ca.pem")
+    }
+
+    /// A fresh certificate for `party`, written as `pki/<party>.pem` and
+    /// `pki/<party>.key` (for the `cosx` binary); returns both paths.
+    pub(crate) fn write_party(&self, party: &str) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let issued = self.ca.issue_party(party)?;
+        let dir = self.dir.path().join("pki");
+        let (cert, key) = (dir.join(format!("{party}.pem")), dir.join(format!("{party}.key")));
+        std::fs::write(&cert, &issued.cert_pem)?;
+        std::fs::write(&key, &issued.key_pem)?;
+        Ok((cert, key))
+    }
+
     /// A fresh mTLS channel (its own TCP connection) to `addr` as `party`.
     pub(crate) async fn channel(&self, addr: SocketAddr, party: &str) -> anyhow::Result<Channel> {
         let issued = self.ca.issue_party(party)?;

@@ -227,6 +227,40 @@ pub(crate) fn memory_mib_of(pid: &str) -> (Option<f64>, Option<f64>) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// Samples the resident memory (`VmRSS`) of a process every 20 ms until
+/// stopped, keeping the highest reading: the peak over a window of its life.
+pub(crate) struct RssSampler {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Option<f64>>,
+}
+
+impl RssSampler {
+    /// Starts sampling `pid` (a number, or `self`).
+    pub(crate) fn start(pid: &str) -> RssSampler {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, pid) = (stop.clone(), pid.to_owned());
+        let task = tokio::spawn(async move {
+            let mut peak: Option<f64> = None;
+            loop {
+                if let (_, Some(rss)) = memory_mib_of(&pid) {
+                    peak = Some(peak.map_or(rss, |p| p.max(rss)));
+                }
+                if flag.load(Ordering::Relaxed) {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        RssSampler { stop, task }
+    }
+
+    /// Stops and returns the highest `VmRSS` seen, MiB.
+    pub(crate) async fn stop(self) -> Option<f64> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.ok().flatten()
+    }
+}
+
 /// Resets the peak resident size (Linux `clear_refs` 5), so the next
 /// reading of VmHWM is the peak since now. Best effort.
 pub(crate) fn reset_peak() {

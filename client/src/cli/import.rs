@@ -6,7 +6,7 @@
 //! (readable, UTF-8, a header of known columns, every row as wide as the
 //! header, no huge cell) and counts rows, so a damaged file is refused whole
 //! with one message and nothing stored; the second converts each row through
-//! the record's proto3 JSON and streams it, at most 256 rows
+//! the record's proto3 JSON and streams it, at most 1,024 rows
 //! in flight. Refused rows go to a reject file with the server's words. The
 //! server alone decides what is valid; this module never retries a refused
 //! row or edits one.
@@ -234,7 +234,7 @@ async fn import(record: RecordType, args: ImportArgs, global: &GlobalArgs) -> Re
     let (tx, rx) = mpsc::channel(ingest::WINDOW);
     let producer_spec = spec.clone();
     let batch = args.batch.clone();
-    let producer = tokio::task::spawn_blocking(move || produce(&producer_spec, &batch, &tx));
+    let producer = tokio::task::spawn_blocking(move || produce(&producer_spec, &batch, total, &tx));
 
     let (mut accepted, mut refused) = (0u64, 0u64);
     let outcome = ingest::run(&client, rx, |tag: Tag, result| {
@@ -284,9 +284,11 @@ async fn import(record: RecordType, args: ImportArgs, global: &GlobalArgs) -> Re
 }
 
 /// Pass 2: rows → requests, in order, into the bounded channel.
-fn produce(spec: &SourceSpec, batch: &str, tx: &mpsc::Sender<Job<Tag>>) -> Result<(), FileError> {
+fn produce(spec: &SourceSpec, batch: &str, rows: u64, tx: &mpsc::Sender<Job<Tag>>) -> Result<(), FileError> {
     let mut reader = spec.open()?;
-    let mut ids = RequestIds::new(spec.record, batch);
+    // Sized for every row from the start (pass 1 counted them): growing the
+    // map holds the old and the new table at once, half again its size.
+    let mut ids = RequestIds::with_capacity(spec.record, batch, usize::try_from(rows).unwrap_or(0));
     while let Some(row) = reader.next_row() {
         let row = row?;
         let converted = row.to_json(reader.header()).and_then(|v| {

@@ -16,8 +16,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::Client;
 use crate::error::ClientError;
 
-/// Records sent and not yet answered, at most.
-pub(crate) const WINDOW: usize = 256;
+/// Records sent and not yet answered, at most: as many as the coordinator
+/// handles at once on one `Ingest` stream (its `INGEST_WINDOW`), so that its
+/// group-commit batches are as large as they would be for any other client
+/// (at 256 they were capped at 256 records, and the writer commits more
+/// often for the same records).
+pub(crate) const WINDOW: usize = 1024;
 
 /// One entry of the input: a record to send, or something that is only to
 /// be handed back in its place in the order (a row refused before sending).

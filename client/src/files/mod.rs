@@ -144,6 +144,13 @@ impl RequestIds {
         RequestIds { seed, seen: HashMap::new() }
     }
 
+    /// [`RequestIds::new`] with room for `records` distinct records.
+    pub fn with_capacity(record: RecordType, batch: &str, records: usize) -> Self {
+        let mut ids = RequestIds::new(record, batch);
+        ids.seen.reserve(records);
+        ids
+    }
+
     /// The id of the next record, given its protobuf encoding.
     pub fn next(&mut self, encoded: &[u8]) -> String {
         let content: [u8; 16] = digest16(&[&self.seed, encoded]);
