@@ -137,6 +137,16 @@ impl Pki {
         Ok((cert, key))
     }
 
+    /// The run's exchange CA (a party node's upstream certificate is issued by it).
+    pub(crate) fn ca(&self) -> &ExchangeCa {
+        &self.ca
+    }
+
+    /// The server TLS settings (a party node serves with them too).
+    pub(crate) fn tls(&self) -> &TlsConfig {
+        &self.tls
+    }
+
     /// A fresh mTLS channel (its own TCP connection) to `addr` as `party`.
     pub(crate) async fn channel(&self, addr: SocketAddr, party: &str) -> anyhow::Result<Channel> {
         let issued = self.ca.issue_party(party)?;

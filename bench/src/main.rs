@@ -21,6 +21,7 @@ mod files;
 mod fixtures;
 mod ingest;
 mod measure;
+mod node;
 
 use std::path::PathBuf;
 
@@ -126,6 +127,13 @@ struct Args {
     /// Only the fan-out figure: no growth steps, no pure allocation.
     #[arg(long)]
     fanout_only: bool,
+    /// Only the party-node forwarding comparison (bench/src/node.rs): this
+    /// many creates straight to a coordinator, then through a node.
+    #[arg(long)]
+    node_forwarding: Option<usize>,
+    /// The node's outbox retention in `--node-forwarding`, e.g. 10s.
+    #[arg(long, default_value = "10s", value_parser = cosx_edge::config::duration::parse)]
+    node_retention: std::time::Duration,
     /// Also write every figure here as JSON.
     #[arg(long)]
     json_out: Option<PathBuf>,
@@ -1021,6 +1029,12 @@ async fn main() -> anyhow::Result<()> {
     args.sizes.sort_unstable();
     let pki = Pki::create()?;
     let mut figures = Vec::new();
+    if let Some(writes) = args.node_forwarding {
+        let run = node::NodeRun { writes, clients: args.clients, retention: args.node_retention };
+        node::forwarding(&pki, &run, &mut figures).await?;
+        args.sizes.clear();
+        args.alloc.clear();
+    }
     for &size in &args.sizes {
         step(&args, &pki, size, &mut figures).await?;
     }

@@ -130,6 +130,9 @@ pub(crate) async fn an_exception_on_work_in_progress(demo: &Demo) -> anyhow::Res
             .await
             .with_context(|| format!("{provider}: exception on {}", order.name))?
             .into_inner();
+        // The provider's node queued it; the owner's node answers from its
+        // replica, so it must have heard of it first.
+        demo.settle().await?;
         pb::repair_exceptions_client::RepairExceptionsClient::new(demo.node(&order.originator)?.client.channel())
             .answer_exception(pb::AnswerExceptionRequest {
                 name: raised.name.clone(),

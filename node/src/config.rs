@@ -8,6 +8,7 @@
 //! # metrics_listen = "127.0.0.1:9464"   (top level: Prometheus text at GET /metrics)
 //! database = "sqlite://node.db"
 //! trust_domain = "cosx.example"
+//! # outbox_retention = "30d"  (delivered writes kept this long; at least 1s)
 //! [tls]                       # what the party's own systems connect to
 //! cert = "pki/node.pem"
 //! key = "pki/node.key"
@@ -187,6 +188,13 @@ impl NodeConfig {
                 self.upstream.endpoint
             )));
         }
+        if self.outbox_retention < Duration::from_secs(1) {
+            return Err(ConfigError::Invalid(format!(
+                "outbox_retention {:?}: must be at least 1s (a delivered write is kept this long so that a repeated \
+                 request id is answered from the node's own record)",
+                self.outbox_retention
+            )));
+        }
         let r = &self.retry;
         if r.initial_backoff.is_zero() || r.max_backoff < r.initial_backoff || r.call_timeout.is_zero() {
             return Err(ConfigError::Invalid(
@@ -231,6 +239,19 @@ max_backoff = "5s"
         assert_eq!(c.upstream.endpoint, "https://10.0.0.1:7443");
         assert_eq!(c.retry.max_backoff, Duration::from_secs(5));
         assert_eq!(c.retry.initial_backoff, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn the_outbox_retention_is_a_duration_of_at_least_a_second() {
+        let c: NodeConfig = toml::from_str(FILE).unwrap();
+        assert_eq!(c.outbox_retention, DEFAULT_OUTBOX_RETENTION);
+        let c: NodeConfig = toml::from_str(&format!("outbox_retention = \"7d\"\n{FILE}")).unwrap();
+        c.check().unwrap();
+        assert_eq!(c.outbox_retention, Duration::from_secs(7 * 86_400));
+        let c: NodeConfig = toml::from_str(&format!("outbox_retention = \"500ms\"\n{FILE}")).unwrap();
+        assert!(c.check().unwrap_err().to_string().contains("outbox_retention"));
+        let bad = toml::from_str::<NodeConfig>(&format!("outbox_retention = \"7 days\"\n{FILE}")).unwrap_err();
+        assert!(bad.to_string().contains("unit"), "{bad}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! rejection.
 
 use chrono::{DateTime, Utc};
+use cosx_domain::exceptions::{self, ExceptionAnswer, ExceptionCause, RepairException, Revision};
 use cosx_domain::lifecycle::{self, OrderView};
 use cosx_domain::offers::{self, OfferView};
 use cosx_domain::records::split_part_ids;
@@ -12,6 +13,7 @@ use cosx_domain::records::{
     AvailabilityReportDraft, AvailabilityTarget, AvailabilityTargetDraft, CapacityOfferDraft, OfferState,
     RepairOrderDraft, WorkProgress,
 };
+use cosx_domain::vocab::Money;
 use cosx_domain::{Action, AvailabilityReport, CapacityOffer, PartyId, RepairOrder, RepairOrderState, Violations};
 use cosx_proto::v1 as pb;
 
@@ -19,7 +21,8 @@ use cosx_edge::convert::{
     availability_report_out, availability_target_out, capacity_offer_out, progress_in, progress_out, repair_order_out,
     state_in, state_out, timestamp,
 };
-use cosx_edge::error::{CoreError, offer_change_error};
+use cosx_edge::convert::{exception_in, exception_out};
+use cosx_edge::error::{CoreError, exception_error, offer_change_error};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -71,7 +74,44 @@ fn party(v: &mut Violations, field: &str, id: &str) -> Option<PartyId> {
     v.check(field, PartyId::parse(id))
 }
 
-/// The order after one lifecycle step by `actor`, who last saw `version`.
+/// An order's state, originator and provider as the replica holds them
+/// (what the shared rules' `OrderView` is made of).
+fn order_parts(order: &pb::RepairOrder) -> Result<(RepairOrderState, PartyId, Option<PartyId>)> {
+    let mut v = Violations::new();
+    let state = state_in(&mut v, "state".into(), order.state);
+    let originator = party(&mut v, "originator", &order.originator);
+    let provider = (!order.provider.is_empty()).then(|| party(&mut v, "provider", &order.provider)).flatten();
+    match (state, originator) {
+        (Some(state), Some(originator)) => Ok((state, originator, provider)),
+        _ => Err(CoreError::FailedPrecondition(format!("{} is not readable at this node: {v}", order.name))),
+    }
+}
+
+/// The exceptions the replica knows on `order`, in the domain's terms.
+fn exceptions_on(
+    order: &pb::RepairOrder,
+    state: RepairOrderState,
+    known: &[pb::RepairException],
+) -> Result<Vec<RepairException>> {
+    known
+        .iter()
+        .filter(|e| e.repair_order == order.name)
+        .map(|e| {
+            let mut v = Violations::new();
+            exception_in(&mut v, e, state)
+                .ok_or_else(|| CoreError::FailedPrecondition(format!("{} is not readable at this node: {v}", e.name)))
+        })
+        .collect()
+}
+
+fn money_in(m: &Option<pb::Money>) -> Option<Money> {
+    m.as_ref().and_then(|m| Money::parse(&m.currency_code, m.amount_minor).ok())
+}
+
+/// The order after one lifecycle step by `actor`, who last saw `version`;
+/// `exceptions` are those the replica knows on it (an open one holds back
+/// COMPLETE and SHIP, as at the coordinator: `exceptions::check_step`).
+#[allow(clippy::too_many_arguments)]
 pub fn transitioned(
     order: &pb::RepairOrder,
     actor: &PartyId,
@@ -79,16 +119,11 @@ pub fn transitioned(
     version: i64,
     action: &Action,
     progress: &WorkProgress,
+    exceptions: &[pb::RepairException],
     time: DateTime<Utc>,
 ) -> Result<pb::RepairOrder> {
     CoreError::check_version(&order.name, order.version, version)?;
-    let mut v = Violations::new();
-    let state = state_in(&mut v, "state".into(), order.state);
-    let originator = party(&mut v, "originator", &order.originator);
-    let provider = (!order.provider.is_empty()).then(|| party(&mut v, "provider", &order.provider)).flatten();
-    let (Some(state), Some(originator)) = (state, originator) else {
-        return Err(CoreError::FailedPrecondition(format!("{} is not readable at this node: {v}", order.name)));
-    };
+    let (state, originator, provider) = order_parts(order)?;
     let step = lifecycle::apply(
         OrderView { state, originator: &originator, provider: provider.as_ref() },
         actor,
@@ -96,6 +131,15 @@ pub fn transitioned(
         action,
     )
     .map_err(cosx_edge::error::lifecycle_error)?;
+    if exceptions::may_block(action) {
+        let known = exceptions_on(order, state, exceptions)?;
+        let held = progress_in(&mut Violations::new(), &order.progress);
+        let cost = progress.actual_cost.as_ref().or(held.actual_cost.as_ref());
+        let estimated = money_in(&order.funding.as_ref().and_then(|f| f.estimated_cost.clone()));
+        let id = order.name.trim_start_matches("repairOrders/");
+        exceptions::check_step(&known, id, estimated.as_ref(), action, cost)
+            .map_err(|e| exception_error(&order.name, e))?;
+    }
     let mut next = order.clone();
     next.state = state_out(step.to);
     next.provider = step.provider.map(|p| p.to_string()).unwrap_or_default();
@@ -105,6 +149,70 @@ pub fn transitioned(
     merged.merge(progress);
     next.progress = Some(progress_out(&merged));
     Ok(next)
+}
+
+/// The order one version on, its state unchanged (an exception step).
+fn stepped_on(order: &pb::RepairOrder, time: DateTime<Utc>) -> pb::RepairOrder {
+    let mut next = order.clone();
+    next.version += 1;
+    next.update_time = timestamp(time);
+    next
+}
+
+/// The exception `caller` raises on `order` (whose exceptions the replica
+/// knows as `known`), and the order one version on: the coordinator's
+/// rules (`exceptions::check_raise`, `exceptions::raise`) and numbering
+/// (one more than the exceptions on the order).
+pub fn raised_exception(
+    order: &pb::RepairOrder,
+    known: &[pb::RepairException],
+    caller: &PartyId,
+    cause: ExceptionCause,
+    text: String,
+    time: DateTime<Utc>,
+) -> Result<(pb::RepairException, pb::RepairOrder)> {
+    let (state, originator, provider) = order_parts(order)?;
+    let view = OrderView { state, originator: &originator, provider: provider.as_ref() };
+    let raised = exceptions_on(order, state, known)?.len();
+    exceptions::check_raise(view, caller, raised).map_err(|e| exception_error(&order.name, e))?;
+    let id = order.name.trim_start_matches("repairOrders/");
+    let exception = exceptions::raise(id, view, raised + 1, cause, text, time)
+        .ok_or_else(|| CoreError::FailedPrecondition(format!("{} is with no provider", order.name)))?;
+    Ok((exception_out(&exception), stepped_on(order, time)))
+}
+
+/// `exception` on `order` answered by `caller`, and the order one version
+/// on, revised as an approval revises it (`exceptions::check_answer`,
+/// `exceptions::answer`).
+pub fn answered_exception(
+    order: &pb::RepairOrder,
+    exception: &pb::RepairException,
+    caller: &PartyId,
+    answer: ExceptionAnswer,
+    time: DateTime<Utc>,
+) -> Result<(pb::RepairException, pb::RepairOrder)> {
+    let (state, originator, provider) = order_parts(order)?;
+    let view = OrderView { state, originator: &originator, provider: provider.as_ref() };
+    let name = format!("repairOrders/{}", exception.name.trim_start_matches("repairOrders/"));
+    let current = exceptions_on(order, state, std::slice::from_ref(exception))?
+        .pop()
+        .ok_or_else(|| CoreError::NotFound(name.clone()))?;
+    exceptions::check_answer(&current, view, caller).map_err(|e| exception_error(&name, e))?;
+    let (answered, revision) = exceptions::answer(current, answer, caller, time);
+    let mut next = stepped_on(order, time);
+    match revision {
+        Some(Revision::EstimatedCost(m)) => {
+            next.funding.get_or_insert_with(Default::default).estimated_cost =
+                Some(pb::Money { currency_code: m.currency, amount_minor: m.amount_minor });
+        }
+        Some(Revision::EstimatedCompletion(d)) => {
+            let mut progress = progress_in(&mut Violations::new(), &order.progress);
+            progress.estimated_completion_date = Some(d);
+            next.progress = Some(progress_out(&progress));
+        }
+        None => {}
+    }
+    Ok((exception_out(&answered), next))
 }
 
 /// The parent and parts of a split by `actor`, who last saw `version`.

@@ -71,10 +71,14 @@ pub enum Method {
     SubmitAvailabilityReport,
     /// `Exchange.SetAvailabilityTarget`.
     SetAvailabilityTarget,
+    /// `RepairExceptions.RaiseException`.
+    RaiseException,
+    /// `RepairExceptions.AnswerException`.
+    AnswerException,
 }
 
 impl Method {
-    const ALL: [Method; 8] = [
+    const ALL: [Method; 10] = [
         Method::CreateRepairOrder,
         Method::TransitionRepairOrder,
         Method::SplitRepairOrder,
@@ -83,9 +87,11 @@ impl Method {
         Method::WithdrawCapacityOffer,
         Method::SubmitAvailabilityReport,
         Method::SetAvailabilityTarget,
+        Method::RaiseException,
+        Method::AnswerException,
     ];
 
-    /// The method's name in `cosx.v1.Exchange`.
+    /// The method's name in its `cosx.v1` service (`Exchange` unless said).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::CreateRepairOrder => "CreateRepairOrder",
@@ -96,6 +102,8 @@ impl Method {
             Method::WithdrawCapacityOffer => "WithdrawCapacityOffer",
             Method::SubmitAvailabilityReport => "SubmitAvailabilityReport",
             Method::SetAvailabilityTarget => "SetAvailabilityTarget",
+            Method::RaiseException => "RaiseException",
+            Method::AnswerException => "AnswerException",
         }
     }
 
@@ -118,6 +126,10 @@ pub enum Record {
     AvailabilityTarget(pb::AvailabilityTarget),
     /// A party.
     Party(pb::Party),
+    /// A repair exception on an order (`repairOrders/{order}/exceptions/{n}`):
+    /// replicated so the node applies the same exception rules as the
+    /// coordinator to its party's lifecycle steps.
+    RepairException(pb::RepairException),
 }
 
 /// Record kinds as stored in `replica.kind`.
@@ -133,6 +145,8 @@ pub enum Kind {
     AvailabilityTarget,
     /// Parties.
     Party,
+    /// Repair exceptions.
+    RepairException,
 }
 
 impl Kind {
@@ -143,14 +157,22 @@ impl Kind {
             Kind::AvailabilityReport => "availability_report",
             Kind::AvailabilityTarget => "availability_target",
             Kind::Party => "party",
+            Kind::RepairException => "repair_exception",
         }
     }
 
     fn parse(s: &str) -> Result<Kind> {
-        [Kind::RepairOrder, Kind::CapacityOffer, Kind::AvailabilityReport, Kind::AvailabilityTarget, Kind::Party]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or(NodeStoreError::Corrupt("record kind"))
+        [
+            Kind::RepairOrder,
+            Kind::CapacityOffer,
+            Kind::AvailabilityReport,
+            Kind::AvailabilityTarget,
+            Kind::Party,
+            Kind::RepairException,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or(NodeStoreError::Corrupt("record kind"))
     }
 }
 
@@ -163,6 +185,7 @@ impl Record {
             Record::AvailabilityReport(r) => &r.name,
             Record::AvailabilityTarget(r) => &r.name,
             Record::Party(r) => &r.name,
+            Record::RepairException(r) => &r.name,
         }
     }
 
@@ -174,6 +197,7 @@ impl Record {
             Record::AvailabilityReport(_) => Kind::AvailabilityReport,
             Record::AvailabilityTarget(_) => Kind::AvailabilityTarget,
             Record::Party(_) => Kind::Party,
+            Record::RepairException(_) => Kind::RepairException,
         }
     }
 
@@ -185,6 +209,7 @@ impl Record {
             Record::AvailabilityReport(r) => r.version,
             Record::AvailabilityTarget(r) => r.version,
             Record::Party(r) => r.etag.parse().unwrap_or(0),
+            Record::RepairException(r) => r.version,
         }
     }
 
@@ -196,6 +221,7 @@ impl Record {
             Record::AvailabilityReport(r) => r.encode_to_vec(),
             Record::AvailabilityTarget(r) => r.encode_to_vec(),
             Record::Party(r) => r.encode_to_vec(),
+            Record::RepairException(r) => r.encode_to_vec(),
         }
     }
 
@@ -207,6 +233,7 @@ impl Record {
             Kind::AvailabilityReport => Record::AvailabilityReport(pb::AvailabilityReport::decode(bytes).map_err(bad)?),
             Kind::AvailabilityTarget => Record::AvailabilityTarget(pb::AvailabilityTarget::decode(bytes).map_err(bad)?),
             Kind::Party => Record::Party(pb::Party::decode(bytes).map_err(bad)?),
+            Kind::RepairException => Record::RepairException(pb::RepairException::decode(bytes).map_err(bad)?),
         })
     }
 
@@ -232,6 +259,8 @@ impl Record {
             Some(Subject::Disruption(_)) => vec![],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
+        // REPAIR_EXCEPTION_*: the exception raised or answered (the order is the subject).
+        out.extend(event.repair_exception.iter().cloned().map(Record::RepairException));
         out
     }
 }
@@ -289,7 +318,9 @@ impl View {
             Record::CapacityOffer(r) => r.sync = sync,
             Record::AvailabilityReport(r) => r.sync = sync,
             Record::AvailabilityTarget(r) => r.sync = sync,
-            Record::Party(_) => {}
+            // Exceptions carry no sync status: a refused exception write
+            // shows on the order it was about and in `Node.ListWrites`.
+            Record::Party(_) | Record::RepairException(_) => {}
         }
         record
     }
@@ -450,6 +481,25 @@ impl NodeStore {
     where
         F: FnOnce(Option<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
+        self.accept_related(request_id, request_hash, subject, None, |current, _| build(current)).await
+    }
+
+    /// As [`Self::accept`], also giving `build` every record whose name
+    /// starts with `related` (e.g. `repairOrders/X/exceptions/`, the
+    /// exceptions on an order), read under the same writer lock so no other
+    /// write of the node's comes between what the rules saw and what is
+    /// stored.
+    pub async fn accept_related<F>(
+        &self,
+        request_id: &str,
+        request_hash: &str,
+        subject: Option<&str>,
+        related: Option<&str>,
+        build: F,
+    ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
+    where
+        F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
+    {
         let _writer = self.writer.lock().await;
         let earlier = sqlx::query("SELECT request_hash, response, method FROM outbox WHERE request_id = ?")
             .bind(request_id)
@@ -470,7 +520,11 @@ impl NodeStore {
             Some(s) => self.view(s).await?,
             None => None,
         };
-        let accepted = build(current)?;
+        let related = match related {
+            Some(prefix) => self.views_under(prefix).await?,
+            None => Vec::new(),
+        };
+        let accepted = build(current, related)?;
         let Some(first) = accepted.records.first() else {
             return Err(tonic::Status::internal("a node write must touch a record"));
         };
@@ -550,6 +604,17 @@ impl NodeStore {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(Self::view_of).transpose()
+    }
+
+    /// Every record whose name starts with `prefix`, oldest first.
+    pub async fn views_under(&self, prefix: &str) -> Result<Vec<View>> {
+        let rows = sqlx::query(&format!(
+            "SELECT *, {PENDING} AS pending FROM replica WHERE substr(subject, 1, length(?1)) = ?1 ORDER BY rowid"
+        ))
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::view_of).collect()
     }
 
     /// Every record of a kind, oldest first.
@@ -684,6 +749,17 @@ impl NodeStore {
             for record in records {
                 Self::apply_upstream(&mut tx, record).await?;
             }
+            // What the node named provisionally and the coordinator named
+            // otherwise (an exception's number, when the node did not know
+            // every exception on the order) goes: the coordinator's record
+            // came back in the answer (and comes on the feed).
+            sqlx::query(&format!(
+                "DELETE FROM replica WHERE upstream IS NULL AND {PENDING} = 0
+                   AND subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)"
+            ))
+            .bind(sequence)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
                         rejection_time = NULL
@@ -877,5 +953,84 @@ impl NodeStore {
     /// Closes the pool (tests reopen the same file).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn order(id: &str) -> Record {
+        Record::RepairOrder(pb::RepairOrder { name: format!("repairOrders/{id}"), version: 1, ..Default::default() })
+    }
+
+    async fn queue(store: &NodeStore, id: &str) -> i64 {
+        let record = order(id);
+        let request = pb::CreateRepairOrderRequest { request_id: id.into(), ..Default::default() }.encode_to_vec();
+        store
+            .accept(id, "hash", Some(record.subject()), |_| {
+                Ok(Accepted {
+                    method: Method::CreateRepairOrder,
+                    request,
+                    response: record.encode(),
+                    records: vec![record.clone()],
+                    ordered_by: vec![],
+                })
+            })
+            .await
+            .unwrap();
+        store.writes(None, 0, 1).await.unwrap()[0].sequence
+    }
+
+    #[tokio::test]
+    async fn forgetting_takes_only_delivered_writes_older_than_the_cutoff_and_a_restart_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("node.db").display());
+        let store = NodeStore::open(&url).await.unwrap();
+        let old = queue(&store, "old").await;
+        store.delivered(&[(old, vec![order("old")])]).await.unwrap();
+        let refused = queue(&store, "refused").await;
+        store.rejected(refused, "ABORTED", "stale version").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let cutoff = Utc::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let recent = queue(&store, "recent").await;
+        store.delivered(&[(recent, vec![order("recent")])]).await.unwrap();
+        let pending = queue(&store, "pending").await;
+
+        assert_eq!(store.forget_delivered(cutoff).await.unwrap(), 1);
+        assert_eq!(store.forget_delivered(cutoff).await.unwrap(), 0, "forgetting twice forgets nothing more");
+        let left: Vec<(String, WriteState)> =
+            store.writes(None, 0, 10).await.unwrap().into_iter().map(|w| (w.request_id, w.state)).collect();
+        assert_eq!(
+            left,
+            vec![
+                ("pending".to_owned(), WriteState::Queued),
+                ("recent".to_owned(), WriteState::Delivered),
+                ("refused".to_owned(), WriteState::Rejected),
+            ]
+        );
+        // The forgotten write's effect stays in the replica.
+        assert!(store.view("repairOrders/old").await.unwrap().is_some());
+        store.close().await;
+
+        // After a restart: the queued write is still queued, with its
+        // request and its records, and its request id still answers.
+        let store = NodeStore::open(&url).await.unwrap();
+        let queued = store.queued(10).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        let (write, subjects) = &queued[0];
+        assert_eq!((write.sequence, write.request_id.as_str()), (pending, "pending"));
+        assert_eq!(subjects, &vec!["repairOrders/pending".to_owned()]);
+        let decoded = pb::CreateRepairOrderRequest::decode(write.request.as_slice()).unwrap();
+        assert_eq!(decoded.request_id, "pending");
+        assert_eq!(store.view("repairOrders/pending").await.unwrap().unwrap().pending, 1);
+        let again = store.accept("pending", "hash", None, |_| Err(tonic::Status::internal("not rebuilt"))).await;
+        assert_eq!(again.unwrap().0, Method::CreateRepairOrder);
+        let clash = store.accept("pending", "other", None, |_| Err(tonic::Status::internal("not rebuilt"))).await;
+        assert_eq!(clash.unwrap_err().code(), tonic::Code::AlreadyExists);
+        let counts = store.counts().await.unwrap();
+        assert_eq!((counts.queued, counts.delivered, counts.rejected), (1, 1, 1));
     }
 }

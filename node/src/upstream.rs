@@ -107,6 +107,10 @@ impl Upstream {
         request
     }
 
+    fn exceptions(&self) -> pb::repair_exceptions_client::RepairExceptionsClient<Channel> {
+        pb::repair_exceptions_client::RepairExceptionsClient::new(self.channel.clone())
+    }
+
     /// Sends one outbox write; the records are what the coordinator answered.
     async fn send(&self, write: &Write) -> Result<Vec<Record>, Status> {
         fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Status> {
@@ -139,6 +143,12 @@ impl Upstream {
             )],
             Method::SetAvailabilityTarget => vec![Record::AvailabilityTarget(
                 exchange.set_availability_target(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::RaiseException => vec![Record::RepairException(
+                self.exceptions().raise_exception(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::AnswerException => vec![Record::RepairException(
+                self.exceptions().answer_exception(self.request(decode(bytes)?)).await?.into_inner(),
             )],
         })
     }

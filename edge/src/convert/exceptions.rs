@@ -129,6 +129,57 @@ pub fn exception_name(e: &RepairException) -> String {
     format!("repairOrders/{}", e.id)
 }
 
+/// An exception as a response (or the feed) gave it, back in the domain's
+/// terms: how a party node holds the exceptions its replica knows, to apply
+/// the same rules to them. `raised_in` is not carried on the wire: it is
+/// taken as `order_state`, the state of the order it is on as the caller
+/// knows it. `None`, with the violations, when a part is unreadable.
+pub fn exception_in(
+    v: &mut Violations,
+    e: &pb::RepairException,
+    order_state: cosx_domain::RepairOrderState,
+) -> Option<RepairException> {
+    let id = exception_name_in(v, "name", &e.name);
+    let order_id = resource_id(v, "repair_order", &e.repair_order, "repairOrders");
+    let owner = v.check("owner", cosx_domain::PartyId::parse(&e.owner));
+    let provider = v.check("provider", cosx_domain::PartyId::parse(&e.provider));
+    let raised = pb::RaiseExceptionRequest {
+        parent: e.repair_order.clone(),
+        kind: e.kind,
+        new_estimate: e.new_estimate.clone(),
+        new_completion_date: e.new_completion_date.clone(),
+        text: e.text.clone(),
+        request_id: String::new(),
+    };
+    let cause = exception_cause_in(v, &raised);
+    let state = exception_state_in(v, "state".into(), e.state);
+    let answered_by =
+        (!e.answered_by.is_empty()).then(|| v.check("answered_by", cosx_domain::PartyId::parse(&e.answered_by)));
+    let time = |t: &Option<Timestamp>| {
+        t.as_ref()
+            .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+            .unwrap_or_default()
+    };
+    Some(RepairException {
+        id: id?,
+        order_id: order_id?,
+        owner: owner?,
+        provider: provider?,
+        cause: cause?.0,
+        text: e.text.clone(),
+        state: state?,
+        raised_in: order_state,
+        answer_reason: (!e.answer_reason.is_empty()).then(|| e.answer_reason.clone()),
+        answered_by: match answered_by {
+            Some(p) => Some(p?),
+            None => None,
+        },
+        version: e.version,
+        create_time: time(&e.create_time),
+        update_time: time(&e.update_time),
+    })
+}
+
 /// An exception for a response.
 pub fn exception_out(e: &RepairException) -> pb::RepairException {
     use pb::RepairExceptionKind as K;
@@ -225,6 +276,40 @@ mod tests {
         assert_eq!(answer(Decision::Unspecified, "x"), (None, vec!["decision".to_owned()]));
         assert_eq!(answer(Decision::Reject, "too dear").0, Some(ExceptionAnswer::Reject("too dear".into())));
         assert_eq!(answer(Decision::Approve, "").0, Some(ExceptionAnswer::Approve(None)));
+    }
+
+    #[test]
+    fn an_exception_read_back_from_its_response_is_the_same_exception() {
+        let mut v = Violations::new();
+        let (cause, text) = exception_cause_in(&mut v, &raise()).unwrap();
+        let order = cosx_domain::RepairOrderState::InWork;
+        let usaf = cosx_domain::PartyId::parse("US-USAF-OOALC").unwrap();
+        let mhi = cosx_domain::PartyId::parse("JPN-MHI-KOMAKI").unwrap();
+        let time = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut e = RepairException {
+            id: exception_id("US-USAF-OOALC.o-1", 2),
+            order_id: "US-USAF-OOALC.o-1".into(),
+            owner: usaf.clone(),
+            provider: mhi,
+            cause,
+            text,
+            state: ExceptionState::Open,
+            raised_in: order,
+            answer_reason: None,
+            answered_by: None,
+            version: 1,
+            create_time: time,
+            update_time: time,
+        };
+        assert_eq!(exception_in(&mut v, &exception_out(&e), order), Some(e.clone()));
+        (e.state, e.answer_reason, e.answered_by, e.version) =
+            (ExceptionState::Rejected, Some("no".into()), Some(usaf), 2);
+        assert_eq!(exception_in(&mut v, &exception_out(&e), order), Some(e.clone()));
+        assert!(v.is_empty(), "{v}");
+        let mut broken = exception_out(&e);
+        broken.owner = "nobody at all".into();
+        assert_eq!(exception_in(&mut v, &broken, order), None);
+        assert_eq!(fields(&v), vec!["owner"]);
     }
 
     #[test]

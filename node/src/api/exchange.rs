@@ -131,13 +131,22 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let coordinator = n.is_coordinator().await?;
         let up =
             pb::TransitionRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
+        // The exceptions the replica knows on the order: an open one holds back COMPLETE and SHIP.
+        let exceptions = format!("{subject}/exceptions/");
         let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
+            .write_related(&request_id, &hash, Some(&subject), Some(&exceptions), |current, related| {
                 let order = record_as!(
                     current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
                     RepairOrder,
                     subject.clone()
                 )?;
+                let known: Vec<pb::RepairException> = related
+                    .into_iter()
+                    .filter_map(|v| match v.record {
+                        Record::RepairException(e) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
                 let next = local::transitioned(
                     &order,
                     &n.party,
@@ -145,6 +154,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     r.version,
                     &step.action,
                     &step.progress,
+                    &known,
                     Utc::now(),
                 )?;
                 Ok(Accepted {

@@ -126,10 +126,29 @@ impl Node {
     where
         F: FnOnce(Option<View>) -> Result<Accepted, Status>,
     {
+        self.write_related(request_id, hash, subject, None, |current, _| build(current)).await
+    }
+
+    /// As [`Self::write`], giving `build` also the records the party may
+    /// see whose names start with `related` (see `NodeStore::accept_related`).
+    async fn write_related<F>(
+        &self,
+        request_id: &str,
+        hash: &str,
+        subject: Option<&str>,
+        related: Option<&str>,
+        build: F,
+    ) -> Result<Record, Status>
+    where
+        F: FnOnce(Option<View>, Vec<View>) -> Result<Accepted, Status>,
+    {
         let me = self.me().await?;
         let (method, bytes) = self
             .store
-            .accept(request_id, hash, subject, |current| build(current.filter(|v| sees(me.as_ref(), &v.record))))
+            .accept_related(request_id, hash, subject, related, |current, related| {
+                let visible = |v: &View| sees(me.as_ref(), &v.record);
+                build(current.filter(visible), related.into_iter().filter(visible).collect())
+            })
             .await?;
         let record = decode_answer(method, &bytes)?;
         let view = self.store.view(record.subject()).await?;
@@ -215,6 +234,9 @@ fn decode_answer(method: Method, bytes: &[u8]) -> Result<Record, Status> {
         Method::SetAvailabilityTarget => {
             Record::AvailabilityTarget(pb::AvailabilityTarget::decode(bytes).map_err(bad_message)?)
         }
+        Method::RaiseException | Method::AnswerException => {
+            Record::RepairException(pb::RepairException::decode(bytes).map_err(bad_message)?)
+        }
     })
 }
 
@@ -261,6 +283,11 @@ fn sees(me: Option<&Party>, record: &Record) -> bool {
         Record::AvailabilityReport(r) => check(&r.reporter, "", &r.releasability),
         Record::AvailabilityTarget(t) => check(&t.owner, "", &None),
         Record::Party(_) => true,
+        // The exception's own rule (its owner, its provider, coordinators).
+        Record::RepairException(e) => {
+            let state = cosx_domain::RepairOrderState::Submitted; // not part of the rule
+            cosx_edge::convert::exception_in(&mut Violations::new(), e, state).is_some_and(|e| e.visible_to(me))
+        }
     }
 }
 
@@ -283,15 +310,16 @@ fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String
 }
 
 // After `record_as!`: macros are in scope only below their definition.
+mod exceptions;
 mod exchange;
 mod export;
 mod feed;
 mod passthrough;
 
+pub use exceptions::NodeExceptions;
 pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
 pub use passthrough::{
-    NodeAllocation, NodeComments, NodeDisruptions, NodeExceptions, NodeQuotes, NodeRegistry, NodeSignals,
-    NodeUpdateRequests,
+    NodeAllocation, NodeComments, NodeDisruptions, NodeQuotes, NodeRegistry, NodeSignals, NodeUpdateRequests,
 };

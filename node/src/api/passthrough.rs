@@ -1,4 +1,4 @@
-//! Registry, Signals and Allocation at a node: parties read from the replica; everything the coordinator computes is passed straight through.
+//! Registry, Signals, Allocation and the conversation services (quotes, comments, requests for update, disruptions) at a node: parties read from the replica; everything the coordinator computes is passed straight through.
 //!
 //! Thin handlers: parsing and the write and visibility rules are the
 //! edge's and the domain's; never a rule of its own.
@@ -251,51 +251,6 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         request: Request<pb::WithdrawUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
         pass_through!(self, request, UpdateRequestsUpstream, withdraw_update_request)
-    }
-}
-
-/// Repair exceptions at a node: passed through to the coordinator, which
-/// holds the order's exceptions and decides every step (UNAVAILABLE while
-/// the link is down; exceptions are not yet queued in the outbox). The
-/// order each step moves comes back on the feed and is replicated.
-pub struct NodeExceptions(pub Arc<Node>);
-
-#[tonic::async_trait]
-impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
-    async fn raise_exception(
-        &self,
-        request: Request<pb::RaiseExceptionRequest>,
-    ) -> Result<Response<pb::RepairException>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
-            raise_exception
-        )
-    }
-
-    async fn answer_exception(
-        &self,
-        request: Request<pb::AnswerExceptionRequest>,
-    ) -> Result<Response<pb::RepairException>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
-            answer_exception
-        )
-    }
-
-    async fn list_exceptions(
-        &self,
-        request: Request<pb::ListExceptionsRequest>,
-    ) -> Result<Response<pb::ListExceptionsResponse>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>,
-            list_exceptions
-        )
     }
 }
 

@@ -363,12 +363,16 @@ async fn exceptions_work_over_http_json_and_through_a_node() -> anyhow::Result<(
     assert_eq!(raised.body["state"], "REPAIR_EXCEPTION_STATE_OPEN");
     let name = raised.body["name"].as_str().unwrap_or_default().to_owned();
 
-    // The owner answers through its own node; what the node answers is the coordinator's.
+    // The owner answers through its own node, once the node's replica has
+    // the exception (from the feed); the node forwards the answer.
     let node = ex.start_node(party::USAF).await?;
+    node.settled(Duration::from_secs(60)).await?;
     let mut via_node = pb::repair_exceptions_client::RepairExceptionsClient::new(ex.node_channel(&node).await?);
     let approved = via_node.answer_exception(answer(&name, Decision::Approve, "", "")).await?.into_inner();
     assert_eq!(approved.state, pb::RepairExceptionState::Approved as i32);
+    assert_eq!(node.settled(Duration::from_secs(60)).await?.rejected_writes, 0);
     let direct = listed(&mut exceptions(&ex, party::USAF).await?, &o.name).await?;
+    assert_eq!(direct[0].state, pb::RepairExceptionState::Approved as i32);
     assert_eq!(listed(&mut via_node, &o.name).await?, direct);
     Ok(())
 }
