@@ -5,12 +5,16 @@
 //! when it stops reading, its task waits. New commits only wake it. A party
 //! suspended while subscribed is cut off. When the server shuts down, each
 //! stream ends with `UNAVAILABLE` naming the sequence to resume after.
+//! Subscribers served from memory run side by side; those that must read
+//! the store take turns ([`STORE_READERS`] at a time), so a thousand
+//! subscribers reconnecting at once queue here instead of starving the
+//! store's pool for every other call.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use cosx_proto::v1 as pb;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -25,12 +29,13 @@ pub struct FeedService {
     core: Arc<Coordinator>,
     closing: watch::Receiver<bool>,
     max_per_party: usize,
+    store_readers: Arc<Semaphore>,
 }
 
 impl FeedService {
     /// The service over `core`, ending streams when `closing` turns true.
     pub fn new(core: Arc<Coordinator>, closing: watch::Receiver<bool>, max_per_party: usize) -> Self {
-        FeedService { core, closing, max_per_party }
+        FeedService { core, closing, max_per_party, store_readers: Arc::new(Semaphore::new(STORE_READERS)) }
     }
 }
 
@@ -45,6 +50,9 @@ const PAGE: u32 = 256;
 /// events of their own): a heartbeat on a fixed clock, so their timing says
 /// nothing about other parties' commits.
 const HEARTBEAT: Duration = Duration::from_millis(250);
+/// Subscribers reading the store at once, at most (a quarter of the
+/// SQLite pool, a fraction of PostgreSQL's).
+const STORE_READERS: usize = 2;
 /// Events buffered per subscriber.
 const BUFFER: usize = 64;
 
@@ -122,6 +130,7 @@ impl pb::feed_server::Feed for FeedService {
         let (tx, rx) = mpsc::channel(BUFFER);
         let mut head = core.watch_head();
         let mut closing = self.closing.clone();
+        let store_readers = self.store_readers.clone();
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
             // Everything up to here has been read for this subscriber: the
@@ -148,7 +157,16 @@ impl pb::feed_server::Feed for FeedService {
                 // commit is answered).
                 let caught_up_at = chrono::Utc::now();
                 let head_before = *head.borrow_and_update();
-                let events = match core.concerns(&caller, scanned, head_before) {
+                let concerns = core.concerns(&caller, scanned, head_before);
+                // Memory does not hold what follows `scanned`: wait for a turn at the store.
+                let turn = match concerns {
+                    None => match store_readers.clone().acquire_owned().await {
+                        Ok(permit) => Some(permit),
+                        Err(_) => return,
+                    },
+                    Some(_) => None,
+                };
+                let events = match concerns {
                     // Nothing new concerns this subscriber: no query at all.
                     Some(false) => Vec::new(),
                     _ => match core.events(&caller, scanned, PAGE).await {
@@ -159,6 +177,7 @@ impl pb::feed_server::Feed for FeedService {
                         }
                     },
                 };
+                drop(turn);
                 let full_page = events.len() == PAGE as usize;
                 for e in &events {
                     let event = event_out(e);

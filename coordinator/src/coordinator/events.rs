@@ -54,6 +54,17 @@ impl Coordinator {
         content: EventContent,
         change_id: &str,
     ) -> Result<bool> {
+        let time = rfc3339(now());
+        // Kept for live subscribers like every other commit of this process:
+        // a gap in `recent` would send each of them to the store at once.
+        let event = Event {
+            sequence: 0,
+            time: parse_time(&time)?,
+            kind: kind.to_owned(),
+            actor: SYSTEM_ACTOR.to_owned(),
+            content: content.clone(),
+        };
+        let audience = Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() };
         let commit = Commit {
             idempotency: Some(IdempotencyKey {
                 caller: SYSTEM_ACTOR.to_owned(),
@@ -66,12 +77,12 @@ impl Coordinator {
             records: vec![],
             transitions: vec![],
             event: NewEvent {
-                time: rfc3339(now()),
+                time,
                 kind: kind.to_owned(),
                 actor: SYSTEM_ACTOR.to_owned(),
                 actor_cert: "system".to_owned(),
                 subject,
-                audience: Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() },
+                audience: audience.clone(),
                 content: to_json(&content)?,
             },
             more_events: vec![],
@@ -79,6 +90,7 @@ impl Coordinator {
         };
         match self.store.commit(commit).await {
             Ok(Committed::New { sequence }) => {
+                self.remember(Event { sequence, ..event }, audience);
                 self.head.send_if_modified(|h| {
                     let newer = sequence > *h;
                     *h = (*h).max(sequence);

@@ -184,3 +184,56 @@ async fn a_live_subscriber_sees_only_what_it_may_and_the_same_as_a_replay() -> a
     assert_eq!(sequences(&replayed), lived, "a replay gives what was followed live");
     Ok(())
 }
+
+/// A reconnect storm: ninety subscribers of three parties open at once from
+/// the start of the log. Those that must read the store take turns there;
+/// none is refused or cut off, and each receives exactly what a lone replay
+/// of its party gives, in order.
+#[tokio::test]
+async fn ninety_subscribers_reconnecting_at_once_each_get_exactly_their_partys_replay() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let names = create(&ex, 30, "storm").await?;
+    ex.exchange(party::COORDINATOR)
+        .await?
+        .transition_repair_order(pb::TransitionRepairOrderRequest {
+            name: names[3].clone(),
+            version: 1,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: party::KAI.into(),
+            ..Default::default()
+        })
+        .await?;
+    let parties = [party::USAF, party::KAI, party::COORDINATOR];
+    let mut storm = Vec::new();
+    for who in parties {
+        let channel = ex.channel(who).await?;
+        for _ in 0..30 {
+            let mut feed = pb::feed_client::FeedClient::new(channel.clone());
+            storm.push(tokio::spawn(async move {
+                let mut stream = feed.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+                anyhow::Ok((who, until_quiet(&mut stream).await?))
+            }));
+        }
+    }
+    let mut got = Vec::new();
+    for task in storm {
+        got.push(task.await??);
+    }
+    let sequences = |events: &[pb::Event]| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
+    for who in parties {
+        let mut replay = ex.feed(who).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+        let expected = sequences(&until_quiet(&mut replay).await?);
+        assert!(!expected.is_empty(), "{who} sees something");
+        for (_, events) in got.iter().filter(|(w, _)| *w == who) {
+            assert_eq!(sequences(events), expected, "{who}: a subscriber of the storm got its party's replay");
+        }
+    }
+    let kai_orders = |events: &[pb::Event]| {
+        events.iter().any(|e| matches!(&e.subject, Some(pb::event::Subject::RepairOrder(o)) if o.name != names[3]))
+    };
+    assert!(
+        got.iter().filter(|(w, _)| *w == party::KAI).all(|(_, e)| !kai_orders(e)),
+        "KAI sees only the order proposed to it"
+    );
+    Ok(())
+}
