@@ -90,10 +90,12 @@ pub(crate) async fn run(
             let request = pb::SubscribeRequest {
                 after_sequence: 0,
                 kinds: vec![pb::EventKind::RepairOrderCreated as i32],
-                checkpoints: false,
+                // The first checkpoint says the replay is done: from then on
+                // the subscriber follows live.
+                checkpoints: true,
             };
             let mut stream = client.subscribe(request).await?.into_inner();
-            ready.fetch_add(1, Ordering::SeqCst);
+            let mut caught_up = false;
             let mut latencies = Vec::new();
             loop {
                 if latencies.len() >= *goal.borrow_and_update() {
@@ -101,6 +103,12 @@ pub(crate) async fn run(
                 }
                 tokio::select! {
                     message = stream.message() => match message? {
+                        Some(event) if event.kind == pb::EventKind::Checkpoint as i32 => {
+                            if !caught_up {
+                                caught_up = true;
+                                ready.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
                         Some(event) => {
                             let now = chrono::Utc::now();
                             let time = event.time.unwrap_or_default();
@@ -116,7 +124,14 @@ pub(crate) async fn run(
             anyhow::Ok(latencies)
         }));
     }
+    let catching_up = Instant::now();
     while ready.load(Ordering::SeqCst) < subscribers {
+        if catching_up.elapsed() > Duration::from_secs(120) || tasks.iter().any(|t| t.is_finished()) {
+            anyhow::bail!(
+                "{} of {subscribers} subscribers caught up; one failed or 120 s passed",
+                ready.load(Ordering::SeqCst)
+            );
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
