@@ -173,6 +173,38 @@ pub fn comment_out(c: &Comment) -> pb::Comment {
     }
 }
 
+/// A comment as a response (or the feed) gave it, back in the domain's
+/// terms: how a party node holds the comments its replica knows, to apply
+/// the same rules to them (`cosx_domain::comments`). `None`, with the
+/// violations, when a part is unreadable.
+pub fn comment_in(v: &mut Violations, c: &pb::Comment) -> Option<Comment> {
+    let name = comment_name_in(v, "name", &c.name);
+    let author = party_id(v, "author".into(), &c.author);
+    let body = comment_content_in(v, "content", &c.content);
+    let state = comment_state_in(v, "state".into(), c.state);
+    let earlier: Vec<Option<CommentVersion>> = c
+        .earlier_versions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let body = comment_content_in(v, &format!("earlier_versions[{i}].content"), &e.content)?;
+            Some(CommentVersion { version: e.version, body, time: time_in(&e.time) })
+        })
+        .collect();
+    let (record, id) = name?;
+    Some(Comment {
+        id,
+        record,
+        author: author?,
+        body: body?,
+        state: state?,
+        version: c.version,
+        earlier: earlier.into_iter().collect::<Option<Vec<_>>>()?,
+        create_time: time_in(&c.create_time),
+        update_time: time_in(&c.update_time),
+    })
+}
+
 /// The first day of the month `YYYY-MM`.
 fn month_in(v: &mut Violations, field: String, s: &str) -> Option<NaiveDate> {
     let parsed = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok().filter(|_| s.len() == 7);
