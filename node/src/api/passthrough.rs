@@ -1,4 +1,4 @@
-//! Registry, Signals, Allocation and the conversation services (quotes, comments, requests for update, disruptions) at a node: parties read from the replica; everything the coordinator computes is passed straight through.
+//! Registry, Signals, Allocation and requests for update at a node: parties read from the replica; everything the coordinator computes, and requests for update (which name records and reports only the coordinator holds), are passed straight through.
 //!
 //! Thin handlers: parsing and the write and visibility rules are the
 //! edge's and the domain's; never a rule of its own.
@@ -55,13 +55,6 @@ impl pb::registry_server::Registry for NodeRegistry {
 /// Signals at a node: the coordinator computes them; the node passes the
 /// call through (UNAVAILABLE while the link is down).
 pub struct NodeSignals(pub Arc<Node>);
-
-macro_rules! pass_through {
-    ($self:ident, $request:ident, $client:path, $method:ident) => {{
-        $self.0.authenticate(&$request)?;
-        <$client>::new($self.0.upstream.channel()).$method($request.into_inner()).await
-    }};
-}
 
 #[tonic::async_trait]
 impl pb::signals_server::Signals for NodeSignals {
@@ -138,79 +131,6 @@ impl pb::allocation_server::Allocation for NodeAllocation {
     }
 }
 
-/// Quotes at a node: passed through to the coordinator, which holds the
-/// order a quote is about and decides every step (UNAVAILABLE while the
-/// link is down; quotes are not yet queued in the outbox).
-pub struct NodeQuotes(pub Arc<Node>);
-
-#[tonic::async_trait]
-impl pb::quotes_server::Quotes for NodeQuotes {
-    async fn request_quotes(
-        &self,
-        request: Request<pb::RequestQuotesRequest>,
-    ) -> Result<Response<pb::RequestQuotesResponse>, Status> {
-        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, request_quotes)
-    }
-
-    async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
-        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, submit_quote)
-    }
-
-    async fn get_quote(&self, request: Request<pb::GetQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
-        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, get_quote)
-    }
-
-    async fn list_quotes(
-        &self,
-        request: Request<pb::ListQuotesRequest>,
-    ) -> Result<Response<pb::ListQuotesResponse>, Status> {
-        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, list_quotes)
-    }
-
-    async fn accept_quote(
-        &self,
-        request: Request<pb::AcceptQuoteRequest>,
-    ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
-        pass_through!(self, request, pb::quotes_client::QuotesClient<tonic::transport::Channel>, accept_quote)
-    }
-}
-
-/// Comments at a node: passed through to the coordinator, which reads the
-/// commented record through its own read path and decides every step
-/// (UNAVAILABLE while the link is down; not yet queued in the outbox).
-pub struct NodeComments(pub Arc<Node>);
-
-type CommentsUpstream = pb::comments_client::CommentsClient<tonic::transport::Channel>;
-
-#[tonic::async_trait]
-impl pb::comments_server::Comments for NodeComments {
-    async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        pass_through!(self, request, CommentsUpstream, add_comment)
-    }
-
-    async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        pass_through!(self, request, CommentsUpstream, edit_comment)
-    }
-
-    async fn withdraw_comment(
-        &self,
-        request: Request<pb::WithdrawCommentRequest>,
-    ) -> Result<Response<pb::Comment>, Status> {
-        pass_through!(self, request, CommentsUpstream, withdraw_comment)
-    }
-
-    async fn get_comment(&self, request: Request<pb::GetCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        pass_through!(self, request, CommentsUpstream, get_comment)
-    }
-
-    async fn list_comments(
-        &self,
-        request: Request<pb::ListCommentsRequest>,
-    ) -> Result<Response<pb::ListCommentsResponse>, Status> {
-        pass_through!(self, request, CommentsUpstream, list_comments)
-    }
-}
-
 /// Requests for update at a node: passed through to the coordinator.
 pub struct NodeUpdateRequests(pub Arc<Node>);
 
@@ -251,98 +171,5 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         request: Request<pb::WithdrawUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
         pass_through!(self, request, UpdateRequestsUpstream, withdraw_update_request)
-    }
-}
-
-/// Disruptions at a node: passed through to the coordinator, which holds
-/// the offers that name a provider's sites and the orders a disruption
-/// strands, and decides every step (UNAVAILABLE while the link is down;
-/// notices are not yet queued in the outbox).
-pub struct NodeDisruptions(pub Arc<Node>);
-
-#[tonic::async_trait]
-impl pb::disruptions_server::Disruptions for NodeDisruptions {
-    async fn declare_disruption(
-        &self,
-        request: Request<pb::DeclareDisruptionRequest>,
-    ) -> Result<Response<pb::Disruption>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            declare_disruption
-        )
-    }
-
-    async fn update_disruption(
-        &self,
-        request: Request<pb::UpdateDisruptionRequest>,
-    ) -> Result<Response<pb::Disruption>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            update_disruption
-        )
-    }
-
-    async fn resolve_disruption(
-        &self,
-        request: Request<pb::ResolveDisruptionRequest>,
-    ) -> Result<Response<pb::Disruption>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            resolve_disruption
-        )
-    }
-
-    async fn get_disruption(
-        &self,
-        request: Request<pb::GetDisruptionRequest>,
-    ) -> Result<Response<pb::Disruption>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            get_disruption
-        )
-    }
-
-    async fn list_disruptions(
-        &self,
-        request: Request<pb::ListDisruptionsRequest>,
-    ) -> Result<Response<pb::ListDisruptionsResponse>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            list_disruptions
-        )
-    }
-
-    async fn list_affected_orders(
-        &self,
-        request: Request<pb::ListAffectedOrdersRequest>,
-    ) -> Result<Response<pb::ListAffectedOrdersResponse>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            list_affected_orders
-        )
-    }
-
-    async fn propose_replan(
-        &self,
-        request: Request<pb::ProposeReplanRequest>,
-    ) -> Result<Response<pb::AllocationPlan>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::disruptions_client::DisruptionsClient<tonic::transport::Channel>,
-            propose_replan
-        )
     }
 }

@@ -958,3 +958,308 @@ async fn a_node_restarted_after_forgetting_delivered_writes_still_delivers_what_
     assert_eq!(names, vec![delivered.name, queued.name], "each once");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// The rest of the repair conversation through a node: quotes, comments and
+// disruption notices queued while the link is cut and forwarded once;
+// adversarial ones refused at the node, with nothing queued; and the order a
+// provider is asked to quote on shown by its own node while the quote is open.
+
+type Quotes = pb::quotes_client::QuotesClient<Channel>;
+type Comments = pb::comments_client::CommentsClient<Channel>;
+type Disruptions = pb::disruptions_client::DisruptionsClient<Channel>;
+
+use super::quotes::fields;
+
+fn final_terms(amount_minor: i64, valid_until: chrono::NaiveDate) -> pb::QuoteTerms {
+    pb::QuoteTerms {
+        kind: pb::QuoteKind::Final as i32,
+        price: Some(usd(amount_minor)),
+        turnaround_days: 30,
+        process: pb::RepairProcess::Overhaul as i32,
+        valid_until: valid_until.to_string(),
+        conditions: String::new(),
+    }
+}
+
+fn in_days(days: i64) -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(days)
+}
+
+fn comment(parent: &str, text: &str, request_id: &str) -> pb::AddCommentRequest {
+    pb::AddCommentRequest {
+        parent: parent.into(),
+        content: Some(pb::CommentContent {
+            comment_type: pb::CommentType::Information as i32,
+            reference_dates: vec![],
+            text: text.into(),
+        }),
+        request_id: request_id.into(),
+        demand_cell: None,
+    }
+}
+
+fn notice(site: &str, request_id: &str) -> pb::DeclareDisruptionRequest {
+    pb::DeclareDisruptionRequest {
+        disruption: Some(pb::Disruption {
+            site: site.into(),
+            cause: pb::DisruptionCause::NaturalDisaster as i32,
+            capacity_reduction_percent: 50,
+            start_date: in_days(1).to_string(),
+            expected_end_date: in_days(20).to_string(),
+            text: "Typhoon: hangar 3 roof lost".into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
+}
+
+/// The coordinator's events of `kind`, by subject name, read until quiet.
+async fn events_of(ex: &TestExchange, kind: pb::EventKind) -> anyhow::Result<Vec<String>> {
+    use pb::event::Subject;
+    let mut stream = ex.feed(party::COORDINATOR).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
+    let mut out = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
+        let Some(e) = next? else { break };
+        if e.kind != kind as i32 {
+            continue;
+        }
+        out.push(match &e.subject {
+            Some(Subject::Quote(q)) => q.name.clone(),
+            Some(Subject::Comment(c)) => c.name.clone(),
+            Some(Subject::Disruption(d)) => d.name.clone(),
+            _ => String::new(),
+        });
+    }
+    Ok(out)
+}
+
+async fn order_at(client: &mut Exchange, name: &str) -> Result<pb::RepairOrder, tonic::Status> {
+    client.get_repair_order(pb::GetRepairOrderRequest { name: name.into() }).await.map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_providers_node_queues_its_quote_a_comment_and_a_disruption_while_cut_off_and_each_arrives_once()
+-> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let offer = ex
+        .exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest {
+            capacity_offer: Some(capacity_offer(party::MHI)),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let site = offer.site.clone().unwrap_or_default().name;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let asked_order = create(&mut usaf, String::new()).await?;
+    let hidden = create(&mut usaf, String::new()).await?;
+    let proxy = LinkProxy::start(ex.addr(), 37).await?;
+    let node = ex.start_node_via(party::MHI, proxy.addr).await?;
+    settle(&ex, &node).await?;
+    let mut local = Exchange::new(ex.node_channel(&node).await?);
+    let (mut local_quotes, mut local_comments, mut local_disruptions) = (
+        Quotes::new(ex.node_channel(&node).await?),
+        Comments::new(ex.node_channel(&node).await?),
+        Disruptions::new(ex.node_channel(&node).await?),
+    );
+    let mut direct_quotes = Quotes::new(ex.channel(party::MHI).await?);
+    let mut direct_comments = Comments::new(ex.channel(party::MHI).await?);
+    let mut direct_disruptions = Disruptions::new(ex.channel(party::MHI).await?);
+    assert_eq!(order_at(&mut local, &asked_order.name).await.unwrap_err().code(), tonic::Code::NotFound);
+
+    // Asked to quote, MHI's own node shows the order, as the coordinator does.
+    let asked = Quotes::new(ex.channel(party::USAF).await?)
+        .request_quotes(pb::RequestQuotesRequest {
+            name: asked_order.name.clone(),
+            providers: vec![party::MHI.into()],
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .quotes
+        .remove(0);
+    settle(&ex, &node).await?;
+    let shown = order_at(&mut local, &asked_order.name).await?;
+    assert_eq!(shown.version, order_at(&mut ex.exchange(party::MHI).await?, &asked_order.name).await?.version);
+    let listed: Vec<String> = all_orders(&mut local, "").await?.into_iter().map(|o| o.name).collect();
+    assert_eq!(listed, vec![asked_order.name.clone()], "only the order it was asked about");
+
+    proxy.down();
+    // Adversarial writes are refused at the node, as the coordinator refuses
+    // them, and nothing is queued.
+    let kai_quote = format!("{}/quotes/{}", asked_order.name, party::KAI);
+    let forged = pb::SubmitQuoteRequest {
+        name: kai_quote.clone(),
+        terms: Some(final_terms(100_000, in_days(30))),
+        version: 1,
+        request_id: "forged-quote".into(),
+    };
+    let at_node = refusal(local_quotes.submit_quote(forged.clone()).await);
+    assert_eq!(at_node.0, tonic::Code::NotFound, "a quote it was not asked for: {at_node:?}");
+    assert!(at_node.1.contains(&kai_quote), "{at_node:?}");
+    assert_eq!(at_node, refusal(direct_quotes.submit_quote(forged).await));
+    let unasked = format!("{}/quotes/{}", hidden.name, party::MHI);
+    let sneak = pb::SubmitQuoteRequest {
+        name: unasked.clone(),
+        terms: Some(final_terms(100_000, in_days(30))),
+        version: 1,
+        request_id: "unasked-quote".into(),
+    };
+    assert_eq!(refusal(local_quotes.submit_quote(sneak).await).0, tonic::Code::NotFound, "never asked");
+    let stale = pb::SubmitQuoteRequest {
+        name: asked.name.clone(),
+        terms: Some(final_terms(100_000, in_days(-1))),
+        version: asked.version,
+        request_id: "lapsed-quote".into(),
+    };
+    let lapsed = local_quotes.submit_quote(stale).await.expect_err("refused");
+    assert_eq!((lapsed.code(), fields(&lapsed)), (tonic::Code::InvalidArgument, vec!["terms.valid_until".into()]));
+    let on_hidden = refusal(local_comments.add_comment(comment(&hidden.name, "Where is it?", "c-hidden")).await);
+    assert_eq!(on_hidden.0, tonic::Code::NotFound, "a record it cannot see: {on_hidden:?}");
+    assert!(on_hidden.1.contains(&hidden.name), "{on_hidden:?}");
+    assert_eq!(on_hidden, refusal(direct_comments.add_comment(comment(&hidden.name, "Where is it?", "c-h2")).await));
+    let blank = local_comments.add_comment(comment(&asked_order.name, "  ", "c-blank")).await.expect_err("refused");
+    assert_eq!(fields(&blank), vec!["content.text".to_owned()], "{blank:?}");
+    let elsewhere = local_disruptions.declare_disruption(notice("Sacheon Plant 2", "d-elsewhere")).await;
+    let elsewhere = elsewhere.expect_err("not its site");
+    assert_eq!((elsewhere.code(), fields(&elsewhere)), (tonic::Code::InvalidArgument, vec!["disruption.site".into()]));
+    let others = pb::ResolveDisruptionRequest {
+        name: format!("disruptions/{}.x", party::KAI),
+        resolution: "fixed".into(),
+        version: 1,
+        request_id: "d-others".into(),
+    };
+    assert_eq!(refusal(local_disruptions.resolve_disruption(others).await).0, tonic::Code::NotFound);
+    assert_eq!(node.status().await?.queued_writes, 0, "nothing refused is queued");
+
+    // Cut off, MHI quotes, comments and declares at its node: each answered once queued.
+    let submit = pb::SubmitQuoteRequest {
+        name: asked.name.clone(),
+        terms: Some(final_terms(9_000_000, in_days(30))),
+        version: asked.version,
+        request_id: "quote-at-node".into(),
+    };
+    let quoted = local_quotes.submit_quote(submit.clone()).await?.into_inner();
+    assert_eq!((quoted.state(), quoted.version), (pb::QuoteState::Quoted, asked.version + 1));
+    assert_eq!(local_quotes.submit_quote(submit.clone()).await?.into_inner(), quoted, "a repeat is answered alike");
+    let said = local_comments
+        .add_comment(comment(&asked_order.name, "Slot free from the 3rd.", "comment-at-node"))
+        .await?
+        .into_inner();
+    assert_eq!(said.author, party::MHI);
+    let declared = local_disruptions.declare_disruption(notice(&site, "notice-at-node")).await?.into_inner();
+    assert_eq!((declared.provider.as_str(), declared.state()), (party::MHI, pb::DisruptionState::Active));
+    assert_eq!(node.status().await?.queued_writes, 3);
+    // The quote shows the order still to MHI's node, cut off.
+    assert!(order_at(&mut local, &asked_order.name).await.is_ok());
+
+    proxy.up();
+    let status = settle(&ex, &node).await?;
+    assert_eq!((status.rejected_writes, status.queued_writes), (0, 0), "{status:?}");
+    // Retried at the node after delivery: still the node's first answer, nothing new upstream.
+    assert_eq!(local_quotes.submit_quote(submit).await?.into_inner(), quoted);
+    let there = direct_quotes.get_quote(pb::GetQuoteRequest { name: asked.name.clone() }).await?.into_inner();
+    assert_eq!((there.state(), there.version, there.terms), (pb::QuoteState::Quoted, quoted.version, quoted.terms));
+    let comments = direct_comments
+        .list_comments(pb::ListCommentsRequest { parent: asked_order.name.clone(), ..Default::default() })
+        .await?
+        .into_inner()
+        .comments;
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0].content.as_ref().map(|c| c.text.as_str()), Some("Slot free from the 3rd."));
+    let notices = direct_disruptions.list_disruptions(pb::ListDisruptionsRequest::default()).await?.into_inner();
+    assert_eq!(notices.disruptions.len(), 1, "{notices:?}");
+    assert_eq!(notices.disruptions[0].site, site);
+    assert_eq!(events_of(&ex, pb::EventKind::QuoteSubmitted).await?, vec![asked.name.clone()], "once");
+    assert_eq!(events_of(&ex, pb::EventKind::CommentAdded).await?, vec![comments[0].name.clone()], "once");
+    assert_eq!(
+        events_of(&ex, pb::EventKind::DisruptionDeclared).await?,
+        vec![notices.disruptions[0].name.clone()],
+        "once"
+    );
+
+    // The owner cancels: the quote closes, and MHI's node hides the order again.
+    let now = order_at(&mut usaf, &asked_order.name).await?;
+    cancel(&mut usaf, &now, String::new()).await?;
+    settle(&ex, &node).await?;
+    assert_eq!(order_at(&mut local, &asked_order.name).await.unwrap_err().code(), tonic::Code::NotFound);
+    assert!(all_orders(&mut local, "").await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_owners_node_asks_for_and_accepts_a_quote_cut_off_and_the_order_is_proposed_at_the_quoted_price()
+-> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let order = create(&mut usaf, String::new()).await?;
+    let proxy = LinkProxy::start(ex.addr(), 41).await?;
+    let node = ex.start_node_via(party::USAF, proxy.addr).await?;
+    settle(&ex, &node).await?;
+    let mut local = Exchange::new(ex.node_channel(&node).await?);
+    let mut local_quotes = Quotes::new(ex.node_channel(&node).await?);
+
+    proxy.down();
+    let ask = |providers: Vec<String>, request_id: &str| pb::RequestQuotesRequest {
+        name: order.name.clone(),
+        providers,
+        all_eligible: false,
+        request_id: request_id.into(),
+    };
+    // Its own order is no one's to quote on for itself; named twice is refused by field.
+    let own = local_quotes.request_quotes(ask(vec![party::USAF.into()], "ask-self")).await.expect_err("refused");
+    assert_eq!(fields(&own), vec!["providers[0]".to_owned()], "{own:?}");
+    let twice =
+        local_quotes.request_quotes(ask(vec![party::MHI.into(), party::MHI.into()], "ask-twice")).await.expect_err("x");
+    assert_eq!(fields(&twice), vec!["providers[1]".to_owned()], "{twice:?}");
+    assert_eq!(node.status().await?.queued_writes, 0);
+    let asked = local_quotes.request_quotes(ask(vec![party::MHI.into()], "ask-at-node")).await?.into_inner().quotes;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        (asked[0].name.clone(), asked[0].state()),
+        (format!("{}/quotes/{}", order.name, party::MHI), pb::QuoteState::Requested)
+    );
+    // Not yet answered: the node refuses to accept it, as the coordinator would.
+    let early = pb::AcceptQuoteRequest { name: asked[0].name.clone(), version: 1, request_id: "accept-early".into() };
+    assert_eq!(refusal(local_quotes.accept_quote(early).await).0, tonic::Code::FailedPrecondition);
+
+    proxy.up();
+    settle(&ex, &node).await?;
+    let mut mhi = Quotes::new(ex.channel(party::MHI).await?);
+    let request = mhi.get_quote(pb::GetQuoteRequest { name: asked[0].name.clone() }).await?.into_inner();
+    let quoted = mhi
+        .submit_quote(pb::SubmitQuoteRequest {
+            name: request.name.clone(),
+            terms: Some(final_terms(7_500_000, in_days(30))),
+            version: request.version,
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner();
+    settle(&ex, &node).await?;
+
+    proxy.down();
+    let accept = pb::AcceptQuoteRequest {
+        name: quoted.name.clone(),
+        version: quoted.version,
+        request_id: "accept-at-node".into(),
+    };
+    let done = local_quotes.accept_quote(accept.clone()).await?.into_inner();
+    let proposed = done.repair_order.clone().unwrap_or_default();
+    assert_eq!((proposed.state(), proposed.provider.as_str()), (pb::RepairOrderState::Proposed, party::MHI));
+    assert_eq!(proposed.funding.as_ref().and_then(|f| f.estimated_cost.clone()), Some(usd(7_500_000)));
+    assert_eq!(sync_state(&order_at(&mut local, &order.name).await?), pb::SyncState::Pending);
+
+    proxy.up();
+    let status = settle(&ex, &node).await?;
+    assert_eq!((status.rejected_writes, status.queued_writes), (0, 0), "{status:?}");
+    let there = order_at(&mut usaf, &order.name).await?;
+    assert_eq!((there.state(), there.provider.as_str()), (pb::RepairOrderState::Proposed, party::MHI));
+    assert_eq!(there.funding.and_then(|f| f.estimated_cost), Some(usd(7_500_000)));
+    assert_eq!(events_of(&ex, pb::EventKind::QuoteRequested).await?, vec![asked[0].name.clone()], "asked once");
+    let accepted = events_of(&ex, pb::EventKind::QuoteAccepted).await?;
+    assert_eq!(accepted.len(), 1, "accepted once: {accepted:?}");
+    Ok(())
+}
