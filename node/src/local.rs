@@ -21,12 +21,15 @@ use cosx_domain::Party;
 use cosx_domain::comments::{self, Comment, CommentBody, RecordRef};
 use cosx_domain::disruptions::{self, Disruption, DisruptionDraft, DisruptionState};
 use cosx_domain::quotes::{self, QuoteTerms};
+use cosx_domain::update_requests::{self, UpdateRequest, UpdateRequestState, UpdateSubject};
 use cosx_edge::convert::{
     availability_report_out, availability_target_out, capacity_offer_out, progress_in, progress_out, repair_order_out,
     state_in, state_out, timestamp,
 };
 use cosx_edge::convert::{comment_in, comment_out, disruption_in, disruption_out, quote_in, quote_out};
 use cosx_edge::convert::{exception_in, exception_out};
+use cosx_edge::convert::{update_request_in, update_request_out};
+use cosx_edge::error::update_request_error;
 use cosx_edge::error::{CoreError, comment_error, disruption_error, exception_error, offer_change_error, quote_error};
 
 type Result<T> = std::result::Result<T, CoreError>;
@@ -503,4 +506,44 @@ pub fn accepted_quote(
     next.funding.get_or_insert_with(Default::default).estimated_cost =
         funding.estimated_cost.map(|m| pb::Money { currency_code: m.currency, amount_minor: m.amount_minor });
     Ok((quote_out(&quotes::accepted(current, time)), next))
+}
+
+/// The request `caller` makes of `owner` for a version of `record` newer
+/// than `version` (the record as the replica holds it, which the caller has
+/// read as the party may see it): the coordinator's rule
+/// (`update_requests::check_ask_record`). The node names it provisionally.
+pub fn requested_update(
+    id: String,
+    caller: &PartyId,
+    owner: PartyId,
+    record: RecordRef,
+    version: i64,
+    text: Option<String>,
+    time: DateTime<Utc>,
+) -> Result<pb::UpdateRequest> {
+    update_requests::check_ask_record(caller, &owner).map_err(|e| update_request_error(&record.name(), e))?;
+    let subject = UpdateSubject::Record { record, version };
+    Ok(update_request_out(&UpdateRequest::asked(id, caller.clone(), owner, subject, text, time)))
+}
+
+/// `request`, last read at `version`, answered by `caller` (`answer`:
+/// `update_requests::check_answer`) or withdrawn (`None`: `check_withdraw`).
+pub fn closed_update_request(
+    request: &pb::UpdateRequest,
+    caller: &PartyId,
+    caller_is_coordinator: bool,
+    version: i64,
+    answer: Option<String>,
+    time: DateTime<Utc>,
+) -> Result<pb::UpdateRequest> {
+    let mut v = Violations::new();
+    let current = update_request_in(&mut v, request).ok_or_else(|| unreadable(&request.name, &v))?;
+    CoreError::check_version(&request.name, current.version, version)?;
+    let checked = match &answer {
+        Some(_) => update_requests::check_answer(&current, caller),
+        None => update_requests::check_withdraw(&current, caller, caller_is_coordinator, update_requests::SYSTEM_ACTOR),
+    };
+    checked.map_err(|e| update_request_error(&request.name, e))?;
+    let state = if answer.is_some() { UpdateRequestState::Answered } else { UpdateRequestState::Withdrawn };
+    Ok(update_request_out(&current.closed(state, answer, time)))
 }

@@ -119,6 +119,10 @@ impl Upstream {
         pb::comments_client::CommentsClient::new(self.channel.clone())
     }
 
+    fn update_requests(&self) -> pb::update_requests_client::UpdateRequestsClient<Channel> {
+        pb::update_requests_client::UpdateRequestsClient::new(self.channel.clone())
+    }
+
     fn disruptions(&self) -> pb::disruptions_client::DisruptionsClient<Channel> {
         pb::disruptions_client::DisruptionsClient::new(self.channel.clone())
     }
@@ -181,6 +185,15 @@ impl Upstream {
             }
             Method::WithdrawComment => vec![Record::Comment(
                 self.comments().withdraw_comment(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::RequestUpdate => vec![Record::UpdateRequest(
+                self.update_requests().request_update(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::AnswerUpdateRequest => vec![Record::UpdateRequest(
+                self.update_requests().answer_update_request(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::WithdrawUpdateRequest => vec![Record::UpdateRequest(
+                self.update_requests().withdraw_update_request(self.request(decode(bytes)?)).await?.into_inner(),
             )],
             Method::DeclareDisruption => vec![Record::Disruption(
                 self.disruptions().declare_disruption(self.request(decode(bytes)?)).await?.into_inner(),

@@ -262,6 +262,33 @@ pub fn update_ask_in(
     Some((ask?, text?))
 }
 
+/// A request for update as a response (or the feed) gave it, back in the
+/// domain's terms: how a party node holds the requests its replica knows,
+/// to apply the same rules to them (`cosx_domain::update_requests`). `None`,
+/// with the violations, when a part is unreadable.
+pub fn update_request_in(v: &mut Violations, r: &pb::UpdateRequest) -> Option<UpdateRequest> {
+    let id = resource_id(v, "name", &r.name, "updateRequests");
+    let requester = party_id(v, "requester".into(), &r.requester);
+    let addressee = party_id(v, "addressee".into(), &r.addressee);
+    let state = update_request_state_in(v, "state".into(), r.state);
+    let subject = match update_ask_in(v, &r.record, &r.missing_report, "")? {
+        (UpdateAsk::Record(record), _) => UpdateSubject::Record { record, version: r.record_version },
+        (UpdateAsk::MissingReport { month, tms, .. }, _) => UpdateSubject::MissingReport { month, tms },
+    };
+    Some(UpdateRequest {
+        id: id?,
+        requester: requester?,
+        addressee: addressee?,
+        subject,
+        text: (!r.text.is_empty()).then(|| r.text.clone()),
+        state: state?,
+        answer: (!r.answer.is_empty()).then(|| r.answer.clone()),
+        version: r.version,
+        create_time: time_in(&r.create_time),
+        update_time: time_in(&r.update_time),
+    })
+}
+
 /// A request for update for a response.
 pub fn update_request_out(r: &UpdateRequest) -> pb::UpdateRequest {
     let (record, record_version, missing_report) = match &r.subject {

@@ -289,6 +289,9 @@ fn decode_answer(method: Method, bytes: &[u8]) -> Result<Record, Status> {
         Method::AddComment | Method::EditComment | Method::WithdrawComment => {
             Record::Comment(pb::Comment::decode(bytes).map_err(bad_message)?)
         }
+        Method::RequestUpdate | Method::AnswerUpdateRequest | Method::WithdrawUpdateRequest => {
+            Record::UpdateRequest(pb::UpdateRequest::decode(bytes).map_err(bad_message)?)
+        }
         Method::DeclareDisruption | Method::UpdateDisruption | Method::ResolveDisruption => {
             Record::Disruption(pb::Disruption::decode(bytes).map_err(bad_message)?)
         }
@@ -373,6 +376,8 @@ fn sees(sight: &Sight, record: &Record) -> bool {
         Record::Comment(_) => true,
         // The notice's own rule (its provider, the owners it affected, coordinators).
         Record::Disruption(d) => cosx_edge::convert::disruption_in(&mut v, d).is_some_and(|d| d.visible_to(me)),
+        // The request's own rule (its requester, its addressee, coordinators).
+        Record::UpdateRequest(r) => cosx_edge::convert::update_request_in(&mut v, r).is_some_and(|r| r.visible_to(me)),
     }
 }
 
@@ -403,6 +408,7 @@ mod export;
 mod feed;
 mod passthrough;
 mod quotes;
+mod update_requests;
 
 pub use comments::NodeComments;
 pub use disruptions::NodeDisruptions;
@@ -410,5 +416,6 @@ pub use exceptions::NodeExceptions;
 pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
-pub use passthrough::{NodeAllocation, NodeRegistry, NodeSignals, NodeUpdateRequests};
+pub use passthrough::{NodeAllocation, NodeRegistry, NodeSignals};
 pub use quotes::NodeQuotes;
+pub use update_requests::NodeUpdateRequests;

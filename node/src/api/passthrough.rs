@@ -1,4 +1,4 @@
-//! Registry, Signals, Allocation and requests for update at a node: parties read from the replica; everything the coordinator computes, and requests for update (which name records and reports only the coordinator holds), are passed straight through.
+//! Registry, Signals and Allocation at a node: parties read from the replica; everything the coordinator computes is passed straight through.
 //!
 //! Thin handlers: parsing and the write and visibility rules are the
 //! edge's and the domain's; never a rule of its own.
@@ -128,48 +128,5 @@ impl pb::allocation_server::Allocation for NodeAllocation {
         request: Request<pb::CommitAllocationRequest>,
     ) -> Result<Response<pb::CommitAllocationResponse>, Status> {
         pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, commit)
-    }
-}
-
-/// Requests for update at a node: passed through to the coordinator.
-pub struct NodeUpdateRequests(pub Arc<Node>);
-
-type UpdateRequestsUpstream = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
-
-#[tonic::async_trait]
-impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
-    async fn request_update(
-        &self,
-        request: Request<pb::RequestUpdateRequest>,
-    ) -> Result<Response<pb::UpdateRequest>, Status> {
-        pass_through!(self, request, UpdateRequestsUpstream, request_update)
-    }
-
-    async fn get_update_request(
-        &self,
-        request: Request<pb::GetUpdateRequestRequest>,
-    ) -> Result<Response<pb::UpdateRequest>, Status> {
-        pass_through!(self, request, UpdateRequestsUpstream, get_update_request)
-    }
-
-    async fn list_update_requests(
-        &self,
-        request: Request<pb::ListUpdateRequestsRequest>,
-    ) -> Result<Response<pb::ListUpdateRequestsResponse>, Status> {
-        pass_through!(self, request, UpdateRequestsUpstream, list_update_requests)
-    }
-
-    async fn answer_update_request(
-        &self,
-        request: Request<pb::AnswerUpdateRequestRequest>,
-    ) -> Result<Response<pb::UpdateRequest>, Status> {
-        pass_through!(self, request, UpdateRequestsUpstream, answer_update_request)
-    }
-
-    async fn withdraw_update_request(
-        &self,
-        request: Request<pb::WithdrawUpdateRequestRequest>,
-    ) -> Result<Response<pb::UpdateRequest>, Status> {
-        pass_through!(self, request, UpdateRequestsUpstream, withdraw_update_request)
     }
 }

@@ -47,6 +47,12 @@ pub enum Method {
     EditComment,
     /// `Comments.WithdrawComment`.
     WithdrawComment,
+    /// `UpdateRequests.RequestUpdate` (of a record).
+    RequestUpdate,
+    /// `UpdateRequests.AnswerUpdateRequest`.
+    AnswerUpdateRequest,
+    /// `UpdateRequests.WithdrawUpdateRequest`.
+    WithdrawUpdateRequest,
     /// `Disruptions.DeclareDisruption`.
     DeclareDisruption,
     /// `Disruptions.UpdateDisruption`.
@@ -56,7 +62,7 @@ pub enum Method {
 }
 
 impl Method {
-    const ALL: [Method; 19] = [
+    const ALL: [Method; 22] = [
         Method::CreateRepairOrder,
         Method::TransitionRepairOrder,
         Method::SplitRepairOrder,
@@ -73,6 +79,9 @@ impl Method {
         Method::AddComment,
         Method::EditComment,
         Method::WithdrawComment,
+        Method::RequestUpdate,
+        Method::AnswerUpdateRequest,
+        Method::WithdrawUpdateRequest,
         Method::DeclareDisruption,
         Method::UpdateDisruption,
         Method::ResolveDisruption,
@@ -97,6 +106,9 @@ impl Method {
             Method::AddComment => "AddComment",
             Method::EditComment => "EditComment",
             Method::WithdrawComment => "WithdrawComment",
+            Method::RequestUpdate => "RequestUpdate",
+            Method::AnswerUpdateRequest => "AnswerUpdateRequest",
+            Method::WithdrawUpdateRequest => "WithdrawUpdateRequest",
             Method::DeclareDisruption => "DeclareDisruption",
             Method::UpdateDisruption => "UpdateDisruption",
             Method::ResolveDisruption => "ResolveDisruption",
@@ -136,6 +148,10 @@ pub enum Record {
     /// A disruption notice (`disruptions/{id}`): replicated so its
     /// provider's node updates and resolves it with the coordinator's rules.
     Disruption(pb::Disruption),
+    /// A request for update (`updateRequests/{id}`): replicated so its
+    /// addressee's node answers it, and its requester's withdraws it, with
+    /// the coordinator's rules.
+    UpdateRequest(pb::UpdateRequest),
 }
 
 /// Record kinds as stored in `replica.kind`.
@@ -159,6 +175,8 @@ pub enum Kind {
     Comment,
     /// Disruption notices.
     Disruption,
+    /// Requests for update.
+    UpdateRequest,
 }
 
 impl Kind {
@@ -173,6 +191,7 @@ impl Kind {
             Kind::Quote => "quote",
             Kind::Comment => "comment",
             Kind::Disruption => "disruption",
+            Kind::UpdateRequest => "update_request",
         }
     }
 
@@ -187,6 +206,7 @@ impl Kind {
             Kind::Quote,
             Kind::Comment,
             Kind::Disruption,
+            Kind::UpdateRequest,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -207,6 +227,7 @@ impl Record {
             Record::Quote(r) => &r.name,
             Record::Comment(r) => &r.name,
             Record::Disruption(r) => &r.name,
+            Record::UpdateRequest(r) => &r.name,
         }
     }
 
@@ -222,6 +243,7 @@ impl Record {
             Record::Quote(_) => Kind::Quote,
             Record::Comment(_) => Kind::Comment,
             Record::Disruption(_) => Kind::Disruption,
+            Record::UpdateRequest(_) => Kind::UpdateRequest,
         }
     }
 
@@ -237,6 +259,7 @@ impl Record {
             Record::Quote(r) => r.version,
             Record::Comment(r) => r.version,
             Record::Disruption(r) => r.version,
+            Record::UpdateRequest(r) => r.version,
         }
     }
 
@@ -252,6 +275,7 @@ impl Record {
             Record::Quote(r) => r.encode_to_vec(),
             Record::Comment(r) => r.encode_to_vec(),
             Record::Disruption(r) => r.encode_to_vec(),
+            Record::UpdateRequest(r) => r.encode_to_vec(),
         }
     }
 
@@ -267,6 +291,7 @@ impl Record {
             Kind::Quote => Record::Quote(pb::Quote::decode(bytes).map_err(bad)?),
             Kind::Comment => Record::Comment(pb::Comment::decode(bytes).map_err(bad)?),
             Kind::Disruption => Record::Disruption(pb::Disruption::decode(bytes).map_err(bad)?),
+            Kind::UpdateRequest => Record::UpdateRequest(pb::UpdateRequest::decode(bytes).map_err(bad)?),
         })
     }
 
@@ -281,13 +306,11 @@ impl Record {
             Some(Subject::Party(r)) => vec![Record::Party(r.clone())],
             // Alerts are events, not records: the node keeps them in its event log only.
             Some(Subject::BottleneckAlert(_) | Subject::BalanceAlert(_)) | None => vec![],
-            // A quote, a comment or a disruption the party may see.
+            // A quote, a comment, a disruption or a request for update the party may see.
             Some(Subject::Quote(r)) => vec![Record::Quote(r.clone())],
             Some(Subject::Comment(r)) => vec![Record::Comment(r.clone())],
             Some(Subject::Disruption(r)) => vec![Record::Disruption(r.clone())],
-            // Requests for update are passed through to the coordinator, not
-            // replicated: their events stay in the log only.
-            Some(Subject::UpdateRequest(_)) => vec![],
+            Some(Subject::UpdateRequest(r)) => vec![Record::UpdateRequest(r.clone())],
         };
         out.extend(event.split_parts.iter().cloned().map(Record::RepairOrder));
         // REPAIR_EXCEPTION_*: the exception raised or answered (the order is the subject).
@@ -351,14 +374,15 @@ impl View {
             Record::CapacityOffer(r) => r.sync = sync,
             Record::AvailabilityReport(r) => r.sync = sync,
             Record::AvailabilityTarget(r) => r.sync = sync,
-            // Exceptions, quotes, comments and disruptions carry no sync
+            // Exceptions and the rest of the conversation carry no sync
             // status: a refused write of theirs shows in `Node.ListWrites`
             // (and an exception's on the order it was about).
             Record::Party(_)
             | Record::RepairException(_)
             | Record::Quote(_)
             | Record::Comment(_)
-            | Record::Disruption(_) => {}
+            | Record::Disruption(_)
+            | Record::UpdateRequest(_) => {}
         }
         record
     }

@@ -968,6 +968,7 @@ async fn a_node_restarted_after_forgetting_delivered_writes_still_delivers_what_
 type Quotes = pb::quotes_client::QuotesClient<Channel>;
 type Comments = pb::comments_client::CommentsClient<Channel>;
 type Disruptions = pb::disruptions_client::DisruptionsClient<Channel>;
+type Updates = pb::update_requests_client::UpdateRequestsClient<Channel>;
 
 use super::quotes::fields;
 
@@ -1028,6 +1029,7 @@ async fn events_of(ex: &TestExchange, kind: pb::EventKind) -> anyhow::Result<Vec
             Some(Subject::Quote(q)) => q.name.clone(),
             Some(Subject::Comment(c)) => c.name.clone(),
             Some(Subject::Disruption(d)) => d.name.clone(),
+            Some(Subject::UpdateRequest(u)) => u.name.clone(),
             _ => String::new(),
         });
     }
@@ -1039,7 +1041,7 @@ async fn order_at(client: &mut Exchange, name: &str) -> Result<pb::RepairOrder, 
 }
 
 #[tokio::test]
-async fn a_providers_node_queues_its_quote_a_comment_and_a_disruption_while_cut_off_and_each_arrives_once()
+async fn a_providers_node_queues_its_quote_a_comment_a_disruption_and_an_update_request_cut_off_each_arriving_once()
 -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let offer = ex
@@ -1132,6 +1134,23 @@ async fn a_providers_node_queues_its_quote_a_comment_and_a_disruption_while_cut_
         request_id: "d-others".into(),
     };
     assert_eq!(refusal(local_disruptions.resolve_disruption(others).await).0, tonic::Code::NotFound);
+    let ask_update = |record: &str, request_id: &str| pb::RequestUpdateRequest {
+        record: record.into(),
+        missing_report: None,
+        text: "Is the serial right?".into(),
+        request_id: request_id.into(),
+    };
+    let mut local_updates = Updates::new(ex.node_channel(&node).await?);
+    let unseen = refusal(local_updates.request_update(ask_update(&hidden.name, "u-hidden")).await);
+    assert_eq!(unseen.0, tonic::Code::NotFound, "{unseen:?}");
+    let missing = pb::RequestUpdateRequest {
+        record: String::new(),
+        missing_report: Some(pb::MissingReport { party: party::USAF.into(), month: "2026-01".into(), tms: vec![] }),
+        text: String::new(),
+        request_id: "u-missing".into(),
+    };
+    let not_j4 = refusal(local_updates.request_update(missing).await);
+    assert_eq!(not_j4.0, tonic::Code::PermissionDenied, "only a coordinator asks for a missing report: {not_j4:?}");
     assert_eq!(node.status().await?.queued_writes, 0, "nothing refused is queued");
 
     // Cut off, MHI quotes, comments and declares at its node: each answered once queued.
@@ -1151,7 +1170,9 @@ async fn a_providers_node_queues_its_quote_a_comment_and_a_disruption_while_cut_
     assert_eq!(said.author, party::MHI);
     let declared = local_disruptions.declare_disruption(notice(&site, "notice-at-node")).await?.into_inner();
     assert_eq!((declared.provider.as_str(), declared.state()), (party::MHI, pb::DisruptionState::Active));
-    assert_eq!(node.status().await?.queued_writes, 3);
+    let update = local_updates.request_update(ask_update(&asked_order.name, "update-at-node")).await?.into_inner();
+    assert_eq!((update.addressee.as_str(), update.record_version), (party::USAF, shown.version));
+    assert_eq!(node.status().await?.queued_writes, 4);
     // The quote shows the order still to MHI's node, cut off.
     assert!(order_at(&mut local, &asked_order.name).await.is_ok());
 
@@ -1174,6 +1195,14 @@ async fn a_providers_node_queues_its_quote_a_comment_and_a_disruption_while_cut_
     assert_eq!(notices.disruptions[0].site, site);
     assert_eq!(events_of(&ex, pb::EventKind::QuoteSubmitted).await?, vec![asked.name.clone()], "once");
     assert_eq!(events_of(&ex, pb::EventKind::CommentAdded).await?, vec![comments[0].name.clone()], "once");
+    let updates = Updates::new(ex.channel(party::USAF).await?)
+        .list_update_requests(pb::ListUpdateRequestsRequest::default())
+        .await?
+        .into_inner()
+        .update_requests;
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!((updates[0].requester.as_str(), updates[0].record.as_str()), (party::MHI, asked_order.name.as_str()));
+    assert_eq!(events_of(&ex, pb::EventKind::UpdateRequested).await?, vec![updates[0].name.clone()], "once");
     assert_eq!(
         events_of(&ex, pb::EventKind::DisruptionDeclared).await?,
         vec![notices.disruptions[0].name.clone()],
