@@ -145,7 +145,8 @@ impl Coordinator {
             (self.provider_sites(caller.id()).await?, mine.iter().filter(|d| d.draft.site == draft.site).count())
         };
         rules::check_declare(&caller.party, &draft, &sites, active).map_err(|e| disruption_error("disruption", e))?;
-        let mut d = Disruption::declared(format!("{}.{}", caller.id(), new_id()), draft, now());
+        let name = cosx_domain::records::named_by_request(caller.id(), &key.request_id, new_id);
+        let mut d = Disruption::declared(format!("{}.{name}", caller.id()), draft, now());
         d.affected_parties = self.affected_parties(&d).await?;
         self.commit_disruption(caller, key, d, None, "DISRUPTION_DECLARED").await
     }

@@ -107,7 +107,8 @@ impl Coordinator {
                 (party, UpdateSubject::MissingReport { month, tms })
             }
         };
-        let request = UpdateRequest::asked(new_id(), caller.id().clone(), addressee, subject, text, now());
+        let id = cosx_domain::records::named_by_request(caller.id(), &key.request_id, new_id);
+        let request = UpdateRequest::asked(id, caller.id().clone(), addressee, subject, text, now());
         let change = request_change(&request, None, "UPDATE_REQUESTED")?;
         Ok(self.commit(caller, key, change, &request).await?.unwrap_or(request))
     }

@@ -9,9 +9,9 @@
 //! coordinator's `may_see`), so a comment on a record the party cannot see
 //! is NOT_FOUND here as it is there, and nothing is queued. A demand cell
 //! is no record the replica holds: its rule (`DemandCell::visible_to`,
-//! coordinators) is applied to the node's party. The node names a new
-//! comment provisionally; the coordinator names it, and its answer
-//! replaces the node's (as for a raised exception). What the coordinator
+//! coordinators) is applied to the node's party. A new comment is named
+//! from its request id (`records::named_by_request`), as the coordinator
+//! names it. What the coordinator
 //! refuses shows in `Node.ListWrites`.
 //!
 //! Thin handlers: never a rule of their own.
@@ -90,7 +90,9 @@ impl pb::comments_server::Comments for NodeComments {
         let body = comment_content_in(&mut v, "content", &r.content);
         let (record, body) = valid(v, record.zip(body))?;
         self.check_record(&record, &record.name()).await?;
-        let comment = local::added_comment(record.clone(), &new_id(), &n.party, body, Utc::now());
+        // Named as the coordinator will name it, from the request id that travels with it.
+        let name = cosx_domain::records::named_by_request(&n.party, &request_id, new_id);
+        let comment = local::added_comment(record.clone(), &name, &n.party, body, Utc::now());
         let subject = comment.name.clone();
         let up = pb::AddCommentRequest { request_id: request_id.clone(), ..r };
         let added = n

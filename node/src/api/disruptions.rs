@@ -8,9 +8,9 @@
 //! Whom a notice strands (and so who may see it besides its provider and
 //! coordinators) is the coordinator's to find: it holds every party's
 //! orders, the node only its own party's. A notice the node accepts
-//! therefore affects no one until the coordinator answers; its answer (and
-//! its name for a new notice, which the node names provisionally) replaces
-//! the node's. What the coordinator refuses shows in `Node.ListWrites`.
+//! therefore affects no one until the coordinator answers, whose answer
+//! replaces the node's. A new notice is named from its request id
+//! (`records::named_by_request`), as the coordinator names it. What the coordinator refuses shows in `Node.ListWrites`.
 //!
 //! Thin handlers: never a rule of their own.
 
@@ -96,7 +96,9 @@ impl pb::disruptions_server::Disruptions for NodeDisruptions {
             Record::CapacityOffer(o) => Some(o),
             _ => None,
         });
-        let subject = format!("disruptions/{}.{}", n.party, new_id());
+        // Named as the coordinator will name it, from the request id that travels with it.
+        let name = cosx_domain::records::named_by_request(&n.party, &request_id, new_id);
+        let subject = format!("disruptions/{}.{name}", n.party);
         let up = pb::DeclareDisruptionRequest { request_id: request_id.clone(), ..r };
         let declared = n
             .write_related(&request_id, &hash, Some(&subject), Some("disruptions/"), |current, related| {

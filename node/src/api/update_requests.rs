@@ -11,8 +11,8 @@
 //! through (UNAVAILABLE while the link is down): whether the report has
 //! arrived is judged on every report of that party, which only the
 //! coordinator is sure to hold; anyone else is refused at the node by the
-//! same rule as there. The node names a new request provisionally; the
-//! coordinator's answer replaces it. What the coordinator refuses shows in
+//! same rule as there. A new request is named from its request id
+//! (`records::named_by_request`), as the coordinator names it. What the coordinator refuses shows in
 //! `Node.ListWrites`.
 //!
 //! Thin handlers: never a rule of their own.
@@ -107,7 +107,9 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         let held = n.view(name.clone()).await.map_err(|_| missing(&name))?;
         let (owner, version) = owner_and_version(&held.record).ok_or_else(|| missing(&name))?;
         let owner = PartyId::parse(owner).map_err(|e| Status::failed_precondition(format!("{name}: owner {e}")))?;
-        let asked = local::requested_update(new_id(), &n.party, owner, record.clone(), version, text, Utc::now())?;
+        // Named as the coordinator will name it, from the request id that travels with it.
+        let id = cosx_domain::records::named_by_request(&n.party, &request_id, new_id);
+        let asked = local::requested_update(id, &n.party, owner, record.clone(), version, text, Utc::now())?;
         let subject = asked.name.clone();
         let up = pb::RequestUpdateRequest { request_id: request_id.clone(), ..r };
         let done = n

@@ -1189,10 +1189,14 @@ async fn a_providers_node_queues_its_quote_a_comment_a_disruption_and_an_update_
         .into_inner()
         .comments;
     assert_eq!(comments.len(), 1, "{comments:?}");
+    assert_eq!(comments[0].name, said.name, "the node named it as the coordinator did");
     assert_eq!(comments[0].content.as_ref().map(|c| c.text.as_str()), Some("Slot free from the 3rd."));
     let notices = direct_disruptions.list_disruptions(pb::ListDisruptionsRequest::default()).await?.into_inner();
     assert_eq!(notices.disruptions.len(), 1, "{notices:?}");
-    assert_eq!(notices.disruptions[0].site, site);
+    assert_eq!(
+        (notices.disruptions[0].site.as_str(), notices.disruptions[0].name.as_str()),
+        (site.as_str(), declared.name.as_str())
+    );
     assert_eq!(events_of(&ex, pb::EventKind::QuoteSubmitted).await?, vec![asked.name.clone()], "once");
     assert_eq!(events_of(&ex, pb::EventKind::CommentAdded).await?, vec![comments[0].name.clone()], "once");
     let updates = Updates::new(ex.channel(party::USAF).await?)
@@ -1201,6 +1205,7 @@ async fn a_providers_node_queues_its_quote_a_comment_a_disruption_and_an_update_
         .into_inner()
         .update_requests;
     assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0].name, update.name);
     assert_eq!((updates[0].requester.as_str(), updates[0].record.as_str()), (party::MHI, asked_order.name.as_str()));
     assert_eq!(events_of(&ex, pb::EventKind::UpdateRequested).await?, vec![updates[0].name.clone()], "once");
     assert_eq!(
