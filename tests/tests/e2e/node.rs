@@ -1297,3 +1297,149 @@ async fn an_owners_node_asks_for_and_accepts_a_quote_cut_off_and_the_order_is_pr
     assert_eq!(accepted.len(), 1, "accepted once: {accepted:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_node_edits_withdraws_updates_resolves_and_answers_cut_off_by_the_same_rules_and_forwards_each_once()
+-> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    // MHI's offer, released to the Air Force (which comments on it and asks for a newer version).
+    let mut released = capacity_offer(party::MHI);
+    released.releasability = Some(pb::Releasability { party_ids: vec![party::USAF.into()], nations: vec![] });
+    let offer = ex
+        .exchange(party::MHI)
+        .await?
+        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(released), ..Default::default() })
+        .await?
+        .into_inner();
+    let site = offer.site.clone().unwrap_or_default().name;
+    let (mut mhi_comments, mut usaf_comments) =
+        (Comments::new(ex.channel(party::MHI).await?), Comments::new(ex.channel(party::USAF).await?));
+    let mine = mhi_comments.add_comment(comment(&offer.name, "Surge possible in May.", "")).await?.into_inner();
+    let theirs = usaf_comments.add_comment(comment(&offer.name, "Is May firm?", "")).await?.into_inner();
+    let mut mhi_disruptions = Disruptions::new(ex.channel(party::MHI).await?);
+    let notice = mhi_disruptions.declare_disruption(notice(&site, "")).await?.into_inner();
+    let asked = Updates::new(ex.channel(party::USAF).await?)
+        .request_update(pb::RequestUpdateRequest {
+            record: offer.name.clone(),
+            missing_report: None,
+            text: "Please extend the validity.".into(),
+            request_id: String::new(),
+        })
+        .await?
+        .into_inner();
+    let proxy = LinkProxy::start(ex.addr(), 43).await?;
+    let node = ex.start_node_via(party::MHI, proxy.addr).await?;
+    settle(&ex, &node).await?;
+    let mut local_comments = Comments::new(ex.node_channel(&node).await?);
+    let mut local_disruptions = Disruptions::new(ex.node_channel(&node).await?);
+    let mut local_updates = Updates::new(ex.node_channel(&node).await?);
+
+    proxy.down();
+    let content = |text: &str| {
+        Some(pb::CommentContent {
+            comment_type: pb::CommentType::Warning as i32,
+            reference_dates: vec![],
+            text: text.into(),
+        })
+    };
+    // Another party's comment, a notice moved to another site, a request it did not make: refused, nothing queued.
+    let edit_theirs = pb::EditCommentRequest {
+        name: theirs.name.clone(),
+        content: content("May is firm."),
+        version: theirs.version,
+        request_id: "edit-theirs".into(),
+    };
+    let at_node = refusal(local_comments.edit_comment(edit_theirs.clone()).await);
+    assert_eq!(at_node.0, tonic::Code::PermissionDenied, "{at_node:?}");
+    assert_eq!(at_node, refusal(mhi_comments.edit_comment(edit_theirs).await), "as the coordinator refuses it");
+    let moved = pb::UpdateDisruptionRequest {
+        disruption: Some(pb::Disruption { site: "Nagoya".into(), ..notice.clone() }),
+        request_id: "moved".into(),
+    };
+    let err = local_disruptions.update_disruption(moved).await.expect_err("refused");
+    assert_eq!(fields(&err), vec!["disruption.site".to_owned()], "{err:?}");
+    let withdraw_theirs =
+        pb::WithdrawUpdateRequestRequest { name: asked.name.clone(), version: asked.version, request_id: "w".into() };
+    assert_eq!(refusal(local_updates.withdraw_update_request(withdraw_theirs).await).0, tonic::Code::PermissionDenied);
+    assert_eq!(node.status().await?.queued_writes, 0, "nothing refused is queued");
+
+    // Its own: edited then withdrawn, the notice updated then resolved, the request answered.
+    let edited = local_comments
+        .edit_comment(pb::EditCommentRequest {
+            name: mine.name.clone(),
+            content: content("Surge possible from mid-May."),
+            version: mine.version,
+            request_id: "edit-mine".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!((edited.version, edited.earlier_versions.len()), (2, 1));
+    let withdrawn = local_comments
+        .withdraw_comment(pb::WithdrawCommentRequest {
+            name: mine.name.clone(),
+            version: edited.version,
+            request_id: "withdraw-mine".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!((withdrawn.state(), withdrawn.version), (pb::CommentState::Withdrawn, 3));
+    let updated = local_disruptions
+        .update_disruption(pb::UpdateDisruptionRequest {
+            disruption: Some(pb::Disruption { capacity_reduction_percent: 80, ..notice.clone() }),
+            request_id: "update-notice".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!((updated.version, updated.capacity_reduction_percent), (2, 80));
+    let resolved = local_disruptions
+        .resolve_disruption(pb::ResolveDisruptionRequest {
+            name: notice.name.clone(),
+            resolution: "Roof repaired.".into(),
+            version: updated.version,
+            request_id: "resolve-notice".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!((resolved.state(), resolved.version), (pb::DisruptionState::Resolved, 3));
+    let answered = local_updates
+        .answer_update_request(pb::AnswerUpdateRequestRequest {
+            name: asked.name.clone(),
+            answer: "A new version follows in June.".into(),
+            version: asked.version,
+            request_id: "answer-update".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(answered.state(), pb::UpdateRequestState::Answered);
+    assert_eq!(node.status().await?.queued_writes, 5);
+
+    proxy.up();
+    let status = settle(&ex, &node).await?;
+    assert_eq!((status.rejected_writes, status.queued_writes), (0, 0), "{status:?}");
+    let there = mhi_comments.get_comment(pb::GetCommentRequest { name: mine.name.clone() }).await?.into_inner();
+    assert_eq!((there.state(), there.version), (pb::CommentState::Withdrawn, 3));
+    let there = mhi_disruptions.get_disruption(pb::GetDisruptionRequest { name: notice.name.clone() }).await?;
+    let there = there.into_inner();
+    assert_eq!(
+        (there.state(), there.version, there.capacity_reduction_percent),
+        (pb::DisruptionState::Resolved, 3, 80)
+    );
+    let there = Updates::new(ex.channel(party::USAF).await?)
+        .get_update_request(pb::GetUpdateRequestRequest { name: asked.name.clone() })
+        .await?
+        .into_inner();
+    assert_eq!(
+        (there.state(), there.answer.as_str()),
+        (pb::UpdateRequestState::Answered, "A new version follows in June.")
+    );
+    for (kind, name) in [
+        (pb::EventKind::CommentEdited, &mine.name),
+        (pb::EventKind::CommentWithdrawn, &mine.name),
+        (pb::EventKind::DisruptionUpdated, &notice.name),
+        (pb::EventKind::DisruptionResolved, &notice.name),
+        (pb::EventKind::UpdateRequestAnswered, &asked.name),
+    ] {
+        assert_eq!(events_of(&ex, kind).await?, vec![name.clone()], "{kind:?} once");
+    }
+    Ok(())
+}
