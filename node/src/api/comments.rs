@@ -11,8 +11,8 @@
 //! is no record the replica holds: its rule (`DemandCell::visible_to`,
 //! coordinators) is applied to the node's party. A new comment is named
 //! from its request id (`records::named_by_request`), as the coordinator
-//! names it. What the coordinator
-//! refuses shows in `Node.ListWrites`.
+//! names it. What the coordinator refuses shows in `Node.ListWrites` (and,
+//! for a new comment, on the commented record it was ordered after).
 //!
 //! Thin handlers: never a rule of their own.
 

@@ -10,7 +10,8 @@
 //! orders, the node only its own party's. A notice the node accepts
 //! therefore affects no one until the coordinator answers, whose answer
 //! replaces the node's. A new notice is named from its request id
-//! (`records::named_by_request`), as the coordinator names it. What the coordinator refuses shows in `Node.ListWrites`.
+//! (`records::named_by_request`), as the coordinator names it. What the
+//! coordinator refuses shows in `Node.ListWrites`.
 //!
 //! Thin handlers: never a rule of their own.
 

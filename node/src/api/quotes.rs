@@ -12,7 +12,8 @@
 //! order. A request that asks every eligible provider (`all_eligible`)
 //! names no one the node could check or queue a quote for, so it passes
 //! through (UNAVAILABLE while the link is down). What the coordinator
-//! refuses shows in `Node.ListWrites` (and on the order, for an acceptance).
+//! refuses shows in `Node.ListWrites` and on the order (a request and an
+//! acceptance are ordered after the node's earlier writes to it).
 //!
 //! Thin handlers: never a rule of their own.
 

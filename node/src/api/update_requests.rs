@@ -12,8 +12,9 @@
 //! arrived is judged on every report of that party, which only the
 //! coordinator is sure to hold; anyone else is refused at the node by the
 //! same rule as there. A new request is named from its request id
-//! (`records::named_by_request`), as the coordinator names it. What the coordinator refuses shows in
-//! `Node.ListWrites`.
+//! (`records::named_by_request`), as the coordinator names it. What the
+//! coordinator refuses shows in `Node.ListWrites` (and, for a new request,
+//! on the record it was ordered after).
 //!
 //! Thin handlers: never a rule of their own.
 
