@@ -55,6 +55,8 @@ pub(crate) async fn quotes_before_an_order(demo: &Demo, owner: &str, tms: &str, 
         .into_inner()
         .quotes;
     let estimate = estimate_cents(&order);
+    // Each provider answers at its own node, from the quote its replica holds.
+    demo.settle().await?;
     let mut answered = Vec::new();
     for (i, q) in asked.iter().enumerate().filter(|(_, q)| q.provider != CUT_OFF) {
         // Each provider prices the work its own way: within 15 % of the estimate.
@@ -83,6 +85,8 @@ pub(crate) async fn quotes_before_an_order(demo: &Demo, owner: &str, tms: &str, 
         println!("  {owner} asked for quotes on {}: no eligible provider could quote", order.name);
         return Ok(());
     };
+    // The providers' nodes queued their quotes; the owner's node accepts from its replica.
+    demo.settle().await?;
     quotes
         .accept_quote(pb::AcceptQuoteRequest {
             name: best.name.clone(),
@@ -182,6 +186,8 @@ pub(crate) async fn a_typhoon_strands_work(demo: &Demo, month: &Month) -> anyhow
         .await
         .context("typhoon: declare")?
         .into_inner();
+    // The provider's node queued it (named as the coordinator names it); the re-plan is the coordinator's.
+    demo.settle().await?;
     println!(
         "  !! typhoon: {TYPHOON_PROVIDER} declared a disruption at {site}: closed (all of its capacity lost) {} to {}",
         declared.start_date, declared.expected_end_date

@@ -462,6 +462,43 @@ pub fn check_declare(
     Ok(())
 }
 
+impl Disruption {
+    /// A notice just declared as `id` (`{PROVIDER}.{name}`), affecting no
+    /// one yet: who it strands is the coordinator's to find (it holds the orders).
+    pub fn declared(id: String, draft: DisruptionDraft, time: DateTime<Utc>) -> Disruption {
+        Disruption {
+            id,
+            draft,
+            state: DisruptionState::Active,
+            resolution: None,
+            affected_parties: vec![],
+            version: 1,
+            create_time: time,
+            update_time: time,
+        }
+    }
+}
+
+/// What `existing` becomes when its provider changes it to `draft` at
+/// `time` (after [`check_update`]); whom it affects is found again by the
+/// coordinator.
+pub fn updated(mut existing: Disruption, draft: DisruptionDraft, time: DateTime<Utc>) -> Disruption {
+    existing.draft = draft;
+    existing.version += 1;
+    existing.update_time = time;
+    existing
+}
+
+/// What `existing` becomes when its provider resolves it, saying why
+/// (after [`check_resolve`]).
+pub fn resolved(mut existing: Disruption, resolution: String, time: DateTime<Utc>) -> Disruption {
+    existing.state = DisruptionState::Resolved;
+    existing.resolution = Some(resolution);
+    existing.version += 1;
+    existing.update_time = time;
+    existing
+}
+
 /// Whether `caller` may change `existing` into `draft`: its declarer, while
 /// it is active, at the same site.
 pub fn check_update(existing: &Disruption, caller: &PartyId, draft: &DisruptionDraft) -> Result<(), DisruptionError> {

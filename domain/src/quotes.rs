@@ -312,6 +312,25 @@ pub fn check_answer(
     Ok(())
 }
 
+/// What `quote` becomes when its provider answers (or revises) it with
+/// `terms` at `time` (after [`check_answer`]).
+pub fn answer(mut quote: Quote, terms: QuoteTerms, time: DateTime<Utc>) -> Quote {
+    quote.state = QuoteState::Quoted;
+    quote.terms = Some(terms);
+    quote.version += 1;
+    quote.update_time = time;
+    quote
+}
+
+/// What `quote` becomes when its owner accepts it at `time` (after
+/// [`check_accept`]).
+pub fn accepted(mut quote: Quote, time: DateTime<Utc>) -> Quote {
+    quote.state = QuoteState::Accepted;
+    quote.version += 1;
+    quote.update_time = time;
+    quote
+}
+
 /// Whether the order's originator may accept `quote` on `today`, and if so
 /// the lifecycle step it makes: the order PROPOSED to the quoting provider
 /// (the owner's acceptance of a final quote stands in for a coordinator's
@@ -346,7 +365,7 @@ pub fn closed_by<'q>(accepted: &Quote, quotes: &'q [Quote]) -> Vec<&'q Quote> {
     quotes
         .iter()
         .filter(|q| q.order_id == accepted.order_id && q.id != accepted.id)
-        .filter(|q| matches!(q.state, QuoteState::Requested | QuoteState::Quoted))
+        .filter(|q| releases_order(q))
         .collect()
 }
 
@@ -386,7 +405,7 @@ pub fn closed_by_step(to: RepairOrderState) -> Option<CloseReason> {
 pub fn close_open(order_id: &str, quotes: &[Quote], reason: CloseReason, time: DateTime<Utc>) -> Vec<Quote> {
     quotes
         .iter()
-        .filter(|q| q.order_id == order_id && matches!(q.state, QuoteState::Requested | QuoteState::Quoted))
+        .filter(|q| q.order_id == order_id && releases_order(q))
         .map(|q| close(q.clone(), reason, time))
         .collect()
 }
@@ -398,6 +417,16 @@ pub fn close(mut quote: Quote, reason: CloseReason, time: DateTime<Utc>) -> Quot
     quote.version += 1;
     quote.update_time = time;
     quote
+}
+
+/// Whether `quote` still releases its order to its provider: from the
+/// request until it is accepted or closed (the span in which the order's
+/// [`Releasability::asked_to_quote`] holds the provider, between
+/// [`asked_to_quote`] and [`no_longer_asked`]). A party node, which never
+/// sees the order's `asked_to_quote` (records show no one who else was
+/// asked), rebuilds its own party's entry from its own quotes with this.
+pub fn releases_order(quote: &Quote) -> bool {
+    matches!(quote.state, QuoteState::Requested | QuoteState::Quoted)
 }
 
 /// A provider asked to quote may read the order while its quote is open,
@@ -426,6 +455,14 @@ pub fn no_longer_asked<'p>(
         releasability.asked_to_quote.retain(|a| a != p);
     }
     releasability.asked_to_quote.len() != before
+}
+
+/// What an order proposed at a quote takes from it: its estimated cost
+/// becomes the quoted price. The one rule for both ways a quote turns into
+/// a proposal: its owner accepting it, and a coordinator committing an
+/// allocation that priced the order with it ([`usable_terms`]).
+pub fn price_at_quote(funding: &mut crate::records::Funding, terms: &QuoteTerms) {
+    funding.estimated_cost = Some(terms.price.clone());
 }
 
 /// The terms allocation may price an order with on `as_of`: those of a

@@ -11,6 +11,23 @@ use crate::vocab::*;
 /// The separator between the owner and the name it chose in a record id.
 pub const ID_NAMESPACE_SEPARATOR: char = '.';
 
+/// The name the exchange gives a record that `caller`'s request creates
+/// without naming it (a comment, a disruption notice, a request for
+/// update): derived from the caller and its request id when it gave one,
+/// so a party node, which forwards each write with its request id, names
+/// the record exactly as the coordinator will; `fresh()` otherwise. 32
+/// lowercase hex digits, like the exchange's own UUIDs. A request id is the
+/// caller's once ever (the coordinator keeps them), so no two records share one.
+pub fn named_by_request(caller: &PartyId, request_id: &str, fresh: impl FnOnce() -> String) -> String {
+    use sha2::Digest;
+    if request_id.is_empty() {
+        return fresh();
+    }
+    let digest =
+        sha2::Sha256::new().chain_update(caller.as_str()).chain_update([0]).chain_update(request_id).finalize();
+    hex::encode(&digest[..16])
+}
+
 /// The id of a record that `owner` creates under a name it chose: the name
 /// in the owner's own namespace, `{OWNER}.{name}`. `chosen` is the bare name
 /// (1-63 of a-z, 0-9 and `-`, starting with a letter or digit) or already

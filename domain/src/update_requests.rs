@@ -117,6 +117,35 @@ pub struct UpdateRequest {
     pub update_time: DateTime<Utc>,
 }
 
+/// The actor the coordinator acts as by itself: the requester of the
+/// requests its sweep raises (any coordinator may withdraw those).
+pub const SYSTEM_ACTOR: &str = "COSX-SIGNALS";
+
+impl UpdateRequest {
+    /// A new, open request by `requester` asking `addressee` for `subject`.
+    pub fn asked(
+        id: String,
+        requester: PartyId,
+        addressee: PartyId,
+        subject: UpdateSubject,
+        text: Option<String>,
+        time: DateTime<Utc>,
+    ) -> UpdateRequest {
+        UpdateRequest {
+            id,
+            requester,
+            addressee,
+            subject,
+            text,
+            state: UpdateRequestState::Open,
+            answer: None,
+            version: 1,
+            create_time: time,
+            update_time: time,
+        }
+    }
+}
+
 /// The id of the request the coordinator raises for `reporter`'s missing
 /// report of the month starting `month`: one per party and month, ever.
 pub fn missing_report_id(reporter: &PartyId, month: NaiveDate) -> String {

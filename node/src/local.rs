@@ -17,12 +17,20 @@ use cosx_domain::vocab::Money;
 use cosx_domain::{Action, AvailabilityReport, CapacityOffer, PartyId, RepairOrder, RepairOrderState, Violations};
 use cosx_proto::v1 as pb;
 
+use cosx_domain::Party;
+use cosx_domain::comments::{self, Comment, CommentBody, RecordRef};
+use cosx_domain::disruptions::{self, Disruption, DisruptionDraft, DisruptionState};
+use cosx_domain::quotes::{self, QuoteTerms};
+use cosx_domain::update_requests::{self, UpdateRequest, UpdateRequestState, UpdateSubject};
 use cosx_edge::convert::{
     availability_report_out, availability_target_out, capacity_offer_out, progress_in, progress_out, repair_order_out,
     state_in, state_out, timestamp,
 };
+use cosx_edge::convert::{comment_in, comment_out, disruption_in, disruption_out, quote_in, quote_out};
 use cosx_edge::convert::{exception_in, exception_out};
-use cosx_edge::error::{CoreError, exception_error, offer_change_error};
+use cosx_edge::convert::{update_request_in, update_request_out};
+use cosx_edge::error::update_request_error;
+use cosx_edge::error::{CoreError, comment_error, disruption_error, exception_error, offer_change_error, quote_error};
 
 type Result<T> = std::result::Result<T, CoreError>;
 
@@ -316,4 +324,226 @@ pub fn withdrawn_offer(
     next.version += 1;
     next.update_time = timestamp(time);
     Ok(next)
+}
+
+fn unreadable(name: &str, v: &Violations) -> CoreError {
+    CoreError::FailedPrecondition(format!("{name} is not readable at this node: {v}"))
+}
+
+/// `caller`'s answer (or revision) of `quote`, last read at `version`, on
+/// `order` (both as the replica holds them): the coordinator's rule
+/// (`quotes::check_answer`) and step (`quotes::answer`).
+pub fn submitted_quote(
+    order: &pb::RepairOrder,
+    quote: &pb::Quote,
+    caller: &PartyId,
+    version: i64,
+    terms: QuoteTerms,
+    time: DateTime<Utc>,
+) -> Result<pb::Quote> {
+    let mut v = Violations::new();
+    let current = quote_in(&mut v, quote).ok_or_else(|| unreadable(&quote.name, &v))?;
+    CoreError::check_version(&quote.name, current.version, version)?;
+    let (state, originator, provider) = order_parts(order)?;
+    let view = OrderView { state, originator: &originator, provider: provider.as_ref() };
+    quotes::check_answer(&current, view, caller, &terms, time.date_naive()).map_err(|e| quote_error(&quote.name, e))?;
+    Ok(quote_out(&quotes::answer(current, terms, time)))
+}
+
+/// A new comment `name` by `author` on `record` (whose visibility the
+/// caller has checked: a comment is seen as its record is).
+pub fn added_comment(
+    record: RecordRef,
+    name: &str,
+    author: &PartyId,
+    body: CommentBody,
+    time: DateTime<Utc>,
+) -> pb::Comment {
+    comment_out(&Comment::written(record, name, author, body, time))
+}
+
+/// `comment`, last read at `version`, edited by `caller` to `body`
+/// (`comments::edit`), or withdrawn when `body` is `None` (`comments::withdraw`).
+pub fn changed_comment(
+    comment: &pb::Comment,
+    caller: &PartyId,
+    version: i64,
+    body: Option<CommentBody>,
+    time: DateTime<Utc>,
+) -> Result<pb::Comment> {
+    let mut v = Violations::new();
+    let current = comment_in(&mut v, comment).ok_or_else(|| unreadable(&comment.name, &v))?;
+    CoreError::check_version(&comment.name, current.version, version)?;
+    let next = match body {
+        Some(body) => comments::edit(&current, caller, body, time),
+        None => comments::withdraw(&current, caller, time),
+    };
+    Ok(comment_out(&next.map_err(|e| comment_error(&comment.name, e))?))
+}
+
+/// A notice `me` declares as `id`: the coordinator's rule
+/// (`disruptions::check_declare`) over the sites of the party's own
+/// offers the replica holds (`offers`) and its active notices there
+/// (`known`). Whom it strands is the coordinator's to find: the node holds
+/// no other party's orders, so the notice affects no one until its answer.
+pub fn declared_disruption(
+    me: &Party,
+    id: String,
+    draft: DisruptionDraft,
+    offers: &[pb::CapacityOffer],
+    known: &[pb::Disruption],
+    time: DateTime<Utc>,
+) -> Result<pb::Disruption> {
+    let mut sites: Vec<String> = offers
+        .iter()
+        .filter(|o| o.provider == me.id.as_str())
+        .filter_map(|o| o.site.as_ref().map(|s| s.name.clone()))
+        .collect();
+    sites.sort();
+    sites.dedup();
+    let active = known
+        .iter()
+        .filter_map(|d| disruption_in(&mut Violations::new(), d))
+        .filter(|d| d.draft.provider == me.id && d.state == DisruptionState::Active && d.draft.site == draft.site)
+        .count();
+    disruptions::check_declare(me, &draft, &sites, active).map_err(|e| disruption_error("disruption", e))?;
+    Ok(disruption_out(&Disruption::declared(id, draft, time)))
+}
+
+/// `notice`, last read at `version`, changed by `caller` to `draft`
+/// (`disruptions::check_update`, `disruptions::updated`), or resolved
+/// with a reason when `draft` is `Err` (`check_resolve`, `resolved`).
+pub fn changed_disruption(
+    notice: &pb::Disruption,
+    caller: &PartyId,
+    version: i64,
+    change: std::result::Result<DisruptionDraft, String>,
+    time: DateTime<Utc>,
+) -> Result<pb::Disruption> {
+    let mut v = Violations::new();
+    let current = disruption_in(&mut v, notice).ok_or_else(|| unreadable(&notice.name, &v))?;
+    CoreError::check_version(&notice.name, current.version, version)?;
+    let next = match change {
+        Ok(draft) => {
+            disruptions::check_update(&current, caller, &draft).map(|()| disruptions::updated(current, draft, time))
+        }
+        Err(resolution) => {
+            disruptions::check_resolve(&current, caller).map(|()| disruptions::resolved(current, resolution, time))
+        }
+    };
+    Ok(disruption_out(&next.map_err(|e| disruption_error(&notice.name, e))?))
+}
+
+/// The quotes `caller` asks `providers` for on `order` (whose quotes the
+/// replica knows as `known`): the coordinator's rules
+/// (`quotes::check_request`, `quotes::request`) and names
+/// (`quotes::quote_id`). Whether each provider is eligible is the
+/// coordinator's to judge; it refuses the write if one is not.
+pub fn requested_quotes(
+    order: &pb::RepairOrder,
+    known: &[pb::Quote],
+    caller: &PartyId,
+    caller_is_coordinator: bool,
+    providers: &[PartyId],
+    time: DateTime<Utc>,
+) -> Result<Vec<pb::Quote>> {
+    let (state, originator, provider) = order_parts(order)?;
+    let view = OrderView { state, originator: &originator, provider: provider.as_ref() };
+    quotes::check_may_ask(view, caller, caller_is_coordinator).map_err(|e| quote_error(&order.name, e))?;
+    let id = order.name.trim_start_matches("repairOrders/");
+    let mut v = Violations::new();
+    let mut asked = Vec::with_capacity(providers.len());
+    for (i, p) in providers.iter().enumerate() {
+        let existing =
+            known.iter().filter_map(|q| quote_in(&mut Violations::new(), q)).find(|q| q.id == quotes::quote_id(id, p));
+        match quotes::check_request(view, caller, caller_is_coordinator, p, existing.as_ref(), time.date_naive()) {
+            Ok(()) => asked.push(quote_out(&quotes::request(
+                existing,
+                quotes::Quote::requested(id, &originator, p, caller, time),
+            ))),
+            Err(e) => v.add(format!("providers[{i}]"), format!("{p} {e}")),
+        }
+    }
+    if !v.is_empty() {
+        return Err(v.into());
+    }
+    Ok(asked)
+}
+
+/// `quote`, last read at `version`, accepted by `caller`, and `order`
+/// PROPOSED to its provider with the quoted price as its estimate: the
+/// coordinator's rules (`quotes::check_accept`, `quotes::price_at_quote`).
+/// Whether the provider may still be proposed the order (allocation's
+/// eligibility) is the coordinator's to judge; the other quotes on the
+/// order close there, each on its own provider's feed.
+pub fn accepted_quote(
+    order: &pb::RepairOrder,
+    quote: &pb::Quote,
+    caller: &PartyId,
+    version: i64,
+    time: DateTime<Utc>,
+) -> Result<(pb::Quote, pb::RepairOrder)> {
+    let mut v = Violations::new();
+    let current = quote_in(&mut v, quote).ok_or_else(|| unreadable(&quote.name, &v))?;
+    CoreError::check_version(&quote.name, current.version, version)?;
+    let (state, originator, provider) = order_parts(order)?;
+    let view = OrderView { state, originator: &originator, provider: provider.as_ref() };
+    let step =
+        quotes::check_accept(&current, view, caller, time.date_naive()).map_err(|e| quote_error(&quote.name, e))?;
+    let terms =
+        current.terms.clone().ok_or_else(|| CoreError::FailedPrecondition(format!("{} has no terms", quote.name)))?;
+    let mut next = stepped_on(order, time);
+    next.state = state_out(step.to);
+    next.provider = step.provider.map(|p| p.to_string()).unwrap_or_default();
+    let mut funding = cosx_domain::records::Funding {
+        source: None,
+        estimated_cost: money_in(&order.funding.as_ref().and_then(|f| f.estimated_cost.clone())),
+        actual_cost: None,
+        fmf_funded: false,
+        dsca_waiver_reference: None,
+    };
+    quotes::price_at_quote(&mut funding, &terms);
+    next.funding.get_or_insert_with(Default::default).estimated_cost =
+        funding.estimated_cost.map(|m| pb::Money { currency_code: m.currency, amount_minor: m.amount_minor });
+    Ok((quote_out(&quotes::accepted(current, time)), next))
+}
+
+/// The request `caller` makes of `owner` for a version of `record` newer
+/// than `version` (the record as the replica holds it, which the caller has
+/// read as the party may see it): the coordinator's rule
+/// (`update_requests::check_ask_record`). The node names it provisionally.
+pub fn requested_update(
+    id: String,
+    caller: &PartyId,
+    owner: PartyId,
+    record: RecordRef,
+    version: i64,
+    text: Option<String>,
+    time: DateTime<Utc>,
+) -> Result<pb::UpdateRequest> {
+    update_requests::check_ask_record(caller, &owner).map_err(|e| update_request_error(&record.name(), e))?;
+    let subject = UpdateSubject::Record { record, version };
+    Ok(update_request_out(&UpdateRequest::asked(id, caller.clone(), owner, subject, text, time)))
+}
+
+/// `request`, last read at `version`, answered by `caller` (`answer`:
+/// `update_requests::check_answer`) or withdrawn (`None`: `check_withdraw`).
+pub fn closed_update_request(
+    request: &pb::UpdateRequest,
+    caller: &PartyId,
+    caller_is_coordinator: bool,
+    version: i64,
+    answer: Option<String>,
+    time: DateTime<Utc>,
+) -> Result<pb::UpdateRequest> {
+    let mut v = Violations::new();
+    let current = update_request_in(&mut v, request).ok_or_else(|| unreadable(&request.name, &v))?;
+    CoreError::check_version(&request.name, current.version, version)?;
+    let checked = match &answer {
+        Some(_) => update_requests::check_answer(&current, caller),
+        None => update_requests::check_withdraw(&current, caller, caller_is_coordinator, update_requests::SYSTEM_ACTOR),
+    };
+    checked.map_err(|e| update_request_error(&request.name, e))?;
+    let state = if answer.is_some() { UpdateRequestState::Answered } else { UpdateRequestState::Withdrawn };
+    Ok(update_request_out(&current.closed(state, answer, time)))
 }

@@ -111,6 +111,22 @@ impl Upstream {
         pb::repair_exceptions_client::RepairExceptionsClient::new(self.channel.clone())
     }
 
+    fn quotes(&self) -> pb::quotes_client::QuotesClient<Channel> {
+        pb::quotes_client::QuotesClient::new(self.channel.clone())
+    }
+
+    fn comments(&self) -> pb::comments_client::CommentsClient<Channel> {
+        pb::comments_client::CommentsClient::new(self.channel.clone())
+    }
+
+    fn update_requests(&self) -> pb::update_requests_client::UpdateRequestsClient<Channel> {
+        pb::update_requests_client::UpdateRequestsClient::new(self.channel.clone())
+    }
+
+    fn disruptions(&self) -> pb::disruptions_client::DisruptionsClient<Channel> {
+        pb::disruptions_client::DisruptionsClient::new(self.channel.clone())
+    }
+
     /// Sends one outbox write; the records are what the coordinator answered.
     async fn send(&self, write: &Write) -> Result<Vec<Record>, Status> {
         fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, Status> {
@@ -149,6 +165,44 @@ impl Upstream {
             )],
             Method::AnswerException => vec![Record::RepairException(
                 self.exceptions().answer_exception(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::RequestQuotes => {
+                let done = self.quotes().request_quotes(self.request(decode(bytes)?)).await?.into_inner();
+                done.quotes.into_iter().map(Record::Quote).collect()
+            }
+            Method::SubmitQuote => {
+                vec![Record::Quote(self.quotes().submit_quote(self.request(decode(bytes)?)).await?.into_inner())]
+            }
+            Method::AcceptQuote => {
+                let done = self.quotes().accept_quote(self.request(decode(bytes)?)).await?.into_inner();
+                done.quote.map(Record::Quote).into_iter().chain(done.repair_order.map(Record::RepairOrder)).collect()
+            }
+            Method::AddComment => {
+                vec![Record::Comment(self.comments().add_comment(self.request(decode(bytes)?)).await?.into_inner())]
+            }
+            Method::EditComment => {
+                vec![Record::Comment(self.comments().edit_comment(self.request(decode(bytes)?)).await?.into_inner())]
+            }
+            Method::WithdrawComment => vec![Record::Comment(
+                self.comments().withdraw_comment(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::RequestUpdate => vec![Record::UpdateRequest(
+                self.update_requests().request_update(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::AnswerUpdateRequest => vec![Record::UpdateRequest(
+                self.update_requests().answer_update_request(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::WithdrawUpdateRequest => vec![Record::UpdateRequest(
+                self.update_requests().withdraw_update_request(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::DeclareDisruption => vec![Record::Disruption(
+                self.disruptions().declare_disruption(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::UpdateDisruption => vec![Record::Disruption(
+                self.disruptions().update_disruption(self.request(decode(bytes)?)).await?.into_inner(),
+            )],
+            Method::ResolveDisruption => vec![Record::Disruption(
+                self.disruptions().resolve_disruption(self.request(decode(bytes)?)).await?.into_inner(),
             )],
         })
     }

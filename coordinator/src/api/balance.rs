@@ -542,6 +542,11 @@ impl pb::allocation_server::Allocation for AllocationService {
                     let reason = format!("re-plan of disruptions/{d}: moved off the disrupted site; {reason}");
                     self.core.move_disrupted_order(&caller, &d, &id, version, &provider, reason).await
                 }
+                None if !a.quote.is_empty() => {
+                    // Priced with a quote: the order's estimate becomes the quoted price.
+                    let quote = a.quote.strip_prefix("repairOrders/").unwrap_or(&a.quote);
+                    self.core.propose_at_quote(&caller, &id, version, provider, quote, reason).await
+                }
                 None => {
                     self.core
                         .transition_order(

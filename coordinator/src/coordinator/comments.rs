@@ -76,7 +76,8 @@ impl Coordinator {
         }
         let audience = self.commented_record(caller, &record).await?;
         let time = now();
-        let comment = Comment::written(record, &new_id(), caller.id(), body, time);
+        let name = cosx_domain::records::named_by_request(caller.id(), &key.request_id, new_id);
+        let comment = Comment::written(record, &name, caller.id(), body, time);
         self.commit_comment(caller, key, comment, None, audience, "COMMENT_ADDED").await
     }
 

@@ -145,17 +145,8 @@ impl Coordinator {
             (self.provider_sites(caller.id()).await?, mine.iter().filter(|d| d.draft.site == draft.site).count())
         };
         rules::check_declare(&caller.party, &draft, &sites, active).map_err(|e| disruption_error("disruption", e))?;
-        let time = now();
-        let mut d = Disruption {
-            id: format!("{}.{}", caller.id(), new_id()),
-            draft,
-            state: DisruptionState::Active,
-            resolution: None,
-            affected_parties: vec![],
-            version: 1,
-            create_time: time,
-            update_time: time,
-        };
+        let name = cosx_domain::records::named_by_request(caller.id(), &key.request_id, new_id);
+        let mut d = Disruption::declared(format!("{}.{name}", caller.id()), draft, now());
         d.affected_parties = self.affected_parties(&d).await?;
         self.commit_disruption(caller, key, d, None, "DISRUPTION_DECLARED").await
     }
@@ -191,12 +182,10 @@ impl Coordinator {
             return Ok(done);
         }
         let name = format!("disruptions/{id}");
-        let mut d = self.get_disruption(caller, id).await?;
+        let d = self.get_disruption(caller, id).await?;
         CoreError::check_version(&name, d.version, version)?;
         rules::check_update(&d, caller.id(), &draft).map_err(|e| disruption_error(&name, e))?;
-        d.draft = draft;
-        d.version += 1;
-        d.update_time = now();
+        let mut d = rules::updated(d, draft, now());
         d.affected_parties = self.affected_parties(&d).await?;
         self.commit_disruption(caller, key, d, Some(version), "DISRUPTION_UPDATED").await
     }
@@ -215,13 +204,10 @@ impl Coordinator {
             return Ok(done);
         }
         let name = format!("disruptions/{id}");
-        let mut d = self.get_disruption(caller, id).await?;
+        let d = self.get_disruption(caller, id).await?;
         CoreError::check_version(&name, d.version, version)?;
         rules::check_resolve(&d, caller.id()).map_err(|e| disruption_error(&name, e))?;
-        d.state = DisruptionState::Resolved;
-        d.resolution = Some(resolution);
-        d.version += 1;
-        d.update_time = now();
+        let d = rules::resolved(d, resolution, now());
         self.commit_disruption(caller, key, d, Some(version), "DISRUPTION_RESOLVED").await
     }
 

@@ -104,8 +104,8 @@ impl Drop for Subscription {
 }
 
 /// The actor of events the coordinator raises by itself (alerts). Their
-/// audience is coordinators only.
-pub const SYSTEM_ACTOR: &str = "COSX-SIGNALS";
+/// audience is coordinators only. (The domain's, so a node knows it too.)
+pub const SYSTEM_ACTOR: &str = cosx_domain::update_requests::SYSTEM_ACTOR;
 
 /// A page of results.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@
 //! its own quote and nothing about the others (who else was asked, what
 //! they quoted, who won).
 
-use cosx_domain::quotes::{self, Quote, QuoteState, QuoteTerms};
+use cosx_domain::quotes::{self, Quote, QuoteTerms};
 
 use super::*;
 
@@ -334,7 +334,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let mut quote = self.get_quote(caller, id).await?;
+        let quote = self.get_quote(caller, id).await?;
         CoreError::check_version(&format!("repairOrders/{id}"), quote.version, version)?;
         // The rule needs the order's state, which the provider may not see itself.
         let order: RepairOrder = self
@@ -348,10 +348,7 @@ impl Coordinator {
         quotes::check_answer(&quote, order_view(&order), caller.id(), &terms, today)
             .map_err(|e| quote_error(&format!("repairOrders/{id}"), e))?;
         let time = now();
-        quote.state = QuoteState::Quoted;
-        quote.terms = Some(terms);
-        quote.version += 1;
-        quote.update_time = time;
+        let quote = quotes::answer(quote, terms, time);
         self.commit_quote(caller, key, quote, Some(version), "QUOTE_SUBMITTED", time).await
     }
 
@@ -382,7 +379,7 @@ impl Coordinator {
         version: i64,
         key: &RequestKey,
     ) -> Result<(Quote, RepairOrder)> {
-        let mut quote = self.get_quote(caller, id).await?;
+        let quote = self.get_quote(caller, id).await?;
         let mut order = self.get_order(caller, &quote.order_id).await?;
         let name = format!("repairOrders/{id}");
         CoreError::check_version(&name, quote.version, version)?;
@@ -414,15 +411,13 @@ impl Coordinator {
         order.provider = step.provider;
         order.version += 1;
         order.update_time = time;
-        order.draft.funding.estimated_cost = Some(terms.price.clone());
+        quotes::price_at_quote(&mut order.draft.funding, &terms);
         // No quote on the order stays open (this one accepted, the others
         // closing next): none of their providers sees the order through it
         // any longer, nor this proposal (the accepted one sees it as its provider).
         let asked = order.draft.controls.releasability.asked_to_quote.clone();
         quotes::no_longer_asked(&mut order.draft.controls.releasability, &asked);
-        quote.state = QuoteState::Accepted;
-        quote.version += 1;
-        quote.update_time = time;
+        let quote = quotes::accepted(quote, time);
         let order_row = order_write(&order, Some(order_version))?;
         // The proposal concerns the owner and the provider it goes to, as any proposal does.
         let mut aud = order_row.audience.clone();
@@ -447,6 +442,44 @@ impl Coordinator {
             time,
         };
         Ok(self.commit(caller, key, change, &response).await?.unwrap_or(response))
+    }
+
+    /// Proposes order `order_id` to `provider` as an allocation priced it
+    /// with the quote `quote_id` (a coordinator committing a plan): the
+    /// quote must still be usable today (`quotes::usable_terms`) and be that
+    /// provider's on that order; the order's estimate becomes the quoted
+    /// price, as accepting the quote would make it (`quotes::price_at_quote`).
+    /// The quote itself stays open: its owner may still accept it.
+    pub async fn propose_at_quote(
+        &self,
+        caller: &Caller,
+        order_id: &str,
+        version: i64,
+        provider: PartyId,
+        quote_id: &str,
+        reason: String,
+    ) -> Result<RepairOrder> {
+        let name = format!("repairOrders/{quote_id}");
+        let quote = self.get_quote(caller, quote_id).await?;
+        if quote.order_id != order_id || quote.provider != provider {
+            return Err(CoreError::FailedPrecondition(format!(
+                "{name} is not {provider}'s quote on repairOrders/{order_id}"
+            )));
+        }
+        let terms = quotes::usable_terms(&quote, now().date_naive()).cloned().ok_or_else(|| {
+            CoreError::FailedPrecondition(format!("{name} is no longer usable (accepted, closed, interim or expired)"))
+        })?;
+        self.step_order(
+            caller,
+            order_id,
+            version,
+            Action::Propose(provider),
+            Some(reason),
+            WorkProgress::default(),
+            &RequestKey::default(),
+            Some(&terms),
+        )
+        .await
     }
 
     /// Closes every other open quote on the accepted quote's order, each in

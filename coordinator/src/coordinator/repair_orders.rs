@@ -105,6 +105,23 @@ impl Coordinator {
         progress: WorkProgress,
         key: &RequestKey,
     ) -> Result<RepairOrder> {
+        self.step_order(caller, id, version, action, reason, progress, key, None).await
+    }
+
+    /// As [`Self::transition_order`]; a proposal `priced` at a quote's
+    /// terms takes its estimate from them (`quotes::price_at_quote`).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn step_order(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: i64,
+        action: Action,
+        reason: Option<String>,
+        progress: WorkProgress,
+        key: &RequestKey,
+        priced: Option<&cosx_domain::quotes::QuoteTerms>,
+    ) -> Result<RepairOrder> {
         if let Some(order) = self.replay(caller, key).await? {
             return Ok(order);
         }
@@ -160,6 +177,9 @@ impl Coordinator {
         order.version += 1;
         order.update_time = time;
         order.progress.merge(&progress);
+        if let (Some(terms), Action::Propose(_)) = (priced, &action) {
+            cosx_domain::quotes::price_at_quote(&mut order.draft.funding, terms);
+        }
         // The feed shows a step to the parties it concerns (a provider that
         // declines still learns its own decline went through); history does the same.
         let provider = step_provider(held_by.as_ref(), order.provider.as_ref(), order.state).map(ToString::to_string);

@@ -107,19 +107,8 @@ impl Coordinator {
                 (party, UpdateSubject::MissingReport { month, tms })
             }
         };
-        let time = now();
-        let request = UpdateRequest {
-            id: new_id(),
-            requester: caller.id().clone(),
-            addressee,
-            subject,
-            text,
-            state: UpdateRequestState::Open,
-            answer: None,
-            version: 1,
-            create_time: time,
-            update_time: time,
-        };
+        let id = cosx_domain::records::named_by_request(caller.id(), &key.request_id, new_id);
+        let request = UpdateRequest::asked(id, caller.id().clone(), addressee, subject, text, now());
         let change = request_change(&request, None, "UPDATE_REQUESTED")?;
         Ok(self.commit(caller, key, change, &request).await?.unwrap_or(request))
     }

@@ -173,6 +173,38 @@ pub fn comment_out(c: &Comment) -> pb::Comment {
     }
 }
 
+/// A comment as a response (or the feed) gave it, back in the domain's
+/// terms: how a party node holds the comments its replica knows, to apply
+/// the same rules to them (`cosx_domain::comments`). `None`, with the
+/// violations, when a part is unreadable.
+pub fn comment_in(v: &mut Violations, c: &pb::Comment) -> Option<Comment> {
+    let name = comment_name_in(v, "name", &c.name);
+    let author = party_id(v, "author".into(), &c.author);
+    let body = comment_content_in(v, "content", &c.content);
+    let state = comment_state_in(v, "state".into(), c.state);
+    let earlier: Vec<Option<CommentVersion>> = c
+        .earlier_versions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let body = comment_content_in(v, &format!("earlier_versions[{i}].content"), &e.content)?;
+            Some(CommentVersion { version: e.version, body, time: time_in(&e.time) })
+        })
+        .collect();
+    let (record, id) = name?;
+    Some(Comment {
+        id,
+        record,
+        author: author?,
+        body: body?,
+        state: state?,
+        version: c.version,
+        earlier: earlier.into_iter().collect::<Option<Vec<_>>>()?,
+        create_time: time_in(&c.create_time),
+        update_time: time_in(&c.update_time),
+    })
+}
+
 /// The first day of the month `YYYY-MM`.
 fn month_in(v: &mut Violations, field: String, s: &str) -> Option<NaiveDate> {
     let parsed = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok().filter(|_| s.len() == 7);
@@ -228,6 +260,33 @@ pub fn update_ask_in(
         }
     };
     Some((ask?, text?))
+}
+
+/// A request for update as a response (or the feed) gave it, back in the
+/// domain's terms: how a party node holds the requests its replica knows,
+/// to apply the same rules to them (`cosx_domain::update_requests`). `None`,
+/// with the violations, when a part is unreadable.
+pub fn update_request_in(v: &mut Violations, r: &pb::UpdateRequest) -> Option<UpdateRequest> {
+    let id = resource_id(v, "name", &r.name, "updateRequests");
+    let requester = party_id(v, "requester".into(), &r.requester);
+    let addressee = party_id(v, "addressee".into(), &r.addressee);
+    let state = update_request_state_in(v, "state".into(), r.state);
+    let subject = match update_ask_in(v, &r.record, &r.missing_report, "")? {
+        (UpdateAsk::Record(record), _) => UpdateSubject::Record { record, version: r.record_version },
+        (UpdateAsk::MissingReport { month, tms, .. }, _) => UpdateSubject::MissingReport { month, tms },
+    };
+    Some(UpdateRequest {
+        id: id?,
+        requester: requester?,
+        addressee: addressee?,
+        subject,
+        text: (!r.text.is_empty()).then(|| r.text.clone()),
+        state: state?,
+        answer: (!r.answer.is_empty()).then(|| r.answer.clone()),
+        version: r.version,
+        create_time: time_in(&r.create_time),
+        update_time: time_in(&r.update_time),
+    })
 }
 
 /// A request for update for a response.

@@ -100,6 +100,30 @@ pub fn disruption_name(d: &Disruption) -> String {
     format!("disruptions/{}", d.id)
 }
 
+/// A disruption as a response (or the feed) gave it, back in the domain's
+/// terms: how a party node holds the notices its replica knows, to apply
+/// the same rules to them (`cosx_domain::disruptions`). `None`, with the
+/// violations, when a part is unreadable.
+pub fn disruption_in(v: &mut Violations, d: &pb::Disruption) -> Option<Disruption> {
+    let id = resource_id(v, "name", &d.name, "disruptions");
+    let provider = party_id(v, "provider".into(), &d.provider);
+    let state = disruption_state_in(v, "state".into(), d.state);
+    let affected: Vec<Option<PartyId>> =
+        d.affected_parties.iter().enumerate().map(|(i, p)| party_id(v, format!("affected_parties[{i}]"), p)).collect();
+    let provider = provider?;
+    let draft = disruption_draft_in(v, "", &provider, &Some(d.clone()));
+    Some(Disruption {
+        id: id?,
+        draft: draft?,
+        state: state?,
+        resolution: (!d.resolution.is_empty()).then(|| d.resolution.clone()),
+        affected_parties: affected.into_iter().collect::<Option<Vec<_>>>()?,
+        version: d.version,
+        create_time: time_in(&d.create_time),
+        update_time: time_in(&d.update_time),
+    })
+}
+
 /// A disruption for a response.
 pub fn disruption_out(d: &Disruption) -> pb::Disruption {
     pb::Disruption {

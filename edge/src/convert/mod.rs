@@ -158,6 +158,14 @@ pub fn timestamp(t: DateTime<Utc>) -> Option<Timestamp> {
     Some(Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
 }
 
+/// A time a response carried, back as the domain holds it (the epoch when
+/// absent: a record read back keeps what the coordinator sent).
+fn time_in(t: &Option<Timestamp>) -> DateTime<Utc> {
+    t.as_ref()
+        .and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .unwrap_or_default()
+}
+
 fn date_out(d: Option<NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_default()
 }

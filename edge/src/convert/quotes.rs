@@ -77,6 +77,41 @@ pub fn quote_name(q: &Quote) -> String {
     format!("repairOrders/{}", q.id)
 }
 
+/// A quote as a response (or the feed) gave it, back in the domain's
+/// terms: how a party node holds the quotes its replica knows, to apply
+/// the same rules to them (`cosx_domain::quotes`). `None`, with the
+/// violations, when a part is unreadable.
+pub fn quote_in(v: &mut Violations, q: &pb::Quote) -> Option<Quote> {
+    let name = quote_name_in(v, "name", &q.name);
+    let owner = party_id(v, "owner".into(), &q.owner);
+    let provider = party_id(v, "provider".into(), &q.provider);
+    let requested_by = party_id(v, "requested_by".into(), &q.requested_by);
+    let state = quote_state_in(v, "state".into(), q.state);
+    let terms = match &q.terms {
+        Some(_) => Some(quote_terms_in(v, "terms", &q.terms)?),
+        None => None,
+    };
+    let (order_id, named) = name?;
+    let provider = provider?;
+    if named != provider {
+        v.add("provider", format!("{provider} is not the provider its name {:?} holds", q.name));
+        return None;
+    }
+    Some(Quote {
+        id: quote_id(&order_id, &provider),
+        order_id,
+        owner: owner?,
+        provider,
+        requested_by: requested_by?,
+        state: state?,
+        terms,
+        close_reason: (!q.close_reason.is_empty()).then(|| q.close_reason.clone()),
+        version: q.version,
+        create_time: time_in(&q.create_time),
+        update_time: time_in(&q.update_time),
+    })
+}
+
 /// A quote for a response.
 pub fn quote_out(q: &Quote) -> pb::Quote {
     pb::Quote {
@@ -115,6 +150,24 @@ mod tests {
             valid_until: "2027-02-01".into(),
             conditions: "Teardown may reveal\ncorrosion.".into(),
         }
+    }
+
+    #[test]
+    fn a_quote_read_back_from_its_response_is_the_same_quote() {
+        let usaf = PartyId::parse("US-USAF-OOALC").unwrap();
+        let mhi = PartyId::parse("JPN-MHI-KOMAKI").unwrap();
+        let time = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut q = Quote::requested("US-USAF-OOALC.o-1", &usaf, &mhi, &usaf, time);
+        let mut v = Violations::new();
+        assert_eq!(quote_in(&mut v, &quote_out(&q)), Some(q.clone()));
+        q.state = QuoteState::Quoted;
+        q.terms = quote_terms_in(&mut v, "terms", &Some(terms()));
+        q.version = 2;
+        assert_eq!(quote_in(&mut v, &quote_out(&q)), Some(q.clone()));
+        assert!(v.is_empty(), "{v}");
+        let mut forged = quote_out(&q);
+        forged.provider = "KOR-KAI-SACHEON".into();
+        assert_eq!(quote_in(&mut v, &forged), None);
     }
 
     #[test]

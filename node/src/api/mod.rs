@@ -43,6 +43,11 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
+/// NOT_FOUND for `name`, in the coordinator's words (the one error table).
+fn missing(name: &str) -> Status {
+    CoreError::NotFound(name.to_owned()).into()
+}
+
 fn bad_message(_: prost::DecodeError) -> Status {
     Status::internal("the node could not read back what it stored")
 }
@@ -142,20 +147,35 @@ impl Node {
     where
         F: FnOnce(Option<View>, Vec<View>) -> Result<Accepted, Status>,
     {
-        let me = self.me().await?;
-        let (method, bytes) = self
-            .store
-            .accept_related(request_id, hash, subject, related, |current, related| {
-                let visible = |v: &View| sees(me.as_ref(), &v.record);
-                build(current.filter(visible), related.into_iter().filter(visible).collect())
-            })
-            .await?;
+        let (method, bytes) = self.accept_visible(request_id, hash, subject, related, build).await?;
         let record = decode_answer(method, &bytes)?;
         let view = self.store.view(record.subject()).await?;
         Ok(match view {
             Some(v) => View { record, ..v }.with_sync(),
             None => record,
         })
+    }
+
+    /// As [`Self::write_related`], answering with the stored answer as it
+    /// is (for a write whose answer is more than one record).
+    async fn accept_visible<F>(
+        &self,
+        request_id: &str,
+        hash: &str,
+        subject: Option<&str>,
+        related: Option<&str>,
+        build: F,
+    ) -> Result<(Method, Vec<u8>), Status>
+    where
+        F: FnOnce(Option<View>, Vec<View>) -> Result<Accepted, Status>,
+    {
+        let sight = self.sight().await?;
+        self.store
+            .accept_related(request_id, hash, subject, related, |current, related| {
+                let visible = |v: &View| sees(&sight, &v.record);
+                build(current.filter(visible), related.into_iter().filter(visible).collect())
+            })
+            .await
     }
 
     /// Refuses a draft that names another party in `field` than the node's.
@@ -195,12 +215,28 @@ impl Node {
     }
 
     async fn view(&self, subject: String) -> Result<View, Status> {
+        let sight = self.sight().await?;
+        self.store.view(&subject).await?.filter(|v| sees(&sight, &v.record)).ok_or_else(|| Status::not_found(subject))
+    }
+
+    /// What the party sees by, as the replica knows it: itself, and the
+    /// orders its open quotes release to it (`quotes::releases_order`, the
+    /// `asked_to_quote` entry the coordinator keeps for it but never shows).
+    async fn sight(&self) -> Result<Sight, Status> {
         let me = self.me().await?;
-        self.store
-            .view(&subject)
-            .await?
-            .filter(|v| sees(me.as_ref(), &v.record))
-            .ok_or_else(|| Status::not_found(subject))
+        let mut asked = std::collections::HashSet::new();
+        if let Some(me) = &me {
+            for view in self.store.views(Kind::Quote).await? {
+                if let Record::Quote(q) = view.record
+                    && let Some(q) = cosx_edge::convert::quote_in(&mut Violations::new(), &q)
+                    && q.provider == me.id
+                    && cosx_domain::quotes::releases_order(&q)
+                {
+                    asked.insert(format!("repairOrders/{}", q.order_id));
+                }
+            }
+        }
+        Ok(Sight { me, asked })
     }
 
     /// The node's party as the replica knows it (none before the first sync).
@@ -214,8 +250,8 @@ impl Node {
 
     /// Every record of `kind` in the replica that the party may see now.
     async fn visible_views(&self, kind: Kind) -> Result<Vec<View>, Status> {
-        let me = self.me().await?;
-        Ok(self.store.views(kind).await?.into_iter().filter(|v| sees(me.as_ref(), &v.record)).collect())
+        let sight = self.sight().await?;
+        Ok(self.store.views(kind).await?.into_iter().filter(|v| sees(&sight, &v.record)).collect())
     }
 }
 
@@ -237,6 +273,28 @@ fn decode_answer(method: Method, bytes: &[u8]) -> Result<Record, Status> {
         Method::RaiseException | Method::AnswerException => {
             Record::RepairException(pb::RepairException::decode(bytes).map_err(bad_message)?)
         }
+        Method::SubmitQuote => Record::Quote(pb::Quote::decode(bytes).map_err(bad_message)?),
+        // Answered with several records: the first quote asked, the quote accepted.
+        Method::RequestQuotes => Record::Quote(
+            pb::RequestQuotesResponse::decode(bytes)
+                .map_err(bad_message)?
+                .quotes
+                .into_iter()
+                .next()
+                .unwrap_or_default(),
+        ),
+        Method::AcceptQuote => {
+            Record::Quote(pb::AcceptQuoteResponse::decode(bytes).map_err(bad_message)?.quote.unwrap_or_default())
+        }
+        Method::AddComment | Method::EditComment | Method::WithdrawComment => {
+            Record::Comment(pb::Comment::decode(bytes).map_err(bad_message)?)
+        }
+        Method::RequestUpdate | Method::AnswerUpdateRequest | Method::WithdrawUpdateRequest => {
+            Record::UpdateRequest(pb::UpdateRequest::decode(bytes).map_err(bad_message)?)
+        }
+        Method::DeclareDisruption | Method::UpdateDisruption | Method::ResolveDisruption => {
+            Record::Disruption(pb::Disruption::decode(bytes).map_err(bad_message)?)
+        }
     })
 }
 
@@ -249,6 +307,14 @@ macro_rules! record_as {
     };
 }
 
+/// Passes a call straight through to the coordinator (UNAVAILABLE while the link is down).
+macro_rules! pass_through {
+    ($self:ident, $request:ident, $client:path, $method:ident) => {{
+        $self.0.authenticate(&$request)?;
+        <$client>::new($self.0.upstream.channel()).$method($request.into_inner()).await
+    }};
+}
+
 /// The page size to serve, as the coordinator decides it.
 fn page_size_of(requested: i32) -> Result<u32, Status> {
     cosx_domain::limits::page_size(requested).map_err(|why| {
@@ -258,36 +324,60 @@ fn page_size_of(requested: i32) -> Result<u32, Status> {
     })
 }
 
-/// Whether `me` may see `record` as the replica holds it: the coordinator's
-/// rule (`may_see`) on the record's owner, provider and releasability, so a
-/// record the party lost sight of (an order it declined) is NOT_FOUND here
-/// as it is at the coordinator. Before the first sync (`me` unknown) the
-/// replica holds only what the feed gave the party, all of it visible.
-fn sees(me: Option<&Party>, record: &Record) -> bool {
-    let Some(me) = me else { return true };
+/// What the node's party sees by (see `Node::sight`).
+struct Sight {
+    /// The party as the replica knows it (none before the first sync).
+    me: Option<Party>,
+    /// The orders (`repairOrders/{id}`) its own open quotes release to it.
+    asked: std::collections::HashSet<String>,
+}
+
+/// Whether the party may see `record` as the replica holds it: the
+/// coordinator's rule (`may_see`) on the record's owner, provider and
+/// releasability — with the party among those asked to quote on an order
+/// its open quote is on, as the coordinator keeps it — so a record the
+/// party lost sight of (an order it declined, one whose quote closed) is
+/// NOT_FOUND here as it is at the coordinator. Before the first sync (`me`
+/// unknown) the replica holds only what the feed gave the party, all of it
+/// visible.
+fn sees(sight: &Sight, record: &Record) -> bool {
+    let Some(me) = sight.me.as_ref() else { return true };
     let id = |s: &str| PartyId::parse(s).ok();
-    let released = |r: &Option<pb::Releasability>| Releasability {
+    let released = |r: &Option<pb::Releasability>, asked: bool| Releasability {
         parties: r.iter().flat_map(|r| r.party_ids.iter()).filter_map(|p| id(p)).collect(),
         nations: r.iter().flat_map(|r| r.nations.iter()).filter_map(|n| Nation::parse(n).ok()).collect(),
-        asked_to_quote: Vec::new(),
+        asked_to_quote: if asked { vec![me.id.clone()] } else { Vec::new() },
     };
-    let check = |owner: &str, provider: &str, r: &Option<pb::Releasability>| match id(owner) {
-        Some(owner) => may_see(me, &owner, id(provider).as_ref(), &released(r)),
+    let check = |owner: &str, provider: &str, r: &Option<pb::Releasability>, asked: bool| match id(owner) {
+        Some(owner) => may_see(me, &owner, id(provider).as_ref(), &released(r, asked)),
         None => false,
     };
+    let mut v = Violations::new();
     match record {
-        Record::RepairOrder(o) => {
-            check(&o.originator, &o.provider, &o.controls.as_ref().and_then(|c| c.releasability.clone()))
-        }
-        Record::CapacityOffer(o) => check(&o.provider, "", &o.releasability),
-        Record::AvailabilityReport(r) => check(&r.reporter, "", &r.releasability),
-        Record::AvailabilityTarget(t) => check(&t.owner, "", &None),
+        Record::RepairOrder(o) => check(
+            &o.originator,
+            &o.provider,
+            &o.controls.as_ref().and_then(|c| c.releasability.clone()),
+            sight.asked.contains(&o.name),
+        ),
+        Record::CapacityOffer(o) => check(&o.provider, "", &o.releasability, false),
+        Record::AvailabilityReport(r) => check(&r.reporter, "", &r.releasability, false),
+        Record::AvailabilityTarget(t) => check(&t.owner, "", &None, false),
         Record::Party(_) => true,
         // The exception's own rule (its owner, its provider, coordinators).
         Record::RepairException(e) => {
             let state = cosx_domain::RepairOrderState::Submitted; // not part of the rule
-            cosx_edge::convert::exception_in(&mut Violations::new(), e, state).is_some_and(|e| e.visible_to(me))
+            cosx_edge::convert::exception_in(&mut v, e, state).is_some_and(|e| e.visible_to(me))
         }
+        // The quote's own rule (its owner, its provider, coordinators).
+        Record::Quote(q) => cosx_edge::convert::quote_in(&mut v, q).is_some_and(|q| q.visible_to(me)),
+        // A comment has no rule of its own: it is seen as its record is,
+        // which every comment write at the node reads and checks itself.
+        Record::Comment(_) => true,
+        // The notice's own rule (its provider, the owners it affected, coordinators).
+        Record::Disruption(d) => cosx_edge::convert::disruption_in(&mut v, d).is_some_and(|d| d.visible_to(me)),
+        // The request's own rule (its requester, its addressee, coordinators).
+        Record::UpdateRequest(r) => cosx_edge::convert::update_request_in(&mut v, r).is_some_and(|r| r.visible_to(me)),
     }
 }
 
@@ -310,16 +400,22 @@ fn page<T>(items: Vec<T>, page_size: i32, token: &str) -> Result<(Vec<T>, String
 }
 
 // After `record_as!`: macros are in scope only below their definition.
+mod comments;
+mod disruptions;
 mod exceptions;
 mod exchange;
 mod export;
 mod feed;
 mod passthrough;
+mod quotes;
+mod update_requests;
 
+pub use comments::NodeComments;
+pub use disruptions::NodeDisruptions;
 pub use exceptions::NodeExceptions;
 pub use exchange::NodeExchange;
 pub use export::NodeExport;
 pub use feed::{NodeFeed, NodeStatusService, status};
-pub use passthrough::{
-    NodeAllocation, NodeComments, NodeDisruptions, NodeQuotes, NodeRegistry, NodeSignals, NodeUpdateRequests,
-};
+pub use passthrough::{NodeAllocation, NodeRegistry, NodeSignals};
+pub use quotes::NodeQuotes;
+pub use update_requests::NodeUpdateRequests;

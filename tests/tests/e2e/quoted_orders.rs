@@ -357,3 +357,39 @@ async fn a_provider_asked_to_quote_reads_the_order_as_a_released_party_and_no_on
     assert_eq!(err.code(), Code::NotFound, "{err:?}");
     Ok(())
 }
+
+fn estimate(o: &pb::RepairOrder) -> Option<pb::Money> {
+    o.funding.as_ref().and_then(|f| f.estimated_cost.clone())
+}
+
+#[tokio::test]
+async fn committing_a_quoted_placement_sets_the_estimate_to_the_quoted_price_and_an_unquoted_one_leaves_it()
+-> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    offer(&ex, party::MHI, 18_500).await?;
+    offer(&ex, party::KAI, 60_000).await?;
+    roomy_baseline(&ex).await?;
+    let (quoted, unquoted) = (order(&ex).await?, order(&ex).await?);
+    let (mut usaf, mut kai) = (quotes(&ex, party::USAF).await?, quotes(&ex, party::KAI).await?);
+    let asked = ask(&mut usaf, &quoted, &[party::KAI], "").await?;
+    let kai_q = submit(&mut kai, &asked[0], terms(pb::QuoteKind::Final, 100_000, 30), "").await?;
+    let mut j4 = Allocation::new(ex.channel(party::COORDINATOR).await?);
+    let (a, b) = (placement(&mut j4, &quoted.name).await?, placement(&mut j4, &unquoted.name).await?);
+    assert_eq!((a.provider.as_str(), a.quote.as_str()), (party::KAI, kai_q.name.as_str()), "{a:?}");
+    assert!(b.quote.is_empty(), "{b:?}");
+    let unquoted_before = estimate(&get(&ex, party::USAF, &unquoted.name).await?);
+    assert_ne!(estimate(&get(&ex, party::USAF, &quoted.name).await?).map(|m| m.amount_minor), Some(100_000));
+
+    let done = j4.commit(pb::CommitAllocationRequest { assignments: vec![a, b] }).await?.into_inner();
+    assert!(done.results.iter().all(|r| r.proposed), "{done:?}");
+    // The quoted order takes the quoted price as its estimate, as accepting the quote would.
+    let now = get(&ex, party::USAF, &quoted.name).await?;
+    assert_eq!(now.state, pb::RepairOrderState::Proposed as i32);
+    assert_eq!(estimate(&now), Some(pb::Money { currency_code: "USD".into(), amount_minor: 100_000 }));
+    assert_eq!(get(&ex, party::KAI, &quoted.name).await?, now, "its provider reads the same estimate");
+    // The unquoted one keeps the estimate its owner gave it.
+    let other = get(&ex, party::USAF, &unquoted.name).await?;
+    assert_eq!(other.state, pb::RepairOrderState::Proposed as i32);
+    assert_eq!(estimate(&other), unquoted_before);
+    Ok(())
+}

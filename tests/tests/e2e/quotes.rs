@@ -426,11 +426,21 @@ async fn a_party_quotes_through_its_own_node_as_it_would_at_the_coordinator() ->
     let mut usaf = pb::quotes_client::QuotesClient::new(ex.node_channel(&usaf_node).await?);
     let mut mhi = pb::quotes_client::QuotesClient::new(ex.node_channel(&mhi_node).await?);
     let o = order(&ex).await?;
+    // Each node checks a quote write against its replica, queues it and forwards it.
+    let settled = || async {
+        for n in [&usaf_node, &mhi_node] {
+            n.settled(std::time::Duration::from_secs(30)).await?;
+        }
+        anyhow::Ok(())
+    };
+    settled().await?;
     let asked = ask(&mut usaf, &o, &[party::MHI], "node-ask").await?;
     assert_eq!(asked.len(), 1);
+    settled().await?;
     let mine = listed(&mut mhi, &o.name).await?;
     let answered = submit(&mut mhi, &mine[0], terms(pb::QuoteKind::Final, 9_000_000, 45), "").await?;
     assert_eq!(answered.state, pb::QuoteState::Quoted as i32);
+    settled().await?;
     // What the node answers is the coordinator's record, visibility included.
     let direct = listed(&mut quotes(&ex, party::USAF).await?, &o.name).await?;
     assert_eq!(listed(&mut usaf, &o.name).await?, direct);
