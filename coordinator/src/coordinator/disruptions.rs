@@ -308,21 +308,8 @@ impl Coordinator {
             .map_err(|e| disruption_error(&name, e))?;
         let time = now();
         let held_by = order.provider.clone();
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason: Some(reason),
-            provider: step.provider.clone(),
-            progress: WorkProgress::default(),
-            exception: None,
-        };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let named = step.provider.clone();
+        let transition = order.take_step(step, caller.id(), time, Some(reason), named, WorkProgress::default());
         // The provider it leaves learns of the move too.
         self.commit_order_step(caller, &RequestKey::default(), order, transition, version, |aud| {
             aud.parties.extend(held_by.map(|p| p.to_string()))

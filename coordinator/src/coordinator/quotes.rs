@@ -396,24 +396,12 @@ impl Coordinator {
         let terms = quote.terms.clone().ok_or_else(|| CoreError::FailedPrecondition(format!("{name} has no terms")))?;
         let time = now();
         let order_version = order.version;
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason: Some(format!(
-                "quote {name} accepted: {} {} minor units, {} days turnaround, valid until {}",
-                terms.price.currency, terms.price.amount_minor, terms.turnaround_days, terms.valid_until
-            )),
-            provider: step.provider.clone(),
-            progress: WorkProgress::default(),
-            exception: None,
-        };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let reason = format!(
+            "quote {name} accepted: {} {} minor units, {} days turnaround, valid until {}",
+            terms.price.currency, terms.price.amount_minor, terms.turnaround_days, terms.valid_until
+        );
+        let named = step.provider.clone();
+        let transition = order.take_step(step, caller.id(), time, Some(reason), named, WorkProgress::default());
         order.draft.funding.estimated_cost = Some(terms.price.clone());
         // No quote on the order stays open (this one accepted, the others
         // closing next): none of their providers sees the order through it

@@ -141,24 +141,11 @@ impl Coordinator {
         }
         let time = now();
         let held_by = order.provider.clone();
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason,
-            provider: match &action {
-                Action::Propose(p) => Some(p.clone()),
-                _ => None,
-            },
-            progress: progress.clone(),
-            exception: None,
+        let named = match &action {
+            Action::Propose(p) => Some(p.clone()),
+            _ => None,
         };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let transition = order.take_step(step, caller.id(), time, reason, named, progress.clone());
         order.progress.merge(&progress);
         // The feed shows a step to the parties it concerns (a provider that
         // declines still learns its own decline went through); history does the same.
