@@ -568,13 +568,7 @@ async fn a_new_alert_reaches_the_overview_s_event_stream_without_a_reload() -> a
     assert!(!seen.contains("bottleneckAlert"), "nothing raised yet: {seen}");
 
     // Demand over capacity: the coordinator raises a bottleneck, and the open stream carries it.
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(cosx_tests::capacity_offer(party::MHI)).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     for _ in 0..4 {
         let mut o = repair_order(party::USAF);

@@ -247,8 +247,20 @@ impl TestExchange {
         o.tms = tms.into();
         o.required_by = required_by.into();
         o.quantity = 1;
-        let request = pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() };
+        self.create_order(who, o).await
+    }
+
+    /// Creates `order` as `who` (no request id) and returns it as stored.
+    pub async fn create_order(&self, who: &str, order: pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
+        let request = pb::CreateRepairOrderRequest { repair_order: Some(order), ..Default::default() };
         Ok(self.exchange(who).await?.create_repair_order(request).await?.into_inner())
+    }
+
+    /// Creates `offer` as its provider (no request id) and returns it as stored.
+    pub async fn create_offer(&self, offer: pb::CapacityOffer) -> anyhow::Result<pb::CapacityOffer> {
+        let provider = offer.provider.clone();
+        let request = pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() };
+        Ok(self.exchange(&provider).await?.create_capacity_offer(request).await?.into_inner())
     }
 }
 

@@ -14,6 +14,8 @@ use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, availability_report, capacity_offer, party, repair_order, violated_fields};
 use tonic::Code;
 
+use crate::cli::cosx;
+
 type Comments = pb::comments_client::CommentsClient<tonic::transport::Channel>;
 type Requests = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
 
@@ -431,28 +433,15 @@ async fn comments_work_over_http_json_and_the_cli_with_the_same_rules() -> anyho
     // The CLI, as the coordinator, comments on the same order.
     let dir = tempfile::tempdir()?;
     crate::cli::write_pki(&ex, dir.path())?;
-    let endpoint = format!("https://localhost:{}", ex.addr().port());
-    let cosx = |party: &str, args: &[&str]| {
-        let pki = dir.path();
-        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
-        for (flag, file) in
-            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
-        {
-            argv.push(flag.into());
-            argv.push(pki.join(file).display().to_string());
-        }
-        argv.extend(args.iter().map(ToString::to_string));
-        async move {
-            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
-            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
-        }
-    };
+    let pki = dir.path();
     let args =
         ["comment", "add", &o.name, "--type", "action-required", "--text", "Confirm the NSN.", "--date", "2027-01-15"];
-    assert!(cosx(party::COORDINATOR, &args).await);
-    assert!(!cosx(party::COORDINATOR, &["comment", "add", &o.name, "--type", "warning", "--text", ""]).await);
-    assert!(cosx(party::USAF, &["comment", "list", &o.name]).await);
-    assert!(cosx(party::COORDINATOR, &["update-request", "ask", &o.name, "--text", "Newer data, please."]).await);
+    assert!(cosx(&ex, party::COORDINATOR, pki, &args).await);
+    assert!(!cosx(&ex, party::COORDINATOR, pki, &["comment", "add", &o.name, "--type", "warning", "--text", ""]).await);
+    assert!(cosx(&ex, party::USAF, pki, &["comment", "list", &o.name]).await);
+    assert!(
+        cosx(&ex, party::COORDINATOR, pki, &["update-request", "ask", &o.name, "--text", "Newer data, please."]).await
+    );
     let listed = http_json(&usaf, Method::GET, &format!("/v1/{}/comments", o.name), &[], None).await?;
     let texts: Vec<&str> = listed.body["comments"]
         .as_array()
@@ -603,34 +592,27 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     // The CLI names the cell by its key fields too.
     let dir = tempfile::tempdir()?;
     crate::cli::write_pki(&ex, dir.path())?;
-    let endpoint = format!("https://localhost:{}", ex.addr().port());
-    let cosx = |party: &str, args: &[&str]| {
-        let pki = dir.path();
-        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
-        for (flag, file) in
-            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
-        {
-            argv.push(flag.into());
-            argv.push(pki.join(file).display().to_string());
-        }
-        argv.extend(args.iter().map(ToString::to_string));
-        async move {
-            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
-            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
-        }
-    };
+    let pki = dir.path();
     let cell = "indopacom:depot:2027-03:F-35A";
     assert!(
         cosx(
+            &ex,
             party::COORDINATOR,
+            pki,
             &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Noted."]
         )
         .await
     );
     assert!(
-        !cosx(party::MHI, &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]).await
+        !cosx(
+            &ex,
+            party::MHI,
+            pki,
+            &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]
+        )
+        .await
     );
-    assert!(cosx(party::COORDINATOR, &["comment", "list", "--demand-cell", cell]).await);
+    assert!(cosx(&ex, party::COORDINATOR, pki, &["comment", "list", "--demand-cell", cell]).await);
     assert_eq!(listed(&mut j4, cell_name, false).await?.len(), 3);
     Ok(())
 }

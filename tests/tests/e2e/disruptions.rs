@@ -114,15 +114,12 @@ async fn world() -> anyhow::Result<World> {
             request_id: String::new(),
         })
         .await?;
-    for (who, o) in [
+    for o in [
         // Komaki South is the cheaper depot for work from Kadena; Sacheon is nearer but dearer.
-        (party::MHI, offer(party::MHI, "Komaki South", "JPN", (35.2553, 136.9244), 18_500)),
-        (party::KAI, offer(party::KAI, "Sacheon", "KOR", (35.0886, 128.0706), 60_000)),
+        offer(party::MHI, "Komaki South", "JPN", (35.2553, 136.9244), 18_500),
+        offer(party::KAI, "Sacheon", "KOR", (35.0886, 128.0706), 60_000),
     ] {
-        ex.exchange(who)
-            .await?
-            .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(o), ..Default::default() })
-            .await?;
+        ex.create_offer(o).await?;
     }
     let mut usaf = ex.exchange(party::USAF).await?;
     let mut created = Vec::new();

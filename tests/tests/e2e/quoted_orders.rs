@@ -304,12 +304,7 @@ async fn a_provider_asked_to_quote_reads_the_order_as_a_released_party_and_no_on
         releasability: Some(pb::Releasability { party_ids: vec![party::KAI.into()], nations: vec![] }),
         ..Default::default()
     });
-    let released = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(released), ..Default::default() })
-        .await?
-        .into_inner();
+    let released = ex.create_order(party::USAF, released).await?;
     assert_eq!(get(&ex, party::MHI, &o.name).await.expect_err("not yet").code(), Code::NotFound);
 
     ask(&mut usaf, &o, &[party::MHI], "").await?;

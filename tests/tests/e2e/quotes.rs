@@ -354,13 +354,7 @@ async fn every_eligible_provider_means_those_with_a_capable_offer_allocation_all
     let all = pb::RequestQuotesRequest { name: o.name.clone(), all_eligible: true, ..Default::default() };
     let err = usaf.request_quotes(all.clone()).await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "no capable offer yet: {err:?}");
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(capacity_offer(party::MHI)),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(capacity_offer(party::MHI)).await?;
     let asked = usaf.request_quotes(all.clone()).await?.into_inner().quotes;
     let providers: Vec<&str> = asked.iter().map(|q| q.provider.as_str()).collect();
     assert_eq!(providers, [party::MHI]);
