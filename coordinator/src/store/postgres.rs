@@ -38,7 +38,7 @@ use sqlx::{PgPool, Postgres};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
 use super::plan::{Decider, Known, Plan};
-use super::rows::{Dialect, Rows, SqlStore, Statement};
+use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
@@ -366,21 +366,7 @@ impl Dialect for Postgres {
     const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND NOT superseded";
     const HEAD: &'static str = "SELECT sequence FROM log_head WHERE singleton";
 
-    fn run<'a>(conn: &'a mut PgConnection, q: Statement<'a, Self>) -> BoxFuture<'a, Result<u64, sqlx::Error>> {
-        Box::pin(async move { Ok(q.execute(conn).await?.rows_affected()) })
-    }
-    fn find<'a>(
-        conn: &'a mut PgConnection,
-        q: Statement<'a, Self>,
-    ) -> BoxFuture<'a, Result<Option<PgRow>, sqlx::Error>> {
-        Box::pin(q.fetch_optional(conn))
-    }
-    fn read_one<'a>(pool: &'a PgPool, q: Statement<'a, Self>) -> BoxFuture<'a, Result<Option<PgRow>, sqlx::Error>> {
-        Box::pin(q.fetch_optional(pool))
-    }
-    fn read_all<'a>(pool: &'a PgPool, q: Statement<'a, Self>) -> BoxFuture<'a, Result<Vec<PgRow>, sqlx::Error>> {
-        Box::pin(q.fetch_all(pool))
-    }
+    run_statements_on!(PgConnection, PgRow, PgPool);
 }
 
 #[async_trait]

@@ -62,6 +62,26 @@ pub(crate) trait Dialect: Database {
     -> BoxFuture<'a, Result<Vec<Self::Row>, sqlx::Error>>;
 }
 
+/// The [`Dialect`] primitives of one backend, from its connection, row and
+/// pool types: the same four lines for each, concrete (see the module doc).
+macro_rules! run_statements_on {
+    ($conn:ty, $row:ty, $pool:ty) => {
+        fn run<'a>(conn: &'a mut $conn, q: Statement<'a, Self>) -> BoxFuture<'a, Result<u64, sqlx::Error>> {
+            Box::pin(async move { Ok(q.execute(conn).await?.rows_affected()) })
+        }
+        fn find<'a>(conn: &'a mut $conn, q: Statement<'a, Self>) -> BoxFuture<'a, Result<Option<$row>, sqlx::Error>> {
+            Box::pin(q.fetch_optional(conn))
+        }
+        fn read_one<'a>(pool: &'a $pool, q: Statement<'a, Self>) -> BoxFuture<'a, Result<Option<$row>, sqlx::Error>> {
+            Box::pin(q.fetch_optional(pool))
+        }
+        fn read_all<'a>(pool: &'a $pool, q: Statement<'a, Self>) -> BoxFuture<'a, Result<Vec<$row>, sqlx::Error>> {
+            Box::pin(q.fetch_all(pool))
+        }
+    };
+}
+pub(crate) use run_statements_on;
+
 /// A backend store: its read pool, its writer queue, and (PostgreSQL) how
 /// it hears about other replicas' commits. Every such store is a [`Store`].
 #[async_trait]

@@ -29,7 +29,7 @@ use sqlx::{ConnectOptions, Sqlite, SqlitePool};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
 use super::plan::{Decider, Known, Plan};
-use super::rows::{Dialect, Rows, SqlStore, Statement};
+use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
@@ -382,27 +382,7 @@ impl Dialect for Sqlite {
     const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND superseded = 0";
     const HEAD: &'static str = "SELECT COALESCE(MAX(sequence), 0) FROM events";
 
-    fn run<'a>(conn: &'a mut SqliteConnection, q: Statement<'a, Self>) -> BoxFuture<'a, Result<u64, sqlx::Error>> {
-        Box::pin(async move { Ok(q.execute(conn).await?.rows_affected()) })
-    }
-    fn find<'a>(
-        conn: &'a mut SqliteConnection,
-        q: Statement<'a, Self>,
-    ) -> BoxFuture<'a, Result<Option<SqliteRow>, sqlx::Error>> {
-        Box::pin(q.fetch_optional(conn))
-    }
-    fn read_one<'a>(
-        pool: &'a SqlitePool,
-        q: Statement<'a, Self>,
-    ) -> BoxFuture<'a, Result<Option<SqliteRow>, sqlx::Error>> {
-        Box::pin(q.fetch_optional(pool))
-    }
-    fn read_all<'a>(
-        pool: &'a SqlitePool,
-        q: Statement<'a, Self>,
-    ) -> BoxFuture<'a, Result<Vec<SqliteRow>, sqlx::Error>> {
-        Box::pin(q.fetch_all(pool))
-    }
+    run_statements_on!(SqliteConnection, SqliteRow, SqlitePool);
 }
 
 impl SqlStore for SqliteStore {
