@@ -665,17 +665,7 @@ async fn the_allocation_plan_page_says_when_a_quote_priced_a_placement() -> anyh
     offer.rate = Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 });
     let request = pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() };
     ex.exchange(party::MHI).await?.create_capacity_offer(request).await?;
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await?;
     let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
     let order = ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner();
     let asked = pb::quotes_client::QuotesClient::new(ex.channel(party::USAF).await?)

@@ -256,6 +256,21 @@ impl TestExchange {
         Ok(self.exchange(who).await?.create_repair_order(request).await?.into_inner())
     }
 
+    /// Sets, as the coordinator, the Air Force's depot work outside the
+    /// exchange in fiscal year `fy` (dollars only).
+    pub async fn set_air_force_baseline(&self, fy: i32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+        let baseline = pb::DepotBaseline {
+            department: pb::MilitaryDepartment::AirForce as i32,
+            fiscal_year: fy,
+            work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
+            ..Default::default()
+        };
+        pb::signals_client::SignalsClient::new(self.channel(party::COORDINATOR).await?)
+            .set_depot_baseline(pb::SetDepotBaselineRequest { baseline: Some(baseline), request_id: String::new() })
+            .await?;
+        Ok(())
+    }
+
     /// Creates `offer` as its provider (no request id) and returns it as stored.
     pub async fn create_offer(&self, offer: pb::CapacityOffer) -> anyhow::Result<pb::CapacityOffer> {
         let provider = offer.provider.clone();

@@ -11,19 +11,8 @@ async fn baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) ->
     baseline_for(ex, 2027, organic_cents, contract_cents).await
 }
 
-async fn baseline_for(ex: &TestExchange, fy: u32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: fy.try_into()?,
-                work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    Ok(())
+async fn baseline_for(ex: &TestExchange, fy: i32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+    ex.set_air_force_baseline(fy, organic_cents, contract_cents).await
 }
 
 async fn workload(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::GetWorkloadBalanceResponse> {

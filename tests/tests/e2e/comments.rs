@@ -46,6 +46,17 @@ async fn add(c: &mut Comments, parent: &str, text: &str, request_id: &str) -> Re
     c.add_comment(request).await.map(|r| r.into_inner())
 }
 
+/// Edits version 1 of comment `name` into an information comment saying `text`.
+async fn edit_v1(c: &mut Comments, name: &str, text: &str) -> Result<pb::Comment, tonic::Status> {
+    let request = pb::EditCommentRequest {
+        name: name.into(),
+        content: Some(content(pb::CommentType::Information, text)),
+        version: 1,
+        request_id: String::new(),
+    };
+    c.edit_comment(request).await.map(|r| r.into_inner())
+}
+
 async fn listed(c: &mut Comments, parent: &str, include_withdrawn: bool) -> Result<Vec<pb::Comment>, tonic::Status> {
     let request = pb::ListCommentsRequest { parent: parent.into(), include_withdrawn, ..Default::default() };
     c.list_comments(request).await.map(|r| r.into_inner().comments)
@@ -103,15 +114,7 @@ async fn a_comment_is_seen_exactly_by_those_who_may_see_its_record() -> anyhow::
     assert_eq!(get.message().replace(&c.name, "X"), get_absent.message().replace(&made_up, "X"));
     let write = add(&mut kai, &o.name, "I was here", "").await.expect_err("no comment on a hidden record");
     assert_eq!(write.code(), Code::NotFound);
-    let edit = kai
-        .edit_comment(pb::EditCommentRequest {
-            name: c.name.clone(),
-            content: Some(content(pb::CommentType::Information, "mine")),
-            version: 1,
-            request_id: String::new(),
-        })
-        .await
-        .expect_err("hidden");
+    let edit = edit_v1(&mut kai, &c.name, "mine").await.expect_err("hidden");
     assert_eq!(edit.code(), Code::NotFound, "editing a hidden comment does not reveal it exists");
     assert!(conversation_events(&ex, party::KAI).await?.is_empty(), "nothing on a third party's feed");
     assert_eq!(conversation_events(&ex, party::USAF).await?, vec![(pb::EventKind::CommentAdded, c.name.clone())]);
@@ -522,15 +525,7 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
         assert_eq!(add(&mut them, cell_name, "mine", "").await.expect_err("no").code(), Code::NotFound);
         let get = them.get_comment(pb::GetCommentRequest { name: c.name.clone() }).await.expect_err("hidden");
         assert_eq!(get.code(), Code::NotFound, "{who}");
-        let edit = them
-            .edit_comment(pb::EditCommentRequest {
-                name: c.name.clone(),
-                content: Some(content(pb::CommentType::Information, "mine")),
-                version: 1,
-                request_id: String::new(),
-            })
-            .await
-            .expect_err("hidden");
+        let edit = edit_v1(&mut them, &c.name, "mine").await.expect_err("hidden");
         assert_eq!(edit.code(), Code::NotFound, "{who}");
         let withdraw = them
             .withdraw_comment(pb::WithdrawCommentRequest {

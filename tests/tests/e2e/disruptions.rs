@@ -103,17 +103,7 @@ async fn accept(ex: &TestExchange, who: &str, o: &pb::RepairOrder) -> anyhow::Re
 async fn world() -> anyhow::Result<World> {
     let ex = TestExchange::start().await?;
     // Enough organic work that contract moves never meet the 50/50 limit.
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await?;
     for o in [
         // Komaki South is the cheaper depot for work from Kadena; Sacheon is nearer but dearer.
         offer(party::MHI, "Komaki South", "JPN", (35.2553, 136.9244), 18_500),

@@ -38,18 +38,7 @@ async fn offer(ex: &TestExchange, provider: &str, rate_cents: i64) -> anyhow::Re
 
 /// Plenty of organic Air Force work in FY2027: contract work is not held back by 50/50.
 async fn roomy_baseline(ex: &TestExchange) -> anyhow::Result<()> {
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    Ok(())
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await
 }
 
 async fn placement(j4: &mut Allocation, order: &str) -> anyhow::Result<pb::AllocationAssignment> {
