@@ -416,24 +416,9 @@ impl Coordinator {
         let mut aud = order_row.audience.clone();
         aud.provider = order.provider.as_ref().map(ToString::to_string);
         let response = (quote.clone(), order.clone());
-        let change = Change {
-            records: vec![order_row, quote_write(&quote, Some(version))?],
-            transitions: vec![TransitionWrite {
-                order_id: order.id.clone(),
-                version: order.version,
-                body: to_json(&transition)?,
-            }],
-            kind: "QUOTE_ACCEPTED",
-            subject: format!("repairOrders/{}", order.id),
-            audience: aud,
-            content: EventContent::RepairOrder {
-                order,
-                transition: Some(transition),
-                quote: Some(Box::new(quote)),
-                exception: None,
-            },
-            time,
-        };
+        let records = vec![order_row, quote_write(&quote, Some(version))?];
+        let change =
+            Change::order_step(order, transition, records, "QUOTE_ACCEPTED", aud, Some(Box::new(quote)), None)?;
         Ok(self.commit(caller, key, change, &response).await?.unwrap_or(response))
     }
 

@@ -50,24 +50,7 @@ impl Coordinator {
             .commit_create(
                 caller,
                 key,
-                Change {
-                    records: vec![write],
-                    transitions: vec![TransitionWrite {
-                        order_id: order.id.clone(),
-                        version: 1,
-                        body: to_json(&transition)?,
-                    }],
-                    kind: "REPAIR_ORDER_CREATED",
-                    subject: format!("repairOrders/{}", order.id),
-                    audience: aud,
-                    content: EventContent::RepairOrder {
-                        order: order.clone(),
-                        transition: Some(transition),
-                        quote: None,
-                        exception: None,
-                    },
-                    time,
-                },
+                Change::order_step(order.clone(), transition, vec![write], "REPAIR_ORDER_CREATED", aud, None, None)?,
                 RecordKind::RepairOrder,
             )
             .await?;
@@ -182,24 +165,15 @@ impl Coordinator {
             .commit_with(
                 caller,
                 key,
-                Change {
-                    records: std::iter::once(write).chain(quote_writes).collect(),
-                    transitions: vec![TransitionWrite {
-                        order_id: order.id.clone(),
-                        version: order.version,
-                        body: to_json(&transition)?,
-                    }],
-                    kind: "REPAIR_ORDER_TRANSITIONED",
-                    subject: format!("repairOrders/{}", order.id),
-                    audience: aud,
-                    content: EventContent::RepairOrder {
-                        order: order.clone(),
-                        transition: Some(transition),
-                        quote: None,
-                        exception: None,
-                    },
-                    time: order.update_time,
-                },
+                Change::order_step(
+                    order.clone(),
+                    transition,
+                    std::iter::once(write).chain(quote_writes).collect(),
+                    "REPAIR_ORDER_TRANSITIONED",
+                    aud,
+                    None,
+                    None,
+                )?,
                 closed,
                 &order,
             )
