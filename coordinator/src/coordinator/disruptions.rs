@@ -166,6 +166,15 @@ impl Coordinator {
         self.load_visible(caller, RecordKind::Disruption, id, |d: &Disruption| d.visible_to(&caller.party)).await
     }
 
+    /// Disruption `id` (and its resource name) as the caller may see it,
+    /// refused unless it is still at `version`.
+    async fn disruption_at(&self, caller: &Caller, id: &str, version: i64) -> Result<(String, Disruption)> {
+        let name = format!("disruptions/{id}");
+        let d = self.get_disruption(caller, id).await?;
+        CoreError::check_version(&name, d.version, version)?;
+        Ok((name, d))
+    }
+
     /// A page of the disruptions the caller may see.
     pub async fn list_disruptions(
         &self,
@@ -190,9 +199,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("disruptions/{id}");
-        let mut d = self.get_disruption(caller, id).await?;
-        CoreError::check_version(&name, d.version, version)?;
+        let (name, mut d) = self.disruption_at(caller, id, version).await?;
         rules::check_update(&d, caller.id(), &draft).map_err(|e| disruption_error(&name, e))?;
         d.draft = draft;
         d.version += 1;
@@ -214,9 +221,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("disruptions/{id}");
-        let mut d = self.get_disruption(caller, id).await?;
-        CoreError::check_version(&name, d.version, version)?;
+        let (name, mut d) = self.disruption_at(caller, id, version).await?;
         rules::check_resolve(&d, caller.id()).map_err(|e| disruption_error(&name, e))?;
         d.state = DisruptionState::Resolved;
         d.resolution = Some(resolution);

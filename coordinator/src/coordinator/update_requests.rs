@@ -199,6 +199,15 @@ impl Coordinator {
         self.list(RecordKind::UpdateRequest, caller, filter, page_size, page_token).await
     }
 
+    /// Request `id` (and its resource name) as the caller may see it,
+    /// refused unless it is still at `version`.
+    async fn update_request_at(&self, caller: &Caller, id: &str, version: i64) -> Result<(String, UpdateRequest)> {
+        let name = format!("updateRequests/{id}");
+        let request = self.get_update_request(caller, id).await?;
+        CoreError::check_version(&name, request.version, version)?;
+        Ok((name, request))
+    }
+
     /// The addressee answers an open request; it closes as ANSWERED.
     pub async fn answer_update_request(
         &self,
@@ -211,9 +220,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("updateRequests/{id}");
-        let request = self.get_update_request(caller, id).await?;
-        CoreError::check_version(&name, request.version, version)?;
+        let (name, request) = self.update_request_at(caller, id, version).await?;
         rules::check_answer(&request, caller.id()).map_err(|e| update_request_error(&name, e))?;
         let closed = request.closed(UpdateRequestState::Answered, Some(answer), now());
         let change = request_change(&closed, Some(version), "UPDATE_REQUEST_ANSWERED")?;
@@ -231,9 +238,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("updateRequests/{id}");
-        let request = self.get_update_request(caller, id).await?;
-        CoreError::check_version(&name, request.version, version)?;
+        let (name, request) = self.update_request_at(caller, id, version).await?;
         rules::check_withdraw(&request, caller.id(), caller.is_coordinator(), SYSTEM_ACTOR)
             .map_err(|e| update_request_error(&name, e))?;
         let closed = request.closed(UpdateRequestState::Withdrawn, None, now());
