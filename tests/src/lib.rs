@@ -271,6 +271,25 @@ impl TestExchange {
         Ok(())
     }
 
+    /// Proposes `order` (at the version it has) to `provider`, as the
+    /// coordinator, and returns the order as proposed.
+    pub async fn propose(&self, order: &pb::RepairOrder, provider: &str) -> anyhow::Result<pb::RepairOrder> {
+        let request = pb::TransitionRepairOrderRequest {
+            name: order.name.clone(),
+            version: order.version,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: provider.into(),
+            ..Default::default()
+        };
+        Ok(self.exchange(party::COORDINATOR).await?.transition_repair_order(request).await?.into_inner())
+    }
+
+    /// Order `name`'s lifecycle history as `who` sees it, oldest first.
+    pub async fn history(&self, who: &str, name: &str) -> anyhow::Result<Vec<pb::RepairOrderTransition>> {
+        let request = pb::GetRepairOrderHistoryRequest { name: name.into() };
+        Ok(self.exchange(who).await?.get_repair_order_history(request).await?.into_inner().transitions)
+    }
+
     /// Creates `offer` as its provider (no request id) and returns it as stored.
     pub async fn create_offer(&self, offer: pb::CapacityOffer) -> anyhow::Result<pb::CapacityOffer> {
         let provider = offer.provider.clone();

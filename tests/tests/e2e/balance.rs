@@ -196,20 +196,6 @@ async fn a_year_already_over_50_percent_does_not_block_work_for_another() -> any
     Ok(())
 }
 
-async fn propose_by_hand(ex: &TestExchange, order: &pb::RepairOrder, provider: &str) -> anyhow::Result<()> {
-    ex.exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: order.name.clone(),
-            version: order.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: provider.into(),
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
-}
-
 #[tokio::test]
 async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> anyhow::Result<()> {
     // 10 U.S.C. 2466 limits the share of the funds made available in a fiscal year: work paid
@@ -226,8 +212,8 @@ async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> any
         f.source = None;
     }
     let unfunded = ex.create_order(party::USAF, unfunded).await?;
-    propose_by_hand(&ex, &late, party::MHI).await?;
-    propose_by_hand(&ex, &unfunded, party::MHI).await?;
+    ex.propose(&late, party::MHI).await?;
+    ex.propose(&unfunded, party::MHI).await?;
 
     let fy2027 = air_force_fy2027(&ex, true).await?;
     assert_eq!(fy2027.proposed.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
@@ -278,7 +264,7 @@ async fn work_at_a_us_depot_on_an_item_in_japan_counts_for_northcom_and_the_usa(
         f.source = Some(pb::funding::Source::FmsCase(pb::funding::FmsCase { loa_id: "AT-D-QAA".into() }));
     }
     let order = ex.create_order(party::RAAF, order).await?;
-    propose_by_hand(&ex, &order, party::USAF).await?;
+    ex.propose(&order, party::USAF).await?;
     let answer = workload(&ex, true).await?;
     let keys = |rows: &[pb::WorkShare]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&answer.by_region), ["NORTHCOM"], "{answer:?}");
@@ -305,7 +291,7 @@ async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_p
     assert_eq!((first.open_orders, first.assignments.len()), (3, 3), "{first:?}");
 
     // Proposed by hand, then declined: open again, at its new version.
-    propose_by_hand(&ex, &orders[0], party::MHI).await?;
+    ex.propose(&orders[0], party::MHI).await?;
     let plan = propose(&mut j4).await?;
     assert_eq!(plan.open_orders, 2, "{plan:?}");
     assert!(plan.assignments.iter().all(|a| a.repair_order != orders[0].name), "{plan:?}");

@@ -121,18 +121,7 @@ async fn a_comment_is_seen_exactly_by_those_who_may_see_its_record() -> anyhow::
 
     // MHI cannot see the order until it is proposed to MHI; then it sees its comments.
     assert_eq!(listed(&mut mhi, &o.name, false).await.expect_err("not yet").code(), Code::NotFound);
-    let proposed = ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: o.name.clone(),
-            version: o.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: party::MHI.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let proposed = ex.propose(&o, party::MHI).await?;
     assert_eq!(proposed.provider, party::MHI);
     assert_eq!(listed(&mut mhi, &o.name, false).await?, vec![c.clone()]);
     let reply = add(&mut mhi, &o.name, "We can take it after 2027-02-01.", "").await?;
@@ -620,25 +609,13 @@ async fn the_coordinator_asks_for_a_newer_version_of_an_offer_that_lapsed_while_
     // MHI's F-35A offer is valid through 2027-12-31; KAI's, for the same work, has no order with KAI.
     let mut offers = Vec::new();
     for who in [party::MHI, party::KAI] {
-        let request =
-            pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(who)), ..Default::default() };
-        offers.push(ex.exchange(who).await?.create_capacity_offer(request).await?.into_inner());
+        offers.push(ex.create_offer(capacity_offer(who)).await?);
     }
     let (mhi_offer, kai_offer) = (offers[0].clone(), offers[1].clone());
     // One order PROPOSED to MHI, another ACCEPTED by MHI: both depend on MHI's offer.
-    let mut j4x = ex.exchange(party::COORDINATOR).await?;
     for accept in [false, true] {
         let o = order(&ex).await?;
-        let proposed = j4x
-            .transition_repair_order(pb::TransitionRepairOrderRequest {
-                name: o.name.clone(),
-                version: o.version,
-                action: pb::RepairOrderAction::Propose as i32,
-                provider: party::MHI.into(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
+        let proposed = ex.propose(&o, party::MHI).await?;
         if accept {
             ex.exchange(party::MHI)
                 .await?

@@ -71,21 +71,6 @@ struct World {
     elsewhere: pb::RepairOrder,
 }
 
-async fn propose(ex: &TestExchange, o: &pb::RepairOrder, provider: &str) -> anyhow::Result<pb::RepairOrder> {
-    Ok(ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: o.name.clone(),
-            version: o.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: provider.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner())
-}
-
 async fn accept(ex: &TestExchange, who: &str, o: &pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
     Ok(ex
         .exchange(who)
@@ -118,9 +103,9 @@ async fn world() -> anyhow::Result<World> {
             pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
         created.push(usaf.create_repair_order(request).await?.into_inner());
     }
-    let accepted = accept(&ex, party::MHI, &propose(&ex, &created[0], party::MHI).await?).await?;
-    let proposed = propose(&ex, &created[1], party::MHI).await?;
-    let elsewhere = propose(&ex, &created[2], party::KAI).await?;
+    let accepted = accept(&ex, party::MHI, &ex.propose(&created[0], party::MHI).await?).await?;
+    let proposed = ex.propose(&created[1], party::MHI).await?;
+    let elsewhere = ex.propose(&created[2], party::KAI).await?;
     Ok(World { ex, stranded: vec![accepted, proposed], elsewhere })
 }
 

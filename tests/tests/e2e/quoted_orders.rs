@@ -138,13 +138,7 @@ async fn allocation_prices_an_order_at_a_final_quote_and_commit_proposes_it_only
     assert_eq!((a.provider.as_str(), a.repair_cost_cents), (party::KAI, 120_000));
     let done = j4.commit(pb::CommitAllocationRequest { assignments: vec![a] }).await?.into_inner();
     assert!(done.results[0].proposed, "{done:?}");
-    let history = ex
-        .exchange(party::USAF)
-        .await?
-        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() })
-        .await?
-        .into_inner()
-        .transitions;
+    let history = ex.history(party::USAF, &o.name).await?;
     let last = history.last().cloned().unwrap_or_default();
     assert_eq!(last.to_state, pb::RepairOrderState::Proposed as i32);
     assert!(

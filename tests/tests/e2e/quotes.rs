@@ -154,13 +154,7 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
 
     // Nothing was accepted on the provider's behalf: it accepts the order itself.
     let mut mhi_x = ex.exchange(party::MHI).await?;
-    let history = ex
-        .exchange(party::USAF)
-        .await?
-        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() })
-        .await?
-        .into_inner()
-        .transitions;
+    let history = ex.history(party::USAF, &o.name).await?;
     let last = history.last().cloned().unwrap_or_default();
     assert_eq!((last.to_state, last.actor.as_str()), (pb::RepairOrderState::Proposed as i32, party::USAF));
     assert!(last.reason.contains("accepted"), "{}", last.reason);
