@@ -7,70 +7,35 @@
 
 mod common;
 
-use common::{date, nation};
+use common::{air_force_funds, config, date, f16_offer, f16_order};
 use cosx_allocation::{
-    AllocationConfig, AllocationPlan, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, MaintenanceLevel, OpenOrder, Priority, ProviderKind, RepairType,
-    UnplacedReason, allocate, check_plan,
+    AllocationPlan, CapacityOffer, CapacityPeriod, FundsBalance, OpenOrder, Priority, ProviderKind, UnplacedReason,
+    allocate, check_plan,
 };
 
 /// A US Air Force depot order for F-16C repair due in November 2026, at Kadena.
 fn order(id: &str, priority: u8, hours: f64, due_day: u32) -> OpenOrder {
     OpenOrder {
-        id: id.into(),
-        tms: "F-16C".into(),
-        level: MaintenanceLevel::Depot,
-        repair_type: RepairType::RepairAndReturn,
-        quantity: 1,
         estimated_hours: hours,
         priority: Priority::new(priority).unwrap(),
         required_by: date(2026, 11, due_day),
-        location: GeoPoint { lat: 26.35, lon: 127.77 },
-        owner_nation: nation("USA"),
-        department: Some(Department::AirForce),
         estimated_cost_cents: (hours * 10_000.0) as i64,
-        organic_only: false,
-        export_classification: None,
-        originator: None,
-        funds_fiscal_year: None,
-        fmf_funded: false,
-        dsca_waiver: false,
+        ..f16_order(id)
     }
 }
 
 /// A US offer of F-16C depot repair with `hours` in October 2026 only.
 fn offer(id: &str, kind: ProviderKind, hours: f64) -> CapacityOffer {
-    CapacityOffer {
-        id: id.into(),
-        provider_id: format!("P-{id}"),
-        provider_kind: kind,
-        provider_nation: nation("USA"),
-        site: GeoPoint { lat: 35.25, lon: 136.92 },
-        capabilities: vec![Capability {
-            tms: "F-16C".into(),
-            level: MaintenanceLevel::Depot,
-            repair_types: vec![RepairType::RepairAndReturn],
-        }],
-        unit: CapacityUnit::LaborHours,
-        periods: vec![CapacityPeriod { start: date(2026, 10, 1), end: date(2026, 10, 31), capacity: hours }],
-        lead_time_days: 0,
-        rate_cents_per_unit: 10_000,
-        authorizations: Authorizations::default(),
-        site_nation: None,
-    }
+    let periods = vec![CapacityPeriod { start: date(2026, 10, 1), end: date(2026, 10, 31), capacity: hours }];
+    CapacityOffer { periods, ..f16_offer(id, &format!("P-{id}"), kind, "USA") }
 }
 
 fn balance(organic_cents: i64) -> Vec<FundsBalance> {
-    vec![FundsBalance {
-        department: Department::AirForce,
-        fiscal_year: FiscalYear(2027),
-        organic_cents,
-        contract_cents: 0,
-    }]
+    air_force_funds(organic_cents)
 }
 
 fn run(orders: &[OpenOrder], offers: &[CapacityOffer], balances: &[FundsBalance]) -> AllocationPlan {
-    let config = AllocationConfig::new(date(2026, 10, 1));
+    let config = config();
     let plan = allocate(orders, offers, balances, &config).unwrap();
     let violations = check_plan(orders, offers, balances, &config, &plan);
     assert!(violations.is_empty(), "{violations:?}");

@@ -8,11 +8,10 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{date, nation, small_instance};
+use common::{config, date, f16_offer, f16_order, nation, small_instance};
 use cosx_allocation::{
-    AllocationConfig, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit, FundsBalance, GeoPoint,
-    Ineligibility, MaintenanceLevel, OpenOrder, Priority, ProviderKind, RepairType, UnplacedReason, allocate,
-    ineligibilities, provider_eligibility,
+    AllocationConfig, CapacityOffer, CapacityPeriod, FundsBalance, GeoPoint, Ineligibility, OpenOrder, ProviderKind,
+    UnplacedReason, allocate, ineligibilities, provider_eligibility,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -20,45 +19,20 @@ use rand::{Rng, SeedableRng};
 /// A Japanese-owned (FMS-origin) F-16C component at Misawa, depot repair.
 fn japanese_order() -> OpenOrder {
     OpenOrder {
-        id: "JPN-RO-1".into(),
-        tms: "F-16C".into(),
-        level: MaintenanceLevel::Depot,
-        repair_type: RepairType::RepairAndReturn,
-        quantity: 1,
-        estimated_hours: 40.0,
-        priority: Priority::new(5).unwrap(),
-        required_by: date(2026, 11, 15),
         location: GeoPoint { lat: 40.70, lon: 141.37 },
         owner_nation: nation("JPN"),
         department: None,
-        estimated_cost_cents: 1_000_000,
-        organic_only: false,
-        export_classification: None,
         originator: Some("JPN-JASDF-MISAWA".into()),
-        funds_fiscal_year: None,
-        fmf_funded: false,
-        dsca_waiver: false,
+        ..f16_order("JPN-RO-1")
     }
 }
 
+/// `id`'s F-16C depot offer at Ogden: 1,000 hours over Oct-Dec 2026.
 fn provider(id: &str, kind: ProviderKind, nat: &str) -> CapacityOffer {
     CapacityOffer {
-        id: format!("OFFER-{id}"),
-        provider_id: id.into(),
-        provider_kind: kind,
-        provider_nation: nation(nat),
         site: GeoPoint { lat: 41.12, lon: -111.97 },
-        site_nation: None,
-        capabilities: vec![Capability {
-            tms: "F-16C".into(),
-            level: MaintenanceLevel::Depot,
-            repair_types: vec![RepairType::RepairAndReturn],
-        }],
-        unit: CapacityUnit::LaborHours,
         periods: vec![CapacityPeriod { start: date(2026, 10, 1), end: date(2026, 12, 31), capacity: 1_000.0 }],
-        lead_time_days: 0,
-        rate_cents_per_unit: 10_000,
-        authorizations: Authorizations::default(),
+        ..f16_offer(&format!("OFFER-{id}"), id, kind, nat)
     }
 }
 
@@ -76,10 +50,6 @@ fn korean_company() -> CapacityOffer {
 
 fn japanese_company() -> CapacityOffer {
     provider("JPN-MHI-KOMAKI", ProviderKind::Contractor, "JPN")
-}
-
-fn config() -> AllocationConfig {
-    AllocationConfig::new(date(2026, 10, 1))
 }
 
 fn with_security_assistance(nations: &[&str]) -> AllocationConfig {

@@ -9,74 +9,17 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use common::{date, nation};
+use common::{config, date, f16_offer, f16_order as order, roomy};
 use cosx_allocation::{
-    AllocationConfig, AllocationPlan, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, InputError, MaintenanceLevel, OpenOrder, OrderQuote, Priority,
-    ProviderKind, RepairType, allocate, allocate_quoted, check_plan,
+    AllocationPlan, CapacityOffer, InputError, OrderQuote, ProviderKind, allocate, allocate_quoted, check_plan,
 };
 use cosx_domain::quotes::{Quote, QuoteKind, QuoteState, QuoteTerms, RepairProcess};
 use cosx_domain::vocab::{Money, PartyId};
 
-fn config() -> AllocationConfig {
-    AllocationConfig::new(date(2026, 10, 1))
-}
-
-/// 40 hours of F-16C depot repair due (to start by) 2026-11-15, at Kadena.
-fn order(id: &str) -> OpenOrder {
-    OpenOrder {
-        id: id.into(),
-        tms: "F-16C".into(),
-        level: MaintenanceLevel::Depot,
-        repair_type: RepairType::RepairAndReturn,
-        quantity: 1,
-        estimated_hours: 40.0,
-        priority: Priority::new(5).unwrap(),
-        required_by: date(2026, 11, 15),
-        location: GeoPoint { lat: 26.35, lon: 127.77 },
-        owner_nation: nation("USA"),
-        department: Some(Department::AirForce),
-        estimated_cost_cents: 1_000_000,
-        organic_only: false,
-        export_classification: None,
-        originator: None,
-        funds_fiscal_year: None,
-        fmf_funded: false,
-        dsca_waiver: false,
-    }
-}
-
 /// A US contractor's F-16C offer at Nagoya, 100 hours a month Oct-Dec 2026, at `rate` cents an hour.
 fn offer(provider: &str, rate: i64) -> CapacityOffer {
-    let month =
-        |m: u32, last: u32| CapacityPeriod { start: date(2026, m, 1), end: date(2026, m, last), capacity: 100.0 };
-    CapacityOffer {
-        id: format!("offer-{provider}"),
-        provider_id: provider.into(),
-        provider_kind: ProviderKind::Contractor,
-        provider_nation: nation("USA"),
-        site: GeoPoint { lat: 35.25, lon: 136.92 },
-        site_nation: None,
-        capabilities: vec![Capability {
-            tms: "F-16C".into(),
-            level: MaintenanceLevel::Depot,
-            repair_types: vec![RepairType::RepairAndReturn],
-        }],
-        unit: CapacityUnit::LaborHours,
-        periods: vec![month(10, 31), month(11, 30), month(12, 31)],
-        lead_time_days: 0,
-        rate_cents_per_unit: rate,
-        authorizations: Authorizations::default(),
-    }
-}
-
-fn roomy() -> Vec<FundsBalance> {
-    vec![FundsBalance {
-        department: Department::AirForce,
-        fiscal_year: FiscalYear(2027),
-        organic_cents: 1_000_000_000,
-        contract_cents: 0,
-    }]
+    let offer = f16_offer(&format!("offer-{provider}"), provider, ProviderKind::Contractor, "USA");
+    CapacityOffer { rate_cents_per_unit: rate, ..offer }
 }
 
 /// The exchange's quote by `provider` on `order`, as the coordinator holds it.

@@ -6,77 +6,22 @@
 mod common;
 
 use chrono::Duration;
-use common::{date, nation};
+use common::{config, date, f16_offer, f16_order as order, nation, roomy};
 use cosx_allocation::{
-    AllocationConfig, AllocationPlan, Authorizations, Capability, CapacityOffer, CapacityPeriod, CapacityUnit,
-    Department, FiscalYear, FundsBalance, GeoPoint, Ineligibility, InputError, MaintenanceLevel, OpenOrder, Priority,
-    ProviderKind, RepairType, UnplacedReason, allocate, check_plan,
+    AllocationConfig, AllocationPlan, CapacityOffer, CapacityPeriod, CapacityUnit, Department, FiscalYear,
+    FundsBalance, GeoPoint, Ineligibility, InputError, MaintenanceLevel, OpenOrder, Priority, ProviderKind, RepairType,
+    UnplacedReason, allocate, check_plan,
 };
 
-fn config() -> AllocationConfig {
-    AllocationConfig::new(date(2026, 10, 1))
-}
-
-/// A US Air Force depot order for 40 hours of F-16C repair due 2026-11-15, at Kadena.
-fn order(id: &str) -> OpenOrder {
-    OpenOrder {
-        id: id.into(),
-        tms: "F-16C".into(),
-        level: MaintenanceLevel::Depot,
-        repair_type: RepairType::RepairAndReturn,
-        quantity: 1,
-        estimated_hours: 40.0,
-        priority: Priority::new(5).unwrap(),
-        required_by: date(2026, 11, 15),
-        location: GeoPoint { lat: 26.35, lon: 127.77 },
-        owner_nation: nation("USA"),
-        department: Some(Department::AirForce),
-        estimated_cost_cents: 1_000_000,
-        organic_only: false,
-        export_classification: None,
-        originator: None,
-        funds_fiscal_year: None,
-        fmf_funded: false,
-        dsca_waiver: false,
-    }
-}
-
-/// An offer of F-16C depot repair, 100 hours in each of October, November, December 2026.
+/// An offer of F-16C depot repair (and overhaul), 100 hours in each of October, November, December 2026.
 fn offer(id: &str, kind: ProviderKind, nat: &str) -> CapacityOffer {
-    let month =
-        |m: u32, last: u32| CapacityPeriod { start: date(2026, m, 1), end: date(2026, m, last), capacity: 100.0 };
-    CapacityOffer {
-        id: id.into(),
-        provider_id: format!("P-{id}"),
-        provider_kind: kind,
-        provider_nation: nation(nat),
-        site: GeoPoint { lat: 35.25, lon: 136.92 },
-        site_nation: None,
-        capabilities: vec![Capability {
-            tms: "F-16C".into(),
-            level: MaintenanceLevel::Depot,
-            repair_types: vec![RepairType::RepairAndReturn, RepairType::Overhaul],
-        }],
-        unit: CapacityUnit::LaborHours,
-        periods: vec![month(10, 31), month(11, 30), month(12, 31)],
-        lead_time_days: 0,
-        rate_cents_per_unit: 10_000,
-        authorizations: Authorizations::default(),
-    }
+    let mut offer = f16_offer(id, &format!("P-{id}"), kind, nat);
+    offer.capabilities[0].repair_types.push(RepairType::Overhaul);
+    offer
 }
 
 fn organic(id: &str) -> CapacityOffer {
     offer(id, ProviderKind::Organic, "USA")
-}
-
-/// Plenty of organic dollars: contract work is not limited.
-fn roomy() -> Vec<FundsBalance> {
-    vec![FundsBalance {
-        department: Department::AirForce,
-        fiscal_year: FiscalYear(2027),
-        organic_cents: 1_000_000_000,
-        contract_cents: 0,
-    }]
 }
 
 fn run(orders: &[OpenOrder], offers: &[CapacityOffer], balances: &[FundsBalance]) -> AllocationPlan {

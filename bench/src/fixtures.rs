@@ -2,121 +2,85 @@
 //! serials spread out (adapted from the end-to-end tests' fixtures).
 
 use chrono::{Datelike, NaiveDate};
+use cosx_client::files::examples;
 use cosx_proto::v1 as pb;
 
 /// TMS designators the generated records spread over.
 pub(crate) const TMS: [&str; 8] = ["F-35A", "F-16C", "C-130J", "KC-135R", "F-15E", "C-17A", "A-10C", "B-52H"];
 
-/// The `i`th repair order from `originator`.
+/// The `i`th repair order from `originator`: the import template's example
+/// with its TMS, serial, quantity, level, priority, due date and hours
+/// varied, no component family, and a USML category.
 pub(crate) fn repair_order(originator: &str, i: usize) -> pb::RepairOrder {
     let month = i % 24;
-    let required_by = format!("{}-{:02}-15", 2027 + month / 12, month % 12 + 1);
     let level = if i.is_multiple_of(3) { pb::MaintenanceLevel::Intermediate } else { pb::MaintenanceLevel::Depot };
-    pb::RepairOrder {
-        originator: originator.into(),
-        tms: TMS[i % TMS.len()].into(),
-        system_category: pb::SystemCategory::Aircraft as i32,
-        item: Some(pb::Item {
-            nsn: "2840-01-602-2317".into(),
-            nomenclature: "MODULE, FAN, F135".into(),
-            serial_number: format!("SN-{i:09}"),
-            ..Default::default()
-        }),
-        quantity: 1 + (i % 4) as u32,
-        maintenance_level: level as i32,
-        repair_type: pb::RepairType::RepairAndReturn as i32,
-        priority: 1 + (i % 15) as u32,
-        required_by,
-        location: Some(pb::Site {
-            name: "Kadena AB".into(),
-            nation: "JPN".into(),
-            region: pb::Region::Indopacom as i32,
-            latitude: 26.3516,
-            longitude: 127.7692,
-        }),
-        retrograde: Some(pb::Retrograde {
-            distance_km: 1450.0,
-            transit_days: 3.0,
-            weight_kg: 410.0,
-            ..Default::default()
-        }),
-        controls: Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() }),
-        funding: Some(pb::Funding {
-            source: Some(pb::funding::Source::UsAppropriation(pb::funding::UsAppropriation {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                appropriation: "3400 O&M, Air Force".into(),
-                fiscal_year: 2027,
-            })),
-            estimated_cost: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_000_000 }),
-            actual_cost: None,
-            ..Default::default()
-        }),
-        department: pb::MilitaryDepartment::AirForce as i32,
-        estimated_labor_hours: 40.0 + (i % 200) as f64,
-        ..Default::default()
+    let mut order = examples::repair_order(originator);
+    order.tms = TMS[i % TMS.len()].into();
+    order.component_family.clear();
+    if let Some(item) = order.item.as_mut() {
+        item.serial_number = format!("SN-{i:09}");
     }
+    order.quantity = 1 + (i % 4) as u32;
+    order.maintenance_level = level as i32;
+    order.priority = 1 + (i % 15) as u32;
+    order.required_by = format!("{}-{:02}-15", 2027 + month / 12, month % 12 + 1);
+    order.controls = Some(pb::Controls { usml_category: "XIX(f)".into(), ..Default::default() });
+    order.estimated_labor_hours = 40.0 + (i % 200) as f64;
+    order
 }
 
-/// The `i`th capacity offer from `provider`.
+/// The `i`th capacity offer from `provider`: the template's example for
+/// the `i`th TMS at both levels, every quarter of 2027 and 2028.
 pub(crate) fn capacity_offer(provider: &str, i: usize) -> pb::CapacityOffer {
-    pb::CapacityOffer {
-        provider: provider.into(),
-        site: Some(pb::Site {
-            name: format!("Komaki South {i}"),
-            nation: "JPN".into(),
-            region: pb::Region::Indopacom as i32,
-            latitude: 35.2553,
-            longitude: 136.9244,
-        }),
-        // Both levels the orders ask for, so every order of the TMS is capable.
-        capabilities: [pb::MaintenanceLevel::Depot, pb::MaintenanceLevel::Intermediate]
-            .into_iter()
-            .map(|level| pb::Capability {
-                tms: TMS[i % TMS.len()].into(),
-                maintenance_level: level as i32,
-                repair_types: vec![pb::RepairType::RepairAndReturn as i32],
-                ..Default::default()
-            })
-            .collect(),
-        unit: pb::CapacityUnit::LaborHours as i32,
-        // Every quarter the orders fall due in (2027 and 2028), with room
-        // for the share of the orders a provider gets, so a plan can place most.
-        periods: (0..8)
-            .map(|q| {
-                let (year, first) = (2027 + q / 4, 1 + 3 * (q % 4));
-                let last_day = if first == 1 || first == 10 { 31 } else { 30 };
-                pb::CapacityPeriod {
-                    start_date: format!("{year}-{first:02}-01"),
-                    end_date: format!("{year}-{:02}-{last_day}", first + 2),
-                    capacity: 40_000.0,
-                    surge_capacity: 10_000.0,
-                }
-            })
-            .collect(),
-        valid_from: "2026-12-01".into(),
-        valid_until: "2028-12-31".into(),
-        lead_time_days: 14,
-        rate: Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 }),
-        authorizations: vec![
-            pb::ProviderAuthorization {
-                kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
-                tms: TMS[i % TMS.len()].into(),
-                reference: "DSP-5 050-123456".into(),
-                nations: vec!["USA".into()],
-                ..Default::default()
-            },
-            // The orders' USML category: without it a foreign provider is
-            // ineligible for every one of them (EXPORT_CONTROL).
-            pb::ProviderAuthorization {
-                kind: pb::provider_authorization::Kind::ExportLicense as i32,
-                tms: TMS[i % TMS.len()].into(),
-                reference: "DSP-5 050-654321".into(),
-                export_classification: "XIX(f)".into(),
-                ..Default::default()
-            },
-        ],
-        ..Default::default()
+    let mut offer = examples::capacity_offer(provider);
+    if let Some(site) = offer.site.as_mut() {
+        site.name = format!("Komaki South {i}");
     }
+    // Both levels the orders ask for, so every order of the TMS is capable.
+    offer.capabilities = [pb::MaintenanceLevel::Depot, pb::MaintenanceLevel::Intermediate]
+        .into_iter()
+        .map(|level| pb::Capability {
+            tms: TMS[i % TMS.len()].into(),
+            maintenance_level: level as i32,
+            repair_types: vec![pb::RepairType::RepairAndReturn as i32],
+            ..Default::default()
+        })
+        .collect();
+    // Every quarter the orders fall due in (2027 and 2028), with room
+    // for the share of the orders a provider gets, so a plan can place most.
+    offer.periods = (0..8)
+        .map(|q| {
+            let (year, first) = (2027 + q / 4, 1 + 3 * (q % 4));
+            let last_day = if first == 1 || first == 10 { 31 } else { 30 };
+            pb::CapacityPeriod {
+                start_date: format!("{year}-{first:02}-01"),
+                end_date: format!("{year}-{:02}-{last_day}", first + 2),
+                capacity: 40_000.0,
+                surge_capacity: 10_000.0,
+            }
+        })
+        .collect();
+    offer.valid_until = "2028-12-31".into();
+    offer.certifications.clear();
+    offer.authorizations = vec![
+        pb::ProviderAuthorization {
+            kind: pb::provider_authorization::Kind::ThirdCountryTransfer as i32,
+            tms: TMS[i % TMS.len()].into(),
+            reference: "DSP-5 050-123456".into(),
+            nations: vec!["USA".into()],
+            ..Default::default()
+        },
+        // The orders' USML category: without it a foreign provider is
+        // ineligible for every one of them (EXPORT_CONTROL).
+        pb::ProviderAuthorization {
+            kind: pb::provider_authorization::Kind::ExportLicense as i32,
+            tms: TMS[i % TMS.len()].into(),
+            reference: "DSP-5 050-654321".into(),
+            export_classification: "XIX(f)".into(),
+            ..Default::default()
+        },
+    ];
+    offer
 }
 
 /// The `i`th fleet-level availability report from `reporter`: one TMS and

@@ -88,20 +88,19 @@ fn health_rows(health: &[pb::TmsHealth]) -> Vec<Vec<String>> {
 }
 
 fn metric_rows(metrics: &[pb::AvailabilityMetric]) -> Vec<Vec<String>> {
-    metrics
-        .iter()
-        .map(|m| {
-            vec![
-                m.tms.clone(),
-                m.timeframe_start.clone(),
-                m.timeframe_end.clone(),
-                m.reports.to_string(),
-                pct(m.a_m),
-                pct(m.a_o),
-                cda(m.cost_per_day_of_availability),
-            ]
-        })
-        .collect()
+    metrics.iter().map(|m| std::iter::once(m.tms.clone()).chain(metric_cells(m)).collect()).collect()
+}
+
+/// A metric's timeframe and figures, as every table shows them (after its TMS where it has one).
+fn metric_cells(m: &pb::AvailabilityMetric) -> Vec<String> {
+    vec![
+        m.timeframe_start.clone(),
+        m.timeframe_end.clone(),
+        m.reports.to_string(),
+        pct(m.a_m),
+        pct(m.a_o),
+        cda(m.cost_per_day_of_availability),
+    ]
 }
 
 /// Availability: the fleets' health and flags, and A_M, A_O, C/DA per TMS and timeframe.
@@ -200,19 +199,7 @@ pub(crate) async fn fleet(State(local): State<Local>, ext: Extensions, Query(q):
                 && m.timeframe_end <= health.window_end
         })
         .collect();
-    let trend_rows: Vec<Vec<String>> = trend
-        .iter()
-        .map(|m| {
-            vec![
-                m.timeframe_start.clone(),
-                m.timeframe_end.clone(),
-                m.reports.to_string(),
-                pct(m.a_m),
-                pct(m.a_o),
-                cda(m.cost_per_day_of_availability),
-            ]
-        })
-        .collect();
+    let trend_rows: Vec<Vec<String>> = trend.iter().map(|m| metric_cells(m)).collect();
     let input_rows: Vec<Vec<String>> = timeframes
         .iter()
         .map(|m| {

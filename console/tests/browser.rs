@@ -22,14 +22,8 @@ async fn every_page_walks_in_chromium_as_coordinator_and_contractor() -> anyhow:
     // 4,000 h over 2027-01..03 (March: 1,377.8 h) against the three orders' 1,440 h: short by
     // 62 h, under the threshold; one more order in the walk raises a bottleneck.
     let offer = ex
-        .exchange(party::MHI)
+        .create_offer(cosx_tests::capacity_offer(party::MHI))
         .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
         .name
         .trim_start_matches("capacityOffers/")
         .to_owned();

@@ -568,13 +568,7 @@ async fn a_new_alert_reaches_the_overview_s_event_stream_without_a_reload() -> a
     assert!(!seen.contains("bottleneckAlert"), "nothing raised yet: {seen}");
 
     // Demand over capacity: the coordinator raises a bottleneck, and the open stream carries it.
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(cosx_tests::capacity_offer(party::MHI)),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(cosx_tests::capacity_offer(party::MHI)).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     for _ in 0..4 {
         let mut o = repair_order(party::USAF);
@@ -671,17 +665,7 @@ async fn the_allocation_plan_page_says_when_a_quote_priced_a_placement() -> anyh
     offer.rate = Some(pb::Money { currency_code: "USD".into(), amount_minor: 18_500 });
     let request = pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() };
     ex.exchange(party::MHI).await?.create_capacity_offer(request).await?;
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await?;
     let request = pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
     let order = ex.exchange(party::USAF).await?.create_repair_order(request).await?.into_inner();
     let asked = pb::quotes_client::QuotesClient::new(ex.channel(party::USAF).await?)

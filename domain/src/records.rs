@@ -301,6 +301,39 @@ pub struct RepairOrder {
     pub progress: WorkProgress,
 }
 
+impl RepairOrder {
+    /// Moves the order on by `step` (one `lifecycle::transition` allowed),
+    /// made by `actor` at `time`, and returns the history entry that records
+    /// it: `named` is the provider the step names (a proposal's), `progress`
+    /// the dates and actuals given with it. Pure: the caller stores both.
+    pub fn take_step(
+        &mut self,
+        step: crate::lifecycle::Step,
+        actor: &PartyId,
+        time: DateTime<Utc>,
+        reason: Option<String>,
+        named: Option<PartyId>,
+        progress: WorkProgress,
+    ) -> Transition {
+        let transition = Transition {
+            version: self.version + 1,
+            from: Some(self.state),
+            to: step.to,
+            actor: actor.clone(),
+            time,
+            reason,
+            provider: named,
+            progress,
+            exception: None,
+        };
+        self.state = step.to;
+        self.provider = step.provider;
+        self.version += 1;
+        self.update_time = time;
+        transition
+    }
+}
+
 /// One step of an order's lifecycle, as history records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transition {

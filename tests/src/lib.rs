@@ -247,8 +247,54 @@ impl TestExchange {
         o.tms = tms.into();
         o.required_by = required_by.into();
         o.quantity = 1;
-        let request = pb::CreateRepairOrderRequest { repair_order: Some(o), ..Default::default() };
+        self.create_order(who, o).await
+    }
+
+    /// Creates `order` as `who` (no request id) and returns it as stored.
+    pub async fn create_order(&self, who: &str, order: pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
+        let request = pb::CreateRepairOrderRequest { repair_order: Some(order), ..Default::default() };
         Ok(self.exchange(who).await?.create_repair_order(request).await?.into_inner())
+    }
+
+    /// Sets, as the coordinator, the Air Force's depot work outside the
+    /// exchange in fiscal year `fy` (dollars only).
+    pub async fn set_air_force_baseline(&self, fy: i32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+        let baseline = pb::DepotBaseline {
+            department: pb::MilitaryDepartment::AirForce as i32,
+            fiscal_year: fy,
+            work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
+            ..Default::default()
+        };
+        pb::signals_client::SignalsClient::new(self.channel(party::COORDINATOR).await?)
+            .set_depot_baseline(pb::SetDepotBaselineRequest { baseline: Some(baseline), request_id: String::new() })
+            .await?;
+        Ok(())
+    }
+
+    /// Proposes `order` (at the version it has) to `provider`, as the
+    /// coordinator, and returns the order as proposed.
+    pub async fn propose(&self, order: &pb::RepairOrder, provider: &str) -> anyhow::Result<pb::RepairOrder> {
+        let request = pb::TransitionRepairOrderRequest {
+            name: order.name.clone(),
+            version: order.version,
+            action: pb::RepairOrderAction::Propose as i32,
+            provider: provider.into(),
+            ..Default::default()
+        };
+        Ok(self.exchange(party::COORDINATOR).await?.transition_repair_order(request).await?.into_inner())
+    }
+
+    /// Order `name`'s lifecycle history as `who` sees it, oldest first.
+    pub async fn history(&self, who: &str, name: &str) -> anyhow::Result<Vec<pb::RepairOrderTransition>> {
+        let request = pb::GetRepairOrderHistoryRequest { name: name.into() };
+        Ok(self.exchange(who).await?.get_repair_order_history(request).await?.into_inner().transitions)
+    }
+
+    /// Creates `offer` as its provider (no request id) and returns it as stored.
+    pub async fn create_offer(&self, offer: pb::CapacityOffer) -> anyhow::Result<pb::CapacityOffer> {
+        let provider = offer.provider.clone();
+        let request = pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() };
+        Ok(self.exchange(&provider).await?.create_capacity_offer(request).await?.into_inner())
     }
 }
 

@@ -145,3 +145,80 @@ pub fn small_instance(seed: u64, n_orders: usize, n_offers: usize) -> Instance {
         ["JPN", "KOR"].iter().filter(|_| extra.random_bool(0.6)).map(|n| nation(n)).collect();
     Instance { orders, offers, balances, config }
 }
+
+// ----- the hand-built cases' fixture ----------------------------------------
+// One order, one offer, one balance that the hand-built tests (reasons,
+// quotes, bands, eligibility) start from and change field by field with
+// struct update syntax, so each test shows only what it is about.
+
+/// Planning on 2026-10-01, the first day of FY2027.
+pub fn config() -> AllocationConfig {
+    AllocationConfig::new(date(2026, 10, 1))
+}
+
+/// A US Air Force depot order for 40 hours of F-16C repair (repair and
+/// return, priority 5) due (to start by) 2026-11-15, at Kadena.
+pub fn f16_order(id: &str) -> OpenOrder {
+    OpenOrder {
+        id: id.into(),
+        tms: "F-16C".into(),
+        level: MaintenanceLevel::Depot,
+        repair_type: RepairType::RepairAndReturn,
+        quantity: 1,
+        estimated_hours: 40.0,
+        priority: Priority::new(5).unwrap(),
+        required_by: date(2026, 11, 15),
+        location: GeoPoint { lat: 26.35, lon: 127.77 },
+        owner_nation: nation("USA"),
+        department: Some(Department::AirForce),
+        estimated_cost_cents: 1_000_000,
+        organic_only: false,
+        export_classification: None,
+        originator: None,
+        funds_fiscal_year: None,
+        fmf_funded: false,
+        dsca_waiver: false,
+    }
+}
+
+/// `provider`'s offer `id` of F-16C depot repair (repair and return) at
+/// Nagoya, 100 hours in each of October, November and December 2026, at
+/// 100 USD an hour, no lead time.
+pub fn f16_offer(id: &str, provider: &str, kind: ProviderKind, nat: &str) -> CapacityOffer {
+    let month =
+        |m: u32, last: u32| CapacityPeriod { start: date(2026, m, 1), end: date(2026, m, last), capacity: 100.0 };
+    CapacityOffer {
+        id: id.into(),
+        provider_id: provider.into(),
+        provider_kind: kind,
+        provider_nation: nation(nat),
+        site: GeoPoint { lat: 35.25, lon: 136.92 },
+        site_nation: None,
+        capabilities: vec![Capability {
+            tms: "F-16C".into(),
+            level: MaintenanceLevel::Depot,
+            repair_types: vec![RepairType::RepairAndReturn],
+        }],
+        unit: CapacityUnit::LaborHours,
+        periods: vec![month(10, 31), month(11, 30), month(12, 31)],
+        lead_time_days: 0,
+        rate_cents_per_unit: 10_000,
+        authorizations: Authorizations::default(),
+    }
+}
+
+/// The Air Force's FY2027 funds with `organic_cents` of organic work and
+/// no contract work yet.
+pub fn air_force_funds(organic_cents: i64) -> Vec<FundsBalance> {
+    vec![FundsBalance {
+        department: Department::AirForce,
+        fiscal_year: FiscalYear(2027),
+        organic_cents,
+        contract_cents: 0,
+    }]
+}
+
+/// Plenty of organic dollars: contract work is not limited.
+pub fn roomy() -> Vec<FundsBalance> {
+    air_force_funds(1_000_000_000)
+}

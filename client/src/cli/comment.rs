@@ -17,6 +17,7 @@ use cosx_proto::v1::{
 
 use super::fresh_request_id;
 use super::output::Printer;
+use super::read::every_page;
 use crate::Client;
 use crate::enums;
 use crate::error::ClientError;
@@ -226,21 +227,18 @@ pub(crate) async fn run(client: &Client, cmd: CommentCommand, printer: &Printer)
             printer.record(&comments.withdraw_comment(req).await?.into_inner())
         }
         CommentCommand::List { record, demand_cell, include_withdrawn } => {
-            let mut req = ListCommentsRequest {
+            let req = ListCommentsRequest {
                 parent: record.unwrap_or_default(),
                 include_withdrawn,
                 demand_cell,
                 ..Default::default()
             };
-            let mut all = Vec::new();
-            loop {
-                let page = comments.list_comments(req.clone()).await?.into_inner();
-                all.extend(page.comments);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                req.page_token = page.next_page_token;
-            }
+            let all = every_page(async |page_token| {
+                let page =
+                    comments.list_comments(ListCommentsRequest { page_token, ..req.clone() }).await?.into_inner();
+                Ok((page.comments, page.next_page_token))
+            })
+            .await?;
             printer.records(&all)
         }
         CommentCommand::Get { name } => {
@@ -271,21 +269,20 @@ pub(crate) async fn run_update_request(
             printer.record(&requests.request_update(req).await?.into_inner())
         }
         UpdateRequestCommand::List { state, addressee, requester } => {
-            let mut req = ListUpdateRequestsRequest {
+            let req = ListUpdateRequestsRequest {
                 state: state.map_or(0, Into::into),
                 addressee: addressee.unwrap_or_default(),
                 requester: requester.unwrap_or_default(),
                 ..Default::default()
             };
-            let mut all = Vec::new();
-            loop {
-                let page = requests.list_update_requests(req.clone()).await?.into_inner();
-                all.extend(page.update_requests);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                req.page_token = page.next_page_token;
-            }
+            let all = every_page(async |page_token| {
+                let page = requests
+                    .list_update_requests(ListUpdateRequestsRequest { page_token, ..req.clone() })
+                    .await?
+                    .into_inner();
+                Ok((page.update_requests, page.next_page_token))
+            })
+            .await?;
             printer.records(&all)
         }
         UpdateRequestCommand::Get { name } => {

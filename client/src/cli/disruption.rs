@@ -15,6 +15,7 @@ use cosx_proto::v1::{
 
 use super::fresh_request_id;
 use super::output::Printer;
+use super::read::every_page;
 use crate::Client;
 use crate::enums;
 use crate::error::ClientError;
@@ -170,20 +171,19 @@ pub(crate) async fn run(client: &Client, cmd: DisruptionCommand, printer: &Print
             printer.record(&disruptions.resolve_disruption(req).await?.into_inner())
         }
         DisruptionCommand::List { state, provider } => {
-            let mut req = ListDisruptionsRequest {
+            let req = ListDisruptionsRequest {
                 state: state.map_or(0, Into::into),
                 provider: provider.unwrap_or_default(),
                 ..Default::default()
             };
-            let mut all = Vec::new();
-            loop {
-                let page = disruptions.list_disruptions(req.clone()).await?.into_inner();
-                all.extend(page.disruptions);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                req.page_token = page.next_page_token;
-            }
+            let all = every_page(async |page_token| {
+                let page = disruptions
+                    .list_disruptions(ListDisruptionsRequest { page_token, ..req.clone() })
+                    .await?
+                    .into_inner();
+                Ok((page.disruptions, page.next_page_token))
+            })
+            .await?;
             printer.records(&all)
         }
         DisruptionCommand::Get { name } => printer.record(

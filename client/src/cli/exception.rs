@@ -15,6 +15,7 @@ use cosx_proto::v1::{
 
 use super::fresh_request_id;
 use super::output::Printer;
+use super::read::every_page;
 use crate::Client;
 use crate::enums;
 use crate::error::ClientError;
@@ -105,20 +106,17 @@ pub(crate) async fn run(client: &Client, cmd: ExceptionCommand, printer: &Printe
             printer.record(&exceptions.answer_exception(req).await?.into_inner())
         }
         ExceptionCommand::List { order, state } => {
-            let mut req = ListExceptionsRequest {
+            let req = ListExceptionsRequest {
                 parent: order_name(order),
                 state: state.map_or(0, Into::into),
                 ..Default::default()
             };
-            let mut all = Vec::new();
-            loop {
-                let page = exceptions.list_exceptions(req.clone()).await?.into_inner();
-                all.extend(page.exceptions);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                req.page_token = page.next_page_token;
-            }
+            let all = every_page(async |page_token| {
+                let page =
+                    exceptions.list_exceptions(ListExceptionsRequest { page_token, ..req.clone() }).await?.into_inner();
+                Ok((page.exceptions, page.next_page_token))
+            })
+            .await?;
             printer.records(&all)
         }
     }

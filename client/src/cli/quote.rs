@@ -14,6 +14,7 @@ use cosx_proto::v1::{
 
 use super::fresh_request_id;
 use super::output::Printer;
+use super::read::every_page;
 use crate::Client;
 use crate::enums;
 use crate::error::ClientError;
@@ -135,21 +136,17 @@ pub(crate) async fn run(client: &Client, cmd: QuoteCommand, printer: &Printer) -
         }
         QuoteCommand::Submit(a) => printer.record(&quotes.submit_quote(submit_request(a)).await?.into_inner()),
         QuoteCommand::List { order, state, provider } => {
-            let mut req = ListQuotesRequest {
+            let req = ListQuotesRequest {
                 parent: order.map_or_else(|| "repairOrders/-".to_owned(), order_name),
                 state: state.map_or(0, Into::into),
                 provider: provider.unwrap_or_default(),
                 ..Default::default()
             };
-            let mut all = Vec::new();
-            loop {
-                let page = quotes.list_quotes(req.clone()).await?.into_inner();
-                all.extend(page.quotes);
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                req.page_token = page.next_page_token;
-            }
+            let all = every_page(async |page_token| {
+                let page = quotes.list_quotes(ListQuotesRequest { page_token, ..req.clone() }).await?.into_inner();
+                Ok((page.quotes, page.next_page_token))
+            })
+            .await?;
             printer.records(&all)
         }
         QuoteCommand::Get { name } => printer.record(&quotes.get_quote(GetQuoteRequest { name }).await?.into_inner()),

@@ -113,6 +113,24 @@ impl<'a, T: Serialize + Columns> Pager<'a, T> {
     }
 }
 
+/// Every item of a listing, page after page: `page` fetches the page at a
+/// token (empty: the first) and returns its items and the next token (empty:
+/// there is no more). For commands that always print everything.
+pub(crate) async fn every_page<T>(
+    mut page: impl AsyncFnMut(String) -> Result<(Vec<T>, String), ClientError>,
+) -> Result<Vec<T>, ClientError> {
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = page(token).await?;
+        all.extend(items);
+        if next.is_empty() {
+            return Ok(all);
+        }
+        token = next;
+    }
+}
+
 pub(crate) async fn list(client: &Client, cmd: ListCommand, printer: &Printer) -> Result<(), ClientError> {
     match cmd {
         ListCommand::Orders { state, tms, originator, provider, region, page } => {

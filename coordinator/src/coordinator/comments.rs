@@ -148,15 +148,8 @@ impl Coordinator {
         body: CommentBody,
         key: &RequestKey,
     ) -> Result<Comment> {
-        if let Some(done) = self.replay(caller, key).await? {
-            return Ok(done);
-        }
-        let audience = self.comment_scope(caller, record, id).await?;
-        let comment = self.stored_comment(id).await?;
-        CoreError::check_version(id, comment.version, version)?;
-        let time = now();
-        let next = comments::edit(&comment, caller.id(), body, time).map_err(|e| comment_error(id, e))?;
-        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_EDITED").await
+        let edit = |c: &Comment, by: &PartyId, time| comments::edit(c, by, body, time);
+        self.change_comment(caller, record, id, version, key, "COMMENT_EDITED", edit).await
     }
 
     /// The author withdraws a comment (kept, marked WITHDRAWN).
@@ -168,14 +161,29 @@ impl Coordinator {
         version: i64,
         key: &RequestKey,
     ) -> Result<Comment> {
+        self.change_comment(caller, record, id, version, key, "COMMENT_WITHDRAWN", comments::withdraw).await
+    }
+
+    /// The author's change `step` (edit or withdraw) of comment `id` at
+    /// `version`, committed as a `kind` event to those who may see it.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_comment(
+        &self,
+        caller: &Caller,
+        record: &RecordRef,
+        id: &str,
+        version: i64,
+        key: &RequestKey,
+        kind: &'static str,
+        step: impl FnOnce(&Comment, &PartyId, DateTime<Utc>) -> std::result::Result<Comment, comments::CommentError>,
+    ) -> Result<Comment> {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
         let audience = self.comment_scope(caller, record, id).await?;
         let comment = self.stored_comment(id).await?;
         CoreError::check_version(id, comment.version, version)?;
-        let time = now();
-        let next = comments::withdraw(&comment, caller.id(), time).map_err(|e| comment_error(id, e))?;
-        self.commit_comment(caller, key, next, Some(version), audience, "COMMENT_WITHDRAWN").await
+        let next = step(&comment, caller.id(), now()).map_err(|e| comment_error(id, e))?;
+        self.commit_comment(caller, key, next, Some(version), audience, kind).await
     }
 }

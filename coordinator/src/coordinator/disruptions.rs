@@ -157,6 +157,15 @@ impl Coordinator {
         self.load_visible(caller, RecordKind::Disruption, id, |d: &Disruption| d.visible_to(&caller.party)).await
     }
 
+    /// Disruption `id` (and its resource name) as the caller may see it,
+    /// refused unless it is still at `version`.
+    async fn disruption_at(&self, caller: &Caller, id: &str, version: i64) -> Result<(String, Disruption)> {
+        let name = format!("disruptions/{id}");
+        let d = self.get_disruption(caller, id).await?;
+        CoreError::check_version(&name, d.version, version)?;
+        Ok((name, d))
+    }
+
     /// A page of the disruptions the caller may see.
     pub async fn list_disruptions(
         &self,
@@ -181,9 +190,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("disruptions/{id}");
-        let d = self.get_disruption(caller, id).await?;
-        CoreError::check_version(&name, d.version, version)?;
+        let (name, d) = self.disruption_at(caller, id, version).await?;
         rules::check_update(&d, caller.id(), &draft).map_err(|e| disruption_error(&name, e))?;
         let mut d = rules::updated(d, draft, now());
         d.affected_parties = self.affected_parties(&d).await?;
@@ -203,9 +210,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("disruptions/{id}");
-        let d = self.get_disruption(caller, id).await?;
-        CoreError::check_version(&name, d.version, version)?;
+        let (name, d) = self.disruption_at(caller, id, version).await?;
         rules::check_resolve(&d, caller.id()).map_err(|e| disruption_error(&name, e))?;
         let d = rules::resolved(d, resolution, now());
         self.commit_disruption(caller, key, d, Some(version), "DISRUPTION_RESOLVED").await
@@ -294,21 +299,8 @@ impl Coordinator {
             .map_err(|e| disruption_error(&name, e))?;
         let time = now();
         let held_by = order.provider.clone();
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason: Some(reason),
-            provider: step.provider.clone(),
-            progress: WorkProgress::default(),
-            exception: None,
-        };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let named = step.provider.clone();
+        let transition = order.take_step(step, caller.id(), time, Some(reason), named, WorkProgress::default());
         // The provider it leaves learns of the move too.
         self.commit_order_step(caller, &RequestKey::default(), order, transition, version, |aud| {
             aud.parties.extend(held_by.map(|p| p.to_string()))

@@ -120,24 +120,10 @@ impl Coordinator {
             exception: Some(exception.id.clone()),
         };
         let row = exception_write(&exception, expected)?;
-        let change = Change {
-            audience: row.audience.clone(),
-            records: vec![order_write(&order, Some(order_version))?, row],
-            transitions: vec![TransitionWrite {
-                order_id: order.id.clone(),
-                version: order.version,
-                body: to_json(&transition)?,
-            }],
-            kind,
-            subject: format!("repairOrders/{}", order.id),
-            content: EventContent::RepairOrder {
-                order,
-                transition: Some(transition),
-                quote: None,
-                exception: Some(Box::new(exception.clone())),
-            },
-            time,
-        };
+        let audience = row.audience.clone();
+        let records = vec![order_write(&order, Some(order_version))?, row];
+        let attached = Some(Box::new(exception.clone()));
+        let change = Change::order_step(order, transition, records, kind, audience, None, attached)?;
         Ok(self.commit(caller, key, change, &exception).await?.unwrap_or(exception))
     }
 

@@ -292,6 +292,37 @@ struct Change {
     time: DateTime<Utc>,
 }
 
+impl Change {
+    /// The change that records one step of `order`, already moved on by
+    /// `transition` (at the order's update time): `records` written, the
+    /// history step, and one `kind` event to `audience` with the order, the
+    /// step and what else it carries (the quote it accepted, the exception
+    /// it raised or answered). The one shape of every order step's event.
+    fn order_step(
+        order: RepairOrder,
+        transition: Transition,
+        records: Vec<RecordWrite>,
+        kind: &'static str,
+        audience: Audience,
+        quote: Option<Box<cosx_domain::quotes::Quote>>,
+        exception: Option<Box<cosx_domain::exceptions::RepairException>>,
+    ) -> Result<Change> {
+        Ok(Change {
+            records,
+            transitions: vec![TransitionWrite {
+                order_id: order.id.clone(),
+                version: order.version,
+                body: to_json(&transition)?,
+            }],
+            kind,
+            subject: format!("repairOrders/{}", order.id),
+            audience,
+            time: order.update_time,
+            content: EventContent::RepairOrder { order, transition: Some(transition), quote, exception },
+        })
+    }
+}
+
 /// A further event of a [`Change`], with its own audience (see
 /// [`Commit::more_events`]).
 struct MoreEvent {

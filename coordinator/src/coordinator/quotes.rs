@@ -393,24 +393,12 @@ impl Coordinator {
         let terms = quote.terms.clone().ok_or_else(|| CoreError::FailedPrecondition(format!("{name} has no terms")))?;
         let time = now();
         let order_version = order.version;
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason: Some(format!(
-                "quote {name} accepted: {} {} minor units, {} days turnaround, valid until {}",
-                terms.price.currency, terms.price.amount_minor, terms.turnaround_days, terms.valid_until
-            )),
-            provider: step.provider.clone(),
-            progress: WorkProgress::default(),
-            exception: None,
-        };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let reason = format!(
+            "quote {name} accepted: {} {} minor units, {} days turnaround, valid until {}",
+            terms.price.currency, terms.price.amount_minor, terms.turnaround_days, terms.valid_until
+        );
+        let named = step.provider.clone();
+        let transition = order.take_step(step, caller.id(), time, Some(reason), named, WorkProgress::default());
         quotes::price_at_quote(&mut order.draft.funding, &terms);
         // No quote on the order stays open (this one accepted, the others
         // closing next): none of their providers sees the order through it
@@ -423,24 +411,9 @@ impl Coordinator {
         let mut aud = order_row.audience.clone();
         aud.provider = order.provider.as_ref().map(ToString::to_string);
         let response = (quote.clone(), order.clone());
-        let change = Change {
-            records: vec![order_row, quote_write(&quote, Some(version))?],
-            transitions: vec![TransitionWrite {
-                order_id: order.id.clone(),
-                version: order.version,
-                body: to_json(&transition)?,
-            }],
-            kind: "QUOTE_ACCEPTED",
-            subject: format!("repairOrders/{}", order.id),
-            audience: aud,
-            content: EventContent::RepairOrder {
-                order,
-                transition: Some(transition),
-                quote: Some(Box::new(quote)),
-                exception: None,
-            },
-            time,
-        };
+        let records = vec![order_row, quote_write(&quote, Some(version))?];
+        let change =
+            Change::order_step(order, transition, records, "QUOTE_ACCEPTED", aud, Some(Box::new(quote)), None)?;
         Ok(self.commit(caller, key, change, &response).await?.unwrap_or(response))
     }
 

@@ -50,24 +50,7 @@ impl Coordinator {
             .commit_create(
                 caller,
                 key,
-                Change {
-                    records: vec![write],
-                    transitions: vec![TransitionWrite {
-                        order_id: order.id.clone(),
-                        version: 1,
-                        body: to_json(&transition)?,
-                    }],
-                    kind: "REPAIR_ORDER_CREATED",
-                    subject: format!("repairOrders/{}", order.id),
-                    audience: aud,
-                    content: EventContent::RepairOrder {
-                        order: order.clone(),
-                        transition: Some(transition),
-                        quote: None,
-                        exception: None,
-                    },
-                    time,
-                },
+                Change::order_step(order.clone(), transition, vec![write], "REPAIR_ORDER_CREATED", aud, None, None)?,
                 RecordKind::RepairOrder,
             )
             .await?;
@@ -158,24 +141,11 @@ impl Coordinator {
         }
         let time = now();
         let held_by = order.provider.clone();
-        let transition = Transition {
-            version: order.version + 1,
-            from: Some(order.state),
-            to: step.to,
-            actor: caller.id().clone(),
-            time,
-            reason,
-            provider: match &action {
-                Action::Propose(p) => Some(p.clone()),
-                _ => None,
-            },
-            progress: progress.clone(),
-            exception: None,
+        let named = match &action {
+            Action::Propose(p) => Some(p.clone()),
+            _ => None,
         };
-        order.state = step.to;
-        order.provider = step.provider;
-        order.version += 1;
-        order.update_time = time;
+        let transition = order.take_step(step, caller.id(), time, reason, named, progress.clone());
         order.progress.merge(&progress);
         if let (Some(terms), Action::Propose(_)) = (priced, &action) {
             cosx_domain::quotes::price_at_quote(&mut order.draft.funding, terms);
@@ -215,24 +185,15 @@ impl Coordinator {
             .commit_with(
                 caller,
                 key,
-                Change {
-                    records: std::iter::once(write).chain(quote_writes).collect(),
-                    transitions: vec![TransitionWrite {
-                        order_id: order.id.clone(),
-                        version: order.version,
-                        body: to_json(&transition)?,
-                    }],
-                    kind: "REPAIR_ORDER_TRANSITIONED",
-                    subject: format!("repairOrders/{}", order.id),
-                    audience: aud,
-                    content: EventContent::RepairOrder {
-                        order: order.clone(),
-                        transition: Some(transition),
-                        quote: None,
-                        exception: None,
-                    },
-                    time: order.update_time,
-                },
+                Change::order_step(
+                    order.clone(),
+                    transition,
+                    std::iter::once(write).chain(quote_writes).collect(),
+                    "REPAIR_ORDER_TRANSITIONED",
+                    aud,
+                    None,
+                    None,
+                )?,
                 closed,
                 &order,
             )

@@ -188,6 +188,15 @@ impl Coordinator {
         self.list(RecordKind::UpdateRequest, caller, filter, page_size, page_token).await
     }
 
+    /// Request `id` (and its resource name) as the caller may see it,
+    /// refused unless it is still at `version`.
+    async fn update_request_at(&self, caller: &Caller, id: &str, version: i64) -> Result<(String, UpdateRequest)> {
+        let name = format!("updateRequests/{id}");
+        let request = self.get_update_request(caller, id).await?;
+        CoreError::check_version(&name, request.version, version)?;
+        Ok((name, request))
+    }
+
     /// The addressee answers an open request; it closes as ANSWERED.
     pub async fn answer_update_request(
         &self,
@@ -200,9 +209,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("updateRequests/{id}");
-        let request = self.get_update_request(caller, id).await?;
-        CoreError::check_version(&name, request.version, version)?;
+        let (name, request) = self.update_request_at(caller, id, version).await?;
         rules::check_answer(&request, caller.id()).map_err(|e| update_request_error(&name, e))?;
         let closed = request.closed(UpdateRequestState::Answered, Some(answer), now());
         let change = request_change(&closed, Some(version), "UPDATE_REQUEST_ANSWERED")?;
@@ -220,9 +227,7 @@ impl Coordinator {
         if let Some(done) = self.replay(caller, key).await? {
             return Ok(done);
         }
-        let name = format!("updateRequests/{id}");
-        let request = self.get_update_request(caller, id).await?;
-        CoreError::check_version(&name, request.version, version)?;
+        let (name, request) = self.update_request_at(caller, id, version).await?;
         rules::check_withdraw(&request, caller.id(), caller.is_coordinator(), SYSTEM_ACTOR)
             .map_err(|e| update_request_error(&name, e))?;
         let closed = request.closed(UpdateRequestState::Withdrawn, None, now());
@@ -263,38 +268,17 @@ impl Coordinator {
                     .extend(self.all_records::<RepairOrder>(RecordKind::RepairOrder, &system_viewer(), &filter).await?);
             }
         }
-        let system = PartyId::parse(SYSTEM_ACTOR).map_err(|e| CoreError::Store(StoreError::Corrupt(e)))?;
         let mut raised = 0;
         for found in rules::lapsed_offers(&lapsed, &orders, today) {
-            if self.party(&found.provider).is_none_or(|(p, _)| p.suspended) {
-                continue;
-            }
             let id = rules::lapsed_offer_id(&found.offer, found.version);
-            if self.store.record(RecordKind::UpdateRequest, &id).await?.is_some() {
-                continue;
-            }
-            let time = now();
             let record = RecordRef::CapacityOffers(found.offer.clone());
-            let request = UpdateRequest {
-                text: Some(format!(
-                    "{record}'s validity ended on {} while {} order(s) PROPOSED or ACCEPTED to you for what it \
-                     offers still depend on it: publish a newer version (a new validity) or withdraw it",
-                    found.valid_until, found.dependent_orders
-                )),
-                id: id.clone(),
-                requester: system.clone(),
-                addressee: found.provider,
-                subject: UpdateSubject::Record { record, version: found.version },
-                state: UpdateRequestState::Open,
-                answer: None,
-                version: 1,
-                create_time: time,
-                update_time: time,
-            };
-            if self
-                .commit_as_system(request_change(&request, None, "UPDATE_REQUESTED")?, &format!("update:{id}"))
-                .await?
-            {
+            let text = format!(
+                "{record}'s validity ended on {} while {} order(s) PROPOSED or ACCEPTED to you for what it \
+                 offers still depend on it: publish a newer version (a new validity) or withdraw it",
+                found.valid_until, found.dependent_orders
+            );
+            let subject = UpdateSubject::Record { record, version: found.version };
+            if self.raise_as_system(id, found.provider, subject, text).await? {
                 raised += 1;
             }
         }
@@ -305,42 +289,54 @@ impl Coordinator {
         let reports: Vec<AvailabilityReport> =
             self.all_records(RecordKind::AvailabilityReport, &system_viewer(), &RecordFilter::default()).await?;
         let seen: Vec<ReportSeen> = reports.iter().map(seen).collect();
-        let system = PartyId::parse(SYSTEM_ACTOR).map_err(|e| CoreError::Store(StoreError::Corrupt(e)))?;
         let mut raised = 0;
         for missing in rules::missing_reports(&seen, today, after_days) {
-            if self.party(&missing.reporter).is_none_or(|(p, _)| p.suspended) {
-                continue;
-            }
             let id = rules::missing_report_id(&missing.reporter, missing.month);
-            if self.store.record(RecordKind::UpdateRequest, &id).await?.is_some() {
-                continue;
-            }
-            let time = now();
             let month = missing.month.format("%Y-%m");
             let tms = missing.tms.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            let request = UpdateRequest {
-                text: Some(format!(
-                    "the availability report for {month} ({tms}) is missing more than {after_days} days after the \
-                     month ended"
-                )),
-                id: id.clone(),
-                requester: system.clone(),
-                addressee: missing.reporter,
-                subject: UpdateSubject::MissingReport { month: missing.month, tms: missing.tms },
-                state: UpdateRequestState::Open,
-                answer: None,
-                version: 1,
-                create_time: time,
-                update_time: time,
-            };
-            if self
-                .commit_as_system(request_change(&request, None, "UPDATE_REQUESTED")?, &format!("update:{id}"))
-                .await?
-            {
+            let text = format!(
+                "the availability report for {month} ({tms}) is missing more than {after_days} days after the \
+                 month ended"
+            );
+            let subject = UpdateSubject::MissingReport { month: missing.month, tms: missing.tms };
+            if self.raise_as_system(id, missing.reporter, subject, text).await? {
                 raised += 1;
             }
         }
         Ok(raised)
+    }
+
+    /// Raises, as the system, the open request `id` to `addressee` about
+    /// `subject`, unless the addressee is unknown or suspended or request
+    /// `id` exists already (raised before, by this or another replica);
+    /// whether it raised it.
+    async fn raise_as_system(
+        &self,
+        id: String,
+        addressee: PartyId,
+        subject: UpdateSubject,
+        text: String,
+    ) -> Result<bool> {
+        if self.party(&addressee).is_none_or(|(p, _)| p.suspended)
+            || self.store.record(RecordKind::UpdateRequest, &id).await?.is_some()
+        {
+            return Ok(false);
+        }
+        let system = PartyId::parse(SYSTEM_ACTOR).map_err(|e| CoreError::Store(StoreError::Corrupt(e)))?;
+        let time = now();
+        let request = UpdateRequest {
+            text: Some(text),
+            id: id.clone(),
+            requester: system,
+            addressee,
+            subject,
+            state: UpdateRequestState::Open,
+            answer: None,
+            version: 1,
+            create_time: time,
+            update_time: time,
+        };
+        self.commit_as_system(request_change(&request, None, "UPDATE_REQUESTED")?, &format!("update:{id}")).await
     }
 
     /// Closes as SATISFIED every open request whose newer version or

@@ -14,6 +14,7 @@
 mod group;
 mod plan;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -63,6 +63,26 @@ pub(crate) struct Decider {
 }
 
 impl Decider {
+    /// Notes every record id (and superseded id) and natural key `batch`
+    /// names as unknown, and returns them: the backend reads those rows and
+    /// fills in what exists before [`Decider::decide_batch`].
+    pub(crate) fn expect<'b>(&mut self, batch: &'b [Commit]) -> (Vec<&'b str>, Vec<&'b str>) {
+        let mut ids: Vec<&str> = Vec::new();
+        let mut natural: Vec<&str> = Vec::new();
+        for r in batch.iter().flat_map(|c| &c.records) {
+            ids.push(&r.id);
+            ids.extend(r.supersedes.as_deref());
+            natural.extend(r.natural_key.as_deref());
+        }
+        for id in &ids {
+            self.records.insert((*id).to_owned(), None);
+        }
+        for key in &natural {
+            self.current.insert((*key).to_owned(), None);
+        }
+        (ids, natural)
+    }
+
     fn record(&self, pending: &HashMap<String, Option<Known>>, id: &str) -> Option<Known> {
         pending.get(id).or_else(|| self.records.get(id)).cloned().flatten()
     }
@@ -135,11 +155,7 @@ impl Decider {
             if let Some(key) = &commit.idempotency
                 && let Some((hash, response)) = self.keys.get(&(key.caller.clone(), key.request_id.clone()))
             {
-                plan.outcomes.push(if *hash == key.request_hash {
-                    Ok(Committed::Replayed { response: response.clone() })
-                } else {
-                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
-                });
+                plan.outcomes.push(replay(key, hash, response.clone()));
                 continue;
             }
             let (records, current) = match self.decide(commit) {
@@ -186,11 +202,7 @@ impl Decider {
                 }
             }
             plan.transitions.extend(commit.transitions.iter().map(|t| (t, sequence)));
-            for (e, at) in commit.events().zip(sequence..) {
-                let hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &head.1);
-                plan.events.push((at, e, std::mem::replace(&mut head.1, hash.clone()), hash));
-                head.0 = at;
-            }
+            plan.events.extend(chain(commit, &mut head));
             if let Some(key) = &commit.idempotency {
                 self.keys.insert(
                     (key.caller.clone(), key.request_id.clone()),
@@ -202,5 +214,40 @@ impl Decider {
         }
         plan.head = head;
         plan
+    }
+}
+
+/// The answer to a request id seen before: its first response if the
+/// payload is the same, otherwise a refusal (a replay writes nothing).
+pub(crate) fn replay(key: &IdempotencyKey, stored_hash: &str, response: String) -> Outcome {
+    if stored_hash == key.request_hash {
+        Ok(Committed::Replayed { response })
+    } else {
+        Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
+    }
+}
+
+/// The events of `commit` appended after `head`, each chained on the one
+/// before: (sequence, event, previous hash, hash). Advances `head` to the last.
+pub(crate) fn chain<'a>(commit: &'a Commit, head: &mut (i64, String)) -> Vec<(i64, &'a NewEvent, String, String)> {
+    let mut events = Vec::with_capacity(commit.more_events.len() + 1);
+    for (e, at) in commit.events().zip(head.0 + 1..) {
+        let hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &head.1);
+        events.push((at, e, std::mem::replace(&mut head.1, hash.clone()), hash));
+        head.0 = at;
+    }
+    events
+}
+
+impl<'a> Plan<'a> {
+    /// The records the batch creates: (first write, last write, position, superseded).
+    pub(crate) fn new_rows(&self) -> Vec<(&'a RecordWrite, &'a RecordWrite, i64, bool)> {
+        self.finals
+            .iter()
+            .filter_map(|(_, row)| match row {
+                Final::New { insert, latest, position, superseded } => Some((*insert, *latest, *position, *superseded)),
+                Final::Old { .. } => None,
+            })
+            .collect()
     }
 }

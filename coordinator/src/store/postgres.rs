@@ -31,15 +31,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cosx_domain::Party;
-use cosx_domain::audit::{AuditEntry, entry_hash};
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
-use super::plan::{Decider, Final, Known, Plan};
+use super::plan::{Decider, Known, Plan};
+use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
@@ -144,7 +143,7 @@ fn transaction<'a>(pool: &'a PgPool, batch: &'a [Commit]) -> BoxFuture<'a, Resul
         let mut notices = Vec::new();
         let mut outcomes = Vec::with_capacity(batch.len());
         for commit in batch {
-            let outcome = apply_in_savepoint(&mut tx, commit, &mut head).await?;
+            let outcome = Rows::<Postgres>::apply_in_savepoint(&mut tx, commit, &mut head).await?;
             if let Ok(Committed::New { sequence }) = &outcome {
                 notices.extend(commit.events().zip(*sequence..).map(|(e, at)| format!("{at} {}", e.kind)));
             }
@@ -225,16 +224,7 @@ fn plan<'f, 'b: 'f>(
                 decider.keys.insert((caller, request_id), (hash, response));
             }
         }
-        let mut ids: Vec<&str> = Vec::new();
-        let mut natural: Vec<&str> = Vec::new();
-        for r in batch.iter().flat_map(|c| &c.records) {
-            ids.push(&r.id);
-            ids.extend(r.supersedes.as_deref());
-            natural.extend(r.natural_key.as_deref());
-        }
-        for id in &ids {
-            decider.records.insert((*id).to_owned(), None);
-        }
+        let (ids, natural) = decider.expect(batch);
         if !ids.is_empty() {
             let rows: Vec<(String, String, i64, bool, Option<String>)> =
                 sqlx::query_as("SELECT id, kind, version, superseded, natural_key FROM records WHERE id = ANY($1)")
@@ -244,9 +234,6 @@ fn plan<'f, 'b: 'f>(
             for (id, kind, version, superseded, natural_key) in rows {
                 decider.records.insert(id, Some(Known { kind, version, superseded, natural_key }));
             }
-        }
-        for key in &natural {
-            decider.current.insert((*key).to_owned(), None);
         }
         if !natural.is_empty() {
             let rows: Vec<(String, String)> =
@@ -268,49 +255,10 @@ fn plan<'f, 'b: 'f>(
 /// version the batch read).
 fn write_plan<'a>(conn: &'a mut sqlx::PgConnection, plan: &'a Plan<'_>) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
     Box::pin(async move {
-        for (id, row) in &plan.finals {
-            let Final::Old { before, latest, supersede } = row else { continue };
-            if *supersede {
-                let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-            }
-            if let Some(r) = latest {
-                let done = sqlx::query(
-                    "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
-                                        version = $6, body = $7
-                     WHERE id = $8 AND kind = $9 AND version = $10",
-                )
-                .bind(&r.audience.provider)
-                .bind(r.audience.release_column())
-                .bind(&r.state)
-                .bind(&r.tms)
-                .bind(&r.region)
-                .bind(r.version)
-                .bind(&r.body)
-                .bind(id)
-                .bind(r.kind.as_str())
-                .bind(before)
-                .execute(&mut *conn)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-            }
+        if !Rows::<Postgres>::update_existing(conn, plan).await? {
+            return Ok(false);
         }
-
-        let new: Vec<_> = plan
-            .finals
-            .iter()
-            .filter_map(|(_, row)| match row {
-                Final::New { insert, latest, position, superseded } => Some((*insert, *latest, *position, *superseded)),
-                Final::Old { .. } => None,
-            })
-            .collect();
+        let new = plan.new_rows();
         if !new.is_empty() {
             sqlx::query(
                 "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key,
@@ -388,188 +336,6 @@ fn write_plan<'a>(conn: &'a mut sqlx::PgConnection, plan: &'a Plan<'_>) -> BoxFu
     })
 }
 
-/// Applies one commit of a batch after `head` (sequence, hash), advancing
-/// `head` if it is stored. Within the batch's transaction, so it sees the
-/// commits before it (a repeated request id replays an earlier one).
-fn apply_in_savepoint<'a>(
-    conn: &'a mut sqlx::PgConnection,
-    commit: &'a Commit,
-    head: &'a mut (i64, String),
-) -> BoxFuture<'a, Result<Outcome, sqlx::Error>> {
-    Box::pin(async move {
-        if let Some(key) = &commit.idempotency {
-            let seen: Option<(String, String)> =
-                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2")
-                    .bind(&key.caller)
-                    .bind(&key.request_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if let Some((hash, response)) = seen {
-                // A replay writes nothing.
-                return Ok(if hash == key.request_hash {
-                    Ok(Committed::Replayed { response })
-                } else {
-                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
-                });
-            }
-        }
-        let sequence = head.0 + 1;
-        sqlx::query("SAVEPOINT one_commit").execute(&mut *conn).await?;
-        match write(conn, commit, sequence, &head.1).await {
-            Ok(hash) => {
-                sqlx::query("RELEASE SAVEPOINT one_commit").execute(&mut *conn).await?;
-                *head = (sequence + commit.event_count() - 1, hash);
-                Ok(Ok(Committed::New { sequence }))
-            }
-            Err(refused) => {
-                // An error aborted only the savepoint; if the connection is
-                // gone this fails, and so does the batch.
-                sqlx::query("ROLLBACK TO SAVEPOINT one_commit").execute(&mut *conn).await?;
-                sqlx::query("RELEASE SAVEPOINT one_commit").execute(&mut *conn).await?;
-                Ok(Err(refused))
-            }
-        }
-    })
-}
-
-/// The rows of one commit as event `sequence`, chained on `prev_hash`;
-/// returns the new event's hash.
-fn write<'a>(
-    conn: &'a mut sqlx::PgConnection,
-    commit: &'a Commit,
-    sequence: i64,
-    prev_hash: &'a str,
-) -> BoxFuture<'a, Result<String, StoreError>> {
-    Box::pin(async move {
-        if let Some((party, expected)) = &commit.party {
-            let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let changed = match expected {
-                None => {
-                    sqlx::query("INSERT INTO parties (id, body, etag) VALUES ($1, $2, 1) ON CONFLICT (id) DO NOTHING")
-                        .bind(party.id.as_str())
-                        .bind(&body)
-                        .execute(&mut *conn)
-                        .await?
-                }
-                Some(etag) => {
-                    sqlx::query("UPDATE parties SET body = $1, etag = etag + 1 WHERE id = $2 AND etag = $3")
-                        .bind(&body)
-                        .bind(party.id.as_str())
-                        .bind(etag)
-                        .execute(&mut *conn)
-                        .await?
-                }
-            };
-            if changed.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!("parties/{}", party.id)));
-            }
-        }
-
-        for r in &commit.records {
-            if let Some(old) = &r.supersedes {
-                let done = sqlx::query("UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded")
-                    .bind(old)
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(old.clone()));
-                }
-            }
-            let done = match r.expected_version {
-                None => {
-                    sqlx::query(
-                        "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region,
-                                                  natural_key, version, position, body)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(r.kind.as_str())
-                    .bind(&r.id)
-                    .bind(&r.audience.owner)
-                    .bind(&r.audience.provider)
-                    .bind(r.audience.release_column())
-                    .bind(&r.state)
-                    .bind(&r.tms)
-                    .bind(&r.region)
-                    .bind(&r.natural_key)
-                    .bind(r.version)
-                    .bind(sequence)
-                    .bind(&r.body)
-                    .execute(&mut *conn)
-                    .await?
-                }
-                Some(expected) => {
-                    sqlx::query(
-                        "UPDATE records SET provider = $1, release_to = $2, state = $3, tms = $4, region = $5,
-                                                version = $6, body = $7
-                             WHERE id = $8 AND kind = $9 AND version = $10",
-                    )
-                    .bind(&r.audience.provider)
-                    .bind(r.audience.release_column())
-                    .bind(&r.state)
-                    .bind(&r.tms)
-                    .bind(&r.region)
-                    .bind(r.version)
-                    .bind(&r.body)
-                    .bind(&r.id)
-                    .bind(r.kind.as_str())
-                    .bind(expected)
-                    .execute(&mut *conn)
-                    .await?
-                }
-            };
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(r.id.clone()));
-            }
-        }
-
-        for t in &commit.transitions {
-            sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES ($1, $2, $3, $4)")
-                .bind(&t.order_id)
-                .bind(t.version)
-                .bind(sequence)
-                .bind(&t.body)
-                .execute(&mut *conn)
-                .await?;
-        }
-
-        let mut hash = prev_hash.to_owned();
-        for (e, at) in commit.events().zip(sequence..) {
-            let prev_hash = std::mem::take(&mut hash);
-            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-            sqlx::query(
-                "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to,
-                                     content, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(at)
-            .bind(&e.time)
-            .bind(&e.kind)
-            .bind(&e.actor)
-            .bind(&e.actor_cert)
-            .bind(&e.subject)
-            .bind(&e.audience.owner)
-            .bind(&e.audience.provider)
-            .bind(e.audience.release_column())
-            .bind(&e.content)
-            .bind(&prev_hash)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
-        }
-        if let Some(key) = &commit.idempotency {
-            sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES ($1, $2, $3, $4)")
-                .bind(&key.caller)
-                .bind(&key.request_id)
-                .bind(&key.request_hash)
-                .bind(&commit.response)
-                .execute(&mut *conn)
-                .await?;
-        }
-
-        Ok(hash)
-    })
-}
-
 /// The URL without its password, for error messages.
 fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
@@ -589,134 +355,28 @@ fn parse_notice(payload: &str) -> Option<LogNotice> {
     Some(LogNotice::Appended { sequence: sequence.parse().ok()?, party_changed: kind.starts_with("PARTY_") })
 }
 
-/// `domain::visibility::may_see` in SQL, for a viewer bound by [`bind_viewer`]:
-/// release entries are matched as exact substrings (`strpos`), never `LIKE`.
-/// `tests/tests/store_conformance.rs` holds it equal to `may_see`.
-const VISIBLE: &str = "($1 OR owner = $2 OR provider = $2 OR strpos(release_to, $3) > 0 \
-     OR strpos(release_to, $4) > 0 OR strpos(release_to, ',*,') > 0)";
+impl Dialect for Postgres {
+    const SUPERSEDE: &'static str = "UPDATE records SET superseded = TRUE WHERE id = $1 AND NOT superseded";
+    const VISIBLE: &'static str = "($1 OR owner = $2 OR provider = $2 OR strpos(release_to, $3) > 0 \
+         OR strpos(release_to, $4) > 0 OR strpos(release_to, ',*,') > 0)";
+    const LIST_FILTERS: &'static str = "AND ($7::text IS NULL OR state = $7) AND ($8::text IS NULL OR tms = $8)
+         AND ($9::text IS NULL OR owner = $9) AND ($10::text IS NULL OR provider = $10)
+         AND ($11::text IS NULL OR region = $11) AND ($12 OR NOT superseded)
+         AND ($14::text IS NULL OR (id COLLATE \"C\" >= $14 AND id COLLATE \"C\" < $15))";
+    const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND NOT superseded";
+    const HEAD: &'static str = "SELECT sequence FROM log_head WHERE singleton";
 
-fn bind_viewer<'q>(
-    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    viewer: &'q Viewer,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let [party, nation] = viewer.release_needles();
-    q.bind(viewer.coordinator).bind(&viewer.party).bind(party).bind(nation)
+    run_statements_on!(PgConnection, PgRow, PgPool);
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
-        self.writer.commit(commit).await
+impl SqlStore for PostgresStore {
+    type Db = Postgres;
+    fn pool(&self) -> &PgPool {
+        &self.pool
     }
-
-    async fn idempotent_response(
-        &self,
-        caller: &str,
-        request_id: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = $1 AND request_id = $2")
-            .bind(caller)
-            .bind(request_id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|(body, etag)| {
-                serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
-            })
-            .collect()
-    }
-
-    async fn visible_record(&self, kind: RecordKind, id: &str, viewer: &Viewer) -> Result<Option<String>, StoreError> {
-        let sql = format!("SELECT body FROM records WHERE {VISIBLE} AND kind = $5 AND id = $6");
-        let q = bind_viewer(sqlx::query(&sql), viewer).bind(kind.as_str()).bind(id);
-        Ok(q.fetch_optional(&self.pool).await?.map(|row| row.get::<String, _>(0)))
-    }
-
-    async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT body FROM records WHERE kind = $1 AND id = $2")
-            .bind(kind.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn list_records(
-        &self,
-        kind: RecordKind,
-        viewer: &Viewer,
-        filter: &RecordFilter,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredRecord>, StoreError> {
-        let sql = format!(
-            "SELECT body, position FROM records WHERE {VISIBLE} AND kind = $5 AND position > $6
-               AND ($7::text IS NULL OR state = $7) AND ($8::text IS NULL OR tms = $8)
-               AND ($9::text IS NULL OR owner = $9) AND ($10::text IS NULL OR provider = $10)
-               AND ($11::text IS NULL OR region = $11) AND ($12 OR NOT superseded)
-               AND ($14::text IS NULL OR (id COLLATE \"C\" >= $14 AND id COLLATE \"C\" < $15))
-             ORDER BY position LIMIT $13"
-        );
-        let (from, to) = filter.id_range();
-        let rows = bind_viewer(sqlx::query(&sql), viewer)
-            .bind(kind.as_str())
-            .bind(after)
-            .bind(&filter.state)
-            .bind(&filter.tms)
-            .bind(&filter.owner)
-            .bind(&filter.provider)
-            .bind(&filter.region)
-            .bind(filter.include_superseded)
-            .bind(i64::from(limit))
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())
-    }
-
-    async fn current_report(&self, natural_key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT body FROM records WHERE natural_key = $1 AND NOT superseded")
-            .bind(natural_key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn transitions(&self, order_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT body, sequence FROM transitions WHERE order_id = $1 ORDER BY version")
-            .bind(order_id)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    async fn events(&self, viewer: &Viewer, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!(
-            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash, subject FROM events
-             WHERE {VISIBLE} AND sequence > $5 ORDER BY sequence LIMIT $6"
-        );
-        let rows =
-            bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) }).collect())
-    }
-
-    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash FROM events
-             WHERE sequence > $1 ORDER BY sequence LIMIT $2",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(entry_from_row).collect())
-    }
-
-    async fn head(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT sequence FROM log_head WHERE singleton").fetch_one(&self.pool).await?)
+    fn writer(&self) -> &GroupCommit {
+        &self.writer
     }
 
     async fn follow(&self) -> Result<Option<BoxStream<'static, LogNotice>>, StoreError> {
@@ -748,19 +408,6 @@ impl Store for PostgresStore {
             Some((notice, (listener, false)))
         });
         Ok(Some(Box::pin(notices)))
-    }
-}
-
-fn entry_from_row(r: &sqlx::postgres::PgRow) -> AuditEntry {
-    AuditEntry {
-        sequence: r.get(0),
-        time: r.get(1),
-        kind: r.get(2),
-        actor: r.get(3),
-        actor_cert: r.get(4),
-        content: r.get(5),
-        prev_hash: r.get(6),
-        hash: r.get(7),
     }
 }
 

@@ -20,14 +20,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cosx_domain::Party;
-use cosx_domain::audit::{AuditEntry, GENESIS, entry_hash};
+use cosx_domain::audit::GENESIS;
 use futures::future::BoxFuture;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Sqlite, SqlitePool};
 
 use super::group::{BatchWriter, GroupCommit, Outcome, batch_failed};
-use super::plan::{Decider, Final, Known, Plan};
+use super::plan::{Decider, Known, Plan};
+use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
@@ -182,7 +184,7 @@ impl SqliteWriter {
         // The reference path: each commit in its own savepoint.
         let mut outcomes = Vec::with_capacity(batch.len());
         for commit in batch {
-            outcomes.push(apply_in_savepoint(conn, commit, &mut head).await?);
+            outcomes.push(Rows::<Sqlite>::apply_in_savepoint(conn, commit, &mut head).await?);
         }
         sqlx::query("COMMIT").execute(&mut *conn).await?;
         Ok(outcomes)
@@ -197,184 +199,6 @@ fn read_head(conn: &mut SqliteConnection) -> BoxFuture<'_, Result<(i64, String),
                 .fetch_optional(&mut *conn)
                 .await?;
         Ok(head.unwrap_or_else(|| (0, GENESIS.to_owned())))
-    })
-}
-
-/// Applies one commit of a batch after `head` (sequence, hash), advancing
-/// `head` if it is stored. Within the batch's transaction, so it sees the
-/// commits before it (a repeated request id replays an earlier one).
-///
-/// (Boxed, as are the other helpers here that take the connection: the
-/// compiler cannot otherwise prove these futures `Send` for every lifetime.)
-fn apply_in_savepoint<'a>(
-    conn: &'a mut SqliteConnection,
-    commit: &'a Commit,
-    head: &'a mut (i64, String),
-) -> BoxFuture<'a, Result<Outcome, sqlx::Error>> {
-    Box::pin(async move {
-        if let Some(key) = &commit.idempotency {
-            let seen: Option<(String, String)> =
-                sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
-                    .bind(&key.caller)
-                    .bind(&key.request_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if let Some((hash, response)) = seen {
-                // A replay writes nothing.
-                return Ok(if hash == key.request_hash {
-                    Ok(Committed::Replayed { response })
-                } else {
-                    Err(StoreError::IdempotencyMismatch(key.request_id.clone()))
-                });
-            }
-        }
-        let sequence = head.0 + 1;
-        sqlx::query("SAVEPOINT one_commit").execute(&mut *conn).await?;
-        match write(conn, commit, sequence, &head.1).await {
-            Ok(hash) => {
-                sqlx::query("RELEASE one_commit").execute(&mut *conn).await?;
-                *head = (sequence + commit.event_count() - 1, hash);
-                Ok(Ok(Committed::New { sequence }))
-            }
-            Err(refused) => {
-                // If SQLite rolled back the whole transaction (I/O error, disk
-                // full), this fails and so does the batch.
-                sqlx::query("ROLLBACK TO one_commit").execute(&mut *conn).await?;
-                sqlx::query("RELEASE one_commit").execute(&mut *conn).await?;
-                Ok(Err(refused))
-            }
-        }
-    })
-}
-
-/// The rows of one commit as event `sequence`, chained on `prev_hash`;
-/// returns the new event's hash.
-fn write<'a>(
-    conn: &'a mut SqliteConnection,
-    commit: &'a Commit,
-    sequence: i64,
-    prev_hash: &'a str,
-) -> BoxFuture<'a, Result<String, StoreError>> {
-    Box::pin(async move {
-        if let Some((party, expected)) = &commit.party {
-            let body = serde_json::to_string(party).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let changed = match expected {
-                None => {
-                    sqlx::query("INSERT INTO parties (id, body, etag) VALUES (?, ?, 1) ON CONFLICT (id) DO NOTHING")
-                        .bind(party.id.as_str())
-                        .bind(&body)
-                        .execute(&mut *conn)
-                        .await?
-                }
-                Some(etag) => {
-                    sqlx::query("UPDATE parties SET body = ?, etag = etag + 1 WHERE id = ? AND etag = ?")
-                        .bind(&body)
-                        .bind(party.id.as_str())
-                        .bind(etag)
-                        .execute(&mut *conn)
-                        .await?
-                }
-            };
-            if changed.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!("parties/{}", party.id)));
-            }
-        }
-
-        for r in &commit.records {
-            if let Some(old) = &r.supersedes {
-                let done = sqlx::query("UPDATE records SET superseded = 1 WHERE id = ? AND superseded = 0")
-                    .bind(old)
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Err(StoreError::Conflict(old.clone()));
-                }
-            }
-            let done = match r.expected_version {
-        None => sqlx::query(
-            "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key, version, position, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(r.kind.as_str())
-        .bind(&r.id)
-        .bind(&r.audience.owner)
-        .bind(&r.audience.provider)
-        .bind(r.audience.release_column())
-        .bind(&r.state)
-        .bind(&r.tms)
-        .bind(&r.region)
-        .bind(&r.natural_key)
-        .bind(r.version)
-        .bind(sequence)
-        .bind(&r.body)
-        .execute(&mut *conn)
-        .await?,
-        Some(expected) => sqlx::query(
-            "UPDATE records SET provider = ?, release_to = ?, state = ?, tms = ?, region = ?, version = ?, body = ?
-             WHERE id = ? AND kind = ? AND version = ?",
-        )
-        .bind(&r.audience.provider)
-        .bind(r.audience.release_column())
-        .bind(&r.state)
-        .bind(&r.tms)
-        .bind(&r.region)
-        .bind(r.version)
-        .bind(&r.body)
-        .bind(&r.id)
-        .bind(r.kind.as_str())
-        .bind(expected)
-        .execute(&mut *conn)
-        .await?,
-    };
-            if done.rows_affected() != 1 {
-                return Err(StoreError::Conflict(r.id.clone()));
-            }
-        }
-
-        for t in &commit.transitions {
-            sqlx::query("INSERT INTO transitions (order_id, version, sequence, body) VALUES (?, ?, ?, ?)")
-                .bind(&t.order_id)
-                .bind(t.version)
-                .bind(sequence)
-                .bind(&t.body)
-                .execute(&mut *conn)
-                .await?;
-        }
-
-        let mut hash = prev_hash.to_owned();
-        for (e, at) in commit.events().zip(sequence..) {
-            let prev_hash = std::mem::take(&mut hash);
-            hash = entry_hash(at, &e.time, &e.kind, &e.actor, &e.actor_cert, &e.content, &prev_hash);
-            sqlx::query(
-    "INSERT INTO events (sequence, time, kind, actor, actor_cert, subject, owner, provider, release_to, content, prev_hash, hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-)
-.bind(at)
-.bind(&e.time)
-.bind(&e.kind)
-.bind(&e.actor)
-.bind(&e.actor_cert)
-.bind(&e.subject)
-.bind(&e.audience.owner)
-.bind(&e.audience.provider)
-.bind(e.audience.release_column())
-.bind(&e.content)
-.bind(&prev_hash)
-.bind(&hash)
-.execute(&mut *conn)
-.await?;
-        }
-
-        if let Some(key) = &commit.idempotency {
-            sqlx::query("INSERT INTO idempotency (caller, request_id, request_hash, response) VALUES (?, ?, ?, ?)")
-                .bind(&key.caller)
-                .bind(&key.request_id)
-                .bind(&key.request_hash)
-                .bind(&commit.response)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(hash)
     })
 }
 
@@ -435,16 +259,7 @@ fn plan<'f, 'b: 'f>(
             }
         }
 
-        let mut ids: Vec<&str> = Vec::new();
-        let mut natural: Vec<&str> = Vec::new();
-        for r in batch.iter().flat_map(|c| &c.records) {
-            ids.push(&r.id);
-            ids.extend(r.supersedes.as_deref());
-            natural.extend(r.natural_key.as_deref());
-        }
-        for id in &ids {
-            decider.records.insert((*id).to_owned(), None);
-        }
+        let (ids, natural) = decider.expect(batch);
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT id, kind, version, superseded, natural_key FROM records WHERE id IN ({})",
@@ -457,9 +272,6 @@ fn plan<'f, 'b: 'f>(
             for (id, kind, version, superseded, natural_key) in q.fetch_all(&mut *conn).await? {
                 decider.records.insert(id, Some(Known { kind, version, superseded, natural_key }));
             }
-        }
-        for key in &natural {
-            decider.current.insert((*key).to_owned(), None);
         }
         for chunk in natural.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
@@ -483,48 +295,10 @@ fn plan<'f, 'b: 'f>(
 /// the plan (an update found no row at the version the batch read).
 fn write_plan<'a>(conn: &'a mut SqliteConnection, plan: &'a Plan<'_>) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
     Box::pin(async move {
-        for (id, row) in &plan.finals {
-            let Final::Old { before, latest, supersede } = row else { continue };
-            if *supersede {
-                let done = sqlx::query("UPDATE records SET superseded = 1 WHERE id = ? AND superseded = 0")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-            }
-            if let Some(r) = latest {
-                let done = sqlx::query(
-                    "UPDATE records SET provider = ?, release_to = ?, state = ?, tms = ?, region = ?, version = ?, body = ?
-                     WHERE id = ? AND kind = ? AND version = ?",
-                )
-                .bind(&r.audience.provider)
-                .bind(r.audience.release_column())
-                .bind(&r.state)
-                .bind(&r.tms)
-                .bind(&r.region)
-                .bind(r.version)
-                .bind(&r.body)
-                .bind(id)
-                .bind(r.kind.as_str())
-                .bind(before)
-                .execute(&mut *conn)
-                .await?;
-                if done.rows_affected() != 1 {
-                    return Ok(false);
-                }
-            }
+        if !Rows::<Sqlite>::update_existing(conn, plan).await? {
+            return Ok(false);
         }
-
-        let new: Vec<_> = plan
-            .finals
-            .iter()
-            .filter_map(|(_, row)| match row {
-                Final::New { insert, latest, position, superseded } => Some((*insert, *latest, *position, *superseded)),
-                Final::Old { .. } => None,
-            })
-            .collect();
+        let new = plan.new_rows();
         for rows in new.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO records (kind, id, owner, provider, release_to, state, tms, region, natural_key, superseded, version, position, body) VALUES {}",
@@ -598,145 +372,25 @@ fn write_plan<'a>(conn: &'a mut SqliteConnection, plan: &'a Plan<'_>) -> BoxFutu
     })
 }
 
-/// `domain::visibility::may_see` in SQL, for a viewer bound by [`bind_viewer`]:
-/// release entries are matched as exact substrings (`instr`), never `LIKE`.
-/// `tests/tests/store_conformance.rs` holds it equal to `may_see`.
-const VISIBLE: &str = "(?1 OR owner = ?2 OR provider = ?2 OR instr(release_to, ?3) > 0 \
-     OR instr(release_to, ?4) > 0 OR instr(release_to, ',*,') > 0)";
+impl Dialect for Sqlite {
+    const SUPERSEDE: &'static str = "UPDATE records SET superseded = 1 WHERE id = $1 AND superseded = 0";
+    const VISIBLE: &'static str = "($1 OR owner = $2 OR provider = $2 OR instr(release_to, $3) > 0 \
+         OR instr(release_to, $4) > 0 OR instr(release_to, ',*,') > 0)";
+    const LIST_FILTERS: &'static str = "AND ($7 IS NULL OR state = $7) AND ($8 IS NULL OR tms = $8)
+         AND ($9 IS NULL OR owner = $9) AND ($10 IS NULL OR provider = $10) AND ($11 IS NULL OR region = $11)
+         AND ($12 OR superseded = 0) AND ($14 IS NULL OR (id >= $14 AND id < $15))";
+    const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND superseded = 0";
+    const HEAD: &'static str = "SELECT COALESCE(MAX(sequence), 0) FROM events";
 
-fn bind_viewer<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    viewer: &'q Viewer,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    let [party, nation] = viewer.release_needles();
-    q.bind(viewer.coordinator).bind(&viewer.party).bind(party).bind(nation)
+    run_statements_on!(SqliteConnection, SqliteRow, SqlitePool);
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn commit(&self, commit: Commit) -> Result<Committed, StoreError> {
-        self.writer.commit(commit).await
+impl SqlStore for SqliteStore {
+    type Db = Sqlite;
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
-
-    async fn idempotent_response(
-        &self,
-        caller: &str,
-        request_id: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT request_hash, response FROM idempotency WHERE caller = ? AND request_id = ?")
-            .bind(caller)
-            .bind(request_id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn parties(&self) -> Result<Vec<(Party, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT body, etag FROM parties ORDER BY id").fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|(body, etag)| {
-                serde_json::from_str(&body).map(|p| (p, etag)).map_err(|e| StoreError::Corrupt(format!("party: {e}")))
-            })
-            .collect()
-    }
-
-    async fn visible_record(&self, kind: RecordKind, id: &str, viewer: &Viewer) -> Result<Option<String>, StoreError> {
-        let sql = format!("SELECT body FROM records WHERE {VISIBLE} AND kind = ?5 AND id = ?6");
-        let q = bind_viewer(sqlx::query(&sql), viewer).bind(kind.as_str()).bind(id);
-        Ok(q.fetch_optional(&self.pool).await?.map(|row| row.get::<String, _>(0)))
-    }
-
-    async fn record(&self, kind: RecordKind, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT body FROM records WHERE kind = ? AND id = ?")
-            .bind(kind.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn list_records(
-        &self,
-        kind: RecordKind,
-        viewer: &Viewer,
-        filter: &RecordFilter,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredRecord>, StoreError> {
-        let sql = format!(
-            "SELECT body, position FROM records WHERE {VISIBLE} AND kind = ?5 AND position > ?6
-               AND (?7 IS NULL OR state = ?7) AND (?8 IS NULL OR tms = ?8) AND (?9 IS NULL OR owner = ?9)
-               AND (?10 IS NULL OR provider = ?10) AND (?11 IS NULL OR region = ?11) AND (?12 OR superseded = 0)
-               AND (?14 IS NULL OR (id >= ?14 AND id < ?15))
-             ORDER BY position LIMIT ?13"
-        );
-        let (from, to) = filter.id_range();
-        let rows = bind_viewer(sqlx::query(&sql), viewer)
-            .bind(kind.as_str())
-            .bind(after)
-            .bind(&filter.state)
-            .bind(&filter.tms)
-            .bind(&filter.owner)
-            .bind(&filter.provider)
-            .bind(&filter.region)
-            .bind(filter.include_superseded)
-            .bind(i64::from(limit))
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|r| StoredRecord { body: r.get(0), position: r.get(1) }).collect())
-    }
-
-    async fn current_report(&self, natural_key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT body FROM records WHERE natural_key = ? AND superseded = 0")
-            .bind(natural_key)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-
-    async fn transitions(&self, order_id: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT body, sequence FROM transitions WHERE order_id = ? ORDER BY version")
-            .bind(order_id)
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    async fn events(&self, viewer: &Viewer, after: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = format!(
-            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash, subject FROM events
-             WHERE {VISIBLE} AND sequence > ?5 ORDER BY sequence LIMIT ?6"
-        );
-        let rows =
-            bind_viewer(sqlx::query(&sql), viewer).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| StoredEvent { entry: entry_from_row(&r), subject: r.get(8) }).collect())
-    }
-
-    async fn audit_entries(&self, after: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sequence, time, kind, actor, actor_cert, content, prev_hash, hash FROM events
-             WHERE sequence > ? ORDER BY sequence LIMIT ?",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(entry_from_row).collect())
-    }
-
-    async fn head(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(sequence), 0) FROM events").fetch_one(&self.pool).await?)
-    }
-}
-
-fn entry_from_row(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
-    AuditEntry {
-        sequence: r.get(0),
-        time: r.get(1),
-        kind: r.get(2),
-        actor: r.get(3),
-        actor_cert: r.get(4),
-        content: r.get(5),
-        prev_hash: r.get(6),
-        hash: r.get(7),
+    fn writer(&self) -> &GroupCommit {
+        &self.writer
     }
 }

@@ -111,20 +111,12 @@ async fn order(c: &mut Exchange, tms: &str, required_by: &str, quantity: u32, ho
     Ok(())
 }
 
-async fn offer(ex: &TestExchange, offer: pb::CapacityOffer) -> anyhow::Result<()> {
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(offer), ..Default::default() })
-        .await?;
-    Ok(())
-}
-
 #[tokio::test]
 async fn a_bottleneck_is_raised_past_the_thresholds_cleared_by_new_capacity_and_not_raised_again_on_restart()
 -> anyhow::Result<()> {
     let mut ex = exchange().await?;
     // 4,000 h over 2027-01-01..03-31: February gets 28/90 (1,244.4 h), March 31/90 (1,377.8 h).
-    offer(&ex, capacity_offer(party::MHI)).await?;
+    ex.create_offer(capacity_offer(party::MHI)).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // February: 1,300 h against 1,244.4 h — short by 55.6 h, under the 100 h threshold.
     order(&mut usaf, "F-35A", "2027-02-10", 1, 1300.0).await?;
@@ -155,7 +147,7 @@ async fn a_bottleneck_is_raised_past_the_thresholds_cleared_by_new_capacity_and_
         capacity: 1000.0,
         surge_capacity: 0.0,
     }];
-    offer(&ex, more).await?;
+    ex.create_offer(more).await?;
     let both = until_alerts(&ex, 2).await?;
     let cleared = bottleneck(&both[1]).ok_or_else(|| anyhow::anyhow!("not a bottleneck"))?;
     assert_eq!(both[1].kind, pb::EventKind::BottleneckCleared as i32);
@@ -172,18 +164,7 @@ async fn a_bottleneck_is_raised_past_the_thresholds_cleared_by_new_capacity_and_
 }
 
 async fn set_baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    Ok(())
+    ex.set_air_force_baseline(2027, organic_cents, contract_cents).await
 }
 
 #[tokio::test]
@@ -294,7 +275,7 @@ async fn a_disruption_that_pushes_demand_past_capacity_raises_a_bottleneck_and_i
 -> anyhow::Result<()> {
     let ex = exchange().await?;
     // Komaki South offers 4,000 h over 2027-01-01..03-31: 1,377.8 h in March.
-    offer(&ex, capacity_offer(party::MHI)).await?;
+    ex.create_offer(capacity_offer(party::MHI)).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // March: 2 × 600 h = 1,200 h, just within what is offered.
     for _ in 0..2 {

@@ -11,19 +11,8 @@ async fn baseline(ex: &TestExchange, organic_cents: i64, contract_cents: i64) ->
     baseline_for(ex, 2027, organic_cents, contract_cents).await
 }
 
-async fn baseline_for(ex: &TestExchange, fy: u32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: fy.try_into()?,
-                work: Some(pb::WorkSplit { organic_cents, contract_cents, organic_hours: 0.0, contract_hours: 0.0 }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    Ok(())
+async fn baseline_for(ex: &TestExchange, fy: i32, organic_cents: i64, contract_cents: i64) -> anyhow::Result<()> {
+    ex.set_air_force_baseline(fy, organic_cents, contract_cents).await
 }
 
 async fn workload(ex: &TestExchange, include_proposed: bool) -> anyhow::Result<pb::GetWorkloadBalanceResponse> {
@@ -82,6 +71,16 @@ fn eligible_offer() -> pb::CapacityOffer {
     offer
 }
 
+/// An assignment of `order`, at the version it has, to MHI.
+fn to_mhi(order: pb::RepairOrder) -> pb::AllocationAssignment {
+    pb::AllocationAssignment {
+        repair_order: order.name,
+        order_version: order.version,
+        provider: party::MHI.into(),
+        ..Default::default()
+    }
+}
+
 async fn propose(j4: &mut pb::allocation_client::AllocationClient<Channel>) -> anyhow::Result<pb::AllocationPlan> {
     Ok(j4.propose(pb::ProposeAllocationRequest { as_of: "2026-12-01".into() }).await?.into_inner())
 }
@@ -89,39 +88,18 @@ async fn propose(j4: &mut pb::allocation_client::AllocationClient<Channel>) -> a
 #[tokio::test]
 async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(eligible_offer()),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(eligible_offer()).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // Two US Air Force depot orders at $180,000 each, due in FY2027.
     let mut names = Vec::new();
     for _ in 0..2 {
-        let o = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest {
-                repair_order: Some(repair_order(party::USAF)),
-                request_id: String::new(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
+        let o = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
         names.push(o.name);
     }
     // A sensitive order that may only go to a US organic depot.
     let mut sensitive = repair_order(party::USAF);
     sensitive.controls = Some(pb::Controls { organic_only: true, ..Default::default() });
-    let sensitive = usaf
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(sensitive),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let sensitive = ex.create_order(party::USAF, sensitive).await?;
 
     let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
     // $300,000 of organic work: room for one $180,000 contract order, not two.
@@ -185,31 +163,11 @@ async fn allocation_respects_50_50_and_eligibility_and_commits_as_proposals() ->
 #[tokio::test]
 async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(eligible_offer()),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?;
-    let mut usaf = ex.exchange(party::USAF).await?;
+    ex.create_offer(eligible_offer()).await?;
     let mut assignments = Vec::new();
     for _ in 0..2 {
-        let o = usaf
-            .create_repair_order(pb::CreateRepairOrderRequest {
-                repair_order: Some(repair_order(party::USAF)),
-                request_id: String::new(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        assignments.push(pb::AllocationAssignment {
-            repair_order: o.name,
-            order_version: o.version,
-            provider: party::MHI.into(),
-            ..Default::default()
-        });
+        let o = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
+        assignments.push(to_mhi(o));
     }
     baseline(&ex, 30_000_000, 0).await?;
     let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
@@ -224,73 +182,17 @@ async fn a_commit_that_would_pass_50_percent_is_refused_whole() -> anyhow::Resul
 #[tokio::test]
 async fn a_year_already_over_50_percent_does_not_block_work_for_another() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(eligible_offer()),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(eligible_offer()).await?;
     // FY2027 is over the limit already (work outside the exchange); FY2028 has room.
     baseline_for(&ex, 2027, 0, 10_000_000).await?;
     baseline_for(&ex, 2028, 100_000_000, 0).await?;
     let mut order = repair_order(party::USAF);
     order.required_by = "2027-11-30".into();
-    let o = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(order), ..Default::default() })
-        .await?
-        .into_inner();
-    let assignments = vec![pb::AllocationAssignment {
-        repair_order: o.name,
-        order_version: o.version,
-        provider: party::MHI.into(),
-        ..Default::default()
-    }];
+    let o = ex.create_order(party::USAF, order).await?;
+    let assignments = vec![to_mhi(o)];
     let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
     let done = j4.commit(pb::CommitAllocationRequest { assignments }).await?.into_inner();
     assert!(done.results.len() == 1 && done.results[0].proposed, "{done:?}");
-    Ok(())
-}
-
-async fn create(ex: &TestExchange, originator: &str, order: pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
-    Ok(ex
-        .exchange(originator)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(order),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner())
-}
-
-async fn offer(ex: &TestExchange, offer: pb::CapacityOffer) -> anyhow::Result<()> {
-    let provider = offer.provider.clone();
-    ex.exchange(&provider)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(offer),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
-}
-
-async fn propose_by_hand(ex: &TestExchange, order: &pb::RepairOrder, provider: &str) -> anyhow::Result<()> {
-    ex.exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: order.name.clone(),
-            version: order.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: provider.into(),
-            ..Default::default()
-        })
-        .await?;
     Ok(())
 }
 
@@ -299,19 +201,19 @@ async fn fy2027_funds_for_work_required_in_october_2027_count_in_fy2027() -> any
     // 10 U.S.C. 2466 limits the share of the funds made available in a fiscal year: work paid
     // with FY2027 funds counts in FY2027 even when it is required by 2027-10-15 (FY2028).
     let ex = TestExchange::start().await?;
-    offer(&ex, eligible_offer()).await?;
+    ex.create_offer(eligible_offer()).await?;
     let mut late = repair_order(party::USAF);
     late.required_by = "2027-10-15".into();
-    let late = create(&ex, party::USAF, late).await?;
+    let late = ex.create_order(party::USAF, late).await?;
     // The same work with no funds' year stated counts in the fiscal year of its date.
     let mut unfunded = repair_order(party::USAF);
     unfunded.required_by = "2027-10-15".into();
     if let Some(f) = unfunded.funding.as_mut() {
         f.source = None;
     }
-    let unfunded = create(&ex, party::USAF, unfunded).await?;
-    propose_by_hand(&ex, &late, party::MHI).await?;
-    propose_by_hand(&ex, &unfunded, party::MHI).await?;
+    let unfunded = ex.create_order(party::USAF, unfunded).await?;
+    ex.propose(&late, party::MHI).await?;
+    ex.propose(&unfunded, party::MHI).await?;
 
     let fy2027 = air_force_fy2027(&ex, true).await?;
     assert_eq!(fy2027.proposed.as_ref().map(|s| s.contract_cents), Some(18_000_000), "{fy2027:?}");
@@ -354,15 +256,15 @@ async fn work_at_a_us_depot_on_an_item_in_japan_counts_for_northcom_and_the_usa(
         longitude: -111.9731,
     });
     ogden.authorizations.clear();
-    offer(&ex, ogden).await?;
+    ex.create_offer(ogden).await?;
     // An Australian F-35A module at Kadena AB, Japan (INDOPACOM), repaired at Ogden.
     let mut order = repair_order(party::RAAF);
     order.department = 0;
     if let Some(f) = order.funding.as_mut() {
         f.source = Some(pb::funding::Source::FmsCase(pb::funding::FmsCase { loa_id: "AT-D-QAA".into() }));
     }
-    let order = create(&ex, party::RAAF, order).await?;
-    propose_by_hand(&ex, &order, party::USAF).await?;
+    let order = ex.create_order(party::RAAF, order).await?;
+    ex.propose(&order, party::USAF).await?;
     let answer = workload(&ex, true).await?;
     let keys = |rows: &[pb::WorkShare]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
     assert_eq!(keys(&answer.by_region), ["NORTHCOM"], "{answer:?}");
@@ -378,10 +280,10 @@ fn placements(plan: &pb::AllocationPlan) -> Vec<(String, i64, String)> {
 #[tokio::test]
 async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_plans_the_same() -> anyhow::Result<()> {
     let mut ex = TestExchange::start().await?;
-    offer(&ex, eligible_offer()).await?;
+    ex.create_offer(eligible_offer()).await?;
     let mut orders = Vec::new();
     for _ in 0..3 {
-        orders.push(create(&ex, party::USAF, repair_order(party::USAF)).await?);
+        orders.push(ex.create_order(party::USAF, repair_order(party::USAF)).await?);
     }
     baseline(&ex, 1_000_000_000, 0).await?;
     let mut j4 = pb::allocation_client::AllocationClient::new(ex.channel(party::COORDINATOR).await?);
@@ -389,7 +291,7 @@ async fn a_declined_order_is_planned_again_a_cancelled_one_never_and_a_restart_p
     assert_eq!((first.open_orders, first.assignments.len()), (3, 3), "{first:?}");
 
     // Proposed by hand, then declined: open again, at its new version.
-    propose_by_hand(&ex, &orders[0], party::MHI).await?;
+    ex.propose(&orders[0], party::MHI).await?;
     let plan = propose(&mut j4).await?;
     assert_eq!(plan.open_orders, 2, "{plan:?}");
     assert!(plan.assignments.iter().all(|a| a.repair_order != orders[0].name), "{plan:?}");

@@ -176,15 +176,7 @@ async fn cosx_quote_requests_answers_lists_and_accepts_a_quote() -> anyhow::Resu
     let dir = tempfile::tempdir()?;
     write_pki(&ex, dir.path())?;
     let pki = dir.path();
-    let o = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(repair_order(party::USAF)),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let o = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
     assert!(cosx(&ex, party::USAF, pki, &["quote", "request", &o.name, "--provider", party::MHI]).await);
     let quote = format!("{}/quotes/{}", o.name, party::MHI);
     let valid_until = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();

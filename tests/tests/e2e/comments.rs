@@ -14,6 +14,8 @@ use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, availability_report, capacity_offer, party, repair_order, violated_fields};
 use tonic::Code;
 
+use crate::cli::cosx;
+
 type Comments = pb::comments_client::CommentsClient<tonic::transport::Channel>;
 type Requests = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
 
@@ -42,6 +44,17 @@ async fn add(c: &mut Comments, parent: &str, text: &str, request_id: &str) -> Re
         demand_cell: None,
     };
     c.add_comment(request).await.map(|r| r.into_inner())
+}
+
+/// Edits version 1 of comment `name` into an information comment saying `text`.
+async fn edit_v1(c: &mut Comments, name: &str, text: &str) -> Result<pb::Comment, tonic::Status> {
+    let request = pb::EditCommentRequest {
+        name: name.into(),
+        content: Some(content(pb::CommentType::Information, text)),
+        version: 1,
+        request_id: String::new(),
+    };
+    c.edit_comment(request).await.map(|r| r.into_inner())
 }
 
 async fn listed(c: &mut Comments, parent: &str, include_withdrawn: bool) -> Result<Vec<pb::Comment>, tonic::Status> {
@@ -101,33 +114,14 @@ async fn a_comment_is_seen_exactly_by_those_who_may_see_its_record() -> anyhow::
     assert_eq!(get.message().replace(&c.name, "X"), get_absent.message().replace(&made_up, "X"));
     let write = add(&mut kai, &o.name, "I was here", "").await.expect_err("no comment on a hidden record");
     assert_eq!(write.code(), Code::NotFound);
-    let edit = kai
-        .edit_comment(pb::EditCommentRequest {
-            name: c.name.clone(),
-            content: Some(content(pb::CommentType::Information, "mine")),
-            version: 1,
-            request_id: String::new(),
-        })
-        .await
-        .expect_err("hidden");
+    let edit = edit_v1(&mut kai, &c.name, "mine").await.expect_err("hidden");
     assert_eq!(edit.code(), Code::NotFound, "editing a hidden comment does not reveal it exists");
     assert!(conversation_events(&ex, party::KAI).await?.is_empty(), "nothing on a third party's feed");
     assert_eq!(conversation_events(&ex, party::USAF).await?, vec![(pb::EventKind::CommentAdded, c.name.clone())]);
 
     // MHI cannot see the order until it is proposed to MHI; then it sees its comments.
     assert_eq!(listed(&mut mhi, &o.name, false).await.expect_err("not yet").code(), Code::NotFound);
-    let proposed = ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: o.name.clone(),
-            version: o.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: party::MHI.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let proposed = ex.propose(&o, party::MHI).await?;
     assert_eq!(proposed.provider, party::MHI);
     assert_eq!(listed(&mut mhi, &o.name, false).await?, vec![c.clone()]);
     let reply = add(&mut mhi, &o.name, "We can take it after 2027-02-01.", "").await?;
@@ -431,28 +425,15 @@ async fn comments_work_over_http_json_and_the_cli_with_the_same_rules() -> anyho
     // The CLI, as the coordinator, comments on the same order.
     let dir = tempfile::tempdir()?;
     crate::cli::write_pki(&ex, dir.path())?;
-    let endpoint = format!("https://localhost:{}", ex.addr().port());
-    let cosx = |party: &str, args: &[&str]| {
-        let pki = dir.path();
-        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
-        for (flag, file) in
-            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
-        {
-            argv.push(flag.into());
-            argv.push(pki.join(file).display().to_string());
-        }
-        argv.extend(args.iter().map(ToString::to_string));
-        async move {
-            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
-            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
-        }
-    };
+    let pki = dir.path();
     let args =
         ["comment", "add", &o.name, "--type", "action-required", "--text", "Confirm the NSN.", "--date", "2027-01-15"];
-    assert!(cosx(party::COORDINATOR, &args).await);
-    assert!(!cosx(party::COORDINATOR, &["comment", "add", &o.name, "--type", "warning", "--text", ""]).await);
-    assert!(cosx(party::USAF, &["comment", "list", &o.name]).await);
-    assert!(cosx(party::COORDINATOR, &["update-request", "ask", &o.name, "--text", "Newer data, please."]).await);
+    assert!(cosx(&ex, party::COORDINATOR, pki, &args).await);
+    assert!(!cosx(&ex, party::COORDINATOR, pki, &["comment", "add", &o.name, "--type", "warning", "--text", ""]).await);
+    assert!(cosx(&ex, party::USAF, pki, &["comment", "list", &o.name]).await);
+    assert!(
+        cosx(&ex, party::COORDINATOR, pki, &["update-request", "ask", &o.name, "--text", "Newer data, please."]).await
+    );
     let listed = http_json(&usaf, Method::GET, &format!("/v1/{}/comments", o.name), &[], None).await?;
     let texts: Vec<&str> = listed.body["comments"]
         .as_array()
@@ -539,15 +520,7 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
         assert_eq!(add(&mut them, cell_name, "mine", "").await.expect_err("no").code(), Code::NotFound);
         let get = them.get_comment(pb::GetCommentRequest { name: c.name.clone() }).await.expect_err("hidden");
         assert_eq!(get.code(), Code::NotFound, "{who}");
-        let edit = them
-            .edit_comment(pb::EditCommentRequest {
-                name: c.name.clone(),
-                content: Some(content(pb::CommentType::Information, "mine")),
-                version: 1,
-                request_id: String::new(),
-            })
-            .await
-            .expect_err("hidden");
+        let edit = edit_v1(&mut them, &c.name, "mine").await.expect_err("hidden");
         assert_eq!(edit.code(), Code::NotFound, "{who}");
         let withdraw = them
             .withdraw_comment(pb::WithdrawCommentRequest {
@@ -609,34 +582,27 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     // The CLI names the cell by its key fields too.
     let dir = tempfile::tempdir()?;
     crate::cli::write_pki(&ex, dir.path())?;
-    let endpoint = format!("https://localhost:{}", ex.addr().port());
-    let cosx = |party: &str, args: &[&str]| {
-        let pki = dir.path();
-        let mut argv: Vec<String> = vec!["cosx".into(), "--endpoint".into(), endpoint.clone()];
-        for (flag, file) in
-            [("--ca", "ca.pem".to_owned()), ("--cert", format!("{party}.pem")), ("--key", format!("{party}.key"))]
-        {
-            argv.push(flag.into());
-            argv.push(pki.join(file).display().to_string());
-        }
-        argv.extend(args.iter().map(ToString::to_string));
-        async move {
-            let code = cosx_client::cli::run(<cosx_client::cli::Cli as clap::Parser>::parse_from(argv)).await;
-            format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
-        }
-    };
+    let pki = dir.path();
     let cell = "indopacom:depot:2027-03:F-35A";
     assert!(
         cosx(
+            &ex,
             party::COORDINATOR,
+            pki,
             &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Noted."]
         )
         .await
     );
     assert!(
-        !cosx(party::MHI, &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]).await
+        !cosx(
+            &ex,
+            party::MHI,
+            pki,
+            &["comment", "add", "--demand-cell", cell, "--type", "information", "--text", "Mine."]
+        )
+        .await
     );
-    assert!(cosx(party::COORDINATOR, &["comment", "list", "--demand-cell", cell]).await);
+    assert!(cosx(&ex, party::COORDINATOR, pki, &["comment", "list", "--demand-cell", cell]).await);
     assert_eq!(listed(&mut j4, cell_name, false).await?.len(), 3);
     Ok(())
 }
@@ -649,25 +615,13 @@ async fn the_coordinator_asks_for_a_newer_version_of_an_offer_that_lapsed_while_
     // MHI's F-35A offer is valid through 2027-12-31; KAI's, for the same work, has no order with KAI.
     let mut offers = Vec::new();
     for who in [party::MHI, party::KAI] {
-        let request =
-            pb::CreateCapacityOfferRequest { capacity_offer: Some(capacity_offer(who)), ..Default::default() };
-        offers.push(ex.exchange(who).await?.create_capacity_offer(request).await?.into_inner());
+        offers.push(ex.create_offer(capacity_offer(who)).await?);
     }
     let (mhi_offer, kai_offer) = (offers[0].clone(), offers[1].clone());
     // One order PROPOSED to MHI, another ACCEPTED by MHI: both depend on MHI's offer.
-    let mut j4x = ex.exchange(party::COORDINATOR).await?;
     for accept in [false, true] {
         let o = order(&ex).await?;
-        let proposed = j4x
-            .transition_repair_order(pb::TransitionRepairOrderRequest {
-                name: o.name.clone(),
-                version: o.version,
-                action: pb::RepairOrderAction::Propose as i32,
-                provider: party::MHI.into(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
+        let proposed = ex.propose(&o, party::MHI).await?;
         if accept {
             ex.exchange(party::MHI)
                 .await?

@@ -173,14 +173,7 @@ async fn forecasts_say_how_they_were_made() -> anyhow::Result<()> {
 async fn demand_beyond_capacity_is_a_bottleneck_and_within_it_is_not() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     // 4,000 hours over 2027-01-01..2027-03-31 (90 days): March gets 31/90 of it = 1,377.8 h.
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(capacity_offer(party::MHI)),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(capacity_offer(party::MHI)).await?;
     let mut usaf = ex.exchange(party::USAF).await?;
     // March demand: 4 orders × 4 items × 120 h = 1,920 h: short by 542.2 h (39 %).
     for _ in 0..4 {

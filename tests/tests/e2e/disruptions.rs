@@ -71,21 +71,6 @@ struct World {
     elsewhere: pb::RepairOrder,
 }
 
-async fn propose(ex: &TestExchange, o: &pb::RepairOrder, provider: &str) -> anyhow::Result<pb::RepairOrder> {
-    Ok(ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: o.name.clone(),
-            version: o.version,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: provider.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner())
-}
-
 async fn accept(ex: &TestExchange, who: &str, o: &pb::RepairOrder) -> anyhow::Result<pb::RepairOrder> {
     Ok(ex
         .exchange(who)
@@ -103,26 +88,13 @@ async fn accept(ex: &TestExchange, who: &str, o: &pb::RepairOrder) -> anyhow::Re
 async fn world() -> anyhow::Result<World> {
     let ex = TestExchange::start().await?;
     // Enough organic work that contract moves never meet the 50/50 limit.
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    for (who, o) in [
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await?;
+    for o in [
         // Komaki South is the cheaper depot for work from Kadena; Sacheon is nearer but dearer.
-        (party::MHI, offer(party::MHI, "Komaki South", "JPN", (35.2553, 136.9244), 18_500)),
-        (party::KAI, offer(party::KAI, "Sacheon", "KOR", (35.0886, 128.0706), 60_000)),
+        offer(party::MHI, "Komaki South", "JPN", (35.2553, 136.9244), 18_500),
+        offer(party::KAI, "Sacheon", "KOR", (35.0886, 128.0706), 60_000),
     ] {
-        ex.exchange(who)
-            .await?
-            .create_capacity_offer(pb::CreateCapacityOfferRequest { capacity_offer: Some(o), ..Default::default() })
-            .await?;
+        ex.create_offer(o).await?;
     }
     let mut usaf = ex.exchange(party::USAF).await?;
     let mut created = Vec::new();
@@ -131,9 +103,9 @@ async fn world() -> anyhow::Result<World> {
             pb::CreateRepairOrderRequest { repair_order: Some(repair_order(party::USAF)), ..Default::default() };
         created.push(usaf.create_repair_order(request).await?.into_inner());
     }
-    let accepted = accept(&ex, party::MHI, &propose(&ex, &created[0], party::MHI).await?).await?;
-    let proposed = propose(&ex, &created[1], party::MHI).await?;
-    let elsewhere = propose(&ex, &created[2], party::KAI).await?;
+    let accepted = accept(&ex, party::MHI, &ex.propose(&created[0], party::MHI).await?).await?;
+    let proposed = ex.propose(&created[1], party::MHI).await?;
+    let elsewhere = ex.propose(&created[2], party::KAI).await?;
     Ok(World { ex, stranded: vec![accepted, proposed], elsewhere })
 }
 

@@ -10,7 +10,7 @@ use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, availability_report, party, violated_fields};
 use tonic::transport::Channel;
 
-use super::files::cosx;
+use super::files::{check_with_pyarrow, cosx};
 
 type Export = pb::export_client::ExportClient<Channel>;
 
@@ -314,40 +314,15 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
     assert!(suppressed > 0, "the contractor's file keeps the F-16C cell suppressed");
 
     // An independent reader (pyarrow) checks the same files when installed.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_export.py");
-    let has_pyarrow =
-        std::process::Command::new("python3").args(["-c", "import pyarrow"]).status().is_ok_and(|s| s.success());
-    if has_pyarrow {
-        let expect = dir.path().join("tms-expected.json");
-        std::fs::write(
-            &expect,
-            serde_json::to_string(
-                &api.metrics
-                    .iter()
-                    .map(|m| {
-                        serde_json::json!({
-                            "tms": m.tms, "timeframeStart": m.timeframe_start, "aM": m.a_m, "aO": m.a_o,
-                        })
-                    })
-                    .collect::<Vec<_>>(),
-            )?,
-        )?;
-        let output = std::process::Command::new("python3")
-            .arg(&script)
-            .args(["--tms-parquet", &t, "--tms-expect"])
-            .arg(&expect)
-            .args(["--demand-parquet"])
-            .arg(&demand)
-            .output()?;
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        eprint!("{}", String::from_utf8_lossy(&output.stdout));
-    } else {
-        assert!(
-            std::env::var_os("COSX_REQUIRE_PYARROW").is_none(),
-            "COSX_REQUIRE_PYARROW is set but pyarrow is not installed (python3 -m pip install pyarrow)"
-        );
-        eprintln!("pyarrow check skipped: pyarrow not installed (python3 -m pip install pyarrow)");
-    }
+    let expect = dir.path().join("tms-expected.json");
+    let rows: Vec<serde_json::Value> = api
+        .metrics
+        .iter()
+        .map(|m| serde_json::json!({"tms": m.tms, "timeframeStart": m.timeframe_start, "aM": m.a_m, "aO": m.a_o}))
+        .collect();
+    std::fs::write(&expect, serde_json::to_string(&rows)?)?;
+    let (expect, demand) = (expect.display().to_string(), demand.display().to_string());
+    check_with_pyarrow(&["--tms-parquet", &t, "--tms-expect", &expect, "--demand-parquet", &demand])?;
     Ok(())
 }
 

@@ -28,6 +28,28 @@ pub(super) async fn cosx(ex: &TestExchange, as_party: &str, pki: &Path, args: &[
     (0..=255u8).find(|n| format!("{:?}", std::process::ExitCode::from(*n)) == format!("{code:?}")).unwrap_or(255)
 }
 
+/// Runs `scripts/check_export.py` with `args`: an independent reader
+/// (pyarrow) of exported files, when it is installed (`python3 -m pip
+/// install pyarrow`). CI installs pyarrow and sets COSX_REQUIRE_PYARROW, so
+/// there the independent reader can never be skipped silently.
+pub(super) fn check_with_pyarrow(args: &[&str]) -> anyhow::Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_export.py");
+    let has_pyarrow =
+        std::process::Command::new("python3").args(["-c", "import pyarrow"]).status().is_ok_and(|s| s.success());
+    if has_pyarrow {
+        let output = std::process::Command::new("python3").arg(&script).args(args).output()?;
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        eprint!("{}", String::from_utf8_lossy(&output.stdout));
+    } else {
+        assert!(
+            std::env::var_os("COSX_REQUIRE_PYARROW").is_none(),
+            "COSX_REQUIRE_PYARROW is set but pyarrow is not installed (python3 -m pip install pyarrow)"
+        );
+        eprintln!("pyarrow check skipped: pyarrow not installed (python3 -m pip install pyarrow)");
+    }
+    Ok(())
+}
+
 async fn stored_orders(ex: &TestExchange) -> anyhow::Result<Vec<pb::RepairOrder>> {
     Ok(ex
         .exchange(party::COORDINATOR)
@@ -464,25 +486,6 @@ async fn a_parquet_export_has_typed_columns_and_the_apis_values() -> anyhow::Res
         .collect();
     let expect = dir.path().join("expected.json");
     std::fs::write(&expect, serde_json::to_string(&expected)?)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_export.py");
-    let has_pyarrow =
-        std::process::Command::new("python3").args(["-c", "import pyarrow"]).status().is_ok_and(|s| s.success());
-    if has_pyarrow {
-        let output = std::process::Command::new("python3")
-            .arg(&script)
-            .args(["--parquet", &o, "--csv", &c, "--expect"])
-            .arg(&expect)
-            .output()?;
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        eprint!("{}", String::from_utf8_lossy(&output.stdout));
-    } else {
-        // CI installs pyarrow and sets COSX_REQUIRE_PYARROW, so there the
-        // independent reader can never be skipped silently.
-        assert!(
-            std::env::var_os("COSX_REQUIRE_PYARROW").is_none(),
-            "COSX_REQUIRE_PYARROW is set but pyarrow is not installed (python3 -m pip install pyarrow)"
-        );
-        eprintln!("pyarrow check skipped: pyarrow not installed (python3 -m pip install pyarrow)");
-    }
+    check_with_pyarrow(&["--parquet", &o, "--csv", &c, "--expect", &expect.display().to_string()])?;
     Ok(())
 }

@@ -27,16 +27,7 @@ async fn step(
 }
 
 async fn submitted(ex: &TestExchange) -> anyhow::Result<pb::RepairOrder> {
-    Ok(ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(repair_order(party::USAF)),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner())
+    ex.create_order(party::USAF, repair_order(party::USAF)).await
 }
 
 #[tokio::test]

@@ -38,18 +38,7 @@ async fn offer(ex: &TestExchange, provider: &str, rate_cents: i64) -> anyhow::Re
 
 /// Plenty of organic Air Force work in FY2027: contract work is not held back by 50/50.
 async fn roomy_baseline(ex: &TestExchange) -> anyhow::Result<()> {
-    pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?)
-        .set_depot_baseline(pb::SetDepotBaselineRequest {
-            baseline: Some(pb::DepotBaseline {
-                department: pb::MilitaryDepartment::AirForce as i32,
-                fiscal_year: 2027,
-                work: Some(pb::WorkSplit { organic_cents: 10_000_000_000, ..Default::default() }),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await?;
-    Ok(())
+    ex.set_air_force_baseline(2027, 10_000_000_000, 0).await
 }
 
 async fn placement(j4: &mut Allocation, order: &str) -> anyhow::Result<pb::AllocationAssignment> {
@@ -149,13 +138,7 @@ async fn allocation_prices_an_order_at_a_final_quote_and_commit_proposes_it_only
     assert_eq!((a.provider.as_str(), a.repair_cost_cents), (party::KAI, 120_000));
     let done = j4.commit(pb::CommitAllocationRequest { assignments: vec![a] }).await?.into_inner();
     assert!(done.results[0].proposed, "{done:?}");
-    let history = ex
-        .exchange(party::USAF)
-        .await?
-        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() })
-        .await?
-        .into_inner()
-        .transitions;
+    let history = ex.history(party::USAF, &o.name).await?;
     let last = history.last().cloned().unwrap_or_default();
     assert_eq!(last.to_state, pb::RepairOrderState::Proposed as i32);
     assert!(
@@ -304,12 +287,7 @@ async fn a_provider_asked_to_quote_reads_the_order_as_a_released_party_and_no_on
         releasability: Some(pb::Releasability { party_ids: vec![party::KAI.into()], nations: vec![] }),
         ..Default::default()
     });
-    let released = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest { repair_order: Some(released), ..Default::default() })
-        .await?
-        .into_inner();
+    let released = ex.create_order(party::USAF, released).await?;
     assert_eq!(get(&ex, party::MHI, &o.name).await.expect_err("not yet").code(), Code::NotFound);
 
     ask(&mut usaf, &o, &[party::MHI], "").await?;

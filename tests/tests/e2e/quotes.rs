@@ -154,13 +154,7 @@ async fn the_owner_accepts_one_final_quote_the_order_is_proposed_and_the_other_q
 
     // Nothing was accepted on the provider's behalf: it accepts the order itself.
     let mut mhi_x = ex.exchange(party::MHI).await?;
-    let history = ex
-        .exchange(party::USAF)
-        .await?
-        .get_repair_order_history(pb::GetRepairOrderHistoryRequest { name: o.name.clone() })
-        .await?
-        .into_inner()
-        .transitions;
+    let history = ex.history(party::USAF, &o.name).await?;
     let last = history.last().cloned().unwrap_or_default();
     assert_eq!((last.to_state, last.actor.as_str()), (pb::RepairOrderState::Proposed as i32, party::USAF));
     assert!(last.reason.contains("accepted"), "{}", last.reason);
@@ -354,13 +348,7 @@ async fn every_eligible_provider_means_those_with_a_capable_offer_allocation_all
     let all = pb::RequestQuotesRequest { name: o.name.clone(), all_eligible: true, ..Default::default() };
     let err = usaf.request_quotes(all.clone()).await.expect_err("refused");
     assert_eq!(err.code(), Code::FailedPrecondition, "no capable offer yet: {err:?}");
-    ex.exchange(party::MHI)
-        .await?
-        .create_capacity_offer(pb::CreateCapacityOfferRequest {
-            capacity_offer: Some(capacity_offer(party::MHI)),
-            ..Default::default()
-        })
-        .await?;
+    ex.create_offer(capacity_offer(party::MHI)).await?;
     let asked = usaf.request_quotes(all.clone()).await?.into_inner().quotes;
     let providers: Vec<&str> = asked.iter().map(|q| q.provider.as_str()).collect();
     assert_eq!(providers, [party::MHI]);

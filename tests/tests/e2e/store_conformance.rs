@@ -271,36 +271,15 @@ async fn a_stale_version_or_an_existing_id_is_a_conflict_and_changes_nothing(db:
 
 async fn a_new_report_version_supersedes_the_current_one(db: Db) -> anyhow::Result<()> {
     let store = db.open().await?;
-    let report = |id: &str, supersedes: Option<&str>| Commit {
-        idempotency: None,
-        party: None,
-        records: vec![RecordWrite {
-            kind: RecordKind::AvailabilityReport,
-            id: id.into(),
-            expected_version: None,
-            version: 1,
-            audience: owned_by("US-USAF-OOALC"),
-            state: None,
-            tms: Some("F-35A".into()),
-            region: Some("INDOPACOM".into()),
-            natural_key: Some("US-USAF-OOALC|F-35A|2026-10-01|2026-10-31".into()),
-            supersedes: supersedes.map(Into::into),
-            body: format!("{{\"id\":\"{id}\"}}"),
-        }],
-        transitions: vec![],
-        event: event("AVAILABILITY_REPORT_SUBMITTED", &format!("availabilityReports/{id}"), owned_by("US-USAF-OOALC")),
-        more_events: vec![],
-        response: "{}".into(),
-    };
     let key = "US-USAF-OOALC|F-35A|2026-10-01|2026-10-31";
-    store.commit(report("a", None)).await?;
+    store.commit(report("a", key, None)).await?;
     assert_eq!(store.current_report(key).await?.as_deref(), Some("{\"id\":\"a\"}"));
     // A second current version without superseding the first is refused.
-    assert!(matches!(store.commit(report("x", None)).await, Err(StoreError::Conflict(_))));
-    store.commit(report("b", Some("a"))).await?;
+    assert!(matches!(store.commit(report("x", key, None)).await, Err(StoreError::Conflict(_))));
+    store.commit(report("b", key, Some("a"))).await?;
     assert_eq!(store.current_report(key).await?.as_deref(), Some("{\"id\":\"b\"}"));
     // Superseding a version that is no longer current is a conflict.
-    assert!(matches!(store.commit(report("c", Some("a"))).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.commit(report("c", key, Some("a"))).await, Err(StoreError::Conflict(_))));
     let usaf = viewer("US-USAF-OOALC", "USA");
     let current = store.list_records(RecordKind::AvailabilityReport, &usaf, &RecordFilter::default(), 0, 10).await?;
     assert_eq!(current.len(), 1);

@@ -8,16 +8,7 @@ use tonic::Code;
 #[tokio::test]
 async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let order = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(repair_order(party::USAF)),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let order = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
     ex.exchange(party::COORDINATOR)
         .await?
         .transition_repair_order(pb::TransitionRepairOrderRequest {
@@ -72,16 +63,7 @@ async fn releasability_grants_sight_to_named_nations_and_parties_only() -> anyho
         releasability: Some(pb::Releasability { nations: vec!["AUS".into()], party_ids: vec![party::KAI.into()] }),
         ..Default::default()
     });
-    let order = ex
-        .exchange(party::USAF)
-        .await?
-        .create_repair_order(pb::CreateRepairOrderRequest {
-            repair_order: Some(order),
-            request_id: String::new(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
+    let order = ex.create_order(party::USAF, order).await?;
     for (who, sees) in [(party::RAAF, true), (party::KAI, true), (party::MHI, false)] {
         let got =
             ex.exchange(who).await?.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await;
