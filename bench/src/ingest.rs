@@ -61,11 +61,25 @@ impl Db {
         }
     }
 
-    /// Drops a PostgreSQL database (SQLite files go with the run's folder).
+    /// Drops a PostgreSQL database, or deletes an SQLite file with its WAL
+    /// and shared-memory files: a step's database goes when the step ends,
+    /// not with the run (a 1,000,000-order step leaves ~18 GB).
     pub(crate) async fn remove(&self) -> anyhow::Result<()> {
-        if let Db::Postgres { server, name } = self {
-            let mut admin = PgConnection::connect(server).await?;
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+        match self {
+            Db::Postgres { server, name } => {
+                let mut admin = PgConnection::connect(server).await?;
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
+            }
+            Db::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    match std::fs::remove_file(&file) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                        _ => {}
+                    }
+                }
+            }
         }
         Ok(())
     }
