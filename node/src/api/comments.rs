@@ -95,23 +95,20 @@ impl pb::comments_server::Comments for NodeComments {
         let comment = local::added_comment(record.clone(), &name, &n.party, body, Utc::now());
         let subject = comment.name.clone();
         let up = pb::AddCommentRequest { request_id: request_id.clone(), ..r };
+        // After the node's earlier writes to the record (its creation, say).
+        let ordered_by = match &record {
+            RecordRef::DemandCells(_) => vec![],
+            _ => vec![record.name()],
+        };
         let added = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                if current.is_some() {
-                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-                }
-                Ok(Accepted {
-                    method: Method::AddComment,
-                    request: up.encode_to_vec(),
-                    response: comment.encode_to_vec(),
-                    records: vec![Record::Comment(comment)],
-                    // After the node's earlier writes to the record (its creation, say).
-                    ordered_by: match &record {
-                        RecordRef::DemandCells(_) => vec![],
-                        _ => vec![record.name()],
-                    },
-                })
-            })
+            .create(
+                (&request_id, &hash),
+                &subject,
+                Method::AddComment,
+                up.encode_to_vec(),
+                Record::Comment(comment),
+                ordered_by,
+            )
             .await?;
         Ok(Response::new(record_as!(added, Comment, subject)?))
     }

@@ -113,23 +113,20 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         let asked = local::requested_update(id, &n.party, owner, record.clone(), version, text, Utc::now())?;
         let subject = asked.name.clone();
         let up = pb::RequestUpdateRequest { request_id: request_id.clone(), ..r };
+        // After the node's earlier writes to the record (its creation, say).
+        let ordered_by = match &record {
+            RecordRef::DemandCells(_) => vec![],
+            _ => vec![name.clone()],
+        };
         let done = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                if current.is_some() {
-                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-                }
-                Ok(Accepted {
-                    method: Method::RequestUpdate,
-                    request: up.encode_to_vec(),
-                    response: asked.encode_to_vec(),
-                    records: vec![Record::UpdateRequest(asked)],
-                    // After the node's earlier writes to the record (its creation, say).
-                    ordered_by: match &record {
-                        RecordRef::DemandCells(_) => vec![],
-                        _ => vec![name.clone()],
-                    },
-                })
-            })
+            .create(
+                (&request_id, &hash),
+                &subject,
+                Method::RequestUpdate,
+                up.encode_to_vec(),
+                Record::UpdateRequest(asked),
+                ordered_by,
+            )
             .await?;
         Ok(Response::new(record_as!(done, UpdateRequest, subject)?))
     }
