@@ -17,6 +17,7 @@
 //!
 //! Pure selection over assessments; never reads a clock (the caller names the month).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -55,10 +56,10 @@ pub struct FleetSize {
 
 /// The fleet's size in `period`: per owner and TMS the report overlapping
 /// `period` with the shortest timeframe (ties: the one ending latest), summed.
-/// Pass the effective assessments of one weapon system.
-pub fn fleet_size(assessments: &[ReportAssessment], period: Timeframe) -> FleetSize {
+/// Pass the effective assessments of one weapon system (owned or borrowed).
+pub fn fleet_size<A: Borrow<ReportAssessment>>(assessments: &[A], period: Timeframe) -> FleetSize {
     let mut closest: BTreeMap<(&str, &str), &ReportAssessment> = BTreeMap::new();
-    for a in assessments.iter().filter(|a| a.timeframe.overlaps(&period)) {
+    for a in assessments.iter().map(Borrow::borrow).filter(|a: &&ReportAssessment| a.timeframe.overlaps(&period)) {
         let held = closest.entry((a.owner.as_str(), a.tms.as_str())).or_insert(a);
         if covers_more_closely(a, held) {
             *held = a;

@@ -7,6 +7,8 @@
 //!
 //! Pure; no I/O, no clock (the caller names the review year).
 
+use std::borrow::Borrow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::assessment::ReportAssessment;
@@ -34,16 +36,16 @@ pub struct FleetHealth {
 /// Judges one owner's weapon system from its effective assessments (any
 /// order gives the same flags; pass them in timeframe order for sums that
 /// agree to the last bit with [`Ledger`](crate::Ledger)). `None` when there
-/// are no assessments.
-pub fn fleet_health(
+/// are no assessments. Takes owned or borrowed assessments.
+pub fn fleet_health<A: Borrow<ReportAssessment>>(
     category: SystemCategory,
-    assessments: &[ReportAssessment],
+    assessments: &[A],
     target: Option<&Target>,
     review_year: FiscalYear,
 ) -> Result<Option<FleetHealth>, AvailabilityError> {
     let Some(rolling) = latest_six_month_rolling(assessments)? else { return Ok(None) };
     let within_fiscal_year: Vec<&ReportAssessment> =
-        assessments.iter().filter(|a| fiscal::of_timeframe(&a.timeframe).is_some()).collect();
+        assessments.iter().map(Borrow::borrow).filter(|a| fiscal::of_timeframe(&a.timeframe).is_some()).collect();
     let cda = cda_by_fiscal_year(within_fiscal_year)?;
     Ok(Some(judge(category, rolling, target, cda, review_year)))
 }

@@ -19,6 +19,8 @@
 //!
 //! Pure arithmetic; never reads the clock (the caller names the month).
 
+use std::borrow::Borrow;
+
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -65,9 +67,10 @@ pub struct RollingAvailability {
 /// Six-month rolling availability for the window ending with the calendar
 /// month containing `through`. Pass one weapon system's effective
 /// assessments; those whose timeframe is not wholly inside the window are
-/// left out of the average but still give the fleet's size.
-pub fn six_month_rolling(
-    assessments: &[ReportAssessment],
+/// left out of the average but still give the fleet's size. Takes owned
+/// or borrowed assessments.
+pub fn six_month_rolling<A: Borrow<ReportAssessment>>(
+    assessments: &[A],
     through: NaiveDate,
 ) -> Result<RollingAvailability, AvailabilityError> {
     let latest_month = Timeframe::month_of(through)?;
@@ -90,7 +93,7 @@ pub fn six_month_rolling(
         a_o: None,
     };
     let mut months = std::collections::BTreeSet::new();
-    for a in assessments {
+    for a in assessments.iter().map(Borrow::borrow) {
         if !window.contains(&a.timeframe) {
             if a.timeframe.overlaps(&window) {
                 out.reports_not_inside += 1;
@@ -110,10 +113,10 @@ pub fn six_month_rolling(
 
 /// [`six_month_rolling`] ending with the month of the latest timeframe end
 /// among the assessments; `None` when there are none.
-pub fn latest_six_month_rolling(
-    assessments: &[ReportAssessment],
+pub fn latest_six_month_rolling<A: Borrow<ReportAssessment>>(
+    assessments: &[A],
 ) -> Result<Option<RollingAvailability>, AvailabilityError> {
-    match assessments.iter().map(|a| a.timeframe.last).max() {
+    match assessments.iter().map(|a| a.borrow().timeframe.last).max() {
         Some(latest) => six_month_rolling(assessments, latest).map(Some),
         None => Ok(None),
     }

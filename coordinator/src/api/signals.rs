@@ -330,8 +330,8 @@ impl SignalsService {
         let targets = self.core.list_targets(caller, None, None).await?;
         let mut views = self.views.lock().await;
         views.catch_up(&self.core).await?;
-        let visible = views.reports.iter().filter(|k| Coordinator::may_see_report(caller, &k.report));
-        metrics::metrics(visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
+        let visible = |r: &_| Coordinator::may_see_report(caller, r);
+        metrics::metrics(&views.reports, visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
             let mut v = Violations::new();
             v.add("request", e.to_string());
             Status::from(CoreError::Invalid(v))

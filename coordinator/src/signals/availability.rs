@@ -124,91 +124,164 @@ impl KeptReport {
     }
 }
 
-/// The current version of every report, kept from the log: a report
-/// replaces the one it supersedes. Queries read it instead of the store.
+/// One fleet's place in [`CurrentReports`]: owner and TMS.
+type Fleet = (String, String);
+/// A report's place within its fleet: timeframe, then id.
+type Slot = (NaiveDate, NaiveDate, String);
+
+/// The current version of every report, kept from the log by fleet (owner
+/// × TMS) and, within a fleet, in timeframe order: a report replaces the
+/// one it supersedes. Queries read it instead of the store, and a query
+/// that names a fleet reads only that fleet.
 #[derive(Debug, Default)]
 pub struct CurrentReports {
-    by_id: std::collections::HashMap<String, KeptReport>,
+    /// Where each current report is kept, by id.
+    place: std::collections::HashMap<String, (Fleet, Slot)>,
+    fleets: BTreeMap<Fleet, BTreeMap<Slot, KeptReport>>,
 }
 
 impl CurrentReports {
     /// Takes a stored report (from its log event).
     pub fn apply(&mut self, report: &AvailabilityReport, nation: Nation) {
         if let Some(old) = &report.supersedes {
-            self.by_id.remove(old);
+            self.remove(old);
         }
-        self.by_id.insert(report.id.clone(), KeptReport::new(report.clone(), nation));
+        self.remove(&report.id);
+        let d = &report.draft;
+        let fleet = (d.reporter.to_string(), d.tms.to_string());
+        let slot = (d.timeframe_start, d.timeframe_end, report.id.clone());
+        self.place.insert(report.id.clone(), (fleet.clone(), slot.clone()));
+        self.fleets.entry(fleet).or_default().insert(slot, KeptReport::new(report.clone(), nation));
     }
 
-    /// Every current report.
+    fn remove(&mut self, id: &str) {
+        let Some((fleet, slot)) = self.place.remove(id) else { return };
+        if let Some(reports) = self.fleets.get_mut(&fleet) {
+            reports.remove(&slot);
+            if reports.is_empty() {
+                self.fleets.remove(&fleet);
+            }
+        }
+    }
+
+    /// Every current report, by fleet and timeframe.
     pub fn iter(&self) -> impl Iterator<Item = &KeptReport> {
-        self.by_id.values()
+        self.fleets.values().flat_map(|r| r.values())
+    }
+
+    /// The fleets `q` can match (by its owner and TMS), each with its
+    /// reports in timeframe order.
+    fn fleets<'a>(&'a self, q: &'a MetricsQuery) -> impl Iterator<Item = (&'a Fleet, &'a BTreeMap<Slot, KeptReport>)> {
+        let owned = q.owner.as_ref().map(|o| (o.clone(), String::new()));
+        let from = owned.as_ref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+        self.fleets
+            .range::<Fleet, _>((from, std::ops::Bound::Unbounded))
+            .take_while(move |((owner, _), _)| q.owner.as_ref().is_none_or(|o| owner == o))
+            .filter(move |((_, tms), _)| q.tms.as_ref().is_none_or(|t| tms == t))
     }
 
     /// How many are current.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.place.len()
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.place.is_empty()
     }
 }
 
-struct Assessed {
-    assessment: core::ReportAssessment,
-    category: SystemCategory,
+struct Assessed<'a> {
+    assessment: &'a core::ReportAssessment,
     department: Option<MilitaryDepartment>,
-    nation: Nation,
+    nation: &'a Nation,
     region: Region,
 }
 
-/// Computes the metrics over `reports` (current versions, each with its
-/// owner's nation) and `targets`; excessive C/DA is reviewed for
-/// `q.review_fiscal_year`, else the fiscal year containing `today`.
-pub fn metrics<'a>(
-    reports: impl IntoIterator<Item = &'a KeptReport>,
+/// Computes the metrics over the current reports `visible` lets the caller
+/// see (each with its owner's nation) and `targets`; excessive C/DA is
+/// reviewed for `q.review_fiscal_year`, else the fiscal year containing
+/// `today`. Reads only the fleets `q` names; clones nothing it does not answer.
+pub fn metrics(
+    current: &CurrentReports,
+    visible: impl Fn(&AvailabilityReport) -> bool,
     targets: &[AvailabilityTarget],
     q: &MetricsQuery,
     today: NaiveDate,
 ) -> Result<AvailabilityMetrics, core::AvailabilityError> {
-    let mut assessed = Vec::new();
-    // Every report of the selected fleets, whatever the dates asked: C/DA
-    // growth is judged on the fiscal years before the review year, which a
-    // date range must not silently cut away.
-    let mut whole_fleets: BTreeMap<(String, String), Vec<core::ReportAssessment>> = BTreeMap::new();
-    for kept in reports {
-        let (r, nation) = (&kept.report, &kept.nation);
-        let d = &r.draft;
-        let keep = q.tms.as_ref().is_none_or(|t| d.tms.as_str() == t)
-            && q.owner.as_ref().is_none_or(|o| d.reporter.as_str() == o)
-            && q.department.is_none_or(|dep| d.department == Some(dep))
-            && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
-            && q.region.is_none_or(|reg| d.region == reg);
-        if !keep {
-            continue;
-        }
-        let in_dates = q.from.is_none_or(|f| d.timeframe_start >= f) && q.to.is_none_or(|t| d.timeframe_end <= t);
-        match kept.assessment.clone() {
-            Ok(assessment) if !in_dates => {
-                whole_fleets.entry((assessment.owner.clone(), assessment.tms.clone())).or_default().push(assessment);
+    let review_year = core::review_fiscal_year(q.review_fiscal_year, today);
+    let core_targets: Vec<core::Target> = targets
+        .iter()
+        .map(|t| core::Target {
+            owner: t.draft.owner.to_string(),
+            tms: t.draft.tms.to_string(),
+            a_m: t.draft.a_m,
+            a_o: t.draft.a_o,
+        })
+        .collect();
+    let mut assessed: Vec<Assessed<'_>> = Vec::new();
+    let mut health = Vec::new();
+    for ((owner, tms), reports) in current.fleets(q) {
+        let first = assessed.len();
+        // Every report of the fleet, whatever the dates asked: C/DA growth
+        // is judged on the fiscal years before the review year, which a
+        // date range must not silently cut away.
+        let mut whole: Vec<&core::ReportAssessment> = Vec::new();
+        let mut category = None;
+        for kept in reports.values() {
+            let (r, nation) = (&kept.report, &kept.nation);
+            let d = &r.draft;
+            let keep = visible(r)
+                && q.department.is_none_or(|dep| d.department == Some(dep))
+                && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
+                && q.region.is_none_or(|reg| d.region == reg);
+            if !keep {
+                continue;
             }
-            Ok(assessment) => assessed.push(Assessed {
-                assessment,
-                category: d.system_category,
-                department: d.department,
-                nation: nation.clone(),
-                region: d.region,
-            }),
-            // Reports are validated on submission; one that no longer passes is left out loudly.
-            Err(e) => tracing::warn!(report = %r.id, error = %e, "availability report left out of metrics"),
+            let assessment = match &kept.assessment {
+                Ok(a) => a,
+                // Reports are validated on submission; one that no longer passes is left out loudly.
+                Err(e) => {
+                    tracing::warn!(report = %r.id, error = %e, "availability report left out of metrics");
+                    continue;
+                }
+            };
+            whole.push(assessment);
+            if q.from.is_none_or(|f| d.timeframe_start >= f) && q.to.is_none_or(|t| d.timeframe_end <= t) {
+                category.get_or_insert(d.system_category);
+                assessed.push(Assessed { assessment, department: d.department, nation, region: d.region });
+            }
         }
+        let Some(category) = category else { continue };
+        let members: Vec<&core::ReportAssessment> = assessed[first..].iter().map(|a| a.assessment).collect();
+        let target = core::find_target(&core_targets, owner, tms).cloned();
+        let core_category = self::category(category);
+        // The rolling averages and high non-availability of the reports asked for ...
+        let Some(asked) = core::fleet_health(core_category, &members, target.as_ref(), review_year)? else { continue };
+        // ... and C/DA, with its flag, of every report of the fleet.
+        let (cda_by_fiscal_year, excessive_cda) = if whole.len() == members.len() {
+            (asked.cda_by_fiscal_year, asked.excessive_cda)
+        } else {
+            match core::fleet_health(core_category, &whole, target.as_ref(), review_year)? {
+                Some(w) => (w.cda_by_fiscal_year, w.excessive_cda),
+                None => (asked.cda_by_fiscal_year, asked.excessive_cda),
+            }
+        };
+        health.push(TmsHealth {
+            owner: owner.clone(),
+            tms: tms.clone(),
+            category,
+            rolling: asked.rolling,
+            target,
+            high_non_availability: asked.high_non_availability,
+            cda_by_fiscal_year,
+            excessive_cda,
+        });
     }
 
-    let mut groups: BTreeMap<GroupKey, Vec<core::ReportAssessment>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Vec<&core::ReportAssessment>> = BTreeMap::new();
     for a in &assessed {
-        let s = &a.assessment;
+        let s = a.assessment;
         let key = match q.group_by {
             Grouping::TmsTimeframe => GroupKey {
                 tms: Some(s.tms.clone()),
@@ -220,59 +293,17 @@ pub fn metrics<'a>(
             Grouping::Nation => GroupKey { nation: Some(a.nation.to_string()), ..GroupKey::default() },
             Grouping::Region => GroupKey { region: Some(a.region), ..GroupKey::default() },
         };
-        groups.entry(key).or_default().push(s.clone());
+        groups.entry(key).or_default().push(s);
     }
-    let mut metrics = Vec::new();
+    let mut metrics = Vec::with_capacity(groups.len());
     for (key, members) in groups {
-        if let Some(rollup) = core::roll_up(&members, |_| ())?.into_iter().next() {
+        if let Some(rollup) = core::roll_up(members, |_| ())?.into_iter().next() {
             metrics.push((key, rollup));
         }
     }
 
-    let mut fleets: BTreeMap<(String, String), (SystemCategory, Vec<core::ReportAssessment>)> = BTreeMap::new();
-    for a in &assessed {
-        let s = &a.assessment;
-        fleets.entry((s.owner.clone(), s.tms.clone())).or_insert_with(|| (a.category, Vec::new())).1.push(s.clone());
-        whole_fleets.entry((s.owner.clone(), s.tms.clone())).or_default().push(s.clone());
-    }
-    let review_year = core::review_fiscal_year(q.review_fiscal_year, today);
-    let core_targets: Vec<core::Target> = targets
-        .iter()
-        .map(|t| core::Target {
-            owner: t.draft.owner.to_string(),
-            tms: t.draft.tms.to_string(),
-            a_m: t.draft.a_m,
-            a_o: t.draft.a_o,
-        })
-        .collect();
-    let mut health = Vec::new();
-    for ((owner, tms), (category, mut members)) in fleets {
-        let target = core::find_target(&core_targets, &owner, &tms).cloned();
-        members.sort_by_key(|a| (a.timeframe.first, a.timeframe.last));
-        let core_category = self::category(category);
-        // The rolling averages and high non-availability of the reports asked for ...
-        let Some(asked) = core::fleet_health(core_category, &members, target.as_ref(), review_year)? else { continue };
-        // ... and C/DA, with its flag, of every report of the fleet.
-        let mut whole = whole_fleets.remove(&(owner.clone(), tms.clone())).unwrap_or_default();
-        whole.sort_by_key(|a| (a.timeframe.first, a.timeframe.last));
-        let whole = core::fleet_health(core_category, &whole, target.as_ref(), review_year)?;
-        let (cda_by_fiscal_year, excessive_cda) = match whole {
-            Some(w) => (w.cda_by_fiscal_year, w.excessive_cda),
-            None => (asked.cda_by_fiscal_year, asked.excessive_cda),
-        };
-        health.push(TmsHealth {
-            owner,
-            tms,
-            category,
-            rolling: asked.rolling,
-            target,
-            high_non_availability: asked.high_non_availability,
-            cda_by_fiscal_year,
-            excessive_cda,
-        });
-    }
-
     let reports_considered = assessed.len();
-    let assets = if q.include_assets { assessed.into_iter().map(|a| a.assessment).collect() } else { Vec::new() };
+    let assets =
+        if q.include_assets { assessed.into_iter().map(|a| a.assessment.clone()).collect() } else { Vec::new() };
     Ok(AvailabilityMetrics { metrics, health, assets, reports_considered })
 }

@@ -41,7 +41,10 @@ use super::plan::{Decider, Known, Plan};
 use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_current_reports.sql")),
+];
 
 /// The channel commits are announced on (notification channels are per database).
 pub const CHANNEL: &str = "cosx_events";
@@ -363,6 +366,7 @@ impl Dialect for Postgres {
          AND ($9::text IS NULL OR owner = $9) AND ($10::text IS NULL OR provider = $10)
          AND ($11::text IS NULL OR region = $11) AND ($12 OR NOT superseded)
          AND ($14::text IS NULL OR (id COLLATE \"C\" >= $14 AND id COLLATE \"C\" < $15))";
+    const CURRENT: &'static str = "NOT superseded";
     const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND NOT superseded";
     const HEAD: &'static str = "SELECT sequence FROM log_head WHERE singleton";
 

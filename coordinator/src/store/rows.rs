@@ -40,6 +40,9 @@ pub(crate) trait Dialect: Database {
     /// provider `$10`, region `$11`, include superseded `$12`, id range
     /// `[$14, $15)` compared bytewise.
     const LIST_FILTERS: &'static str;
+    /// A record is current (not superseded), written as the partial index
+    /// `records_current_reports` says it, so the planner can match the two.
+    const CURRENT: &'static str;
     /// The current report for natural key `$1`.
     const CURRENT_REPORT: &'static str;
     /// The highest sequence in the log.
@@ -374,8 +377,14 @@ where
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredRecord>, StoreError> {
+        // Current reports only (the default): the same condition once more,
+        // in literals, so the partial index of current reports serves it.
+        let current = match (kind, filter.include_superseded) {
+            (RecordKind::AvailabilityReport, false) => format!("AND kind = '{}' AND {}", kind.as_str(), S::Db::CURRENT),
+            _ => String::new(),
+        };
         let sql = format!(
-            "SELECT body, position FROM records WHERE {} AND kind = $5 AND position > $6 {} ORDER BY position LIMIT $13",
+            "SELECT body, position FROM records WHERE {} AND kind = $5 AND position > $6 {} {current} ORDER BY position LIMIT $13",
             S::Db::VISIBLE,
             S::Db::LIST_FILTERS
         );

@@ -32,7 +32,10 @@ use super::plan::{Decider, Known, Plan};
 use super::rows::{Dialect, Rows, SqlStore, Statement, run_statements_on};
 use super::*;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_current_reports.sql")),
+];
 
 /// A coordinator store in one SQLite file.
 pub struct SqliteStore {
@@ -379,6 +382,7 @@ impl Dialect for Sqlite {
     const LIST_FILTERS: &'static str = "AND ($7 IS NULL OR state = $7) AND ($8 IS NULL OR tms = $8)
          AND ($9 IS NULL OR owner = $9) AND ($10 IS NULL OR provider = $10) AND ($11 IS NULL OR region = $11)
          AND ($12 OR superseded = 0) AND ($14 IS NULL OR (id >= $14 AND id < $15))";
+    const CURRENT: &'static str = "superseded = 0";
     const CURRENT_REPORT: &'static str = "SELECT body FROM records WHERE natural_key = $1 AND superseded = 0";
     const HEAD: &'static str = "SELECT COALESCE(MAX(sequence), 0) FROM events";
 
