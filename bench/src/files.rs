@@ -30,15 +30,20 @@ pub(crate) fn cli_beside_bench() -> anyhow::Result<PathBuf> {
     Ok(std::env::current_exe()?.with_file_name("cosx"))
 }
 
-/// Writes `n` repair orders of `originator` as a CSV file with the import
-/// template's header and as JSON lines (proto3 JSON), the same records in
-/// the same order.
-pub(crate) fn write_orders(csv_path: &Path, jsonl_path: &Path, originator: &str, n: usize) -> anyhow::Result<()> {
+/// Writes repair orders `range` of `originator` as a CSV file with the
+/// import template's header and as JSON lines (proto3 JSON), the same
+/// records in the same order.
+pub(crate) fn write_orders(
+    csv_path: &Path,
+    jsonl_path: &Path,
+    originator: &str,
+    range: std::ops::Range<usize>,
+) -> anyhow::Result<()> {
     let columns: Vec<&Column> = input_columns(RecordType::RepairOrder).collect();
     let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, std::fs::File::create(csv_path)?));
     csv.write_record(columns.iter().map(|c| c.path.as_str()))?;
     let mut jsonl = BufWriter::with_capacity(1 << 20, std::fs::File::create(jsonl_path)?);
-    for i in 0..n {
+    for i in range {
         let order = fixtures::repair_order(originator, i);
         csv.write_record(&record_to_cells(&order, &columns)?)?;
         serde_json::to_writer(&mut jsonl, &order)?;

@@ -58,6 +58,17 @@ const HEALTH_HEAD: [&str; 12] = [
     "excessive_cda",
 ];
 
+/// Timeframes per TMS the availability page shows (the latest), and
+/// timeframes of inputs a fleet's page shows: a page stays one screenful
+/// however long the history, and every table's CSV holds all of it.
+const SHOWN_PER_TMS: usize = 12;
+const SHOWN_INPUTS: usize = 24;
+
+/// The last `n` of `rows`.
+fn latest<T>(rows: &[T], n: usize) -> &[T] {
+    &rows[rows.len().saturating_sub(n)..]
+}
+
 const METRIC_HEAD: [&str; 7] = ["tms", "timeframe_start", "timeframe_end", "reports", "a_m", "a_o", "cda_usd_per_day"];
 
 fn flag(fires: bool) -> String {
@@ -87,6 +98,12 @@ fn health_rows(health: &[pb::TmsHealth]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The latest [`SHOWN_PER_TMS`] metrics of each TMS (the service answers
+/// them in TMS, then timeframe order).
+fn latest_per_tms(metrics: &[pb::AvailabilityMetric]) -> Vec<pb::AvailabilityMetric> {
+    metrics.chunk_by(|a, b| a.tms == b.tms).flat_map(|tms| latest(tms, SHOWN_PER_TMS)).cloned().collect()
+}
+
 fn metric_rows(metrics: &[pb::AvailabilityMetric]) -> Vec<Vec<String>> {
     metrics.iter().map(|m| std::iter::once(m.tms.clone()).chain(metric_cells(m)).collect()).collect()
 }
@@ -107,11 +124,10 @@ fn metric_cells(m: &pb::AvailabilityMetric) -> Vec<String> {
 pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Query(q): Query<TableQuery>) -> Page {
     let r = metrics(&local, &ext, pb::GetAvailabilityMetricsRequest::default()).await?;
     let health = health_rows(&r.health);
-    let rows = metric_rows(&r.metrics);
     if q.format.as_deref() == Some("csv") {
         return match q.table.as_deref() {
             Some("health") => Ok(csv::download("availability-health", &HEALTH_HEAD, &health)),
-            None | Some("metrics") => Ok(csv::download("availability", &METRIC_HEAD, &rows)),
+            None | Some("metrics") => Ok(csv::download("availability", &METRIC_HEAD, &metric_rows(&r.metrics))),
             Some(other) => Err(PageError::bad_request(format!("table: no table {other:?} on this page"))),
         };
     }
@@ -133,7 +149,9 @@ pub(crate) async fn availability(State(local): State<Local>, ext: Extensions, Qu
             }
             (csv_link("/console/availability?table=health"))
             h2 { "A_M, A_O and C/DA per TMS and timeframe" }
-            (table("availability", &METRIC_HEAD, &rows))
+            @let shown = latest_per_tms(&r.metrics);
+            p { "The latest " (SHOWN_PER_TMS) " timeframes of each TMS: " span #metrics-shown { (shown.len()) } " of " (r.metrics.len()) " rows; the CSV has every timeframe." }
+            (table("availability", &METRIC_HEAD, &metric_rows(&shown)))
             (csv_link("/console/availability?table=metrics"))
         },
     )
@@ -338,7 +356,8 @@ pub(crate) async fn fleet(State(local): State<Local>, ext: Extensions, Query(q):
             (link("growth"))
             h2 { "Inputs of each figure" }
             p { "A_M = TAI available / TAI possible days; A_O = PMAI available / PMAI possible days; C/DA = C/DA cost (elements 1.2, 3.1, 3.2) / PMAI available days. Unaccounted UPNR includes assets missing from a report." }
-            (table("inputs", &INPUT_HEAD, &input_rows))
+            p { "The latest " (latest(&input_rows, SHOWN_INPUTS).len()) " of " (input_rows.len()) " timeframes; the CSV has every one." }
+            (table("inputs", &INPUT_HEAD, latest(&input_rows, SHOWN_INPUTS)))
             (link("inputs"))
             h2 { "Assets" }
             (table("assets", &ASSET_HEAD, &asset_rows))

@@ -424,7 +424,7 @@ pub(crate) async fn demand_cell(State(local): State<Local>, ext: Extensions, Que
     if q.format.as_deref() == Some("csv") {
         return Ok(csv::download("cell", &COMPARISON_HEAD, &rows));
     }
-    let notes = cell_comments(&local, &ext, region, &q.tms, &r.rows).await?;
+    let notes = cell_comments(&local, &ext, region, &q.tms).await?;
     page(
         "Demand cell",
         html! {
@@ -453,33 +453,37 @@ pub(crate) async fn demand_cell(State(local): State<Local>, ext: Extensions, Que
     )
 }
 
-/// The comments on the cell's months (each level and month the comparison
-/// shows), as the Comments service answers them; `None` when it answers
-/// NOT_FOUND, as it does to anyone but a coordinator.
+/// The comments on the cell's series (every level and month of its region
+/// and TMS), as the Comments service lists them in one listing; `None`
+/// when it answers NOT_FOUND, as it does to anyone but a coordinator.
 async fn cell_comments(
     local: &Local,
     ext: &Extensions,
     region: pb::Region,
     tms: &str,
-    rows: &[pb::CapacityComparisonRow],
 ) -> Result<Option<Vec<pb::Comment>>, PageError> {
-    let mut cells: Vec<(i32, String)> =
-        rows.iter().filter_map(|r| Some((r.key.as_ref()?.level, r.period.as_ref()?.label.clone()))).collect();
-    cells.sort();
-    cells.dedup();
+    let series = pb::DemandCellRef { region: region as i32, tms: tms.to_owned(), level: 0, month: String::new() };
     let mut out = Vec::new();
-    for (level, month) in cells {
+    let mut page_token = String::new();
+    loop {
         let request = pb::ListCommentsRequest {
-            demand_cell: Some(pb::DemandCellRef { region: region as i32, tms: tms.to_owned(), level, month }),
+            demand_cell: Some(series.clone()),
+            page_size: 1000,
+            page_token,
             ..Default::default()
         };
         match local.call::<_, pb::ListCommentsResponse>(ext, &format!("{COMMENTS}ListComments"), &request).await {
-            Ok(page) => out.extend(page.comments),
+            Ok(page) => {
+                out.extend(page.comments);
+                if page.next_page_token.is_empty() {
+                    return Ok(Some(out));
+                }
+                page_token = page.next_page_token;
+            }
             Err(s) if s.code() == tonic::Code::NotFound => return Ok(None),
             Err(s) => return Err(s.into()),
         }
     }
-    Ok(Some(out))
 }
 
 const COMPARISON_HEAD: [&str; 9] =

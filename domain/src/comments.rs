@@ -280,6 +280,45 @@ pub fn comments_of(record: &RecordRef) -> String {
     format!("{}/comments/", record.name())
 }
 
+/// What a listing of comments covers: one record's (or one demand cell's),
+/// or those on every level and month of one region and TMS or component
+/// family, the series a demand cell's chart shows (coordinators only, as
+/// every demand cell is).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commented {
+    /// One record or demand cell.
+    Record(RecordRef),
+    /// Every demand cell of `region` labelled `tms_or_family`.
+    CellSeries {
+        /// Combatant command area.
+        region: Region,
+        /// TMS or component family.
+        tms_or_family: String,
+    },
+}
+
+impl Commented {
+    /// The id prefix every comment of the listing starts with; a series'
+    /// (the region's cells) is wider than the listing, see [`Commented::covers`].
+    pub fn id_prefix(&self) -> String {
+        match self {
+            Commented::Record(record) => comments_of(record),
+            Commented::CellSeries { region, .. } => format!("demandCells/{}.", region.as_str()),
+        }
+    }
+
+    /// Whether the listing includes comment `c`.
+    pub fn covers(&self, c: &Comment) -> bool {
+        match (self, &c.record) {
+            (Commented::Record(record), on) => record == on,
+            (Commented::CellSeries { region, tms_or_family }, RecordRef::DemandCells(id)) => {
+                DemandCell::from_id(id).is_ok_and(|cell| cell.region == *region && cell.tms_or_family == *tms_or_family)
+            }
+            (Commented::CellSeries { .. }, _) => false,
+        }
+    }
+}
+
 /// Parses a comment's text: 1 to [`MAX_COMMENT_TEXT`] characters, not only
 /// blanks, no control characters other than newlines and tabs (the one
 /// long-text check, `limits::required_long_text`).

@@ -87,9 +87,9 @@ impl pb::comments_server::Comments for CommentsService {
         let caller = authenticate(&self.0, &request)?;
         let r = request.get_ref();
         let mut v = Violations::new();
-        let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
-        let record = valid(v, record)?;
-        let page = self.0.list_comments(&caller, &record, r.include_withdrawn, r.page_size, &r.page_token).await?;
+        let listing = comment_listing_in(&mut v, &r.parent, &r.demand_cell);
+        let listing = valid(v, listing)?;
+        let page = self.0.list_comments(&caller, &listing, r.include_withdrawn, r.page_size, &r.page_token).await?;
         Ok(Response::new(pb::ListCommentsResponse {
             comments: page.items.iter().map(comment_out).collect(),
             next_page_token: page.next_page_token,

@@ -181,7 +181,7 @@ impl pb::signals_server::Signals for SignalsService {
                     tai_time: Some(time_account(&r.tai_time)),
                     pmai_time: Some(time_account(&r.pmai_time)),
                     costs: Some(pb::CostBreakdown {
-                        by_element: r.costs.by_element.clone().into_iter().collect(),
+                        by_element: r.costs.by_element.iter().map(|(k, v)| (k.clone(), *v)).collect(),
                         cda_cents: r.costs.cda_cents,
                         excluded_cents: r.costs.excluded_cents,
                     }),

@@ -11,7 +11,7 @@
 //! `DemandCell::visible_to` (coordinators), and to anyone else it answers
 //! NOT_FOUND exactly as a hidden record does. Never touches protobuf.
 
-use cosx_domain::comments::{self, Comment, CommentBody, CommentState, DemandCell, RecordRef};
+use cosx_domain::comments::{self, Comment, CommentBody, CommentState, Commented, DemandCell, RecordRef};
 
 use super::*;
 
@@ -118,24 +118,38 @@ impl Coordinator {
             .ok_or_else(|| CoreError::NotFound(id.to_owned()))
     }
 
-    /// A page of the comments on `record`, oldest first: NOT_FOUND exactly
-    /// when reading the record is.
+    /// A page of the comments a listing covers, oldest first: on a record,
+    /// NOT_FOUND exactly when reading the record is; on a demand cell or a
+    /// series of them, NOT_FOUND to anyone but a coordinator.
     pub async fn list_comments(
         &self,
         caller: &Caller,
-        record: &RecordRef,
+        listing: &Commented,
         include_withdrawn: bool,
         page_size: i32,
         page_token: &str,
     ) -> Result<Page<Comment>> {
-        self.commented_record(caller, record).await?;
+        match listing {
+            Commented::Record(record) => {
+                self.commented_record(caller, record).await?;
+            }
+            Commented::CellSeries { region, tms_or_family } => {
+                if !DemandCell::visible_to(&caller.party) {
+                    return Err(CoreError::NotFound(format!("demandCells/{}.*.*.{tms_or_family}", region.as_str())));
+                }
+            }
+        }
         let filter = RecordFilter {
-            id_prefix: Some(comments::comments_of(record)),
+            id_prefix: Some(listing.id_prefix()),
             state: (!include_withdrawn).then(|| CommentState::Active.as_str().to_owned()),
             ..RecordFilter::default()
         };
-        // The record's read path has decided: every comment on it is shown.
-        self.list_as(RecordKind::Comment, &system_viewer(), &filter, page_size, page_token).await
+        // The record's read path (or the cell's rule) has decided: every
+        // comment the listing covers is shown. A series reads its region's
+        // cells and keeps its own (a page may then hold fewer than asked).
+        let mut page = self.list_as(RecordKind::Comment, &system_viewer(), &filter, page_size, page_token).await?;
+        page.items.retain(|c| listing.covers(c));
+        Ok(page)
     }
 
     /// The author edits a comment: a new version, the current one kept.

@@ -2,7 +2,8 @@
 //! domain reports to `cosx-availability`, groups them as asked, and judges
 //! each owner's TMS against its targets. Pure; rounding never happens here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use cosx_availability as core;
@@ -94,8 +95,8 @@ pub struct TmsHealth {
 /// Everything `GetAvailabilityMetrics` answers.
 #[derive(Debug, Clone, Default)]
 pub struct AvailabilityMetrics {
-    /// Metrics per group.
-    pub metrics: Vec<(GroupKey, core::Rollup<()>)>,
+    /// Metrics per group (shared with the view when it keeps them).
+    pub metrics: Vec<(GroupKey, Arc<core::Rollup<()>>)>,
     /// Health per owner and TMS.
     pub health: Vec<TmsHealth>,
     /// Per-asset rows, when asked.
@@ -128,16 +129,25 @@ impl KeptReport {
 type Fleet = (String, String);
 /// A report's place within its fleet: timeframe, then id.
 type Slot = (NaiveDate, NaiveDate, String);
+/// A group of the default grouping: TMS and timeframe.
+type TmsTimeframe = (String, NaiveDate, NaiveDate);
 
 /// The current version of every report, kept from the log by fleet (owner
 /// × TMS) and, within a fleet, in timeframe order: a report replaces the
 /// one it supersedes. Queries read it instead of the store, and a query
-/// that names a fleet reads only that fleet.
+/// that names a fleet reads only that fleet. It also keeps the metrics per
+/// TMS and timeframe over every current report, re-summed for the one
+/// group a report changes: the answer of the default query to a caller
+/// who may see every report, without a pass over the reports.
 #[derive(Debug, Default)]
 pub struct CurrentReports {
     /// Where each current report is kept, by id.
     place: std::collections::HashMap<String, (Fleet, Slot)>,
     fleets: BTreeMap<Fleet, BTreeMap<Slot, KeptReport>>,
+    /// The owners with a fleet of each TMS.
+    owners: BTreeMap<String, BTreeSet<String>>,
+    /// Metrics per TMS and timeframe over every current report.
+    by_tms_timeframe: BTreeMap<TmsTimeframe, Arc<core::Rollup<()>>>,
 }
 
 impl CurrentReports {
@@ -151,15 +161,54 @@ impl CurrentReports {
         let fleet = (d.reporter.to_string(), d.tms.to_string());
         let slot = (d.timeframe_start, d.timeframe_end, report.id.clone());
         self.place.insert(report.id.clone(), (fleet.clone(), slot.clone()));
-        self.fleets.entry(fleet).or_default().insert(slot, KeptReport::new(report.clone(), nation));
+        self.owners.entry(fleet.1.clone()).or_default().insert(fleet.0.clone());
+        self.fleets.entry(fleet.clone()).or_default().insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        self.regroup(&fleet.1, slot.0, slot.1);
     }
 
     fn remove(&mut self, id: &str) {
-        let Some((fleet, slot)) = self.place.remove(id) else { return };
+        let Some(((owner, tms), slot)) = self.place.remove(id) else { return };
+        let fleet = (owner, tms);
         if let Some(reports) = self.fleets.get_mut(&fleet) {
             reports.remove(&slot);
             if reports.is_empty() {
                 self.fleets.remove(&fleet);
+                if let Some(owners) = self.owners.get_mut(&fleet.1) {
+                    owners.remove(&fleet.0);
+                    if owners.is_empty() {
+                        self.owners.remove(&fleet.1);
+                    }
+                }
+            }
+        }
+        self.regroup(&fleet.1, slot.0, slot.1);
+    }
+
+    /// Sums group `tms` × `first`–`last` again from its members, owner by
+    /// owner, as [`metrics`] sums it.
+    fn regroup(&mut self, tms: &str, first: NaiveDate, last: NaiveDate) {
+        let key = (tms.to_owned(), first, last);
+        let from = (first, last, String::new());
+        let members: Vec<&core::ReportAssessment> = self
+            .owners
+            .get(tms)
+            .into_iter()
+            .flatten()
+            .filter_map(|owner| self.fleets.get(&(owner.clone(), key.0.clone())))
+            .flat_map(|reports| reports.range(&from..).take_while(|((f, l, _), _)| (*f, *l) == (first, last)))
+            .filter_map(|(_, kept)| kept.assessment.as_ref().ok())
+            .collect();
+        match core::roll_up(members, |_| ()).map(|mut r| r.pop()) {
+            Ok(Some(rollup)) => {
+                self.by_tms_timeframe.insert(key, Arc::new(rollup));
+            }
+            Ok(None) => {
+                self.by_tms_timeframe.remove(&key);
+            }
+            // Sums that overflow cannot be kept: the group is left to the full computation.
+            Err(e) => {
+                tracing::warn!(tms, %first, %last, error = %e, "availability group not kept");
+                self.by_tms_timeframe.remove(&key);
             }
         }
     }
@@ -221,6 +270,9 @@ pub fn metrics(
         .collect();
     let mut assessed: Vec<Assessed<'_>> = Vec::new();
     let mut health = Vec::new();
+    // Whether every report of the fleets read was counted (none hidden from
+    // the caller, filtered out or unassessable).
+    let mut counted_all = true;
     for ((owner, tms), reports) in current.fleets(q) {
         let first = assessed.len();
         // Every report of the fleet, whatever the dates asked: C/DA growth
@@ -236,6 +288,7 @@ pub fn metrics(
                 && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
                 && q.region.is_none_or(|reg| d.region == reg);
             if !keep {
+                counted_all = false;
                 continue;
             }
             let assessment = match &kept.assessment {
@@ -243,6 +296,7 @@ pub fn metrics(
                 // Reports are validated on submission; one that no longer passes is left out loudly.
                 Err(e) => {
                     tracing::warn!(report = %r.id, error = %e, "availability report left out of metrics");
+                    counted_all = false;
                     continue;
                 }
             };
@@ -279,6 +333,40 @@ pub fn metrics(
         });
     }
 
+    // The default query, by a caller who may see every report: the groups
+    // the view keeps are the answer (an error summing a group leaves it out
+    // of the view, so a missing group falls back to summing here).
+    let everything = q.group_by == Grouping::TmsTimeframe
+        && q.owner.is_none()
+        && q.department.is_none()
+        && q.nation.is_none()
+        && q.region.is_none()
+        && q.from.is_none()
+        && q.to.is_none();
+    if everything && counted_all {
+        let kept: Vec<(GroupKey, Arc<core::Rollup<()>>)> = current
+            .by_tms_timeframe
+            .iter()
+            .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
+            .map(|((tms, first, last), r)| {
+                (
+                    GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() },
+                    r.clone(),
+                )
+            })
+            .collect();
+        let groups = kept.iter().map(|(_, r)| r.reports).sum::<usize>();
+        if groups == assessed.len() {
+            let reports_considered = assessed.len();
+            let assets = if q.include_assets {
+                assessed.into_iter().map(|a| a.assessment.clone()).collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(AvailabilityMetrics { metrics: kept, health, assets, reports_considered });
+        }
+    }
+
     let mut groups: BTreeMap<GroupKey, Vec<&core::ReportAssessment>> = BTreeMap::new();
     for a in &assessed {
         let s = a.assessment;
@@ -298,7 +386,7 @@ pub fn metrics(
     let mut metrics = Vec::with_capacity(groups.len());
     for (key, members) in groups {
         if let Some(rollup) = core::roll_up(members, |_| ())?.into_iter().next() {
-            metrics.push((key, rollup));
+            metrics.push((key, Arc::new(rollup)));
         }
     }
 
@@ -306,4 +394,116 @@ pub fn metrics(
     let assets =
         if q.include_assets { assessed.into_iter().map(|a| a.assessment.clone()).collect() } else { Vec::new() };
     Ok(AvailabilityMetrics { metrics, health, assets, reports_considered })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Datelike, TimeZone};
+    use cosx_domain::records::{AvailabilityReportDraft, Inventory, TimeByCategory};
+    use cosx_domain::{Money, PartyId, Releasability, TimeUnit, Tms};
+
+    use super::*;
+
+    fn report(
+        i: u64,
+        owner: &str,
+        tms: &str,
+        month: u32,
+        available: f64,
+        supersedes: Option<String>,
+    ) -> AvailabilityReport {
+        let start = NaiveDate::from_ymd_opt(2026, month, 1).unwrap();
+        let end = start.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap();
+        let days = f64::from(end.day());
+        AvailabilityReport {
+            id: format!("r{i}"),
+            draft: AvailabilityReportDraft {
+                reporter: PartyId::parse(owner).unwrap(),
+                tms: Tms::parse(tms).unwrap(),
+                system_category: SystemCategory::Aircraft,
+                department: Some(MilitaryDepartment::AirForce),
+                region: Region::Indopacom,
+                timeframe_start: start,
+                timeframe_end: end,
+                time_unit: TimeUnit::Days,
+                inventory: Inventory {
+                    toai: None,
+                    tai: 12,
+                    pai: None,
+                    bai: None,
+                    pwr: None,
+                    ar: None,
+                    tii: None,
+                    epsli: None,
+                    pmai: 10,
+                },
+                tai_time: Some(TimeByCategory {
+                    available: available.min(12.0 * days),
+                    nmcm: 3.0,
+                    nmcs: 2.0,
+                    depot: 1.0,
+                    upnr: 0.0,
+                }),
+                pmai_time: Some(TimeByCategory {
+                    available: available.min(10.0 * days) * 0.8,
+                    nmcm: 2.0,
+                    nmcs: 1.0,
+                    depot: 1.0,
+                    upnr: 0.0,
+                }),
+                assets: Vec::new(),
+                costs: vec![("3.2".into(), Money { currency: "USD".into(), amount_minor: (i as i64 + 1) * 1000 })],
+                releasability: Releasability::default(),
+            },
+            version: 1,
+            supersedes,
+            create_time: chrono::Utc.timestamp_opt(0, 0).unwrap(),
+        }
+    }
+
+    /// The groups the view keeps, report by report, are what summing every
+    /// current report answers, and the default query answers them.
+    #[test]
+    fn kept_groups_equal_a_full_recomputation_through_supersessions() {
+        let owners = ["US-USAF-OOALC", "JP-JASDF-AIR", "AU-RAAF-ALG"];
+        let tms = ["F-35A", "C-130J"];
+        let mut current = CurrentReports::default();
+        let mut latest: std::collections::HashMap<(usize, usize, u32), String> = Default::default();
+        let mut seed = 7_u64;
+        for i in 0..400_u64 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let (o, t, m) = ((seed >> 33) as usize % 3, (seed >> 40) as usize % 2, (seed >> 45) as u32 % 12 + 1);
+            let supersedes = latest.get(&(o, t, m)).cloned();
+            let r = report(i, owners[o], tms[t], m, 200.0 + (seed >> 50) as f64 % 100.0, supersedes);
+            latest.insert((o, t, m), r.id.clone());
+            current.apply(&r, Nation::parse("USA").unwrap());
+        }
+        assert_eq!(current.len(), latest.len());
+        let all: Vec<&core::ReportAssessment> = current.iter().filter_map(|k| k.assessment.as_ref().ok()).collect();
+        let full = core::roll_up(all, |a| (a.tms.clone(), a.timeframe.first, a.timeframe.last)).unwrap();
+        let kept: Vec<_> = current.by_tms_timeframe.iter().map(|(k, r)| (k.clone(), (**r).clone())).collect();
+        assert_eq!(kept.len(), full.len());
+        for ((key, rollup), expected) in kept.iter().zip(&full) {
+            assert_eq!(key, &expected.key);
+            assert_eq!(rollup.reports, expected.reports);
+            assert_eq!(rollup.costs, expected.costs);
+            assert_eq!(rollup.tai_time, expected.tai_time, "{key:?}");
+            assert_eq!(rollup.a_m, expected.a_m);
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let kept_answer = metrics(&current, |_| true, &[], &MetricsQuery::default(), today).unwrap();
+        // A caller who may not see one report gets the groups summed afresh, without it.
+        let hidden = current.iter().next().map(|k| k.report.id.clone()).unwrap();
+        let summed = metrics(&current, |r| r.id != hidden, &[], &MetricsQuery::default(), today).unwrap();
+        assert_eq!(kept_answer.metrics.len(), full.len());
+        assert_eq!(kept_answer.reports_considered, current.len());
+        assert_eq!(summed.reports_considered, current.len() - 1);
+        let reports = |m: &AvailabilityMetrics| m.metrics.iter().map(|(_, r)| r.reports).sum::<usize>();
+        assert_eq!((reports(&kept_answer), reports(&summed)), (current.len(), current.len() - 1));
+        // A TMS filter reads the kept groups of that TMS only.
+        let f35 = MetricsQuery { tms: Some("F-35A".into()), ..MetricsQuery::default() };
+        let only = metrics(&current, |_| true, &[], &f35, today).unwrap();
+        assert!(only.metrics.iter().all(|(k, _)| k.tms.as_deref() == Some("F-35A")));
+        assert_eq!(only.health.len(), 3);
+    }
 }

@@ -86,6 +86,24 @@ pub fn demand_cell_in(v: &mut Violations, prefix: &str, c: &pb::DemandCellRef) -
     Some(DemandCell { region: region?, tms_or_family: label?, level: level?, month: month? })
 }
 
+/// What a listing of comments covers: as [`comment_parent_in`], or, with
+/// `demand_cell` naming its level unspecified and its month empty, every
+/// level and month of its region and TMS or component family.
+pub fn comment_listing_in(
+    v: &mut Violations,
+    parent: &str,
+    demand_cell: &Option<pb::DemandCellRef>,
+) -> Option<Commented> {
+    match demand_cell {
+        Some(c) if parent.is_empty() && c.level == 0 && c.month.is_empty() => {
+            let region = region_in(v, at("demand_cell", "region"), c.region);
+            let label = v.check(&at("demand_cell", "tms"), DemandCell::parse_label(&c.tms));
+            Some(Commented::CellSeries { region: region?, tms_or_family: label? })
+        }
+        _ => comment_parent_in(v, parent, demand_cell).map(Commented::Record),
+    }
+}
+
 /// What a comment is on: `parent` (a resource name) or `demand_cell` (a
 /// cell by its key fields), exactly one.
 pub fn comment_parent_in(

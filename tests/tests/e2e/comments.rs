@@ -498,12 +498,53 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     // Another month of the same series is another cell.
     let april = pb::DemandCellRef { month: "2027-04".into(), ..f35_march() };
     assert!(
-        j4.list_comments(pb::ListCommentsRequest { demand_cell: Some(april), ..Default::default() })
+        j4.list_comments(pb::ListCommentsRequest { demand_cell: Some(april.clone()), ..Default::default() })
             .await?
             .into_inner()
             .comments
             .is_empty()
     );
+
+    // The series a cell's chart shows: every level and month of INDOPACOM's F-35A, one listing,
+    // and no other label's or region's cells.
+    let intermediate = pb::DemandCellRef { level: pb::MaintenanceLevel::Intermediate as i32, ..april.clone() };
+    add_on_cell(&mut j4, intermediate, "Intermediate work in April.").await?;
+    add_on_cell(&mut j4, pb::DemandCellRef { tms: "F-35".into(), ..f35_march() }, "Another label").await?;
+    add_on_cell(&mut j4, pb::DemandCellRef { region: pb::Region::Eucom as i32, ..f35_march() }, "Elsewhere").await?;
+    let series = pb::DemandCellRef { level: 0, month: String::new(), ..f35_march() };
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = j4
+            .list_comments(pb::ListCommentsRequest {
+                demand_cell: Some(series.clone()),
+                page_size: 1,
+                page_token: token,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        seen.extend(page.comments.into_iter().map(|c| c.content.map(|t| t.text).unwrap_or_default()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(
+        seen,
+        [
+            "Komaki South is short in March; ask KAI for surge.",
+            "KAI confirms 400 h of surge.",
+            "Intermediate work in April."
+        ],
+        "the series, oldest first, across pages"
+    );
+    let bad_series = pb::DemandCellRef { region: 42, tms: String::new(), level: 0, month: String::new() };
+    let err = j4
+        .list_comments(pb::ListCommentsRequest { demand_cell: Some(bad_series), ..Default::default() })
+        .await
+        .expect_err("bad series");
+    assert_eq!(violated_fields(&err), ["demand_cell.region", "demand_cell.tms"]);
 
     // A contractor, an organic depot and a partner government: NOT_FOUND on every step, exactly as for
     // a record they may not see, whether the cell has comments or not.
@@ -516,6 +557,8 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
         assert_eq!(list.message().replace(cell_name, "X"), list_empty.message().replace(empty_cell, "X"));
         let by_key = them.list_comments(by_key.clone()).await.expect_err("coordinators only");
         assert_eq!(by_key.code(), Code::NotFound);
+        let by_series = pb::ListCommentsRequest { demand_cell: Some(series.clone()), ..Default::default() };
+        assert_eq!(them.list_comments(by_series).await.expect_err("coordinators only").code(), Code::NotFound);
         assert_eq!(add_on_cell(&mut them, f35_march(), "mine").await.expect_err("no").code(), Code::NotFound);
         assert_eq!(add(&mut them, cell_name, "mine", "").await.expect_err("no").code(), Code::NotFound);
         let get = them.get_comment(pb::GetCommentRequest { name: c.name.clone() }).await.expect_err("hidden");
@@ -538,8 +581,8 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     assert_eq!(violated_fields(&asked), ["record"]);
     assert_eq!(
         conversation_events(&ex, party::COORDINATOR).await?.len(),
-        2,
-        "coordinators see both comments on the feed, and nothing was written by the refused steps"
+        5,
+        "coordinators see the five comments on the feed, and nothing was written by the refused steps"
     );
 
     // Bad keys are refused field by field, and nothing changes.
