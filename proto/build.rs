@@ -36,10 +36,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = compiler.encode_file_descriptor_set();
     std::fs::write(out.join("cosx_descriptor.bin"), &bytes)?;
 
+    // The one map of the API in key order (and no hasher per message):
+    // a metric's cost elements.
+    let maps = [".cosx.v1.CostBreakdown.by_element"];
     tonic_prost_build::configure()
+        .btree_map(maps[0])
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
         .compile_fds(fds)?;
-    pbjson_build::Builder::new().register_descriptors(&bytes)?.build(&[".cosx"])?;
+    pbjson_build::Builder::new().register_descriptors(&bytes)?.btree_map(maps).build(&[".cosx"])?;
     Ok(())
 }

@@ -50,8 +50,9 @@ pub fn fleet_health<A: Borrow<ReportAssessment>>(
     Ok(Some(judge(category, rolling, target, cda, review_year)))
 }
 
-/// The flags from already computed rolling availability and C/DA.
-pub(crate) fn judge(
+/// The flags from already computed rolling availability and C/DA per
+/// fiscal year (as [`fleet_health`] computes them, or as a view keeps them).
+pub fn judge(
     category: SystemCategory,
     rolling: RollingAvailability,
     target: Option<&Target>,

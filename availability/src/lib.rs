@@ -51,7 +51,7 @@ pub use flags::{
     review_fiscal_year,
 };
 pub use fleet::{FleetSize, InventorySource, fleet_size};
-pub use health::{FleetHealth, fleet_health};
+pub use health::{FleetHealth, fleet_health, judge};
 pub use inventory::Inventory;
 pub use ledger::{Applied, FleetKey, Ledger};
 pub use report::{AssetReport, AvailabilityReport, CategoryTimes, CostLine, FleetTimes, ReportDetail, SystemCategory};

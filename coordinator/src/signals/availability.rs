@@ -125,6 +125,47 @@ impl KeptReport {
     }
 }
 
+/// One fleet's current reports, and their C/DA per fiscal year kept as they change.
+#[derive(Debug, Default)]
+struct FleetReports {
+    /// In timeframe order.
+    reports: BTreeMap<Slot, KeptReport>,
+    /// C/DA per fiscal year of the reports lying inside one, re-summed for
+    /// the year a report changes, in the order `cda_by_fiscal_year` sums
+    /// the whole fleet.
+    cda: BTreeMap<core::FiscalYear, core::FiscalYearCda>,
+    /// Years whose sum failed (it overflows): while any is, the fleet's
+    /// health is computed afresh, so the failure is answered as it would be.
+    failed: BTreeSet<core::FiscalYear>,
+}
+
+impl FleetReports {
+    /// Sums the fiscal year `timeframe` lies in again, if it lies in one.
+    fn refresh_cda(&mut self, first: NaiveDate, last: NaiveDate) {
+        let Some(fy) = core::fiscal::of_timeframe(&core::Timeframe { first, last }) else { return };
+        let Ok(year) = core::fiscal::timeframe(fy) else { return };
+        let members = self
+            .reports
+            .range((year.first, NaiveDate::MIN, String::new())..)
+            .take_while(|((f, ..), _)| *f <= year.last)
+            .filter_map(|(_, kept)| kept.assessment.as_ref().ok())
+            .filter(|a| core::fiscal::of_timeframe(&a.timeframe) == Some(fy));
+        match core::cda_by_fiscal_year(members) {
+            Ok(mut years) => {
+                self.failed.remove(&fy);
+                match years.pop() {
+                    Some(cda) => self.cda.insert(fy, cda),
+                    None => self.cda.remove(&fy),
+                };
+            }
+            Err(_) => {
+                self.cda.remove(&fy);
+                self.failed.insert(fy);
+            }
+        }
+    }
+}
+
 /// One fleet's place in [`CurrentReports`]: owner and TMS.
 type Fleet = (String, String);
 /// A report's place within its fleet: timeframe, then id.
@@ -143,7 +184,7 @@ type TmsTimeframe = (String, NaiveDate, NaiveDate);
 pub struct CurrentReports {
     /// Where each current report is kept, by id.
     place: std::collections::HashMap<String, (Fleet, Slot)>,
-    fleets: BTreeMap<Fleet, BTreeMap<Slot, KeptReport>>,
+    fleets: BTreeMap<Fleet, FleetReports>,
     /// The owners with a fleet of each TMS.
     owners: BTreeMap<String, BTreeSet<String>>,
     /// Metrics per TMS and timeframe over every current report.
@@ -162,16 +203,19 @@ impl CurrentReports {
         let slot = (d.timeframe_start, d.timeframe_end, report.id.clone());
         self.place.insert(report.id.clone(), (fleet.clone(), slot.clone()));
         self.owners.entry(fleet.1.clone()).or_default().insert(fleet.0.clone());
-        self.fleets.entry(fleet.clone()).or_default().insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        let book = self.fleets.entry(fleet.clone()).or_default();
+        book.reports.insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        book.refresh_cda(slot.0, slot.1);
         self.regroup(&fleet.1, slot.0, slot.1);
     }
 
     fn remove(&mut self, id: &str) {
         let Some(((owner, tms), slot)) = self.place.remove(id) else { return };
         let fleet = (owner, tms);
-        if let Some(reports) = self.fleets.get_mut(&fleet) {
-            reports.remove(&slot);
-            if reports.is_empty() {
+        if let Some(book) = self.fleets.get_mut(&fleet) {
+            book.reports.remove(&slot);
+            book.refresh_cda(slot.0, slot.1);
+            if book.reports.is_empty() {
                 self.fleets.remove(&fleet);
                 if let Some(owners) = self.owners.get_mut(&fleet.1) {
                     owners.remove(&fleet.0);
@@ -195,7 +239,7 @@ impl CurrentReports {
             .into_iter()
             .flatten()
             .filter_map(|owner| self.fleets.get(&(owner.clone(), key.0.clone())))
-            .flat_map(|reports| reports.range(&from..).take_while(|((f, l, _), _)| (*f, *l) == (first, last)))
+            .flat_map(|book| book.reports.range(&from..).take_while(|((f, l, _), _)| (*f, *l) == (first, last)))
             .filter_map(|(_, kept)| kept.assessment.as_ref().ok())
             .collect();
         match core::roll_up(members, |_| ()).map(|mut r| r.pop()) {
@@ -215,12 +259,12 @@ impl CurrentReports {
 
     /// Every current report, by fleet and timeframe.
     pub fn iter(&self) -> impl Iterator<Item = &KeptReport> {
-        self.fleets.values().flat_map(|r| r.values())
+        self.fleets.values().flat_map(|book| book.reports.values())
     }
 
     /// The fleets `q` can match (by its owner and TMS), each with its
     /// reports in timeframe order.
-    fn fleets<'a>(&'a self, q: &'a MetricsQuery) -> impl Iterator<Item = (&'a Fleet, &'a BTreeMap<Slot, KeptReport>)> {
+    fn fleets<'a>(&'a self, q: &'a MetricsQuery) -> impl Iterator<Item = (&'a Fleet, &'a FleetReports)> {
         let owned = q.owner.as_ref().map(|o| (o.clone(), String::new()));
         let from = owned.as_ref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
         self.fleets
@@ -273,14 +317,15 @@ pub fn metrics(
     // Whether every report of the fleets read was counted (none hidden from
     // the caller, filtered out or unassessable).
     let mut counted_all = true;
-    for ((owner, tms), reports) in current.fleets(q) {
+    for ((owner, tms), book) in current.fleets(q) {
         let first = assessed.len();
         // Every report of the fleet, whatever the dates asked: C/DA growth
         // is judged on the fiscal years before the review year, which a
         // date range must not silently cut away.
         let mut whole: Vec<&core::ReportAssessment> = Vec::new();
         let mut category = None;
-        for kept in reports.values() {
+        let mut fleet_counted_all = true;
+        for kept in book.reports.values() {
             let (r, nation) = (&kept.report, &kept.nation);
             let d = &r.draft;
             let keep = visible(r)
@@ -288,7 +333,7 @@ pub fn metrics(
                 && q.nation.as_ref().is_none_or(|n| nation.as_str() == n)
                 && q.region.is_none_or(|reg| d.region == reg);
             if !keep {
-                counted_all = false;
+                fleet_counted_all = false;
                 continue;
             }
             let assessment = match &kept.assessment {
@@ -296,7 +341,7 @@ pub fn metrics(
                 // Reports are validated on submission; one that no longer passes is left out loudly.
                 Err(e) => {
                     tracing::warn!(report = %r.id, error = %e, "availability report left out of metrics");
-                    counted_all = false;
+                    fleet_counted_all = false;
                     continue;
                 }
             };
@@ -306,12 +351,26 @@ pub fn metrics(
                 assessed.push(Assessed { assessment, department: d.department, nation, region: d.region });
             }
         }
+        counted_all &= fleet_counted_all;
         let Some(category) = category else { continue };
         let members: Vec<&core::ReportAssessment> = assessed[first..].iter().map(|a| a.assessment).collect();
         let target = core::find_target(&core_targets, owner, tms).cloned();
         let core_category = self::category(category);
+        // Every report of the fleet counted and no dates asked: the C/DA
+        // the view keeps per fiscal year is this fleet's.
+        let kept_cda = (fleet_counted_all && whole.len() == members.len() && book.failed.is_empty())
+            .then(|| book.cda.values().cloned().collect::<Vec<_>>());
         // The rolling averages and high non-availability of the reports asked for ...
-        let Some(asked) = core::fleet_health(core_category, &members, target.as_ref(), review_year)? else { continue };
+        let asked = match kept_cda {
+            Some(cda) => match core::latest_six_month_rolling(&members)? {
+                Some(rolling) => core::judge(core_category, rolling, target.as_ref(), cda, review_year),
+                None => continue,
+            },
+            None => match core::fleet_health(core_category, &members, target.as_ref(), review_year)? {
+                Some(h) => h,
+                None => continue,
+            },
+        };
         // ... and C/DA, with its flag, of every report of the fleet.
         let (cda_by_fiscal_year, excessive_cda) = if whole.len() == members.len() {
             (asked.cda_by_fiscal_year, asked.excessive_cda)
@@ -500,6 +559,19 @@ mod tests {
         assert_eq!(summed.reports_considered, current.len() - 1);
         let reports = |m: &AvailabilityMetrics| m.metrics.iter().map(|(_, r)| r.reports).sum::<usize>();
         assert_eq!((reports(&kept_answer), reports(&summed)), (current.len(), current.len() - 1));
+        // Each fleet's health from the C/DA kept per fiscal year is what judging its reports afresh gives.
+        let review = core::review_fiscal_year(None, today);
+        for h in &kept_answer.health {
+            let fleet: Vec<&core::ReportAssessment> = current
+                .iter()
+                .filter(|k| k.report.draft.reporter.as_str() == h.owner && k.report.draft.tms.as_str() == h.tms)
+                .filter_map(|k| k.assessment.as_ref().ok())
+                .collect();
+            let fresh = core::fleet_health(core::SystemCategory::Aircraft, &fleet, None, review).unwrap().unwrap();
+            assert_eq!(h.cda_by_fiscal_year, fresh.cda_by_fiscal_year, "{} {}", h.owner, h.tms);
+            assert_eq!(h.excessive_cda, fresh.excessive_cda);
+            assert_eq!(h.rolling, fresh.rolling);
+        }
         // A TMS filter reads the kept groups of that TMS only.
         let f35 = MetricsQuery { tms: Some("F-35A".into()), ..MetricsQuery::default() };
         let only = metrics(&current, |_| true, &[], &f35, today).unwrap();
