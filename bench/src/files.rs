@@ -129,19 +129,24 @@ pub(crate) struct JsonlIngest {
 
 /// Reads repair orders from a JSON-lines file (one proto3-JSON order a
 /// line, parsed on a blocking thread as the stream needs them) and streams
-/// them through one `Ingest` call with request ids `prefix<line>`, reading
-/// every result.
-pub(crate) async fn ingest_jsonl(channel: Channel, path: &Path, prefix: &str) -> anyhow::Result<JsonlIngest> {
+/// them through one `Ingest` call, reading every result. Each request id is
+/// derived from its record by the function `cosx import` uses
+/// (`RequestIds`, here for `batch`), so the store keeps the same kind of
+/// keys for both: ids derived from content fall anywhere in its
+/// idempotency index, where ids counted up in order would all append at
+/// its end, a cost the import would pay and this baseline not.
+pub(crate) async fn ingest_jsonl(channel: Channel, path: &Path, batch: &str) -> anyhow::Result<JsonlIngest> {
+    use prost::Message;
     let started = Instant::now();
     let (tx, rx) = tokio::sync::mpsc::channel::<pb::IngestRequest>(1024);
     let path = path.to_owned();
-    let prefix = prefix.to_owned();
+    let mut ids = cosx_client::files::RequestIds::new(RecordType::RepairOrder, batch);
     let reader = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&path)?);
-        for (i, line) in file.lines().enumerate() {
+        for line in file.lines() {
             let order: pb::RepairOrder = serde_json::from_str(&line?)?;
             let request = pb::IngestRequest {
-                request_id: format!("{prefix}{i}"),
+                request_id: ids.next(&order.encode_to_vec()),
                 record: Some(pb::ingest_request::Record::RepairOrder(order)),
                 record_id: String::new(),
             };

@@ -889,9 +889,12 @@ async fn bulk_files(
         let sampler = pid.as_deref().map(measure::RssSampler::start);
         if which == "baseline" {
             eprintln!("step {size}: Ingest from JSON lines, half {half}");
-            let run =
-                files::ingest_jsonl(pki.channel(running.addr(), USAF).await?, jsonl_path, &format!("jl{size}{half}-"))
-                    .await?;
+            let run = files::ingest_jsonl(
+                pki.channel(running.addr(), USAF).await?,
+                jsonl_path,
+                &format!("bench-baseline-{size}"),
+            )
+            .await?;
             base.elapsed += run.elapsed.as_secs_f64();
             base.rows += run.accepted;
             base.refused += run.refused;

@@ -405,8 +405,48 @@ pub fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
 }
 
 /// The URI SANs of a DER certificate.
-fn uri_sans(der: &[u8]) -> Result<Vec<String>, IdentityError> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::Unparsable)?;
+/// Reads the party id out of a presented (already chain-verified) DER
+/// certificate: exactly one URI SAN `spiffe://<trust_domain>/party/<id>`, and
+/// not a CA certificate. The answer is a function of the two arguments
+/// alone, so it is remembered per distinct certificate ([`MEMO_CERTIFICATES`]
+/// at most): every call on a connection presents the same one, and the edge
+/// and the core each ask. What a party may do is still decided per call by
+/// the registry (suspension, registration); revocation closes connections.
+pub fn party_id_from_cert(der: &[u8], trust_domain: &str) -> Result<String, IdentityError> {
+    memo(der, trust_domain).0
+}
+
+/// [`party_id_from_cert`] and [`fingerprint`] of one certificate, from the memo.
+pub fn identity_of(der: &[u8], trust_domain: &str) -> (Result<String, IdentityError>, String) {
+    memo(der, trust_domain)
+}
+
+/// Distinct certificates remembered at once; when full the memo starts
+/// afresh (a bound, not a cache policy: parties hold one or two each).
+pub const MEMO_CERTIFICATES: usize = 4096;
+
+type Read = (Result<String, IdentityError>, String);
+
+fn memo(der: &[u8], trust_domain: &str) -> Read {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static MEMO: OnceLock<Mutex<HashMap<String, HashMap<Vec<u8>, Read>>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some(read) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(trust_domain).and_then(|m| m.get(der)) {
+        return read.clone();
+    }
+    let read = (read_party_id(der, trust_domain), fingerprint(der));
+    let mut memo = memo.lock().unwrap_or_else(|e| e.into_inner());
+    let known = memo.entry(trust_domain.to_owned()).or_default();
+    if known.len() >= MEMO_CERTIFICATES {
+        known.clear();
+    }
+    known.insert(der.to_vec(), read.clone());
+    read
+}
+
+/// The URI SANs of a parsed certificate.
+fn uris_of(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
     let mut uris = Vec::new();
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
@@ -415,18 +455,20 @@ fn uri_sans(der: &[u8]) -> Result<Vec<String>, IdentityError> {
             }
         }
     }
-    Ok(uris)
+    uris
 }
 
-/// Reads the party id out of a presented (already chain-verified) DER
-/// certificate: exactly one URI SAN `spiffe://<trust_domain>/party/<id>`, and
-/// not a CA certificate.
-pub fn party_id_from_cert(der: &[u8], trust_domain: &str) -> Result<String, IdentityError> {
+fn uri_sans(der: &[u8]) -> Result<Vec<String>, IdentityError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::Unparsable)?;
+    Ok(uris_of(&cert))
+}
+
+fn read_party_id(der: &[u8], trust_domain: &str) -> Result<String, IdentityError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::Unparsable)?;
     if cert.is_ca() {
         return Err(IdentityError::CaCertificate);
     }
-    let uris = uri_sans(der)?;
+    let uris = uris_of(&cert);
     let uri = match uris.as_slice() {
         [] => return Err(IdentityError::NoUri),
         [one] => one,
@@ -452,6 +494,23 @@ mod tests {
 
     fn der(pem: &str) -> Vec<u8> {
         pem_to_der(pem).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_remembered_reading_is_the_reading_and_is_kept_per_trust_domain() -> Result<(), CertError> {
+        let ca = ExchangeCa::create("memo.example")?;
+        let d = der(&ca.issue_party("USA-USAF-MEMO")?.cert_pem);
+        let first = identity_of(&d, "memo.example");
+        assert_eq!(first, (Ok("USA-USAF-MEMO".to_owned()), fingerprint(&d)));
+        assert_eq!(identity_of(&d, "memo.example"), first, "read again from the memo");
+        // The same certificate read for another trust domain is that domain's answer, not the memo's.
+        assert!(matches!(party_id_from_cert(&d, "other.example"), Err(IdentityError::WrongUri { .. })));
+        assert_eq!(party_id_from_cert(&d, "memo.example"), Ok("USA-USAF-MEMO".to_owned()));
+        // A refusal is remembered as a refusal.
+        let ca_der = der(ca.cert_pem());
+        assert_eq!(party_id_from_cert(&ca_der, "memo.example"), Err(IdentityError::CaCertificate));
+        assert_eq!(party_id_from_cert(&ca_der, "memo.example"), Err(IdentityError::CaCertificate));
+        Ok(())
     }
 
     #[test]

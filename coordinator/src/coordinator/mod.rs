@@ -520,8 +520,8 @@ impl Coordinator {
     /// Identifies the caller from its verified leaf certificate (DER).
     pub fn authenticate(&self, leaf: Option<&[u8]>) -> Result<Caller> {
         let der = leaf.ok_or_else(|| CoreError::Unauthenticated("no client certificate presented".into()))?;
-        let id = cosx_certs::party_id_from_cert(der, &self.trust_domain)
-            .map_err(|e| CoreError::Unauthenticated(e.to_string()))?;
+        let (id, cert_fingerprint) = cosx_certs::identity_of(der, &self.trust_domain);
+        let id = id.map_err(|e| CoreError::Unauthenticated(e.to_string()))?;
         let id = PartyId::parse(&id).map_err(CoreError::Unauthenticated)?;
         let (party, _) = self
             .party(&id)
@@ -529,7 +529,7 @@ impl Coordinator {
         if party.suspended {
             return Err(CoreError::PermissionDenied(format!("party {id} is suspended")));
         }
-        Ok(Caller { party, cert_fingerprint: cosx_certs::fingerprint(der) })
+        Ok(Caller { party, cert_fingerprint })
     }
 
     /// Receives the log head after every commit.
