@@ -426,12 +426,13 @@ pub fn identity_of(der: &[u8], trust_domain: &str) -> (Result<String, IdentityEr
 pub const MEMO_CERTIFICATES: usize = 4096;
 
 type Read = (Result<String, IdentityError>, String);
+/// Readings by trust domain, then certificate.
+type Memo = std::sync::Mutex<std::collections::HashMap<String, std::collections::HashMap<Vec<u8>, Read>>>;
 
 fn memo(der: &[u8], trust_domain: &str) -> Read {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static MEMO: OnceLock<Mutex<HashMap<String, HashMap<Vec<u8>, Read>>>> = OnceLock::new();
-    let memo = MEMO.get_or_init(Mutex::default);
+    use std::sync::OnceLock;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let memo = MEMO.get_or_init(Memo::default);
     if let Some(read) = memo.lock().unwrap_or_else(|e| e.into_inner()).get(trust_domain).and_then(|m| m.get(der)) {
         return read.clone();
     }

@@ -457,6 +457,7 @@ pub fn metrics(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use chrono::{Datelike, TimeZone};
     use cosx_domain::records::{AvailabilityReportDraft, Inventory, TimeByCategory};
     use cosx_domain::{Money, PartyId, Releasability, TimeUnit, Tms};
