@@ -404,7 +404,6 @@ pub fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok().map(|(_, p)| p.contents)
 }
 
-/// The URI SANs of a DER certificate.
 /// Reads the party id out of a presented (already chain-verified) DER
 /// certificate: exactly one URI SAN `spiffe://<trust_domain>/party/<id>`, and
 /// not a CA certificate. The answer is a function of the two arguments
@@ -459,6 +458,7 @@ fn uris_of(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> 
     uris
 }
 
+/// The URI SANs of a DER certificate.
 fn uri_sans(der: &[u8]) -> Result<Vec<String>, IdentityError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|_| IdentityError::Unparsable)?;
     Ok(uris_of(&cert))

@@ -92,11 +92,14 @@ pub struct TmsHealth {
     pub excessive_cda: core::ExcessiveCda,
 }
 
+/// One group's metrics.
+pub type Metric = (GroupKey, Arc<core::Rollup<()>>);
+
 /// Everything `GetAvailabilityMetrics` answers.
 #[derive(Debug, Clone, Default)]
 pub struct AvailabilityMetrics {
     /// Metrics per group (shared with the view when it keeps them).
-    pub metrics: Vec<(GroupKey, Arc<core::Rollup<()>>)>,
+    pub metrics: Vec<Metric>,
     /// Health per owner and TMS.
     pub health: Vec<TmsHealth>,
     /// Per-asset rows, when asked.
@@ -194,27 +197,32 @@ pub struct CurrentReports {
 impl CurrentReports {
     /// Takes a stored report (from its log event).
     pub fn apply(&mut self, report: &AvailabilityReport, nation: Nation) {
-        if let Some(old) = &report.supersedes {
-            self.remove(old);
-        }
-        self.remove(&report.id);
+        let replaced: Vec<(Fleet, Slot)> =
+            report.supersedes.iter().chain([&report.id]).filter_map(|id| self.detach(id)).collect();
         let d = &report.draft;
         let fleet = (d.reporter.to_string(), d.tms.to_string());
         let slot = (d.timeframe_start, d.timeframe_end, report.id.clone());
         self.place.insert(report.id.clone(), (fleet.clone(), slot.clone()));
         self.owners.entry(fleet.1.clone()).or_default().insert(fleet.0.clone());
-        let book = self.fleets.entry(fleet.clone()).or_default();
-        book.reports.insert(slot.clone(), KeptReport::new(report.clone(), nation));
-        book.refresh_cda(slot.0, slot.1);
-        self.regroup(&fleet.1, slot.0, slot.1);
+        self.fleets
+            .entry(fleet.clone())
+            .or_default()
+            .reports
+            .insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        // Each touched fiscal year and group is summed once (a correction
+        // normally replaces a report of its own fleet and timeframe).
+        let same = |(f, s): &(Fleet, Slot)| *f == fleet && (s.0, s.1) == (slot.0, slot.1);
+        for (f, s) in replaced.iter().filter(|r| !same(r)) {
+            self.resum(f, s);
+        }
+        self.resum(&fleet, &slot);
     }
 
-    fn remove(&mut self, id: &str) {
-        let Some(((owner, tms), slot)) = self.place.remove(id) else { return };
-        let fleet = (owner, tms);
+    /// Takes report `id` out without re-summing anything; where it was.
+    fn detach(&mut self, id: &str) -> Option<(Fleet, Slot)> {
+        let (fleet, slot) = self.place.remove(id)?;
         if let Some(book) = self.fleets.get_mut(&fleet) {
             book.reports.remove(&slot);
-            book.refresh_cda(slot.0, slot.1);
             if book.reports.is_empty() {
                 self.fleets.remove(&fleet);
                 if let Some(owners) = self.owners.get_mut(&fleet.1) {
@@ -224,6 +232,15 @@ impl CurrentReports {
                     }
                 }
             }
+        }
+        Some((fleet, slot))
+    }
+
+    /// Sums again what a report at `slot` of `fleet` counts in: the fleet's
+    /// fiscal year and the TMS × timeframe group.
+    fn resum(&mut self, fleet: &Fleet, slot: &Slot) {
+        if let Some(book) = self.fleets.get_mut(fleet) {
+            book.refresh_cda(slot.0, slot.1);
         }
         self.regroup(&fleet.1, slot.0, slot.1);
     }
@@ -402,34 +419,36 @@ pub fn metrics(
         && q.region.is_none()
         && q.from.is_none()
         && q.to.is_none();
-    if everything && counted_all {
-        let kept: Vec<(GroupKey, Arc<core::Rollup<()>>)> = current
-            .by_tms_timeframe
-            .iter()
-            .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
-            .map(|((tms, first, last), r)| {
-                (
-                    GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() },
-                    r.clone(),
-                )
-            })
-            .collect();
-        let groups = kept.iter().map(|(_, r)| r.reports).sum::<usize>();
-        if groups == assessed.len() {
-            let reports_considered = assessed.len();
-            let assets = if q.include_assets {
-                assessed.into_iter().map(|a| a.assessment.clone()).collect()
-            } else {
-                Vec::new()
-            };
-            return Ok(AvailabilityMetrics { metrics: kept, health, assets, reports_considered });
-        }
-    }
+    let kept = (everything && counted_all)
+        .then(|| {
+            current
+                .by_tms_timeframe
+                .iter()
+                .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
+                .map(|((tms, first, last), r)| {
+                    let key =
+                        GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() };
+                    (key, r.clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|kept| kept.iter().map(|(_, r)| r.reports).sum::<usize>() == assessed.len());
+    let metrics = match kept {
+        Some(kept) => kept,
+        None => summed(&assessed, q.group_by)?,
+    };
+    let reports_considered = assessed.len();
+    let assets =
+        if q.include_assets { assessed.into_iter().map(|a| a.assessment.clone()).collect() } else { Vec::new() };
+    Ok(AvailabilityMetrics { metrics, health, assets, reports_considered })
+}
 
+/// The metrics of `assessed`, grouped as asked and summed.
+fn summed(assessed: &[Assessed<'_>], group_by: Grouping) -> Result<Vec<Metric>, core::AvailabilityError> {
     let mut groups: BTreeMap<GroupKey, Vec<&core::ReportAssessment>> = BTreeMap::new();
-    for a in &assessed {
+    for a in assessed {
         let s = a.assessment;
-        let key = match q.group_by {
+        let key = match group_by {
             Grouping::TmsTimeframe => GroupKey {
                 tms: Some(s.tms.clone()),
                 timeframe: Some((s.timeframe.first, s.timeframe.last)),
@@ -448,11 +467,7 @@ pub fn metrics(
             metrics.push((key, Arc::new(rollup)));
         }
     }
-
-    let reports_considered = assessed.len();
-    let assets =
-        if q.include_assets { assessed.into_iter().map(|a| a.assessment.clone()).collect() } else { Vec::new() };
-    Ok(AvailabilityMetrics { metrics, health, assets, reports_considered })
+    Ok(metrics)
 }
 
 #[cfg(test)]
