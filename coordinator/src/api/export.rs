@@ -246,7 +246,7 @@ impl pb::export_server::Export for ExportService {
             return Err(refuse("group_by", "must be unset: asset rows are per report and asset"));
         }
         r.include_assets = true;
-        let m = self.signals.availability(&caller, &r).await?;
+        let m = self.signals.availability(&caller, &r, chrono::Utc::now().date_naive()).await?;
         let rows: Vec<_> = m.assets.iter().flat_map(flat::asset_rows).map(|a| asset_row_out(&a)).collect();
         Ok(stream_all(rows))
     }
@@ -263,7 +263,7 @@ impl pb::export_server::Export for ExportService {
         ) {
             return Err(refuse("group_by", "must be unset or AVAILABILITY_GROUPING_TMS_TIMEFRAME"));
         }
-        let m = self.signals.availability(&caller, &r).await?;
+        let m = self.signals.availability(&caller, &r, chrono::Utc::now().date_naive()).await?;
         let rows: Vec<_> = m
             .metrics
             .iter()

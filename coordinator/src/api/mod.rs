@@ -4,6 +4,7 @@
 //! maps the answer back. This is the only module that knows protobuf.
 
 mod alerts;
+mod answers;
 mod balance;
 mod comments;
 mod disruptions;

@@ -7,8 +7,10 @@ use cosx_availability as core;
 use cosx_demand as dm;
 use cosx_domain::{Caller, Violations};
 use cosx_proto::v1 as pb;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::answers::Answers;
 use super::convert::{self, *};
 use super::{authenticate, valid};
 use crate::config::SignalsConfig;
@@ -22,13 +24,16 @@ pub struct SignalsService {
     core: Arc<Coordinator>,
     views: Arc<tokio::sync::Mutex<LogViews>>,
     config: SignalsConfig,
+    /// `GetAvailabilityMetrics` answers at the current head, by caller,
+    /// request and day (about 600 kB each at 100k reports).
+    availability_answers: Answers<(String, Vec<u8>, chrono::NaiveDate), pb::GetAvailabilityMetricsResponse>,
 }
 
 impl SignalsService {
     /// A Signals service over `core` reading `views` (shared with the alert
     /// task; they fill from the log on first use).
     pub fn new(core: Arc<Coordinator>, views: Arc<tokio::sync::Mutex<LogViews>>, config: SignalsConfig) -> Self {
-        SignalsService { core, views, config }
+        SignalsService { core, views, config, availability_answers: Answers::new(16) }
     }
 
     fn disclosure(&self) -> dm::DisclosureControl {
@@ -162,8 +167,14 @@ impl pb::signals_server::Signals for SignalsService {
         request: Request<pb::GetAvailabilityMetricsRequest>,
     ) -> Result<Response<pb::GetAvailabilityMetricsResponse>, Status> {
         let caller = authenticate(&self.core, &request)?;
-        let m = self.availability(&caller, request.get_ref()).await?;
-        let out = pb::GetAvailabilityMetricsResponse {
+        let today = chrono::Utc::now().date_naive();
+        let key = (caller.id().to_string(), request.get_ref().encode_to_vec(), today);
+        let head = self.core.head();
+        if let Some(kept) = self.availability_answers.get(head, &key) {
+            return Ok(Response::new((*kept).clone()));
+        }
+        let m = self.availability(&caller, request.get_ref(), today).await?;
+        let out = Arc::new(pb::GetAvailabilityMetricsResponse {
             metrics: m
                 .metrics
                 .iter()
@@ -257,8 +268,10 @@ impl pb::signals_server::Signals for SignalsService {
                 })
                 .collect(),
             reports_considered: m.reports_considered as u32,
-        };
-        Ok(Response::new(out))
+        });
+        // Computed with the log at `head` or later: kept until the head moves.
+        self.availability_answers.put(head, key, out.clone());
+        Ok(Response::new(Arc::unwrap_or_clone(out)))
     }
 
     async fn get_workload_balance(
@@ -323,6 +336,7 @@ impl SignalsService {
         &self,
         caller: &Caller,
         r: &pb::GetAvailabilityMetricsRequest,
+        today: chrono::NaiveDate,
     ) -> Result<metrics::AvailabilityMetrics, Status> {
         let mut v = Violations::new();
         let q = query(&mut v, r);
@@ -331,7 +345,7 @@ impl SignalsService {
         let mut views = self.views.lock().await;
         views.catch_up(&self.core).await?;
         let visible = |r: &_| Coordinator::may_see_report(caller, r);
-        metrics::metrics(&views.reports, visible, &targets, &q, chrono::Utc::now().date_naive()).map_err(|e| {
+        metrics::metrics(&views.reports, visible, &targets, &q, today).map_err(|e| {
             let mut v = Violations::new();
             v.add("request", e.to_string());
             Status::from(CoreError::Invalid(v))

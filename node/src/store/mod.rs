@@ -3,20 +3,28 @@
 //! received from the coordinator, and the feed cursor. Everything the node
 //! answers with is on disk first (WAL, `synchronous=FULL`).
 //!
+//! Accepted writes commit in groups: each is decided and stored under the
+//! one writer lock inside a shared open transaction (a savepoint each), and
+//! none is answered before that transaction's commit; the commit runs in a
+//! task of its own, after every write that queued behind the first, so a
+//! burst of writes shares one fsync. Every other writer settles the open
+//! group first.
+//!
 //! One schema (`node/migrations/0001_init.sql`) and the transactions that
 //! keep its tables consistent with each other (outbox, replica, events,
 //! cursor) stay together here; what the rows hold (write methods, record
 //! kinds, a record as read) is `records`.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cosx_proto::v1 as pb;
 use prost::Message;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, Transaction};
-use tokio::sync::{Mutex, Notify, watch};
+use sqlx::{Acquire, Row, Sqlite, SqliteConnection, Transaction};
+use tokio::sync::{Mutex, MutexGuard, Notify, watch};
 
 use cosx_edge::CoreError;
 
@@ -155,9 +163,31 @@ pub struct SyncPoint {
 /// The node's database.
 pub struct NodeStore {
     pool: SqlitePool,
-    writer: Mutex<()>,
+    writer: Arc<Mutex<Writer>>,
     queued: Notify,
     events: watch::Sender<i64>,
+}
+
+/// The one writer's state: the group of accepted writes not yet committed.
+#[derive(Default)]
+struct Writer {
+    open: Option<Group>,
+}
+
+/// Accepted writes sharing one transaction; `settled` says how its commit went.
+struct Group {
+    tx: Transaction<'static, Sqlite>,
+    settled: watch::Sender<Option<Result<(), String>>>,
+}
+
+impl Writer {
+    /// Commits the open group, if any, and tells its writers.
+    async fn settle(&mut self) {
+        if let Some(group) = self.open.take() {
+            let outcome = group.tx.commit().await.map_err(|e| e.to_string());
+            group.settled.send_replace(Some(outcome));
+        }
+    }
 }
 
 fn now_text() -> String {
@@ -183,7 +213,7 @@ impl NodeStore {
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         let head: i64 = sqlx::query_scalar("SELECT coalesce(max(sequence), 0) FROM events").fetch_one(&pool).await?;
-        Ok(NodeStore { pool, writer: Mutex::new(()), queued: Notify::new(), events: watch::channel(head).0 })
+        Ok(NodeStore { pool, writer: Arc::default(), queued: Notify::new(), events: watch::channel(head).0 })
     }
 
     /// Wakes when a write is queued.
@@ -230,10 +260,64 @@ impl NodeStore {
     where
         F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
-        let _writer = self.writer.lock().await;
+        let mut writer = self.writer.lock().await;
+        if writer.open.is_none() {
+            let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(NodeStoreError::from)?;
+            writer.open = Some(Group { tx, settled: watch::channel(None).0 });
+            // Queued behind every write already waiting for the lock: they join this group.
+            let committer = self.writer.clone();
+            tokio::spawn(async move { committer.lock().await.settle().await });
+        }
+        let Some(group) = writer.open.as_mut() else {
+            return Err(tonic::Status::internal("the node's write group is not open"));
+        };
+        let mut settled = group.settled.subscribe();
+        let answer = match group.tx.begin().await {
+            Ok(mut savepoint) => {
+                match Self::accept_in(&mut savepoint, request_id, request_hash, subject, related, build).await {
+                    Ok(answer) => savepoint.commit().await.map(|()| answer).map_err(|e| NodeStoreError::from(e).into()),
+                    Err(refused) => Err(refused),
+                }
+            }
+            Err(e) => Err(NodeStoreError::from(e).into()),
+        };
+        drop(writer);
+        // Nothing is answered before its group is on disk: not a write, a
+        // repeat or a refusal, each of which read the group's writes.
+        let outcome = settled.wait_for(Option::is_some).await.ok().and_then(|settled| settled.clone());
+        match outcome {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(tonic::Status::unavailable(format!("node database: {e}"))),
+            None => return Err(tonic::Status::unavailable("node database: the write was not committed")),
+        }
+        if answer.is_ok() {
+            self.queued.notify_one();
+        }
+        answer
+    }
+
+    /// The writer, with no group left open: for every write but an accept.
+    async fn exclusive(&self) -> MutexGuard<'_, Writer> {
+        let mut writer = self.writer.lock().await;
+        writer.settle().await;
+        writer
+    }
+
+    /// Decides and stores one accepted write inside the open group.
+    async fn accept_in<F>(
+        conn: &mut SqliteConnection,
+        request_id: &str,
+        request_hash: &str,
+        subject: Option<&str>,
+        related: Option<&str>,
+        build: F,
+    ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
+    where
+        F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
+    {
         let earlier = sqlx::query("SELECT request_hash, response, method FROM outbox WHERE request_id = ?")
             .bind(request_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(NodeStoreError::from)?;
         if let Some(row) = earlier {
@@ -247,18 +331,17 @@ impl NodeStore {
             return Ok((Method::parse(row.get(2))?, row.get(1)));
         }
         let current = match subject {
-            Some(s) => self.view(s).await?,
+            Some(s) => Self::view_in(&mut *conn, s).await?,
             None => None,
         };
         let related = match related {
-            Some(prefix) => self.views_under(prefix).await?,
+            Some(prefix) => Self::views_under_in(&mut *conn, prefix).await?,
             None => Vec::new(),
         };
         let accepted = build(current, related)?;
         let Some(first) = accepted.records.first() else {
             return Err(tonic::Status::internal("a node write must touch a record"));
         };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(NodeStoreError::from)?;
         let sequence: i64 = sqlx::query_scalar(
             "INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
              VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING sequence",
@@ -270,24 +353,20 @@ impl NodeStore {
         .bind(&accepted.request)
         .bind(&accepted.response)
         .bind(now_text())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await
         .map_err(NodeStoreError::from)?;
-        for key in &accepted.ordered_by {
+        let subjects =
+            accepted.ordered_by.iter().map(String::as_str).chain(accepted.records.iter().map(Record::subject));
+        for key in subjects {
             sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
                 .bind(key)
                 .bind(sequence)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(NodeStoreError::from)?;
         }
         for record in &accepted.records {
-            sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
-                .bind(record.subject())
-                .bind(sequence)
-                .execute(&mut *tx)
-                .await
-                .map_err(NodeStoreError::from)?;
             sqlx::query(
                 "INSERT INTO replica (subject, kind, local) VALUES (?, ?, ?)
                  ON CONFLICT (subject) DO UPDATE SET local = excluded.local",
@@ -295,12 +374,10 @@ impl NodeStore {
             .bind(record.subject())
             .bind(record.kind().as_str())
             .bind(record.encode())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(NodeStoreError::from)?;
         }
-        tx.commit().await.map_err(NodeStoreError::from)?;
-        self.queued.notify_one();
         Ok((accepted.method, accepted.response))
     }
 
@@ -329,20 +406,28 @@ impl NodeStore {
 
     /// One record as local clients see it.
     pub async fn view(&self, subject: &str) -> Result<Option<View>> {
+        Self::view_in(&mut *self.pool.acquire().await?, subject).await
+    }
+
+    async fn view_in(conn: &mut SqliteConnection, subject: &str) -> Result<Option<View>> {
         let row = sqlx::query(&format!("SELECT *, {PENDING} AS pending FROM replica WHERE subject = ?"))
             .bind(subject)
-            .fetch_optional(&self.pool)
+            .fetch_optional(conn)
             .await?;
         row.as_ref().map(Self::view_of).transpose()
     }
 
     /// Every record whose name starts with `prefix`, oldest first.
     pub async fn views_under(&self, prefix: &str) -> Result<Vec<View>> {
+        Self::views_under_in(&mut *self.pool.acquire().await?, prefix).await
+    }
+
+    async fn views_under_in(conn: &mut SqliteConnection, prefix: &str) -> Result<Vec<View>> {
         let rows = sqlx::query(&format!(
             "SELECT *, {PENDING} AS pending FROM replica WHERE substr(subject, 1, length(?1)) = ?1 ORDER BY rowid"
         ))
         .bind(prefix)
-        .fetch_all(&self.pool)
+        .fetch_all(conn)
         .await?;
         rows.iter().map(Self::view_of).collect()
     }
@@ -407,7 +492,7 @@ impl NodeStore {
 
     /// Records a failed attempt that will be retried.
     pub async fn attempt_failed(&self, sequence: i64, code: &str, message: &str) -> Result<u32> {
-        let _writer = self.writer.lock().await;
+        let _writer = self.exclusive().await;
         let attempts: i64 = sqlx::query_scalar(
             "UPDATE outbox SET attempts = attempts + 1, error_code = ?, error_message = ? WHERE sequence = ?
              RETURNING attempts",
@@ -465,7 +550,7 @@ impl NodeStore {
         if done.is_empty() {
             return Ok(());
         }
-        let _writer = self.writer.lock().await;
+        let _writer = self.exclusive().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_text();
         for (sequence, records) in done {
@@ -514,7 +599,7 @@ impl NodeStore {
         let cutoff = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut forgotten = 0;
         loop {
-            let _writer = self.writer.lock().await;
+            let _writer = self.exclusive().await;
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let sequences: Vec<i64> = sqlx::query_scalar(
                 "SELECT sequence FROM outbox WHERE state = 'delivered' AND done_time < ? ORDER BY sequence LIMIT ?",
@@ -539,7 +624,7 @@ impl NodeStore {
     /// The coordinator refused a write: it is kept, with the reason, on the
     /// write and on every record it touched; it is not retried.
     pub async fn rejected(&self, sequence: i64, code: &str, message: &str) -> Result<()> {
-        let _writer = self.writer.lock().await;
+        let _writer = self.exclusive().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_text();
         let request_id: String = sqlx::query_scalar(
@@ -575,7 +660,7 @@ impl NodeStore {
         let Some(last) = events.last() else {
             return Ok(());
         };
-        let _writer = self.writer.lock().await;
+        let _writer = self.exclusive().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for event in events {
             let records = Record::from_event(event);
@@ -618,7 +703,7 @@ impl NodeStore {
     /// The coordinator says this party has everything it may see up to
     /// `cursor`, as of `as_of` (its clock): the replica is that fresh.
     pub async fn checkpoint(&self, cursor: i64, as_of: DateTime<Utc>) -> Result<()> {
-        let _writer = self.writer.lock().await;
+        let _writer = self.exclusive().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1), last_sync_time = ?2 WHERE id = 1")
             .bind(cursor)
@@ -682,6 +767,7 @@ impl NodeStore {
 
     /// Closes the pool (tests reopen the same file).
     pub async fn close(&self) {
+        drop(self.exclusive().await);
         self.pool.close().await;
     }
 }

@@ -102,22 +102,28 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
     for _ in 0..iterations {
         let mut node = spawn_node(dir.path())?;
         ready(&pki, node_port).await?;
-        // A burst the node takes faster than it forwards, then a kill while it
-        // forwards: within 60 ms of the burst's end, while a backlog remains
-        // (the burst is long enough that one does on a slow or a fast machine).
-        let (got, stopped) = write(&pki, node_port, next, next + 300).await;
-        acked.extend(got);
-        next = stopped;
+        // A burst of writes, and a kill in the middle of it: the node is
+        // accepting and forwarding at once, with some writes delivered and
+        // some still queued (each accept and each forward is its own commit
+        // for one sequential writer, so a backlog is there at any moment).
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        tokio::time::sleep(Duration::from_millis(rng % 60)).await;
-        let before = node_status(&pki, node_port).await?;
+        let delay = Duration::from_millis(60 + rng % 200);
+        let kill = async {
+            tokio::time::sleep(delay).await;
+            let before = node_status(&pki, node_port).await?;
+            node.kill()?; // SIGKILL
+            node.wait()?;
+            Ok::<_, anyhow::Error>(before)
+        };
+        let ((got, stopped), before) = tokio::join!(write(&pki, node_port, next, next + 300), kill);
+        let before = before?;
+        acked.extend(got);
+        next = stopped;
         if before.queued_writes > 0 && before.delivered_writes > 0 {
             killed_mid_forward += 1;
         }
-        node.kill()?; // SIGKILL
-        node.wait()?;
     }
 
     // Restart; retry anything never acknowledged with the same request ids; wait for the queue to drain.

@@ -228,3 +228,70 @@ async fn the_review_fiscal_year_decides_which_years_c_da_is_judged() -> anyhow::
     assert_eq!(cosx_tests::violated_fields(&refused), ["review_fiscal_year"]);
     Ok(())
 }
+
+/// The coordinator keeps an answer until the log moves: the same request
+/// from another party must get that party's own answer, and every write,
+/// correction and target must show in the very next call.
+#[tokio::test]
+async fn a_kept_answer_never_reaches_another_party_and_never_outlives_a_write() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    let mut usaf = ex.exchange(party::USAF).await?;
+    let mut mine = pb::signals_client::SignalsClient::new(ex.channel(party::USAF).await?);
+    let mut theirs = pb::signals_client::SignalsClient::new(ex.channel(party::MHI).await?);
+    let all = pb::GetAvailabilityMetricsRequest::default;
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(availability_report(party::USAF)),
+        request_id: "oct".into(),
+        ..Default::default()
+    })
+    .await?;
+    // Asked twice by the reporter (the second from the memo), then by a party that may not see it.
+    for _ in 0..2 {
+        assert_eq!(mine.get_availability_metrics(all()).await?.into_inner().reports_considered, 1);
+    }
+    let other = theirs.get_availability_metrics(all()).await?.into_inner();
+    assert_eq!((other.reports_considered, other.metrics.len(), other.health.len()), (0, 0, 0));
+
+    // A second report shows at once.
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(f16_in_hours()),
+        request_id: "nov".into(),
+        ..Default::default()
+    })
+    .await?;
+    assert_eq!(mine.get_availability_metrics(all()).await?.into_inner().reports_considered, 2);
+
+    // So does a target: the fleet's health gains it on the next call.
+    let target_of =
+        |m: &pb::GetAvailabilityMetricsResponse| m.health.iter().find(|h| h.tms == "F-35A").and_then(|h| h.target_a_m);
+    assert_eq!(target_of(&mine.get_availability_metrics(all()).await?.into_inner()), None);
+    usaf.set_availability_target(pb::SetAvailabilityTargetRequest {
+        target: Some(pb::AvailabilityTarget {
+            owner: party::USAF.into(),
+            tms: "F-35A".into(),
+            a_m: Some(0.95),
+            ..Default::default()
+        }),
+        request_id: "t".into(),
+        availability_target_id: String::new(),
+    })
+    .await?;
+    assert_eq!(target_of(&mine.get_availability_metrics(all()).await?.into_inner()), Some(0.95));
+
+    // And a correction replaces what was kept.
+    let mut corrected = availability_report(party::USAF);
+    corrected.tai_time = Some(pb::TimeByCategory { available: 372.0, nmcm: 372.0, ..Default::default() });
+    corrected.pmai_time = Some(pb::TimeByCategory { available: 300.0, nmcm: 300.0, ..Default::default() });
+    usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+        availability_report: Some(corrected),
+        request_id: "oct-v2".into(),
+        ..Default::default()
+    })
+    .await?;
+    let m = mine.get_availability_metrics(all()).await?.into_inner();
+    let f35 = m.metrics.iter().find(|x| x.tms == "F-35A").ok_or_else(|| anyhow::anyhow!("no F-35A"))?;
+    assert!(close(f35.a_m, 0.5), "{f35:?}");
+    let other = theirs.get_availability_metrics(all()).await?.into_inner();
+    assert_eq!((other.reports_considered, other.metrics.len()), (0, 0));
+    Ok(())
+}
