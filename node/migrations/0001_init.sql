@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS outbox_subject (
     sequence INTEGER NOT NULL REFERENCES outbox (sequence),
     PRIMARY KEY (subject, sequence)
 );
+-- A write's subjects, found by its sequence (forwarding, settling and
+-- forgetting a write read them so; without it each was a full scan).
+CREATE INDEX IF NOT EXISTS outbox_subject_by_sequence ON outbox_subject (sequence);
 
 -- One row per record: the coordinator's version (`upstream`) and, while
 -- writes made here are pending, the node's own (`local`), both protobuf.

@@ -1,19 +1,21 @@
-//! Answers kept until the log moves. A query's answer is a pure function of
-//! the log up to its head, the caller, the request and the day it is asked
-//! on: every write, registry change and target is an event, so while the
-//! head stays where it was, the same caller asking the same thing gets the
-//! same answer, and it need not be built again.
+//! Answers kept until what they depend on changes. A query's answer is a
+//! pure function of the log, the caller, the request and the day it is
+//! asked on; the service names a log position (`as_of`: the last event
+//! that can change such an answer, e.g. the last report, target or party
+//! event for availability) and, while that position stays, the same caller
+//! asking the same thing gets the same answer without building it again.
 //!
 //! This is a memo of answers, never a second copy of a rule: what goes in
 //! is what the service computed for that caller, and it is keyed by the
 //! caller's party id, so no answer ever reaches another party. It must never
-//! keep an answer past the head it was computed at.
+//! keep an answer past the position it was computed at, nor one computed
+//! before it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
-/// Up to `capacity` answers, all computed at one log head.
+/// Up to `capacity` answers, all computed at one log position.
 pub(crate) struct Answers<K, V> {
     kept: Mutex<Kept<K, V>>,
     capacity: usize,
@@ -30,7 +32,7 @@ impl<K: Hash + Eq + Clone, V> Answers<K, V> {
         Answers { kept: Mutex::new(Kept { head: -1, entries: HashMap::new() }), capacity }
     }
 
-    /// The answer kept for `key` at `head`, if there is one.
+    /// The answer kept for `key` at position `head`, if there is one.
     pub(crate) fn get(&self, head: i64, key: &K) -> Option<Arc<V>> {
         let kept = self.kept.lock().ok()?;
         if kept.head != head {
@@ -39,9 +41,9 @@ impl<K: Hash + Eq + Clone, V> Answers<K, V> {
         kept.entries.get(key).cloned()
     }
 
-    /// Keeps `answer`, computed with the log at least at `head`. An answer
-    /// for an older head than the kept ones is not kept; a newer head drops
-    /// every older answer.
+    /// Keeps `answer`, computed from the log at position `head` or later.
+    /// An answer for an older position than the kept ones is not kept; a
+    /// newer position drops every older answer.
     pub(crate) fn put(&self, head: i64, key: K, answer: Arc<V>) {
         let Ok(mut kept) = self.kept.lock() else { return };
         if head < kept.head {

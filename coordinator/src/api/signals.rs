@@ -24,8 +24,9 @@ pub struct SignalsService {
     core: Arc<Coordinator>,
     views: Arc<tokio::sync::Mutex<LogViews>>,
     config: SignalsConfig,
-    /// `GetAvailabilityMetrics` answers at the current head, by caller,
-    /// request and day (about 600 kB each at 100k reports).
+    /// `GetAvailabilityMetrics` answers since the last report, target or
+    /// party event, by caller, request and day (about 600 kB each at 100k
+    /// reports).
     availability_answers: Answers<(String, Vec<u8>, chrono::NaiveDate), pb::GetAvailabilityMetricsResponse>,
 }
 
@@ -169,8 +170,12 @@ impl pb::signals_server::Signals for SignalsService {
         let caller = authenticate(&self.core, &request)?;
         let today = chrono::Utc::now().date_naive();
         let key = (caller.id().to_string(), request.get_ref().encode_to_vec(), today);
-        let head = self.core.head();
-        if let Some(kept) = self.availability_answers.get(head, &key) {
+        let as_of = {
+            let mut views = self.views.lock().await;
+            views.catch_up(&self.core).await?;
+            views.availability_as_of()
+        };
+        if let Some(kept) = self.availability_answers.get(as_of, &key) {
             return Ok(Response::new((*kept).clone()));
         }
         let m = self.availability(&caller, request.get_ref(), today).await?;
@@ -269,8 +274,9 @@ impl pb::signals_server::Signals for SignalsService {
                 .collect(),
             reports_considered: m.reports_considered as u32,
         });
-        // Computed with the log at `head` or later: kept until the head moves.
-        self.availability_answers.put(head, key, out.clone());
+        // Computed from everything up to `as_of` or later: kept until a
+        // report, target or party event follows it.
+        self.availability_answers.put(as_of, key, out.clone());
         Ok(Response::new(Arc::unwrap_or_clone(out)))
     }
 

@@ -532,11 +532,6 @@ impl Coordinator {
         Ok(Caller { party, cert_fingerprint })
     }
 
-    /// The log head: the sequence of the last event committed.
-    pub fn head(&self) -> i64 {
-        *self.head.borrow()
-    }
-
     /// Receives the log head after every commit.
     pub fn watch_head(&self) -> watch::Receiver<i64> {
         self.head.subscribe()

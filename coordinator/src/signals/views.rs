@@ -49,6 +49,9 @@ pub struct LogViews {
     /// The sequence of the event that created each offer, the order a
     /// listing of the store returns them in.
     offer_places: HashMap<String, i64>,
+    /// The last event that can change an availability answer (a report,
+    /// a target, a party).
+    availability_as_of: i64,
     cursor: i64,
 }
 
@@ -75,6 +78,14 @@ impl LogViews {
     /// Last event applied.
     pub fn cursor(&self) -> i64 {
         self.cursor
+    }
+
+    /// The sequence of the last event applied that can change what
+    /// `GetAvailabilityMetrics` answers anyone: a report, a target, or a
+    /// party (whose registration decides what it may see). Orders, offers
+    /// and the rest leave it where it was.
+    pub fn availability_as_of(&self) -> i64 {
+        self.availability_as_of
     }
 
     /// The active offers.
@@ -117,6 +128,14 @@ impl LogViews {
         self.demand.cursor = event.sequence;
         self.cursor = event.sequence;
         self.workload.apply(&event.content);
+        if matches!(
+            event.content,
+            EventContent::AvailabilityReport { .. }
+                | EventContent::AvailabilityTarget { .. }
+                | EventContent::Party { .. }
+        ) {
+            self.availability_as_of = event.sequence;
+        }
         match &event.content {
             EventContent::RepairOrder { order, transition, quote, .. } => {
                 if let Some(quote) = quote {

@@ -61,20 +61,8 @@ impl NodeComments {
         let parsed = comment_name_in(&mut v, "name", name);
         let (record, subject) = valid(v, parsed)?;
         self.check_record(&record, &subject).await?;
-        let record = n
-            .write(request_id, hash, Some(&subject), |current| {
-                let comment = record_as!(current.ok_or_else(|| missing(&subject))?.record, Comment, subject.clone())?;
-                let next = local::changed_comment(&comment, &n.party, version, body, Utc::now())?;
-                Ok(Accepted {
-                    method,
-                    request: up,
-                    response: next.encode_to_vec(),
-                    records: vec![Record::Comment(next)],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
-        record_as!(record, Comment, subject)
+        let next = |comment| local::changed_comment(&comment, &n.party, version, body, Utc::now());
+        n.replace((request_id, hash), &subject, method, up, next).await
     }
 }
 
@@ -95,22 +83,11 @@ impl pb::comments_server::Comments for NodeComments {
         let comment = local::added_comment(record.clone(), &name, &n.party, body, Utc::now());
         let subject = comment.name.clone();
         let up = pb::AddCommentRequest { request_id: request_id.clone(), ..r };
-        // After the node's earlier writes to the record (its creation, say).
-        let ordered_by = match &record {
-            RecordRef::DemandCells(_) => vec![],
-            _ => vec![record.name()],
-        };
+        let ordered_by = after_writes_to(&record);
         let added = n
-            .create(
-                (&request_id, &hash),
-                &subject,
-                Method::AddComment,
-                up.encode_to_vec(),
-                Record::Comment(comment),
-                ordered_by,
-            )
+            .create((&request_id, &hash), &subject, Method::AddComment, up.encode_to_vec(), comment, ordered_by)
             .await?;
-        Ok(Response::new(record_as!(added, Comment, subject)?))
+        Ok(Response::new(added))
     }
 
     async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {

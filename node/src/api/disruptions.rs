@@ -59,20 +59,8 @@ impl NodeDisruptions {
         up: Vec<u8>,
     ) -> Result<pb::Disruption, Status> {
         let n = &self.0;
-        let record = n
-            .write(request_id, hash, Some(&subject), |current| {
-                let notice = record_as!(current.ok_or_else(|| missing(&subject))?.record, Disruption, subject.clone())?;
-                let next = local::changed_disruption(&notice, &n.party, version, change, Utc::now())?;
-                Ok(Accepted {
-                    method,
-                    request: up,
-                    response: next.encode_to_vec(),
-                    records: vec![Record::Disruption(next)],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
-        record_as!(record, Disruption, subject)
+        let next = |notice| local::changed_disruption(&notice, &n.party, version, change, Utc::now());
+        n.replace((request_id, hash), &subject, method, up, next).await
     }
 }
 

@@ -49,11 +49,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         let up = pb::RaiseExceptionRequest { request_id: request_id.clone(), parent: subject.clone(), ..r };
         let record = n
             .write_related(&request_id, &hash, Some(&subject), Some(&related), |current, related| {
-                let order = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    RepairOrder,
-                    subject.clone()
-                )?;
+                let order = held::<pb::RepairOrder>(current, &subject)?;
                 let known = exceptions_of(related);
                 let (exception, next) = local::raised_exception(&order, &known, &n.party, cause, text, Utc::now())?;
                 Ok(Accepted {
@@ -88,11 +84,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         let up = pb::AnswerExceptionRequest { request_id: request_id.clone(), name: subject.clone(), ..r };
         let record = n
             .write_related(&request_id, &hash, Some(&subject), Some(&order_subject), |current, related| {
-                let exception = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    RepairException,
-                    subject.clone()
-                )?;
+                let exception = held::<pb::RepairException>(current, &subject)?;
                 let order = related
                     .into_iter()
                     .find(|v| v.record.subject() == order_subject)

@@ -23,9 +23,7 @@ impl NodeExchange {
         let order = local::created_order(&id, draft, Utc::now());
         let up = pb::CreateRepairOrderRequest { request_id: request_id.clone(), repair_order_id: id, ..r };
         let key = (request_id.as_str(), hash.as_str());
-        let record = Record::RepairOrder(order);
-        let record = n.create(key, &subject, Method::CreateRepairOrder, up.encode_to_vec(), record, vec![]).await?;
-        record_as!(record, RepairOrder, "repair order")
+        n.create(key, &subject, Method::CreateRepairOrder, up.encode_to_vec(), order, vec![]).await
     }
 
     async fn create_offer(&self, r: pb::CreateCapacityOfferRequest) -> Result<pb::CapacityOffer, Status> {
@@ -42,9 +40,7 @@ impl NodeExchange {
         let offer = local::created_offer(&id, draft, Utc::now());
         let up = pb::CreateCapacityOfferRequest { request_id: request_id.clone(), capacity_offer_id: id, ..r };
         let key = (request_id.as_str(), hash.as_str());
-        let record = Record::CapacityOffer(offer);
-        let record = n.create(key, &subject, Method::CreateCapacityOffer, up.encode_to_vec(), record, vec![]).await?;
-        record_as!(record, CapacityOffer, "capacity offer")
+        n.create(key, &subject, Method::CreateCapacityOffer, up.encode_to_vec(), offer, vec![]).await
     }
 
     async fn submit_report(&self, r: pb::SubmitAvailabilityReportRequest) -> Result<pb::AvailabilityReport, Status> {
@@ -62,12 +58,11 @@ impl NodeExchange {
         let up =
             pb::SubmitAvailabilityReportRequest { request_id: request_id.clone(), availability_report_id: id, ..r };
         let key = (request_id.as_str(), hash.as_str());
-        let record = Record::AvailabilityReport(report);
+
         // Reports are ordered among themselves (a later one supersedes).
         let ordered_by = vec!["availabilityReports".to_owned()];
         let method = Method::SubmitAvailabilityReport;
-        let record = n.create(key, &subject, method, up.encode_to_vec(), record, ordered_by).await?;
-        record_as!(record, AvailabilityReport, "availability report")
+        n.create(key, &subject, method, up.encode_to_vec(), report, ordered_by).await
     }
 }
 
@@ -86,9 +81,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         request: Request<pb::GetRepairOrderRequest>,
     ) -> Result<Response<pb::RepairOrder>, Status> {
         self.0.authenticate(&request)?;
-        let subject = format!("repairOrders/{}", id_of(&request.get_ref().name, "repairOrders")?);
-        let record = self.0.view(subject.clone()).await?.with_sync();
-        self.0.fresh(record_as!(record, RepairOrder, subject)?).await
+        self.0.get(format!("repairOrders/{}", id_of(&request.get_ref().name, "repairOrders")?)).await
     }
 
     async fn list_repair_orders(
@@ -99,13 +92,9 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let orders: Vec<pb::RepairOrder> = self
             .0
-            .visible_views(Kind::RepairOrder)
+            .visible::<pb::RepairOrder>(Kind::RepairOrder)
             .await?
-            .iter()
-            .filter_map(|v| match v.with_sync() {
-                Record::RepairOrder(o) => Some(o),
-                _ => None,
-            })
+            .into_iter()
             .filter(|o| {
                 (r.state == 0 || o.state == r.state)
                     && (r.tms.is_empty() || o.tms == r.tms)
@@ -135,11 +124,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let exceptions = format!("{subject}/exceptions/");
         let record = n
             .write_related(&request_id, &hash, Some(&subject), Some(&exceptions), |current, related| {
-                let order = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    RepairOrder,
-                    subject.clone()
-                )?;
+                let order = held::<pb::RepairOrder>(current, &subject)?;
                 let known: Vec<pb::RepairException> = related
                     .into_iter()
                     .filter_map(|v| match v.record {
@@ -182,11 +167,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let up = pb::SplitRepairOrderRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
         let record = n
             .write(&request_id, &hash, Some(&subject), |current| {
-                let order = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    RepairOrder,
-                    subject.clone()
-                )?;
+                let order = held::<pb::RepairOrder>(current, &subject)?;
                 let (parent, parts) =
                     local::split(&order, &n.party, coordinator, r.version, &r.quantities, Utc::now())?;
                 let mut records = vec![Record::RepairOrder(parent.clone())];
@@ -233,9 +214,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         request: Request<pb::GetCapacityOfferRequest>,
     ) -> Result<Response<pb::CapacityOffer>, Status> {
         self.0.authenticate(&request)?;
-        let subject = format!("capacityOffers/{}", id_of(&request.get_ref().name, "capacityOffers")?);
-        let record = self.0.view(subject.clone()).await?.with_sync();
-        self.0.fresh(record_as!(record, CapacityOffer, subject)?).await
+        self.0.get(format!("capacityOffers/{}", id_of(&request.get_ref().name, "capacityOffers")?)).await
     }
 
     async fn list_capacity_offers(
@@ -246,13 +225,9 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let r = request.into_inner();
         let offers: Vec<pb::CapacityOffer> = self
             .0
-            .visible_views(Kind::CapacityOffer)
+            .visible::<pb::CapacityOffer>(Kind::CapacityOffer)
             .await?
-            .iter()
-            .filter_map(|v| match v.with_sync() {
-                Record::CapacityOffer(o) => Some(o),
-                _ => None,
-            })
+            .into_iter()
             .filter(|o| {
                 (r.state == 0 || o.state == r.state)
                     && (r.provider.is_empty() || o.provider == r.provider)
@@ -283,24 +258,9 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let subject = format!("capacityOffers/{id}");
         let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let up = pb::UpdateCapacityOfferRequest { request_id: request_id.clone(), ..r };
-        let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                let offer = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    CapacityOffer,
-                    subject.clone()
-                )?;
-                let next = local::updated_offer(&offer, &n.party, draft, version, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::UpdateCapacityOffer,
-                    request: up.encode_to_vec(),
-                    response: next.encode_to_vec(),
-                    records: vec![Record::CapacityOffer(next)],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
-        Ok(Response::new(record_as!(record, CapacityOffer, subject)?))
+        let key = (request_id.as_str(), hash.as_str());
+        let next = |offer| local::updated_offer(&offer, &n.party, draft, version, Utc::now());
+        n.replace(key, &subject, Method::UpdateCapacityOffer, up.encode_to_vec(), next).await.map(Response::new)
     }
 
     async fn withdraw_capacity_offer(
@@ -314,24 +274,9 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
         let up =
             pb::WithdrawCapacityOfferRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
-        let record = n
-            .write(&request_id, &hash, Some(&subject), |current| {
-                let offer = record_as!(
-                    current.ok_or_else(|| Status::not_found(subject.clone()))?.record,
-                    CapacityOffer,
-                    subject.clone()
-                )?;
-                let next = local::withdrawn_offer(&offer, &n.party, r.version, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::WithdrawCapacityOffer,
-                    request: up.encode_to_vec(),
-                    response: next.encode_to_vec(),
-                    records: vec![Record::CapacityOffer(next)],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
-        Ok(Response::new(record_as!(record, CapacityOffer, subject)?))
+        let key = (request_id.as_str(), hash.as_str());
+        let next = |offer| local::withdrawn_offer(&offer, &n.party, r.version, Utc::now());
+        n.replace(key, &subject, Method::WithdrawCapacityOffer, up.encode_to_vec(), next).await.map(Response::new)
     }
 
     async fn submit_availability_report(
@@ -347,9 +292,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
         request: Request<pb::GetAvailabilityReportRequest>,
     ) -> Result<Response<pb::AvailabilityReport>, Status> {
         self.0.authenticate(&request)?;
-        let subject = format!("availabilityReports/{}", id_of(&request.get_ref().name, "availabilityReports")?);
-        let record = self.0.view(subject.clone()).await?.with_sync();
-        self.0.fresh(record_as!(record, AvailabilityReport, subject)?).await
+        self.0.get(format!("availabilityReports/{}", id_of(&request.get_ref().name, "availabilityReports")?)).await
     }
 
     async fn list_availability_reports(

@@ -20,7 +20,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::local;
-use super::store::{Accepted, Kind, Method, NodeStore, Record, View, WriteState};
+use super::store::{Accepted, Kind, Method, NodeStore, Record, Replicated, View, WriteState};
 use super::upstream::Upstream;
 use cosx_edge::CoreError;
 use cosx_edge::convert::{party_in, timestamp};
@@ -189,29 +189,31 @@ impl Node {
     /// Stores a write that creates `record` under `subject` (a name already
     /// taken in the party's namespace is ALREADY_EXISTS, as the coordinator
     /// answers it) and answers with the record as the node now has it.
-    async fn create(
+    async fn create<T: Replicated>(
         &self,
         key: (&str, &str),
         subject: &str,
         method: Method,
         upstream_request: Vec<u8>,
-        record: Record,
+        record: T,
         ordered_by: Vec<String>,
-    ) -> Result<Record, Status> {
+    ) -> Result<T, Status> {
         let (request_id, hash) = key;
-        self.write(request_id, hash, Some(subject), |current| {
-            if current.is_some() {
-                return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
-            }
-            Ok(Accepted {
-                method,
-                request: upstream_request,
-                response: record.encode(),
-                records: vec![record],
-                ordered_by,
+        let record = self
+            .write(request_id, hash, Some(subject), |current| {
+                if current.is_some() {
+                    return Err(CoreError::AlreadyExists(format!("{subject} already exists")).into());
+                }
+                Ok(Accepted {
+                    method,
+                    request: upstream_request,
+                    response: record.encode_to_vec(),
+                    records: vec![record.into_record()],
+                    ordered_by,
+                })
             })
-        })
-        .await
+            .await?;
+        T::from_record(record).ok_or_else(|| missing(subject))
     }
 
     async fn view(&self, subject: String) -> Result<View, Status> {
@@ -246,6 +248,46 @@ impl Node {
             Some(Record::Party(p)) => party_in(&mut Violations::new(), &Some(p)),
             _ => None,
         })
+    }
+
+    /// Stores a write that turns the record `subject`, a `T`, into what
+    /// `next` makes of it (forwarded as `upstream`, by `method`), and
+    /// answers with the record as the node now has it. A record the party
+    /// may not see, or of another kind, is NOT_FOUND.
+    async fn replace<T: Replicated, E: Into<Status>>(
+        &self,
+        key: (&str, &str),
+        subject: &str,
+        method: Method,
+        upstream: Vec<u8>,
+        next: impl FnOnce(T) -> Result<T, E>,
+    ) -> Result<T, Status> {
+        let (request_id, hash) = key;
+        let record = self
+            .write(request_id, hash, Some(subject), |current| {
+                let current = held(current, subject)?;
+                let next = next(current).map_err(Into::into)?;
+                Ok(Accepted {
+                    method,
+                    request: upstream,
+                    response: next.encode_to_vec(),
+                    records: vec![next.into_record()],
+                    ordered_by: vec![],
+                })
+            })
+            .await?;
+        T::from_record(record).ok_or_else(|| missing(subject))
+    }
+
+    /// The record `subject`, a `T` the party may see, with how fresh the replica is.
+    async fn get<T: Replicated>(&self, subject: String) -> Result<Response<T>, Status> {
+        let record = T::from_record(self.view(subject.clone()).await?.with_sync()).ok_or_else(|| missing(&subject))?;
+        self.fresh(record).await
+    }
+
+    /// Every `T` of `kind` in the replica that the party may see now.
+    async fn visible<T: Replicated>(&self, kind: Kind) -> Result<Vec<T>, Status> {
+        Ok(self.visible_views(kind).await?.iter().filter_map(|v| T::from_record(v.with_sync())).collect())
     }
 
     /// Every record of `kind` in the replica that the party may see now.
@@ -378,6 +420,23 @@ fn sees(sight: &Sight, record: &Record) -> bool {
         Record::Disruption(d) => cosx_edge::convert::disruption_in(&mut v, d).is_some_and(|d| d.visible_to(me)),
         // The request's own rule (its requester, its addressee, coordinators).
         Record::UpdateRequest(r) => cosx_edge::convert::update_request_in(&mut v, r).is_some_and(|r| r.visible_to(me)),
+    }
+}
+
+/// The record `subject` as a `T`, from what the replica holds of it (the
+/// view a write reads): NOT_FOUND, in the coordinator's words, if it holds
+/// none the party may see, or one of another kind.
+fn held<T: Replicated>(view: Option<View>, subject: &str) -> Result<T, Status> {
+    view.and_then(|v| T::from_record(v.record)).ok_or_else(|| missing(subject))
+}
+
+/// The subjects a new comment or request for update on `record` is
+/// forwarded after: the node's earlier writes to the record (its creation,
+/// say). A demand cell is no record of the node's.
+fn after_writes_to(record: &cosx_domain::comments::RecordRef) -> Vec<String> {
+    match record {
+        cosx_domain::comments::RecordRef::DemandCells(_) => vec![],
+        other => vec![other.name()],
     }
 }
 

@@ -104,7 +104,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         let me = n.party.clone();
         let (_, bytes) = n
             .accept_visible(&request_id, &hash, Some(&subject), Some(&format!("{subject}/")), |current, related| {
-                let order = record_as!(current.ok_or_else(|| missing(&subject))?.record, RepairOrder, subject.clone())?;
+                let order = held::<pb::RepairOrder>(current, &subject)?;
                 let known = quotes_of(related);
                 let asked = local::requested_quotes(&order, &known, &me, coordinator, &providers, Utc::now())?;
                 let response = pb::RequestQuotesResponse { quotes: asked.clone() };
@@ -135,7 +135,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         let up = pb::SubmitQuoteRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
         let record = n
             .write_related(&request_id, &hash, Some(&subject), Some(&order_subject), |current, related| {
-                let quote = record_as!(current.ok_or_else(|| missing(&subject))?.record, Quote, subject.clone())?;
+                let quote = held::<pb::Quote>(current, &subject)?;
                 let order = find_order(&related, &order_subject)?;
                 let answered = local::submitted_quote(&order, &quote, &n.party, r.version, terms, Utc::now())?;
                 Ok(Accepted {
@@ -177,7 +177,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         let up = pb::AcceptQuoteRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
         let (_, bytes) = n
             .accept_visible(&request_id, &hash, Some(&subject), Some(&order_subject), |current, related| {
-                let quote = record_as!(current.ok_or_else(|| missing(&subject))?.record, Quote, subject.clone())?;
+                let quote = held::<pb::Quote>(current, &subject)?;
                 let order = find_order(&related, &order_subject)?;
                 let (accepted, proposed) = local::accepted_quote(&order, &quote, &n.party, r.version, Utc::now())?;
                 let response =

@@ -18,7 +18,6 @@
 //!
 //! Thin handlers: never a rule of their own.
 
-use cosx_domain::comments::RecordRef;
 use cosx_domain::update_requests::{UpdateAsk, UpdateRequestError};
 use cosx_edge::convert::{resource_id, update_ask_in};
 use cosx_edge::error::update_request_error;
@@ -64,21 +63,8 @@ impl NodeUpdateRequests {
         let id = resource_id(&mut v, "name", name, "updateRequests");
         let subject = format!("updateRequests/{}", valid(v, id)?);
         let coordinator = n.is_coordinator().await?;
-        let record = n
-            .write(request_id, hash, Some(&subject), |current| {
-                let request =
-                    record_as!(current.ok_or_else(|| missing(&subject))?.record, UpdateRequest, subject.clone())?;
-                let next = local::closed_update_request(&request, &n.party, coordinator, version, answer, Utc::now())?;
-                Ok(Accepted {
-                    method,
-                    request: up,
-                    response: next.encode_to_vec(),
-                    records: vec![Record::UpdateRequest(next)],
-                    ordered_by: vec![],
-                })
-            })
-            .await?;
-        record_as!(record, UpdateRequest, subject)
+        let next = |request| local::closed_update_request(&request, &n.party, coordinator, version, answer, Utc::now());
+        n.replace((request_id, hash), &subject, method, up, next).await
     }
 }
 
@@ -113,22 +99,11 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         let asked = local::requested_update(id, &n.party, owner, record.clone(), version, text, Utc::now())?;
         let subject = asked.name.clone();
         let up = pb::RequestUpdateRequest { request_id: request_id.clone(), ..r };
-        // After the node's earlier writes to the record (its creation, say).
-        let ordered_by = match &record {
-            RecordRef::DemandCells(_) => vec![],
-            _ => vec![name.clone()],
-        };
+        let ordered_by = after_writes_to(&record);
         let done = n
-            .create(
-                (&request_id, &hash),
-                &subject,
-                Method::RequestUpdate,
-                up.encode_to_vec(),
-                Record::UpdateRequest(asked),
-                ordered_by,
-            )
+            .create((&request_id, &hash), &subject, Method::RequestUpdate, up.encode_to_vec(), asked, ordered_by)
             .await?;
-        Ok(Response::new(record_as!(done, UpdateRequest, subject)?))
+        Ok(Response::new(done))
     }
 
     async fn get_update_request(

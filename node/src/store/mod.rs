@@ -62,7 +62,7 @@ impl From<NodeStoreError> for tonic::Status {
 
 type Result<T, E = NodeStoreError> = std::result::Result<T, E>;
 
-pub use records::{Kind, Method, Record, Rejection, View};
+pub use records::{Kind, Method, Record, Rejection, Replicated, View};
 
 /// Where an outbox write stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +274,7 @@ impl NodeStore {
         let mut settled = group.settled.subscribe();
         let answer = match group.tx.begin().await {
             Ok(mut savepoint) => {
-                match Self::accept_in(&mut savepoint, request_id, request_hash, subject, related, build).await {
+                match Self::accept_in(&mut savepoint, (request_id, request_hash), (subject, related), build).await {
                     Ok(answer) => savepoint.commit().await.map(|()| answer).map_err(|e| NodeStoreError::from(e).into()),
                     Err(refused) => Err(refused),
                 }
@@ -304,17 +304,18 @@ impl NodeStore {
     }
 
     /// Decides and stores one accepted write inside the open group.
+    /// `key` is the request id and its payload's hash; `about`, the
+    /// record the write is about and the prefix of the related ones.
     async fn accept_in<F>(
         conn: &mut SqliteConnection,
-        request_id: &str,
-        request_hash: &str,
-        subject: Option<&str>,
-        related: Option<&str>,
+        key: (&str, &str),
+        about: (Option<&str>, Option<&str>),
         build: F,
     ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
     where
         F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
+        let ((request_id, request_hash), (subject, related)) = (key, about);
         let earlier = sqlx::query("SELECT request_hash, response, method FROM outbox WHERE request_id = ?")
             .bind(request_id)
             .fetch_optional(&mut *conn)

@@ -214,6 +214,34 @@ impl Kind {
     }
 }
 
+/// A message the replica holds as one [`Record`] variant: what lets a
+/// handler ask for "the repair order named X" without matching variants.
+pub trait Replicated: Message + Sized {
+    /// The record holding this message.
+    fn into_record(self) -> Record;
+    /// The message, if `record` is of this kind.
+    fn from_record(record: Record) -> Option<Self>;
+}
+
+macro_rules! replicated {
+    ($($variant:ident),* $(,)?) => {$(
+        impl Replicated for pb::$variant {
+            fn into_record(self) -> Record {
+                Record::$variant(self)
+            }
+            fn from_record(record: Record) -> Option<Self> {
+                match record {
+                    Record::$variant(r) => Some(r),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+replicated!(RepairOrder, CapacityOffer, AvailabilityReport, AvailabilityTarget, Party, RepairException, Quote);
+replicated!(Comment, Disruption, UpdateRequest);
+
 impl Record {
     /// Its resource name, e.g. `repairOrders/{id}`.
     pub fn subject(&self) -> &str {

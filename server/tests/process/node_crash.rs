@@ -126,10 +126,12 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
         }
     }
 
-    // Restart; retry anything never acknowledged with the same request ids; wait for the queue to drain.
+    // Restart; retry anything never acknowledged with the same request ids
+    // (up to and with the one in flight at the last kill, which the node
+    // may or may not have stored); wait for the queue to drain.
     let mut node = spawn_node(dir.path())?;
     ready(&pki, node_port).await?;
-    let (got, _) = write(&pki, node_port, 0, next).await;
+    let (got, _) = write(&pki, node_port, 0, next + 1).await;
     for (id, name) in got {
         if let Some(before) = acked.insert(id.clone(), name.clone()) {
             assert_eq!(before, name, "request id {id} answered with two different orders (seed {seed})");

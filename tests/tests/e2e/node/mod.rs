@@ -185,19 +185,25 @@ async fn a_node_takes_1000_writes_while_the_coordinator_is_down_and_delivers_eac
     Ok(())
 }
 
-#[tokio::test]
-async fn local_reads_during_an_outage_return_the_last_synced_state_and_say_so() -> anyhow::Result<()> {
-    let ex = TestExchange::start().await?;
-    let proxy = LinkProxy::start(ex.addr(), 7).await?;
+/// A node behind a link proxy, one order of its party's created there and
+/// synced, then the link cut and the coordinating office proposing the
+/// order to MHI (version 1 → 2) where the node cannot see it.
+struct CutOff {
+    proxy: LinkProxy,
+    node: TestNode,
+    local: Exchange,
+    order: pb::RepairOrder,
+}
+
+async fn proposed_while_cut_off(ex: &TestExchange, seed: u64, name: &str) -> anyhow::Result<CutOff> {
+    let proxy = LinkProxy::start(ex.addr(), seed).await?;
     let node = ex.start_node_via(party::USAF, proxy.addr).await?;
     let mut local = Exchange::new(ex.node_channel(&node).await?);
-    let order = create(&mut local, "before-outage".into()).await?;
-    settle(&ex, &node).await?;
-
-    // The coordinator moves on while the link is down: the node cannot know.
+    let order = create(&mut local, name.into()).await?;
+    settle(ex, &node).await?;
     proxy.down();
-    let mut coordinator = ex.exchange(party::COORDINATOR).await?;
-    coordinator
+    ex.exchange(party::COORDINATOR)
+        .await?
         .transition_repair_order(pb::TransitionRepairOrderRequest {
             name: order.name.clone(),
             version: 1,
@@ -206,6 +212,14 @@ async fn local_reads_during_an_outage_return_the_last_synced_state_and_say_so() 
             ..Default::default()
         })
         .await?;
+    Ok(CutOff { proxy, node, local, order })
+}
+
+#[tokio::test]
+async fn local_reads_during_an_outage_return_the_last_synced_state_and_say_so() -> anyhow::Result<()> {
+    let ex = TestExchange::start().await?;
+    // The coordinator moves on while the link is down: the node cannot know.
+    let CutOff { proxy, node, mut local, order } = proposed_while_cut_off(&ex, 7, "before-outage").await?;
     let synced_before = node.status().await?.synced_sequence;
     let read = local.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await?;
     let meta = read.metadata();
@@ -234,24 +248,8 @@ async fn local_reads_during_an_outage_return_the_last_synced_state_and_say_so() 
 #[tokio::test]
 async fn a_conflicting_transition_made_at_a_node_is_reported_back_as_rejected() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let proxy = LinkProxy::start(ex.addr(), 11).await?;
-    let node = ex.start_node_via(party::USAF, proxy.addr).await?;
-    let mut local = Exchange::new(ex.node_channel(&node).await?);
-    let order = create(&mut local, "conflict-order".into()).await?;
-    settle(&ex, &node).await?;
-
-    proxy.down();
     // Elsewhere: the coordinating office proposes the order to MHI (version 1 → 2).
-    let mut coordinator = ex.exchange(party::COORDINATOR).await?;
-    coordinator
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: order.name.clone(),
-            version: 1,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: party::MHI.into(),
-            ..Default::default()
-        })
-        .await?;
+    let CutOff { proxy, node, mut local, order } = proposed_while_cut_off(&ex, 11, "conflict-order").await?;
     // At the node, cut off: the depot cancels the version it last saw. The node accepts.
     let cancelled = cancel(&mut local, &order, "conflict-cancel".into()).await?;
     assert_eq!(cancelled.state(), pb::RepairOrderState::Cancelled);
@@ -262,6 +260,7 @@ async fn a_conflicting_transition_made_at_a_node_is_reported_back_as_rejected() 
     assert_eq!(status.rejected_writes, 1, "{status:?}");
 
     // Both sides end in the coordinator's state, and the node says why.
+    let mut coordinator = ex.exchange(party::COORDINATOR).await?;
     let at_coordinator =
         coordinator.get_repair_order(pb::GetRepairOrderRequest { name: order.name.clone() }).await?.into_inner();
     assert_eq!(at_coordinator.state(), pb::RepairOrderState::Proposed);
