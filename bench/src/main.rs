@@ -486,6 +486,30 @@ async fn step_on(
     })
     .await?;
     latency_figures(figures, "3 queries", "GetAvailabilityMetrics", size, &l, &nothing, floor_name);
+    // The same call when no kept answer can serve it: a revised report (of
+    // one already counted, so the answer keeps its size) lands before each.
+    let reporter = pb::exchange_client::ExchangeClient::new(pki.channel(running.addr(), USAF).await?);
+    let revise = |i: usize| {
+        let mut c = reporter.clone();
+        async move {
+            let availability_report = Some(fixtures::availability_report(USAF, i));
+            let request_id = format!("metrics-after-{size}-{i}");
+            c.submit_availability_report(pb::SubmitAvailabilityReportRequest {
+                availability_report,
+                request_id,
+                ..Default::default()
+            })
+            .await?;
+            Ok(())
+        }
+    };
+    let l = measure::repeat_after(reps, revise, || {
+        let mut c = signals.clone();
+        async move { c.get_availability_metrics(pb::GetAvailabilityMetricsRequest::default()).await }
+    })
+    .await?;
+    let name = "GetAvailabilityMetrics after a new report";
+    latency_figures(figures, "3 queries", name, size, &l, &nothing, floor_name);
     let l = measure::repeat(reps, || {
         let mut c = signals.clone();
         async move {

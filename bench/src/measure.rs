@@ -208,6 +208,31 @@ where
     Ok(Latencies { elapsed: started.elapsed(), samples, errors: 0, first_error: None })
 }
 
+/// As [`repeat`], with `before(i)` run untimed ahead of each timed call
+/// (e.g. a write that changes what the call must answer).
+pub(crate) async fn repeat_after<B, BFut, F, Fut, T>(
+    reps: usize,
+    mut before: B,
+    mut call: F,
+) -> anyhow::Result<Latencies>
+where
+    B: FnMut(usize) -> BFut,
+    BFut: std::future::Future<Output = anyhow::Result<()>>,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(reps);
+    for i in 0..reps {
+        before(i).await?;
+        let t = Instant::now();
+        call().await?;
+        samples.push(t.elapsed());
+    }
+    samples.sort();
+    Ok(Latencies { elapsed: started.elapsed(), samples, errors: 0, first_error: None })
+}
+
 /// `(VmHWM, VmRSS)` of this process in MiB, when `/proc` has them.
 pub(crate) fn memory_mib() -> (Option<f64>, Option<f64>) {
     memory_mib_of("self")
