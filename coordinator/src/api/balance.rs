@@ -308,7 +308,7 @@ async fn inputs(
     }
     let mut views = views.lock().await;
     views.catch_up(core_).await?;
-    let (open, versions): (Vec<core::OpenOrder>, Vec<i64>) = views.open_orders.listed().cloned().unzip();
+    let (open, versions): (Vec<core::OpenOrder>, Vec<i64>) = views.open_orders.listed().unzip();
     let ids: std::collections::HashSet<&str> = open.iter().map(|o| o.id.as_str()).collect();
     let quotes = views.open_quotes.usable(as_of, |id| ids.contains(id));
     Ok(Inputs {

@@ -140,9 +140,51 @@ struct FleetReports {
     /// Years whose sum failed (it overflows): while any is, the fleet's
     /// health is computed afresh, so the failure is answered as it would be.
     failed: BTreeSet<core::FiscalYear>,
+    /// What a query asking for the whole fleet needs, made by the first
+    /// query after the fleet changes (so a report costs one pass over its
+    /// own fleet, not every query a pass over every fleet).
+    summary: std::sync::OnceLock<FleetSummary>,
+}
+
+/// One fleet's reports as a whole.
+#[derive(Debug)]
+struct FleetSummary {
+    /// One report of each distinct releasability: a caller who may see
+    /// these may see every report of the fleet (the reporter is the fleet's
+    /// owner, so releasability is all the visibility rule can differ on).
+    samples: Vec<Slot>,
+    /// Whether every report was assessed.
+    all_assessed: bool,
+    /// The latest six-month rolling availability over every report.
+    rolling: Result<Option<core::RollingAvailability>, core::AvailabilityError>,
 }
 
 impl FleetReports {
+    /// The fleet's summary, made now if the fleet changed since the last one.
+    fn summary(&self) -> &FleetSummary {
+        self.summary.get_or_init(|| {
+            let mut samples: Vec<(&Slot, &cosx_domain::Releasability)> = Vec::new();
+            for (slot, kept) in &self.reports {
+                let releasability = &kept.report.draft.releasability;
+                if !samples.iter().any(|(_, r)| *r == releasability) {
+                    samples.push((slot, releasability));
+                }
+            }
+            let assessed: Vec<&core::ReportAssessment> =
+                self.reports.values().filter_map(|kept| kept.assessment.as_ref().ok()).collect();
+            FleetSummary {
+                samples: samples.into_iter().map(|(slot, _)| slot.clone()).collect(),
+                all_assessed: assessed.len() == self.reports.len(),
+                rolling: core::latest_six_month_rolling(&assessed),
+            }
+        })
+    }
+
+    /// Whether `visible` lets the caller see every report of the fleet.
+    fn all_visible(&self, visible: &impl Fn(&AvailabilityReport) -> bool) -> bool {
+        self.summary().samples.iter().all(|slot| self.reports.get(slot).is_some_and(|kept| visible(&kept.report)))
+    }
+
     /// Sums the fiscal year `timeframe` lies in again, if it lies in one.
     fn refresh_cda(&mut self, first: NaiveDate, last: NaiveDate) {
         let Some(fy) = core::fiscal::of_timeframe(&core::Timeframe { first, last }) else { return };
@@ -204,11 +246,9 @@ impl CurrentReports {
         let slot = (d.timeframe_start, d.timeframe_end, report.id.clone());
         self.place.insert(report.id.clone(), (fleet.clone(), slot.clone()));
         self.owners.entry(fleet.1.clone()).or_default().insert(fleet.0.clone());
-        self.fleets
-            .entry(fleet.clone())
-            .or_default()
-            .reports
-            .insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        let book = self.fleets.entry(fleet.clone()).or_default();
+        book.reports.insert(slot.clone(), KeptReport::new(report.clone(), nation));
+        book.summary.take();
         // Each touched fiscal year and group is summed once (a correction
         // normally replaces a report of its own fleet and timeframe).
         let same = |(f, s): &(Fleet, Slot)| *f == fleet && (s.0, s.1) == (slot.0, slot.1);
@@ -223,6 +263,7 @@ impl CurrentReports {
         let (fleet, slot) = self.place.remove(id)?;
         if let Some(book) = self.fleets.get_mut(&fleet) {
             book.reports.remove(&slot);
+            book.summary.take();
             if book.reports.is_empty() {
                 self.fleets.remove(&fleet);
                 if let Some(owners) = self.owners.get_mut(&fleet.1) {
@@ -329,6 +370,86 @@ pub fn metrics(
             a_o: t.draft.a_o,
         })
         .collect();
+    match whole_fleets(current, &visible, &core_targets, q, review_year) {
+        Some(answer) => Ok(answer),
+        None => report_by_report(current, visible, &core_targets, q, review_year),
+    }
+}
+
+/// The default query (by TMS and timeframe, no filter but owner or TMS,
+/// no assets) by a caller who may see every report of each fleet it reads:
+/// answered from what the view keeps per fleet and per group, so the cost
+/// is the fleets and groups, not the reports. `None` whenever anything
+/// else is asked or anything would differ from [`report_by_report`] (a
+/// report hidden from the caller or unassessed, a sum that failed): that
+/// path then answers, errors included.
+fn whole_fleets(
+    current: &CurrentReports,
+    visible: &impl Fn(&AvailabilityReport) -> bool,
+    core_targets: &[core::Target],
+    q: &MetricsQuery,
+    review_year: core::FiscalYear,
+) -> Option<AvailabilityMetrics> {
+    let everything = q.group_by == Grouping::TmsTimeframe
+        && q.owner.is_none()
+        && q.department.is_none()
+        && q.nation.is_none()
+        && q.region.is_none()
+        && q.from.is_none()
+        && q.to.is_none()
+        && !q.include_assets;
+    if !everything {
+        return None;
+    }
+    let mut health = Vec::new();
+    let mut considered = 0;
+    for ((owner, tms), book) in current.fleets(q) {
+        let summary = book.summary();
+        if !summary.all_assessed || !book.failed.is_empty() || !book.all_visible(visible) {
+            return None;
+        }
+        considered += book.reports.len();
+        let Some(first) = book.reports.values().next() else { continue };
+        let category = first.report.draft.system_category;
+        let Some(rolling) = summary.rolling.clone().ok()? else { continue };
+        let target = core::find_target(core_targets, owner, tms).cloned();
+        let cda = book.cda.values().cloned().collect();
+        let asked = core::judge(self::category(category), rolling, target.as_ref(), cda, review_year);
+        health.push(TmsHealth {
+            owner: owner.clone(),
+            tms: tms.clone(),
+            category,
+            rolling: asked.rolling,
+            target,
+            high_non_availability: asked.high_non_availability,
+            cda_by_fiscal_year: asked.cda_by_fiscal_year,
+            excessive_cda: asked.excessive_cda,
+        });
+    }
+    let metrics: Vec<Metric> = current
+        .by_tms_timeframe
+        .iter()
+        .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
+        .map(|((tms, first, last), r)| {
+            (GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() }, r.clone())
+        })
+        .collect();
+    // A group whose sum failed is not kept: then the reports are summed.
+    if metrics.iter().map(|(_, r)| r.reports).sum::<usize>() != considered {
+        return None;
+    }
+    Some(AvailabilityMetrics { metrics, health, assets: Vec::new(), reports_considered: considered })
+}
+
+/// Any query, report by report: each report the caller may see and the
+/// query asks for is counted.
+fn report_by_report(
+    current: &CurrentReports,
+    visible: impl Fn(&AvailabilityReport) -> bool,
+    core_targets: &[core::Target],
+    q: &MetricsQuery,
+    review_year: core::FiscalYear,
+) -> Result<AvailabilityMetrics, core::AvailabilityError> {
     let mut assessed: Vec<Assessed<'_>> = Vec::new();
     let mut health = Vec::new();
     // Whether every report of the fleets read was counted (none hidden from
@@ -371,7 +492,7 @@ pub fn metrics(
         counted_all &= fleet_counted_all;
         let Some(category) = category else { continue };
         let members: Vec<&core::ReportAssessment> = assessed[first..].iter().map(|a| a.assessment).collect();
-        let target = core::find_target(&core_targets, owner, tms).cloned();
+        let target = core::find_target(core_targets, owner, tms).cloned();
         let core_category = self::category(category);
         // Every report of the fleet counted and no dates asked: the C/DA
         // the view keeps per fiscal year is this fleet's.
@@ -593,5 +714,55 @@ mod tests {
         let only = metrics(&current, |_| true, &[], &f35, today).unwrap();
         assert!(only.metrics.iter().all(|(k, _)| k.tms.as_deref() == Some("F-35A")));
         assert_eq!(only.health.len(), 3);
+    }
+
+    /// The default query by a caller who may see whole fleets is answered
+    /// from the fleets' summaries exactly as report by report; a caller who
+    /// may not see one report, an unassessed report or a filter goes report
+    /// by report.
+    #[test]
+    fn whole_fleets_answer_what_counting_report_by_report_answers() {
+        let owners = ["US-USAF-OOALC", "JP-JASDF-AIR", "AU-RAAF-ALG"];
+        let tms = ["F-35A", "C-130J"];
+        let mut current = CurrentReports::default();
+        let mut latest: std::collections::HashMap<(usize, usize, u32), String> = Default::default();
+        let mut seed = 11_u64;
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let targets: Vec<AvailabilityTarget> = Vec::new();
+        let core_targets: Vec<core::Target> = Vec::new();
+        let review = core::review_fiscal_year(None, today);
+        let q = MetricsQuery::default();
+        for i in 0..300_u64 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let (o, t, m) = ((seed >> 33) as usize % 3, (seed >> 40) as usize % 2, (seed >> 45) as u32 % 12 + 1);
+            let supersedes = latest.get(&(o, t, m)).cloned();
+            let mut r = report(i, owners[o], tms[t], m, 200.0 + (seed >> 50) as f64 % 100.0, supersedes);
+            if i % 7 == 0 {
+                r.draft.releasability.nations = vec![Nation::parse("JPN").unwrap()];
+            }
+            latest.insert((o, t, m), r.id.clone());
+            current.apply(&r, Nation::parse("USA").unwrap());
+            if i % 50 == 49 {
+                let fast = whole_fleets(&current, &|_: &AvailabilityReport| true, &core_targets, &q, review);
+                let slow = report_by_report(&current, |_| true, &core_targets, &q, review).unwrap();
+                assert_eq!(format!("{:?}", fast.expect("whole fleets")), format!("{slow:?}"), "after {i} reports");
+            }
+        }
+        let by_tms = MetricsQuery { tms: Some("C-130J".into()), ..MetricsQuery::default() };
+        let fast = whole_fleets(&current, &|_: &AvailabilityReport| true, &core_targets, &by_tms, review).unwrap();
+        let slow = report_by_report(&current, |_| true, &core_targets, &by_tms, review).unwrap();
+        assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+        // One report of a released class hidden: the caller goes report by report.
+        let restricted = |r: &AvailabilityReport| r.draft.releasability.nations.is_empty();
+        assert!(whole_fleets(&current, &restricted, &core_targets, &q, review).is_none());
+        let answer = metrics(&current, restricted, &targets, &q, today).unwrap();
+        assert!(answer.reports_considered < current.len());
+        for asked in [
+            MetricsQuery { include_assets: true, ..MetricsQuery::default() },
+            MetricsQuery { owner: Some(owners[0].into()), ..MetricsQuery::default() },
+            MetricsQuery { group_by: Grouping::Owner, ..MetricsQuery::default() },
+        ] {
+            assert!(whole_fleets(&current, &|_: &AvailabilityReport| true, &core_targets, &asked, review).is_none());
+        }
     }
 }
