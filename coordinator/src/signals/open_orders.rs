@@ -88,6 +88,9 @@ impl OpenOrders {
         };
         let Some((_, kept)) = self.listing.get_mut(at) else { return };
         let was = std::mem::replace(kept, slot);
+        if let Slot::Open(held) = &was {
+            held.release(&mut self.texts);
+        }
         for (s, step) in [(&was, -1), (&*kept, 1)] {
             match s {
                 Slot::Open(_) => self.open = self.open.saturating_add_signed(step),
@@ -121,35 +124,65 @@ impl OpenOrders {
     }
 }
 
-/// Values open orders repeat, each held once and named by its number. A
-/// value stays once seen: there are as many as distinct TMS labels, export
-/// classifications, originators and nations, not orders.
+/// Values open orders repeat, each held once, named by its number, and
+/// counted: a value goes when the last open order holding it does, so what
+/// this holds follows the open orders, not every text ever sent.
 #[derive(Debug)]
 struct Numbered<T> {
-    all: Vec<T>,
+    /// Each value with how many open orders hold it; `None` for a number free again.
+    all: Vec<Option<(T, usize)>>,
     number: HashMap<T, u32>,
+    free: Vec<u32>,
 }
 
 impl<T> Default for Numbered<T> {
     fn default() -> Self {
-        Numbered { all: Vec::new(), number: HashMap::new() }
+        Numbered { all: Vec::new(), number: HashMap::new(), free: Vec::new() }
     }
 }
 
 impl<T: Clone + Eq + std::hash::Hash> Numbered<T> {
+    /// The number of `value`, held once more.
     fn number(&mut self, value: &T) -> u32 {
-        if let Some(n) = self.number.get(value) {
+        if let Some(n) = self.number.get(value)
+            && let Some(Some((_, holders))) = self.all.get_mut(*n as usize)
+        {
+            *holders += 1;
             return *n;
         }
-        let n = u32::try_from(self.all.len()).unwrap_or(u32::MAX);
-        self.all.push(value.clone());
+        let n = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                self.all.push(None);
+                u32::try_from(self.all.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        if let Some(entry) = self.all.get_mut(n as usize) {
+            *entry = Some((value.clone(), 1));
+        }
         self.number.insert(value.clone(), n);
         n
     }
 
-    /// The value numbered `n` (every number held was given by [`Self::number`]).
+    /// Number `n` held once less; the value goes with its last holder.
+    fn release(&mut self, n: u32) {
+        let Some(entry) = self.all.get_mut(n as usize) else { return };
+        let gone = match entry {
+            Some((_, holders)) => {
+                *holders = holders.saturating_sub(1);
+                *holders == 0
+            }
+            None => false,
+        };
+        if gone && let Some((value, _)) = entry.take() {
+            self.number.remove(&value);
+            self.free.push(n);
+        }
+    }
+
+    /// The value numbered `n` (every number an open order holds is given).
     fn value(&self, n: u32) -> Option<&T> {
-        self.all.get(n as usize)
+        self.all.get(n as usize)?.as_ref().map(|(value, _)| value)
     }
 }
 
@@ -265,6 +298,14 @@ impl Held {
             fmf_funded: *fmf_funded,
             dsca_waiver: *dsca_waiver,
         }
+    }
+
+    /// Gives back the numbers this order holds.
+    fn release(&self, texts: &mut Texts) {
+        for n in [Some(self.tms), self.export_classification, self.originator].into_iter().flatten() {
+            texts.texts.release(n);
+        }
+        texts.nations.release(self.owner_nation);
     }
 
     fn order(&self, texts: &Texts) -> core::OpenOrder {
@@ -402,5 +443,27 @@ mod tests {
         expected.insert(3, ("o7".into(), 3));
         assert_eq!(ids(&v), expected, "a declined order is open again in its first place");
         assert_eq!(v.len(), expected.len());
+    }
+
+    #[test]
+    fn a_text_goes_with_the_last_open_order_that_holds_it() {
+        let (p, mut v) = (parties(), OpenOrders::default());
+        for i in 0..100 {
+            let mut o = order(&format!("o{i}"), RepairOrderState::Submitted, 1);
+            o.draft.component_family = Some(format!("family {i}"));
+            v.apply(i, 0, &o, &p);
+        }
+        let held = |v: &OpenOrders| v.texts.texts.number.len();
+        // 100 families and the originator, each once.
+        assert_eq!(held(&v), 101);
+        for i in 0..100 {
+            v.apply(100 + i, 0, &order(&format!("o{i}"), RepairOrderState::Cancelled, 2), &p);
+        }
+        assert_eq!(held(&v), 0, "no open order, no text");
+        assert!(v.texts.nations.number.is_empty());
+        let again = order("again", RepairOrderState::Submitted, 1);
+        v.apply(300, 0, &again, &p);
+        let expected = adapt::open_orders(std::slice::from_ref(&again), &p);
+        assert_eq!(v.listed().map(|(o, _)| o).collect::<Vec<_>>(), expected, "numbers given again are right");
     }
 }
