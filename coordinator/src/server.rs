@@ -14,14 +14,13 @@ use cosx_proto::v1::feed_server::FeedServer;
 use cosx_proto::v1::quotes_server::QuotesServer;
 use cosx_proto::v1::registry_server::RegistryServer;
 use cosx_proto::v1::repair_exceptions_server::RepairExceptionsServer;
-use cosx_proto::v1::signals_server::SignalsServer;
 use cosx_proto::v1::update_requests_server::UpdateRequestsServer;
 use cosx_proto::v1::webhooks_server::WebhooksServer;
 use tokio::net::TcpListener;
 
 use crate::api::{
     AllocationService, CommentsService, DisruptionsService, ExceptionsService, ExchangeService, ExportService,
-    FeedService, QuotesService, RegistryService, SignalsService, UpdateRequestsService,
+    FeedService, QuotesService, RegistryService, SignalsRoutes, SignalsService, UpdateRequestsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -145,7 +144,7 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
                 ))
                 .max_decoding_message_size(cx.max_message),
             )
-            .add(SignalsServer::from_arc(signals.clone()).max_decoding_message_size(cx.max_message))
+            .add(SignalsRoutes::new(signals.clone(), cx.max_message))
             .add(ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message))
             .add(
                 AllocationServer::new(AllocationService::new(core.clone(), views.clone()))

@@ -34,7 +34,7 @@ pub use export::ExportService;
 pub use feed::FeedService;
 pub use quotes::QuotesService;
 pub use registry::RegistryService;
-pub use signals::SignalsService;
+pub use signals::{SignalsRoutes, SignalsService};
 
 /// Identifies the caller from the verified client certificate of the
 /// connection, and records it on the request's span.

@@ -54,6 +54,20 @@ pub struct MetricsQuery {
     pub review_fiscal_year: Option<core::FiscalYear>,
 }
 
+impl MetricsQuery {
+    /// Whether this is the default grouping over every report (a TMS may be
+    /// named): the groups the view keeps can answer it.
+    fn asks_every_group(&self) -> bool {
+        self.group_by == Grouping::TmsTimeframe
+            && self.owner.is_none()
+            && self.department.is_none()
+            && self.nation.is_none()
+            && self.region.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
 /// The group a metric belongs to; fields the grouping does not use are `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GroupKey {
@@ -90,6 +104,30 @@ pub struct TmsHealth {
     pub cda_by_fiscal_year: Vec<core::FiscalYearCda>,
     /// Excessive C/DA judgement.
     pub excessive_cda: core::ExcessiveCda,
+}
+
+impl TmsHealth {
+    /// Fleet `owner` × `tms` judged on the reports asked for; C/DA and its
+    /// flag from `of_whole` when the whole fleet judges differently.
+    fn new(
+        (owner, tms): (&String, &String),
+        category: SystemCategory,
+        target: Option<core::Target>,
+        asked: core::FleetHealth,
+        of_whole: Option<(Vec<core::FiscalYearCda>, core::ExcessiveCda)>,
+    ) -> TmsHealth {
+        let (cda_by_fiscal_year, excessive_cda) = of_whole.unwrap_or((asked.cda_by_fiscal_year, asked.excessive_cda));
+        TmsHealth {
+            owner: owner.clone(),
+            tms: tms.clone(),
+            category,
+            rolling: asked.rolling,
+            target,
+            high_non_availability: asked.high_non_availability,
+            cda_by_fiscal_year,
+            excessive_cda,
+        }
+    }
 }
 
 /// One group's metrics.
@@ -315,6 +353,24 @@ impl CurrentReports {
         }
     }
 
+    /// The TMS × timeframe groups kept over every current report (of the
+    /// TMS `q` names), if they count `counted` reports: a group whose sum
+    /// failed is not kept, and then the reports must be summed.
+    fn kept_groups(&self, q: &MetricsQuery, counted: usize) -> Option<Vec<Metric>> {
+        let kept: Vec<Metric> = self
+            .by_tms_timeframe
+            .iter()
+            .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
+            .map(|((tms, first, last), r)| {
+                (
+                    GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() },
+                    r.clone(),
+                )
+            })
+            .collect();
+        (kept.iter().map(|(_, r)| r.reports).sum::<usize>() == counted).then_some(kept)
+    }
+
     /// Every current report, by fleet and timeframe.
     pub fn iter(&self) -> impl Iterator<Item = &KeptReport> {
         self.fleets.values().flat_map(|book| book.reports.values())
@@ -390,15 +446,7 @@ fn whole_fleets(
     q: &MetricsQuery,
     review_year: core::FiscalYear,
 ) -> Option<AvailabilityMetrics> {
-    let everything = q.group_by == Grouping::TmsTimeframe
-        && q.owner.is_none()
-        && q.department.is_none()
-        && q.nation.is_none()
-        && q.region.is_none()
-        && q.from.is_none()
-        && q.to.is_none()
-        && !q.include_assets;
-    if !everything {
+    if !q.asks_every_group() || q.include_assets {
         return None;
     }
     let mut health = Vec::new();
@@ -415,29 +463,9 @@ fn whole_fleets(
         let target = core::find_target(core_targets, owner, tms).cloned();
         let cda = book.cda.values().cloned().collect();
         let asked = core::judge(self::category(category), rolling, target.as_ref(), cda, review_year);
-        health.push(TmsHealth {
-            owner: owner.clone(),
-            tms: tms.clone(),
-            category,
-            rolling: asked.rolling,
-            target,
-            high_non_availability: asked.high_non_availability,
-            cda_by_fiscal_year: asked.cda_by_fiscal_year,
-            excessive_cda: asked.excessive_cda,
-        });
+        health.push(TmsHealth::new((owner, tms), category, target, asked, None));
     }
-    let metrics: Vec<Metric> = current
-        .by_tms_timeframe
-        .iter()
-        .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
-        .map(|((tms, first, last), r)| {
-            (GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() }, r.clone())
-        })
-        .collect();
-    // A group whose sum failed is not kept: then the reports are summed.
-    if metrics.iter().map(|(_, r)| r.reports).sum::<usize>() != considered {
-        return None;
-    }
+    let metrics = current.kept_groups(q, considered)?;
     Some(AvailabilityMetrics { metrics, health, assets: Vec::new(), reports_considered: considered })
 }
 
@@ -510,50 +538,19 @@ fn report_by_report(
             },
         };
         // ... and C/DA, with its flag, of every report of the fleet.
-        let (cda_by_fiscal_year, excessive_cda) = if whole.len() == members.len() {
-            (asked.cda_by_fiscal_year, asked.excessive_cda)
+        let of_whole = if whole.len() == members.len() {
+            None
         } else {
-            match core::fleet_health(core_category, &whole, target.as_ref(), review_year)? {
-                Some(w) => (w.cda_by_fiscal_year, w.excessive_cda),
-                None => (asked.cda_by_fiscal_year, asked.excessive_cda),
-            }
+            core::fleet_health(core_category, &whole, target.as_ref(), review_year)?
+                .map(|w| (w.cda_by_fiscal_year, w.excessive_cda))
         };
-        health.push(TmsHealth {
-            owner: owner.clone(),
-            tms: tms.clone(),
-            category,
-            rolling: asked.rolling,
-            target,
-            high_non_availability: asked.high_non_availability,
-            cda_by_fiscal_year,
-            excessive_cda,
-        });
+        health.push(TmsHealth::new((owner, tms), category, target, asked, of_whole));
     }
 
     // The default query, by a caller who may see every report: the groups
     // the view keeps are the answer (an error summing a group leaves it out
     // of the view, so a missing group falls back to summing here).
-    let everything = q.group_by == Grouping::TmsTimeframe
-        && q.owner.is_none()
-        && q.department.is_none()
-        && q.nation.is_none()
-        && q.region.is_none()
-        && q.from.is_none()
-        && q.to.is_none();
-    let kept = (everything && counted_all)
-        .then(|| {
-            current
-                .by_tms_timeframe
-                .iter()
-                .filter(|((tms, ..), _)| q.tms.as_ref().is_none_or(|t| t == tms))
-                .map(|((tms, first, last), r)| {
-                    let key =
-                        GroupKey { tms: Some(tms.clone()), timeframe: Some((*first, *last)), ..GroupKey::default() };
-                    (key, r.clone())
-                })
-                .collect::<Vec<_>>()
-        })
-        .filter(|kept| kept.iter().map(|(_, r)| r.reports).sum::<usize>() == assessed.len());
+    let kept = (q.asks_every_group() && counted_all).then(|| current.kept_groups(q, assessed.len())).flatten();
     let metrics = match kept {
         Some(kept) => kept,
         None => summed(&assessed, q.group_by)?,
