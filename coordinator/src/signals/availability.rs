@@ -406,7 +406,10 @@ struct Assessed<'a> {
 }
 
 /// Computes the metrics over the current reports `visible` lets the caller
-/// see (each with its owner's nation) and `targets`; excessive C/DA is
+/// see (each with its owner's nation) and `targets`; `visible` judges a
+/// report by its reporter and releasability only, as
+/// `Coordinator::may_see_report` does (a fleet is answered whole when one
+/// report of each releasability is visible); excessive C/DA is
 /// reviewed for `q.review_fiscal_year`, else the fiscal year containing
 /// `today`. Reads only the fleets `q` names; clones nothing it does not answer.
 pub fn metrics(
@@ -654,22 +657,32 @@ mod tests {
         }
     }
 
+    /// The next of a random sequence of reports over three owners, two TMS
+    /// and twelve months, each superseding the last of its fleet and month.
+    fn next_report(
+        i: u64,
+        seed: &mut u64,
+        latest: &mut std::collections::HashMap<(usize, usize, u32), String>,
+    ) -> AvailabilityReport {
+        const OWNERS: [&str; 3] = ["US-USAF-OOALC", "JP-JASDF-AIR", "AU-RAAF-ALG"];
+        const TMS: [&str; 2] = ["F-35A", "C-130J"];
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let (o, t, m) = ((*seed >> 33) as usize % 3, (*seed >> 40) as usize % 2, (*seed >> 45) as u32 % 12 + 1);
+        let supersedes = latest.get(&(o, t, m)).cloned();
+        let r = report(i, OWNERS[o], TMS[t], m, 200.0 + (*seed >> 50) as f64 % 100.0, supersedes);
+        latest.insert((o, t, m), r.id.clone());
+        r
+    }
+
     /// The groups the view keeps, report by report, are what summing every
     /// current report answers, and the default query answers them.
     #[test]
     fn kept_groups_equal_a_full_recomputation_through_supersessions() {
-        let owners = ["US-USAF-OOALC", "JP-JASDF-AIR", "AU-RAAF-ALG"];
-        let tms = ["F-35A", "C-130J"];
         let mut current = CurrentReports::default();
-        let mut latest: std::collections::HashMap<(usize, usize, u32), String> = Default::default();
+        let mut latest = std::collections::HashMap::new();
         let mut seed = 7_u64;
         for i in 0..400_u64 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let (o, t, m) = ((seed >> 33) as usize % 3, (seed >> 40) as usize % 2, (seed >> 45) as u32 % 12 + 1);
-            let supersedes = latest.get(&(o, t, m)).cloned();
-            let r = report(i, owners[o], tms[t], m, 200.0 + (seed >> 50) as f64 % 100.0, supersedes);
-            latest.insert((o, t, m), r.id.clone());
-            current.apply(&r, Nation::parse("USA").unwrap());
+            current.apply(&next_report(i, &mut seed, &mut latest), Nation::parse("USA").unwrap());
         }
         assert_eq!(current.len(), latest.len());
         let all: Vec<&core::ReportAssessment> = current.iter().filter_map(|k| k.assessment.as_ref().ok()).collect();
@@ -719,10 +732,8 @@ mod tests {
     /// by report.
     #[test]
     fn whole_fleets_answer_what_counting_report_by_report_answers() {
-        let owners = ["US-USAF-OOALC", "JP-JASDF-AIR", "AU-RAAF-ALG"];
-        let tms = ["F-35A", "C-130J"];
         let mut current = CurrentReports::default();
-        let mut latest: std::collections::HashMap<(usize, usize, u32), String> = Default::default();
+        let mut latest = std::collections::HashMap::new();
         let mut seed = 11_u64;
         let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
         let targets: Vec<AvailabilityTarget> = Vec::new();
@@ -730,14 +741,10 @@ mod tests {
         let review = core::review_fiscal_year(None, today);
         let q = MetricsQuery::default();
         for i in 0..300_u64 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let (o, t, m) = ((seed >> 33) as usize % 3, (seed >> 40) as usize % 2, (seed >> 45) as u32 % 12 + 1);
-            let supersedes = latest.get(&(o, t, m)).cloned();
-            let mut r = report(i, owners[o], tms[t], m, 200.0 + (seed >> 50) as f64 % 100.0, supersedes);
+            let mut r = next_report(i, &mut seed, &mut latest);
             if i % 7 == 0 {
                 r.draft.releasability.nations = vec![Nation::parse("JPN").unwrap()];
             }
-            latest.insert((o, t, m), r.id.clone());
             current.apply(&r, Nation::parse("USA").unwrap());
             if i % 50 == 49 {
                 let fast = whole_fleets(&current, &|_: &AvailabilityReport| true, &core_targets, &q, review);
@@ -756,7 +763,7 @@ mod tests {
         assert!(answer.reports_considered < current.len());
         for asked in [
             MetricsQuery { include_assets: true, ..MetricsQuery::default() },
-            MetricsQuery { owner: Some(owners[0].into()), ..MetricsQuery::default() },
+            MetricsQuery { owner: Some("US-USAF-OOALC".into()), ..MetricsQuery::default() },
             MetricsQuery { group_by: Grouping::Owner, ..MetricsQuery::default() },
         ] {
             assert!(whole_fleets(&current, &|_: &AvailabilityReport| true, &core_targets, &asked, review).is_none());

@@ -51,7 +51,8 @@ pub struct OpenOrders {
 #[derive(Debug)]
 enum Slot {
     Open(Held),
-    /// Proposed: it keeps its place, for a decline opens it again.
+    /// Proposed (a decline opens it again) or open but not one allocation
+    /// can take (its originator unknown): it keeps its place, unlisted.
     Proposed,
     /// Forgotten: gone at the next compaction.
     Vacant,
