@@ -10,7 +10,6 @@ use cosx_proto::v1::comments_server::CommentsServer;
 use cosx_proto::v1::disruptions_server::DisruptionsServer;
 use cosx_proto::v1::exchange_server::ExchangeServer;
 use cosx_proto::v1::export_server::ExportServer;
-use cosx_proto::v1::feed_server::FeedServer;
 use cosx_proto::v1::quotes_server::QuotesServer;
 use cosx_proto::v1::registry_server::RegistryServer;
 use cosx_proto::v1::repair_exceptions_server::RepairExceptionsServer;
@@ -20,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{
     AllocationService, CommentsService, DisruptionsService, ExceptionsService, ExchangeService, ExportService,
-    FeedService, QuotesService, RegistryService, SignalsRoutes, SignalsService, UpdateRequestsService,
+    FeedRoutes, FeedService, QuotesService, RegistryService, SignalsRoutes, SignalsService, UpdateRequestsService,
 };
 use crate::config::CoordinatorConfig;
 use crate::coordinator::Coordinator;
@@ -136,14 +135,10 @@ pub async fn start(config: &CoordinatorConfig) -> anyhow::Result<Running> {
             )
             .add(RepairExceptionsServer::new(ExceptionsService(core.clone())).max_decoding_message_size(cx.max_message))
             .add(DisruptionsServer::new(DisruptionsService(core.clone())).max_decoding_message_size(cx.max_message))
-            .add(
-                FeedServer::new(FeedService::new(
-                    core.clone(),
-                    cx.closing.clone(),
-                    config.limits.max_subscriptions_per_party,
-                ))
-                .max_decoding_message_size(cx.max_message),
-            )
+            .add(FeedRoutes::new(
+                FeedService::new(core.clone(), cx.closing.clone(), config.limits.max_subscriptions_per_party),
+                cx.max_message,
+            ))
             .add(SignalsRoutes::new(signals.clone(), cx.max_message))
             .add(ExportServer::new(ExportService::new(core.clone(), signals)).max_decoding_message_size(cx.max_message))
             .add(

@@ -9,18 +9,28 @@
 //! the store take turns ([`STORE_READERS`] at a time), so a thousand
 //! subscribers reconnecting at once queue here instead of starving the
 //! store's pool for every other call.
+//!
+//! An event's wire form is the same for everyone who may see it
+//! ([`event_out`] reads the event alone), so each event is encoded once
+//! and its frame shared by every subscriber it is sent to ([`Frames`]);
+//! who receives it is still decided per subscriber, by the core.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cosx_proto::v1 as pb;
+use prost::Message;
+use prost::bytes::Bytes;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::http;
 use tonic::{Request, Response, Status};
 
 use super::alerts::*;
 use super::authenticate;
 use super::convert::*;
+use super::encoded::{EncodedCodec, RouteFuture};
 use crate::coordinator::{Coordinator, Event, EventContent};
 
 /// The Feed service: the core, a flag that turns true when the server
@@ -30,12 +40,42 @@ pub struct FeedService {
     closing: watch::Receiver<bool>,
     max_per_party: usize,
     store_readers: Arc<Semaphore>,
+    frames: Arc<Frames>,
 }
 
 impl FeedService {
     /// The service over `core`, ending streams when `closing` turns true.
     pub fn new(core: Arc<Coordinator>, closing: watch::Receiver<bool>, max_per_party: usize) -> Self {
-        FeedService { core, closing, max_per_party, store_readers: Arc::new(Semaphore::new(STORE_READERS)) }
+        FeedService {
+            core,
+            closing,
+            max_per_party,
+            store_readers: Arc::new(Semaphore::new(STORE_READERS)),
+            frames: Arc::new(Frames::default()),
+        }
+    }
+}
+
+/// The latest events encoded, by sequence: a sequence names one event of
+/// the append-only log, so its frame never changes. At most [`FRAMES`].
+#[derive(Default)]
+struct Frames {
+    kept: Mutex<BTreeMap<i64, Bytes>>,
+}
+
+impl Frames {
+    /// `e` encoded as a `pb::Event`, once for every subscriber it goes to.
+    fn of(&self, e: &Event) -> Bytes {
+        if let Some(frame) = self.kept.lock().unwrap_or_else(PoisonError::into_inner).get(&e.sequence) {
+            return frame.clone();
+        }
+        let frame = Bytes::from(event_out(e).encode_to_vec());
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.insert(e.sequence, frame.clone());
+        while kept.len() > FRAMES {
+            kept.pop_first();
+        }
+        frame
     }
 }
 
@@ -55,6 +95,8 @@ const HEARTBEAT: Duration = Duration::from_millis(250);
 const STORE_READERS: usize = 2;
 /// Events buffered per subscriber.
 const BUFFER: usize = 64;
+/// Encoded events kept for subscribers that follow live (about 1 kB each).
+const FRAMES: usize = 4096;
 
 fn kind_of(kind: &str) -> pb::EventKind {
     pb::EventKind::from_str_name(&format!("EVENT_KIND_{kind}")).unwrap_or(pb::EventKind::Unspecified)
@@ -107,14 +149,12 @@ pub(crate) fn event_out(e: &Event) -> pb::Event {
     out
 }
 
-#[tonic::async_trait]
-impl pb::feed_server::Feed for FeedService {
-    type SubscribeStream = ReceiverStream<Result<pb::Event, Status>>;
+/// A subscription's stream: encoded `pb::Event`s.
+type Subscription = ReceiverStream<Result<Bytes, Status>>;
 
-    async fn subscribe(
-        &self,
-        request: Request<pb::SubscribeRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
+impl FeedService {
+    /// `Feed.Subscribe` for the caller of `request`.
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Result<Response<Subscription>, Status> {
         let caller = authenticate(&self.core, &request)?;
         let r = request.into_inner();
         if r.after_sequence < 0 {
@@ -131,6 +171,7 @@ impl pb::feed_server::Feed for FeedService {
         let mut head = core.watch_head();
         let mut closing = self.closing.clone();
         let store_readers = self.store_readers.clone();
+        let frames = self.frames.clone();
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
             // Everything up to here has been read for this subscriber: the
@@ -180,11 +221,11 @@ impl pb::feed_server::Feed for FeedService {
                 drop(turn);
                 let full_page = events.len() == PAGE as usize;
                 for e in &events {
-                    let event = event_out(e);
-                    if kinds.is_empty() || kinds.contains(&event.kind) {
+                    if kinds.is_empty() || kinds.contains(&(kind_of(&e.kind) as i32)) {
+                        let frame = frames.of(e);
                         // A subscriber that stops reading must not hold up shutdown.
                         tokio::select! {
-                            sent = tx.send(Ok(event)) => if sent.is_err() { return },
+                            sent = tx.send(Ok(frame)) => if sent.is_err() { return },
                             _ = closing.wait_for(|c| *c) => {
                                 let _ = tx.try_send(Err(shutting_down(cursor)));
                                 return;
@@ -213,7 +254,7 @@ impl pb::feed_server::Feed for FeedService {
                         kind: pb::EventKind::Checkpoint as i32,
                         ..pb::Event::default()
                     };
-                    if tx.send(Ok(checkpoint)).await.is_err() {
+                    if tx.send(Ok(Bytes::from(checkpoint.encode_to_vec()))).await.is_err() {
                         return;
                     }
                 }
@@ -232,5 +273,63 @@ impl pb::feed_server::Feed for FeedService {
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// The routes of `cosx.v1.Feed`: `Subscribe` answers with frames encoded
+/// once per event ([`EncodedCodec`]), decoding its request as the generated
+/// server would.
+#[derive(Clone)]
+pub struct FeedRoutes {
+    service: Arc<FeedService>,
+    max_decoding_message_size: usize,
+}
+
+impl FeedRoutes {
+    /// The routes of `service`, refusing requests over `max_decoding_message_size` bytes.
+    pub fn new(service: FeedService, max_decoding_message_size: usize) -> Self {
+        FeedRoutes { service: Arc::new(service), max_decoding_message_size }
+    }
+}
+
+impl tonic::server::NamedService for FeedRoutes {
+    const NAME: &'static str = pb::feed_server::SERVICE_NAME;
+}
+
+impl tonic::codegen::Service<http::Request<tonic::body::Body>> for FeedRoutes {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = RouteFuture;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        if request.uri().path() != "/cosx.v1.Feed/Subscribe" {
+            return Box::pin(async { Ok(Status::unimplemented("").into_http()) });
+        }
+        request.extensions_mut().insert(tonic::GrpcMethod::new("cosx.v1.Feed", "Subscribe"));
+        let method = EncodedSubscribe(self.service.clone());
+        let max = self.max_decoding_message_size;
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(EncodedCodec::<pb::SubscribeRequest>::default())
+                .apply_max_message_size_config(Some(max), None);
+            Ok(grpc.server_streaming(method, request).await)
+        })
+    }
+}
+
+/// `Subscribe`, streaming encoded events.
+struct EncodedSubscribe(Arc<FeedService>);
+
+impl tonic::server::ServerStreamingService<pb::SubscribeRequest> for EncodedSubscribe {
+    type Response = Bytes;
+    type ResponseStream = Subscription;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Subscription>, Status>> + Send>>;
+
+    fn call(&mut self, request: Request<pb::SubscribeRequest>) -> Self::Future {
+        let service = self.0.clone();
+        Box::pin(async move { service.subscribe(request).await })
     }
 }

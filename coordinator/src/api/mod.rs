@@ -5,9 +5,11 @@
 
 mod alerts;
 mod answers;
+mod availability_rows;
 mod balance;
 mod comments;
 mod disruptions;
+mod encoded;
 mod exceptions;
 mod exchange;
 mod export;
@@ -31,7 +33,7 @@ pub use disruptions::DisruptionsService;
 pub use exceptions::ExceptionsService;
 pub use exchange::ExchangeService;
 pub use export::ExportService;
-pub use feed::FeedService;
+pub use feed::{FeedRoutes, FeedService};
 pub use quotes::QuotesService;
 pub use registry::RegistryService;
 pub use signals::{SignalsRoutes, SignalsService};

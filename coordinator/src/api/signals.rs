@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use cosx_availability as core;
 use cosx_demand as dm;
 use cosx_domain::{Caller, Violations};
 use cosx_proto::v1 as pb;
@@ -13,7 +12,9 @@ use tonic::codegen::http;
 use tonic::{Request, Response, Status};
 
 use super::answers::Answers;
+use super::availability_rows::EncodedRows;
 use super::convert::{self, *};
+use super::encoded::{EncodedCodec, RouteFuture};
 use super::{authenticate, valid};
 use crate::config::SignalsConfig;
 use crate::coordinator::{Coordinator, CoreError};
@@ -32,41 +33,26 @@ pub struct SignalsService {
     /// Kept encoded: a kept answer is sent as it is, neither copied nor
     /// encoded again (see [`SignalsRoutes`]).
     availability_answers: Answers<(String, Vec<u8>, chrono::NaiveDate), Bytes>,
+    /// The last answer's metric rows, encoded: a miss encodes only the
+    /// groups that changed since.
+    availability_rows: EncodedRows,
 }
 
 impl SignalsService {
     /// A Signals service over `core` reading `views` (shared with the alert
     /// task; they fill from the log on first use).
     pub fn new(core: Arc<Coordinator>, views: Arc<tokio::sync::Mutex<LogViews>>, config: SignalsConfig) -> Self {
-        SignalsService { core, views, config, availability_answers: Answers::new(16) }
+        SignalsService {
+            core,
+            views,
+            config,
+            availability_answers: Answers::new(16),
+            availability_rows: EncodedRows::default(),
+        }
     }
 
     fn disclosure(&self) -> dm::DisclosureControl {
         dm::DisclosureControl { k: self.config.min_cell_orders, ..dm::DisclosureControl::default() }
-    }
-}
-
-fn time_account(t: &core::TimeAccount) -> pb::TimeAccount {
-    pb::TimeAccount {
-        possible: t.possible.get(),
-        available: t.available.get(),
-        nmcm: t.nmcm.get(),
-        nmcs: t.nmcs.get(),
-        depot: t.depot.get(),
-        upnr_reported: t.upnr_reported.get(),
-        upnr_unaccounted: t.upnr_unaccounted.get(),
-        upnr_missing_assets: t.upnr_missing_assets.get(),
-    }
-}
-
-fn check(c: &core::NonAvailabilityCheck) -> pb::NonAvailabilityCheck {
-    pb::NonAvailabilityCheck {
-        inventory: c.inventory,
-        threshold: c.threshold,
-        rolling_average: c.rolling_average,
-        target: c.target,
-        trigger_at_or_below: c.trigger_at_or_below,
-        fires: c.fires,
     }
 }
 
@@ -253,102 +239,7 @@ impl SignalsService {
             return Ok(Response::new(Bytes::clone(&kept)));
         }
         let m = self.availability(&caller, request.get_ref(), today).await?;
-        let out = pb::GetAvailabilityMetricsResponse {
-            metrics: m
-                .metrics
-                .iter()
-                .map(|(key, r)| pb::AvailabilityMetric {
-                    tms: key.tms.clone().unwrap_or_default(),
-                    timeframe_start: key.timeframe.map(|t| t.0.to_string()).unwrap_or_default(),
-                    timeframe_end: key.timeframe.map(|t| t.1.to_string()).unwrap_or_default(),
-                    owner: key.owner.clone().unwrap_or_default(),
-                    department: key.department.map_or(0, department_out),
-                    nation: key.nation.clone().unwrap_or_default(),
-                    region: key.region.map_or(0, region_out),
-                    reports: r.reports as u32,
-                    tai_inventory: r.tai_inventory,
-                    pmai_inventory: r.pmai_inventory,
-                    tai_time: Some(time_account(&r.tai_time)),
-                    pmai_time: Some(time_account(&r.pmai_time)),
-                    costs: Some(pb::CostBreakdown {
-                        by_element: r.costs.by_element.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-                        cda_cents: r.costs.cda_cents,
-                        excluded_cents: r.costs.excluded_cents,
-                    }),
-                    a_m: r.a_m,
-                    a_o: r.a_o,
-                    cost_per_day_of_availability: r.cost_per_day_of_availability,
-                })
-                .collect(),
-            health: m
-                .health
-                .iter()
-                .map(|h| pb::TmsHealth {
-                    owner: h.owner.clone(),
-                    tms: h.tms.clone(),
-                    system_category: category_out(h.category),
-                    window_start: h.rolling.window.first.to_string(),
-                    window_end: h.rolling.window.last.to_string(),
-                    months_with_data: h.rolling.months_with_data,
-                    rolling_a_m: h.rolling.a_m,
-                    rolling_a_o: h.rolling.a_o,
-                    target_a_m: h.target.as_ref().and_then(|t| t.a_m),
-                    target_a_o: h.target.as_ref().and_then(|t| t.a_o),
-                    high_non_availability_a_m: Some(check(&h.high_non_availability.a_m)),
-                    high_non_availability_a_o: Some(check(&h.high_non_availability.a_o)),
-                    cda_by_fiscal_year: h
-                        .cda_by_fiscal_year
-                        .iter()
-                        .map(|f| pb::FiscalYearCda {
-                            fiscal_year: f.fiscal_year.year(),
-                            reports: f.reports as u32,
-                            cda_cents: f.cda_cents,
-                            pmai_available_days: f.pmai_available.get(),
-                            cost_per_day_of_availability: f.cost_per_day_of_availability,
-                        })
-                        .collect(),
-                    excessive_cda_fiscal_year: h.excessive_cda.assessed.year(),
-                    cda_growth: h
-                        .excessive_cda
-                        .years
-                        .iter()
-                        .map(|g| pb::CdaGrowth {
-                            fiscal_year: g.fiscal_year.year(),
-                            previous: g.previous,
-                            current: g.current,
-                            growth: g.growth,
-                            more_than_ten_percent: g.more_than_ten_percent,
-                        })
-                        .collect(),
-                    excessive_cda: h.excessive_cda.fires,
-                    excessive_cda_source_fiscal_years: h
-                        .excessive_cda
-                        .cda_fiscal_years
-                        .iter()
-                        .map(|fy| fy.year())
-                        .collect(),
-                    reports_outside_window: u32::try_from(h.rolling.reports_not_inside).unwrap_or(u32::MAX),
-                })
-                .collect(),
-            assets: m
-                .assets
-                .iter()
-                .flat_map(|a| {
-                    a.assets.iter().map(move |asset| pb::AssetMetric {
-                        owner: a.owner.clone(),
-                        tms: a.tms.clone(),
-                        timeframe_start: a.timeframe.first.to_string(),
-                        timeframe_end: a.timeframe.last.to_string(),
-                        serial: asset.serial.clone(),
-                        pmai: asset.pmai,
-                        time: Some(time_account(&asset.time)),
-                        availability: asset.time.availability(),
-                    })
-                })
-                .collect(),
-            reports_considered: m.reports_considered as u32,
-        };
-        let out = Bytes::from(out.encode_to_vec());
+        let out = self.availability_rows.encode(&m);
         // Computed from everything up to `as_of` or later: kept until a
         // report, target or party event follows it.
         self.availability_answers.put(as_of, key, Arc::new(out.clone()));
@@ -681,10 +572,6 @@ impl tonic::server::NamedService for SignalsRoutes {
     const NAME: &'static str = <pb::signals_server::SignalsServer<SignalsService> as tonic::server::NamedService>::NAME;
 }
 
-type RouteFuture = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<http::Response<tonic::body::Body>, std::convert::Infallible>> + Send>,
->;
-
 impl tonic::codegen::Service<http::Request<tonic::body::Body>> for SignalsRoutes {
     type Response = http::Response<tonic::body::Body>;
     type Error = std::convert::Infallible;
@@ -702,7 +589,8 @@ impl tonic::codegen::Service<http::Request<tonic::body::Body>> for SignalsRoutes
         let method = EncodedAvailability(self.service.clone());
         let max = self.max_decoding_message_size;
         Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(EncodedCodec).apply_max_message_size_config(Some(max), None);
+            let mut grpc = tonic::server::Grpc::new(EncodedCodec::<pb::GetAvailabilityMetricsRequest>::default())
+                .apply_max_message_size_config(Some(max), None);
             Ok(grpc.unary(method, request).await)
         })
     }
@@ -718,45 +606,5 @@ impl tonic::server::UnaryService<pb::GetAvailabilityMetricsRequest> for EncodedA
     fn call(&mut self, request: Request<pb::GetAvailabilityMetricsRequest>) -> Self::Future {
         let service = self.0.clone();
         Box::pin(async move { service.availability_metrics_encoded(request).await })
-    }
-}
-
-/// Decodes the request as protobuf (a malformed one is refused as the
-/// generated methods refuse it); writes an answer that is already protobuf
-/// as it is.
-#[derive(Clone, Copy)]
-struct EncodedCodec;
-
-impl tonic::codec::Codec for EncodedCodec {
-    type Encode = Bytes;
-    type Decode = pb::GetAvailabilityMetricsRequest;
-    type Encoder = EncodedCodec;
-    type Decoder = EncodedCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        EncodedCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        EncodedCodec
-    }
-}
-
-impl tonic::codec::Encoder for EncodedCodec {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, buf: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Status> {
-        prost::bytes::BufMut::put(buf, item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for EncodedCodec {
-    type Item = pb::GetAvailabilityMetricsRequest;
-    type Error = Status;
-
-    fn decode(&mut self, buf: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        pb::GetAvailabilityMetricsRequest::decode(buf).map(Some).map_err(|e| Status::internal(e.to_string()))
     }
 }

@@ -13,8 +13,8 @@ impl Coordinator {
     /// follow on without a gap (the stores' `VISIBLE` predicate applied in
     /// memory, [`Audience::visible_to`]), and from the store after that: a
     /// thousand live feed subscribers woken by one commit read memory, not
-    /// the database.
-    pub async fn events(&self, caller: &Caller, after: i64, limit: u32) -> Result<Vec<Event>> {
+    /// the database, and share each event instead of copying it.
+    pub async fn events(&self, caller: &Caller, after: i64, limit: u32) -> Result<Vec<Arc<Event>>> {
         let viewer = viewer(caller);
         let limit_len = limit as usize;
         let (mut events, scanned) = {
@@ -26,7 +26,7 @@ impl Coordinator {
                     break;
                 }
                 if audience.visible_to(&viewer) {
-                    events.push(Event::clone(event));
+                    events.push(Arc::clone(event));
                 }
                 scanned = *sequence;
             }
@@ -35,7 +35,7 @@ impl Coordinator {
         if events.len() < limit_len && scanned < *self.head.borrow() {
             let wanted = limit - u32::try_from(events.len()).unwrap_or(limit);
             for stored in self.store.events(&viewer, scanned, wanted).await? {
-                events.push(event_from(stored)?);
+                events.push(Arc::new(event_from(stored)?));
             }
         }
         Ok(events)

@@ -592,7 +592,7 @@ fn summed(assessed: &[Assessed<'_>], group_by: Grouping) -> Result<Vec<Metric>, 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use chrono::{Datelike, TimeZone};
     use cosx_domain::records::{AvailabilityReportDraft, Inventory, TimeByCategory};
@@ -659,7 +659,7 @@ mod tests {
 
     /// The next of a random sequence of reports over three owners, two TMS
     /// and twelve months, each superseding the last of its fleet and month.
-    fn next_report(
+    pub(crate) fn next_report(
         i: u64,
         seed: &mut u64,
         latest: &mut std::collections::HashMap<(usize, usize, u32), String>,
