@@ -24,12 +24,6 @@ pub struct CommentsService(pub Arc<Coordinator>);
 /// The UpdateRequests service.
 pub struct UpdateRequestsService(pub Arc<Coordinator>);
 
-fn version_in(v: &mut Violations, version: i64, what: &str) {
-    if version <= 0 {
-        v.add("version", format!("is required: the version of the {what} you last read"));
-    }
-}
-
 #[tonic::async_trait]
 impl pb::comments_server::Comments for CommentsService {
     async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
@@ -51,7 +45,7 @@ impl pb::comments_server::Comments for CommentsService {
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
         let body = comment_content_in(&mut v, "content", &r.content);
-        version_in(&mut v, r.version, "comment");
+        version_in(&mut v, "version", r.version, "comment");
         let ((record, id), body) = valid(v, name.zip(body))?;
         let comment = self.0.edit_comment(&caller, &record, &id, r.version, body, &key).await?;
         Ok(Response::new(comment_out(&comment)))
@@ -66,7 +60,7 @@ impl pb::comments_server::Comments for CommentsService {
         let key = request_key(&r.request_id, r)?;
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
-        version_in(&mut v, r.version, "comment");
+        version_in(&mut v, "version", r.version, "comment");
         let (record, id) = valid(v, name)?;
         let comment = self.0.withdraw_comment(&caller, &record, &id, r.version, &key).await?;
         Ok(Response::new(comment_out(&comment)))
@@ -165,7 +159,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
         let answer = v.check("answer", cosx_domain::comments::parse_text(&r.answer));
-        version_in(&mut v, r.version, "request");
+        version_in(&mut v, "version", r.version, "request");
         let (id, answer) = valid(v, id.zip(answer))?;
         let done = self.0.answer_update_request(&caller, &id, r.version, answer, &key).await?;
         Ok(Response::new(update_request_out(&done)))
@@ -180,7 +174,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         let key = request_key(&r.request_id, r)?;
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
-        version_in(&mut v, r.version, "request");
+        version_in(&mut v, "version", r.version, "request");
         let id = valid(v, id)?;
         let done = self.0.withdraw_update_request(&caller, &id, r.version, &key).await?;
         Ok(Response::new(update_request_out(&done)))

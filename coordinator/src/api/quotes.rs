@@ -28,12 +28,6 @@ fn quote_id_in(name: &str) -> Result<String, Status> {
     Ok(cosx_domain::quotes::quote_id(&order, &provider))
 }
 
-fn version_in(v: &mut Violations, version: i64) {
-    if version <= 0 {
-        v.add("version", "is required: the version of the quote you last read");
-    }
-}
-
 #[tonic::async_trait]
 impl pb::quotes_server::Quotes for QuotesService {
     async fn request_quotes(
@@ -82,7 +76,7 @@ impl pb::quotes_server::Quotes for QuotesService {
         let mut v = Violations::new();
         let name = quote_name_in(&mut v, "name", &r.name);
         let terms = quote_terms_in(&mut v, "terms", &r.terms);
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         let ((order, provider), terms) = valid(v, name.zip(terms))?;
         let id = cosx_domain::quotes::quote_id(&order, &provider);
         let quote = self.0.submit_quote(&caller, &id, r.version, terms, &key).await?;
@@ -129,7 +123,7 @@ impl pb::quotes_server::Quotes for QuotesService {
         let r = request.get_ref();
         let key = request_key(&r.request_id, r)?;
         let mut v = Violations::new();
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         valid(v, Some(()))?;
         let id = quote_id_in(&r.name)?;
         let (quote, order) = self.0.accept_quote(&caller, &id, r.version, &key).await?;

@@ -142,13 +142,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     &known,
                     Utc::now(),
                 )?;
-                Ok(Accepted {
-                    method: Method::TransitionRepairOrder,
-                    request: up.encode_to_vec(),
-                    response: next.encode_to_vec(),
-                    records: vec![Record::RepairOrder(next)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::TransitionRepairOrder, &up, next))
             })
             .await?;
         Ok(Response::new(record_as!(record, RepairOrder, subject)?))
@@ -172,13 +166,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     local::split(&order, &n.party, coordinator, r.version, &r.quantities, Utc::now())?;
                 let mut records = vec![Record::RepairOrder(parent.clone())];
                 records.extend(parts.iter().cloned().map(Record::RepairOrder));
-                Ok(Accepted {
-                    method: Method::SplitRepairOrder,
-                    request: up.encode_to_vec(),
-                    response: parent.encode_to_vec(),
-                    records,
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::new(Method::SplitRepairOrder, &up, &parent, records))
             })
             .await?;
         let parent = record_as!(record, RepairOrder, subject.clone())?;
@@ -338,13 +326,8 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let up = pb::SetAvailabilityTargetRequest { request_id: request_id.clone(), availability_target_id: id, ..r };
         let record = n
             .write(&request_id, &hash, None, |_| {
-                Ok(Accepted {
-                    method: Method::SetAvailabilityTarget,
-                    request: up.encode_to_vec(),
-                    response: target.encode_to_vec(),
-                    records: vec![Record::AvailabilityTarget(target.clone())],
-                    ordered_by: vec!["availabilityTargets".into()],
-                })
+                Ok(Accepted::answering(Method::SetAvailabilityTarget, &up, target)
+                    .after(vec!["availabilityTargets".into()]))
             })
             .await?;
         Ok(Response::new(record_as!(record, AvailabilityTarget, "availability target")?))
