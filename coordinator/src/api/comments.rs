@@ -12,8 +12,8 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::Coordinator;
 use crate::store::RecordFilter;
 use cosx_edge::request::*;
@@ -27,9 +27,7 @@ pub struct UpdateRequestsService(pub Arc<Coordinator>);
 #[tonic::async_trait]
 impl pb::comments_server::Comments for CommentsService {
     async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
         let body = comment_content_in(&mut v, "content", &r.content);
@@ -39,9 +37,7 @@ impl pb::comments_server::Comments for CommentsService {
     }
 
     async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
         let body = comment_content_in(&mut v, "content", &r.content);
@@ -55,9 +51,7 @@ impl pb::comments_server::Comments for CommentsService {
         &self,
         request: Request<pb::WithdrawCommentRequest>,
     ) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
         version_in(&mut v, "version", r.version, "comment");
@@ -103,9 +97,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::RequestUpdateRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let asked = update_ask_in(&mut v, &r.record, &r.missing_report, &r.text);
         let (ask, text) = valid(v, asked)?;
@@ -153,9 +145,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::AnswerUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
         let answer = v.check("answer", cosx_domain::comments::parse_text(&r.answer));
@@ -169,9 +159,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::WithdrawUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
         version_in(&mut v, "version", r.version, "request");

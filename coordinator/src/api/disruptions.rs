@@ -16,9 +16,9 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::balance::{core_error, plan_out};
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::Coordinator;
 use crate::signals::balance as adapt;
 use crate::store::RecordFilter;
@@ -44,9 +44,7 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::DeclareDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let draft = disruption_draft_in(&mut v, "disruption", caller.id(), &r.disruption);
         let draft = valid(v, draft)?;
@@ -58,9 +56,7 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::UpdateDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let given = r.disruption.clone().unwrap_or_default();
         let id = disruption_id_in(&mut v, "disruption.name", &given.name);
@@ -75,9 +71,7 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::ResolveDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = disruption_id_in(&mut v, "name", &r.name);
         version_in(&mut v, "version", r.version, "disruption");

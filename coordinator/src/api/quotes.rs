@@ -11,8 +11,8 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::{Coordinator, QuoteTargets};
 use crate::store::RecordFilter;
 use cosx_edge::request::*;
@@ -34,9 +34,7 @@ impl pb::quotes_server::Quotes for QuotesService {
         &self,
         request: Request<pb::RequestQuotesRequest>,
     ) -> Result<Response<pb::RequestQuotesResponse>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let order = resource_id(&mut v, "name", &r.name, "repairOrders");
         if r.providers.len() > cosx_domain::quotes::MAX_QUOTE_PROVIDERS {
@@ -70,9 +68,7 @@ impl pb::quotes_server::Quotes for QuotesService {
     }
 
     async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = quote_name_in(&mut v, "name", &r.name);
         let terms = quote_terms_in(&mut v, "terms", &r.terms);
@@ -119,9 +115,7 @@ impl pb::quotes_server::Quotes for QuotesService {
         &self,
         request: Request<pb::AcceptQuoteRequest>,
     ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         version_in(&mut v, "version", r.version, "quote");
         valid(v, Some(()))?;
