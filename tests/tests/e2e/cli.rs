@@ -57,13 +57,7 @@ async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Res
     let file_arg = file.display().to_string();
     assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
     assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
-    let stored = ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders;
+    let stored = ex.listed_orders(party::COORDINATOR).await?;
     assert_eq!(stored.len(), 60);
 
     // A file with a bad record stores the good ones and fails the command.

@@ -51,13 +51,7 @@ pub(super) fn check_with_pyarrow(args: &[&str]) -> anyhow::Result<()> {
 }
 
 async fn stored_orders(ex: &TestExchange) -> anyhow::Result<Vec<pb::RepairOrder>> {
-    Ok(ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders)
+    ex.listed_orders(party::COORDINATOR).await
 }
 
 /// The template for `records` as `party`: header line and example row.
@@ -409,16 +403,7 @@ async fn a_contractors_export_holds_only_what_it_may_see() -> anyhow::Result<()>
         }
     };
     let contractor = export(party::MHI).await?;
-    let api: Vec<String> = ex
-        .exchange(party::MHI)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders
-        .into_iter()
-        .map(|o| o.name)
-        .collect();
+    let api: Vec<String> = ex.listed_orders(party::MHI).await?.into_iter().map(|o| o.name).collect();
     assert_eq!(contractor.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), api);
     assert_eq!(contractor.iter().map(|o| o.quantity).collect::<Vec<_>>(), [9], "only the order released to JPN");
     assert_eq!(export(party::COORDINATOR).await?.len(), 3);
