@@ -90,20 +90,15 @@ impl pb::exchange_server::Exchange for NodeExchange {
     ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
         self.0.authenticate(&request)?;
         let r = request.into_inner();
-        let orders: Vec<pb::RepairOrder> = self
-            .0
-            .visible::<pb::RepairOrder>(Kind::RepairOrder)
-            .await?
-            .into_iter()
-            .filter(|o| {
-                (r.state == 0 || o.state == r.state)
-                    && (r.tms.is_empty() || o.tms == r.tms)
-                    && (r.originator.is_empty() || o.originator == r.originator)
-                    && (r.provider.is_empty() || o.provider == r.provider)
-                    && (r.region == 0 || o.location.as_ref().is_some_and(|l| l.region == r.region))
-            })
-            .collect();
-        let (repair_orders, next_page_token) = page(orders, r.page_size, &r.page_token)?;
+        let keep = |o: &pb::RepairOrder| {
+            (r.state == 0 || o.state == r.state)
+                && (r.tms.is_empty() || o.tms == r.tms)
+                && (r.originator.is_empty() || o.originator == r.originator)
+                && (r.provider.is_empty() || o.provider == r.provider)
+                && (r.region == 0 || o.location.as_ref().is_some_and(|l| l.region == r.region))
+        };
+        let (repair_orders, next_page_token) =
+            self.0.visible_page(Kind::RepairOrder, keep, r.page_size, &r.page_token).await?;
         self.0.fresh(pb::ListRepairOrdersResponse { repair_orders, next_page_token }).await
     }
 
@@ -211,19 +206,14 @@ impl pb::exchange_server::Exchange for NodeExchange {
     ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
         self.0.authenticate(&request)?;
         let r = request.into_inner();
-        let offers: Vec<pb::CapacityOffer> = self
-            .0
-            .visible::<pb::CapacityOffer>(Kind::CapacityOffer)
-            .await?
-            .into_iter()
-            .filter(|o| {
-                (r.state == 0 || o.state == r.state)
-                    && (r.provider.is_empty() || o.provider == r.provider)
-                    && (r.tms.is_empty() || o.capabilities.iter().any(|c| c.tms == r.tms))
-                    && (r.region == 0 || o.site.as_ref().is_some_and(|s| s.region == r.region))
-            })
-            .collect();
-        let (capacity_offers, next_page_token) = page(offers, r.page_size, &r.page_token)?;
+        let keep = |o: &pb::CapacityOffer| {
+            (r.state == 0 || o.state == r.state)
+                && (r.provider.is_empty() || o.provider == r.provider)
+                && (r.tms.is_empty() || o.capabilities.iter().any(|c| c.tms == r.tms))
+                && (r.region == 0 || o.site.as_ref().is_some_and(|s| s.region == r.region))
+        };
+        let (capacity_offers, next_page_token) =
+            self.0.visible_page(Kind::CapacityOffer, keep, r.page_size, &r.page_token).await?;
         self.0.fresh(pb::ListCapacityOffersResponse { capacity_offers, next_page_token }).await
     }
 

@@ -304,6 +304,17 @@ impl Node {
         Ok(self.visible_views(kind).await?.iter().filter_map(|v| T::from_record(v.with_sync())).collect())
     }
 
+    /// One page of the `T`s of `kind` the party may see now that `keep` keeps.
+    async fn visible_page<T: Replicated>(
+        &self,
+        kind: Kind,
+        keep: impl Fn(&T) -> bool,
+        page_size: i32,
+        token: &str,
+    ) -> Result<(Vec<T>, String), Status> {
+        page(self.visible::<T>(kind).await?.into_iter().filter(|t| keep(t)).collect(), page_size, token)
+    }
+
     /// Every record of `kind` in the replica that the party may see now.
     async fn visible_views(&self, kind: Kind) -> Result<Vec<View>, Status> {
         let sight = self.sight().await?;
