@@ -234,8 +234,7 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
 
     let ex = TestExchange::start().await?;
     stock(&ex).await?;
-    let dir = tempfile::tempdir()?;
-    super::cli::write_pki(&ex, dir.path())?;
+    let dir = super::cli::pki_dir(&ex)?;
     for table in ["availability-assets", "availability-tms", "demand", "events", "orders"] {
         let out = dir.path().join(format!("{table}.parquet"));
         let o = out.display().to_string();
