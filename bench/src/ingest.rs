@@ -263,6 +263,16 @@ fn pg_bind<'q>(
     }
 }
 
+/// The page the rows a query fetched make, each value read by `value`.
+fn page_of<R: Row>(rows: &[R], value: fn(&R, usize) -> anyhow::Result<Value>) -> anyhow::Result<Page> {
+    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
+    let rows = rows
+        .iter()
+        .map(|r| (0..r.columns().len()).map(|i| value(r, i)).collect::<anyhow::Result<Vec<_>>>())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Page { columns, rows })
+}
+
 async fn read_page(
     conn: &mut SqliteConnection,
     source: &Source,
@@ -274,13 +284,7 @@ async fn read_page(
     for v in after.iter().flatten() {
         q = bind(q, v);
     }
-    let rows = q.fetch_all(&mut *conn).await?;
-    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
-    let rows = rows
-        .iter()
-        .map(|r| (0..r.columns().len()).map(|i| value(r, i)).collect::<anyhow::Result<Vec<_>>>())
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Page { columns, rows })
+    page_of(&q.fetch_all(&mut *conn).await?, value)
 }
 
 async fn pg_read_page(
@@ -294,13 +298,7 @@ async fn pg_read_page(
     for v in after.iter().flatten() {
         q = pg_bind(q, v);
     }
-    let rows = q.fetch_all(&mut *conn).await?;
-    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_owned()).collect()).unwrap_or_default();
-    let rows = rows
-        .iter()
-        .map(|r| (0..r.columns().len()).map(|i| pg_value(r, i)).collect::<anyhow::Result<Vec<_>>>())
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Page { columns, rows })
+    page_of(&q.fetch_all(&mut *conn).await?, pg_value)
 }
 
 async fn open(path: &Path, create: bool) -> anyhow::Result<SqliteConnection> {

@@ -23,12 +23,14 @@ mod ingest;
 mod measure;
 mod node;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Parser;
 use cosx_proto::v1 as pb;
 use pb::ingest_request::Record;
 use serde_json::json;
+use tonic::transport::Channel;
 
 use crate::exchange::{COORDINATOR, Coordinator, MHI, Pki, USAF};
 use crate::measure::Latencies;
@@ -230,6 +232,24 @@ fn table(figures: &[Figure]) -> String {
     out
 }
 
+/// One channel to `addr` for `party` per concurrent client.
+async fn client_channels(pki: &Pki, addr: SocketAddr, party: &str, clients: usize) -> anyhow::Result<Vec<Channel>> {
+    let mut channels = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        channels.push(pki.channel(addr, party).await?);
+    }
+    Ok(channels)
+}
+
+/// A figure's note, saying also how many of the calls `l` measured failed
+/// and the first failure, if any did.
+fn with_failures(mut note: String, l: &Latencies) -> String {
+    if l.errors > 0 {
+        note.push_str(&format!("; {} failed, first: {:?}", l.errors, l.first_error));
+    }
+    note
+}
+
 fn latency_figures(
     figures: &mut Vec<Figure>,
     section: &'static str,
@@ -411,22 +431,13 @@ async fn step_on(
 
     // 2. Unary durable submit against the stub.
     eprintln!("step {size}: unary");
-    let mut channels = Vec::new();
-    for _ in 0..args.clients {
-        channels.push(pki.channel(running.addr(), USAF).await?);
-    }
+    let channels = client_channels(pki, running.addr(), USAF, args.clients).await?;
     let durable = measure::unary_creates(channels, args.unary_calls, &format!("u{size}")).await?;
     let stub = pki.start_stub().await?;
-    let mut channels = Vec::new();
-    for _ in 0..args.clients {
-        channels.push(pki.channel(stub.addr, USAF).await?);
-    }
+    let channels = client_channels(pki, stub.addr, USAF, args.clients).await?;
     let nothing = measure::unary_creates(channels, args.unary_calls, &format!("s{size}")).await?;
     drop(stub);
-    let mut note = format!("{} clients, {} calls", args.clients, durable.samples.len());
-    if durable.errors > 0 {
-        note.push_str(&format!("; {} failed, first: {:?}", durable.errors, durable.first_error));
-    }
+    let note = with_failures(format!("{} clients, {} calls", args.clients, durable.samples.len()), &durable);
     figures.push(
         Figure::new("2 unary", "CreateRepairOrder throughput", size, durable.rate(), "calls/s")
             .against("stub that stores nothing", nothing.rate())
@@ -435,15 +446,10 @@ async fn step_on(
     latency_figures(figures, "2 unary", "CreateRepairOrder latency", size, &durable, &nothing, "stub");
 
     // 2b. The same creates over HTTP/JSON, against gRPC in the same step.
-    let mut channels = Vec::new();
-    for _ in 0..args.clients {
-        channels.push(pki.channel(running.addr(), USAF).await?);
-    }
+    let channels = client_channels(pki, running.addr(), USAF, args.clients).await?;
     let json = measure::http_creates(channels, args.unary_calls, &format!("h{size}")).await?;
-    let mut note = format!("{} clients, {} calls, POST /v1/repairOrders", args.clients, json.samples.len());
-    if json.errors > 0 {
-        note.push_str(&format!("; {} failed, first: {:?}", json.errors, json.first_error));
-    }
+    let note =
+        with_failures(format!("{} clients, {} calls, POST /v1/repairOrders", args.clients, json.samples.len()), &json);
     figures.push(
         Figure::new("2 unary", "HTTP/JSON create throughput", size, json.rate(), "calls/s")
             .against("gRPC CreateRepairOrder", durable.rate())
@@ -598,15 +604,12 @@ async fn step_on(
         // Orders no longer open: cancelled by their originator, through the API.
         if let Some(open) = args.open_orders.filter(|open| *open < order_names.len()) {
             eprintln!("step {size}: cancel {} orders", order_names.len() - open);
-            let mut channels = Vec::new();
-            for _ in 0..args.clients {
-                channels.push(pki.channel(running.addr(), USAF).await?);
-            }
+            let channels = client_channels(pki, running.addr(), USAF, args.clients).await?;
             let cancelled = measure::cancel_orders(channels, order_names[open..].to_vec()).await?;
-            let mut note = format!("{} clients; {} orders left open of {}", args.clients, open, order_names.len());
-            if cancelled.errors > 0 {
-                note.push_str(&format!("; {} failed, first: {:?}", cancelled.errors, cancelled.first_error));
-            }
+            let note = with_failures(
+                format!("{} clients; {} orders left open of {}", args.clients, open, order_names.len()),
+                &cancelled,
+            );
             figures.push(
                 Figure::new("4 allocation", "CancelRepairOrder throughput (setup)", size, cancelled.rate(), "calls/s")
                     .note(note),

@@ -302,6 +302,22 @@ pub struct RepairOrder {
 }
 
 impl RepairOrder {
+    /// A new order: `draft` under `id`, SUBMITTED at `time` with no
+    /// provider yet, version 1.
+    pub fn submitted(id: String, draft: RepairOrderDraft, time: DateTime<Utc>) -> Self {
+        RepairOrder {
+            id,
+            draft,
+            state: RepairOrderState::Submitted,
+            provider: None,
+            version: 1,
+            parent: None,
+            create_time: time,
+            update_time: time,
+            progress: WorkProgress::default(),
+        }
+    }
+
     /// Moves the order on by `step` (one `lifecycle::transition` allowed),
     /// made by `actor` at `time`, and returns the history entry that records
     /// it: `named` is the provider the step names (a proposal's), `progress`
@@ -473,6 +489,13 @@ pub struct CapacityOffer {
     pub create_time: DateTime<Utc>,
     /// Last changed.
     pub update_time: DateTime<Utc>,
+}
+
+impl CapacityOffer {
+    /// A new offer: `draft` under `id`, ACTIVE from `time`, version 1.
+    pub fn active(id: String, draft: CapacityOfferDraft, time: DateTime<Utc>) -> Self {
+        CapacityOffer { id, draft, state: OfferState::Active, version: 1, create_time: time, update_time: time }
+    }
 }
 
 /// Inventory counts by DoDI 3110.05 category.

@@ -1,7 +1,9 @@
 //! The configuration every listener shares, coordinator and node alike:
-//! TLS files, the limits that protect a listener, the log format, and the
-//! duration syntax (`"500ms"`, `"10s"`, `"2m"`, `"1h"`). The TOML keys are
-//! the ones `[tls]` and `[limits]` take in either program's file.
+//! TLS files, the limits that protect a listener, the log format, the
+//! party identity a program calls a server as, and the duration syntax
+//! (`"500ms"`, `"10s"`, `"2m"`, `"1h"`). The TOML keys are the ones
+//! `[tls]` and `[limits]` take in either program's file (and a node's
+//! `[upstream]`, a `webhooks_identity`).
 //!
 //! Also what both programs do alike to a loaded file: the `COSX_*`
 //! variables of these sections, and paths taken relative to the file.
@@ -150,6 +152,34 @@ impl TlsConfig {
 
 fn default_reload_interval() -> Duration {
     Duration::from_secs(2)
+}
+
+/// The party identity a program calls a cosx server as (a node its
+/// coordinator, a webhook deliverer the feed it delivers): the server's
+/// endpoint and the CA that issued its certificate, and the party's own
+/// certificate and key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyIdentity {
+    /// The server's URL, `https://host:port`.
+    pub endpoint: String,
+    /// Exchange CA that issued the server's certificate, PEM.
+    pub ca: PathBuf,
+    /// The party's certificate, PEM: the identity it acts as there.
+    pub cert: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// Name to check the server's certificate against, when not the
+    /// endpoint's host.
+    #[serde(default)]
+    pub server_name: Option<String>,
+}
+
+impl PartyIdentity {
+    /// Takes relative file paths relative to `base` (the config file's folder).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        resolve_relative(base, [&mut self.ca, &mut self.cert, &mut self.key]);
+    }
 }
 
 /// How long calls in flight may run after SIGTERM, unless configured.

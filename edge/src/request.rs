@@ -83,6 +83,14 @@ pub fn valid<T>(v: Violations, value: Option<T>) -> Result<T, Status> {
     }
 }
 
+/// Refuses a change that does not name, in `field`, the `version` of the
+/// `record` (a quote, a comment, ...) the caller last read.
+pub fn version_in(v: &mut Violations, field: &str, version: i64, record: &str) {
+    if version <= 0 {
+        v.add(field, format!("is required: the version of the {record} you last read"));
+    }
+}
+
 /// A repair order as submitted, parsed and checked.
 pub fn order_draft(order: &Option<pb::RepairOrder>) -> Result<cosx_domain::records::RepairOrderDraft, Status> {
     let mut v = Violations::new();

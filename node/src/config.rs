@@ -25,30 +25,16 @@
 //! ```
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use cosx_edge::config::{ConfigError, Limits, LogFormat, TlsConfig, duration};
 
-/// The link to the coordinator.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpstreamConfig {
-    /// The coordinator's URL, `https://host:port`.
-    pub endpoint: String,
-    /// Exchange CA that issued the coordinator's certificate, PEM.
-    pub ca: PathBuf,
-    /// The node's party certificate, PEM: the identity it acts as upstream.
-    pub cert: PathBuf,
-    /// Its private key, PEM.
-    pub key: PathBuf,
-    /// Name to check the coordinator's certificate against, when not the
-    /// endpoint's host.
-    #[serde(default)]
-    pub server_name: Option<String>,
-}
+/// The link to the coordinator: its endpoint and CA, and the node's party
+/// certificate and key, the identity the node acts as upstream.
+pub type UpstreamConfig = cosx_edge::config::PartyIdentity;
 
 /// How forwarding retries.
 #[derive(Debug, Clone, Deserialize)]
@@ -165,8 +151,8 @@ impl NodeConfig {
     }
 
     fn resolve_paths(&mut self, base: &Path) {
-        let up = &mut self.upstream;
-        cosx_edge::config::resolve_relative(base, self.tls.paths_mut().chain([&mut up.ca, &mut up.cert, &mut up.key]));
+        cosx_edge::config::resolve_relative(base, self.tls.paths_mut());
+        self.upstream.resolve_paths(base);
         cosx_edge::config::resolve_sqlite_url(base, &mut self.database);
         for w in &mut self.webhooks {
             w.resolve_paths(base);
@@ -210,6 +196,7 @@ impl NodeConfig {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::path::PathBuf;
 
     const FILE: &str = r#"
 listen = "127.0.0.1:7444"

@@ -36,29 +36,12 @@ type Result<T> = std::result::Result<T, CoreError>;
 
 /// A new order as the coordinator will store it under `id`.
 pub fn created_order(id: &str, draft: RepairOrderDraft, time: DateTime<Utc>) -> pb::RepairOrder {
-    repair_order_out(&RepairOrder {
-        id: id.to_owned(),
-        draft,
-        state: RepairOrderState::Submitted,
-        provider: None,
-        version: 1,
-        parent: None,
-        create_time: time,
-        update_time: time,
-        progress: WorkProgress::default(),
-    })
+    repair_order_out(&RepairOrder::submitted(id.to_owned(), draft, time))
 }
 
 /// A new offer under `id`.
 pub fn created_offer(id: &str, draft: CapacityOfferDraft, time: DateTime<Utc>) -> pb::CapacityOffer {
-    capacity_offer_out(&CapacityOffer {
-        id: id.to_owned(),
-        draft,
-        state: OfferState::Active,
-        version: 1,
-        create_time: time,
-        update_time: time,
-    })
+    capacity_offer_out(&CapacityOffer::active(id.to_owned(), draft, time))
 }
 
 /// A new report under `id`; the coordinator numbers its version and names

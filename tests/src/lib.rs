@@ -241,6 +241,12 @@ impl TestExchange {
         Ok(names)
     }
 
+    /// The repair orders `who` lists (one page of up to 1,000).
+    pub async fn listed_orders(&self, who: &str) -> anyhow::Result<Vec<pb::RepairOrder>> {
+        let request = pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() };
+        Ok(self.exchange(who).await?.list_repair_orders(request).await?.into_inner().repair_orders)
+    }
+
     /// Creates a one-item order for `tms` as `who`, required by `required_by`.
     pub async fn order_as(&self, who: &str, tms: &str, required_by: &str) -> anyhow::Result<pb::RepairOrder> {
         let mut o = repair_order(who);
@@ -330,6 +336,41 @@ pub fn capacity_offer(provider: &str) -> pb::CapacityOffer {
 /// A valid fleet-level availability report from `reporter` (the template's example).
 pub fn availability_report(reporter: &str) -> pb::AvailabilityReport {
     examples::availability_report(reporter)
+}
+
+/// Every repair order `client` lists from `originator` (any when empty),
+/// page by page.
+pub async fn all_orders(
+    client: &mut pb::exchange_client::ExchangeClient<Channel>,
+    originator: &str,
+) -> anyhow::Result<Vec<pb::RepairOrder>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_repair_orders(pb::ListRepairOrdersRequest {
+                page_size: 1000,
+                page_token: token,
+                originator: originator.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        out.extend(page.repair_orders);
+        if page.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = page.next_page_token;
+    }
+}
+
+/// The demand signal by required-by month, with no filter.
+pub fn monthly_demand() -> pb::GetDemandSignalRequest {
+    pb::GetDemandSignalRequest {
+        basis: pb::DateBasis::RequiredBy as i32,
+        granularity: pb::Granularity::Month as i32,
+        ..Default::default()
+    }
 }
 
 /// The field paths of a status's `BadRequest` details.

@@ -88,6 +88,13 @@ impl TestExchange {
         let issued = self.ca.issue_party(&node.party)?;
         self.channel_to(node.addr(), Some(&issued), self.ca.cert_pem()).await
     }
+
+    /// The writes `node` says the coordinator refused, through its `Node` API.
+    pub async fn rejected_writes(&self, node: &TestNode) -> anyhow::Result<Vec<pb::Write>> {
+        let mut client = pb::node_client::NodeClient::new(self.node_channel(node).await?);
+        let request = pb::ListWritesRequest { state: pb::WriteState::Rejected as i32, ..Default::default() };
+        Ok(client.list_writes(request).await?.into_inner().writes)
+    }
 }
 
 impl TestNode {

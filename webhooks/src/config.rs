@@ -113,33 +113,9 @@ impl WebhookConfig {
 }
 
 /// The party identity a deliverer subscribes to `Feed.Subscribe` as: what
-/// it delivers is exactly what this party may see.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedIdentity {
-    /// The node or coordinator serving the feed, `https://host:port`.
-    pub endpoint: String,
-    /// Exchange CA that issued the server's certificate, PEM.
-    pub ca: PathBuf,
-    /// The party's certificate, PEM.
-    pub cert: PathBuf,
-    /// Its private key, PEM.
-    pub key: PathBuf,
-    /// Name to check the server certificate against, when not the endpoint's host.
-    #[serde(default)]
-    pub server_name: Option<String>,
-}
-
-impl FeedIdentity {
-    /// Takes relative file paths relative to `base`.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [&mut self.ca, &mut self.cert, &mut self.key] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-    }
-}
+/// it delivers is exactly what this party may see. `endpoint` is the node
+/// or coordinator serving the feed.
+pub type FeedIdentity = cosx_edge::config::PartyIdentity;
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,8 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::Coordinator;
 use crate::store::RecordFilter;
 use cosx_edge::request::*;
@@ -24,18 +24,10 @@ pub struct CommentsService(pub Arc<Coordinator>);
 /// The UpdateRequests service.
 pub struct UpdateRequestsService(pub Arc<Coordinator>);
 
-fn version_in(v: &mut Violations, version: i64, what: &str) {
-    if version <= 0 {
-        v.add("version", format!("is required: the version of the {what} you last read"));
-    }
-}
-
 #[tonic::async_trait]
 impl pb::comments_server::Comments for CommentsService {
     async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
         let body = comment_content_in(&mut v, "content", &r.content);
@@ -45,13 +37,11 @@ impl pb::comments_server::Comments for CommentsService {
     }
 
     async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
         let body = comment_content_in(&mut v, "content", &r.content);
-        version_in(&mut v, r.version, "comment");
+        version_in(&mut v, "version", r.version, "comment");
         let ((record, id), body) = valid(v, name.zip(body))?;
         let comment = self.0.edit_comment(&caller, &record, &id, r.version, body, &key).await?;
         Ok(Response::new(comment_out(&comment)))
@@ -61,12 +51,10 @@ impl pb::comments_server::Comments for CommentsService {
         &self,
         request: Request<pb::WithdrawCommentRequest>,
     ) -> Result<Response<pb::Comment>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = comment_name_in(&mut v, "name", &r.name);
-        version_in(&mut v, r.version, "comment");
+        version_in(&mut v, "version", r.version, "comment");
         let (record, id) = valid(v, name)?;
         let comment = self.0.withdraw_comment(&caller, &record, &id, r.version, &key).await?;
         Ok(Response::new(comment_out(&comment)))
@@ -109,9 +97,7 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::RequestUpdateRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let asked = update_ask_in(&mut v, &r.record, &r.missing_report, &r.text);
         let (ask, text) = valid(v, asked)?;
@@ -159,13 +145,11 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::AnswerUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
         let answer = v.check("answer", cosx_domain::comments::parse_text(&r.answer));
-        version_in(&mut v, r.version, "request");
+        version_in(&mut v, "version", r.version, "request");
         let (id, answer) = valid(v, id.zip(answer))?;
         let done = self.0.answer_update_request(&caller, &id, r.version, answer, &key).await?;
         Ok(Response::new(update_request_out(&done)))
@@ -175,12 +159,10 @@ impl pb::update_requests_server::UpdateRequests for UpdateRequestsService {
         &self,
         request: Request<pb::WithdrawUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = resource_id(&mut v, "name", &r.name, "updateRequests");
-        version_in(&mut v, r.version, "request");
+        version_in(&mut v, "version", r.version, "request");
         let id = valid(v, id)?;
         let done = self.0.withdraw_update_request(&caller, &id, r.version, &key).await?;
         Ok(Response::new(update_request_out(&done)))

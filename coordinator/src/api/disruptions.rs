@@ -16,9 +16,9 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::balance::{core_error, plan_out};
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::Coordinator;
 use crate::signals::balance as adapt;
 use crate::store::RecordFilter;
@@ -35,12 +35,6 @@ fn disruption_id_in(v: &mut Violations, field: &str, name: &str) -> Option<Strin
     resource_id(v, field, name, "disruptions")
 }
 
-fn version_in(v: &mut Violations, field: &str, version: i64) {
-    if version <= 0 {
-        v.add(field, "is required: the version of the disruption you last read");
-    }
-}
-
 /// Why an order the re-plan could not give another provider stays where it is.
 const STAYS: &str = "STAYS_AT_DISRUPTED_SITE";
 
@@ -50,9 +44,7 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::DeclareDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let draft = disruption_draft_in(&mut v, "disruption", caller.id(), &r.disruption);
         let draft = valid(v, draft)?;
@@ -64,13 +56,11 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::UpdateDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let given = r.disruption.clone().unwrap_or_default();
         let id = disruption_id_in(&mut v, "disruption.name", &given.name);
-        version_in(&mut v, "disruption.version", given.version);
+        version_in(&mut v, "disruption.version", given.version, "disruption");
         let draft = disruption_draft_in(&mut v, "disruption", caller.id(), &r.disruption);
         let (id, draft) = valid(v, id.zip(draft))?;
         let d = self.0.update_disruption(&caller, &id, given.version, draft, &key).await?;
@@ -81,12 +71,10 @@ impl pb::disruptions_server::Disruptions for DisruptionsService {
         &self,
         request: Request<pb::ResolveDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = disruption_id_in(&mut v, "name", &r.name);
-        version_in(&mut v, "version", r.version);
+        version_in(&mut v, "version", r.version, "disruption");
         let resolution = disruption_text_in(&mut v, "resolution", &r.resolution);
         let (id, resolution) = valid(v, id.zip(resolution))?;
         let d = self.0.resolve_disruption(&caller, &id, r.version, resolution, &key).await?;

@@ -12,7 +12,7 @@ use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use super::convert::*;
-use super::{authenticate, request_key, valid};
+use super::{authenticate, authenticate_write, valid};
 use crate::coordinator::Coordinator;
 
 /// The RepairExceptions service.
@@ -24,9 +24,7 @@ impl pb::repair_exceptions_server::RepairExceptions for ExceptionsService {
         &self,
         request: Request<pb::RaiseExceptionRequest>,
     ) -> Result<Response<pb::RepairException>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let order = resource_id(&mut v, "parent", &r.parent, "repairOrders");
         let cause = exception_cause_in(&mut v, r);
@@ -39,9 +37,7 @@ impl pb::repair_exceptions_server::RepairExceptions for ExceptionsService {
         &self,
         request: Request<pb::AnswerExceptionRequest>,
     ) -> Result<Response<pb::RepairException>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = exception_name_in(&mut v, "name", &r.name);
         let answer = exception_answer_in(&mut v, r);

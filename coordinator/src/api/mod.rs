@@ -48,6 +48,19 @@ pub(crate) fn authenticate<T>(core: &Coordinator, request: &Request<T>) -> Resul
     Ok(caller)
 }
 
+/// As [`authenticate`], for a write: also the message and its idempotency
+/// key (`request_id` picks the caller's request id from the message).
+pub(crate) fn authenticate_write<'r, M: prost::Message>(
+    core: &Coordinator,
+    request: &'r Request<M>,
+    request_id: impl FnOnce(&M) -> &str,
+) -> Result<(Caller, &'r M, cosx_edge::request::RequestKey), Status> {
+    let caller = authenticate(core, request)?;
+    let r = request.get_ref();
+    let key = request_key(request_id(r), r)?;
+    Ok((caller, r, key))
+}
+
 /// The coordinator's services, sharing one core.
 #[derive(Clone)]
 pub struct Services {

@@ -11,8 +11,8 @@ use cosx_domain::{PartyId, Violations};
 use cosx_proto::v1 as pb;
 use tonic::{Request, Response, Status};
 
-use super::authenticate;
 use super::convert::*;
+use super::{authenticate, authenticate_write};
 use crate::coordinator::{Coordinator, QuoteTargets};
 use crate::store::RecordFilter;
 use cosx_edge::request::*;
@@ -28,21 +28,13 @@ fn quote_id_in(name: &str) -> Result<String, Status> {
     Ok(cosx_domain::quotes::quote_id(&order, &provider))
 }
 
-fn version_in(v: &mut Violations, version: i64) {
-    if version <= 0 {
-        v.add("version", "is required: the version of the quote you last read");
-    }
-}
-
 #[tonic::async_trait]
 impl pb::quotes_server::Quotes for QuotesService {
     async fn request_quotes(
         &self,
         request: Request<pb::RequestQuotesRequest>,
     ) -> Result<Response<pb::RequestQuotesResponse>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let order = resource_id(&mut v, "name", &r.name, "repairOrders");
         if r.providers.len() > cosx_domain::quotes::MAX_QUOTE_PROVIDERS {
@@ -76,13 +68,11 @@ impl pb::quotes_server::Quotes for QuotesService {
     }
 
     async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let name = quote_name_in(&mut v, "name", &r.name);
         let terms = quote_terms_in(&mut v, "terms", &r.terms);
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         let ((order, provider), terms) = valid(v, name.zip(terms))?;
         let id = cosx_domain::quotes::quote_id(&order, &provider);
         let quote = self.0.submit_quote(&caller, &id, r.version, terms, &key).await?;
@@ -125,11 +115,9 @@ impl pb::quotes_server::Quotes for QuotesService {
         &self,
         request: Request<pb::AcceptQuoteRequest>,
     ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
-        let caller = authenticate(&self.0, &request)?;
-        let r = request.get_ref();
-        let key = request_key(&r.request_id, r)?;
+        let (caller, r, key) = authenticate_write(&self.0, &request, |r| &r.request_id)?;
         let mut v = Violations::new();
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         valid(v, Some(()))?;
         let id = quote_id_in(&r.name)?;
         let (quote, order) = self.0.accept_quote(&caller, &id, r.version, &key).await?;

@@ -22,14 +22,7 @@ impl Coordinator {
             )));
         }
         let time = now();
-        let offer = CapacityOffer {
-            id: Self::id_for(key),
-            draft,
-            state: OfferState::Active,
-            version: 1,
-            create_time: time,
-            update_time: time,
-        };
+        let offer = CapacityOffer::active(Self::id_for(key), draft, time);
         self.commit_offer(caller, key, offer, None, "CAPACITY_OFFER_CREATED", time).await
     }
 

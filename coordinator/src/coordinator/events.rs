@@ -54,28 +54,34 @@ impl Coordinator {
         content: EventContent,
         change_id: &str,
     ) -> Result<bool> {
-        let time = rfc3339(now());
+        let audience = Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() };
+        let change = Change { records: vec![], transitions: vec![], kind, subject, audience, content, time: now() };
+        self.commit_as_system(change, change_id).await
+    }
+
+    /// Commits a change the coordinator makes by itself, as [`SYSTEM_ACTOR`],
+    /// under the deterministic idempotency key `change_id`; whether this call
+    /// stored it (false: another replica or round did first, or the record
+    /// moved on meanwhile; a conflict needs a record, so an event alone
+    /// never meets one). The change itself is what must be unique: the
+    /// same change decided from an older view may carry other figures, so
+    /// `change_id` is also the key's hash.
+    pub(super) async fn commit_as_system(&self, change: Change, change_id: &str) -> Result<bool> {
+        let Change { records, transitions, kind, subject, audience, content, time } = change;
+        let time = rfc3339(time);
         // Kept for live subscribers like every other commit of this process:
         // a gap in `recent` would send each of them to the store at once.
-        let event = Event {
-            sequence: 0,
-            time: parse_time(&time)?,
-            kind: kind.to_owned(),
-            actor: SYSTEM_ACTOR.to_owned(),
-            content: content.clone(),
-        };
-        let audience = Audience { owner: SYSTEM_ACTOR.to_owned(), ..Audience::default() };
+        let event =
+            Event { sequence: 0, time: parse_time(&time)?, kind: kind.to_owned(), actor: SYSTEM_ACTOR.into(), content };
         let commit = Commit {
             idempotency: Some(IdempotencyKey {
                 caller: SYSTEM_ACTOR.to_owned(),
                 request_id: change_id.to_owned(),
-                // The same change decided from an older view may carry other
-                // figures; the change itself is what must be unique.
                 request_hash: change_id.to_owned(),
             }),
             party: None,
-            records: vec![],
-            transitions: vec![],
+            records,
+            transitions,
             event: NewEvent {
                 time,
                 kind: kind.to_owned(),
@@ -83,7 +89,7 @@ impl Coordinator {
                 actor_cert: "system".to_owned(),
                 subject,
                 audience: audience.clone(),
-                content: to_json(&content)?,
+                content: to_json(&event.content)?,
             },
             more_events: vec![],
             response: "null".to_owned(),
@@ -91,14 +97,12 @@ impl Coordinator {
         match self.store.commit(commit).await {
             Ok(Committed::New { sequence }) => {
                 self.remember(Event { sequence, ..event }, audience);
-                self.head.send_if_modified(|h| {
-                    let newer = sequence > *h;
-                    *h = (*h).max(sequence);
-                    newer
-                });
+                self.advance_head(sequence);
                 Ok(true)
             }
-            Ok(Committed::Replayed { .. }) | Err(StoreError::IdempotencyMismatch(_)) => Ok(false),
+            Ok(Committed::Replayed { .. }) | Err(StoreError::IdempotencyMismatch(_)) | Err(StoreError::Conflict(_)) => {
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -161,6 +165,16 @@ impl Coordinator {
         while recent.len() > RECENT_EVENTS {
             recent.pop_first();
         }
+    }
+
+    /// Moves the log head this process knows on to `sequence`, waking feed
+    /// subscribers, unless it is there already (or further).
+    pub(super) fn advance_head(&self, sequence: i64) {
+        self.head.send_if_modified(|h| {
+            let newer = sequence > *h;
+            *h = (*h).max(sequence);
+            newer
+        });
     }
 
     /// The feed's subscriptions, counted per party.

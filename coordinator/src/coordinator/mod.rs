@@ -485,11 +485,7 @@ impl Coordinator {
                     if reload {
                         core.refresh_parties().await?;
                     }
-                    core.head.send_if_modified(|h| {
-                        let newer = sequence > *h;
-                        *h = (*h).max(sequence);
-                        newer
-                    });
+                    core.advance_head(sequence);
                     Ok::<_, CoreError>(())
                 };
                 if let Err(e) = followed.await {
@@ -696,13 +692,7 @@ impl Coordinator {
                     self.remember(Event { sequence: at, ..event }, audience);
                     last = at;
                 }
-                self.head.send_if_modified(|h| {
-                    let newer = last > *h;
-                    if newer {
-                        *h = last;
-                    }
-                    newer
-                });
+                self.advance_head(last);
                 Ok(None)
             }
             Committed::Replayed { response } => Ok(Some(response)),
@@ -741,11 +731,7 @@ impl Coordinator {
         let etag = expected.map_or(1, |e| e + 1);
         match self.store.commit(commit).await? {
             Committed::New { sequence } => {
-                self.head.send_if_modified(|h| {
-                    let newer = sequence > *h;
-                    *h = (*h).max(sequence);
-                    newer
-                });
+                self.advance_head(sequence);
             }
             Committed::Replayed { response } => {
                 let party: Party = from_json(&response)?;

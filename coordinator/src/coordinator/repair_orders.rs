@@ -22,17 +22,7 @@ impl Coordinator {
             )));
         }
         let time = now();
-        let order = RepairOrder {
-            id: Self::id_for(key),
-            draft,
-            state: RepairOrderState::Submitted,
-            provider: None,
-            version: 1,
-            parent: None,
-            create_time: time,
-            update_time: time,
-            progress: WorkProgress::default(),
-        };
+        let order = RepairOrder::submitted(Self::id_for(key), draft, time);
         let transition = Transition {
             version: 1,
             from: None,
@@ -259,17 +249,7 @@ impl Coordinator {
                 let mut draft = parent.draft.clone();
                 draft.quantity = q;
                 draft.estimated_labor_hours = hours_per_item * f64::from(q);
-                RepairOrder {
-                    id,
-                    draft,
-                    state: RepairOrderState::Submitted,
-                    provider: None,
-                    version: 1,
-                    parent: Some(parent.id.clone()),
-                    create_time: time,
-                    update_time: time,
-                    progress: WorkProgress::default(),
-                }
+                RepairOrder { parent: Some(parent.id.clone()), ..RepairOrder::submitted(id, draft, time) }
             })
             .collect();
         let from = parent.state;

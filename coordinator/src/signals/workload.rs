@@ -484,6 +484,11 @@ pub(crate) mod tests {
     const DEPTS: [Option<MilitaryDepartment>; 3] =
         [Some(MilitaryDepartment::AirForce), Some(MilitaryDepartment::Navy), None];
 
+    /// The event of `order` as it now stands, with no step or quote.
+    fn order_changed(order: RepairOrder) -> EventContent {
+        EventContent::RepairOrder { order, transition: None, quote: None, exception: None }
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-6 * (1.0 + a.abs().max(b.abs()))
     }
@@ -572,7 +577,7 @@ pub(crate) mod tests {
                     });
                     ids.push(o.id.clone());
                     orders.insert(o.id.clone(), o.clone());
-                    view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None, exception: None });
+                    view.apply(&order_changed(o));
                 }
                 Step::Move { order, state, provider, actual } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)) else { continue };
@@ -585,24 +590,14 @@ pub(crate) mod tests {
                         o.progress.actual_completion_date = Some(o.draft.required_by - chrono::Days::new(40));
                     }
                     o.version += 1;
-                    view.apply(&EventContent::RepairOrder {
-                        order: o.clone(),
-                        transition: None,
-                        quote: None,
-                        exception: None,
-                    });
+                    view.apply(&order_changed(o.clone()));
                 }
                 Step::Cancel { order } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)) else { continue };
                     let o = orders.get_mut(id).unwrap();
                     o.state = RepairOrderState::Cancelled;
                     o.version += 1;
-                    view.apply(&EventContent::RepairOrder {
-                        order: o.clone(),
-                        transition: None,
-                        quote: None,
-                        exception: None,
-                    });
+                    view.apply(&order_changed(o.clone()));
                 }
                 Step::Split { order } => {
                     let Some(id) = ids.get(*order % ids.len().max(1)).cloned() else { continue };
@@ -698,10 +693,10 @@ pub(crate) mod tests {
         o.id = "x".into();
         o.state = RepairOrderState::Accepted;
         o.provider = Some(party(1).id);
-        view.apply(&EventContent::RepairOrder { order: o.clone(), transition: None, quote: None, exception: None });
+        view.apply(&order_changed(o.clone()));
         assert_eq!(view.department_balances(&core::BalanceConfig::default()).unwrap().len(), 1);
         o.state = RepairOrderState::Cancelled;
-        view.apply(&EventContent::RepairOrder { order: o, transition: None, quote: None, exception: None });
+        view.apply(&order_changed(o));
         assert!(view.by_department.is_empty() && view.by_place.is_empty() && view.by_provider_day.is_empty());
     }
 }

@@ -26,12 +26,6 @@ pub struct NodeComments(pub Arc<Node>);
 
 type CommentsUpstream = pb::comments_client::CommentsClient<tonic::transport::Channel>;
 
-fn version_in(v: &mut Violations, version: i64) {
-    if version <= 0 {
-        v.add("version", "is required: the version of the comment you last read");
-    }
-}
-
 impl NodeComments {
     /// Refuses, as NOT_FOUND `name`, a comment write about `record` when
     /// the party may not see it (or the replica does not hold it).
@@ -70,9 +64,7 @@ impl NodeComments {
 impl pb::comments_server::Comments for NodeComments {
     async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Result<Response<pb::Comment>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let record = comment_parent_in(&mut v, &r.parent, &r.demand_cell);
         let body = comment_content_in(&mut v, "content", &r.content);
@@ -92,12 +84,10 @@ impl pb::comments_server::Comments for NodeComments {
 
     async fn edit_comment(&self, request: Request<pb::EditCommentRequest>) -> Result<Response<pb::Comment>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let body = comment_content_in(&mut v, "content", &r.content);
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "comment");
         let body = valid(v, body)?;
         let up = pb::EditCommentRequest { request_id: request_id.clone(), ..r.clone() };
         let edited = self
@@ -111,11 +101,9 @@ impl pb::comments_server::Comments for NodeComments {
         request: Request<pb::WithdrawCommentRequest>,
     ) -> Result<Response<pb::Comment>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "comment");
         valid(v, Some(()))?;
         let up = pb::WithdrawCommentRequest { request_id: request_id.clone(), ..r.clone() };
         let withdrawn = self

@@ -32,12 +32,6 @@ fn disruption_subject(v: &mut Violations, field: &str, name: &str) -> Option<Str
     resource_id(v, field, name, "disruptions").map(|id| format!("disruptions/{id}"))
 }
 
-fn version_in(v: &mut Violations, field: &str, version: i64) {
-    if version <= 0 {
-        v.add(field, "is required: the version of the disruption you last read");
-    }
-}
-
 fn of_kind<T>(views: &[View], pick: impl Fn(&Record) -> Option<&T>) -> Vec<T>
 where
     T: Clone,
@@ -71,9 +65,7 @@ impl pb::disruptions_server::Disruptions for NodeDisruptions {
         request: Request<pb::DeclareDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let draft = disruption_draft_in(&mut v, "disruption", &n.party, &r.disruption);
         let draft = valid(v, draft)?;
@@ -101,13 +93,7 @@ impl pb::disruptions_server::Disruptions for NodeDisruptions {
                 });
                 let id = subject.trim_start_matches("disruptions/").to_owned();
                 let notice = local::declared_disruption(&me, id, draft, &offers, &known, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::DeclareDisruption,
-                    request: up.encode_to_vec(),
-                    response: notice.encode_to_vec(),
-                    records: vec![Record::Disruption(notice)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::DeclareDisruption, &up, notice))
             })
             .await?;
         Ok(Response::new(record_as!(declared, Disruption, subject)?))
@@ -118,13 +104,11 @@ impl pb::disruptions_server::Disruptions for NodeDisruptions {
         request: Request<pb::UpdateDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let given = r.disruption.clone().unwrap_or_default();
         let subject = disruption_subject(&mut v, "disruption.name", &given.name);
-        version_in(&mut v, "disruption.version", given.version);
+        version_in(&mut v, "disruption.version", given.version, "disruption");
         let draft = disruption_draft_in(&mut v, "disruption", &n.party, &r.disruption);
         let (subject, draft) = valid(v, subject.zip(draft))?;
         let up = pb::UpdateDisruptionRequest { request_id: request_id.clone(), ..r };
@@ -139,12 +123,10 @@ impl pb::disruptions_server::Disruptions for NodeDisruptions {
         request: Request<pb::ResolveDisruptionRequest>,
     ) -> Result<Response<pb::Disruption>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let subject = disruption_subject(&mut v, "name", &r.name);
-        version_in(&mut v, "version", r.version);
+        version_in(&mut v, "version", r.version, "disruption");
         let resolution = disruption_text_in(&mut v, "resolution", &r.resolution);
         let (subject, resolution) = valid(v, subject.zip(resolution))?;
         let up = pb::ResolveDisruptionRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };

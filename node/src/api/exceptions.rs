@@ -19,6 +19,8 @@ use super::*;
 /// Repair exceptions at a node.
 pub struct NodeExceptions(pub Arc<Node>);
 
+type ExceptionsUpstream = pb::repair_exceptions_client::RepairExceptionsClient<tonic::transport::Channel>;
+
 /// The exceptions among `views`.
 fn exceptions_of(views: Vec<View>) -> Vec<pb::RepairException> {
     views
@@ -37,9 +39,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         request: Request<pb::RaiseExceptionRequest>,
     ) -> Result<Response<pb::RepairException>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let order = resource_id(&mut v, "parent", &r.parent, "repairOrders");
         let cause = exception_cause_in(&mut v, &r);
@@ -52,13 +52,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
                 let order = held::<pb::RepairOrder>(current, &subject)?;
                 let known = exceptions_of(related);
                 let (exception, next) = local::raised_exception(&order, &known, &n.party, cause, text, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::RaiseException,
-                    request: up.encode_to_vec(),
-                    response: exception.encode_to_vec(),
-                    records: vec![Record::RepairException(exception), Record::RepairOrder(next)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::RaiseException, &up, exception).also(Record::RepairOrder(next)))
             })
             .await?;
         Ok(Response::new(record_as!(record, RepairException, subject)?))
@@ -69,9 +63,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         request: Request<pb::AnswerExceptionRequest>,
     ) -> Result<Response<pb::RepairException>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let id = exception_name_in(&mut v, "name", &r.name);
         let answer = exception_answer_in(&mut v, &r);
@@ -91,13 +83,7 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
                     .ok_or_else(|| Status::not_found(order_subject.clone()))?;
                 let order = record_as!(order.record, RepairOrder, order_subject.clone())?;
                 let (answered, next) = local::answered_exception(&order, &exception, &n.party, answer, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::AnswerException,
-                    request: up.encode_to_vec(),
-                    response: answered.encode_to_vec(),
-                    records: vec![Record::RepairException(answered), Record::RepairOrder(next)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::AnswerException, &up, answered).also(Record::RepairOrder(next)))
             })
             .await?;
         Ok(Response::new(record_as!(record, RepairException, subject)?))
@@ -107,9 +93,6 @@ impl pb::repair_exceptions_server::RepairExceptions for NodeExceptions {
         &self,
         request: Request<pb::ListExceptionsRequest>,
     ) -> Result<Response<pb::ListExceptionsResponse>, Status> {
-        self.0.authenticate(&request)?;
-        pb::repair_exceptions_client::RepairExceptionsClient::new(self.0.upstream.channel())
-            .list_exceptions(request.into_inner())
-            .await
+        pass_through!(self, request, ExceptionsUpstream, list_exceptions)
     }
 }

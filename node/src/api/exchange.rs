@@ -90,20 +90,15 @@ impl pb::exchange_server::Exchange for NodeExchange {
     ) -> Result<Response<pb::ListRepairOrdersResponse>, Status> {
         self.0.authenticate(&request)?;
         let r = request.into_inner();
-        let orders: Vec<pb::RepairOrder> = self
-            .0
-            .visible::<pb::RepairOrder>(Kind::RepairOrder)
-            .await?
-            .into_iter()
-            .filter(|o| {
-                (r.state == 0 || o.state == r.state)
-                    && (r.tms.is_empty() || o.tms == r.tms)
-                    && (r.originator.is_empty() || o.originator == r.originator)
-                    && (r.provider.is_empty() || o.provider == r.provider)
-                    && (r.region == 0 || o.location.as_ref().is_some_and(|l| l.region == r.region))
-            })
-            .collect();
-        let (repair_orders, next_page_token) = page(orders, r.page_size, &r.page_token)?;
+        let keep = |o: &pb::RepairOrder| {
+            (r.state == 0 || o.state == r.state)
+                && (r.tms.is_empty() || o.tms == r.tms)
+                && (r.originator.is_empty() || o.originator == r.originator)
+                && (r.provider.is_empty() || o.provider == r.provider)
+                && (r.region == 0 || o.location.as_ref().is_some_and(|l| l.region == r.region))
+        };
+        let (repair_orders, next_page_token) =
+            self.0.visible_page(Kind::RepairOrder, keep, r.page_size, &r.page_token).await?;
         self.0.fresh(pb::ListRepairOrdersResponse { repair_orders, next_page_token }).await
     }
 
@@ -142,13 +137,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     &known,
                     Utc::now(),
                 )?;
-                Ok(Accepted {
-                    method: Method::TransitionRepairOrder,
-                    request: up.encode_to_vec(),
-                    response: next.encode_to_vec(),
-                    records: vec![Record::RepairOrder(next)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::TransitionRepairOrder, &up, next))
             })
             .await?;
         Ok(Response::new(record_as!(record, RepairOrder, subject)?))
@@ -172,13 +161,7 @@ impl pb::exchange_server::Exchange for NodeExchange {
                     local::split(&order, &n.party, coordinator, r.version, &r.quantities, Utc::now())?;
                 let mut records = vec![Record::RepairOrder(parent.clone())];
                 records.extend(parts.iter().cloned().map(Record::RepairOrder));
-                Ok(Accepted {
-                    method: Method::SplitRepairOrder,
-                    request: up.encode_to_vec(),
-                    response: parent.encode_to_vec(),
-                    records,
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::new(Method::SplitRepairOrder, &up, &parent, records))
             })
             .await?;
         let parent = record_as!(record, RepairOrder, subject.clone())?;
@@ -223,19 +206,14 @@ impl pb::exchange_server::Exchange for NodeExchange {
     ) -> Result<Response<pb::ListCapacityOffersResponse>, Status> {
         self.0.authenticate(&request)?;
         let r = request.into_inner();
-        let offers: Vec<pb::CapacityOffer> = self
-            .0
-            .visible::<pb::CapacityOffer>(Kind::CapacityOffer)
-            .await?
-            .into_iter()
-            .filter(|o| {
-                (r.state == 0 || o.state == r.state)
-                    && (r.provider.is_empty() || o.provider == r.provider)
-                    && (r.tms.is_empty() || o.capabilities.iter().any(|c| c.tms == r.tms))
-                    && (r.region == 0 || o.site.as_ref().is_some_and(|s| s.region == r.region))
-            })
-            .collect();
-        let (capacity_offers, next_page_token) = page(offers, r.page_size, &r.page_token)?;
+        let keep = |o: &pb::CapacityOffer| {
+            (r.state == 0 || o.state == r.state)
+                && (r.provider.is_empty() || o.provider == r.provider)
+                && (r.tms.is_empty() || o.capabilities.iter().any(|c| c.tms == r.tms))
+                && (r.region == 0 || o.site.as_ref().is_some_and(|s| s.region == r.region))
+        };
+        let (capacity_offers, next_page_token) =
+            self.0.visible_page(Kind::CapacityOffer, keep, r.page_size, &r.page_token).await?;
         self.0.fresh(pb::ListCapacityOffersResponse { capacity_offers, next_page_token }).await
     }
 
@@ -338,13 +316,8 @@ impl pb::exchange_server::Exchange for NodeExchange {
         let up = pb::SetAvailabilityTargetRequest { request_id: request_id.clone(), availability_target_id: id, ..r };
         let record = n
             .write(&request_id, &hash, None, |_| {
-                Ok(Accepted {
-                    method: Method::SetAvailabilityTarget,
-                    request: up.encode_to_vec(),
-                    response: target.encode_to_vec(),
-                    records: vec![Record::AvailabilityTarget(target.clone())],
-                    ordered_by: vec!["availabilityTargets".into()],
-                })
+                Ok(Accepted::answering(Method::SetAvailabilityTarget, &up, target)
+                    .after(vec!["availabilityTargets".into()]))
             })
             .await?;
         Ok(Response::new(record_as!(record, AvailabilityTarget, "availability target")?))

@@ -12,12 +12,7 @@ use super::*;
 /// Export at a node.
 pub struct NodeExport(pub Arc<Node>);
 
-macro_rules! export_through {
-    ($self:ident, $request:ident, $method:ident) => {{
-        $self.0.authenticate(&$request)?;
-        pb::export_client::ExportClient::new($self.0.upstream.channel()).$method($request.into_inner()).await
-    }};
-}
+type ExportUpstream = pb::export_client::ExportClient<tonic::transport::Channel>;
 
 #[tonic::async_trait]
 impl pb::export_server::Export for NodeExport {
@@ -34,55 +29,55 @@ impl pb::export_server::Export for NodeExport {
         &self,
         request: Request<pb::ListRepairOrdersRequest>,
     ) -> Result<Response<Self::ExportRepairOrdersStream>, Status> {
-        export_through!(self, request, export_repair_orders)
+        pass_through!(self, request, ExportUpstream, export_repair_orders)
     }
 
     async fn export_capacity_offers(
         &self,
         request: Request<pb::ListCapacityOffersRequest>,
     ) -> Result<Response<Self::ExportCapacityOffersStream>, Status> {
-        export_through!(self, request, export_capacity_offers)
+        pass_through!(self, request, ExportUpstream, export_capacity_offers)
     }
 
     async fn export_availability_reports(
         &self,
         request: Request<pb::ListAvailabilityReportsRequest>,
     ) -> Result<Response<Self::ExportAvailabilityReportsStream>, Status> {
-        export_through!(self, request, export_availability_reports)
+        pass_through!(self, request, ExportUpstream, export_availability_reports)
     }
 
     async fn export_availability_assets(
         &self,
         request: Request<pb::GetAvailabilityMetricsRequest>,
     ) -> Result<Response<Self::ExportAvailabilityAssetsStream>, Status> {
-        export_through!(self, request, export_availability_assets)
+        pass_through!(self, request, ExportUpstream, export_availability_assets)
     }
 
     async fn export_availability_tms(
         &self,
         request: Request<pb::GetAvailabilityMetricsRequest>,
     ) -> Result<Response<Self::ExportAvailabilityTmsStream>, Status> {
-        export_through!(self, request, export_availability_tms)
+        pass_through!(self, request, ExportUpstream, export_availability_tms)
     }
 
     async fn export_demand(
         &self,
         request: Request<pb::GetDemandSignalRequest>,
     ) -> Result<Response<Self::ExportDemandStream>, Status> {
-        export_through!(self, request, export_demand)
+        pass_through!(self, request, ExportUpstream, export_demand)
     }
 
     async fn export_balance(
         &self,
         request: Request<pb::GetWorkloadBalanceRequest>,
     ) -> Result<Response<Self::ExportBalanceStream>, Status> {
-        export_through!(self, request, export_balance)
+        pass_through!(self, request, ExportUpstream, export_balance)
     }
 
     async fn export_events(
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::ExportEventsStream>, Status> {
-        export_through!(self, request, export_events)
+        pass_through!(self, request, ExportUpstream, export_events)
     }
 }

@@ -24,7 +24,7 @@ use super::store::{Accepted, Kind, Method, NodeStore, Record, Replicated, View, 
 use super::upstream::Upstream;
 use cosx_edge::CoreError;
 use cosx_edge::convert::{party_in, timestamp};
-use cosx_edge::request::{create_key, request_key, valid};
+use cosx_edge::request::{create_key, request_key, valid, version_in};
 use cosx_edge::request::{id_of, ingest_result, offer_draft, order_draft, report_draft, step_in};
 
 /// What every node service shares.
@@ -95,6 +95,20 @@ impl Node {
         }
         meta.insert("cosx-upstream", MetadataValue::from_static(if connected { "connected" } else { "disconnected" }));
         Ok(response)
+    }
+
+    /// Admits a write from the node's own party: its message, the request
+    /// id that travels upstream and the hash a repeat must match (see
+    /// [`Self::travelling_key`]; `request_id` picks the caller's from the message).
+    fn admit_write<M: Message>(
+        &self,
+        request: Request<M>,
+        request_id: impl FnOnce(&M) -> &str,
+    ) -> Result<(M, String, String), Status> {
+        self.authenticate(&request)?;
+        let r = request.into_inner();
+        let (id, hash) = self.travelling_key(request_id(&r), &r)?;
+        Ok((r, id, hash))
     }
 
     /// The request id that travels upstream (the caller's, or a new one) and
@@ -288,6 +302,17 @@ impl Node {
     /// Every `T` of `kind` in the replica that the party may see now.
     async fn visible<T: Replicated>(&self, kind: Kind) -> Result<Vec<T>, Status> {
         Ok(self.visible_views(kind).await?.iter().filter_map(|v| T::from_record(v.with_sync())).collect())
+    }
+
+    /// One page of the `T`s of `kind` the party may see now that `keep` keeps.
+    async fn visible_page<T: Replicated>(
+        &self,
+        kind: Kind,
+        keep: impl Fn(&T) -> bool,
+        page_size: i32,
+        token: &str,
+    ) -> Result<(Vec<T>, String), Status> {
+        page(self.visible::<T>(kind).await?.into_iter().filter(|t| keep(t)).collect(), page_size, token)
     }
 
     /// Every record of `kind` in the replica that the party may see now.

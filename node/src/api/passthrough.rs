@@ -5,6 +5,10 @@
 
 use super::*;
 
+type RegistryUpstream = pb::registry_client::RegistryClient<tonic::transport::Channel>;
+type SignalsUpstream = pb::signals_client::SignalsClient<tonic::transport::Channel>;
+type AllocationUpstream = pb::allocation_client::AllocationClient<tonic::transport::Channel>;
+
 /// The Registry at a node: parties from the replica; changes go to the
 /// coordinator.
 pub struct NodeRegistry(pub Arc<Node>);
@@ -42,13 +46,11 @@ impl pb::registry_server::Registry for NodeRegistry {
     }
 
     async fn register_party(&self, request: Request<pb::RegisterPartyRequest>) -> Result<Response<pb::Party>, Status> {
-        self.0.authenticate(&request)?;
-        pb::registry_client::RegistryClient::new(self.0.upstream.channel()).register_party(request.into_inner()).await
+        pass_through!(self, request, RegistryUpstream, register_party)
     }
 
     async fn suspend_party(&self, request: Request<pb::SuspendPartyRequest>) -> Result<Response<pb::Party>, Status> {
-        self.0.authenticate(&request)?;
-        pb::registry_client::RegistryClient::new(self.0.upstream.channel()).suspend_party(request.into_inner()).await
+        pass_through!(self, request, RegistryUpstream, suspend_party)
     }
 }
 
@@ -62,52 +64,42 @@ impl pb::signals_server::Signals for NodeSignals {
         &self,
         request: Request<pb::GetAvailabilityMetricsRequest>,
     ) -> Result<Response<pb::GetAvailabilityMetricsResponse>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::signals_client::SignalsClient<tonic::transport::Channel>,
-            get_availability_metrics
-        )
+        pass_through!(self, request, SignalsUpstream, get_availability_metrics)
     }
 
     async fn get_demand_signal(
         &self,
         request: Request<pb::GetDemandSignalRequest>,
     ) -> Result<Response<pb::GetDemandSignalResponse>, Status> {
-        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_demand_signal)
+        pass_through!(self, request, SignalsUpstream, get_demand_signal)
     }
 
     async fn get_capacity_comparison(
         &self,
         request: Request<pb::GetCapacityComparisonRequest>,
     ) -> Result<Response<pb::GetCapacityComparisonResponse>, Status> {
-        pass_through!(
-            self,
-            request,
-            pb::signals_client::SignalsClient<tonic::transport::Channel>,
-            get_capacity_comparison
-        )
+        pass_through!(self, request, SignalsUpstream, get_capacity_comparison)
     }
 
     async fn get_workload_balance(
         &self,
         request: Request<pb::GetWorkloadBalanceRequest>,
     ) -> Result<Response<pb::GetWorkloadBalanceResponse>, Status> {
-        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_workload_balance)
+        pass_through!(self, request, SignalsUpstream, get_workload_balance)
     }
 
     async fn set_depot_baseline(
         &self,
         request: Request<pb::SetDepotBaselineRequest>,
     ) -> Result<Response<pb::DepotBaseline>, Status> {
-        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, set_depot_baseline)
+        pass_through!(self, request, SignalsUpstream, set_depot_baseline)
     }
 
     async fn get_order_counts(
         &self,
         request: Request<pb::GetOrderCountsRequest>,
     ) -> Result<Response<pb::GetOrderCountsResponse>, Status> {
-        pass_through!(self, request, pb::signals_client::SignalsClient<tonic::transport::Channel>, get_order_counts)
+        pass_through!(self, request, SignalsUpstream, get_order_counts)
     }
 }
 
@@ -120,13 +112,13 @@ impl pb::allocation_server::Allocation for NodeAllocation {
         &self,
         request: Request<pb::ProposeAllocationRequest>,
     ) -> Result<Response<pb::AllocationPlan>, Status> {
-        pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, propose)
+        pass_through!(self, request, AllocationUpstream, propose)
     }
 
     async fn commit(
         &self,
         request: Request<pb::CommitAllocationRequest>,
     ) -> Result<Response<pb::CommitAllocationResponse>, Status> {
-        pass_through!(self, request, pb::allocation_client::AllocationClient<tonic::transport::Channel>, commit)
+        pass_through!(self, request, AllocationUpstream, commit)
     }
 }

@@ -27,12 +27,6 @@ pub struct NodeQuotes(pub Arc<Node>);
 
 type QuotesUpstream = pb::quotes_client::QuotesClient<tonic::transport::Channel>;
 
-fn version_in(v: &mut Violations, version: i64) {
-    if version <= 0 {
-        v.add("version", "is required: the version of the quote you last read");
-    }
-}
-
 /// The quote `name` names, as the coordinator names it.
 fn quote_subject(v: &mut Violations, name: &str) -> Option<String> {
     quote_name_in(v, "name", name)
@@ -74,9 +68,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         if request.get_ref().all_eligible {
             return pass_through!(self, request, QuotesUpstream, request_quotes);
         }
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let order = resource_id(&mut v, "name", &r.name, "repairOrders");
         if r.providers.is_empty() {
@@ -108,14 +100,9 @@ impl pb::quotes_server::Quotes for NodeQuotes {
                 let known = quotes_of(related);
                 let asked = local::requested_quotes(&order, &known, &me, coordinator, &providers, Utc::now())?;
                 let response = pb::RequestQuotesResponse { quotes: asked.clone() };
-                Ok(Accepted {
-                    method: Method::RequestQuotes,
-                    request: up.encode_to_vec(),
-                    response: response.encode_to_vec(),
-                    records: asked.into_iter().map(Record::Quote).collect(),
-                    // After the node's earlier writes to the order (its creation, say).
-                    ordered_by: vec![subject.clone()],
-                })
+                // After the node's earlier writes to the order (its creation, say).
+                Ok(Accepted::new(Method::RequestQuotes, &up, &response, asked.into_iter().map(Record::Quote).collect())
+                    .after(vec![subject.clone()]))
             })
             .await?;
         Ok(Response::new(pb::RequestQuotesResponse::decode(bytes.as_slice()).map_err(bad_message)?))
@@ -123,13 +110,11 @@ impl pb::quotes_server::Quotes for NodeQuotes {
 
     async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let subject = quote_subject(&mut v, &r.name);
         let terms = quote_terms_in(&mut v, "terms", &r.terms);
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         let (subject, terms) = valid(v, subject.zip(terms))?;
         let order_subject = order_of(&subject);
         let up = pb::SubmitQuoteRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
@@ -138,13 +123,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
                 let quote = held::<pb::Quote>(current, &subject)?;
                 let order = find_order(&related, &order_subject)?;
                 let answered = local::submitted_quote(&order, &quote, &n.party, r.version, terms, Utc::now())?;
-                Ok(Accepted {
-                    method: Method::SubmitQuote,
-                    request: up.encode_to_vec(),
-                    response: answered.encode_to_vec(),
-                    records: vec![Record::Quote(answered)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::answering(Method::SubmitQuote, &up, answered))
             })
             .await?;
         Ok(Response::new(record_as!(record, Quote, subject)?))
@@ -166,11 +145,9 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         request: Request<pb::AcceptQuoteRequest>,
     ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "quote");
         let subject = quote_subject(&mut v, &r.name);
         let subject = valid(v, subject)?;
         let order_subject = order_of(&subject);
@@ -182,13 +159,12 @@ impl pb::quotes_server::Quotes for NodeQuotes {
                 let (accepted, proposed) = local::accepted_quote(&order, &quote, &n.party, r.version, Utc::now())?;
                 let response =
                     pb::AcceptQuoteResponse { quote: Some(accepted.clone()), repair_order: Some(proposed.clone()) };
-                Ok(Accepted {
-                    method: Method::AcceptQuote,
-                    request: up.encode_to_vec(),
-                    response: response.encode_to_vec(),
-                    records: vec![Record::Quote(accepted), Record::RepairOrder(proposed)],
-                    ordered_by: vec![],
-                })
+                Ok(Accepted::new(
+                    Method::AcceptQuote,
+                    &up,
+                    &response,
+                    vec![Record::Quote(accepted), Record::RepairOrder(proposed)],
+                ))
             })
             .await?;
         Ok(Response::new(pb::AcceptQuoteResponse::decode(bytes.as_slice()).map_err(bad_message)?))

@@ -29,12 +29,6 @@ pub struct NodeUpdateRequests(pub Arc<Node>);
 
 type UpdateRequestsUpstream = pb::update_requests_client::UpdateRequestsClient<tonic::transport::Channel>;
 
-fn version_in(v: &mut Violations, version: i64) {
-    if version <= 0 {
-        v.add("version", "is required: the version of the request you last read");
-    }
-}
-
 /// A record's owner and version, as the replica holds it.
 fn owner_and_version(record: &Record) -> Option<(&str, i64)> {
     match record {
@@ -125,12 +119,10 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         request: Request<pb::AnswerUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
         let answer = v.check("answer", cosx_domain::comments::parse_text(&r.answer));
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "request");
         let answer = valid(v, answer)?;
         let up = pb::AnswerUpdateRequestRequest { request_id: request_id.clone(), ..r.clone() };
         let method = Method::AnswerUpdateRequest;
@@ -143,11 +135,9 @@ impl pb::update_requests_server::UpdateRequests for NodeUpdateRequests {
         request: Request<pb::WithdrawUpdateRequestRequest>,
     ) -> Result<Response<pb::UpdateRequest>, Status> {
         let n = &self.0;
-        n.authenticate(&request)?;
-        let r = request.into_inner();
-        let (request_id, hash) = n.travelling_key(&r.request_id, &r)?;
+        let (r, request_id, hash) = n.admit_write(request, |r| &r.request_id)?;
         let mut v = Violations::new();
-        version_in(&mut v, r.version);
+        version_in(&mut v, "version", r.version, "request");
         valid(v, Some(()))?;
         let up = pb::WithdrawUpdateRequestRequest { request_id: request_id.clone(), ..r.clone() };
         let method = Method::WithdrawUpdateRequest;

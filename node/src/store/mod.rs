@@ -136,6 +136,45 @@ pub struct Accepted {
     pub ordered_by: Vec<String>,
 }
 
+impl Accepted {
+    /// A write by `method`, forwarded as `request` and answered with
+    /// `response`, that leaves `records` (the subject first); it is ordered
+    /// by no further key.
+    pub fn new(method: Method, request: &impl Message, response: &impl Message, records: Vec<Record>) -> Self {
+        Self {
+            method,
+            request: request.encode_to_vec(),
+            response: response.encode_to_vec(),
+            records,
+            ordered_by: vec![],
+        }
+    }
+
+    /// A write by `method`, forwarded as `request`, answered with the
+    /// record it leaves (its subject), `record`.
+    pub fn answering(method: Method, request: &impl Message, record: impl Replicated) -> Self {
+        let response = record.encode_to_vec();
+        Self {
+            method,
+            request: request.encode_to_vec(),
+            response,
+            records: vec![record.into_record()],
+            ordered_by: vec![],
+        }
+    }
+
+    /// As it is, leaving also `record`.
+    pub fn also(mut self, record: Record) -> Self {
+        self.records.push(record);
+        self
+    }
+
+    /// As it is, forwarded only after every earlier write with one of `keys`.
+    pub fn after(self, keys: Vec<String>) -> Self {
+        Self { ordered_by: keys, ..self }
+    }
+}
+
 /// Counts for `Node.GetStatus`.
 #[derive(Debug, Clone, Default)]
 pub struct OutboxCounts {

@@ -76,13 +76,10 @@ async fn writer(k: usize, ch: Channel, seen: Arc<Mutex<Seen>>, mut next: usize, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_and_duplicates_no_acknowledged_write() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let iterations: usize = std::env::var("COSX_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let mut rng: u64 = std::env::var("COSX_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-    }) | 1;
-    let seed = rng;
+    let (iterations, seed) = kill_schedule(3);
+    let mut rng = seed;
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = free_port()?;
     let pki = coordinator_dir(dir.path(), port, "shutdown_grace = \"2s\"")?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut next = [0usize; WRITERS];
@@ -126,23 +123,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_no_acknowledged_write() 
             .into_inner();
         seen.lock().unwrap().acked.insert(id.clone(), created.name);
     }
-    let mut all = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_repair_orders(pb::ListRepairOrdersRequest {
-                page_size: 1000,
-                page_token: token.clone(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        all.extend(page.repair_orders);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let all = cosx_tests::all_orders(&mut client, "").await?;
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status()?;
     child.wait()?;
 

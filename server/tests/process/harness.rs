@@ -22,6 +22,17 @@ pub(crate) struct Pki {
     pub(crate) depot: cosx_certs::Issued,
 }
 
+/// How many kills a kill test makes (`COSX_KILL_ITERATIONS`, else
+/// `default`) and the seed of its timings (`COSX_KILL_SEED` replays a run;
+/// else one from the clock), odd so that a xorshift never sticks at zero.
+pub(crate) fn kill_schedule(default: usize) -> (usize, u64) {
+    let iterations = std::env::var("COSX_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let seed: u64 = std::env::var("COSX_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
+    }) | 1;
+    (iterations, seed)
+}
+
 /// A port nothing listens on yet.
 pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

@@ -85,11 +85,8 @@ pub(crate) async fn write(pki: &Pki, port: u16, from: usize, to: usize) -> (BTre
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactly_once() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let iterations: usize = std::env::var("COSX_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let mut rng: u64 = std::env::var("COSX_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-    }) | 1;
-    let seed = rng;
+    let (iterations, seed) = kill_schedule(4);
+    let mut rng = seed;
     let dir = tempfile::tempdir()?;
     let (coordinator_port, node_port) = (free_port()?, free_port()?);
     let pki = setup(dir.path(), coordinator_port, node_port, "")?;
@@ -152,23 +149,7 @@ async fn a_node_killed_while_forwarding_delivers_every_acknowledged_write_exactl
 
     // The coordinator holds each acknowledged write once, under the name the node gave.
     let mut client = pb::exchange_client::ExchangeClient::new(channel(&pki, coordinator_port)?);
-    let mut stored = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_repair_orders(pb::ListRepairOrdersRequest {
-                page_size: 1000,
-                page_token: token,
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        stored.extend(page.repair_orders);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let stored = cosx_tests::all_orders(&mut client, "").await?;
     coordinator.stop().await?;
     let serials: Vec<&str> = stored.iter().map(|o| o.item.as_ref().map_or("", |i| i.serial_number.as_str())).collect();
     let unique: BTreeSet<&str> = serials.iter().copied().collect();

@@ -38,11 +38,8 @@ async fn depot_feed(pki: &Pki, port: u16) -> anyhow::Result<Vec<i64>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_resumes_its_webhook_deliveries_in_order_losing_none() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let iterations: usize = std::env::var("COSX_KILL_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    let mut rng: u64 = std::env::var("COSX_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
-    }) | 1;
-    let seed = rng;
+    let (iterations, seed) = kill_schedule(4);
+    let mut rng = seed;
     let dir = tempfile::tempdir()?;
     let receiver = Receiver::default();
     // Every third request fails with a 500, so kills also land between retries.

@@ -34,6 +34,14 @@ async fn exchange() -> anyhow::Result<TestExchange> {
     .await
 }
 
+/// The alert events on `feed`, from the start of the log.
+async fn alert_stream(
+    mut feed: pb::feed_client::FeedClient<tonic::transport::Channel>,
+) -> anyhow::Result<tonic::Streaming<pb::Event>> {
+    let kinds = ALERT_KINDS.iter().map(|k| *k as i32).collect();
+    Ok(feed.subscribe(pb::SubscribeRequest { after_sequence: 0, kinds, checkpoints: false }).await?.into_inner())
+}
+
 /// Every alert event `party` can see at `addr`, read until the feed has been quiet for `quiet`.
 async fn alerts_at(
     ex: &TestExchange,
@@ -41,15 +49,7 @@ async fn alerts_at(
     party: &str,
     quiet: Duration,
 ) -> anyhow::Result<Vec<pb::Event>> {
-    let mut feed = pb::feed_client::FeedClient::new(ex.channel_at(addr, party).await?);
-    let mut stream = feed
-        .subscribe(pb::SubscribeRequest {
-            after_sequence: 0,
-            kinds: ALERT_KINDS.iter().map(|k| *k as i32).collect(),
-            checkpoints: false,
-        })
-        .await?
-        .into_inner();
+    let mut stream = alert_stream(pb::feed_client::FeedClient::new(ex.channel_at(addr, party).await?)).await?;
     let mut out = Vec::new();
     while let Ok(Some(event)) = tokio::time::timeout(quiet, stream.next()).await {
         out.push(event?);
@@ -63,15 +63,7 @@ async fn alerts(ex: &TestExchange, party: &str, quiet: Duration) -> anyhow::Resu
 
 /// Waits (at most 20 s) until the coordinator's feed holds `n` alert events.
 async fn until_alerts(ex: &TestExchange, n: usize) -> anyhow::Result<Vec<pb::Event>> {
-    let mut feed = ex.feed(party::COORDINATOR).await?;
-    let mut stream = feed
-        .subscribe(pb::SubscribeRequest {
-            after_sequence: 0,
-            kinds: ALERT_KINDS.iter().map(|k| *k as i32).collect(),
-            checkpoints: false,
-        })
-        .await?
-        .into_inner();
+    let mut stream = alert_stream(ex.feed(party::COORDINATOR).await?).await?;
     let mut out = Vec::new();
     while out.len() < n {
         match tokio::time::timeout(Duration::from_secs(20), stream.next()).await {

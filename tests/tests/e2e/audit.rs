@@ -61,16 +61,7 @@ async fn changing_any_byte_of_any_entry_is_caught_and_named() -> anyhow::Result<
         })
         .await?
         .into_inner();
-    ex.exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: o.name,
-            version: 1,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: party::MHI.into(),
-            ..Default::default()
-        })
-        .await?;
+    ex.propose(&o, party::MHI).await?;
     usaf.submit_availability_report(pb::SubmitAvailabilityReportRequest {
         availability_report: Some(availability_report(party::USAF)),
         request_id: String::new(),

@@ -29,21 +29,23 @@ async fn cosx_at(port: u16, as_party: &str, pki: &Path, args: &[&str]) -> bool {
     format!("{code:?}") == format!("{:?}", std::process::ExitCode::SUCCESS)
 }
 
-pub(crate) fn write_pki(ex: &TestExchange, dir: &Path) -> anyhow::Result<()> {
-    std::fs::write(dir.join("ca.pem"), ex.ca.cert_pem())?;
+/// A fresh folder holding what the CLI reads to call as a party: the CA
+/// (`ca.pem`) and the certificates and keys of USAF, the coordinator and MHI.
+pub(crate) fn pki_dir(ex: &TestExchange) -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("ca.pem"), ex.ca.cert_pem())?;
     for p in [party::USAF, party::COORDINATOR, party::MHI] {
         let issued = ex.ca.issue_party(p)?;
-        std::fs::write(dir.join(format!("{p}.pem")), issued.cert_pem)?;
-        std::fs::write(dir.join(format!("{p}.key")), issued.key_pem)?;
+        std::fs::write(dir.path().join(format!("{p}.pem")), issued.cert_pem)?;
+        std::fs::write(dir.path().join(format!("{p}.key")), issued.key_pem)?;
     }
-    Ok(())
+    Ok(dir)
 }
 
 #[tokio::test]
 async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     // 60 records: more than the CLI sends one by one, so they stream through Ingest.
     let orders: Vec<serde_json::Value> = (0..60)
         .map(|i| {
@@ -57,13 +59,7 @@ async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Res
     let file_arg = file.display().to_string();
     assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
     assert!(cosx(&ex, party::USAF, dir.path(), &["submit", "order", "--file", &file_arg]).await);
-    let stored = ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders;
+    let stored = ex.listed_orders(party::COORDINATOR).await?;
     assert_eq!(stored.len(), 60);
 
     // A file with a bad record stores the good ones and fails the command.
@@ -81,8 +77,7 @@ async fn a_bulk_file_goes_in_once_however_often_it_is_submitted() -> anyhow::Res
 #[tokio::test]
 async fn orders_move_through_the_cli() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let order = ex
         .exchange(party::USAF)
         .await?
@@ -141,8 +136,7 @@ async fn the_cli_makes_a_pki_the_coordinator_accepts() -> anyhow::Result<()> {
 #[tokio::test]
 async fn the_cli_reads_a_nodes_status_outbox_and_replica() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let node = ex.start_node(party::USAF).await?;
     let port = node.addr().port();
     let created = pb::exchange_client::ExchangeClient::new(ex.node_channel(&node).await?)
@@ -173,8 +167,7 @@ async fn the_cli_reads_a_nodes_status_outbox_and_replica() -> anyhow::Result<()>
 #[tokio::test]
 async fn cosx_quote_requests_answers_lists_and_accepts_a_quote() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let pki = dir.path();
     let o = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
     assert!(cosx(&ex, party::USAF, pki, &["quote", "request", &o.name, "--provider", party::MHI]).await);

@@ -423,8 +423,7 @@ async fn comments_work_over_http_json_and_the_cli_with_the_same_rules() -> anyho
     assert_eq!(hidden_add.status, StatusCode::NOT_FOUND, "{}", hidden_add.body);
 
     // The CLI, as the coordinator, comments on the same order.
-    let dir = tempfile::tempdir()?;
-    crate::cli::write_pki(&ex, dir.path())?;
+    let dir = crate::cli::pki_dir(&ex)?;
     let pki = dir.path();
     let args =
         ["comment", "add", &o.name, "--type", "action-required", "--text", "Confirm the NSN.", "--date", "2027-01-15"];
@@ -623,8 +622,7 @@ async fn coordinators_comment_on_a_demand_cell_that_no_other_party_can_see_or_to
     assert_eq!(hidden.status, http::StatusCode::NOT_FOUND, "{}", hidden.body);
 
     // The CLI names the cell by its key fields too.
-    let dir = tempfile::tempdir()?;
-    crate::cli::write_pki(&ex, dir.path())?;
+    let dir = crate::cli::pki_dir(&ex)?;
     let pki = dir.path();
     let cell = "indopacom:depot:2027-03:F-35A";
     assert!(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use cosx_proto::v1 as pb;
-use cosx_tests::{TestExchange, capacity_offer, party, repair_order};
+use cosx_tests::{TestExchange, capacity_offer, monthly_demand, party, repair_order};
 
 type Exchange = pb::exchange_client::ExchangeClient<tonic::transport::Channel>;
 
@@ -24,14 +24,6 @@ async fn order(c: &mut Exchange, tms: &str, required_by: &str, quantity: u32) ->
     .into_inner())
 }
 
-fn monthly() -> pb::GetDemandSignalRequest {
-    pb::GetDemandSignalRequest {
-        basis: pb::DateBasis::RequiredBy as i32,
-        granularity: pb::Granularity::Month as i32,
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
@@ -44,7 +36,7 @@ async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Re
         made.push(order(&mut usaf, tms[(i % 3) as usize], months[((i * 7) % 4) as usize], 1 + i % 4).await?);
         // Ask in the middle too: the cube must follow writes made after it was first built.
         if i == 10 {
-            signals.get_demand_signal(monthly()).await?;
+            signals.get_demand_signal(monthly_demand()).await?;
         }
     }
     // Cancel some, split one.
@@ -71,13 +63,7 @@ async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Re
     }
 
     // Brute force: every order the coordinator can list, not cancelled, by (tms, month of required_by).
-    let all = ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders;
+    let all = ex.listed_orders(party::COORDINATOR).await?;
     let mut expected: BTreeMap<(String, String), (u64, u64, f64)> = BTreeMap::new();
     for o in all.iter().filter(|o| o.state != pb::RepairOrderState::Cancelled as i32) {
         let e = expected.entry((o.tms.clone(), o.required_by[..7].to_owned())).or_default();
@@ -85,7 +71,7 @@ async fn the_cube_follows_every_change_and_equals_a_full_recount() -> anyhow::Re
         e.1 += u64::from(o.quantity);
         e.2 += o.estimated_labor_hours;
     }
-    let answer = signals.get_demand_signal(monthly()).await?.into_inner();
+    let answer = signals.get_demand_signal(monthly_demand()).await?.into_inner();
     let mut got: BTreeMap<(String, String), (u64, u64, f64)> = BTreeMap::new();
     for c in &answer.cells {
         let key = c.key.clone().unwrap_or_default();
@@ -113,7 +99,7 @@ async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<
     }
     order(&mut usaf, "F-16C", "2027-04-15", 2).await?;
     let mut mhi = pb::signals_client::SignalsClient::new(ex.channel(party::MHI).await?);
-    let answer = mhi.get_demand_signal(monthly()).await?.into_inner();
+    let answer = mhi.get_demand_signal(monthly_demand()).await?.into_inner();
     assert_eq!(answer.k, 3);
     let cell = |tms: &str| answer.cells.iter().find(|c| c.key.as_ref().is_some_and(|k| k.tms == tms)).cloned();
     let f35 = cell("F-35A").ok_or_else(|| anyhow::anyhow!("F-35A missing"))?;
@@ -125,7 +111,7 @@ async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<
     let quarterly = mhi
         .get_demand_signal(pb::GetDemandSignalRequest {
             granularity: pb::Granularity::FiscalQuarter as i32,
-            ..monthly()
+            ..monthly_demand()
         })
         .await?
         .into_inner();
@@ -134,7 +120,7 @@ async fn parties_see_small_cells_withheld_and_no_breakdowns() -> anyhow::Result<
     }
     // Breakdowns by owner nation identify parties: coordinators only.
     let status = mhi
-        .get_demand_signal(pb::GetDemandSignalRequest { by_owner_nation: true, ..monthly() })
+        .get_demand_signal(pb::GetDemandSignalRequest { by_owner_nation: true, ..monthly_demand() })
         .await
         .expect_err("breakdown served to a contractor");
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
@@ -152,8 +138,10 @@ async fn forecasts_say_how_they_were_made() -> anyhow::Result<()> {
         }
     }
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
-    let answer =
-        signals.get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..monthly() }).await?.into_inner();
+    let answer = signals
+        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 6, ..monthly_demand() })
+        .await?
+        .into_inner();
     assert_eq!(answer.forecasts.len(), 1);
     let f = &answer.forecasts[0];
     assert_eq!(f.points.len(), 6);
@@ -218,7 +206,11 @@ async fn a_smoothing_constant_outside_0_to_1_is_refused_naming_its_field() -> an
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
     let bad = pb::ForecastParams { ses_alpha: Some(1.5), ..Default::default() };
     let refused = signals
-        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 3, forecast_params: Some(bad), ..monthly() })
+        .get_demand_signal(pb::GetDemandSignalRequest {
+            forecast_periods: 3,
+            forecast_params: Some(bad),
+            ..monthly_demand()
+        })
         .await
         .expect_err("alpha 1.5");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
@@ -235,7 +227,7 @@ async fn a_smoothing_constant_outside_0_to_1_is_refused_naming_its_field() -> an
         .get_demand_signal(pb::GetDemandSignalRequest {
             forecast_periods: 1,
             forecast_params: Some(params),
-            ..monthly()
+            ..monthly_demand()
         })
         .await?
         .into_inner();
@@ -256,7 +248,7 @@ async fn a_cell_with_history_but_no_demand_in_the_window_has_a_zero_forecast() -
     let mut signals = pb::signals_client::SignalsClient::new(ex.channel(party::COORDINATOR).await?);
     let window = pb::DemandFilter { from_date: "2027-04-01".into(), ..Default::default() };
     let answer = signals
-        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 2, filter: Some(window), ..monthly() })
+        .get_demand_signal(pb::GetDemandSignalRequest { forecast_periods: 2, filter: Some(window), ..monthly_demand() })
         .await?
         .into_inner();
     let f35 = answer

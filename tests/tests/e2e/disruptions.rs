@@ -496,10 +496,9 @@ async fn a_disruption_is_declared_and_resolved_over_http_json_with_the_same_rule
 
 #[tokio::test]
 async fn cosx_disruption_declares_lists_and_replans() -> anyhow::Result<()> {
-    use super::cli::{cosx, write_pki};
+    use super::cli::{cosx, pki_dir};
     let World { ex, .. } = world().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let pki = dir.path();
     let declare = |percent: &'static str| {
         [

@@ -379,10 +379,9 @@ async fn exceptions_work_over_http_json_and_through_a_node() -> anyhow::Result<(
 
 #[tokio::test]
 async fn cosx_exception_raises_answers_and_lists() -> anyhow::Result<()> {
-    use crate::cli::{cosx, write_pki};
+    use crate::cli::{cosx, pki_dir};
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let pki = dir.path();
     let o = with_mhi(&ex, &[], S::InWork).await?;
     let over = |cents: &str| -> Vec<String> {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use cosx_proto::v1 as pb;
-use cosx_tests::{TestExchange, availability_report, party, violated_fields};
+use cosx_tests::{TestExchange, availability_report, monthly_demand, party, violated_fields};
 use tonic::transport::Channel;
 
 use super::files::{check_with_pyarrow, cosx};
@@ -76,14 +76,6 @@ async fn stock(ex: &TestExchange) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn monthly() -> pb::GetDemandSignalRequest {
-    pb::GetDemandSignalRequest {
-        basis: pb::DateBasis::RequiredBy as i32,
-        granularity: pb::Granularity::Month as i32,
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn each_export_holds_what_the_api_answers_the_same_party() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
@@ -93,23 +85,14 @@ async fn each_export_holds_what_the_api_answers_the_same_party() -> anyhow::Resu
         let mut signals = pb::signals_client::SignalsClient::new(ex.channel(who).await?);
 
         // Orders: the names ListRepairOrders pages through, in its order.
-        let listed: Vec<String> = ex
-            .exchange(who)
-            .await?
-            .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-            .await?
-            .into_inner()
-            .repair_orders
-            .into_iter()
-            .map(|o| o.name)
-            .collect();
+        let listed: Vec<String> = ex.listed_orders(who).await?.into_iter().map(|o| o.name).collect();
         let exported =
             all(out.export_repair_orders(pb::ListRepairOrdersRequest::default()).await?.into_inner()).await?;
         assert_eq!(exported.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), listed, "{who}");
 
         // Demand: the same cells, suppressed ones still suppressed with nothing in them.
-        let api = signals.get_demand_signal(monthly()).await?.into_inner().cells;
-        let cells = all(out.export_demand(monthly()).await?.into_inner()).await?;
+        let api = signals.get_demand_signal(monthly_demand()).await?.into_inner().cells;
+        let cells = all(out.export_demand(monthly_demand()).await?.into_inner()).await?;
         assert_eq!(cells, api, "{who}");
         let f16 = cells.iter().find(|c| c.key.as_ref().is_some_and(|k| k.tms == "F-16C"));
         let f16 = f16.ok_or_else(|| anyhow::anyhow!("{who}: F-16C cell missing"))?;
@@ -197,7 +180,7 @@ async fn an_export_request_it_cannot_honour_is_refused_naming_the_field() -> any
     let paged = pb::ListRepairOrdersRequest { page_token: "abc".into(), ..Default::default() };
     let status = out.export_repair_orders(paged).await.err().ok_or_else(|| anyhow::anyhow!("paged export served"))?;
     assert_eq!((status.code(), violated_fields(&status)), (tonic::Code::InvalidArgument, vec!["page_token".into()]));
-    let forecast = pb::GetDemandSignalRequest { forecast_periods: 3, ..monthly() };
+    let forecast = pb::GetDemandSignalRequest { forecast_periods: 3, ..monthly_demand() };
     let status = out.export_demand(forecast).await.err().ok_or_else(|| anyhow::anyhow!("forecast exported"))?;
     assert_eq!(violated_fields(&status), ["forecast_periods"]);
     let grouped =
@@ -227,7 +210,7 @@ async fn the_http_face_streams_an_export_as_ndjson() -> anyhow::Result<()> {
     let bytes = http_body_util::BodyExt::collect(response.into_body()).await?.to_bytes();
     let cells: Vec<pb::DemandCell> =
         String::from_utf8_lossy(&bytes).lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
-    let api = export(&ex, party::MHI).await?.export_demand(monthly()).await?.into_inner();
+    let api = export(&ex, party::MHI).await?.export_demand(monthly_demand()).await?.into_inner();
     assert_eq!(cells, all(api).await?);
     assert!(cells.iter().any(|c| c.suppressed), "the F-16C cell stays suppressed over HTTP");
     Ok(())
@@ -251,8 +234,7 @@ async fn cosx_export_writes_availability_and_demand_as_typed_parquet() -> anyhow
 
     let ex = TestExchange::start().await?;
     stock(&ex).await?;
-    let dir = tempfile::tempdir()?;
-    super::cli::write_pki(&ex, dir.path())?;
+    let dir = super::cli::pki_dir(&ex)?;
     for table in ["availability-assets", "availability-tms", "demand", "events", "orders"] {
         let out = dir.path().join(format!("{table}.parquet"));
         let o = out.display().to_string();
@@ -337,8 +319,8 @@ async fn a_party_node_serves_the_coordinators_export_for_its_party() -> anyhow::
     let via_node = all(at_node.export_availability_tms(asked.clone()).await?.into_inner()).await?;
     assert_eq!(via_node, all(at_coordinator.export_availability_tms(asked).await?.into_inner()).await?);
     assert_eq!(via_node.len(), 2);
-    let cells = all(at_node.export_demand(monthly()).await?.into_inner()).await?;
-    assert_eq!(cells, all(at_coordinator.export_demand(monthly()).await?.into_inner()).await?);
+    let cells = all(at_node.export_demand(monthly_demand()).await?.into_inner()).await?;
+    assert_eq!(cells, all(at_coordinator.export_demand(monthly_demand()).await?.into_inner()).await?);
     // The node refuses what the coordinator refuses, by the same field.
     let paged = pb::ListRepairOrdersRequest { page_size: 5, ..Default::default() };
     let status = at_node.export_repair_orders(paged).await.err().ok_or_else(|| anyhow::anyhow!("paged export"))?;

@@ -10,7 +10,7 @@ use cosx_client::cli::{Cli, Command, run};
 use cosx_proto::v1 as pb;
 use cosx_tests::{TestExchange, party};
 
-use super::cli::write_pki;
+use super::cli::pki_dir;
 
 /// Runs the CLI as `as_party` and returns its exit code (0 all accepted,
 /// 3 some rows refused, 4 file refused whole, 1 call failed).
@@ -51,13 +51,7 @@ pub(super) fn check_with_pyarrow(args: &[&str]) -> anyhow::Result<()> {
 }
 
 async fn stored_orders(ex: &TestExchange) -> anyhow::Result<Vec<pb::RepairOrder>> {
-    Ok(ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders)
+    ex.listed_orders(party::COORDINATOR).await
 }
 
 /// The template for `records` as `party`: header line and example row.
@@ -90,8 +84,7 @@ fn with_cell(header: &str, row: &str, column: &str, value: &str) -> anyhow::Resu
 #[tokio::test]
 async fn a_csv_file_goes_in_once_however_often_it_is_imported() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     // 300 rows: more than the in-flight window; two pairs of identical rows
     // are two records each.
@@ -137,8 +130,7 @@ async fn a_csv_file_goes_in_once_however_often_it_is_imported() -> anyhow::Resul
 #[tokio::test]
 async fn a_corrected_reject_file_stores_only_the_corrected_rows() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     // Each bad row is another order than the good one once corrected (an
     // order corrected into an exact copy of a stored one is that order).
@@ -183,8 +175,7 @@ async fn a_corrected_reject_file_stores_only_the_corrected_rows() -> anyhow::Res
 #[tokio::test]
 async fn a_damaged_file_is_refused_whole_with_one_message() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     let good = format!("{row}\n");
     let huge = with_cell(&header, &row, "item.nomenclature", &"X".repeat(300 * 1024))?;
@@ -253,8 +244,7 @@ fn write_xlsx(path: &Path, header: &str, rows: &[String], formula_at: Option<(u3
 #[tokio::test]
 async fn an_xlsx_sheet_imports_and_a_damaged_one_is_refused_whole() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     let rows = vec![row.clone(), with_cell(&header, &row, "quantity", "7")?];
     let book = dir.path().join("orders.xlsx");
@@ -291,8 +281,7 @@ async fn an_xlsx_sheet_imports_and_a_damaged_one_is_refused_whole() -> anyhow::R
 #[tokio::test]
 async fn an_erp_extract_imports_through_a_map_file() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let map = dir.path().join("map.toml");
     std::fs::write(
         &map,
@@ -357,8 +346,7 @@ fn csv_rows(path: &Path) -> anyhow::Result<Vec<std::collections::BTreeMap<String
 #[tokio::test]
 async fn a_template_round_trips_through_import_and_export_field_by_field() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     for (records, who) in [("orders", party::USAF), ("offers", party::MHI)] {
         let template_path = dir.path().join(format!("template-{records}.csv"));
         template(&ex, dir.path(), records, who).await?;
@@ -387,8 +375,7 @@ async fn a_template_round_trips_through_import_and_export_field_by_field() -> an
 #[tokio::test]
 async fn a_contractors_export_holds_only_what_it_may_see() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     let releasable =
         with_cell(&header, &with_cell(&header, &row, "quantity", "9")?, "controls.releasability.nations", "JPN")?;
@@ -409,16 +396,7 @@ async fn a_contractors_export_holds_only_what_it_may_see() -> anyhow::Result<()>
         }
     };
     let contractor = export(party::MHI).await?;
-    let api: Vec<String> = ex
-        .exchange(party::MHI)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders
-        .into_iter()
-        .map(|o| o.name)
-        .collect();
+    let api: Vec<String> = ex.listed_orders(party::MHI).await?.into_iter().map(|o| o.name).collect();
     assert_eq!(contractor.iter().map(|o| o.name.clone()).collect::<Vec<_>>(), api);
     assert_eq!(contractor.iter().map(|o| o.quantity).collect::<Vec<_>>(), [9], "only the order released to JPN");
     assert_eq!(export(party::COORDINATOR).await?.len(), 3);
@@ -431,8 +409,7 @@ async fn a_parquet_export_has_typed_columns_and_the_apis_values() -> anyhow::Res
     use parquet::record::Field;
 
     let ex = TestExchange::start().await?;
-    let dir = tempfile::tempdir()?;
-    write_pki(&ex, dir.path())?;
+    let dir = pki_dir(&ex)?;
     let (header, row) = template(&ex, dir.path(), "orders", party::USAF).await?;
     let file = dir.path().join("orders.csv");
     std::fs::write(&file, format!("{header}\n{row}\n{}\n", with_cell(&header, &row, "quantity", "7")?))?;

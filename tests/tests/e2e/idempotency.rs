@@ -6,14 +6,7 @@ use cosx_tests::{TestExchange, availability_report, party, repair_order};
 use tonic::Code;
 
 async fn count_orders(ex: &TestExchange) -> anyhow::Result<usize> {
-    Ok(ex
-        .exchange(party::COORDINATOR)
-        .await?
-        .list_repair_orders(pb::ListRepairOrdersRequest { page_size: 1000, ..Default::default() })
-        .await?
-        .into_inner()
-        .repair_orders
-        .len())
+    Ok(ex.listed_orders(party::COORDINATOR).await?.len())
 }
 
 #[tokio::test]

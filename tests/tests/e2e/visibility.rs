@@ -9,16 +9,7 @@ use tonic::Code;
 async fn a_third_party_cannot_see_an_order_between_two_others() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
     let order = ex.create_order(party::USAF, repair_order(party::USAF)).await?;
-    ex.exchange(party::COORDINATOR)
-        .await?
-        .transition_repair_order(pb::TransitionRepairOrderRequest {
-            name: order.name.clone(),
-            version: 1,
-            action: pb::RepairOrderAction::Propose as i32,
-            provider: party::MHI.into(),
-            ..Default::default()
-        })
-        .await?;
+    ex.propose(&order, party::MHI).await?;
 
     let mut kai = ex.exchange(party::KAI).await?;
     let get =

@@ -196,12 +196,7 @@ async fn an_exception_answer_the_coordinator_refuses_later_is_kept_as_a_rejected
     proxy.up();
     let status = settle(&ex, &node).await?;
     assert_eq!(status.rejected_writes, 1, "{status:?}");
-    let mut status_client = pb::node_client::NodeClient::new(ex.node_channel(&node).await?);
-    let rejected = status_client
-        .list_writes(pb::ListWritesRequest { state: pb::WriteState::Rejected as i32, ..Default::default() })
-        .await?
-        .into_inner()
-        .writes;
+    let rejected = ex.rejected_writes(&node).await?;
     assert_eq!(rejected.len(), 1, "{rejected:?}");
     assert_eq!(
         (rejected[0].method.as_str(), rejected[0].request_id.as_str(), rejected[0].error_code.as_str()),

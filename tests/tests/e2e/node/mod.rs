@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use cosx_proto::v1 as pb;
 use cosx_tests::node::{LinkProxy, TestNode};
-use cosx_tests::{TestExchange, availability_report, capacity_offer, party, repair_order};
+use cosx_tests::{TestExchange, all_orders, availability_report, capacity_offer, party, repair_order};
 use tonic::transport::Channel;
 
 type Exchange = pb::exchange_client::ExchangeClient<Channel>;
@@ -23,27 +23,6 @@ fn head(ex: &TestExchange) -> i64 {
 /// Waits until `node` has nothing queued and has caught up with the coordinator.
 async fn settle(_ex: &TestExchange, node: &TestNode) -> anyhow::Result<pb::NodeStatus> {
     node.settled(Duration::from_secs(90)).await
-}
-
-async fn all_orders(client: &mut Exchange, originator: &str) -> anyhow::Result<Vec<pb::RepairOrder>> {
-    let mut out = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_repair_orders(pb::ListRepairOrdersRequest {
-                page_size: 1000,
-                page_token: token,
-                originator: originator.into(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        out.extend(page.repair_orders);
-        if page.next_page_token.is_empty() {
-            return Ok(out);
-        }
-        token = page.next_page_token;
-    }
 }
 
 fn sync_state(order: &pb::RepairOrder) -> pb::SyncState {
@@ -272,12 +251,7 @@ async fn a_conflicting_transition_made_at_a_node_is_reported_back_as_rejected() 
     assert_eq!(sync.rejected_request_id, "conflict-cancel");
     assert!(sync.rejection_message.contains("version"), "{}", sync.rejection_message);
 
-    let mut status_client = pb::node_client::NodeClient::new(ex.node_channel(&node).await?);
-    let rejected = status_client
-        .list_writes(pb::ListWritesRequest { state: pb::WriteState::Rejected as i32, ..Default::default() })
-        .await?
-        .into_inner()
-        .writes;
+    let rejected = ex.rejected_writes(&node).await?;
     assert_eq!(rejected.len(), 1);
     assert_eq!(
         (rejected[0].method.as_str(), rejected[0].request_id.as_str()),
