@@ -10,7 +10,7 @@
 //! of its group and its sum, so a row kept from one answer is, byte for
 //! byte, what any other answer holding the same sum would encode.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cosx_availability as core;
@@ -22,14 +22,16 @@ use super::convert::*;
 use crate::signals::availability::{AvailabilityMetrics, GroupKey, TmsHealth};
 
 /// The metric rows of the last answer encoded, each with the sum it was
-/// encoded from.
+/// encoded from, found by that sum's address (cheaper than comparing
+/// group keys, and the sum is held here, so the address is its own).
 #[derive(Default)]
 pub(crate) struct EncodedRows {
-    kept: Mutex<BTreeMap<GroupKey, Row>>,
+    kept: Mutex<HashMap<usize, Row>>,
 }
 
-/// A sum, and its row encoded (field 1 of the response, tag and length included).
-type Row = (Arc<core::Rollup<()>>, Bytes);
+/// A sum, its group, and its row encoded (field 1 of the response, tag and
+/// length included).
+type Row = (Arc<core::Rollup<()>>, GroupKey, Bytes);
 
 impl EncodedRows {
     /// `m` encoded as a `GetAvailabilityMetricsResponse`: byte for byte
@@ -42,23 +44,25 @@ impl EncodedRows {
     fn assemble(&self, m: &AvailabilityMetrics) -> (Bytes, usize) {
         let rest = rest(m).encode_to_vec();
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = BTreeMap::new();
+        let mut next = HashMap::with_capacity(m.metrics.len());
         let mut afresh = 0;
         let rows: Vec<Bytes> = m
             .metrics
             .iter()
             .map(|(key, sum)| {
-                let row = match kept.remove(key) {
-                    Some((was, row)) if Arc::ptr_eq(&was, sum) => row,
+                let at = Arc::as_ptr(sum) as usize;
+                let row = match kept.remove(&at) {
+                    Some(row) if row.1 == *key => row,
                     _ => {
                         afresh += 1;
-                        let mut row = Vec::new();
-                        prost::encoding::message::encode(1, &metric(key, sum), &mut row);
-                        Bytes::from(row)
+                        let mut bytes = Vec::new();
+                        prost::encoding::message::encode(1, &metric(key, sum), &mut bytes);
+                        (Arc::clone(sum), key.clone(), Bytes::from(bytes))
                     }
                 };
-                next.insert(key.clone(), (Arc::clone(sum), row.clone()));
-                row
+                let bytes = row.2.clone();
+                next.insert(at, row);
+                bytes
             })
             .collect();
         *kept = next;
