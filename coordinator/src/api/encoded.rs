@@ -19,6 +19,19 @@ pub(crate) type RouteFuture = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<http::Response<tonic::body::Body>, std::convert::Infallible>> + Send>,
 >;
 
+/// A server for method `method` of `service` answering in bytes, refusing
+/// requests over `max` bytes; `request` is named for the metrics and logs
+/// as the generated servers name it.
+pub(crate) fn server<R: Message + Default + Send + 'static>(
+    request: &mut http::Request<tonic::body::Body>,
+    service: &'static str,
+    method: &'static str,
+    max: usize,
+) -> tonic::server::Grpc<EncodedCodec<R>> {
+    request.extensions_mut().insert(tonic::GrpcMethod::new(service, method));
+    tonic::server::Grpc::new(EncodedCodec::default()).apply_max_message_size_config(Some(max), None)
+}
+
 /// Decodes requests of type `R`; encodes answers that are bytes already.
 pub(crate) struct EncodedCodec<R>(PhantomData<fn() -> R>);
 

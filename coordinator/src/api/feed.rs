@@ -30,7 +30,7 @@ use tonic::{Request, Response, Status};
 use super::alerts::*;
 use super::authenticate;
 use super::convert::*;
-use super::encoded::{EncodedCodec, RouteFuture};
+use super::encoded::{self, RouteFuture};
 use crate::coordinator::{Coordinator, Event, EventContent};
 
 /// The Feed service: the core, a flag that turns true when the server
@@ -277,7 +277,7 @@ impl FeedService {
 }
 
 /// The routes of `cosx.v1.Feed`: `Subscribe` answers with frames encoded
-/// once per event ([`EncodedCodec`]), decoding its request as the generated
+/// once per event ([`encoded`]), decoding its request as the generated
 /// server would.
 #[derive(Clone)]
 pub struct FeedRoutes {
@@ -309,14 +309,14 @@ impl tonic::codegen::Service<http::Request<tonic::body::Body>> for FeedRoutes {
         if request.uri().path() != "/cosx.v1.Feed/Subscribe" {
             return Box::pin(async { Ok(Status::unimplemented("").into_http()) });
         }
-        request.extensions_mut().insert(tonic::GrpcMethod::new("cosx.v1.Feed", "Subscribe"));
+        let mut grpc = encoded::server::<pb::SubscribeRequest>(
+            &mut request,
+            pb::feed_server::SERVICE_NAME,
+            "Subscribe",
+            self.max_decoding_message_size,
+        );
         let method = EncodedSubscribe(self.service.clone());
-        let max = self.max_decoding_message_size;
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(EncodedCodec::<pb::SubscribeRequest>::default())
-                .apply_max_message_size_config(Some(max), None);
-            Ok(grpc.server_streaming(method, request).await)
-        })
+        Box::pin(async move { Ok(grpc.server_streaming(method, request).await) })
     }
 }
 

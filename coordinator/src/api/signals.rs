@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 use super::answers::Answers;
 use super::availability_rows::EncodedRows;
 use super::convert::{self, *};
-use super::encoded::{EncodedCodec, RouteFuture};
+use super::encoded::{self, RouteFuture};
 use super::{authenticate, valid};
 use crate::config::SignalsConfig;
 use crate::coordinator::{Coordinator, CoreError};
@@ -585,14 +585,14 @@ impl tonic::codegen::Service<http::Request<tonic::body::Body>> for SignalsRoutes
         if request.uri().path() != "/cosx.v1.Signals/GetAvailabilityMetrics" {
             return Box::pin(tonic::codegen::Service::call(&mut self.generated, request));
         }
-        request.extensions_mut().insert(tonic::GrpcMethod::new("cosx.v1.Signals", "GetAvailabilityMetrics"));
+        let mut grpc = encoded::server::<pb::GetAvailabilityMetricsRequest>(
+            &mut request,
+            pb::signals_server::SERVICE_NAME,
+            "GetAvailabilityMetrics",
+            self.max_decoding_message_size,
+        );
         let method = EncodedAvailability(self.service.clone());
-        let max = self.max_decoding_message_size;
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(EncodedCodec::<pb::GetAvailabilityMetricsRequest>::default())
-                .apply_max_message_size_config(Some(max), None);
-            Ok(grpc.unary(method, request).await)
-        })
+        Box::pin(async move { Ok(grpc.unary(method, request).await) })
     }
 }
 
