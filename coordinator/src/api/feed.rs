@@ -307,7 +307,7 @@ impl tonic::codegen::Service<http::Request<tonic::body::Body>> for FeedRoutes {
 
     fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
         if request.uri().path() != "/cosx.v1.Feed/Subscribe" {
-            return Box::pin(async { Ok(Status::unimplemented("").into_http()) });
+            return Box::pin(async { Ok(Status::unimplemented("cosx.v1.Feed has no such method").into_http()) });
         }
         let mut grpc = encoded::server::<pb::SubscribeRequest>(
             &mut request,
