@@ -333,3 +333,53 @@ impl tonic::server::ServerStreamingService<pb::SubscribeRequest> for EncodedSubs
         Box::pin(async move { service.subscribe(request).await })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use cosx_domain::MilitaryDepartment;
+    use cosx_domain::records::DepotBaseline;
+
+    use super::*;
+
+    fn event(sequence: i64, actor: &str) -> Event {
+        let baseline = DepotBaseline {
+            id: format!("b{sequence}"),
+            department: MilitaryDepartment::AirForce,
+            fiscal_year: 2027,
+            organic_cents: sequence,
+            contract_cents: 0,
+            organic_hours: 0.0,
+            contract_hours: 0.0,
+            version: 1,
+        };
+        Event {
+            sequence,
+            time: chrono::DateTime::from_timestamp(1_800_000_000 + sequence, 0).unwrap(),
+            kind: "DEPOT_BASELINE_SET".into(),
+            actor: actor.into(),
+            content: EventContent::DepotBaseline { baseline },
+        }
+    }
+
+    /// A frame is the event's own encoding, made once; the latest events
+    /// stay kept, and an old event replayed from the store does not push
+    /// them out.
+    #[test]
+    fn a_frame_is_the_events_encoding_and_the_latest_stay_kept() {
+        let frames = Frames::default();
+        for sequence in 1..=(FRAMES as i64 + 10) {
+            let e = event(sequence, "US-USAF-OOALC");
+            assert_eq!(frames.of(&e), event_out(&e).encode_to_vec());
+        }
+        let kept = || frames.kept.lock().unwrap().keys().copied().collect::<Vec<i64>>();
+        assert_eq!(kept().len(), FRAMES);
+        assert_eq!(kept().first(), Some(&11));
+        let replayed = event(3, "US-USAF-OOALC");
+        assert_eq!(frames.of(&replayed), event_out(&replayed).encode_to_vec());
+        assert_eq!(kept().first(), Some(&11), "a replayed event does not evict a live one");
+        // A kept event asked for again is the frame already made, not a new encoding.
+        let e = event(FRAMES as i64, "US-USAF-OOALC");
+        assert_eq!(frames.of(&e).as_ptr(), frames.of(&e).as_ptr());
+    }
+}
