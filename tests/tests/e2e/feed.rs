@@ -137,13 +137,25 @@ async fn a_suspended_party_loses_its_open_feed() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every event `stream` delivers until it has been quiet for 400 ms.
-async fn until_quiet(stream: &mut tonic::Streaming<pb::Event>) -> anyhow::Result<Vec<pb::Event>> {
+/// The events up to the first checkpoint as of `at` or later: the feed's
+/// word that every commit acknowledged before `at` that the subscriber may
+/// see has been sent (the first checkpoint says it of the replay). No guess from a quiet gap, which a loaded machine
+/// can stretch.
+async fn until_caught_up(
+    stream: &mut tonic::Streaming<pb::Event>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<pb::Event>> {
+    let at = (at.timestamp(), i32::try_from(at.timestamp_subsec_nanos())?);
     let mut events = Vec::new();
-    while let Ok(message) = tokio::time::timeout(Duration::from_millis(400), stream.message()).await {
-        events.push(message?.ok_or_else(|| anyhow::anyhow!("the feed ended"))?);
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(60), stream.message()).await??;
+        let event = message.ok_or_else(|| anyhow::anyhow!("the feed ended"))?;
+        if event.kind != pb::EventKind::Checkpoint as i32 {
+            events.push(event);
+        } else if event.time.as_ref().is_some_and(|t| (t.seconds, t.nanos) >= at) {
+            return Ok(events);
+        }
     }
-    Ok(events)
 }
 
 /// Live subscribers are served from the events the coordinator holds in
@@ -153,8 +165,9 @@ async fn until_quiet(stream: &mut tonic::Streaming<pb::Event>) -> anyhow::Result
 #[tokio::test]
 async fn a_live_subscriber_sees_only_what_it_may_and_the_same_as_a_replay() -> anyhow::Result<()> {
     let ex = TestExchange::start().await?;
-    let mut live = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
-    let before = until_quiet(&mut live).await?;
+    let following = pb::SubscribeRequest { checkpoints: true, ..Default::default() };
+    let mut live = ex.feed(party::KAI).await?.subscribe(following.clone()).await?.into_inner();
+    let before = until_caught_up(&mut live, chrono::Utc::now()).await?;
     let names = create(&ex, 4, "live").await?;
     ex.exchange(party::COORDINATOR)
         .await?
@@ -166,7 +179,7 @@ async fn a_live_subscriber_sees_only_what_it_may_and_the_same_as_a_replay() -> a
             ..Default::default()
         })
         .await?;
-    let followed = until_quiet(&mut live).await?;
+    let followed = until_caught_up(&mut live, chrono::Utc::now()).await?;
     let orders: Vec<&str> = followed
         .iter()
         .filter_map(|e| match &e.subject {
@@ -176,28 +189,13 @@ async fn a_live_subscriber_sees_only_what_it_may_and_the_same_as_a_replay() -> a
         .collect();
     assert_eq!(orders, [names[2].as_str()], "only the order proposed to it, once");
 
-    let mut replay = ex.feed(party::KAI).await?.subscribe(pb::SubscribeRequest::default()).await?.into_inner();
-    let replayed = until_quiet(&mut replay).await?;
+    let mut replay = ex.feed(party::KAI).await?.subscribe(following).await?.into_inner();
+    let replayed = until_caught_up(&mut replay, chrono::Utc::now()).await?;
     let sequences = |events: &[pb::Event]| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
     let mut lived = sequences(&before);
     lived.extend(sequences(&followed));
     assert_eq!(sequences(&replayed), lived, "a replay gives what was followed live");
     Ok(())
-}
-
-/// The events up to the first checkpoint, which the feed sends once the
-/// subscriber has everything it may see: no guess from a quiet gap, which
-/// a loaded machine can stretch.
-async fn until_checkpoint(stream: &mut tonic::Streaming<pb::Event>) -> anyhow::Result<Vec<pb::Event>> {
-    let mut events = Vec::new();
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(60), stream.message()).await??;
-        let event = message.ok_or_else(|| anyhow::anyhow!("the feed ended"))?;
-        if event.kind == pb::EventKind::Checkpoint as i32 {
-            return Ok(events);
-        }
-        events.push(event);
-    }
 }
 
 /// A reconnect storm: ninety subscribers of three parties open at once from
@@ -227,7 +225,7 @@ async fn ninety_subscribers_reconnecting_at_once_each_get_exactly_their_partys_r
             storm.push(tokio::spawn(async move {
                 let asked = pb::SubscribeRequest { checkpoints: true, ..Default::default() };
                 let mut stream = feed.subscribe(asked).await?.into_inner();
-                anyhow::Ok((who, until_checkpoint(&mut stream).await?))
+                anyhow::Ok((who, until_caught_up(&mut stream, chrono::DateTime::<chrono::Utc>::MIN_UTC).await?))
             }));
         }
     }
@@ -239,7 +237,7 @@ async fn ninety_subscribers_reconnecting_at_once_each_get_exactly_their_partys_r
     for who in parties {
         let asked = pb::SubscribeRequest { checkpoints: true, ..Default::default() };
         let mut replay = ex.feed(who).await?.subscribe(asked).await?.into_inner();
-        let expected = sequences(&until_checkpoint(&mut replay).await?);
+        let expected = sequences(&until_caught_up(&mut replay, chrono::DateTime::<chrono::Utc>::MIN_UTC).await?);
         assert!(!expected.is_empty(), "{who} sees something");
         for (_, events) in got.iter().filter(|(w, _)| *w == who) {
             assert_eq!(sequences(events), expected, "{who}: a subscriber of the storm got its party's replay");
