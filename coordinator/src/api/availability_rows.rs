@@ -21,12 +21,14 @@ use prost::bytes::{Bytes, BytesMut};
 use super::convert::*;
 use crate::signals::availability::{AvailabilityMetrics, GroupKey, TmsHealth};
 
-/// The metric rows of the last answer encoded, each with the sum it was
-/// encoded from, found by that sum's address (cheaper than comparing
-/// group keys, and the sum is held here, so the address is its own).
+/// The metric rows of the last answer encoded, in its order, each with
+/// the sum and group it was encoded from. A row is found where it was (an
+/// answer after a report lists the same groups in the same order), else by
+/// its sum's address (a group came or went): no key is hashed or compared
+/// but the one that matched.
 #[derive(Default)]
 pub(crate) struct EncodedRows {
-    kept: Mutex<HashMap<usize, Row>>,
+    kept: Mutex<Vec<Option<Row>>>,
 }
 
 /// A sum, its group, and its row encoded (field 1 of the response, tag and
@@ -44,35 +46,40 @@ impl EncodedRows {
     fn assemble(&self, m: &AvailabilityMetrics) -> (Bytes, usize) {
         let rest = rest(m).encode_to_vec();
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut next = HashMap::with_capacity(m.metrics.len());
+        let mut was = std::mem::take(&mut *kept);
+        // Where each kept sum lies, made only once a row is not where it was.
+        let mut places: Option<HashMap<usize, usize>> = None;
         let mut afresh = 0;
-        let rows: Vec<Bytes> = m
-            .metrics
-            .iter()
-            .map(|(key, sum)| {
-                let at = Arc::as_ptr(sum) as usize;
-                let row = match kept.remove(&at) {
-                    Some(row) if row.1 == *key => row,
-                    _ => {
-                        afresh += 1;
-                        let mut bytes = Vec::new();
-                        prost::encoding::message::encode(1, &metric(key, sum), &mut bytes);
-                        (Arc::clone(sum), key.clone(), Bytes::from(bytes))
-                    }
-                };
-                let bytes = row.2.clone();
-                next.insert(at, row);
-                bytes
-            })
-            .collect();
-        *kept = next;
-        drop(kept);
+        let mut next = Vec::with_capacity(m.metrics.len());
+        for (i, (key, sum)) in m.metrics.iter().enumerate() {
+            let same = |row: &mut Row| Arc::ptr_eq(&row.0, sum) && row.1 == *key;
+            let mut row = was.get_mut(i).and_then(|slot| slot.take_if(same));
+            if row.is_none() {
+                let places = places.get_or_insert_with(|| {
+                    let at = |(j, row): (usize, &Option<Row>)| row.as_ref().map(|r| (Arc::as_ptr(&r.0) as usize, j));
+                    was.iter().enumerate().filter_map(at).collect()
+                });
+                if let Some(&j) = places.get(&(Arc::as_ptr(sum) as usize)) {
+                    row = was[j].take_if(same);
+                }
+            }
+            next.push(Some(row.unwrap_or_else(|| {
+                afresh += 1;
+                let mut bytes = Vec::new();
+                prost::encoding::message::encode(1, &metric(key, sum), &mut bytes);
+                (Arc::clone(sum), key.clone(), Bytes::from(bytes))
+            })));
+        }
         // Field 1 (the rows) comes first in prost's order, then the rest.
-        let mut out = BytesMut::with_capacity(rows.iter().map(Bytes::len).sum::<usize>() + rest.len());
-        for row in &rows {
+        let rows = || next.iter().flatten().map(|row| &row.2);
+        let mut out = BytesMut::with_capacity(rows().map(Bytes::len).sum::<usize>() + rest.len());
+        for row in rows() {
             out.extend_from_slice(row);
         }
         out.extend_from_slice(&rest);
+        *kept = next;
+        drop(kept);
+        drop(was);
         (out.freeze(), afresh)
     }
 }
@@ -241,6 +248,15 @@ mod tests {
         assert_eq!(check(&answer(&current, &whole, "")), 0, "nothing changed, nothing encoded");
         current.apply(&next_report(200, &mut seed, &mut latest), usa.clone());
         assert_eq!(check(&answer(&current, &whole, "")), 1, "one report changes one group");
+        // A report of a TMS not seen before makes a group that sorts first:
+        // every other row moves, and is found where it went.
+        let mut first_of_its_tms = next_report(201, &mut seed, &mut latest);
+        first_of_its_tms.draft.tms = cosx_domain::Tms::parse("A-10C").unwrap();
+        first_of_its_tms.supersedes = None;
+        current.apply(&first_of_its_tms, usa.clone());
+        let moved = answer(&current, &whole, "");
+        assert_eq!(moved.metrics[0].0.tms.as_deref(), Some("A-10C"));
+        assert_eq!(check(&moved), 1, "only the new group is encoded");
         // Assets asked: the same kept sums, and the asset rows besides.
         let assets = answer(&current, &MetricsQuery { include_assets: true, ..MetricsQuery::default() }, "");
         assert!(!assets.assets.is_empty());
