@@ -83,6 +83,27 @@ pub fn valid<T>(v: Violations, value: Option<T>) -> Result<T, Status> {
     }
 }
 
+/// The event kinds a feed or export subscriber asked for (`kinds`; none
+/// means every kind). Only values that name a kind are kept, since no
+/// event carries any other: a request listing a million values costs its
+/// parse once, never a scan of the list per event.
+#[derive(Debug, Clone, Default)]
+pub struct KindFilter(Option<std::collections::BTreeSet<i32>>);
+
+impl KindFilter {
+    /// The filter `kinds` asks for.
+    pub fn new(kinds: &[i32]) -> Self {
+        if kinds.is_empty() {
+            return KindFilter(None);
+        }
+        KindFilter(Some(kinds.iter().copied().filter(|k| pb::EventKind::try_from(*k).is_ok()).collect()))
+    }
+
+    /// Whether an event of `kind` goes to the subscriber.
+    pub fn admits(&self, kind: i32) -> bool {
+        self.0.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+}
 /// Refuses a change that does not name, in `field`, the `version` of the
 /// `record` (a quote, a comment, ...) the caller last read.
 pub fn version_in(v: &mut Violations, field: &str, version: i64, record: &str) {
@@ -180,5 +201,26 @@ pub fn ingest_result(index: u64, outcome: Result<String, Status>) -> pb::IngestR
                 .map(|b| b.field_violations.into_iter().map(|f| format!("{}: {}", f.field, f.description)).collect())
                 .unwrap_or_default(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// None asked means every kind; a huge list keeps only the kinds it
+    /// names, so matching an event never scans it.
+    #[test]
+    fn a_kind_filter_keeps_only_kinds_and_none_asked_means_every_kind() {
+        let created = pb::EventKind::RepairOrderCreated as i32;
+        let every = KindFilter::new(&[]);
+        assert!(every.admits(created) && every.admits(12_345));
+        let mut huge: Vec<i32> = (1_000..1_001_000).collect();
+        huge.extend([created, created]);
+        let asked = KindFilter::new(&huge);
+        assert!(asked.admits(created));
+        assert!(!asked.admits(1_000) && !asked.admits(pb::EventKind::Checkpoint as i32));
+        assert_eq!(asked.0.as_ref().map(std::collections::BTreeSet::len), Some(1));
+        assert!(!KindFilter::new(&[-5]).admits(created), "a list naming no kind admits nothing, as before");
     }
 }

@@ -318,6 +318,7 @@ impl pb::export_server::Export for ExportService {
         let core = self.core.clone();
         // Everything committed before the call is in the export; later commits are not.
         let head = *core.watch_head().borrow();
+        let kinds = cosx_edge::request::KindFilter::new(&r.kinds);
         let (tx, rx) = mpsc::channel(BUFFER);
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
@@ -340,7 +341,7 @@ impl pb::export_server::Export for ExportService {
                         return;
                     }
                     let event = event_out(e);
-                    if (r.kinds.is_empty() || r.kinds.contains(&event.kind)) && tx.send(Ok(event)).await.is_err() {
+                    if kinds.admits(event.kind) && tx.send(Ok(event)).await.is_err() {
                         return;
                     }
                     cursor = e.sequence;

@@ -162,7 +162,7 @@ impl FeedService {
             v.add("after_sequence", "must be >= 0");
             return Err(crate::coordinator::CoreError::Invalid(v).into());
         }
-        let kinds: Vec<i32> = r.kinds;
+        let kinds = cosx_edge::request::KindFilter::new(&r.kinds);
         let checkpoints = r.checkpoints;
         let core = self.core.clone();
         // Refused here, before the stream starts, when the party holds its share.
@@ -221,7 +221,7 @@ impl FeedService {
                 drop(turn);
                 let full_page = events.len() == PAGE as usize;
                 for e in &events {
-                    if kinds.is_empty() || kinds.contains(&(kind_of(&e.kind) as i32)) {
+                    if kinds.admits(kind_of(&e.kind) as i32) {
                         let frame = frames.of(e);
                         // A subscriber that stops reading must not hold up shutdown.
                         tokio::select! {

@@ -26,6 +26,7 @@ impl pb::feed_server::Feed for NodeFeed {
         }
         let store = self.0.store.clone();
         let mut head = store.watch_events();
+        let kinds = cosx_edge::request::KindFilter::new(&r.kinds);
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             let mut cursor = r.after_sequence;
@@ -41,7 +42,7 @@ impl pb::feed_server::Feed for NodeFeed {
                 let full = events.len() == 256;
                 for event in events {
                     cursor = event.sequence;
-                    if (r.kinds.is_empty() || r.kinds.contains(&event.kind)) && tx.send(Ok(event)).await.is_err() {
+                    if kinds.admits(event.kind) && tx.send(Ok(event)).await.is_err() {
                         return;
                     }
                 }
