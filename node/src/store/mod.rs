@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use cosx_proto::v1 as pb;
 use prost::Message;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Acquire, Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{Mutex, MutexGuard, Notify, watch};
 
 use cosx_edge::CoreError;
@@ -229,6 +229,44 @@ impl Writer {
     }
 }
 
+/// `bytes` as lowercase hex, for SQLite's `unhex` (blobs travel inside a
+/// statement group's JSON arguments so a batch is one hop).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// The coordinator's versions of `records`, as the JSON array that
+/// [`NodeStore::UPSTREAM`] stores: each record's name, kind, protobuf
+/// (hex), version and the report it supersedes, if any.
+fn upstream_rows<'r>(records: impl IntoIterator<Item = &'r Record>) -> String {
+    let rows: Vec<serde_json::Value> = records
+        .into_iter()
+        .map(|record| {
+            let supersedes = match record {
+                Record::AvailabilityReport(r) if r.supersedes.contains('/') => Some(r.supersedes.clone()),
+                Record::AvailabilityReport(r) if !r.supersedes.is_empty() => {
+                    Some(format!("availabilityReports/{}", r.supersedes))
+                }
+                _ => None,
+            };
+            serde_json::json!({
+                "subject": record.subject(),
+                "kind": record.kind().as_str(),
+                "upstream": hex(&record.encode()),
+                "version": record.version(),
+                "supersedes": supersedes,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 fn now_text() -> String {
     Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -236,6 +274,12 @@ fn now_text() -> String {
 fn time_of(text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| NodeStoreError::Corrupt("timestamp"))
 }
+
+/// The records touched by the writes whose sequences are the JSON array
+/// bound here. Statement groups bind anonymous parameters only, each value
+/// as often as it is used: sqlx stops binding a group's numbered parameters
+/// at the first statement that skips a number.
+const TOUCHED: &str = "(SELECT subject FROM outbox_subject WHERE sequence IN (SELECT value FROM json_each(?)))";
 
 const PENDING: &str = "(SELECT count(*) FROM outbox_subject s JOIN outbox o ON o.sequence = s.sequence
       WHERE s.subject = replica.subject AND o.state = 'queued')";
@@ -311,15 +355,7 @@ impl NodeStore {
             return Err(tonic::Status::internal("the node's write group is not open"));
         };
         let mut settled = group.settled.subscribe();
-        let answer = match group.tx.begin().await {
-            Ok(mut savepoint) => {
-                match Self::accept_in(&mut savepoint, (request_id, request_hash), (subject, related), build).await {
-                    Ok(answer) => savepoint.commit().await.map(|()| answer).map_err(|e| NodeStoreError::from(e).into()),
-                    Err(refused) => Err(refused),
-                }
-            }
-            Err(e) => Err(NodeStoreError::from(e).into()),
-        };
+        let answer = Self::accept_in(&mut group.tx, (request_id, request_hash), (subject, related), build).await;
         drop(writer);
         // Nothing is answered before its group is on disk: not a write, a
         // repeat or a refusal, each of which read the group's writes.
@@ -345,6 +381,11 @@ impl NodeStore {
     /// Decides and stores one accepted write inside the open group.
     /// `key` is the request id and its payload's hash; `about`, the
     /// record the write is about and the prefix of the related ones.
+    ///
+    /// Each step is one statement group (one hop to SQLite's thread): the
+    /// earlier write under the request id and the record, read together;
+    /// the related records, if asked; the write's rows, stored under a
+    /// savepoint of their own so a failure leaves the group as it was.
     async fn accept_in<F>(
         conn: &mut SqliteConnection,
         key: (&str, &str),
@@ -355,23 +396,27 @@ impl NodeStore {
         F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
         let ((request_id, request_hash), (subject, related)) = (key, about);
-        let earlier = sqlx::query("SELECT request_hash, response, method FROM outbox WHERE request_id = ?")
-            .bind(request_id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(NodeStoreError::from)?;
-        if let Some(row) = earlier {
-            let hash: String = row.get(0);
+        let row = sqlx::query(&format!(
+            "SELECT o.request_hash AS earlier_hash, o.response AS earlier_response, o.method AS earlier_method,
+                    replica.*, {PENDING} AS pending
+             FROM (SELECT 1) LEFT JOIN outbox o ON o.request_id = ?1 LEFT JOIN replica ON replica.subject = ?2"
+        ))
+        .bind(request_id)
+        .bind(subject)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(NodeStoreError::from)?;
+        if let Some(hash) = row.get::<Option<&str>, _>("earlier_hash") {
             if hash != request_hash {
                 return Err(CoreError::AlreadyExists(format!(
                     "request_id {request_id:?} was already used for a different request"
                 ))
                 .into());
             }
-            return Ok((Method::parse(row.get(2))?, row.get(1)));
+            return Ok((Method::parse(row.get("earlier_method"))?, row.get("earlier_response")));
         }
-        let current = match subject {
-            Some(s) => Self::view_in(&mut *conn, s).await?,
+        let current = match row.get::<Option<&str>, _>("kind") {
+            Some(_) => Some(Self::view_of(&row)?),
             None => None,
         };
         let related = match related {
@@ -382,41 +427,48 @@ impl NodeStore {
         let Some(first) = accepted.records.first() else {
             return Err(tonic::Status::internal("a node write must touch a record"));
         };
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
-             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) RETURNING sequence",
-        )
-        .bind(request_id)
-        .bind(request_hash)
-        .bind(accepted.method.as_str())
-        .bind(first.subject())
-        .bind(&accepted.request)
-        .bind(&accepted.response)
-        .bind(now_text())
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(NodeStoreError::from)?;
-        let subjects =
-            accepted.ordered_by.iter().map(String::as_str).chain(accepted.records.iter().map(Record::subject));
-        for key in subjects {
-            sqlx::query("INSERT INTO outbox_subject (subject, sequence) VALUES (?, ?)")
-                .bind(key)
-                .bind(sequence)
-                .execute(&mut *conn)
-                .await
-                .map_err(NodeStoreError::from)?;
+        let subjects: Vec<&str> = accepted
+            .ordered_by
+            .iter()
+            .map(String::as_str)
+            .chain(accepted.records.iter().map(Record::subject))
+            .collect();
+        let mut sql = String::from(
+            "SAVEPOINT accepted;
+             INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
+             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?);",
+        );
+        for _ in &subjects {
+            sql.push_str(
+                "INSERT INTO outbox_subject (subject, sequence) SELECT ?, sequence FROM outbox WHERE request_id = ?;",
+            );
+        }
+        for _ in &accepted.records {
+            sql.push_str(
+                "INSERT INTO replica (subject, kind, local) VALUES (?, ?, ?)
+                 ON CONFLICT (subject) DO UPDATE SET local = excluded.local;",
+            );
+        }
+        sql.push_str("RELEASE accepted;");
+        let mut query = sqlx::query(&sql)
+            .bind(request_id)
+            .bind(request_hash)
+            .bind(accepted.method.as_str())
+            .bind(first.subject())
+            .bind(&accepted.request)
+            .bind(&accepted.response)
+            .bind(now_text());
+        for key in &subjects {
+            query = query.bind(*key).bind(request_id);
         }
         for record in &accepted.records {
-            sqlx::query(
-                "INSERT INTO replica (subject, kind, local) VALUES (?, ?, ?)
-                 ON CONFLICT (subject) DO UPDATE SET local = excluded.local",
-            )
-            .bind(record.subject())
-            .bind(record.kind().as_str())
-            .bind(record.encode())
-            .execute(&mut *conn)
-            .await
-            .map_err(NodeStoreError::from)?;
+            query = query.bind(record.subject()).bind(record.kind().as_str()).bind(record.encode());
+        }
+        if let Err(e) = query.execute(&mut *conn).await {
+            // Undo what the group took of this write; if the savepoint was
+            // never opened there is nothing to undo.
+            let _ = sqlx::query("ROLLBACK TO accepted; RELEASE accepted").execute(&mut *conn).await;
+            return Err(NodeStoreError::from(e).into());
         }
         Ok((accepted.method, accepted.response))
     }
@@ -559,30 +611,16 @@ impl NodeStore {
         Ok(())
     }
 
-    async fn apply_upstream(tx: &mut Transaction<'_, Sqlite>, record: &Record) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO replica (subject, kind, upstream, upstream_version) VALUES (?, ?, ?, ?)
-             ON CONFLICT (subject) DO UPDATE SET upstream = excluded.upstream, upstream_version = excluded.upstream_version
-             WHERE replica.upstream IS NULL OR excluded.upstream_version >= replica.upstream_version",
-        )
-        .bind(record.subject())
-        .bind(record.kind().as_str())
-        .bind(record.encode())
-        .bind(record.version())
-        .execute(&mut **tx)
-        .await?;
-        if let Record::AvailabilityReport(r) = record
-            && !r.supersedes.is_empty()
-        {
-            let old = if r.supersedes.contains('/') {
-                r.supersedes.clone()
-            } else {
-                format!("availabilityReports/{}", r.supersedes)
-            };
-            sqlx::query("UPDATE replica SET superseded = 1 WHERE subject = ?").bind(old).execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
+    /// The statements that store the coordinator's version of every record
+    /// in a JSON array (see [`upstream_rows`]), in order, and mark the
+    /// reports they supersede: one statement group, one hop to SQLite's
+    /// thread however many records there are. The array is bound twice.
+    const UPSTREAM: &str = "INSERT INTO replica (subject, kind, upstream, upstream_version)
+           SELECT value ->> 'subject', value ->> 'kind', unhex(value ->> 'upstream'), value ->> 'version'
+           FROM json_each(?) WHERE true ORDER BY key
+         ON CONFLICT (subject) DO UPDATE SET upstream = excluded.upstream, upstream_version = excluded.upstream_version
+           WHERE replica.upstream IS NULL OR excluded.upstream_version >= replica.upstream_version;
+         UPDATE replica SET superseded = 1 WHERE subject IN (SELECT value ->> 'supersedes' FROM json_each(?));";
 
     /// The coordinator accepted writes; each comes with the records it
     /// answered. One transaction for them all.
@@ -590,41 +628,38 @@ impl NodeStore {
         if done.is_empty() {
             return Ok(());
         }
+        let records = upstream_rows(done.iter().flat_map(|(_, records)| records));
+        let sequences = format!("[{}]", done.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(","));
         let _writer = self.exclusive().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // The coordinator's records, then, for every record the writes
+        // touched, in one statement group: the writes are delivered; what the node named provisionally and
+        // the coordinator named otherwise (an exception's number, when the
+        // node did not know every exception on the order) goes, as the
+        // coordinator's record came back in the answer (and comes on the
+        // feed); an earlier refusal is cleared; and a record with nothing
+        // left queued shows the coordinator's version again.
         let now = now_text();
-        for (sequence, records) in done {
-            sqlx::query(
-                "UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1 WHERE sequence = ?",
-            )
-            .bind(&now)
-            .bind(sequence)
-            .execute(&mut *tx)
-            .await?;
-            for record in records {
-                Self::apply_upstream(&mut tx, record).await?;
-            }
-            // What the node named provisionally and the coordinator named
-            // otherwise (an exception's number, when the node did not know
-            // every exception on the order) goes: the coordinator's record
-            // came back in the answer (and comes on the feed).
-            sqlx::query(&format!(
-                "DELETE FROM replica WHERE upstream IS NULL AND {PENDING} = 0
-                   AND subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)"
-            ))
-            .bind(sequence)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
-                        rejection_time = NULL
-                 WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
-            )
-            .bind(sequence)
-            .execute(&mut *tx)
-            .await?;
-            Self::settle_subjects(&mut tx, *sequence).await?;
-        }
+        sqlx::query(&format!(
+            "{}
+             UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1
+               WHERE sequence IN (SELECT value FROM json_each(?));
+             DELETE FROM replica WHERE upstream IS NULL AND {PENDING} = 0 AND subject IN {TOUCHED};
+             UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
+                    rejection_time = NULL
+               WHERE subject IN {TOUCHED};
+             UPDATE replica SET local = NULL WHERE upstream IS NOT NULL AND {PENDING} = 0 AND subject IN {TOUCHED};",
+            Self::UPSTREAM
+        ))
+        .bind(&records)
+        .bind(&records)
+        .bind(now)
+        .bind(&sequences)
+        .bind(&sequences)
+        .bind(&sequences)
+        .bind(&sequences)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -700,43 +735,48 @@ impl NodeStore {
         let Some(last) = events.last() else {
             return Ok(());
         };
+        let mut stored = Vec::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let carried = Record::from_event(event);
+            stored.push(serde_json::json!({
+                "sequence": event.sequence,
+                "subject": carried.first().map(Record::subject),
+                "body": hex(&event.encode_to_vec()),
+            }));
+            records.extend(carried);
+        }
+        let stored = serde_json::Value::Array(stored).to_string();
+        let records = upstream_rows(&records);
         let _writer = self.exclusive().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for event in events {
-            let records = Record::from_event(event);
-            sqlx::query("INSERT OR IGNORE INTO events (sequence, subject, body) VALUES (?, ?, ?)")
-                .bind(event.sequence)
-                .bind(records.first().map(|r| r.subject().to_owned()))
-                .bind(event.encode_to_vec())
-                .execute(&mut *tx)
-                .await?;
-            for record in &records {
-                Self::apply_upstream(&mut tx, record).await?;
-                sqlx::query(&format!(
-                    "UPDATE replica SET local = NULL WHERE subject = ? AND upstream IS NOT NULL AND {PENDING} = 0"
-                ))
-                .bind(record.subject())
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        Self::advance(&mut tx, last.sequence).await?;
+        // The events, their records, and the cursor past them: one statement
+        // group. Freshness (`last_sync_time`) moves only with a checkpoint:
+        // having applied an event says nothing about what came after it.
+        sqlx::query(&format!(
+            "INSERT OR IGNORE INTO events (sequence, subject, body)
+               SELECT value ->> 'sequence', value ->> 'subject', unhex(value ->> 'body') FROM json_each(?);
+             {}
+             UPDATE replica SET local = NULL
+               WHERE subject IN (SELECT value ->> 'subject' FROM json_each(?))
+                 AND upstream IS NOT NULL AND {PENDING} = 0;
+             UPDATE sync SET cursor = max(cursor, ?), head = max(head, ?) WHERE id = 1;",
+            Self::UPSTREAM
+        ))
+        .bind(stored)
+        .bind(&records)
+        .bind(&records)
+        .bind(&records)
+        .bind(last.sequence)
+        .bind(last.sequence)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.events.send_if_modified(|h| {
             let newer = last.sequence > *h;
             *h = (*h).max(last.sequence);
             newer
         });
-        Ok(())
-    }
-
-    async fn advance(tx: &mut Transaction<'_, Sqlite>, sequence: i64) -> Result<()> {
-        // Freshness (`last_sync_time`) moves only with a checkpoint: having
-        // applied an event says nothing about what came after it.
-        sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1) WHERE id = 1")
-            .bind(sequence)
-            .execute(&mut **tx)
-            .await?;
         Ok(())
     }
 
@@ -840,6 +880,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn events_from_the_feed_land_in_the_replica_and_move_the_cursor_in_one_statement_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(&format!("sqlite://{}", dir.path().join("node.db").display())).await.unwrap();
+        let report = |id: &str, version: i64, supersedes: &str| pb::AvailabilityReport {
+            name: format!("availabilityReports/{id}"),
+            version,
+            supersedes: supersedes.into(),
+            ..Default::default()
+        };
+        let event =
+            |sequence: i64, subject: Option<pb::event::Subject>| pb::Event { sequence, subject, ..Default::default() };
+        use pb::event::Subject;
+        let events = [
+            event(1, Some(Subject::AvailabilityReport(report("a", 1, "")))),
+            event(2, None),
+            event(3, Some(Subject::AvailabilityReport(report("b", 1, "a")))),
+            // An older version after a newer one changes nothing.
+            event(4, Some(Subject::AvailabilityReport(report("b", 2, "a")))),
+            event(5, Some(Subject::AvailabilityReport(report("b", 1, "a")))),
+        ];
+        store.apply_events(&events).await.unwrap();
+        // A repeated event is stored once.
+        store.apply_events(&events[4..]).await.unwrap();
+        assert_eq!(store.events_after(0, 10).await.unwrap(), events.to_vec());
+        let a = store.view("availabilityReports/a").await.unwrap().unwrap();
+        assert!(a.superseded && a.upstream && a.pending == 0);
+        let b = store.view("availabilityReports/b").await.unwrap().unwrap();
+        assert_eq!((b.record.version(), b.superseded), (2, false));
+        assert_eq!(store.events_about("availabilityReports/b").await.unwrap().len(), 3);
+        assert_eq!(store.sync_point().await.unwrap().cursor, 5);
+    }
+
+    #[tokio::test]
     async fn forgetting_takes_only_delivered_writes_older_than_the_cutoff_and_a_restart_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("node.db").display());
@@ -867,8 +940,13 @@ mod tests {
                 ("refused".to_owned(), WriteState::Rejected),
             ]
         );
-        // The forgotten write's effect stays in the replica.
-        assert!(store.view("repairOrders/old").await.unwrap().is_some());
+        // The forgotten write's effect stays in the replica, as the
+        // coordinator's version with nothing pending.
+        let old = store.view("repairOrders/old").await.unwrap().unwrap();
+        assert!(old.upstream && old.pending == 0 && old.rejection.is_none());
+        // The refusal shows on its record.
+        let refused = store.view("repairOrders/refused").await.unwrap().unwrap();
+        assert_eq!(refused.rejection.map(|r| r.code), Some("ABORTED".to_owned()));
         store.close().await;
 
         // After a restart: the queued write is still queued, with its
