@@ -15,15 +15,17 @@
 //! cursor) stay together here; what the rows hold (write methods, record
 //! kinds, a record as read) is `records`.
 
+use std::collections::{HashSet, VecDeque};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cosx_proto::v1 as pb;
 use prost::Message;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection};
 use tokio::sync::{Mutex, MutexGuard, Notify, watch};
 
 use cosx_edge::CoreError;
@@ -203,30 +205,148 @@ pub struct SyncPoint {
 pub struct NodeStore {
     pool: SqlitePool,
     writer: Arc<Mutex<Writer>>,
+    /// The writer's count of ended transactions, read without its lock.
+    ended: Arc<AtomicU64>,
     queued: Notify,
     events: watch::Sender<i64>,
 }
 
-/// The one writer's state: the group of accepted writes not yet committed.
-#[derive(Default)]
+/// The one writer's state: the group of accepted writes not yet committed,
+/// how many transactions have ended since the store opened, and what the
+/// latest of them changed.
 struct Writer {
     open: Option<Group>,
+    ended: Arc<AtomicU64>,
+    /// For each of the latest [`RECENT`] transactions ended, its number and
+    /// the request ids and records it changed (`None`: not said, so any).
+    recent: VecDeque<(u64, Option<Vec<String>>)>,
+    pool: SqlitePool,
 }
 
-/// Accepted writes sharing one transaction; `settled` says how its commit went.
+/// How many ended transactions the writer remembers the changes of: a read
+/// older than all of them is read again.
+const RECENT: usize = 1024;
+
+/// Accepted writes sharing one transaction, decided and not yet stored:
+/// `settled` says how their commit went. `requests` and `touched` are the
+/// request ids and records they used: what a read of committed rows misses
+/// until the group commits. `rows` are what the commit stores ([`FLUSH`]).
+#[derive(Default)]
 struct Group {
-    tx: Transaction<'static, Sqlite>,
     settled: watch::Sender<Option<Result<(), String>>>,
+    requests: HashSet<String>,
+    touched: HashSet<String>,
+    rows: Vec<serde_json::Value>,
 }
+
+/// One accept's decision: what to answer, the keys it is stored under (the
+/// records it touched and the further keys it is ordered by), and its rows.
+struct Decided {
+    method: Method,
+    response: Vec<u8>,
+    keys: Vec<String>,
+    row: Option<serde_json::Value>,
+}
+
+/// Stores a group's decided writes, in the order decided: each in the
+/// outbox, under every key, and its records as the node's own version.
+/// One statement group for the whole group, bound once per statement.
+const FLUSH: &str =
+    "INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
+       SELECT value ->> 'request_id', value ->> 'request_hash', value ->> 'method', value ->> 'subject',
+              unhex(value ->> 'request'), unhex(value ->> 'response'), 'queued', value ->> 'create_time'
+       FROM json_each(?) ORDER BY key;
+     INSERT OR IGNORE INTO outbox_subject (subject, sequence)
+       SELECT k.value, o.sequence FROM json_each(?) w, json_each(w.value -> 'keys') k
+       JOIN outbox o ON o.request_id = w.value ->> 'request_id';
+     INSERT INTO replica (subject, kind, local)
+       SELECT r.value ->> 'subject', r.value ->> 'kind', unhex(r.value ->> 'local')
+       FROM json_each(?) w, json_each(w.value -> 'records') r WHERE true ORDER BY w.key, r.key
+     ON CONFLICT (subject) DO UPDATE SET local = excluded.local;";
 
 impl Writer {
-    /// Commits the open group, if any, and tells its writers.
+    /// Stores and commits the open group, if any, and tells its writers:
+    /// one transaction, one statement group, one hop.
     async fn settle(&mut self) {
-        if let Some(group) = self.open.take() {
-            let outcome = group.tx.commit().await.map_err(|e| e.to_string());
-            group.settled.send_replace(Some(outcome));
+        let Some(group) = self.open.take() else { return };
+        let outcome = if group.rows.is_empty() {
+            Ok(())
+        } else {
+            let rows = serde_json::Value::Array(group.rows).to_string();
+            let sql = format!("BEGIN IMMEDIATE; {FLUSH} COMMIT;");
+            match self.pool.acquire().await {
+                Ok(mut conn) => {
+                    at_once(&mut conn, sqlx::query(&sql).bind(&rows).bind(&rows).bind(&rows)).await.map(drop)
+                }
+                Err(e) => Err(e),
+            }
+            .map_err(|e| e.to_string())
+        };
+        let changed = group.requests.into_iter().chain(group.touched).collect();
+        self.ended_with(Some(changed));
+        group.settled.send_replace(Some(outcome));
+    }
+
+    /// Counts a transaction ended that changed `keys` (request ids and
+    /// records; `None`: any).
+    fn ended_with(&mut self, keys: Option<Vec<String>>) {
+        let number = self.ended.fetch_add(1, Ordering::AcqRel) + 1;
+        self.recent.push_back((number, keys));
+        while self.recent.len() > RECENT {
+            self.recent.pop_front();
         }
     }
+
+    /// Whether a read made when `read_at` transactions had ended still
+    /// holds for `request_id` and `subject`: every transaction ended since
+    /// said what it changed, and none changed either.
+    fn unchanged_since(&self, read_at: u64, request_id: &str, subject: Option<&str>) -> bool {
+        let now = self.ended.load(Ordering::Acquire);
+        let since: Vec<_> = self.recent.iter().filter(|(n, _)| *n > read_at).collect();
+        u64::try_from(since.len()).is_ok_and(|n| n == now - read_at)
+            && since.iter().all(|(_, keys)| {
+                keys.as_ref().is_some_and(|keys| keys.iter().all(|k| k != request_id && Some(k.as_str()) != subject))
+            })
+    }
+}
+
+/// Runs `query`, a statement group that is one whole transaction (`BEGIN
+/// IMMEDIATE; ...; COMMIT;`), on `conn`: one hop to SQLite's thread. If it
+/// fails, whatever it began is rolled back before the connection is reused.
+/// Answers the rows its statements return.
+async fn at_once<'q>(
+    conn: &mut SqliteConnection,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> std::result::Result<Vec<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+    let done = query.fetch_all(&mut *conn).await;
+    if done.is_err() {
+        // Fails harmlessly if nothing was begun or SQLite already rolled back.
+        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    }
+    done
+}
+
+/// The writer held for a write other than an accept, with no group open;
+/// releasing it counts as a transaction ended (whether it committed or
+/// not) that changed what `changed` says (unset: anything), so an accept's
+/// read from before it of one of those is read again.
+struct Exclusive<'a> {
+    writer: MutexGuard<'a, Writer>,
+    changed: Option<Vec<String>>,
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        let changed = self.changed.take();
+        self.writer.ended_with(changed);
+    }
+}
+
+/// What an accept reads before it decides: the first write under its
+/// request id (hash, method, answer), and the record it is about.
+struct Seen {
+    earlier: Option<(String, Method, Vec<u8>)>,
+    current: Option<View>,
 }
 
 /// `bytes` as lowercase hex, for SQLite's `unhex` (blobs travel inside a
@@ -248,13 +368,7 @@ fn upstream_rows<'r>(records: impl IntoIterator<Item = &'r Record>) -> String {
     let rows: Vec<serde_json::Value> = records
         .into_iter()
         .map(|record| {
-            let supersedes = match record {
-                Record::AvailabilityReport(r) if r.supersedes.contains('/') => Some(r.supersedes.clone()),
-                Record::AvailabilityReport(r) if !r.supersedes.is_empty() => {
-                    Some(format!("availabilityReports/{}", r.supersedes))
-                }
-                _ => None,
-            };
+            let supersedes = superseded_by(record);
             serde_json::json!({
                 "subject": record.subject(),
                 "kind": record.kind().as_str(),
@@ -265,6 +379,25 @@ fn upstream_rows<'r>(records: impl IntoIterator<Item = &'r Record>) -> String {
         })
         .collect();
     serde_json::Value::Array(rows).to_string()
+}
+
+/// The records the coordinator's version of `record` changes in the
+/// replica: itself and the report it supersedes.
+fn changed_by(record: &Record) -> Vec<String> {
+    let mut changed = vec![record.subject().to_owned()];
+    changed.extend(superseded_by(record));
+    changed
+}
+
+/// The report `record` supersedes, if it is a report that does.
+fn superseded_by(record: &Record) -> Option<String> {
+    match record {
+        Record::AvailabilityReport(r) if r.supersedes.contains('/') => Some(r.supersedes.clone()),
+        Record::AvailabilityReport(r) if !r.supersedes.is_empty() => {
+            Some(format!("availabilityReports/{}", r.supersedes))
+        }
+        _ => None,
+    }
 }
 
 fn now_text() -> String {
@@ -293,10 +426,17 @@ impl NodeStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         let head: i64 = sqlx::query_scalar("SELECT coalesce(max(sequence), 0) FROM events").fetch_one(&pool).await?;
-        Ok(NodeStore { pool, writer: Arc::default(), queued: Notify::new(), events: watch::channel(head).0 })
+        let ended = Arc::new(AtomicU64::new(0));
+        let writer = Arc::new(Mutex::new(Writer {
+            open: None,
+            ended: ended.clone(),
+            recent: VecDeque::new(),
+            pool: pool.clone(),
+        }));
+        Ok(NodeStore { pool, writer, ended, queued: Notify::new(), events: watch::channel(head).0 })
     }
 
     /// Wakes when a write is queued.
@@ -343,19 +483,50 @@ impl NodeStore {
     where
         F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
+        // Read first, outside the writer: under it, the read is kept unless
+        // a transaction ended since changed the request id or the record (or
+        // did not say what it changed), or the open group used either.
+        let read_at = self.ended.load(Ordering::Acquire);
+        let seen =
+            Self::seen_in(&mut *self.pool.acquire().await.map_err(NodeStoreError::from)?, request_id, subject).await?;
         let mut writer = self.writer.lock().await;
-        if writer.open.is_none() {
-            let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(NodeStoreError::from)?;
-            writer.open = Some(Group { tx, settled: watch::channel(None).0 });
-            // Queued behind every write already waiting for the lock: they join this group.
-            let committer = self.writer.clone();
-            tokio::spawn(async move { committer.lock().await.settle().await });
+        let used = writer
+            .open
+            .as_ref()
+            .is_some_and(|g| g.requests.contains(request_id) || subject.is_some_and(|s| g.touched.contains(s)));
+        // What the group decided is committed before a read that needs it.
+        if used || related.is_some() {
+            writer.settle().await;
         }
-        let Some(group) = writer.open.as_mut() else {
-            return Err(tonic::Status::internal("the node's write group is not open"));
+        let seen = if !used && writer.unchanged_since(read_at, request_id, subject) {
+            seen
+        } else {
+            Self::seen_in(&mut *self.pool.acquire().await.map_err(NodeStoreError::from)?, request_id, subject).await?
+        };
+        let related = match related {
+            Some(prefix) => {
+                Self::views_under_in(&mut *self.pool.acquire().await.map_err(NodeStoreError::from)?, prefix).await?
+            }
+            None => Vec::new(),
+        };
+        let group = match &mut writer.open {
+            Some(group) => group,
+            open @ None => {
+                // Queued behind every write already waiting for the lock: they join this group.
+                let committer = self.writer.clone();
+                tokio::spawn(async move { committer.lock().await.settle().await });
+                open.insert(Group::default())
+            }
         };
         let mut settled = group.settled.subscribe();
-        let answer = Self::accept_in(&mut group.tx, (request_id, request_hash), (subject, related), build).await;
+        let answer = Self::decide((request_id, request_hash), seen, related, build).map(|decided| {
+            if let Some(row) = decided.row {
+                group.requests.insert(request_id.to_owned());
+                group.touched.extend(decided.keys);
+                group.rows.push(row);
+            }
+            (decided.method, decided.response)
+        });
         drop(writer);
         // Nothing is answered before its group is on disk: not a write, a
         // repeat or a refusal, each of which read the group's writes.
@@ -372,30 +543,19 @@ impl NodeStore {
     }
 
     /// The writer, with no group left open: for every write but an accept.
-    async fn exclusive(&self) -> MutexGuard<'_, Writer> {
+    async fn exclusive(&self) -> Exclusive<'_> {
         let mut writer = self.writer.lock().await;
         writer.settle().await;
-        writer
+        Exclusive { writer, changed: None }
     }
 
-    /// Decides and stores one accepted write inside the open group.
-    /// `key` is the request id and its payload's hash; `about`, the
-    /// record the write is about and the prefix of the related ones.
-    ///
-    /// Each step is one statement group (one hop to SQLite's thread): the
-    /// earlier write under the request id and the record, read together;
-    /// the related records, if asked; the write's rows, stored under a
-    /// savepoint of their own so a failure leaves the group as it was.
-    async fn accept_in<F>(
+    /// The first write under `request_id` and the record `subject`, as
+    /// `conn` sees them: one read.
+    async fn seen_in(
         conn: &mut SqliteConnection,
-        key: (&str, &str),
-        about: (Option<&str>, Option<&str>),
-        build: F,
-    ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
-    where
-        F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
-    {
-        let ((request_id, request_hash), (subject, related)) = (key, about);
+        request_id: &str,
+        subject: Option<&str>,
+    ) -> std::result::Result<Seen, tonic::Status> {
         let row = sqlx::query(&format!(
             "SELECT o.request_hash AS earlier_hash, o.response AS earlier_response, o.method AS earlier_method,
                     replica.*, {PENDING} AS pending
@@ -406,23 +566,41 @@ impl NodeStore {
         .fetch_one(&mut *conn)
         .await
         .map_err(NodeStoreError::from)?;
-        if let Some(hash) = row.get::<Option<&str>, _>("earlier_hash") {
+        let earlier = match row.get::<Option<String>, _>("earlier_hash") {
+            Some(hash) => Some((hash, Method::parse(row.get("earlier_method"))?, row.get("earlier_response"))),
+            None => None,
+        };
+        let current = match row.get::<Option<&str>, _>("kind") {
+            Some(_) => Some(Self::view_of(&row)?),
+            None => None,
+        };
+        Ok(Seen { earlier, current })
+    }
+
+    /// Decides one accepted write, given what was `seen` under its request
+    /// id and subject and the `related` records: its answer, the keys it is
+    /// stored under, and its rows for the group to store (none for a
+    /// repeat). `key` is the request id and its payload's hash.
+    fn decide<F>(
+        key: (&str, &str),
+        seen: Seen,
+        related: Vec<View>,
+        build: F,
+    ) -> std::result::Result<Decided, tonic::Status>
+    where
+        F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
+    {
+        let (request_id, request_hash) = key;
+        if let Some((hash, method, response)) = seen.earlier {
             if hash != request_hash {
                 return Err(CoreError::AlreadyExists(format!(
                     "request_id {request_id:?} was already used for a different request"
                 ))
                 .into());
             }
-            return Ok((Method::parse(row.get("earlier_method"))?, row.get("earlier_response")));
+            return Ok(Decided { method, response, keys: Vec::new(), row: None });
         }
-        let current = match row.get::<Option<&str>, _>("kind") {
-            Some(_) => Some(Self::view_of(&row)?),
-            None => None,
-        };
-        let related = match related {
-            Some(prefix) => Self::views_under_in(&mut *conn, prefix).await?,
-            None => Vec::new(),
-        };
+        let current = seen.current;
         let accepted = build(current, related)?;
         let Some(first) = accepted.records.first() else {
             return Err(tonic::Status::internal("a node write must touch a record"));
@@ -433,44 +611,23 @@ impl NodeStore {
             .map(String::as_str)
             .chain(accepted.records.iter().map(Record::subject))
             .collect();
-        let mut sql = String::from(
-            "SAVEPOINT accepted;
-             INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
-             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?);",
-        );
-        for _ in &subjects {
-            sql.push_str(
-                "INSERT INTO outbox_subject (subject, sequence) SELECT ?, sequence FROM outbox WHERE request_id = ?;",
-            );
-        }
-        for _ in &accepted.records {
-            sql.push_str(
-                "INSERT INTO replica (subject, kind, local) VALUES (?, ?, ?)
-                 ON CONFLICT (subject) DO UPDATE SET local = excluded.local;",
-            );
-        }
-        sql.push_str("RELEASE accepted;");
-        let mut query = sqlx::query(&sql)
-            .bind(request_id)
-            .bind(request_hash)
-            .bind(accepted.method.as_str())
-            .bind(first.subject())
-            .bind(&accepted.request)
-            .bind(&accepted.response)
-            .bind(now_text());
-        for key in &subjects {
-            query = query.bind(*key).bind(request_id);
-        }
-        for record in &accepted.records {
-            query = query.bind(record.subject()).bind(record.kind().as_str()).bind(record.encode());
-        }
-        if let Err(e) = query.execute(&mut *conn).await {
-            // Undo what the group took of this write; if the savepoint was
-            // never opened there is nothing to undo.
-            let _ = sqlx::query("ROLLBACK TO accepted; RELEASE accepted").execute(&mut *conn).await;
-            return Err(NodeStoreError::from(e).into());
-        }
-        Ok((accepted.method, accepted.response))
+        let row = serde_json::json!({
+            "request_id": request_id,
+            "request_hash": request_hash,
+            "method": accepted.method.as_str(),
+            "subject": first.subject(),
+            "request": hex(&accepted.request),
+            "response": hex(&accepted.response),
+            "create_time": now_text(),
+            "keys": subjects,
+            "records": accepted.records.iter().map(|r| serde_json::json!({
+                "subject": r.subject(),
+                "kind": r.kind().as_str(),
+                "local": hex(&r.encode()),
+            })).collect::<Vec<_>>(),
+        });
+        let keys = subjects.into_iter().map(str::to_owned).collect();
+        Ok(Decided { method: accepted.method, response: accepted.response, keys, row: Some(row) })
     }
 
     fn view_of(row: &sqlx::sqlite::SqliteRow) -> Result<View> {
@@ -597,20 +754,6 @@ impl NodeStore {
         Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
     }
 
-    async fn settle_subjects(tx: &mut Transaction<'_, Sqlite>, sequence: i64) -> Result<()> {
-        // A record with nothing left queued shows the coordinator's version again
-        // (or, if the coordinator never had it, what the node accepted).
-        sqlx::query(&format!(
-            "UPDATE replica SET local = NULL
-             WHERE upstream IS NOT NULL AND {PENDING} = 0
-               AND subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)"
-        ))
-        .bind(sequence)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
     /// The statements that store the coordinator's version of every record
     /// in a JSON array (see [`upstream_rows`]), in order, and mark the
     /// reports they supersede: one statement group, one hop to SQLite's
@@ -630,37 +773,36 @@ impl NodeStore {
         }
         let records = upstream_rows(done.iter().flat_map(|(_, records)| records));
         let sequences = format!("[{}]", done.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(","));
-        let _writer = self.exclusive().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // The coordinator's records, then, for every record the writes
-        // touched, in one statement group: the writes are delivered; what the node named provisionally and
+        let mut writer = self.exclusive().await;
+        // The records the writes touched; the coordinator's records, then, for every record the writes
+        // touched, in one transaction of one statement group: the writes
+        // are delivered; what the node named provisionally and
         // the coordinator named otherwise (an exception's number, when the
         // node did not know every exception on the order) goes, as the
         // coordinator's record came back in the answer (and comes on the
         // feed); an earlier refusal is cleared; and a record with nothing
         // left queued shows the coordinator's version again.
         let now = now_text();
-        sqlx::query(&format!(
-            "{}
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             SELECT subject FROM {TOUCHED};
+             {}
              UPDATE outbox SET state = 'delivered', done_time = ?, attempts = attempts + 1
                WHERE sequence IN (SELECT value FROM json_each(?));
              DELETE FROM replica WHERE upstream IS NULL AND {PENDING} = 0 AND subject IN {TOUCHED};
              UPDATE replica SET rejected_request_id = NULL, rejection_code = NULL, rejection_message = NULL,
                     rejection_time = NULL
                WHERE subject IN {TOUCHED};
-             UPDATE replica SET local = NULL WHERE upstream IS NOT NULL AND {PENDING} = 0 AND subject IN {TOUCHED};",
+             UPDATE replica SET local = NULL WHERE upstream IS NOT NULL AND {PENDING} = 0 AND subject IN {TOUCHED};
+             COMMIT;",
             Self::UPSTREAM
-        ))
-        .bind(&records)
-        .bind(&records)
-        .bind(now)
-        .bind(&sequences)
-        .bind(&sequences)
-        .bind(&sequences)
-        .bind(&sequences)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let query = sqlx::query(&sql).bind(&sequences).bind(&records).bind(&records).bind(now);
+        let query = query.bind(&sequences).bind(&sequences).bind(&sequences).bind(&sequences);
+        let touched = at_once(&mut *self.pool.acquire().await?, query).await?;
+        let mut changed: Vec<String> = touched.iter().map(|row| row.get(0)).collect();
+        changed.extend(done.iter().flat_map(|(_, records)| records).flat_map(changed_by));
+        writer.changed = Some(changed);
         Ok(())
     }
 
@@ -700,32 +842,27 @@ impl NodeStore {
     /// write and on every record it touched; it is not retried.
     pub async fn rejected(&self, sequence: i64, code: &str, message: &str) -> Result<()> {
         let _writer = self.exclusive().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_text();
-        let request_id: String = sqlx::query_scalar(
-            "UPDATE outbox SET state = 'rejected', done_time = ?, attempts = attempts + 1, error_code = ?,
+        // One transaction, one statement group: the write, the records it
+        // touched, and those with nothing left queued shown as the
+        // coordinator has them again (or, if it never had them, as the node
+        // accepted them).
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             UPDATE outbox SET state = 'rejected', done_time = ?, attempts = attempts + 1, error_code = ?,
                     error_message = ?
-             WHERE sequence = ? RETURNING request_id",
-        )
-        .bind(&now)
-        .bind(code)
-        .bind(message)
-        .bind(sequence)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE replica SET rejected_request_id = ?, rejection_code = ?, rejection_message = ?, rejection_time = ?
-             WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?)",
-        )
-        .bind(request_id)
-        .bind(code)
-        .bind(message)
-        .bind(&now)
-        .bind(sequence)
-        .execute(&mut *tx)
-        .await?;
-        Self::settle_subjects(&mut tx, sequence).await?;
-        tx.commit().await?;
+               WHERE sequence = ?;
+             UPDATE replica SET rejected_request_id = (SELECT request_id FROM outbox WHERE sequence = ?),
+                    rejection_code = ?, rejection_message = ?, rejection_time = ?
+               WHERE subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?);
+             UPDATE replica SET local = NULL
+               WHERE upstream IS NOT NULL AND {PENDING} = 0
+                 AND subject IN (SELECT subject FROM outbox_subject WHERE sequence = ?);
+             COMMIT;"
+        );
+        let query = sqlx::query(&sql).bind(&now).bind(code).bind(message).bind(sequence);
+        let query = query.bind(sequence).bind(code).bind(message).bind(&now).bind(sequence).bind(sequence);
+        at_once(&mut *self.pool.acquire().await?, query).await?;
         Ok(())
     }
 
@@ -747,31 +884,27 @@ impl NodeStore {
             records.extend(carried);
         }
         let stored = serde_json::Value::Array(stored).to_string();
+        let changed = records.iter().flat_map(changed_by).collect();
         let records = upstream_rows(&records);
-        let _writer = self.exclusive().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // The events, their records, and the cursor past them: one statement
-        // group. Freshness (`last_sync_time`) moves only with a checkpoint:
+        let mut writer = self.exclusive().await;
+        // The events, their records, and the cursor past them: one
+        // transaction of one statement group. Freshness (`last_sync_time`) moves only with a checkpoint:
         // having applied an event says nothing about what came after it.
-        sqlx::query(&format!(
-            "INSERT OR IGNORE INTO events (sequence, subject, body)
+        let sql = format!(
+            "BEGIN IMMEDIATE;
+             INSERT OR IGNORE INTO events (sequence, subject, body)
                SELECT value ->> 'sequence', value ->> 'subject', unhex(value ->> 'body') FROM json_each(?);
              {}
              UPDATE replica SET local = NULL
                WHERE subject IN (SELECT value ->> 'subject' FROM json_each(?))
                  AND upstream IS NOT NULL AND {PENDING} = 0;
-             UPDATE sync SET cursor = max(cursor, ?), head = max(head, ?) WHERE id = 1;",
+             UPDATE sync SET cursor = max(cursor, ?), head = max(head, ?) WHERE id = 1;
+             COMMIT;",
             Self::UPSTREAM
-        ))
-        .bind(stored)
-        .bind(&records)
-        .bind(&records)
-        .bind(&records)
-        .bind(last.sequence)
-        .bind(last.sequence)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        );
+        let query = sqlx::query(&sql).bind(stored).bind(&records).bind(&records).bind(&records);
+        at_once(&mut *self.pool.acquire().await?, query.bind(last.sequence).bind(last.sequence)).await?;
+        writer.changed = Some(changed);
         self.events.send_if_modified(|h| {
             let newer = last.sequence > *h;
             *h = (*h).max(last.sequence);
@@ -783,14 +916,14 @@ impl NodeStore {
     /// The coordinator says this party has everything it may see up to
     /// `cursor`, as of `as_of` (its clock): the replica is that fresh.
     pub async fn checkpoint(&self, cursor: i64, as_of: DateTime<Utc>) -> Result<()> {
-        let _writer = self.exclusive().await;
-        let mut tx = self.pool.begin().await?;
+        let mut writer = self.exclusive().await;
+        // One statement, its own transaction; no record changes.
+        writer.changed = Some(Vec::new());
         sqlx::query("UPDATE sync SET cursor = max(cursor, ?1), head = max(head, ?1), last_sync_time = ?2 WHERE id = 1")
             .bind(cursor)
             .bind(as_of.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -877,6 +1010,52 @@ mod tests {
             .await
             .unwrap();
         store.writes(None, 0, 1).await.unwrap()[0].sequence
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_to_one_record_each_see_the_one_before_whether_in_its_group_or_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            Arc::new(NodeStore::open(&format!("sqlite://{}", dir.path().join("node.db").display())).await.unwrap());
+        let write = |store: Arc<NodeStore>, n: usize| async move {
+            let id = format!("w{n}");
+            let (_, response) = store
+                .accept(&id, "hash", Some("repairOrders/x"), |current| {
+                    let version = current.map_or(0, |v| v.record.version()) + 1;
+                    let record = Record::RepairOrder(pb::RepairOrder {
+                        name: "repairOrders/x".into(),
+                        version,
+                        ..Default::default()
+                    });
+                    Ok(Accepted {
+                        method: Method::TransitionRepairOrder,
+                        request: Vec::new(),
+                        response: record.encode(),
+                        records: vec![record],
+                        ordered_by: vec![],
+                    })
+                })
+                .await
+                .unwrap();
+            // Between writes, the other writers settle groups as the link does.
+            if n % 5 == 0 {
+                store.checkpoint(n as i64, Utc::now()).await.unwrap();
+            }
+            pb::RepairOrder::decode(response.as_slice()).unwrap().version
+        };
+        let tasks: Vec<_> = (1..=40).map(|n| tokio::spawn(write(store.clone(), n))).collect();
+        let mut versions = Vec::new();
+        for task in tasks {
+            versions.push(task.await.unwrap());
+        }
+        versions.sort_unstable();
+        assert_eq!(versions, (1..=40).collect::<Vec<i64>>(), "no write decided on a stale read");
+        let x = store.view("repairOrders/x").await.unwrap().unwrap();
+        assert_eq!((x.record.version(), x.pending), (40, 40));
+        // A repeat in a later group answers the first time's answer.
+        let (_, again) =
+            store.accept("w7", "hash", None, |_| Err(tonic::Status::internal("not rebuilt"))).await.unwrap();
+        assert!(pb::RepairOrder::decode(again.as_slice()).unwrap().version >= 1);
     }
 
     #[tokio::test]
