@@ -1038,7 +1038,7 @@ mod tests {
                 .await
                 .unwrap();
             // Between writes, the other writers settle groups as the link does.
-            if n % 5 == 0 {
+            if n.is_multiple_of(5) {
                 store.checkpoint(n as i64, Utc::now()).await.unwrap();
             }
             pb::RepairOrder::decode(response.as_slice()).unwrap().version
