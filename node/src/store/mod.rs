@@ -3,12 +3,14 @@
 //! received from the coordinator, and the feed cursor. Everything the node
 //! answers with is on disk first (WAL, `synchronous=FULL`).
 //!
-//! Accepted writes commit in groups: each is decided and stored under the
-//! one writer lock inside a shared open transaction (a savepoint each), and
-//! none is answered before that transaction's commit; the commit runs in a
-//! task of its own, after every write that queued behind the first, so a
-//! burst of writes shares one fsync. Every other writer settles the open
-//! group first.
+//! Accepted writes commit in groups: each is read first (outside the one
+//! writer lock, the read kept unless a transaction since changed what it
+//! read), then decided under the lock, and none is answered before its
+//! group's commit, which stores every decided write in one statement group
+//! (one hop to SQLite's thread, one fsync); the commit runs in a task of its
+//! own, after every write that queued behind the first, so a burst of
+//! writes shares it. Every other write is one transaction of its own (one
+//! hop for those the link makes with each round and feed batch).
 //!
 //! One schema (`node/migrations/0001_init.sql`) and the transactions that
 //! keep its tables consistent with each other (outbox, replica, events,
@@ -542,11 +544,16 @@ impl NodeStore {
         answer
     }
 
-    /// The writer, with no group left open: for every write but an accept.
+    /// The writer, for every write but an accept. A group of accepts may
+    /// be open: its writes are decided and not yet stored, and what such a
+    /// write does here (deliver, refuse or apply an event about a record a
+    /// decided write also touches) leaves the rows as it would have had the
+    /// group been stored first: the group's rows only add a queued write
+    /// and set the node's own version, which nothing here reads back but
+    /// the count of queued writes, and a record with a queued write keeps
+    /// the node's version either way.
     async fn exclusive(&self) -> Exclusive<'_> {
-        let mut writer = self.writer.lock().await;
-        writer.settle().await;
-        Exclusive { writer, changed: None }
+        Exclusive { writer: self.writer.lock().await, changed: None }
     }
 
     /// The first write under `request_id` and the record `subject`, as
@@ -980,7 +987,7 @@ impl NodeStore {
 
     /// Closes the pool (tests reopen the same file).
     pub async fn close(&self) {
-        drop(self.exclusive().await);
+        self.writer.lock().await.settle().await;
         self.pool.close().await;
     }
 }
