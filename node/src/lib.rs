@@ -136,6 +136,7 @@ pub async fn start(config: &NodeConfig) -> anyhow::Result<Running> {
         upstream: upstream.clone(),
         party,
         trust_domain: config.trust_domain.clone(),
+        sight: std::sync::Mutex::new(None),
     });
     let mut links = vec![
         tokio::spawn(upstream::forward(store.clone(), upstream.clone())),

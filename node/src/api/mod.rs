@@ -37,6 +37,9 @@ pub struct Node {
     pub party: PartyId,
     /// SPIFFE trust domain of identities.
     pub trust_domain: String,
+    /// The last [`Sight`] worked out, with the store's count of changes to
+    /// parties and quotes ([`NodeStore::sight_changes`]) as of then.
+    pub sight: std::sync::Mutex<Option<(u64, Arc<Sight>)>>,
 }
 
 fn new_id() -> String {
@@ -238,7 +241,17 @@ impl Node {
     /// What the party sees by, as the replica knows it: itself, and the
     /// orders its open quotes release to it (`quotes::releases_order`, the
     /// `asked_to_quote` entry the coordinator keeps for it but never shows).
-    async fn sight(&self) -> Result<Sight, Status> {
+    ///
+    /// Worked out again only after a transaction changed a party or a quote
+    /// (or did not say what it changed): it reads every quote.
+    async fn sight(&self) -> Result<Arc<Sight>, Status> {
+        let changes = self.store.sight_changes();
+        if let Ok(kept) = self.sight.lock()
+            && let Some((at, sight)) = kept.as_ref()
+            && *at == changes
+        {
+            return Ok(sight.clone());
+        }
         let me = self.me().await?;
         let mut asked = std::collections::HashSet::new();
         if let Some(me) = &me {
@@ -252,7 +265,11 @@ impl Node {
                 }
             }
         }
-        Ok(Sight { me, asked })
+        let sight = Arc::new(Sight { me, asked });
+        if let Ok(mut kept) = self.sight.lock() {
+            *kept = Some((changes, sight.clone()));
+        }
+        Ok(sight)
     }
 
     /// The node's party as the replica knows it (none before the first sync).
@@ -392,7 +409,7 @@ fn page_size_of(requested: i32) -> Result<u32, Status> {
 }
 
 /// What the node's party sees by (see `Node::sight`).
-struct Sight {
+pub struct Sight {
     /// The party as the replica knows it (none before the first sync).
     me: Option<Party>,
     /// The orders (`repairOrders/{id}`) its own open quotes release to it.

@@ -209,6 +209,8 @@ pub struct NodeStore {
     writer: Arc<Mutex<Writer>>,
     /// The writer's count of ended transactions, read without its lock.
     ended: Arc<AtomicU64>,
+    /// The writer's count of those that changed a party or a quote.
+    sight_changes: Arc<AtomicU64>,
     queued: Notify,
     events: watch::Sender<i64>,
 }
@@ -219,6 +221,7 @@ pub struct NodeStore {
 struct Writer {
     open: Option<Group>,
     ended: Arc<AtomicU64>,
+    sight_changes: Arc<AtomicU64>,
     /// For each of the latest [`RECENT`] transactions ended, its number and
     /// the request ids and records it changed (`None`: not said, so any).
     recent: VecDeque<(u64, Option<Vec<String>>)>,
@@ -292,6 +295,10 @@ impl Writer {
     /// Counts a transaction ended that changed `keys` (request ids and
     /// records; `None`: any).
     fn ended_with(&mut self, keys: Option<Vec<String>>) {
+        let sees_by = |k: &String| k.starts_with("parties/") || k.contains("/quotes/");
+        if keys.as_ref().is_none_or(|keys| keys.iter().any(sees_by)) {
+            self.sight_changes.fetch_add(1, Ordering::AcqRel);
+        }
         let number = self.ended.fetch_add(1, Ordering::AcqRel) + 1;
         self.recent.push_back((number, keys));
         while self.recent.len() > RECENT {
@@ -431,14 +438,21 @@ impl NodeStore {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         let head: i64 = sqlx::query_scalar("SELECT coalesce(max(sequence), 0) FROM events").fetch_one(&pool).await?;
-        let ended = Arc::new(AtomicU64::new(0));
+        let (ended, sight_changes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let writer = Arc::new(Mutex::new(Writer {
             open: None,
             ended: ended.clone(),
+            sight_changes: sight_changes.clone(),
             recent: VecDeque::new(),
             pool: pool.clone(),
         }));
-        Ok(NodeStore { pool, writer, ended, queued: Notify::new(), events: watch::channel(head).0 })
+        Ok(NodeStore { pool, writer, ended, sight_changes, queued: Notify::new(), events: watch::channel(head).0 })
+    }
+
+    /// How many transactions so far changed a party or a quote (or did not
+    /// say what they changed): what the node sees by changes only with it.
+    pub fn sight_changes(&self) -> u64 {
+        self.sight_changes.load(Ordering::Acquire)
     }
 
     /// Wakes when a write is queued.
