@@ -544,8 +544,9 @@ impl NodeStore {
             (decided.method, decided.response)
         });
         drop(writer);
-        // Nothing is answered before its group is on disk: not a write, a
-        // repeat or a refusal, each of which read the group's writes.
+        // Nothing is answered before its group is on disk: a write, and
+        // also a repeat or a refusal decided beside it, so a client's
+        // answers never run ahead of what the node has stored.
         let outcome = settled.wait_for(Option::is_some).await.ok().and_then(|settled| settled.clone());
         match outcome {
             Some(Ok(())) => {}
