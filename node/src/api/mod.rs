@@ -39,7 +39,7 @@ pub struct Node {
     pub trust_domain: String,
     /// The last [`Sight`] worked out, with the store's count of changes to
     /// parties and quotes ([`NodeStore::sight_changes`]) as of then.
-    pub sight: std::sync::Mutex<Option<(u64, Arc<Sight>)>>,
+    pub(crate) sight: std::sync::Mutex<Option<(u64, Arc<Sight>)>>,
 }
 
 fn new_id() -> String {
@@ -409,7 +409,7 @@ fn page_size_of(requested: i32) -> Result<u32, Status> {
 }
 
 /// What the node's party sees by (see `Node::sight`).
-pub struct Sight {
+pub(crate) struct Sight {
     /// The party as the replica knows it (none before the first sync).
     me: Option<Party>,
     /// The orders (`repairOrders/{id}`) its own open quotes release to it.

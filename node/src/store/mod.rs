@@ -255,9 +255,10 @@ struct Decided {
 
 /// Stores a group's decided writes, in the order decided: each in the
 /// outbox, under every key, and its records as the node's own version.
-/// One statement group for the whole group, bound once per statement.
-const FLUSH: &str =
-    "INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
+/// One transaction in one statement group for the whole group, the rows
+/// bound once per statement.
+const FLUSH: &str = "BEGIN IMMEDIATE;
+     INSERT INTO outbox (request_id, request_hash, method, subject, request, response, state, create_time)
        SELECT value ->> 'request_id', value ->> 'request_hash', value ->> 'method', value ->> 'subject',
               unhex(value ->> 'request'), unhex(value ->> 'response'), 'queued', value ->> 'create_time'
        FROM json_each(?) ORDER BY key;
@@ -267,7 +268,8 @@ const FLUSH: &str =
      INSERT INTO replica (subject, kind, local)
        SELECT r.value ->> 'subject', r.value ->> 'kind', unhex(r.value ->> 'local')
        FROM json_each(?) w, json_each(w.value -> 'records') r WHERE true ORDER BY w.key, r.key
-     ON CONFLICT (subject) DO UPDATE SET local = excluded.local;";
+     ON CONFLICT (subject) DO UPDATE SET local = excluded.local;
+     COMMIT;";
 
 impl Writer {
     /// Stores and commits the open group, if any, and tells its writers:
@@ -278,10 +280,9 @@ impl Writer {
             Ok(())
         } else {
             let rows = serde_json::Value::Array(group.rows).to_string();
-            let sql = format!("BEGIN IMMEDIATE; {FLUSH} COMMIT;");
             match self.pool.acquire().await {
                 Ok(mut conn) => {
-                    at_once(&mut conn, sqlx::query(&sql).bind(&rows).bind(&rows).bind(&rows)).await.map(drop)
+                    at_once(&mut conn, sqlx::query(FLUSH).bind(&rows).bind(&rows).bind(&rows)).await.map(drop)
                 }
                 Err(e) => Err(e),
             }
@@ -310,10 +311,10 @@ impl Writer {
     /// holds for `request_id` and `subject`: every transaction ended since
     /// said what it changed, and none changed either.
     fn unchanged_since(&self, read_at: u64, request_id: &str, subject: Option<&str>) -> bool {
-        let now = self.ended.load(Ordering::Acquire);
-        let since: Vec<_> = self.recent.iter().filter(|(n, _)| *n > read_at).collect();
-        u64::try_from(since.len()).is_ok_and(|n| n == now - read_at)
-            && since.iter().all(|(_, keys)| {
+        // Numbered one after another under the lock, the latest last.
+        let since = usize::try_from(self.ended.load(Ordering::Acquire) - read_at).unwrap_or(usize::MAX);
+        since <= self.recent.len()
+            && self.recent.iter().rev().take(since).all(|(_, keys)| {
                 keys.as_ref().is_some_and(|keys| keys.iter().all(|k| k != request_id && Some(k.as_str()) != subject))
             })
     }
@@ -377,13 +378,12 @@ fn upstream_rows<'r>(records: impl IntoIterator<Item = &'r Record>) -> String {
     let rows: Vec<serde_json::Value> = records
         .into_iter()
         .map(|record| {
-            let supersedes = superseded_by(record);
             serde_json::json!({
                 "subject": record.subject(),
                 "kind": record.kind().as_str(),
                 "upstream": hex(&record.encode()),
                 "version": record.version(),
-                "supersedes": supersedes,
+                "supersedes": superseded_by(record),
             })
         })
         .collect();
@@ -763,7 +763,9 @@ impl NodeStore {
 
     /// Records a failed attempt that will be retried.
     pub async fn attempt_failed(&self, sequence: i64, code: &str, message: &str) -> Result<u32> {
-        let _writer = self.exclusive().await;
+        let mut writer = self.exclusive().await;
+        // A count and an error on a queued write: nothing an accept reads.
+        writer.changed = Some(Vec::new());
         let attempts: i64 = sqlx::query_scalar(
             "UPDATE outbox SET attempts = attempts + 1, error_code = ?, error_message = ? WHERE sequence = ?
              RETURNING attempts",
@@ -796,9 +798,10 @@ impl NodeStore {
         let records = upstream_rows(done.iter().flat_map(|(_, records)| records));
         let sequences = format!("[{}]", done.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(","));
         let mut writer = self.exclusive().await;
-        // The records the writes touched; the coordinator's records, then, for every record the writes
-        // touched, in one transaction of one statement group: the writes
-        // are delivered; what the node named provisionally and
+        // One transaction in one statement group: the records the writes
+        // touched (answered, for the writer's account of what changed); the
+        // coordinator's records; then the writes are delivered, and for
+        // every record they touched: what the node named provisionally and
         // the coordinator named otherwise (an exception's number, when the
         // node did not know every exception on the order) goes, as the
         // coordinator's record came back in the answer (and comes on the
