@@ -23,7 +23,7 @@ use cosx_domain::records::RepairOrder;
 use cosx_domain::{Party, PartyId, RepairOrderState};
 
 use super::balance as adapt;
-use super::order_counts::order_key;
+use super::order_counts::{OrderKey, order_key};
 
 /// Where an order stands in a listing: the sequence of the event that
 /// created it, then its index among the orders that event created.
@@ -33,7 +33,7 @@ type Place = (i64, u32);
 #[derive(Debug, Default)]
 pub struct OpenOrders {
     /// The place of every order that is open or proposed, by its id.
-    places: HashMap<u128, Place>,
+    places: HashMap<OrderKey, Place>,
     /// Every place of `places` in listing order, with the order while it
     /// is open, and places whose order was forgotten until the next
     /// compaction. A vector, not a tree: a new order's place comes after
@@ -76,6 +76,7 @@ impl OpenOrders {
         };
         if matches!(slot, Slot::Vacant) {
             self.places.remove(&key);
+            super::fit_map(&mut self.places);
         } else {
             self.places.insert(key, place);
         }
@@ -101,6 +102,7 @@ impl OpenOrders {
         }
         if self.vacant > 1024 && self.vacant * 2 > self.listing.len() {
             self.listing.retain(|(_, s)| !matches!(s, Slot::Vacant));
+            super::fit_vec(&mut self.listing);
             self.vacant = 0;
         }
     }
@@ -444,6 +446,23 @@ mod tests {
         expected.insert(3, ("o7".into(), 3));
         assert_eq!(ids(&v), expected, "a declined order is open again in its first place");
         assert_eq!(v.len(), expected.len());
+    }
+
+    #[test]
+    fn the_room_of_cancelled_orders_is_given_back_and_the_rest_stay_listed() {
+        let (p, mut v) = (parties(), OpenOrders::default());
+        for i in 0..20_000 {
+            v.apply(i, 0, &order(&format!("o{i}"), RepairOrderState::Submitted, 1), &p);
+        }
+        let peak = (v.places.capacity(), v.listing.capacity());
+        for i in (0..20_000).filter(|i| i % 10 != 0) {
+            v.apply(20_000 + i, 0, &order(&format!("o{i}"), RepairOrderState::Cancelled, 2), &p);
+        }
+        assert_eq!(v.len(), 2_000);
+        assert!(v.places.capacity() * 4 <= peak.0, "places: {} of {}", v.places.capacity(), peak.0);
+        assert!(v.listing.capacity() * 4 <= peak.1, "listing: {} of {}", v.listing.capacity(), peak.1);
+        let expected: Vec<(String, i64)> = (0..20_000).step_by(10).map(|i| (format!("o{i}"), 1)).collect();
+        assert_eq!(ids(&v), expected);
     }
 
     #[test]

@@ -37,19 +37,23 @@ pub struct OrderCounts {
     classes: Vec<(Class, u64)>,
     index: HashMap<Class, u32>,
     /// Each order's class, by its id.
-    orders: HashMap<u128, u32>,
+    orders: HashMap<OrderKey, u32>,
 }
 
-/// An order id as a 128-bit key: the UUID it is, else a hash of its text.
-pub(crate) fn order_key(id: &str) -> u128 {
+/// An order id as a 128-bit key, in two halves (a `u128` is aligned to 16
+/// bytes, so a map of them spends a third more per entry): the UUID it is,
+/// else a hash of its text.
+pub(crate) type OrderKey = (u64, u64);
+
+/// The [`OrderKey`] of order `id`.
+pub(crate) fn order_key(id: &str) -> OrderKey {
     match uuid::Uuid::parse_str(id) {
-        Ok(u) => u.as_u128(),
+        Ok(u) => u.as_u64_pair(),
         Err(_) => {
             use sha2::Digest;
             let d = sha2::Sha256::digest(id.as_bytes());
-            let mut b = [0u8; 16];
-            b.copy_from_slice(&d[..16]);
-            u128::from_be_bytes(b)
+            let half = |b: &[u8]| b.iter().fold(0u64, |n, x| (n << 8) | u64::from(*x));
+            (half(&d[..8]), half(&d[8..16]))
         }
     }
 }
@@ -80,6 +84,7 @@ impl OrderCounts {
         }
         if order.state.is_terminal() {
             self.orders.remove(&order_key(&order.id));
+            super::fit_map(&mut self.orders);
         }
     }
 
@@ -125,5 +130,23 @@ mod tests {
         counts.apply(&o);
         assert_eq!(counts.visible_to(&coordinator), [(RepairOrderState::Cancelled, 1)]);
         assert!(counts.orders.is_empty(), "a terminal order is not remembered");
+    }
+
+    #[test]
+    fn the_room_of_terminal_orders_is_given_back() {
+        let mut counts = OrderCounts::default();
+        let mut o = base_order();
+        for i in 0..20_000 {
+            o.id = format!("o-{i}");
+            counts.apply(&o);
+        }
+        let peak = counts.orders.capacity();
+        o.state = RepairOrderState::Cancelled;
+        for i in 0..19_000 {
+            o.id = format!("o-{i}");
+            counts.apply(&o);
+        }
+        assert_eq!(counts.orders.len(), 1_000);
+        assert!(counts.orders.capacity() * 4 <= peak, "{} of {peak}", counts.orders.capacity());
     }
 }

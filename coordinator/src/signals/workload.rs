@@ -135,6 +135,7 @@ impl WorkloadView {
     fn order(&mut self, order: &RepairOrder) {
         if let Some(old) = self.work.remove(&order.id) {
             self.account(&old, false);
+            super::fit_map(&mut self.work);
         }
         if let Some(old) = self.orders.remove(&order.id)
             && let Some(p) = &old.provider

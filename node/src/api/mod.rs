@@ -20,7 +20,7 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::local;
-use super::store::{Accepted, Kind, Method, NodeStore, Record, Replicated, View, WriteState};
+use super::store::{Accepted, Answer, Kind, Method, NodeStore, Record, Replicated, View, WriteState};
 use super::upstream::Upstream;
 use cosx_edge::CoreError;
 use cosx_edge::convert::{party_in, timestamp};
@@ -164,9 +164,13 @@ impl Node {
     where
         F: FnOnce(Option<View>, Vec<View>) -> Result<Accepted, Status>,
     {
-        let (method, bytes) = self.accept_visible(request_id, hash, subject, related, build).await?;
-        let record = decode_answer(method, &bytes)?;
-        let view = self.store.view(record.subject()).await?;
+        let answer = self.accept_visible(request_id, hash, subject, related, build).await?;
+        let record = decode_answer(answer.method, &answer.response)?;
+        // A new write knows its record's standing; a repeat reads it.
+        let view = match answer.after {
+            Some(after) if after.record.subject() == record.subject() => Some(after),
+            _ => self.store.view(record.subject()).await?,
+        };
         Ok(match view {
             Some(v) => View { record, ..v }.with_sync(),
             None => record,
@@ -182,7 +186,7 @@ impl Node {
         subject: Option<&str>,
         related: Option<&str>,
         build: F,
-    ) -> Result<(Method, Vec<u8>), Status>
+    ) -> Result<Answer, Status>
     where
         F: FnOnce(Option<View>, Vec<View>) -> Result<Accepted, Status>,
     {

@@ -94,7 +94,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         let up = pb::RequestQuotesRequest { request_id: request_id.clone(), name: subject.clone(), ..r };
         let coordinator = n.is_coordinator().await?;
         let me = n.party.clone();
-        let (_, bytes) = n
+        let answer = n
             .accept_visible(&request_id, &hash, Some(&subject), Some(&format!("{subject}/")), |current, related| {
                 let order = held::<pb::RepairOrder>(current, &subject)?;
                 let known = quotes_of(related);
@@ -105,7 +105,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
                     .after(vec![subject.clone()]))
             })
             .await?;
-        Ok(Response::new(pb::RequestQuotesResponse::decode(bytes.as_slice()).map_err(bad_message)?))
+        Ok(Response::new(pb::RequestQuotesResponse::decode(answer.response.as_slice()).map_err(bad_message)?))
     }
 
     async fn submit_quote(&self, request: Request<pb::SubmitQuoteRequest>) -> Result<Response<pb::Quote>, Status> {
@@ -152,7 +152,7 @@ impl pb::quotes_server::Quotes for NodeQuotes {
         let subject = valid(v, subject)?;
         let order_subject = order_of(&subject);
         let up = pb::AcceptQuoteRequest { request_id: request_id.clone(), name: subject.clone(), ..r.clone() };
-        let (_, bytes) = n
+        let answer = n
             .accept_visible(&request_id, &hash, Some(&subject), Some(&order_subject), |current, related| {
                 let quote = held::<pb::Quote>(current, &subject)?;
                 let order = find_order(&related, &order_subject)?;
@@ -167,6 +167,6 @@ impl pb::quotes_server::Quotes for NodeQuotes {
                 ))
             })
             .await?;
-        Ok(Response::new(pb::AcceptQuoteResponse::decode(bytes.as_slice()).map_err(bad_message)?))
+        Ok(Response::new(pb::AcceptQuoteResponse::decode(answer.response.as_slice()).map_err(bad_message)?))
     }
 }

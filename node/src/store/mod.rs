@@ -251,6 +251,21 @@ struct Decided {
     response: Vec<u8>,
     keys: Vec<String>,
     row: Option<serde_json::Value>,
+    after: Option<View>,
+}
+
+/// What an accept answers: the method and stored answer, and, for a new
+/// write that touched the record it is about, that record as local clients
+/// see it once the write is stored (its queued writes counted with this
+/// one), so the caller need not read it back.
+pub struct Answer {
+    /// The method of the write answered (a repeat's is the first time's).
+    pub method: Method,
+    /// The stored answer, encoded.
+    pub response: Vec<u8>,
+    /// The record the write is about as it stands once stored, for a new
+    /// write that touched it.
+    pub after: Option<View>,
 }
 
 /// Stores a group's decided writes, in the order decided: each in the
@@ -480,7 +495,8 @@ impl NodeStore {
     where
         F: FnOnce(Option<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
-        self.accept_related(request_id, request_hash, subject, None, |current, _| build(current)).await
+        let answer = self.accept_related(request_id, request_hash, subject, None, |current, _| build(current)).await?;
+        Ok((answer.method, answer.response))
     }
 
     /// As [`Self::accept`], also giving `build` every record whose name
@@ -495,7 +511,7 @@ impl NodeStore {
         subject: Option<&str>,
         related: Option<&str>,
         build: F,
-    ) -> std::result::Result<(Method, Vec<u8>), tonic::Status>
+    ) -> std::result::Result<Answer, tonic::Status>
     where
         F: FnOnce(Option<View>, Vec<View>) -> std::result::Result<Accepted, tonic::Status>,
     {
@@ -535,13 +551,13 @@ impl NodeStore {
             }
         };
         let mut settled = group.settled.subscribe();
-        let answer = Self::decide((request_id, request_hash), seen, related, build).map(|decided| {
+        let answer = Self::decide((request_id, request_hash), subject, seen, related, build).map(|decided| {
             if let Some(row) = decided.row {
                 group.requests.insert(request_id.to_owned());
                 group.touched.extend(decided.keys);
                 group.rows.push(row);
             }
-            (decided.method, decided.response)
+            Answer { method: decided.method, response: decided.response, after: decided.after }
         });
         drop(writer);
         // Nothing is answered before its group is on disk: a write, and
@@ -602,9 +618,11 @@ impl NodeStore {
     /// Decides one accepted write, given what was `seen` under its request
     /// id and subject and the `related` records: its answer, the keys it is
     /// stored under, and its rows for the group to store (none for a
-    /// repeat). `key` is the request id and its payload's hash.
+    /// repeat), and `subject` as it stands once the write is stored. `key`
+    /// is the request id and its payload's hash.
     fn decide<F>(
         key: (&str, &str),
+        subject: Option<&str>,
         seen: Seen,
         related: Vec<View>,
         build: F,
@@ -620,9 +638,12 @@ impl NodeStore {
                 ))
                 .into());
             }
-            return Ok(Decided { method, response, keys: Vec::new(), row: None });
+            return Ok(Decided { method, response, keys: Vec::new(), row: None, after: None });
         }
         let current = seen.current;
+        // What the record's standing becomes: one more queued write; a
+        // refusal, a supersession and an upstream version stay as they were.
+        let standing = current.as_ref().map(|v| (v.pending, v.upstream, v.superseded, v.rejection.clone()));
         let accepted = build(current, related)?;
         let Some(first) = accepted.records.first() else {
             return Err(tonic::Status::internal("a node write must touch a record"));
@@ -648,8 +669,15 @@ impl NodeStore {
                 "local": hex(&r.encode()),
             })).collect::<Vec<_>>(),
         });
+        let after = subject
+            .filter(|s| subjects.contains(s))
+            .and_then(|s| accepted.records.iter().find(|r| r.subject() == s))
+            .map(|record| {
+                let (pending, upstream, superseded, rejection) = standing.unwrap_or_default();
+                View { record: record.clone(), pending: pending.saturating_add(1), upstream, superseded, rejection }
+            });
         let keys = subjects.into_iter().map(str::to_owned).collect();
-        Ok(Decided { method: accepted.method, response: accepted.response, keys, row: Some(row) })
+        Ok(Decided { method: accepted.method, response: accepted.response, keys, row: Some(row), after })
     }
 
     fn view_of(row: &sqlx::sqlite::SqliteRow) -> Result<View> {
@@ -1081,6 +1109,46 @@ mod tests {
         let (_, again) =
             store.accept("w7", "hash", None, |_| Err(tonic::Status::internal("not rebuilt"))).await.unwrap();
         assert!(pb::RepairOrder::decode(again.as_slice()).unwrap().version >= 1);
+    }
+
+    #[tokio::test]
+    async fn a_new_write_answers_its_record_as_a_read_after_it_would_show_it_and_a_repeat_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(&format!("sqlite://{}", dir.path().join("node.db").display())).await.unwrap();
+        let refused = queue(&store, "r").await;
+        store.rejected(refused, "ABORTED", "stale version").await.unwrap();
+        let standing = |v: &View| (v.record.version(), v.pending, v.upstream, v.superseded, v.rejection.clone());
+        let write = |id: &'static str| {
+            let store = &store;
+            async move {
+                store
+                    .accept_related(id, "hash", Some("repairOrders/r"), None, |current, _| {
+                        let version = current.map_or(0, |v| v.record.version()) + 1;
+                        let record = Record::RepairOrder(pb::RepairOrder {
+                            name: "repairOrders/r".into(),
+                            version,
+                            ..Default::default()
+                        });
+                        Ok(Accepted {
+                            method: Method::TransitionRepairOrder,
+                            request: Vec::new(),
+                            response: record.encode(),
+                            records: vec![record],
+                            ordered_by: vec![],
+                        })
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        for (id, pending) in [("r2", 1), ("r3", 2)] {
+            let after = write(id).await.after.expect("a new write knows its record");
+            let read = store.view("repairOrders/r").await.unwrap().unwrap();
+            assert_eq!(standing(&after), standing(&read), "{id}");
+            assert_eq!(after.pending, pending);
+            assert_eq!(after.rejection.as_ref().map(|r| r.code.as_str()), Some("ABORTED"), "a refusal stays shown");
+        }
+        assert!(write("r3").await.after.is_none(), "a repeat is answered as stored, and read");
     }
 
     #[tokio::test]
