@@ -1065,6 +1065,20 @@ mod tests {
         store.writes(None, 0, 1).await.unwrap()[0].sequence
     }
 
+    /// A write that steps the order `subject` to the version after the
+    /// one it was decided on.
+    fn next_version(subject: &str, current: Option<View>) -> std::result::Result<Accepted, tonic::Status> {
+        let version = current.map_or(0, |v| v.record.version()) + 1;
+        let record = Record::RepairOrder(pb::RepairOrder { name: subject.into(), version, ..Default::default() });
+        Ok(Accepted {
+            method: Method::TransitionRepairOrder,
+            request: Vec::new(),
+            response: record.encode(),
+            records: vec![record],
+            ordered_by: vec![],
+        })
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_to_one_record_each_see_the_one_before_whether_in_its_group_or_committed() {
         let dir = tempfile::tempdir().unwrap();
@@ -1073,21 +1087,7 @@ mod tests {
         let write = |store: Arc<NodeStore>, n: usize| async move {
             let id = format!("w{n}");
             let (_, response) = store
-                .accept(&id, "hash", Some("repairOrders/x"), |current| {
-                    let version = current.map_or(0, |v| v.record.version()) + 1;
-                    let record = Record::RepairOrder(pb::RepairOrder {
-                        name: "repairOrders/x".into(),
-                        version,
-                        ..Default::default()
-                    });
-                    Ok(Accepted {
-                        method: Method::TransitionRepairOrder,
-                        request: Vec::new(),
-                        response: record.encode(),
-                        records: vec![record],
-                        ordered_by: vec![],
-                    })
-                })
+                .accept(&id, "hash", Some("repairOrders/x"), |current| next_version("repairOrders/x", current))
                 .await
                 .unwrap();
             // Between writes, the other writers settle groups as the link does.
@@ -1123,19 +1123,7 @@ mod tests {
             async move {
                 store
                     .accept_related(id, "hash", Some("repairOrders/r"), None, |current, _| {
-                        let version = current.map_or(0, |v| v.record.version()) + 1;
-                        let record = Record::RepairOrder(pb::RepairOrder {
-                            name: "repairOrders/r".into(),
-                            version,
-                            ..Default::default()
-                        });
-                        Ok(Accepted {
-                            method: Method::TransitionRepairOrder,
-                            request: Vec::new(),
-                            response: record.encode(),
-                            records: vec![record],
-                            ordered_by: vec![],
-                        })
+                        next_version("repairOrders/r", current)
                     })
                     .await
                     .unwrap()
