@@ -264,7 +264,10 @@ pub struct Answer {
     /// The stored answer, encoded.
     pub response: Vec<u8>,
     /// The record the write is about as it stands once stored, for a new
-    /// write that touched it.
+    /// write that touched it: as it was when the write was decided, with
+    /// this write queued too (a delivery landing between the decision and
+    /// the group's commit shows at the next read, as it would after a read
+    /// taken just before it).
     pub after: Option<View>,
 }
 
@@ -669,13 +672,10 @@ impl NodeStore {
                 "local": hex(&r.encode()),
             })).collect::<Vec<_>>(),
         });
-        let after = subject
-            .filter(|s| subjects.contains(s))
-            .and_then(|s| accepted.records.iter().find(|r| r.subject() == s))
-            .map(|record| {
-                let (pending, upstream, superseded, rejection) = standing.unwrap_or_default();
-                View { record: record.clone(), pending: pending.saturating_add(1), upstream, superseded, rejection }
-            });
+        let after = subject.and_then(|s| accepted.records.iter().find(|r| r.subject() == s)).map(|record| {
+            let (pending, upstream, superseded, rejection) = standing.unwrap_or_default();
+            View { record: record.clone(), pending: pending.saturating_add(1), upstream, superseded, rejection }
+        });
         let keys = subjects.into_iter().map(str::to_owned).collect();
         Ok(Decided { method: accepted.method, response: accepted.response, keys, row: Some(row), after })
     }
